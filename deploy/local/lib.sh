@@ -1,0 +1,67 @@
+# Shared by deploy/local/{up,down,env}: paths, ports and process helpers. Sourced, not run.
+# Every port and path can be overridden through the environment.
+
+SWITCHYARD_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${SWITCHYARD_LOCAL_DIR:=$SWITCHYARD_REPO/.local}"
+: "${SWITCHYARD_KAFKA_PORT:=9092}"
+: "${SWITCHYARD_KAFKA_CONTROLLER_PORT:=9093}"
+: "${SWITCHYARD_REDIS_PORT:=6379}"
+: "${SWITCHYARD_POSTGRES_PORT:=5432}"
+: "${SWITCHYARD_KAFKA_HEAP:=512m}"
+: "${SWITCHYARD_PG_BIN:=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
+export SWITCHYARD_LOCAL_DIR
+
+KAFKA_DIR=$SWITCHYARD_LOCAL_DIR/kafka
+REDIS_DIR=$SWITCHYARD_LOCAL_DIR/redis
+PG_DIR=$SWITCHYARD_LOCAL_DIR/postgres
+
+say() { printf 'deploy/local: %s\n' "$*" >&2; }
+die() { printf 'deploy/local: error: %s\n' "$*" >&2; exit 1; }
+
+# pid_alive FILE: the process whose pid is in FILE runs.
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds.
+wait_for() {
+  local seconds=$1 what=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+# The user PostgreSQL runs as: the caller, or `postgres` when the caller is root (initdb and
+# postgres refuse to run as root).
+pg_user() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# PostgreSQL's data must be reachable by the postgres user; when the work dir is not (e.g. under
+# /root), keep the cluster under /tmp instead.
+pg_data_dir() {
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$SWITCHYARD_LOCAL_DIR" 2>/dev/null; then
+    echo "/tmp/switchyard-postgres-$SWITCHYARD_POSTGRES_PORT"
+  else
+    echo "$PG_DIR/data"
+  fi
+}
+
+kafka_running() { pid_alive "$KAFKA_DIR/kafka.pid"; }
+redis_running() { pid_alive "$REDIS_DIR/redis.pid"; }
+postgres_running() { [ -f "$(pg_data_dir)/postmaster.pid" ] && kill -0 "$(head -n 1 "$(pg_data_dir)/postmaster.pid")" 2>/dev/null; }
+
+# parse_only ARGS...: sets COMPONENTS from --only a,b (default: all).
+parse_only() {
+  COMPONENTS="redis postgres kafka"
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --only) COMPONENTS=$(echo "$2" | tr ',' ' '); shift 2 ;;
+      --only=*) COMPONENTS=$(echo "${1#--only=}" | tr ',' ' '); shift ;;
+      -h|--help) return 2 ;;
+      *) shift ;;
+    esac
+  done
+}

@@ -1,0 +1,32 @@
+// Clock: RFC 3339 formatting and the fake clock tests rely on.
+#include "common/runtime/core/clock.h"
+
+#include <gtest/gtest.h>
+
+#include "support/fake_clock.h"
+
+namespace switchyard {
+namespace {
+
+TEST(Clock, FormatsUtcWithMilliseconds) {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764583200123));
+  EXPECT_EQ(format_rfc3339(t), "2025-12-01T10:00:00.123Z");
+}
+
+TEST(Clock, FormatsTimesBeforeTheEpoch) {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(-1));
+  EXPECT_EQ(format_rfc3339(t), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(FakeClock, AdvancesBothClocksOnlyWhenTold) {
+  testing::FakeClock clock;
+  const auto wall = clock.now();
+  const auto mono = clock.steady_now();
+  EXPECT_EQ(clock.now(), wall);
+  clock.advance(std::chrono::seconds(5));
+  EXPECT_EQ(clock.now() - wall, std::chrono::seconds(5));
+  EXPECT_EQ(clock.steady_now() - mono, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace switchyard
