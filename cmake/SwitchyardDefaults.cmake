@@ -26,3 +26,9 @@ add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW
 
 # Source root, so tests can find committed fixtures.
 set(SWITCHYARD_SOURCE_ROOT ${CMAKE_CURRENT_SOURCE_DIR})
+
+# clang before 17 implements what GCC 12's <expected> needs but announces an older concepts level,
+# so libstdc++ hides std::expected from it. Announce the level it implements.
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 17)
+  add_compile_options(-U__cpp_concepts -D__cpp_concepts=202002L)
+endif()

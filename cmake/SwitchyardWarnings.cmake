@@ -1,7 +1,8 @@
 # switchyard_warnings(<target>): the project's warning set; -Werror when SWITCHYARD_WERROR is on.
 function(switchyard_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local
-                                           -Wnon-virtual-dtor -Wimplicit-fallthrough)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wnon-virtual-dtor
+                                           -Wimplicit-fallthrough
+                                           $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>)
   if(SWITCHYARD_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
