@@ -49,13 +49,18 @@ pg_data_dir() {
   fi
 }
 
+GATEWAY_DIR=$SWITCHYARD_LOCAL_DIR/gateway
+TLS_DIR=$SWITCHYARD_LOCAL_DIR/tls
+: "${SWITCHYARD_BIN:=$SWITCHYARD_REPO/build/bin}"
+gateway_running() { pid_alive "$GATEWAY_DIR/gateway-$1.pid"; }
+
 kafka_running() { pid_alive "$KAFKA_DIR/kafka.pid"; }
 redis_running() { pid_alive "$REDIS_DIR/redis.pid"; }
 postgres_running() { [ -f "$(pg_data_dir)/postmaster.pid" ] && kill -0 "$(head -n 1 "$(pg_data_dir)/postmaster.pid")" 2>/dev/null; }
 
 # parse_only ARGS...: sets COMPONENTS from --only a,b (default: all).
 parse_only() {
-  COMPONENTS="redis postgres kafka"
+  COMPONENTS="redis postgres kafka gateways"
   while [ $# -gt 0 ]; do
     case "$1" in
       --only) COMPONENTS=$(echo "$2" | tr ',' ' '); shift 2 ;;

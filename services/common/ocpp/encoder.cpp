@@ -157,6 +157,14 @@ std::string_view Encoder::call_json(std::string_view message_id, std::string_vie
   return buffer_;
 }
 
+std::string_view Encoder::result_json(std::string_view message_id, std::string_view payload_json) {
+  open_frame(buffer_, 3, message_id);
+  buffer_.push_back(',');
+  buffer_.append(payload_json);
+  buffer_.push_back(']');
+  return buffer_;
+}
+
 std::string_view Encoder::result(std::string_view message_id, const TypeInfo& type,
                                  const void* payload) {
   open_frame(buffer_, 3, message_id);

@@ -28,6 +28,8 @@ class Encoder {
                         const void* payload);
   // A payload object alone.
   std::string_view payload(const TypeInfo& type, const void* payload);
+  // A CALLRESULT whose payload is already JSON text.
+  std::string_view result_json(std::string_view message_id, std::string_view payload_json);
   // A CALL whose payload is already JSON text (the raw Call escape hatch).
   std::string_view call_json(std::string_view message_id, std::string_view action,
                              std::string_view payload_json);

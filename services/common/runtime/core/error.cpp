@@ -25,6 +25,8 @@ std::string_view to_string(ErrorCode code) {
       return "UNAVAILABLE";
     case ErrorCode::kAborted:
       return "ABORTED";
+    case ErrorCode::kUnimplemented:
+      return "UNIMPLEMENTED";
     case ErrorCode::kInternal:
       return "INTERNAL";
   }

@@ -20,6 +20,7 @@ enum class ErrorCode {
   kDeadlineExceeded,
   kUnavailable,
   kAborted,
+  kUnimplemented,
   kInternal,
 };
 

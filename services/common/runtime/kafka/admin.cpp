@@ -5,7 +5,19 @@
 
 #include <memory>
 
+#include "common/runtime/core/log.h"
+
 namespace switchyard::kafka {
+namespace {
+// librdkafka's own log lines go through the JSON log, not straight to stderr.
+void log_line(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  if (level <= 4) {
+    log::warn("librdkafka", {{"facility", facility}, {"detail", message}});
+  } else {
+    log::debug("librdkafka", {{"facility", facility}, {"detail", message}});
+  }
+}
+}  // namespace
 
 Result<void> ensure_topic(const std::string& brokers, const TopicSpec& topic,
                           std::chrono::milliseconds timeout) {
@@ -16,6 +28,7 @@ Result<void> ensure_topic(const std::string& brokers, const TopicSpec& topic,
     rd_kafka_conf_destroy(conf);
     return make_error(ErrorCode::kInvalidArgument, std::string("kafka admin: ") + errstr);
   }
+  rd_kafka_conf_set_log_cb(conf, &log_line);
   std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(
       rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr), &rd_kafka_destroy);
   if (!rk) return make_error(ErrorCode::kInvalidArgument, std::string("kafka admin: ") + errstr);

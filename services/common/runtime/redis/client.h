@@ -70,6 +70,7 @@ class Script {
  public:
   explicit Script(std::string lua);
   const std::string& sha1() const { return sha1_; }
+  const std::string& source() const { return lua_; }
   void call(Client& client, const std::vector<std::string>& keys,
             const std::vector<std::string>& args, ReplyCallback callback) const;
   Result<Reply> call_sync(Client& client, const std::vector<std::string>& keys,

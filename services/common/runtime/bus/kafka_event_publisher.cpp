@@ -1,0 +1,2 @@
+// KafkaEventPublisher is header-only; this unit anchors the library target.
+#include "common/runtime/bus/kafka_event_publisher.h"

@@ -1,0 +1,57 @@
+// The gateway's settings table.
+#include "gateway/config.h"
+
+#include "common/runtime/core/settings.h"
+
+namespace switchyard::gateway {
+
+void add_settings(Settings& s, GatewayConfig& c) {
+  s.add("pod-id", c.pod_id,
+        "This pod's name in logs, events and the owner registry (default: host name)")
+      .add("listen-address", c.listen_address, "Address the OCPP, gRPC and HTTP listeners bind")
+      .add("ws-port", c.ws_port, "OCPP over plain WebSocket (security profiles 0-1); 0 = off")
+      .add("wss-port", c.wss_port, "OCPP over TLS (security profiles 2-3); 0 = off")
+      .add("grpc-port", c.grpc_port, "gRPC: ChargerControl and the pod-to-pod service")
+      .add("http-port", c.http_port, "HTTP side port: /metrics, /healthz, /readyz")
+      .add("advertise-address", c.advertise_address,
+           "host:port other pods use to reach this pod's gRPC (default 127.0.0.1:<grpc-port>)")
+      .add("threads", c.threads, "I/O threads (one io_context each); 0 = one per core")
+      .add("path-prefix", c.path_prefix, "URL prefix before the charger id")
+      .add("protocols", c.protocols, "OCPP subprotocols this pod speaks")
+      .add("tls-certificate", c.tls_certificate, "PEM file: server certificate chain")
+      .add("tls-private-key", c.tls_private_key, "PEM file: server private key")
+      .add("tls-client-ca", c.tls_client_ca,
+           "PEM file: CA(s) that sign charger certificates (profile 3)")
+      .add("credentials-file", c.credentials_file,
+           "Charger credentials: lines 'charger_id,security_profile,password_hash'")
+      .add("unknown-charger-profile", c.unknown_charger_profile,
+           "Security profile required of chargers not in the credentials file; -1 = refuse them")
+      .add("call-timeout", c.call_timeout, "How long a command waits for the charger's answer")
+      .add("handshake-timeout", c.handshake_timeout, "TLS + HTTP upgrade must finish within this")
+      .add("idle-timeout", c.idle_timeout, "Close a connection silent this long (pings at half)")
+      .add("max-frame-bytes", c.max_frame_bytes, "Larger frames close the connection with 1009")
+      .add("rate-per-second", c.rate_per_second,
+           "Frames per second a charger may send (token refill)")
+      .add("rate-burst", c.rate_burst, "Frames a charger may send at once (token bucket size)")
+      .add("lenient-chargers", c.lenient_chargers, "Charger ids decoded in lenient mode")
+      .add("lenient-vendors", c.lenient_vendors,
+           "Vendors (BootNotification) decoded in lenient mode")
+      .add("accepted-tokens-file", c.accepted_tokens_file,
+           "Built-in policy: id tokens accepted, one per line; empty = accept all")
+      .add("heartbeat-interval", c.heartbeat_interval_s, "Heartbeat interval given at boot (s)")
+      .add("kafka-brokers", c.kafka_brokers, "Kafka bootstrap servers")
+      .add("events-topic", c.events_topic, "Topic of charger events")
+      .add("events-topic-partitions", c.events_topic_partitions,
+           "Partitions when the topic is created")
+      .add("publish-timeout", c.publish_timeout,
+           "Budget to make an event durable; past it the charger gets InternalError")
+      .add("redis-address", c.redis_address, "Redis host:port (owner registry)")
+      .add_secret("redis-password", c.redis_password, "Redis password")
+      .add("redis-prefix", c.redis_prefix, "Prefix of this deployment's Redis keys")
+      .add("owner-ttl", c.owner_ttl, "Lifetime of an ownership claim without refresh")
+      .add("owner-refresh", c.owner_refresh, "How often a pod refreshes its claims")
+      .add("drain-window", c.drain_window, "On SIGTERM, connections close spread over this window")
+      .add("log-level", c.log_level, "debug, info, warn or error");
+}
+
+}  // namespace switchyard::gateway

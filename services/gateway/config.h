@@ -1,0 +1,73 @@
+// Every setting of a gateway pod (flags and SWITCHYARD_* variables, listed by --help).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace switchyard {
+class Settings;
+}
+
+namespace switchyard::gateway {
+
+struct GatewayConfig {
+  std::string pod_id;  // default: the host name
+  std::string listen_address = "0.0.0.0";
+  int ws_port = 9000;   // 0: no plain listener
+  int wss_port = 9443;  // 0: no TLS listener (also off without a certificate)
+  int grpc_port = 50051;
+  int http_port = 8080;
+  // The address other pods reach this pod's gRPC at (recorded as owner address in Redis).
+  std::string advertise_address;  // default: 127.0.0.1:<grpc_port>
+  int threads = 0;                // I/O threads; 0 = one per core
+
+  std::string path_prefix = "/ocpp/";
+  std::vector<std::string> protocols{"ocpp2.1", "ocpp2.0.1", "ocpp1.6"};
+
+  // Security.
+  std::string tls_certificate;  // PEM chain of the server certificate
+  std::string tls_private_key;
+  std::string tls_client_ca;     // PEM CA(s) for security profile 3 client certificates
+  std::string credentials_file;  // charger credentials (see credentials.h); empty = none
+  // Security profile of chargers the credential file does not list: 0 (no auth), 1, 2 or 3;
+  // -1 = unknown chargers are refused.
+  int unknown_charger_profile = -1;
+
+  // OCPP-J session.
+  std::chrono::milliseconds call_timeout{30000};
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds idle_timeout{120000};  // ping/pong liveness
+  int max_frame_bytes = 64 * 1024;
+  double rate_per_second = 20;                // token bucket refill per charger
+  int rate_burst = 40;                        // token bucket size
+  std::vector<std::string> lenient_chargers;  // charger ids decoded in lenient mode
+  std::vector<std::string> lenient_vendors;   // vendors (BootNotification) decoded leniently
+
+  // Decisions until the auth and transactions services answer them.
+  std::string accepted_tokens_file;  // one id token per line; empty = accept every token
+  int heartbeat_interval_s = 300;
+
+  // Kafka.
+  std::string kafka_brokers = "127.0.0.1:9092";
+  std::string events_topic = "ocpp.events.v1";
+  int events_topic_partitions = 12;
+  // The whole budget to make an event durable; past it the charger gets InternalError.
+  std::chrono::milliseconds publish_timeout{10000};
+
+  // Redis owner registry.
+  std::string redis_address = "127.0.0.1:6379";
+  std::string redis_password;
+  std::string redis_prefix = "switchyard:";
+  std::chrono::milliseconds owner_ttl{30000};
+  std::chrono::milliseconds owner_refresh{10000};
+
+  // Shutdown: connections are closed spread over this window.
+  std::chrono::milliseconds drain_window{10000};
+
+  std::string log_level = "info";
+};
+
+void add_settings(Settings& settings, GatewayConfig& config);
+
+}  // namespace switchyard::gateway

@@ -1,0 +1,1308 @@
+// The OCPP WebSocket front door: listeners, TLS, the upgrade handshake and one session per
+// charger. Each I/O thread runs its own io_context; a connection lives on the thread that
+// accepted it, so its state needs no lock.
+#include "gateway/connections.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "common/ocpp/decoder.h"
+#include "common/ocpp/encoder.h"
+#include "common/runtime/core/log.h"
+#include "gateway/inbound_calls.h"
+#include "gateway/normalize.h"
+#include "gateway/upgrade.h"
+#include "switchyard/v1/events.pb.h"
+#include "switchyard/v1/gateway_internal.pb.h"
+
+namespace switchyard::gateway {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::system_clock;
+using Steady = std::chrono::steady_clock;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+namespace {
+
+constexpr std::size_t kMaxWaitingCalls = 8;  // CALLs read while one is in progress
+
+// -- per-thread state ---------------------------------------------------------------------
+
+struct InboundCall {
+  std::string message_id;
+  const ocpp::MessageInfo* message = nullptr;
+  ocpp::MessageType type = ocpp::MessageType::kCall;
+  Steady::time_point started;
+  v1::ChargerEvent event;
+};
+
+struct Worker {
+  net::io_context ioc{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  ocpp::Decoder decoder;
+  ocpp::Encoder encoder;
+  std::string scratch;  // event serialization; the publisher copies it
+  std::mt19937_64 rng{std::random_device{}()};
+  std::vector<std::unique_ptr<InboundCall>> pool;  // reused inbound call records
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::thread thread;
+
+  std::unique_ptr<InboundCall> acquire() {
+    if (pool.empty()) return std::make_unique<InboundCall>();
+    auto call = std::move(pool.back());
+    pool.pop_back();
+    return call;
+  }
+  void release(std::unique_ptr<InboundCall> call) {
+    if (pool.size() >= 64) return;
+    call->event.Clear();
+    pool.push_back(std::move(call));
+  }
+};
+
+std::string uuid4(std::mt19937_64& rng) {
+  std::uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
+  char out[37];
+  std::snprintf(out, sizeof out, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
+  return out;
+}
+
+void set_time(google::protobuf::Timestamp* ts, Clock::time_point t) {
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  ts->set_seconds(ns / 1'000'000'000);
+  ts->set_nanos(static_cast<int>(ns % 1'000'000'000));
+}
+
+v1::OcppVersion to_proto(ocpp::Version v) {
+  switch (v) {
+    case ocpp::Version::k16:
+      return v1::OCPP_VERSION_1_6;
+    case ocpp::Version::k201:
+      return v1::OCPP_VERSION_2_0_1;
+    case ocpp::Version::k21:
+      return v1::OCPP_VERSION_2_1;
+  }
+  return v1::OCPP_VERSION_UNSPECIFIED;
+}
+
+// The MessageTypeId of a frame without parsing it: '[', whitespace, a digit. -1 if unclear.
+int peek_message_type(std::string_view text) {
+  std::size_t i = 0;
+  auto skip = [&] {
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+      ++i;
+  };
+  skip();
+  if (i >= text.size() || text[i] != '[') return -1;
+  ++i;
+  skip();
+  if (i + 1 >= text.size() || text[i] < '0' || text[i] > '9' || text[i + 1] != ',') return -1;
+  return text[i] - '0';
+}
+
+std::string_view close_reason_name(v1::CloseReason r) {
+  switch (r) {
+    case v1::CLOSE_REASON_CHARGER_CLOSED:
+      return "charger_closed";
+    case v1::CLOSE_REASON_PING_TIMEOUT:
+      return "ping_timeout";
+    case v1::CLOSE_REASON_PROTOCOL_ERROR:
+      return "protocol_error";
+    case v1::CLOSE_REASON_TAKEN_OVER:
+      return "taken_over";
+    case v1::CLOSE_REASON_DRAIN:
+      return "drain";
+    case v1::CLOSE_REASON_NO_COMMON_SUBPROTOCOL:
+      return "no_common_subprotocol";
+    case v1::CLOSE_REASON_NETWORK_ERROR:
+      return "network_error";
+    default:
+      return "unspecified";
+  }
+}
+
+// The "status" member of a typed answer (an enum or a string), or "".
+std::string status_of(const ocpp::TypeInfo& type, const void* payload) {
+  const int i = type.find("status");
+  if (i < 0) return {};
+  const ocpp::FieldInfo& f = type.fields[i];
+  const void* slot = f.get(payload);
+  if (slot == nullptr) return {};
+  if (f.value.kind == ocpp::Kind::kEnum) {
+    const auto v = *static_cast<const std::uint16_t*>(slot);
+    return v < f.value.enumeration->count ? std::string(f.value.enumeration->values[v])
+                                          : std::string();
+  }
+  if (f.value.kind == ocpp::Kind::kString) return static_cast<const ocpp::String*>(slot)->str();
+  return {};
+}
+
+// -- TLS ----------------------------------------------------------------------------------
+
+Result<std::unique_ptr<ssl::context>> make_tls_context(const GatewayConfig& c) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use | ssl::context::no_compression);
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  // TLS 1.2 suites the OCPP security profiles require (TLS 1.3 keeps its defaults).
+  SSL_CTX_set_cipher_list(native,
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                          "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "AES128-GCM-SHA256:AES256-GCM-SHA384");
+  // Idle connections give their record buffers back.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  static constexpr unsigned char kSessionContext[] = "switchyard";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(c.tls_certificate, ec);
+  if (ec) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "tls certificate " + c.tls_certificate + ": " + ec.message());
+  }
+  ctx->use_private_key_file(c.tls_private_key, ssl::context::pem, ec);
+  if (ec) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "tls private key " + c.tls_private_key + ": " + ec.message());
+  }
+  if (!c.tls_client_ca.empty()) {
+    ctx->load_verify_file(c.tls_client_ca, ec);
+    if (ec) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "tls client CA " + c.tls_client_ca + ": " + ec.message());
+    }
+    // Ask for a certificate (profile 3) without requiring one (profile 2 chargers have none);
+    // a certificate that does not verify fails the handshake.
+    ctx->set_verify_mode(ssl::verify_peer);
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(c.tls_client_ca.c_str())) {
+      SSL_CTX_set_client_CA_list(native, names);
+    }
+  }
+  return ctx;
+}
+
+// The peer's verified client certificate CN, if it presented one that verified.
+[[maybe_unused]] std::optional<std::string> verified_client_cn(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return std::nullopt;
+  std::optional<std::string> cn;
+  if (SSL_get_verify_result(ssl) == X509_V_OK) {
+    char buf[256];
+    const int n =
+        X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof buf);
+    if (n > 0) cn = std::string(buf, static_cast<std::size_t>(n));
+  }
+  X509_free(cert);
+  return cn;
+}
+
+}  // namespace
+
+// -----------------------------------------------------------------------------------------
+
+struct Connections::Impl {
+  explicit Impl(GatewayContext& c) : ctx(c) {}
+
+  GatewayContext& ctx;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<ssl::context> tls;
+  int ws_port = 0;
+  int wss_port = 0;
+  std::atomic<bool> accepting{false};
+
+  Result<void> listen(int port, bool tls_port, int& bound);
+  template <bool Tls>
+  void accept(Worker& worker, tcp::acceptor& acceptor);
+};
+
+namespace {
+
+// -- the session --------------------------------------------------------------------------
+
+template <typename Stream>
+class ChargerSession final : public Session,
+                             public std::enable_shared_from_this<ChargerSession<Stream>> {
+ public:
+  ChargerSession(Stream&& stream, Worker& worker, GatewayContext& ctx, std::string charger_id,
+                 ocpp::Version version, std::string protocol, int security_profile,
+                 std::string remote)
+      : Session(std::move(charger_id), version, security_profile),
+        ws_(std::move(stream)),
+        worker_(worker),
+        ctx_(ctx),
+        protocol_(std::move(protocol)),
+        remote_(std::move(remote)),
+        lenient_(ctx.lenient_chargers.contains(charger_id_)),
+        tokens_(ctx.config.rate_burst),
+        refilled_(Steady::now()) {
+    char tag[9];
+    std::snprintf(tag, sizeof tag, "%08x", static_cast<unsigned>(worker_.rng()));
+    tag_ = tag;
+  }
+
+  // Completes the WebSocket upgrade. `protocol_` empty: no subprotocol in common, closed at once.
+  void start(http::request<http::empty_body> request) {
+    request_ = std::move(request);
+    websocket::stream_base::timeout timeout{};
+    timeout.handshake_timeout = ctx_.config.handshake_timeout;
+    timeout.idle_timeout = ctx_.config.idle_timeout;
+    timeout.keep_alive_pings = true;
+    ws_.set_option(timeout);
+    ws_.set_option(
+        websocket::stream_base::decorator([protocol = protocol_](websocket::response_type& res) {
+          res.set(http::field::server, "switchyard");
+          if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, protocol);
+        }));
+    ws_.read_message_max(static_cast<std::size_t>(ctx_.config.max_frame_bytes));
+    ws_.auto_fragment(false);
+    ws_.async_accept(
+        request_, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+  }
+
+  void send_command(std::string action, std::string payload_json, CommandCallback done) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), action = std::move(action),
+                                   payload = std::move(payload_json), done = std::move(done),
+                                   started = Steady::now()]() mutable {
+      self->enqueue_command(std::move(action), std::move(payload), std::move(done), started);
+    });
+  }
+
+  void close(SessionCloseReason reason) override {
+    net::post(ws_.get_executor(),
+              [self = this->shared_from_this(), reason] { self->begin_close(reason); });
+  }
+
+  void claim_again() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->finalized_ && self->epoch_ == 0) self->claim();
+    });
+  }
+
+ private:
+  struct Command {
+    std::string id;
+    const ocpp::MessageInfo* message = nullptr;
+    std::string payload;
+    CommandCallback done;
+    Steady::time_point started;
+  };
+
+  // -- connection lifecycle --------------------------------------------------------------
+  void on_accept(beast::error_code ec) {
+    request_ = {};
+    if (ec) {
+      ctx_.metrics.handshake_refused("websocket");
+      log::info("websocket upgrade failed", {{"charger_id", charger_id_}, {"error", ec.message()}});
+      return;
+    }
+    if (protocol_.empty()) {
+      // As the OCPP specifications say: complete the handshake without a subprotocol, then
+      // close at once. Never pick a protocol the charger did not offer.
+      ctx_.metrics.handshake_refused("no_common_subprotocol");
+      log::warn("charger offered no OCPP version this pod speaks; closing",
+                {{"charger_id", charger_id_}, {"remote", remote_}});
+      closing_ = true;
+      ws_.async_close(websocket::close_reason(websocket::close_code::protocol_error,
+                                              "no common OCPP subprotocol"),
+                      [self = this->shared_from_this()](beast::error_code) {});
+      return;
+    }
+    opened_ = true;
+    ctx_.metrics.connection_opened(protocol_, security_profile_);
+    log::info("charger connected", {{"charger_id", charger_id_},
+                                    {"protocol", protocol_},
+                                    {"security_profile", security_profile_},
+                                    {"remote", remote_}});
+    if (auto previous = ctx_.sessions.add(this->shared_from_this())) {
+      previous->close(SessionCloseReason::kTakenOver);
+    }
+    // Frames are read once the claim is settled: ConnectionOpened (with the epoch) comes first
+    // on the topic, and no command is routed to this connection before it has its epoch.
+    claim();
+  }
+
+  void claim() {
+    const registry::Owner me{ctx_.config.pod_id, 0, ctx_.config.advertise_address, protocol_};
+    std::weak_ptr<ChargerSession> weak = this->shared_from_this();
+    ctx_.owners.claim(charger_id_, me, [weak](Result<registry::Claim> claim) mutable {
+      auto self = weak.lock();
+      if (!self) return;
+      net::post(self->ws_.get_executor(),
+                [self, claim = std::move(claim)]() mutable { self->on_claim(std::move(claim)); });
+    });
+  }
+
+  void on_claim(Result<registry::Claim> claim) {
+    if (finalized_) {
+      if (claim) ctx_.owners.release(charger_id_, claim->epoch, [](Result<bool>) {});
+      return;
+    }
+    if (!claim) {
+      // Chargers stay connected while the registry is down; the refresher claims again.
+      ctx_.metrics.ownership("claim_failed");
+      log::warn("owner claim failed",
+                {{"charger_id", charger_id_}, {"error", claim.error().message}});
+      if (!announced_) {
+        publish_connection_opened();
+        read();
+      }
+      return;
+    }
+    epoch_ = claim->epoch;
+    ctx_.metrics.ownership("claimed");
+    const auto& previous = claim->previous;
+    if (previous && previous->pod != ctx_.config.pod_id && !previous->address.empty()) {
+      // The charger was held by another pod: tell it to let go now, not at its next refresh.
+      v1::EvictRequest evict;
+      evict.set_charger_id(charger_id_);
+      evict.set_epoch(claim->epoch);
+      evict.set_new_pod(ctx_.config.pod_id);
+      ctx_.peers.evict(previous->address, evict);
+    }
+    if (!announced_) {
+      publish_connection_opened();
+      read();
+    }
+  }
+
+  void begin_close(SessionCloseReason reason) {
+    if (closing_ || finalized_) return;
+    closing_ = true;
+    switch (reason) {
+      case SessionCloseReason::kDrain:
+        close_reason_ = v1::CLOSE_REASON_DRAIN;
+        break;
+      case SessionCloseReason::kTakenOver:
+      case SessionCloseReason::kLostOwnership:
+        close_reason_ = v1::CLOSE_REASON_TAKEN_OVER;
+        break;
+    }
+    close_code_ = reason == SessionCloseReason::kDrain ? websocket::close_code::going_away
+                                                       : websocket::close_code::normal;
+    close_text_ =
+        reason == SessionCloseReason::kDrain ? "pod draining, reconnect" : "connected elsewhere";
+    if (reason == SessionCloseReason::kDrain) ctx_.metrics.drain_closed();
+    // Draining answers the CALL in progress first: no charger is left waiting.
+    if (!inbound_busy_) send_close();
+  }
+
+  // Sends the close frame once nothing is in flight: no CALL that was read goes unanswered.
+  void send_close() {
+    if (close_sent_ || inbound_busy_) return;  // finish_inbound() comes back here
+    if (writing_) {
+      close_after_write_ = true;
+      return;
+    }
+    close_sent_ = true;
+    ws_.async_close(websocket::close_reason(close_code_, close_text_),
+                    [self = this->shared_from_this()](beast::error_code) { self->finalize(); });
+  }
+
+  void finalize() {
+    if (finalized_) return;
+    finalized_ = true;
+    closing_ = true;
+    if (command_timer_) command_timer_->cancel();
+    if (throttle_timer_) throttle_timer_->cancel();
+    fail_commands(
+        make_error(ErrorCode::kUnavailable, "connection to charger " + charger_id_ + " closed"));
+    if (!opened_) return;
+    ctx_.sessions.remove(charger_id_, this);
+    if (epoch_ > 0) {
+      GatewayMetrics& metrics = ctx_.metrics;
+      ctx_.owners.release(charger_id_, epoch_, [&metrics](Result<bool> r) {
+        if (r && *r) metrics.ownership("released");
+      });
+    }
+    const auto reason = close_reason_name(close_reason_);
+    ctx_.metrics.connection_closed(protocol_, security_profile_, reason);
+    const auto duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - connected_at_);
+    log::info("charger disconnected",
+              {{"charger_id", charger_id_},
+               {"reason", reason},
+               {"detail", close_detail_},
+               {"duration_ms", static_cast<std::int64_t>(duration.count())}});
+    auto event = std::make_unique<v1::ChargerEvent>();
+    fill_envelope(*event);
+    auto* closed = event->mutable_connection_closed();
+    closed->set_reason(close_reason_);
+    closed->set_detail(close_detail_);
+    closed->set_duration_ms(duration.count());
+    publish_fire_and_forget(*event);
+  }
+
+  // -- reading ---------------------------------------------------------------------------
+  void read() {
+    if (finalized_ || reading_ || close_sent_) return;
+    if (waiting_.size() - waiting_head_ >= kMaxWaitingCalls) return;  // resumes in finish_inbound
+    if (!take_token()) return;
+    reading_ = true;
+    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  // Token bucket: a charger over its rate is slowed down (reads wait), not disconnected.
+  bool take_token() {
+    const auto now = Steady::now();
+    const double elapsed = std::chrono::duration<double>(now - refilled_).count();
+    refilled_ = now;
+    tokens_ =
+        std::min<double>(ctx_.config.rate_burst, tokens_ + elapsed * ctx_.config.rate_per_second);
+    if (tokens_ >= 1) {
+      tokens_ -= 1;
+      return true;
+    }
+    ctx_.metrics.throttled();
+    if (!throttle_timer_) throttle_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+    const double wait_s = (1 - tokens_) / std::max(ctx_.config.rate_per_second, 0.001);
+    throttle_timer_->expires_after(
+        std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(wait_s)));
+    throttle_timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec) self->read();
+    });
+    return false;
+  }
+
+  void on_read(beast::error_code ec) {
+    reading_ = false;
+    if (ec) return on_read_error(ec);
+    if (close_sent_) {
+      // A frame that crossed our close frame can no longer be answered: drop it unprocessed, so
+      // nothing is published that the charger did not see acknowledged (it resends elsewhere).
+      buffer_.consume(buffer_.size());
+      return;
+    }
+    if (!ws_.got_text()) {
+      close_detail_ = "binary frame";
+      close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
+      closing_ = true;
+      close_code_ = websocket::close_code::unknown_data;
+      close_text_ = "OCPP-J frames are text";
+      send_close();
+      return;
+    }
+    const std::string_view text(static_cast<const char*>(buffer_.cdata().data()), buffer_.size());
+    on_frame(text);
+    buffer_.consume(buffer_.size());
+    if (buffer_.capacity() > std::size_t{16} * 1024)
+      buffer_.shrink_to_fit();  // big frames are rare
+    read();
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (close_reason_ == v1::CLOSE_REASON_UNSPECIFIED) {
+      if (ec == websocket::error::closed) {
+        close_reason_ = v1::CLOSE_REASON_CHARGER_CLOSED;
+        const auto& why = ws_.reason();
+        close_detail_ =
+            "close code " + std::to_string(why.code) +
+            (why.reason.empty() ? "" : ": " + std::string(why.reason.data(), why.reason.size()));
+      } else if (ec == beast::error::timeout) {
+        close_reason_ = v1::CLOSE_REASON_PING_TIMEOUT;
+        close_detail_ = "no frame or pong within the idle timeout";
+      } else if (ec == websocket::error::message_too_big) {
+        close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
+        close_detail_ = "frame larger than " + std::to_string(ctx_.config.max_frame_bytes) +
+                        " bytes (closed with 1009)";
+      } else if (ec.category() == websocket::make_error_code(websocket::error::closed).category()) {
+        close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
+        close_detail_ = ec.message();
+      } else {
+        close_reason_ = v1::CLOSE_REASON_NETWORK_ERROR;
+        close_detail_ = ec.message();
+      }
+    }
+    finalize();
+  }
+
+  void on_frame(std::string_view text) {
+    const int type = peek_message_type(text);
+    if ((type == 2 || type == 6) && inbound_busy_) {
+      // One CALL at a time per charger keeps its events in order; hold the next one.
+      waiting_.emplace_back(text);
+      return;
+    }
+    process(text);
+  }
+
+  void process(std::string_view text) {
+    ocpp::PendingCall pending;
+    if (outstanding_) pending = {outstanding_->id, outstanding_->message};
+    ocpp::DecodeOptions options;
+    options.lenient = lenient_;
+    auto decoded = worker_.decoder.decode(version_, ocpp::Role::kCsms, text,
+                                          outstanding_ ? &pending : nullptr, options);
+    if (!decoded) return on_decode_error(decoded.error());
+    if (decoded->quirks != 0) ctx_.metrics.quirks(decoded->quirks);
+    switch (decoded->type) {
+      case ocpp::MessageType::kCall:
+      case ocpp::MessageType::kSend:
+        return on_call(*decoded, text);
+      case ocpp::MessageType::kCallResult:
+      case ocpp::MessageType::kCallError:
+        return on_result(*decoded, text);
+      case ocpp::MessageType::kCallResultError:
+        ctx_.metrics.message("CALLRESULTERROR", MessageDirection::kIn, MessageOutcome::kIgnored);
+        log::warn("charger could not process our answer",
+                  {{"charger_id", charger_id_},
+                   {"message_id", decoded->message_id},
+                   {"code", decoded->error_code},
+                   {"description", decoded->error_description}});
+        return;
+    }
+  }
+
+  void on_decode_error(const ocpp::DecodeError& e) {
+    const std::string_view code = ocpp::rpc_error_name(e.code, version_);
+    const ocpp::MessageInfo* m =
+        e.action.empty() ? nullptr : ocpp::find_message(version_, e.action);
+    const std::string_view action = m ? m->action : std::string_view("unknown");
+    log::info("bad frame from charger", {{"charger_id", charger_id_},
+                                         {"message_id", e.message_id},
+                                         {"code", code},
+                                         {"description", e.description}});
+    // An answer to our CALL that we cannot read fails that command.
+    if (e.type == ocpp::MessageType::kCallResult && outstanding_ &&
+        e.message_id == outstanding_->id) {
+      complete_command(make_error(ErrorCode::kInternal,
+                                  "charger answered with an invalid payload: " + e.description));
+    }
+    switch (e.reply) {
+      case ocpp::Reply::kCallError:
+        ctx_.metrics.message(action, MessageDirection::kIn, MessageOutcome::kCallError);
+        ctx_.metrics.rpc_error(code);
+        send(std::string(worker_.encoder.error(version_, e.message_id, e.code, e.description)));
+        return;
+      case ocpp::Reply::kCallResultError:
+        ctx_.metrics.message(action, MessageDirection::kIn, MessageOutcome::kCallError);
+        send(std::string(worker_.encoder.result_error(e.message_id, e.code, e.description)));
+        return;
+      case ocpp::Reply::kNone:
+        ctx_.metrics.message(action, MessageDirection::kIn, MessageOutcome::kIgnored);
+        return;
+    }
+  }
+
+  // -- inbound CALLs -----------------------------------------------------------------------
+  void on_call(const ocpp::DecodedFrame& frame, std::string_view text) {
+    const ocpp::MessageInfo& message = *frame.message;
+    const InboundKind kind = classify_inbound(message);
+    if (frame.type == ocpp::MessageType::kCall) {
+      if (kind == InboundKind::kHeartbeat) {
+        // Answered at once: a heartbeat proves liveness and asks for the time, nothing more.
+        answer(frame.message_id, heartbeat_answer(worker_.encoder, version_, Clock::now()));
+        ctx_.metrics.message(message.action, MessageDirection::kIn, MessageOutcome::kOk);
+        return;
+      }
+      if (kind == InboundKind::kNotSupported) {
+        reply_error(frame.message_id, message.action, ocpp::RpcErrorCode::kNotSupported,
+                    std::string(message.action) + " is not handled by this CSMS");
+        return;
+      }
+      if (version_ == ocpp::Version::k16 && boot_refused_ && kind != InboundKind::kBoot) {
+        // 1.6: until the boot is accepted, only BootNotification is processed.
+        reply_error(frame.message_id, message.action, ocpp::RpcErrorCode::kSecurityError,
+                    "the boot of this charger is not accepted (send BootNotification first)");
+        return;
+      }
+    }
+    auto call = worker_.acquire();
+    call->message_id = std::string(frame.message_id);
+    call->message = &message;
+    call->type = frame.type;
+    call->started = Steady::now();
+    v1::ChargerEvent& event = call->event;
+    fill_envelope(event);
+    event.set_message_id(call->message_id);
+    event.set_action(std::string(message.action));
+    event.set_raw_frame(std::string(text));
+    if (!normalize_inbound(version_, frame, event)) {
+      event.mutable_other()->set_payload_json(
+          std::string(worker_.encoder.payload(*frame.payload_type, frame.payload)));
+    }
+    for (std::uint8_t i = 0; i < ocpp::kQuirkCount; ++i) {
+      const auto q = static_cast<ocpp::Quirk>(1u << i);
+      if (frame.quirks & q) event.add_quirks(std::string(ocpp::quirk_name(q)));
+    }
+    if (kind == InboundKind::kBoot && !lenient_ &&
+        ctx_.lenient_vendors.contains(event.boot_notification().vendor())) {
+      lenient_ = true;  // this vendor's chargers are decoded leniently from now on
+    }
+    if (frame.type == ocpp::MessageType::kSend) {
+      // Never answered: publish and go on.
+      ctx_.metrics.message(message.action, MessageDirection::kIn, MessageOutcome::kOk);
+      publish_fire_and_forget(event);
+      worker_.release(std::move(call));
+      return;
+    }
+    inbound_busy_ = true;
+    decide(kind, std::move(call));
+  }
+
+  template <typename Decision>
+  using Then = void (ChargerSession::*)(std::unique_ptr<InboundCall>, Decision);
+
+  // Asks DecisionService, continues on this session's thread.
+  template <typename Decision, typename Ask>
+  void ask(std::unique_ptr<InboundCall> call, Ask&& ask_fn, Then<Decision> then) {
+    auto self = this->shared_from_this();
+    auto* raw = call.release();  // owned by the callback below
+    ask_fn(raw->event, [self, raw, then](Result<Decision> d) mutable {
+      net::post(self->ws_.get_executor(), [self, raw, then, d = std::move(d)]() mutable {
+        std::unique_ptr<InboundCall> owned(raw);
+        if (!d) return self->fail_call(std::move(owned), "decision failed: " + d.error().message);
+        ((*self).*then)(std::move(owned), std::move(*d));
+      });
+    });
+  }
+
+  void decide(InboundKind kind, std::unique_ptr<InboundCall> call) {
+    switch (kind) {
+      case InboundKind::kBoot:
+        return ask<BootDecision>(
+            std::move(call),
+            [this](const v1::ChargerEvent& e, auto cb) {
+              ctx_.decisions.boot(charger_id_, e.boot_notification(), std::move(cb));
+            },
+            &ChargerSession::after_boot);
+      case InboundKind::kAuthorize:
+        return ask<TokenDecision>(
+            std::move(call),
+            [this](const v1::ChargerEvent& e, auto cb) {
+              ctx_.decisions.authorize(charger_id_, e.authorize().id_token(), std::move(cb));
+            },
+            &ChargerSession::after_authorize);
+      case InboundKind::kTransaction:
+        return ask<TransactionDecision>(
+            std::move(call),
+            [this](const v1::ChargerEvent& e, auto cb) {
+              ctx_.decisions.transaction(charger_id_, version_, e.transaction_event(),
+                                         std::move(cb));
+            },
+            &ChargerSession::after_transaction);
+      default: {
+        std::string answer_json = acknowledge_answer(worker_.encoder, *call->message);
+        return publish_then_answer(std::move(call), std::move(answer_json));
+      }
+    }
+  }
+
+  void after_boot(std::unique_ptr<InboundCall> call, BootDecision d) {
+    record_decision(call->event, d);
+    boot_refused_ = d.status != "Accepted";
+    std::string answer_json = boot_answer(worker_.encoder, version_, d, Clock::now());
+    publish_then_answer(std::move(call), std::move(answer_json));
+  }
+
+  void after_authorize(std::unique_ptr<InboundCall> call, TokenDecision d) {
+    record_decision(call->event, d);
+    std::string answer_json = authorize_answer(worker_.encoder, version_, d);
+    publish_then_answer(std::move(call), std::move(answer_json));
+  }
+
+  void after_transaction(std::unique_ptr<InboundCall> call, TransactionDecision d) {
+    record_decision(call->event, d);
+    auto answer_json = transaction_answer(worker_.encoder, version_, call->message->action, d);
+    if (!answer_json) return fail_call(std::move(call), answer_json.error().message);
+    publish_then_answer(std::move(call), std::move(*answer_json));
+  }
+
+  // The durability rule: the charger hears back only once its event is acknowledged.
+  void publish_then_answer(std::unique_ptr<InboundCall> call, std::string answer_json) {
+    std::string& bytes = worker_.scratch;
+    call->event.SerializeToString(&bytes);
+    auto self = this->shared_from_this();
+    auto* raw = call.release();
+    ctx_.publisher.publish(
+        ctx_.config.events_topic, charger_id_, bytes,
+        [self, raw, answer_json = std::move(answer_json)](Result<void> r) mutable {
+          net::post(self->ws_.get_executor(), [self, raw, answer_json = std::move(answer_json),
+                                               r = std::move(r)]() mutable {
+            std::unique_ptr<InboundCall> owned(raw);
+            if (!r) {
+              return self->fail_call(std::move(owned), "event not durable: " + r.error().message);
+            }
+            self->answer(owned->message_id, answer_json);
+            self->ctx_.metrics.message(owned->message->action, MessageDirection::kIn,
+                                       MessageOutcome::kOk);
+            self->ctx_.metrics.ack_latency(
+                owned->message->action,
+                std::chrono::duration<double>(Steady::now() - owned->started).count());
+            self->finish_inbound(std::move(owned));
+          });
+        });
+  }
+
+  // The CSMS failed: never a false CALLRESULT, an InternalError the charger retries.
+  void fail_call(std::unique_ptr<InboundCall> call, const std::string& why) {
+    log::warn("answering InternalError", {{"charger_id", charger_id_},
+                                          {"message_id", call->message_id},
+                                          {"action", call->message->action},
+                                          {"error", why}});
+    ctx_.metrics.message(call->message->action, MessageDirection::kIn,
+                         MessageOutcome::kInternalError);
+    ctx_.metrics.rpc_error(ocpp::rpc_error_name(ocpp::RpcErrorCode::kInternalError, version_));
+    send(std::string(worker_.encoder.error(version_, call->message_id,
+                                           ocpp::RpcErrorCode::kInternalError, why)));
+    finish_inbound(std::move(call));
+  }
+
+  void finish_inbound(std::unique_ptr<InboundCall> call) {
+    worker_.release(std::move(call));
+    inbound_busy_ = false;
+    if (finalized_) return;
+    while (!inbound_busy_ && waiting_head_ < waiting_.size()) {
+      const std::string next = std::move(waiting_[waiting_head_++]);
+      if (waiting_head_ == waiting_.size()) {
+        waiting_.clear();
+        waiting_head_ = 0;
+      }
+      process(next);
+    }
+    if (closing_ && !inbound_busy_) {
+      send_close();
+      return;
+    }
+    read();  // resumes a read held back by a full queue
+  }
+
+  void answer(std::string_view message_id, std::string_view answer_json) {
+    send(std::string(worker_.encoder.result_json(message_id, answer_json)));
+  }
+
+  void reply_error(std::string_view message_id, std::string_view action, ocpp::RpcErrorCode code,
+                   std::string_view description) {
+    ctx_.metrics.message(action, MessageDirection::kIn, MessageOutcome::kCallError);
+    ctx_.metrics.rpc_error(ocpp::rpc_error_name(code, version_));
+    send(std::string(worker_.encoder.error(version_, message_id, code, description)));
+  }
+
+  // -- commands (CSMS -> charger) ----------------------------------------------------------
+  void enqueue_command(const std::string& action, std::string payload, CommandCallback done,
+                       Steady::time_point started) {
+    if (closing_ || finalized_) {
+      return done(
+          make_error(ErrorCode::kUnavailable, "charger " + charger_id_ + " is disconnecting"));
+    }
+    const ocpp::MessageInfo* m = ocpp::find_message(version_, action);
+    if (m == nullptr) {
+      return done(
+          make_error(ErrorCode::kUnimplemented, action + " does not exist in OCPP " +
+                                                    std::string(ocpp::version_label(version_)) +
+                                                    " (the charger speaks " + protocol_ + ")"));
+    }
+    if (m->direction == ocpp::Direction::kChargerToCsms || m->response == nullptr) {
+      return done(make_error(ErrorCode::kInvalidArgument,
+                             action + " is sent by charging stations, not by the CSMS"));
+    }
+    auto valid = worker_.decoder.decode_payload(version_, *m->request, payload);
+    if (!valid) {
+      return done(make_error(ErrorCode::kInvalidArgument,
+                             action + " payload: " + valid.error().description));
+    }
+    commands_.push_back(Command{{}, m, std::move(payload), std::move(done), started});
+    send_next_command();
+  }
+
+  void send_next_command() {
+    if (outstanding_ || commands_head_ == commands_.size() || closing_ || finalized_) return;
+    Command c = std::move(commands_[commands_head_++]);
+    if (commands_head_ == commands_.size()) {
+      commands_.clear();
+      commands_head_ = 0;
+    }
+    c.id = tag_ + "-" + std::to_string(++command_seq_);
+    send(std::string(worker_.encoder.call_json(c.id, c.message->action, c.payload)));
+    ctx_.metrics.message(c.message->action, MessageDirection::kOut, MessageOutcome::kOk);
+    outstanding_ = std::move(c);
+    if (!command_timer_) command_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+    command_timer_->expires_after(ctx_.config.call_timeout);
+    command_timer_->async_wait(
+        [self = this->shared_from_this(), id = outstanding_->id](beast::error_code ec) {
+          if (ec || !self->outstanding_ || self->outstanding_->id != id) return;
+          self->complete_command(
+              make_error(ErrorCode::kDeadlineExceeded,
+                         "charger " + self->charger_id_ + " did not answer " +
+                             std::string(self->outstanding_->message->action) + " within " +
+                             std::to_string(self->ctx_.config.call_timeout.count()) + " ms"));
+        });
+  }
+
+  void on_result(const ocpp::DecodedFrame& frame, std::string_view text) {
+    if (!outstanding_ || frame.message_id != outstanding_->id) {
+      // A CALLERROR for nothing we sent (or a late answer after a timeout): log and go on.
+      ctx_.metrics.message("unknown", MessageDirection::kIn, MessageOutcome::kIgnored);
+      log::info("answer for no pending command",
+                {{"charger_id", charger_id_}, {"message_id", frame.message_id}});
+      return;
+    }
+    CommandReply reply;
+    reply.action = std::string(outstanding_->message->action);
+    reply.version = version_;
+    if (frame.type == ocpp::MessageType::kCallResult) {
+      reply.payload_json = std::string(worker_.encoder.payload(*frame.payload_type, frame.payload));
+    } else {
+      reply.error_code = std::string(frame.error_code);
+      reply.error_description = std::string(frame.error_description);
+    }
+    // The answer is an event too (status keeps configuration, firmware state, ...).
+    auto event = std::make_unique<v1::ChargerEvent>();
+    fill_envelope(*event);
+    event->set_message_id(std::string(frame.message_id));
+    event->set_action(reply.action);
+    event->set_raw_frame(std::string(text));
+    auto* result = event->mutable_command_result();
+    if (frame.payload_type != nullptr)
+      result->set_status(status_of(*frame.payload_type, frame.payload));
+    result->set_payload_json(reply.payload_json);
+    result->set_error_code(reply.error_code);
+    result->set_error_description(reply.error_description);
+    publish_fire_and_forget(*event);
+    complete_command(std::move(reply));
+  }
+
+  void complete_command(Result<CommandReply> reply) {
+    if (!outstanding_) return;
+    Command c = std::move(*outstanding_);
+    outstanding_.reset();
+    if (command_timer_) command_timer_->cancel();
+    const char* outcome =
+        !reply ? (reply.error().code == ErrorCode::kDeadlineExceeded ? "timeout" : "error")
+        : reply->error_code.empty() ? "ok"
+                                    : "callerror";
+    ctx_.metrics.command(c.message->action, outcome,
+                         std::chrono::duration<double>(Steady::now() - c.started).count());
+    c.done(std::move(reply));
+    send_next_command();
+  }
+
+  void fail_commands(const Result<CommandReply>& error) {
+    if (outstanding_) {
+      Command c = std::move(*outstanding_);
+      outstanding_.reset();
+      c.done(std::unexpected(error.error()));
+    }
+    for (std::size_t i = commands_head_; i < commands_.size(); ++i) {
+      commands_[i].done(std::unexpected(error.error()));
+    }
+    commands_.clear();
+    commands_head_ = 0;
+  }
+
+  // -- writing ---------------------------------------------------------------------------
+  void send(std::string frame) {
+    if (finalized_ || close_sent_) return;
+    out_.push_back(std::move(frame));
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(out_[out_head_]),
+                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->on_write(ec);
+                    });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    if (ec) {
+      out_.clear();
+      out_head_ = 0;
+      return;  // the read side sees the broken connection and finalizes
+    }
+    if (++out_head_ < out_.size()) return write_next();
+    out_.clear();
+    out_head_ = 0;
+    if (close_after_write_) {
+      close_after_write_ = false;
+      send_close();
+    }
+  }
+
+  // -- events ----------------------------------------------------------------------------
+  void fill_envelope(v1::ChargerEvent& event) {
+    event.set_event_id(uuid4(worker_.rng));
+    event.set_charger_id(charger_id_);
+    event.set_pod_id(ctx_.config.pod_id);
+    set_time(event.mutable_received_at(), Clock::now());
+    event.set_protocol_version(to_proto(version_));
+  }
+
+  void publish_connection_opened() {
+    announced_ = true;
+    v1::ChargerEvent event;
+    fill_envelope(event);
+    auto* opened = event.mutable_connection_opened();
+    opened->set_security_profile(security_profile_);
+    opened->set_remote_address(remote_);
+    opened->set_owner_epoch(epoch_);
+    publish_fire_and_forget(event);
+  }
+
+  // Connection events and command answers: published, failures logged, nobody waits.
+  void publish_fire_and_forget(const v1::ChargerEvent& event) {
+    std::string& bytes = worker_.scratch;
+    event.SerializeToString(&bytes);
+    ctx_.publisher.publish(
+        ctx_.config.events_topic, charger_id_, bytes,
+        [id = charger_id_, action = event.action()](Result<void> r) {
+          if (!r) {
+            log::warn("event not published",
+                      {{"charger_id", id}, {"action", action}, {"error", r.error().message}});
+          }
+        });
+  }
+
+  websocket::stream<Stream> ws_;
+  Worker& worker_;
+  GatewayContext& ctx_;
+  std::string protocol_;
+  std::string remote_;
+  std::string tag_;  // prefix of this connection's command message ids
+  bool lenient_;
+  http::request<http::empty_body> request_;
+  beast::flat_buffer buffer_;
+
+  bool opened_ = false;
+  bool announced_ = false;  // ConnectionOpened published
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool close_sent_ = false;
+  bool close_after_write_ = false;
+  bool finalized_ = false;
+  bool inbound_busy_ = false;
+  bool boot_refused_ = false;
+  v1::CloseReason close_reason_ = v1::CLOSE_REASON_UNSPECIFIED;
+  websocket::close_code close_code_ = websocket::close_code::normal;
+  std::string close_text_;
+  std::string close_detail_;
+
+  std::vector<std::string> waiting_;  // CALLs read while another is in progress
+  std::size_t waiting_head_ = 0;
+  std::vector<std::string> out_;
+  std::size_t out_head_ = 0;
+
+  std::optional<Command> outstanding_;
+  std::vector<Command> commands_;
+  std::size_t commands_head_ = 0;
+  std::uint64_t command_seq_ = 0;
+  std::unique_ptr<net::steady_timer> command_timer_;
+  std::unique_ptr<net::steady_timer> throttle_timer_;
+
+  double tokens_;
+  Steady::time_point refilled_;
+};
+
+// -- the upgrade handshake ----------------------------------------------------------------
+
+template <typename Stream>
+class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  Handshake(Stream&& stream, Worker& worker, GatewayContext& ctx)
+      : stream_(std::move(stream)), worker_(worker), ctx_(ctx) {}
+
+  void run() {
+    beast::error_code ignored;
+    const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
+    remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    // Slow-loris and never-finishing TLS handshakes are cut off here.
+    beast::get_lowest_layer(stream_).expires_after(ctx_.config.handshake_timeout);
+    if constexpr (kTls) {
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](
+                                                            beast::error_code ec) {
+        if (ec) {
+          self->ctx_.metrics.handshake_refused("tls");
+          log::info("tls handshake failed", {{"remote", self->remote_}, {"error", ec.message()}});
+          return;
+        }
+        self->read_request();
+      });
+    } else {
+      read_request();
+    }
+  }
+
+ private:
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(8 * 1024);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_request(ec);
+                     });
+  }
+
+  void on_request(beast::error_code ec) {
+    if (ec) {
+      ctx_.metrics.handshake_refused(ec == beast::error::timeout ? "timeout" : "http");
+      return;
+    }
+    const auto& req = parser_->get();
+    if (ctx_.draining)
+      return refuse(http::status::service_unavailable, "draining",
+                    "this pod is draining; reconnect");
+    auto id = charger_id_from_target(std::string_view(req.target()), ctx_.config.path_prefix);
+    if (!id) {
+      return refuse(id.error().code == ErrorCode::kNotFound ? http::status::not_found
+                                                            : http::status::bad_request,
+                    "bad_path", id.error().message);
+    }
+    charger_id_ = *id;
+    if (!websocket::is_upgrade(req)) {
+      return refuse(http::status::upgrade_required, "not_upgrade", "expected a WebSocket upgrade");
+    }
+    protocol_ = negotiate_subprotocol(std::string_view(req[http::field::sec_websocket_protocol]),
+                                      ctx_.config.protocols)
+                    .value_or("");
+    const auto required = ctx_.credentials.required_profile(charger_id_);
+    if (!required)
+      return refuse(http::status::not_found, "unknown_charger", "unknown charger " + charger_id_);
+    profile_ = *required;
+    const bool tls = kTls;
+    switch (profile_) {
+      case 0:
+        return accept();
+      case 1:
+      case 2: {
+        if ((profile_ == 2) != tls) {
+          return refuse(http::status::unauthorized, "wrong_security_profile",
+                        "charger " + charger_id_ + " uses security profile " +
+                            std::to_string(profile_) +
+                            (profile_ == 2 ? " (TLS)" : " (plain WebSocket)"));
+        }
+        auto basic = parse_basic_auth(std::string_view(req[http::field::authorization]));
+        if (!basic || basic->user != charger_id_) {
+          return refuse(http::status::unauthorized, "unauthorized",
+                        "Basic authentication with the charger id as user name is required");
+        }
+        auto self = this->shared_from_this();
+        ctx_.credentials.check_password(charger_id_, basic->password, [self](CredentialVerdict v) {
+          net::post(self->stream_.get_executor(), [self, v] {
+            if (v == CredentialVerdict::kAccepted) return self->accept();
+            self->refuse(http::status::unauthorized, "unauthorized", "wrong credentials");
+          });
+        });
+        return;
+      }
+      case 3: {
+        if constexpr (kTls) {
+          const auto cn = verified_client_cn(stream_.native_handle());
+          if (!cn) {
+            return refuse(http::status::unauthorized, "no_client_certificate",
+                          "security profile 3 needs a client certificate from a trusted CA");
+          }
+          if (*cn != charger_id_) {
+            return refuse(http::status::unauthorized, "certificate_mismatch",
+                          "the client certificate's CN is not the charger id");
+          }
+          return accept();
+        }
+        return refuse(
+            http::status::unauthorized, "wrong_security_profile",
+            "charger " + charger_id_ + " uses security profile 3 (TLS client certificate)");
+      }
+      default:
+        return refuse(http::status::unauthorized, "wrong_security_profile",
+                      "unsupported security profile");
+    }
+  }
+
+  void accept() {
+    const auto version = ocpp::version_from_subprotocol(protocol_).value_or(ocpp::Version::k16);
+    beast::get_lowest_layer(stream_).expires_never();  // the websocket's own timeouts take over
+    auto session = std::make_shared<ChargerSession<Stream>>(
+        std::move(stream_), worker_, ctx_, charger_id_, version, protocol_, profile_, remote_);
+    session->start(parser_->release());
+  }
+
+  void refuse(http::status status, std::string_view reason, std::string body) {
+    ctx_.metrics.handshake_refused(reason);
+    log::info("upgrade refused", {{"charger_id", charger_id_},
+                                  {"remote", remote_},
+                                  {"status", static_cast<int>(status)},
+                                  {"reason", reason},
+                                  {"detail", body}});
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::server, "switchyard");
+    res->set(http::field::content_type, "text/plain; charset=utf-8");
+    if (status == http::status::unauthorized)
+      res->set(http::field::www_authenticate, "Basic realm=\"switchyard\"");
+    if (status == http::status::service_unavailable) res->set(http::field::retry_after, "5");
+    res->body() = std::move(body) + "\n";
+    res->keep_alive(false);
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](beast::error_code, std::size_t) {
+                        beast::error_code ignored;
+                        beast::get_lowest_layer(self->stream_)
+                            .socket()
+                            .shutdown(tcp::socket::shutdown_both, ignored);
+                      });
+  }
+
+  Stream stream_;
+  Worker& worker_;
+  GatewayContext& ctx_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> parser_;
+  std::string remote_;
+  std::string charger_id_;
+  std::string protocol_;
+  int profile_ = 0;
+};
+
+}  // namespace
+
+// -- listeners ----------------------------------------------------------------------------
+
+Result<void> Connections::Impl::listen(int port, bool tls_port, int& bound) {
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(ctx.config.listen_address, ec);
+  if (ec)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "bad listen address " + ctx.config.listen_address);
+  for (auto& worker : workers) {
+    // SO_REUSEPORT: one acceptor per thread on the same port, the kernel spreads connections.
+    auto acceptor = std::make_unique<tcp::acceptor>(worker->ioc);
+    const tcp::endpoint endpoint(address, static_cast<unsigned short>(bound != 0 ? bound : port));
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+      acceptor->set_option(reuse_port(true), ec);
+    }
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return make_error(
+          ec == net::error::address_in_use ? ErrorCode::kAlreadyExists : ErrorCode::kUnavailable,
+          std::string(tls_port ? "wss" : "ws") + " port " + ctx.config.listen_address + ":" +
+              std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    bound = acceptor->local_endpoint().port();
+    if (tls_port) {
+      accept<true>(*worker, *acceptor);
+    } else {
+      accept<false>(*worker, *acceptor);
+    }
+    worker->acceptors.push_back(std::move(acceptor));
+  }
+  return {};
+}
+
+template <bool Tls>
+void Connections::Impl::accept(Worker& worker, tcp::acceptor& acceptor) {
+  acceptor.async_accept(
+      worker.ioc, [this, &worker, &acceptor](beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+        if (!ec) {
+          socket.set_option(tcp::no_delay(true), ec);
+          if constexpr (Tls) {
+        // clang 16 (clang-tidy) finds Beast 1.81's two async_teardown overloads for
+        // ssl_stream ambiguous, GCC does not; scripts/lint leaves this instantiation out of
+        // its analysis. The same templates are analysed through the plain-stream one.
+#ifndef SWITCHYARD_CLANG_TIDY
+            std::make_shared<Handshake<TlsStream>>(
+                TlsStream(beast::tcp_stream(std::move(socket)), *tls), worker, ctx)
+                ->run();
+#endif
+          } else {
+            std::make_shared<Handshake<PlainStream>>(PlainStream(std::move(socket)), worker, ctx)
+                ->run();
+          }
+        } else {
+          log::warn("accept failed", {{"error", ec.message()}});
+        }
+        if (accepting) accept<Tls>(worker, acceptor);
+      });
+}
+
+Connections::Connections(GatewayContext& context) : impl_(std::make_unique<Impl>(context)) {}
+
+Connections::~Connections() { stop(); }
+
+Result<void> Connections::start() {
+  const GatewayConfig& c = impl_->ctx.config;
+  const int threads = c.threads > 0
+                          ? c.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < threads; ++i) impl_->workers.push_back(std::make_unique<Worker>());
+  impl_->accepting = true;
+  if (c.ws_port > 0) {
+    if (auto r = impl_->listen(c.ws_port, false, impl_->ws_port); !r) return r;
+  }
+  if (c.wss_port > 0 && !c.tls_certificate.empty()) {
+    auto tls = make_tls_context(c);
+    if (!tls) return std::unexpected(tls.error());
+    impl_->tls = std::move(*tls);
+    if (auto r = impl_->listen(c.wss_port, true, impl_->wss_port); !r) return r;
+  }
+  for (auto& worker : impl_->workers) {
+    worker->work.emplace(worker->ioc.get_executor());
+    worker->thread = std::thread([w = worker.get()] { w->ioc.run(); });
+  }
+  return {};
+}
+
+void Connections::stop_accepting() {
+  impl_->accepting = false;
+  for (auto& worker : impl_->workers) {
+    net::post(worker->ioc, [w = worker.get()] {
+      for (auto& a : w->acceptors) {
+        beast::error_code ec;
+        a->close(ec);
+      }
+    });
+  }
+}
+
+void Connections::stop() {
+  for (auto& worker : impl_->workers) {
+    worker->work.reset();
+    worker->ioc.stop();
+  }
+  for (auto& worker : impl_->workers) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+  impl_->workers.clear();
+}
+
+int Connections::ws_port() const { return impl_->ws_port; }
+int Connections::wss_port() const { return impl_->wss_port; }
+
+}  // namespace switchyard::gateway

@@ -1,0 +1,32 @@
+// What every connection of a pod shares: configuration, ports, registries and metrics. Owned by
+// the Gateway; connections hold a reference.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <unordered_set>
+
+#include "common/runtime/bus/event_publisher.h"
+#include "common/runtime/registry/owner_registry.h"
+#include "gateway/config.h"
+#include "gateway/gateway_metrics.h"
+#include "gateway/ports.h"
+#include "gateway/session_registry.h"
+
+namespace switchyard::gateway {
+
+struct GatewayContext {
+  const GatewayConfig& config;
+  bus::EventPublisher& publisher;
+  registry::OwnerRegistry& owners;
+  DecisionService& decisions;
+  CredentialStore& credentials;
+  PeerGateway& peers;
+  SessionRegistry& sessions;
+  GatewayMetrics& metrics;
+  std::unordered_set<std::string> lenient_chargers;
+  std::unordered_set<std::string> lenient_vendors;
+  std::atomic<bool> draining{false};
+};
+
+}  // namespace switchyard::gateway

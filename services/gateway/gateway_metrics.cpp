@@ -1,0 +1,185 @@
+// Gateway metrics with per-thread child caches.
+#include "gateway/gateway_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <string>
+#include <unordered_map>
+
+namespace switchyard::gateway {
+namespace {
+
+std::atomic<std::uint64_t> next_id{1};
+
+const prometheus::Histogram::BucketBoundaries kLatency{
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+std::string_view outcome_name(MessageOutcome o) {
+  switch (o) {
+    case MessageOutcome::kOk:
+      return "ok";
+    case MessageOutcome::kCallError:
+      return "callerror";
+    case MessageOutcome::kInternalError:
+      return "internal_error";
+    case MessageOutcome::kIgnored:
+      return "ignored";
+  }
+  return "unknown";
+}
+
+struct MessageKey {
+  std::uint64_t metrics;
+  const char* action;
+  std::size_t action_size;
+  std::uint8_t direction;
+  std::uint8_t outcome;
+  bool operator==(const MessageKey&) const = default;
+};
+struct MessageKeyHash {
+  std::size_t operator()(const MessageKey& k) const {
+    return std::hash<const void*>{}(k.action) ^ (k.metrics * 0x9E3779B97F4A7C15ull) ^
+           (static_cast<std::size_t>(k.direction) << 8) ^ k.outcome ^ k.action_size;
+  }
+};
+
+}  // namespace
+
+GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
+    : registry_(registry), id_(next_id++) {
+  connections_ = &prometheus::BuildGauge()
+                      .Name("switchyard_gateway_connections")
+                      .Help("Open charger connections by OCPP version and security profile")
+                      .Register(registry);
+  connects_ = &prometheus::BuildCounter()
+                   .Name("switchyard_gateway_connects_total")
+                   .Help("Chargers that completed the WebSocket upgrade")
+                   .Register(registry);
+  disconnects_ = &prometheus::BuildCounter()
+                      .Name("switchyard_gateway_disconnects_total")
+                      .Help("Closed charger connections by reason")
+                      .Register(registry);
+  refused_ = &prometheus::BuildCounter()
+                  .Name("switchyard_gateway_handshakes_refused_total")
+                  .Help("Upgrade attempts refused, by reason")
+                  .Register(registry);
+  messages_ = &prometheus::BuildCounter()
+                   .Name("switchyard_gateway_messages_total")
+                   .Help("OCPP messages by action, direction and outcome")
+                   .Register(registry);
+  ack_latency_ = &prometheus::BuildHistogram()
+                      .Name("switchyard_gateway_ack_latency_seconds")
+                      .Help("From a charger's CALL to its answer, Kafka acknowledgement included")
+                      .Register(registry);
+  rpc_errors_ = &prometheus::BuildCounter()
+                     .Name("switchyard_gateway_rpc_errors_total")
+                     .Help("CALLERRORs sent to chargers, by RPC error code")
+                     .Register(registry);
+  quirks_ = &prometheus::BuildCounter()
+                 .Name("switchyard_gateway_quirks_total")
+                 .Help("Lenient-mode deviations accepted, by quirk")
+                 .Register(registry);
+  throttled_ = &prometheus::BuildCounter()
+                    .Name("switchyard_gateway_throttled_total")
+                    .Help("Frames delayed because a charger exceeded its rate")
+                    .Register(registry)
+                    .Add({});
+  commands_ = &prometheus::BuildCounter()
+                   .Name("switchyard_gateway_commands_total")
+                   .Help("Commands sent to chargers, by action and outcome")
+                   .Register(registry);
+  command_latency_ = &prometheus::BuildHistogram()
+                          .Name("switchyard_gateway_command_latency_seconds")
+                          .Help("From a command's arrival on this pod to the charger's answer")
+                          .Register(registry);
+  ownership_ = &prometheus::BuildCounter()
+                    .Name("switchyard_gateway_ownership_total")
+                    .Help("Owner registry events: claimed, claim_failed, lost, released, evicted")
+                    .Register(registry);
+  // Every connection series exists from the start (0), so dashboards never show a gap.
+  for (const char* protocol : {"ocpp1.6", "ocpp2.0.1", "ocpp2.1"}) {
+    for (int profile = 0; profile <= 3; ++profile) {
+      connections_->Add({{"protocol", protocol}, {"security_profile", std::to_string(profile)}});
+    }
+  }
+  drain_closed_ = &prometheus::BuildCounter()
+                       .Name("switchyard_gateway_drain_closed_total")
+                       .Help("Connections closed by a graceful drain")
+                       .Register(registry)
+                       .Add({});
+}
+
+void GatewayMetrics::connection_opened(std::string_view protocol, int profile) {
+  const std::map<std::string, std::string> labels{{"protocol", std::string(protocol)},
+                                                  {"security_profile", std::to_string(profile)}};
+  connections_->Add(labels).Increment();
+  connects_->Add(labels).Increment();
+}
+
+void GatewayMetrics::connection_closed(std::string_view protocol, int profile,
+                                       std::string_view reason) {
+  connections_
+      ->Add({{"protocol", std::string(protocol)}, {"security_profile", std::to_string(profile)}})
+      .Decrement();
+  disconnects_->Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void GatewayMetrics::handshake_refused(std::string_view reason) {
+  refused_->Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void GatewayMetrics::message(std::string_view action, MessageDirection direction,
+                             MessageOutcome outcome) {
+  thread_local std::unordered_map<MessageKey, prometheus::Counter*, MessageKeyHash> cache;
+  const MessageKey key{id_, action.data(), action.size(), static_cast<std::uint8_t>(direction),
+                       static_cast<std::uint8_t>(outcome)};
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto& child = messages_->Add({{"action", std::string(action)},
+                                  {"direction", direction == MessageDirection::kIn ? "in" : "out"},
+                                  {"outcome", std::string(outcome_name(outcome))}});
+    it = cache.emplace(key, &child).first;
+  }
+  it->second->Increment();
+}
+
+void GatewayMetrics::ack_latency(std::string_view action, double seconds) {
+  thread_local std::unordered_map<MessageKey, prometheus::Histogram*, MessageKeyHash> cache;
+  const MessageKey key{id_, action.data(), action.size(), 0, 0};
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto& child = ack_latency_->Add({{"action", std::string(action)}}, kLatency);
+    it = cache.emplace(key, &child).first;
+  }
+  it->second->Observe(seconds);
+}
+
+void GatewayMetrics::rpc_error(std::string_view code) {
+  rpc_errors_->Add({{"code", std::string(code)}}).Increment();
+}
+
+void GatewayMetrics::quirks(std::uint8_t bits) {
+  for (std::uint8_t i = 0; i < ocpp::kQuirkCount; ++i) {
+    const auto q = static_cast<ocpp::Quirk>(1u << i);
+    if (bits & q) quirks_->Add({{"quirk", std::string(ocpp::quirk_name(q))}}).Increment();
+  }
+}
+
+void GatewayMetrics::throttled() { throttled_->Increment(); }
+
+void GatewayMetrics::command(std::string_view action, std::string_view outcome, double seconds) {
+  commands_->Add({{"action", std::string(action)}, {"outcome", std::string(outcome)}}).Increment();
+  command_latency_->Add({{"action", std::string(action)}}, kLatency).Observe(seconds);
+}
+
+void GatewayMetrics::ownership(std::string_view event) {
+  ownership_->Add({{"event", std::string(event)}}).Increment();
+}
+
+void GatewayMetrics::drain_closed() { drain_closed_->Increment(); }
+
+}  // namespace switchyard::gateway

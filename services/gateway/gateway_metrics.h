@@ -1,0 +1,65 @@
+// The gateway's Prometheus metrics. Per-message updates go through per-thread caches of the
+// labelled children, so I/O threads share no lock on the message path. Labels are bounded:
+// actions come from the schema registry, never a charger id.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/ocpp/decoder.h"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace switchyard::gateway {
+
+enum class MessageDirection : std::uint8_t { kIn, kOut };
+enum class MessageOutcome : std::uint8_t {
+  kOk,             // answered with a CALLRESULT / delivered
+  kCallError,      // answered with a CALLERROR for a bad frame or payload
+  kInternalError,  // the CSMS failed (event not durable, decision failed)
+  kIgnored,        // nothing to answer (unknown CALLRESULT id, SEND, ...)
+};
+
+class GatewayMetrics {
+ public:
+  explicit GatewayMetrics(prometheus::Registry& registry);
+
+  void connection_opened(std::string_view protocol, int security_profile);
+  void connection_closed(std::string_view protocol, int security_profile, std::string_view reason);
+  void handshake_refused(std::string_view reason);
+  // `action` must be a string with static storage (from the schema registry) or "unknown".
+  void message(std::string_view action, MessageDirection direction, MessageOutcome outcome);
+  void ack_latency(std::string_view action, double seconds);
+  void rpc_error(std::string_view code);
+  void quirks(std::uint8_t quirk_bits);
+  void throttled();
+  void command(std::string_view action, std::string_view outcome, double seconds);
+  void ownership(std::string_view event);  // claimed, claim_failed, lost, released, evicted
+  void drain_closed();
+
+ private:
+  prometheus::Registry& registry_;
+  std::uint64_t id_;
+  prometheus::Family<prometheus::Gauge>* connections_;
+  prometheus::Family<prometheus::Counter>* connects_;
+  prometheus::Family<prometheus::Counter>* disconnects_;
+  prometheus::Family<prometheus::Counter>* refused_;
+  prometheus::Family<prometheus::Counter>* messages_;
+  prometheus::Family<prometheus::Histogram>* ack_latency_;
+  prometheus::Family<prometheus::Counter>* rpc_errors_;
+  prometheus::Family<prometheus::Counter>* quirks_;
+  prometheus::Counter* throttled_;
+  prometheus::Family<prometheus::Counter>* commands_;
+  prometheus::Family<prometheus::Histogram>* command_latency_;
+  prometheus::Family<prometheus::Counter>* ownership_;
+  prometheus::Counter* drain_closed_;
+};
+
+}  // namespace switchyard::gateway

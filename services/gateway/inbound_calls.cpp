@@ -1,0 +1,235 @@
+// Classification of inbound CALLs and the answers of each OCPP version.
+#include "gateway/inbound_calls.h"
+
+#include <charconv>
+
+#include "common/ocpp/generated/v16/messages.h"
+#include "common/ocpp/generated/v201/messages.h"
+#include "common/ocpp/generated/v21/messages.h"
+#include "switchyard/v1/events.pb.h"
+
+namespace switchyard::gateway {
+namespace {
+
+namespace v16 = ocpp::v16;
+namespace v201 = ocpp::v201;
+namespace v21 = ocpp::v21;
+using Clock = std::chrono::system_clock;
+
+ocpp::DateTime to_datetime(Clock::time_point t) {
+  return ocpp::DateTime(std::chrono::time_point_cast<std::chrono::milliseconds>(t));
+}
+
+template <typename Enum>
+Enum enum_or(std::string_view text, Enum fallback) {
+  Enum value{};
+  return from_string(text, value) ? value : fallback;
+}
+
+void set_timestamp(google::protobuf::Timestamp* ts, Clock::time_point t) {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  ts->set_seconds(ms / 1000);
+  ts->set_nanos(static_cast<int>(ms % 1000) * 1'000'000);
+}
+
+// -- 1.6 ------------------------------------------------------------------------------------
+v16::IdTagInfo id_tag_info(const TokenDecision& d, ocpp::DateTime& expiry_storage) {
+  v16::IdTagInfo info{};
+  // A 2.x-only status (NoCredit, ...) is Invalid to a 1.6 charger.
+  info.status = enum_or(d.status, v16::AuthorizationStatus::kInvalid);
+  if (d.expires_at) {
+    expiry_storage = to_datetime(*d.expires_at);
+    info.expiry_date = expiry_storage;
+  }
+  return info;
+}
+
+// -- 2.0.1 and 2.1 share these shapes ------------------------------------------------------------
+struct V201 {
+  using Boot = v201::BootNotificationResponse;
+  using Heartbeat = v201::HeartbeatResponse;
+  using Authorize = v201::AuthorizeResponse;
+  using TransactionEvent = v201::TransactionEventResponse;
+  using IdTokenInfo = v201::IdTokenInfo;
+  using Registration = v201::RegistrationStatusEnum;
+  using Authorization = v201::AuthorizationStatusEnum;
+};
+struct V21 {
+  using Boot = v21::BootNotificationResponse;
+  using Heartbeat = v21::HeartbeatResponse;
+  using Authorize = v21::AuthorizeResponse;
+  using TransactionEvent = v21::TransactionEventResponse;
+  using IdTokenInfo = v21::IdTokenInfo;
+  using Registration = v21::RegistrationStatusEnum;
+  using Authorization = v21::AuthorizationStatusEnum;
+};
+
+template <typename V>
+typename V::IdTokenInfo id_token_info(const TokenDecision& d, ocpp::DateTime& expiry_storage) {
+  typename V::IdTokenInfo info{};
+  info.status = enum_or(d.status, V::Authorization::kInvalid);
+  if (d.expires_at) {
+    expiry_storage = to_datetime(*d.expires_at);
+    info.cache_expiry_date_time = expiry_storage;
+  }
+  return info;
+}
+
+template <typename V>
+std::string boot_2x(ocpp::Encoder& e, const BootDecision& d, Clock::time_point now) {
+  typename V::Boot r{};
+  r.current_time = to_datetime(now);
+  r.interval = d.interval_s;
+  r.status = enum_or(d.status, V::Registration::kRejected);
+  return std::string(e.payload(V::Boot::schema(), &r));
+}
+
+template <typename V>
+std::string heartbeat_2x(ocpp::Encoder& e, Clock::time_point now) {
+  typename V::Heartbeat r{};
+  r.current_time = to_datetime(now);
+  return std::string(e.payload(V::Heartbeat::schema(), &r));
+}
+
+template <typename V>
+std::string authorize_2x(ocpp::Encoder& e, const TokenDecision& d) {
+  typename V::Authorize r{};
+  ocpp::DateTime expiry;
+  r.id_token_info = id_token_info<V>(d, expiry);
+  return std::string(e.payload(V::Authorize::schema(), &r));
+}
+
+template <typename V>
+std::string transaction_event_2x(ocpp::Encoder& e, const TransactionDecision& d) {
+  typename V::TransactionEvent r{};
+  ocpp::DateTime expiry;
+  if (d.token) r.id_token_info = id_token_info<V>(*d.token, expiry);
+  return std::string(e.payload(V::TransactionEvent::schema(), &r));
+}
+
+}  // namespace
+
+InboundKind classify_inbound(const ocpp::MessageInfo& message) {
+  const std::string_view a = message.action;
+  if (a == "Heartbeat") return InboundKind::kHeartbeat;
+  if (a == "BootNotification") return InboundKind::kBoot;
+  if (a == "Authorize") return InboundKind::kAuthorize;
+  if (a == "StartTransaction" || a == "StopTransaction" || a == "TransactionEvent") {
+    return InboundKind::kTransaction;
+  }
+  if (a == "DataTransfer") return InboundKind::kAcknowledge;
+  // Notifications whose answer has no required member: acknowledge once durable.
+  if (message.response != nullptr && message.response->required_mask == 0) {
+    return InboundKind::kAcknowledge;
+  }
+  return InboundKind::kNotSupported;
+}
+
+std::string heartbeat_answer(ocpp::Encoder& e, ocpp::Version version, Clock::time_point now) {
+  switch (version) {
+    case ocpp::Version::k16: {
+      v16::HeartbeatResponse r{};
+      r.current_time = to_datetime(now);
+      return std::string(e.payload(v16::HeartbeatResponse::schema(), &r));
+    }
+    case ocpp::Version::k201:
+      return heartbeat_2x<V201>(e, now);
+    case ocpp::Version::k21:
+      return heartbeat_2x<V21>(e, now);
+  }
+  return "{}";
+}
+
+std::string boot_answer(ocpp::Encoder& e, ocpp::Version version, const BootDecision& d,
+                        Clock::time_point now) {
+  switch (version) {
+    case ocpp::Version::k16: {
+      v16::BootNotificationResponse r{};
+      r.current_time = to_datetime(now);
+      r.interval = d.interval_s;
+      r.status = enum_or(d.status, v16::RegistrationStatus::kRejected);
+      return std::string(e.payload(v16::BootNotificationResponse::schema(), &r));
+    }
+    case ocpp::Version::k201:
+      return boot_2x<V201>(e, d, now);
+    case ocpp::Version::k21:
+      return boot_2x<V21>(e, d, now);
+  }
+  return "{}";
+}
+
+std::string authorize_answer(ocpp::Encoder& e, ocpp::Version version, const TokenDecision& d) {
+  switch (version) {
+    case ocpp::Version::k16: {
+      v16::AuthorizeResponse r{};
+      ocpp::DateTime expiry;
+      r.id_tag_info = id_tag_info(d, expiry);
+      return std::string(e.payload(v16::AuthorizeResponse::schema(), &r));
+    }
+    case ocpp::Version::k201:
+      return authorize_2x<V201>(e, d);
+    case ocpp::Version::k21:
+      return authorize_2x<V21>(e, d);
+  }
+  return "{}";
+}
+
+Result<std::string> transaction_answer(ocpp::Encoder& e, ocpp::Version version,
+                                       std::string_view action, const TransactionDecision& d) {
+  if (version == ocpp::Version::k201) return transaction_event_2x<V201>(e, d);
+  if (version == ocpp::Version::k21) return transaction_event_2x<V21>(e, d);
+  ocpp::DateTime expiry;
+  const TokenDecision token = d.token.value_or(TokenDecision{});
+  if (action == "StartTransaction") {
+    v16::StartTransactionResponse r{};
+    r.id_tag_info = id_tag_info(token, expiry);
+    const auto [end, ec] =
+        std::from_chars(d.transaction_id.data(), d.transaction_id.data() + d.transaction_id.size(),
+                        r.transaction_id);
+    if (ec != std::errc() || d.transaction_id.empty()) {
+      return make_error(
+          ErrorCode::kInternal,
+          "no integer transaction id for a 1.6 StartTransaction: '" + d.transaction_id + "'");
+    }
+    return std::string(e.payload(v16::StartTransactionResponse::schema(), &r));
+  }
+  v16::StopTransactionResponse r{};
+  if (d.token) r.id_tag_info = id_tag_info(*d.token, expiry);
+  return std::string(e.payload(v16::StopTransactionResponse::schema(), &r));
+}
+
+std::string acknowledge_answer(ocpp::Encoder& e, const ocpp::MessageInfo& message) {
+  if (message.action == "DataTransfer") {
+    // The data is durable on the events topic for whichever service understands the vendor.
+    return R"({"status":"Accepted"})";
+  }
+  (void)e;
+  return "{}";
+}
+
+void record_decision(v1::ChargerEvent& event, const BootDecision& d) {
+  auto* boot = event.mutable_boot_notification();
+  boot->set_registration_status(d.status);
+  boot->set_interval_s(d.interval_s);
+}
+
+namespace {
+void fill(v1::AuthorizationDecision* out, const TokenDecision& d) {
+  out->set_status(d.status);
+  out->set_group_id(d.group_id);
+  if (d.expires_at) set_timestamp(out->mutable_expires_at(), *d.expires_at);
+}
+}  // namespace
+
+void record_decision(v1::ChargerEvent& event, const TokenDecision& d) {
+  fill(event.mutable_authorize()->mutable_decision(), d);
+}
+
+void record_decision(v1::ChargerEvent& event, const TransactionDecision& d) {
+  auto* tx = event.mutable_transaction_event();
+  if (!d.transaction_id.empty()) tx->set_transaction_id(d.transaction_id);
+  if (d.token) fill(tx->mutable_decision(), *d.token);
+}
+
+}  // namespace switchyard::gateway

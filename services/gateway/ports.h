@@ -1,0 +1,86 @@
+// What the gateway needs from the rest of Switchyard, as interfaces a test can fake:
+// decisions (auth / transactions services, or the built-in policy), charger credentials, other
+// gateway pods. Events go out through bus::EventPublisher, ownership through
+// registry::OwnerRegistry. Callbacks may run on any thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/ocpp/types.h"
+#include "common/runtime/core/error.h"
+
+namespace switchyard::v1 {
+class BootNotification;
+class IdToken;
+class TransactionEvent;
+class DeliverRequest;
+class DeliverResponse;
+class EvictRequest;
+}  // namespace switchyard::v1
+
+namespace switchyard::gateway {
+
+struct BootDecision {
+  std::string status = "Accepted";  // Accepted, Pending, Rejected
+  int interval_s = 300;
+};
+
+struct TokenDecision {
+  std::string status = "Accepted";  // Accepted, Blocked, Expired, Invalid, ConcurrentTx, ...
+  std::optional<std::chrono::system_clock::time_point> expires_at;
+  std::string group_id;
+};
+
+struct TransactionDecision {
+  // 1.6 start: the transaction id the CSMS allocated (decimal text of an integer).
+  std::string transaction_id;
+  // Present when the message carried an id token.
+  std::optional<TokenDecision> token;
+};
+
+class DecisionService {
+ public:
+  virtual ~DecisionService() = default;
+  virtual void boot(const std::string& charger_id, const v1::BootNotification& boot,
+                    std::move_only_function<void(Result<BootDecision>)> done) = 0;
+  virtual void authorize(const std::string& charger_id, const v1::IdToken& token,
+                         std::move_only_function<void(Result<TokenDecision>)> done) = 0;
+  // A transaction start, update or end. A 1.6 start allocates the transaction id.
+  virtual void transaction(const std::string& charger_id, ocpp::Version version,
+                           const v1::TransactionEvent& event,
+                           std::move_only_function<void(Result<TransactionDecision>)> done) = 0;
+};
+
+enum class CredentialVerdict {
+  kAccepted,
+  kWrongPassword,
+  kUnknownCharger,
+  kWrongSecurityProfile,
+};
+
+// Who may connect, with which security profile and password.
+class CredentialStore {
+ public:
+  virtual ~CredentialStore() = default;
+  // The security profile `charger_id` must use (0-3), or nullopt for an unknown charger.
+  virtual std::optional<int> required_profile(const std::string& charger_id) const = 0;
+  // Checks a Basic-auth password (profiles 1 and 2). May be slow (salted slow hash): the
+  // callback runs on another thread.
+  virtual void check_password(const std::string& charger_id, const std::string& password,
+                              std::move_only_function<void(CredentialVerdict)> done) = 0;
+};
+
+// The other gateway pods.
+class PeerGateway {
+ public:
+  virtual ~PeerGateway() = default;
+  virtual void deliver(const std::string& address, const v1::DeliverRequest& request,
+                       std::chrono::milliseconds timeout,
+                       std::move_only_function<void(Result<v1::DeliverResponse>)> done) = 0;
+  virtual void evict(const std::string& address, const v1::EvictRequest& request) = 0;
+};
+
+}  // namespace switchyard::gateway

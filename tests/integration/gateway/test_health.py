@@ -1,0 +1,62 @@
+"""The HTTP side port: /healthz, /readyz and /metrics, and what readiness means."""
+
+import socket
+
+import pytest
+
+from testkit import connect, free_port, raw_call, run, wait_until
+
+
+def accepts_tcp(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_side_port_serves_health_readiness_and_metrics(gateway):
+    assert gateway.http_status("/healthz") == 200
+    assert gateway.http_status("/readyz") == 200
+
+    async def one_heartbeat():
+        async with connect(gateway.ws_url("metered")) as ws:
+            assert (await raw_call(ws, "Heartbeat", {}))[0] == 3
+            return gateway.metric("switchyard_gateway_connections", protocol="ocpp1.6",
+                                  security_profile="0")
+
+    assert run(one_heartbeat()) == 1
+    assert gateway.metric("switchyard_gateway_messages_total", action="Heartbeat",
+                          direction="in", outcome="ok") == 1
+    status, text = gateway.http_get("/metrics")
+    assert status == 200
+    assert "switchyard_kafka_produce_latency_seconds" in text
+
+
+def test_pod_is_not_ready_before_it_accepts_chargers(deployment):
+    # An unreachable Kafka makes the start-up slow enough to look at it.
+    gateway = deployment.start_gateway("a", wait_ready=False,
+                                       kafka_brokers=f"127.0.0.1:{free_port()}")
+    try:
+        wait_until(lambda: gateway.http_status("/readyz") == 200 or
+                   '"msg":"gateway started"' in gateway.log(), 30,
+                   "readiness or the start of the pod")
+        if gateway.http_status("/readyz") == 200:
+            assert accepts_tcp(gateway.ws_port), "ready, but the OCPP port refuses connections"
+            assert accepts_tcp(gateway.grpc_port), "ready, but the gRPC port refuses connections"
+    finally:
+        gateway.kill()  # SIGTERM would wait for the Kafka start-up timeouts
+
+
+def test_pod_stays_ready_while_kafka_is_unreachable(deployment):
+    """Kafka is shared by every pod: its outage shows in metrics and logs, not in readiness, so
+    the load balancer does not take every pod out at once (README, Gateway)."""
+    gateway = deployment.start_gateway("a", wait_ready=False,
+                                       kafka_brokers=f"127.0.0.1:{free_port()}")
+    try:
+        wait_until(lambda: '"msg":"gateway started"' in gateway.log(), 40,
+                   "the start of the pod")
+        status, body = gateway.http_get("/readyz")
+        assert status == 200, body
+    finally:
+        gateway.kill()

@@ -1,0 +1,125 @@
+// Command routing: local delivery only with the epoch the registry holds, forwarding to the owner
+// pod with the epoch, offline and unreachable registry are UNAVAILABLE.
+#include "gateway/command_router.h"
+
+#include <gtest/gtest.h>
+
+#include "common/runtime/registry/memory_owner_registry.h"
+#include "switchyard/v1/gateway_internal.pb.h"
+
+namespace switchyard::gateway {
+namespace {
+
+class FakeSession final : public Session {
+ public:
+  FakeSession(std::string id, std::int64_t epoch) : Session(std::move(id), ocpp::Version::k16, 1) {
+    epoch_ = epoch;
+  }
+  void send_command(std::string action, std::string payload, CommandCallback done) override {
+    sent.emplace_back(action, payload);
+    done(CommandReply{action, ocpp::Version::k16, R"({"status":"Accepted"})", "", ""});
+  }
+  void close(SessionCloseReason reason) override { closed = reason; }
+  void claim_again() override {}
+  std::vector<std::pair<std::string, std::string>> sent;
+  std::optional<SessionCloseReason> closed;
+};
+
+class FakePeers final : public PeerGateway {
+ public:
+  void deliver(const std::string& address, const v1::DeliverRequest& request,
+               std::chrono::milliseconds,
+               std::move_only_function<void(Result<v1::DeliverResponse>)> done) override {
+    delivered.emplace_back(address, request);
+    v1::DeliverResponse r;
+    r.set_payload_json(R"({"status":"Rejected"})");
+    done(r);
+  }
+  void evict(const std::string&, const v1::EvictRequest&) override {}
+  std::vector<std::pair<std::string, v1::DeliverRequest>> delivered;
+};
+
+Result<CommandReply> run(CommandRouter& router, const std::string& id) {
+  Result<CommandReply> out = make_error(ErrorCode::kInternal, "not called");
+  router.locate(id, [&](Result<registry::Owner> owner) {
+    if (!owner) {
+      out = std::unexpected(owner.error());
+      return;
+    }
+    router.send(id, *owner, "Reset", R"({"type":"Hard"})",
+                [&](Result<CommandReply> r) { out = std::move(r); });
+  });
+  return out;
+}
+
+class CommandRouterTest : public ::testing::Test {
+ protected:
+  registry::Owner claim(const std::string& id, const std::string& pod) {
+    registry::Owner owner{pod, 0, pod + ":50061", "ocpp1.6"};
+    owners.claim(id, owner, [&](Result<registry::Claim> c) { owner.epoch = c->epoch; });
+    return owner;
+  }
+  SessionRegistry sessions;
+  registry::MemoryOwnerRegistry owners;
+  FakePeers peers;
+  CommandRouter router{"pod-a", sessions, owners, peers, std::chrono::seconds(5)};
+};
+
+TEST_F(CommandRouterTest, DeliversLocallyWhenThisPodOwnsTheChargerWithTheSameEpoch) {
+  const auto owner = claim("CP1", "pod-a");
+  auto session = std::make_shared<FakeSession>("CP1", owner.epoch);
+  sessions.add(session);
+  auto r = run(router, "CP1");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(session->sent.size(), 1u);
+  EXPECT_TRUE(peers.delivered.empty());
+}
+
+TEST_F(CommandRouterTest, ForwardsToTheOwnerPodWithTheEpochItRoutedBy) {
+  const auto owner = claim("CP1", "pod-b");
+  auto r = run(router, "CP1");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(peers.delivered.size(), 1u);
+  EXPECT_EQ(peers.delivered[0].first, "pod-b:50061");
+  EXPECT_EQ(peers.delivered[0].second.epoch(), owner.epoch);
+  EXPECT_EQ(r->payload_json, R"({"status":"Rejected"})");
+}
+
+TEST_F(CommandRouterTest, RefusesAStaleEpoch) {
+  const auto old_owner = claim("CP1", "pod-a");
+  auto session = std::make_shared<FakeSession>("CP1", old_owner.epoch + 1);  // reconnected since
+  sessions.add(session);
+  Result<CommandReply> out = make_error(ErrorCode::kInternal, "not called");
+  router.deliver_local("CP1", old_owner.epoch, "Reset", "{}",
+                       [&](Result<CommandReply> r) { out = std::move(r); });
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(out.error().message.find("stale"), std::string::npos);
+  EXPECT_TRUE(session->sent.empty());
+}
+
+TEST_F(CommandRouterTest, OfflineChargerIsUnavailable) {
+  auto r = run(router, "nobody");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("offline"), std::string::npos);
+}
+
+TEST_F(CommandRouterTest, OwnedHereButNotConnectedIsUnavailable) {
+  claim("CP1", "pod-a");
+  auto r = run(router, "CP1");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_F(CommandRouterTest, EvictClosesOnlyAnOlderConnection) {
+  auto session = std::make_shared<FakeSession>("CP1", 10);
+  sessions.add(session);
+  EXPECT_FALSE(router.evict("CP1", 9));
+  EXPECT_FALSE(session->closed);
+  EXPECT_TRUE(router.evict("CP1", 11));
+  EXPECT_EQ(session->closed, SessionCloseReason::kTakenOver);
+}
+
+}  // namespace
+}  // namespace switchyard::gateway
