@@ -50,9 +50,11 @@ class BusyCharger:
 
 
 def latecomer_status(gateway):
+    """A late upgrade is answered 503 while the pod drains; once the listener closes it is
+    refused, and one accepted in the instant the pod exits is reset."""
     try:
         return upgrade_status(gateway.ws_port, "/ocpp/latecomer")
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
         return "refused"
 
 
