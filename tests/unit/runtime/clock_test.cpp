@@ -18,6 +18,24 @@ TEST(Clock, FormatsTimesBeforeTheEpoch) {
   EXPECT_EQ(format_rfc3339(t), "1969-12-31T23:59:59.999Z");
 }
 
+TEST(Clock, ParsesWhatItFormatsAndZonedTimes) {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764583200123));
+  EXPECT_EQ(parse_rfc3339(format_rfc3339(t)), t);
+  EXPECT_EQ(parse_rfc3339("2025-12-01T11:00:00.123+01:00"), t);
+  EXPECT_EQ(parse_rfc3339("2025-12-01T10:00:00.1234567Z"), t);
+  EXPECT_EQ(parse_rfc3339("2025-12-01T09:30:00-00:30"),
+            std::chrono::system_clock::time_point(std::chrono::milliseconds(1764583200000)));
+}
+
+TEST(Clock, RefusesTimesWithoutAZoneOrOutOfRange) {
+  EXPECT_FALSE(parse_rfc3339("2025-12-01T10:00:00"));
+  EXPECT_FALSE(parse_rfc3339("2025-12-01 10:00:00Z"));
+  EXPECT_FALSE(parse_rfc3339("2025-13-01T10:00:00Z"));
+  EXPECT_FALSE(parse_rfc3339("2025-12-01T10:00:00.Z"));
+  EXPECT_FALSE(parse_rfc3339("2025-12-01T10:00:00+0100"));
+  EXPECT_FALSE(parse_rfc3339("tomorrow"));
+}
+
 TEST(FakeClock, AdvancesBothClocksOnlyWhenTold) {
   testing::FakeClock clock;
   const auto wall = clock.now();

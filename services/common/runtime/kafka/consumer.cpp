@@ -53,11 +53,12 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
     }
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     std::string err;
+    const std::string session_timeout_ms = std::to_string(config_.session_timeout.count());
     const std::pair<std::string, std::string> settings[] = {
         {"bootstrap.servers", config_.brokers}, {"group.id", config_.group_id},
         {"client.id", config_.client_id},       {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},  {"auto.offset.reset", config_.auto_offset_reset},
-        {"enable.partition.eof", "false"},
+        {"enable.partition.eof", "false"},      {"session.timeout.ms", session_timeout_ms},
     };
     for (const auto& [k, v] : settings) {
       if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {

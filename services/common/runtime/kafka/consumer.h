@@ -33,6 +33,10 @@ struct ConsumerConfig {
   int max_batch = 500;
   // Pause after a handler error before the record is retried.
   std::chrono::milliseconds retry_backoff{500};
+  // A member that stops heartbeating (kill -9, a lost node) holds its partitions this long
+  // before the group hands them to another member or to its own restart. librdkafka's 45 s
+  // default stalls those partitions that long after every crash.
+  std::chrono::milliseconds session_timeout{10'000};
   std::map<std::string, std::string> properties;
 };
 

@@ -1,0 +1,95 @@
+// SqliteEventLog: wires the writer (publisher) and consumers of one SQLite file, and what they
+// share: the commit signal, per-group turns and metrics.
+#include "common/runtime/bus/sqlite_event_log.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "common/runtime/bus/sqlite_log_parts.h"
+
+namespace switchyard::bus {
+namespace sqlite_log {
+
+Metrics::Metrics(prometheus::Registry* registry) {
+  if (registry == nullptr) return;
+  published = &prometheus::BuildCounter()
+                   .Name("switchyard_bus_published_total")
+                   .Help("Events committed to the SQLite event log")
+                   .Register(*registry)
+                   .Add({});
+  log_events = &prometheus::BuildGauge()
+                    .Name("switchyard_bus_log_events")
+                    .Help("Events in the SQLite event log")
+                    .Register(*registry)
+                    .Add({});
+  lag = &prometheus::BuildGauge()
+             .Name("switchyard_bus_consumer_lag_events")
+             .Help("Events of a consumer group's topics after its committed positions")
+             .Register(*registry);
+}
+
+void Metrics::set_lag(const std::string& group, std::int64_t events) {
+  if (lag != nullptr) lag->Add({{"group", group}}).Set(static_cast<double>(events));
+}
+
+void Shared::notify_commit() {
+  {
+    std::lock_guard lock(mutex_);
+    ++commits_;
+  }
+  committed_.notify_all();
+}
+
+std::uint64_t Shared::commits() const {
+  std::lock_guard lock(mutex_);
+  return commits_;
+}
+
+bool Shared::wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeout,
+                             std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  return committed_.wait_for(lock, std::move(stop), timeout, [&] { return commits_ != seen; });
+}
+
+std::mutex& Shared::group_lock(const std::string& group) {
+  std::lock_guard lock(mutex_);
+  auto& slot = groups_[group];
+  if (!slot) slot = std::make_unique<std::mutex>();
+  return *slot;
+}
+
+}  // namespace sqlite_log
+
+namespace {
+
+class SqliteEventLogImpl final : public SqliteEventLog {
+ public:
+  SqliteEventLogImpl(std::shared_ptr<sqlite_log::Shared> shared,
+                     std::unique_ptr<EventPublisher> publisher)
+      : shared_(std::move(shared)), publisher_(std::move(publisher)) {}
+
+  EventPublisher& publisher() override { return *publisher_; }
+
+  Result<std::unique_ptr<EventConsumer>> consumer(const std::string& group,
+                                                  const std::vector<std::string>& topics,
+                                                  std::chrono::milliseconds poll_timeout) override {
+    return sqlite_log::make_consumer(shared_, group, topics, poll_timeout);
+  }
+
+ private:
+  std::shared_ptr<sqlite_log::Shared> shared_;
+  std::unique_ptr<EventPublisher> publisher_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteEventLog>> SqliteEventLog::open(const std::string& path,
+                                                             prometheus::Registry* metrics) {
+  auto shared = std::make_shared<sqlite_log::Shared>(path, metrics);
+  auto publisher = sqlite_log::make_publisher(shared);
+  if (!publisher) return std::unexpected(publisher.error());
+  return std::make_unique<SqliteEventLogImpl>(std::move(shared), std::move(*publisher));
+}
+
+}  // namespace switchyard::bus

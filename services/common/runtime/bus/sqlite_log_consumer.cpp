@@ -1,0 +1,224 @@
+// The SQLite event log's consumer: reads its topics after the group's committed positions (one
+// per group and topic) in log order, hands each event to the handler, commits what was handled.
+#include <algorithm>
+#include <condition_variable>
+
+#include "common/runtime/bus/sqlite_file.h"
+#include "common/runtime/bus/sqlite_log_parts.h"
+#include "common/runtime/core/log.h"
+
+namespace switchyard::bus::sqlite_log {
+namespace {
+
+constexpr int kMaxPoll = 500;  // events handled per poll
+constexpr auto kRetryPause = std::chrono::milliseconds(500);
+// Counting the lag scans the backlog, so it is refreshed at most this often while behind.
+constexpr auto kLagInterval = std::chrono::seconds(1);
+
+struct Stored {
+  std::int64_t seq;
+  size_t topic;  // index into the consumer's topics
+  std::string key;
+  std::string value;
+};
+
+// The statements of one consumer, on its own connection.
+struct Statements {
+  sqlite::Statement positions;  // ?1 group → (topic, seq)
+  sqlite::Statement read;       // ?1 topic, ?2 after seq, ?3 limit → (seq, key, value)
+  sqlite::Statement save;       // ?1 group, ?2 topic, ?3 seq
+  sqlite::Statement lag;        // ?1 topic, ?2 after seq → count
+};
+
+Result<Statements> prepare(sqlite::File& file) {
+  auto positions = file.prepare("SELECT topic, seq FROM positions WHERE consumer_group = ?1");
+  auto read = file.prepare(
+      "SELECT seq, key, value FROM events WHERE topic = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+  // max(): a position never moves back, whoever else commits for the group.
+  auto save = file.prepare(
+      "INSERT INTO positions (consumer_group, topic, seq) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (consumer_group, topic) DO UPDATE SET seq = max(seq, excluded.seq)");
+  auto lag = file.prepare("SELECT count(*) FROM events WHERE topic = ?1 AND seq > ?2");
+  for (auto* s : {&positions, &read, &save, &lag}) {
+    if (!*s) return std::unexpected(s->error());
+  }
+  return Statements{std::move(*positions), std::move(*read), std::move(*save), std::move(*lag)};
+}
+
+void pause(std::chrono::milliseconds how_long, const std::stop_token& stop) {
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mutex);
+  cv.wait_for(lock, stop, how_long, [] { return false; });
+}
+
+class SqliteLogConsumer final : public EventConsumer {
+ public:
+  SqliteLogConsumer(std::shared_ptr<Shared> shared, sqlite::File file, Statements statements,
+                    std::string group, std::vector<std::string> topics,
+                    std::chrono::milliseconds poll_timeout)
+      : shared_(std::move(shared)),
+        file_(std::move(file)),
+        statements_(std::move(statements)),
+        group_(std::move(group)),
+        topics_(std::move(topics)),
+        poll_timeout_(poll_timeout),
+        group_lock_(shared_->group_lock(group_)) {}
+
+  Result<std::size_t> poll_once(const EventHandler& handler) override { return poll(handler, {}); }
+
+  void run(const EventHandler& handler, std::stop_token stop) override {
+    while (!stop.stop_requested()) {
+      auto r = poll(handler, stop);
+      if (r) continue;
+      log::warn("sqlite event log consumer failed; retrying",
+                {{"group", group_}, {"error", r.error().message}});
+      pause(kRetryPause, stop);
+    }
+  }
+
+ private:
+  // Reads at once; when nothing is there, waits for a commit (or the timeout: another process
+  // may write the file) and reads once more.
+  Result<std::size_t> poll(const EventHandler& handler, const std::stop_token& stop) {
+    const auto seen = shared_->commits();
+    {
+      std::lock_guard lock(group_lock_);
+      auto handled = poll_locked(handler);
+      if (!handled || *handled > 0) return handled;
+    }
+    shared_->wait_for_commit(seen, poll_timeout_, stop);
+    std::lock_guard lock(group_lock_);
+    return poll_locked(handler);
+  }
+
+  Result<std::size_t> poll_locked(const EventHandler& handler) {
+    auto positions = load_positions();
+    if (!positions) return std::unexpected(positions.error());
+    bool drained = false;
+    auto events = read(*positions, drained);
+    if (!events) return std::unexpected(events.error());
+    std::vector<std::int64_t> handled_to = *positions;
+    size_t handled = 0;
+    Result<void> outcome;
+    for (const Stored& e : *events) {
+      outcome = handler(Event{topics_[e.topic], e.key, e.value, 0, e.seq});
+      if (!outcome) break;  // this event and everything after it come again
+      handled_to[e.topic] = e.seq;
+      ++handled;
+    }
+    if (auto r = save_positions(*positions, handled_to); !r) return std::unexpected(r.error());
+    update_lag(handled_to, drained && handled == events->size());
+    if (!outcome) return std::unexpected(outcome.error());
+    return handled;
+  }
+
+  // The committed position of each topic (0: from the beginning).
+  Result<std::vector<std::int64_t>> load_positions() {
+    std::vector<std::int64_t> positions(topics_.size(), 0);
+    auto r = statements_.positions.bind_text(1, group_).for_each([&](const sqlite::Statement& row) {
+      const auto topic = std::find(topics_.begin(), topics_.end(), row.column_bytes(0));
+      if (topic != topics_.end()) positions[topic - topics_.begin()] = row.column_int64(1);
+    });
+    if (!r) return std::unexpected(r.error());
+    return positions;
+  }
+
+  // The next kMaxPoll events of all topics in log order. `drained`: nothing more is there.
+  Result<std::vector<Stored>> read(const std::vector<std::int64_t>& positions, bool& drained) {
+    std::vector<Stored> events;
+    drained = true;
+    for (size_t t = 0; t < topics_.size(); ++t) {
+      const size_t before = events.size();
+      auto r =
+          statements_.read.bind_text(1, topics_[t])
+              .bind_int64(2, positions[t])
+              .bind_int64(3, kMaxPoll)
+              .for_each([&](const sqlite::Statement& row) {
+                events.push_back(Stored{row.column_int64(0), t, std::string(row.column_bytes(1)),
+                                        std::string(row.column_bytes(2))});
+              });
+      if (!r) return std::unexpected(r.error());
+      if (events.size() - before == static_cast<size_t>(kMaxPoll)) drained = false;
+    }
+    std::sort(events.begin(), events.end(),
+              [](const Stored& a, const Stored& b) { return a.seq < b.seq; });
+    if (events.size() > static_cast<size_t>(kMaxPoll)) {
+      events.resize(kMaxPoll);
+      drained = false;
+    }
+    return events;
+  }
+
+  Result<void> save_positions(const std::vector<std::int64_t>& before,
+                              const std::vector<std::int64_t>& after) {
+    if (before == after) return {};
+    if (auto r = file_.exec("BEGIN IMMEDIATE"); !r) return r;
+    for (size_t t = 0; t < topics_.size(); ++t) {
+      if (after[t] == before[t]) continue;
+      auto r = statements_.save.bind_text(1, group_)
+                   .bind_text(2, topics_[t])
+                   .bind_int64(3, after[t])
+                   .run();
+      if (!r) {
+        file_.rollback();
+        return r;
+      }
+    }
+    if (auto r = file_.exec("COMMIT"); !r) {
+      file_.rollback();
+      return r;
+    }
+    return {};
+  }
+
+  // Events of these topics after the positions; 0 without counting when the poll drained them.
+  void update_lag(const std::vector<std::int64_t>& positions, bool drained) {
+    if (shared_->metrics.lag == nullptr) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!drained && now - lag_counted_at_ < kLagInterval) return;
+    std::int64_t lag = 0;
+    for (size_t t = 0; !drained && t < topics_.size(); ++t) {
+      auto r = statements_.lag.bind_text(1, topics_[t])
+                   .bind_int64(2, positions[t])
+                   .for_each([&](const sqlite::Statement& row) { lag += row.column_int64(0); });
+      if (!r) return;  // a metric is not worth failing the poll
+    }
+    lag_counted_at_ = now;
+    shared_->metrics.set_lag(group_, lag);
+  }
+
+  std::shared_ptr<Shared> shared_;
+  sqlite::File file_;
+  Statements statements_;
+  const std::string group_;
+  const std::vector<std::string> topics_;
+  const std::chrono::milliseconds poll_timeout_;
+  std::mutex& group_lock_;
+  std::chrono::steady_clock::time_point lag_counted_at_{};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EventConsumer>> make_consumer(std::shared_ptr<Shared> shared,
+                                                     const std::string& group,
+                                                     const std::vector<std::string>& topics,
+                                                     std::chrono::milliseconds poll_timeout) {
+  std::vector<std::string> unique = topics;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  if (group.empty() || unique.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "sqlite event log: a consumer needs a group and topics");
+  }
+  // NORMAL: a position lost in a power cut only means events are delivered again.
+  auto file = sqlite::File::open(shared->path, sqlite::Sync::kNormal);
+  if (!file) return std::unexpected(file.error());
+  auto statements = prepare(*file);
+  if (!statements) return std::unexpected(statements.error());
+  return std::make_unique<SqliteLogConsumer>(std::move(shared), std::move(*file),
+                                             std::move(*statements), group, std::move(unique),
+                                             poll_timeout);
+}
+
+}  // namespace switchyard::bus::sqlite_log

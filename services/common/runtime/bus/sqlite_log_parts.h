@@ -1,0 +1,72 @@
+// The pieces of the SQLite event log (internal to the bus library): what the publisher's writer
+// thread and the consumers share, and the factories sqlite_event_log.cpp wires together.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "common/runtime/bus/event_consumer.h"
+#include "common/runtime/bus/event_publisher.h"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Registry;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace switchyard::bus::sqlite_log {
+
+// switchyard_bus_published_total, switchyard_bus_log_events,
+// switchyard_bus_consumer_lag_events{group}; all null without a registry.
+struct Metrics {
+  explicit Metrics(prometheus::Registry* registry);
+  prometheus::Counter* published = nullptr;
+  prometheus::Gauge* log_events = nullptr;
+  prometheus::Family<prometheus::Gauge>* lag = nullptr;
+  void set_lag(const std::string& group, std::int64_t events);
+};
+
+// Shared by the log, its publisher and every consumer (a consumer may outlive the log).
+class Shared {
+ public:
+  Shared(std::string file, prometheus::Registry* registry)
+      : path(std::move(file)), metrics(registry) {}
+
+  // The writer committed a batch: wakes consumers waiting for events.
+  void notify_commit();
+  std::uint64_t commits() const;
+  // Waits until a commit after `seen`, the timeout, or `stop`; true when something committed.
+  bool wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeout, std::stop_token stop);
+  // Consumers of one group take turns, so a group's position moves forward exactly once per
+  // event even with several consumer objects.
+  std::mutex& group_lock(const std::string& group);
+
+  const std::string path;
+  Metrics metrics;
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable_any committed_;
+  std::uint64_t commits_ = 0;
+  std::map<std::string, std::unique_ptr<std::mutex>> groups_;
+};
+
+// Opens the writer's connection (creating the schema when missing) and starts its thread.
+Result<std::unique_ptr<EventPublisher>> make_publisher(std::shared_ptr<Shared> shared);
+
+// A consumer on its own connection.
+Result<std::unique_ptr<EventConsumer>> make_consumer(std::shared_ptr<Shared> shared,
+                                                     const std::string& group,
+                                                     const std::vector<std::string>& topics,
+                                                     std::chrono::milliseconds poll_timeout);
+
+}  // namespace switchyard::bus::sqlite_log

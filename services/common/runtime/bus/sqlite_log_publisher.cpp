@@ -1,0 +1,204 @@
+// The SQLite event log's publisher: publish() queues, one writer thread commits what is queued
+// in one transaction (group commit) and then runs the callbacks of that batch.
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <deque>
+#include <thread>
+
+#include "common/runtime/bus/sqlite_file.h"
+#include "common/runtime/bus/sqlite_log_parts.h"
+#include "common/runtime/core/log.h"
+
+namespace switchyard::bus::sqlite_log {
+namespace {
+
+// A batch closes after this long (counted from its oldest event) or at kMaxBatch events; a
+// busy writer never waits, because events queued during the previous commit are old enough.
+constexpr auto kLinger = std::chrono::milliseconds(5);
+constexpr size_t kMaxBatch = 1000;
+// Past this many queued events publish() refuses instead of growing memory without bound.
+constexpr size_t kMaxQueued = 100000;
+
+// seq is AUTOINCREMENT so a number is never reused, even if old events are ever deleted:
+// committed positions refer to it. The index on topic is ordered by seq within a topic.
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key BLOB NOT NULL,"
+    " value BLOB NOT NULL, published_at_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS events_by_topic ON events (topic);"
+    "CREATE TABLE IF NOT EXISTS positions ("
+    " consumer_group TEXT NOT NULL, topic TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " PRIMARY KEY (consumer_group, topic)) WITHOUT ROWID;";
+
+struct Pending {
+  std::string topic;
+  std::string key;
+  std::string value;
+  PublishCallback done;
+  std::chrono::steady_clock::time_point queued_at;
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class SqliteLogPublisher final : public EventPublisher {
+ public:
+  SqliteLogPublisher(sqlite::File file, sqlite::Statement insert, std::shared_ptr<Shared> shared)
+      : file_(std::move(file)), insert_(std::move(insert)), shared_(std::move(shared)) {
+    writer_ = std::thread([this] { write_loop(); });
+  }
+
+  // Commits what is still queued (every callback runs) before the connection closes.
+  ~SqliteLogPublisher() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    work_.notify_all();
+    writer_.join();
+  }
+
+  void publish(std::string_view topic, std::string_view key, std::string_view value,
+               PublishCallback done) override {
+    std::unique_lock lock(mutex_);
+    if (stopping_ || queue_.size() >= kMaxQueued) {
+      const bool closed = stopping_;
+      lock.unlock();
+      done(closed ? make_error(ErrorCode::kUnavailable, "sqlite event log: closed")
+                  : make_error(ErrorCode::kResourceExhausted, "sqlite event log: queue full"));
+      return;
+    }
+    queue_.push_back(Pending{std::string(topic), std::string(key), std::string(value),
+                             std::move(done), std::chrono::steady_clock::now()});
+    ++in_flight_;
+    // The writer waits for the first event, then for a full batch: only those wake it.
+    const bool wake = queue_.size() == 1 || queue_.size() >= kMaxBatch;
+    lock.unlock();
+    if (wake) work_.notify_one();
+  }
+
+  bool flush(std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(mutex_);
+    ++flush_waiters_;  // the writer stops lingering while someone waits
+    work_.notify_one();
+    const bool done = idle_.wait_for(lock, timeout, [&] { return in_flight_ == 0; });
+    --flush_waiters_;
+    return done;
+  }
+
+  std::size_t in_flight() const override {
+    std::lock_guard lock(mutex_);
+    return in_flight_;
+  }
+
+ private:
+  void write_loop() {
+    for (;;) {
+      auto batch = next_batch();
+      if (batch.empty()) return;
+      auto outcome = commit(batch);
+      finish(batch, outcome);
+    }
+  }
+
+  // Waits for events, lingers briefly for more, takes up to kMaxBatch. Empty: stop.
+  std::vector<Pending> next_batch() {
+    std::unique_lock lock(mutex_);
+    work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+    if (queue_.empty()) return {};
+    work_.wait_until(lock, queue_.front().queued_at + kLinger,
+                     [&] { return queue_.size() >= kMaxBatch || stopping_ || flush_waiters_ > 0; });
+    const auto end =
+        queue_.begin() + static_cast<std::ptrdiff_t>(std::min(queue_.size(), kMaxBatch));
+    std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
+                               std::make_move_iterator(end));
+    queue_.erase(queue_.begin(), end);
+    return batch;
+  }
+
+  Result<void> commit(const std::vector<Pending>& batch) {
+    if (auto r = file_.exec("BEGIN IMMEDIATE"); !r) return r;
+    const std::int64_t at = now_ms();
+    for (const Pending& p : batch) {
+      auto r = insert_.bind_text(1, p.topic)
+                   .bind_blob(2, p.key)
+                   .bind_blob(3, p.value)
+                   .bind_int64(4, at)
+                   .run();
+      if (!r) {
+        file_.rollback();
+        return r;
+      }
+    }
+    if (auto r = file_.exec("COMMIT"); !r) {
+      file_.rollback();
+      return r;
+    }
+    return {};
+  }
+
+  // Counts and announces a commit, then runs every callback of the batch.
+  void finish(std::vector<Pending>& batch, const Result<void>& outcome) {
+    if (outcome) {
+      if (shared_->metrics.published)
+        shared_->metrics.published->Increment(static_cast<double>(batch.size()));
+      if (shared_->metrics.log_events)
+        shared_->metrics.log_events->Increment(static_cast<double>(batch.size()));
+      shared_->notify_commit();
+    } else {
+      log::error("sqlite event log commit failed",
+                 {{"events", batch.size()}, {"error", outcome.error().message}});
+    }
+    for (Pending& p : batch) p.done(outcome);
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_ -= batch.size();
+    }
+    idle_.notify_all();
+  }
+
+  sqlite::File file_;
+  sqlite::Statement insert_;
+  std::shared_ptr<Shared> shared_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_;  // the writer waits here for events
+  std::condition_variable idle_;  // flush() waits here for in_flight_ == 0
+  std::deque<Pending> queue_;
+  size_t in_flight_ = 0;  // queued or being committed, callback not yet run
+  int flush_waiters_ = 0;
+  bool stopping_ = false;
+  std::thread writer_;  // last: starts once everything above exists
+};
+
+Result<std::int64_t> count_events(sqlite::File& file) {
+  auto count = file.prepare("SELECT count(*) FROM events");
+  if (!count) return std::unexpected(count.error());
+  std::int64_t n = 0;
+  auto r = count->for_each([&](const sqlite::Statement& row) { n = row.column_int64(0); });
+  if (!r) return std::unexpected(r.error());
+  return n;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventPublisher>> make_publisher(std::shared_ptr<Shared> shared) {
+  // FULL: a commit is fsynced, so a publish callback means the event survives a power loss;
+  // group commit pays one fsync per batch.
+  auto file = sqlite::File::open(shared->path, sqlite::Sync::kFull);
+  if (!file) return std::unexpected(file.error());
+  if (auto r = file->exec(kSchema); !r) return std::unexpected(r.error());
+  auto events = count_events(*file);
+  if (!events) return std::unexpected(events.error());
+  if (shared->metrics.log_events) shared->metrics.log_events->Set(static_cast<double>(*events));
+  auto insert = file->prepare(
+      "INSERT INTO events (topic, key, value, published_at_ms) VALUES (?1, ?2, ?3, ?4)");
+  if (!insert) return std::unexpected(insert.error());
+  return std::make_unique<SqliteLogPublisher>(std::move(*file), std::move(*insert),
+                                              std::move(shared));
+}
+
+}  // namespace switchyard::bus::sqlite_log

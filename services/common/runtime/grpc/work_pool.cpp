@@ -1,0 +1,39 @@
+// The blocking work pool.
+#include "common/runtime/grpc/work_pool.h"
+
+namespace switchyard {
+
+WorkPool::WorkPool(int threads, std::size_t max_queue) : max_queue_(max_queue) {
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    threads_.emplace_back([this](const std::stop_token& stop) {
+      for (;;) {
+        std::move_only_function<void()> task;
+        {
+          std::unique_lock lock(mutex_);
+          if (!cv_.wait(lock, stop, [this] { return !tasks_.empty(); })) return;
+          task = std::move(tasks_.front());
+          tasks_.pop_front();
+        }
+        task();
+      }
+    });
+  }
+}
+
+WorkPool::~WorkPool() {
+  for (auto& t : threads_) t.request_stop();
+  cv_.notify_all();
+  threads_.clear();
+}
+
+bool WorkPool::post(std::move_only_function<void()> task) {
+  {
+    std::lock_guard lock(mutex_);
+    if (tasks_.size() >= max_queue_) return false;
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+}  // namespace switchyard

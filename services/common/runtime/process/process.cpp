@@ -1,0 +1,94 @@
+// Signals, HTTP side port and gRPC server of a Switchyard binary.
+#include "common/runtime/process/process.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <prometheus/registry.h>
+
+#include <csignal>
+
+namespace switchyard {
+
+struct Process::Impl {
+  sigset_t signals{};
+  prometheus::Registry registry;
+  http::Health health;
+  std::unique_ptr<http::Server> http;
+  std::unique_ptr<grpc::Server> grpc;
+};
+
+Process::Process() : impl_(std::make_unique<Impl>()) {
+  // Every thread created after this inherits the mask; wait_for_signal() takes them.
+  sigemptyset(&impl_->signals);
+  sigaddset(&impl_->signals, SIGTERM);
+  sigaddset(&impl_->signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &impl_->signals, nullptr);
+}
+
+Process::~Process() {
+  if (impl_->grpc) impl_->grpc->Shutdown(std::chrono::system_clock::now());
+  if (impl_->http) impl_->http->stop();
+}
+
+prometheus::Registry& Process::metrics() { return impl_->registry; }
+http::Health& Process::health() { return impl_->health; }
+
+http::Server& Process::http(const std::string& address, int port) {
+  if (!impl_->http) {
+    http::ServerConfig config;
+    config.address = address;
+    config.port = port;
+    config.threads = 2;
+    impl_->http = std::make_unique<http::Server>(config);
+    http::add_observability_routes(*impl_->http, impl_->registry, impl_->health);
+  }
+  return *impl_->http;
+}
+
+Result<void> Process::start_http() {
+  if (!impl_->http) return make_error(ErrorCode::kFailedPrecondition, "http() not configured");
+  return impl_->http->start();
+}
+
+Result<int> Process::start_grpc(const std::string& address, int port,
+                                const std::vector<grpc::Service*>& services) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound = 0;
+  builder.AddListeningPort(address + ":" + std::to_string(port), grpc::InsecureServerCredentials(),
+                           &bound);
+  for (auto* s : services) builder.RegisterService(s);
+  impl_->grpc = builder.BuildAndStart();
+  if (!impl_->grpc || bound == 0) {
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot listen for gRPC on " + address + ":" + std::to_string(port));
+  }
+  return bound;
+}
+
+grpc::Server* Process::grpc_server() { return impl_->grpc.get(); }
+
+int Process::wait_for_signal() {
+  int signal = 0;
+  sigwait(&impl_->signals, &signal);
+  return signal;
+}
+
+void Process::shutdown_grpc(std::chrono::milliseconds grace) {
+  impl_->health.set_draining(true);
+  if (impl_->grpc) impl_->grpc->Shutdown(std::chrono::system_clock::now() + grace);
+}
+
+void Process::stop_http() {
+  if (impl_->http) impl_->http->stop();
+}
+
+std::pair<std::string, int> split_host_port(const std::string& address, int default_port) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return {address, default_port};
+  return {address.substr(0, colon), std::stoi(address.substr(colon + 1))};
+}
+
+}  // namespace switchyard

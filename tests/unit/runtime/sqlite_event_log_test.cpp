@@ -1,0 +1,294 @@
+// The SQLite event log of standalone mode: durable publish with group commit, consumer groups
+// with committed positions, redelivery after a handler error, reopening the file.
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "common/runtime/bus/sqlite_event_log.h"
+#include "support/environment.h"
+
+namespace switchyard::bus {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Seen {
+  std::string topic;
+  std::string key;
+  std::string value;
+  std::int64_t offset;
+};
+
+class SqliteEventLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ =
+        (std::filesystem::temp_directory_path() / (testing::unique_name("log") + ".db")).string();
+    log_ = open();
+  }
+  void TearDown() override {
+    log_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+
+  std::unique_ptr<SqliteEventLog> open(prometheus::Registry* metrics = nullptr) {
+    auto log = SqliteEventLog::open(path_, metrics);
+    EXPECT_TRUE(log) << log.error().message;
+    return log ? std::move(*log) : nullptr;
+  }
+
+  std::unique_ptr<EventConsumer> consumer(const std::string& group,
+                                          const std::vector<std::string>& topics) {
+    auto c = log_->consumer(group, topics, 50ms);
+    EXPECT_TRUE(c) << c.error().message;
+    return c ? std::move(*c) : nullptr;
+  }
+
+  // Publishes and waits for every callback; returns how many failed.
+  int publish(const std::string& topic, int count, const std::string& prefix = "v") {
+    std::atomic<int> failed{0};
+    for (int i = 0; i < count; ++i) {
+      log_->publisher().publish(topic, "k" + std::to_string(i % 5), prefix + std::to_string(i),
+                                [&](Result<void> r) {
+                                  if (!r) ++failed;
+                                });
+    }
+    EXPECT_TRUE(log_->publisher().flush(10s));
+    return failed.load();
+  }
+
+  // Polls until `want` events arrived (or a 10 s deadline passed).
+  static std::vector<Seen> drain(EventConsumer& c, size_t want) {
+    std::vector<Seen> seen;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (seen.size() < want && std::chrono::steady_clock::now() < deadline) {
+      auto r = c.poll_once([&](const Event& e) -> Result<void> {
+        seen.push_back({std::string(e.topic), std::string(e.key), std::string(e.value), e.offset});
+        return {};
+      });
+      EXPECT_TRUE(r) << r.error().message;
+    }
+    return seen;
+  }
+
+  // One more poll that must find nothing.
+  static void expect_nothing_more(EventConsumer& c) {
+    auto r = c.poll_once([](const Event& e) -> Result<void> {
+      ADD_FAILURE() << "unexpected event " << e.value;
+      return {};
+    });
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, 0U);
+  }
+
+  prometheus::Registry registry_;  // outlives log_, which holds its metrics
+  std::string path_;
+  std::unique_ptr<SqliteEventLog> log_;
+};
+
+TEST_F(SqliteEventLogTest, EveryCallbackSucceedsOnceTheEventIsCommitted) {
+  std::atomic<int> ok{0};
+  const std::string binary("\0\xff\x01proto", 8);
+  std::vector<std::string> values = {binary, "", "plain"};
+  for (const auto& v : values) {
+    log_->publisher().publish("ocpp.events.v1", "CP1", v, [&](Result<void> r) {
+      EXPECT_TRUE(r);
+      ++ok;
+    });
+  }
+  ASSERT_TRUE(log_->publisher().flush(10s));
+  EXPECT_EQ(ok.load(), 3);
+  EXPECT_EQ(log_->publisher().in_flight(), 0U);
+  // Committed: a consumer on its own connection reads them back byte for byte.
+  auto c = consumer("reader", {"ocpp.events.v1"});
+  auto seen = drain(*c, 3);
+  ASSERT_EQ(seen.size(), 3U);
+  for (size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(seen[i].value, values[i]);
+    EXPECT_EQ(seen[i].key, "CP1");
+  }
+}
+
+TEST_F(SqliteEventLogTest, TwoGroupsEachReadEveryEventInOrder) {
+  for (int i = 0; i < 50; ++i) {
+    log_->publisher().publish(i % 2 ? "b" : "a", "k", std::to_string(i),
+                              [](Result<void> r) { EXPECT_TRUE(r); });
+  }
+  ASSERT_TRUE(log_->publisher().flush(10s));
+  auto both = consumer("both", {"a", "b"});
+  auto only_a = consumer("only_a", {"a"});
+  auto all = drain(*both, 50);
+  auto as = drain(*only_a, 25);
+  ASSERT_EQ(all.size(), 50U);
+  ASSERT_EQ(as.size(), 25U);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(all[i].value, std::to_string(i));
+    EXPECT_EQ(all[i].topic, i % 2 ? "b" : "a");
+    if (i > 0) {
+      EXPECT_GT(all[i].offset, all[i - 1].offset);
+    }
+  }
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(as[i].value, std::to_string(2 * i));
+  expect_nothing_more(*both);
+  expect_nothing_more(*only_a);
+}
+
+TEST_F(SqliteEventLogTest, HandlerErrorRedeliversThatEventAndSkipsNothing) {
+  ASSERT_EQ(publish("t", 10), 0);
+  auto c = consumer("g", {"t"});
+  std::vector<std::string> handled;
+  bool failed_once = false;
+  auto handler = [&](const Event& e) -> Result<void> {
+    if (e.value == "v4" && !failed_once) {
+      failed_once = true;
+      return make_error(ErrorCode::kUnavailable, "downstream is down");
+    }
+    handled.emplace_back(e.value);
+    return {};
+  };
+  auto first = c->poll_once(handler);
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().message, "downstream is down");
+  EXPECT_EQ(handled.size(), 4U);  // v0..v3, nothing after the failed one
+  auto second = c->poll_once(handler);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(*second, 6U);
+  ASSERT_EQ(handled.size(), 10U);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(handled[i], "v" + std::to_string(i));
+}
+
+TEST_F(SqliteEventLogTest, ReopenedLogKeepsEventsAndCommittedPositions) {
+  ASSERT_EQ(publish("t", 10, "old"), 0);
+  {
+    auto c = consumer("g", {"t"});
+    ASSERT_EQ(drain(*c, 10).size(), 10U);
+  }
+  log_.reset();
+  log_ = open();
+  ASSERT_NE(log_, nullptr);
+  ASSERT_EQ(publish("t", 5, "new"), 0);
+  auto same_group = consumer("g", {"t"});
+  auto seen = drain(*same_group, 5);
+  ASSERT_EQ(seen.size(), 5U);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(seen[i].value, "new" + std::to_string(i));
+  expect_nothing_more(*same_group);
+  auto new_group = consumer("fresh", {"t"});
+  auto everything = drain(*new_group, 15);
+  ASSERT_EQ(everything.size(), 15U);
+  EXPECT_EQ(everything.front().value, "old0");
+  EXPECT_EQ(everything.back().value, "new4");
+}
+
+TEST_F(SqliteEventLogTest, ConsumersOfOneGroupShareItsPosition) {
+  ASSERT_EQ(publish("t", 20), 0);
+  auto first = consumer("g", {"t"});
+  auto second = consumer("g", {"t"});
+  auto a = drain(*first, 20);
+  EXPECT_EQ(a.size(), 20U);
+  expect_nothing_more(*second);
+}
+
+TEST_F(SqliteEventLogTest, FlushWaitsForEveryCallback) {
+  std::atomic<int> called{0};
+  for (int i = 0; i < 3000; ++i) {
+    log_->publisher().publish("t", "k", std::to_string(i), [&](Result<void> r) {
+      EXPECT_TRUE(r);
+      ++called;
+    });
+  }
+  ASSERT_TRUE(log_->publisher().flush(30s));
+  EXPECT_EQ(called.load(), 3000);
+  EXPECT_EQ(log_->publisher().in_flight(), 0U);
+}
+
+TEST_F(SqliteEventLogTest, ConcurrentPublishersLoseNothingAndKeepTheirOrder) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 500;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        log_->publisher().publish("t", "p" + std::to_string(t), std::to_string(i),
+                                  [&](Result<void> r) {
+                                    if (!r) ++failed;
+                                  });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(log_->publisher().flush(30s));
+  EXPECT_EQ(failed.load(), 0);
+  auto c = consumer("g", {"t"});
+  auto seen = drain(*c, kThreads * kEach);
+  ASSERT_EQ(seen.size(), static_cast<size_t>(kThreads * kEach));
+  std::map<std::string, int> next;
+  for (const Seen& s : seen) EXPECT_EQ(s.value, std::to_string(next[s.key]++)) << s.key;
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(next["p" + std::to_string(t)], kEach);
+}
+
+TEST_F(SqliteEventLogTest, PollWakesWhenAnEventIsPublished) {
+  auto waiting = log_->consumer("g", {"t"}, 20s);
+  ASSERT_TRUE(waiting);
+  std::jthread publisher([&] {
+    std::this_thread::sleep_for(100ms);  // let the poll start waiting first
+    log_->publisher().publish("t", "k", "v", [](Result<void>) {});
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto r = (*waiting)->poll_once([](const Event&) -> Result<void> { return {}; });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 1U);
+  // Woken by the commit, not by the 20 s timeout.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+}
+
+TEST_F(SqliteEventLogTest, RunHandlesEventsUntilStopped) {
+  auto c = consumer("g", {"t"});
+  std::atomic<int> handled{0};
+  std::jthread runner([&](std::stop_token stop) {
+    c->run(
+        [&](const Event&) -> Result<void> {
+          ++handled;
+          return {};
+        },
+        stop);
+  });
+  ASSERT_EQ(publish("t", 20), 0);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (handled.load() < 20 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(handled.load(), 20);
+  runner.request_stop();
+  runner.join();  // returns: run() noticed the stop
+}
+
+TEST_F(SqliteEventLogTest, ConsumerNeedsAGroupAndTopics) {
+  auto no_topics = log_->consumer("g", {});
+  ASSERT_FALSE(no_topics);
+  EXPECT_EQ(no_topics.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(SqliteEventLogTest, MetricsCountPublishedEventsAndLag) {
+  log_.reset();
+  log_ = open(&registry_);
+  ASSERT_EQ(publish("t", 7), 0);
+  auto c = consumer("g", {"t"});
+  // A failing handler leaves the group behind by all 7.
+  (void)c->poll_once(
+      [](const Event&) -> Result<void> { return make_error(ErrorCode::kInternal, "no"); });
+  std::map<std::string, double> values;
+  for (const auto& family : registry_.Collect()) {
+    for (const auto& m : family.metric) values[family.name] += m.counter.value + m.gauge.value;
+  }
+  EXPECT_EQ(values["switchyard_bus_published_total"], 7);
+  EXPECT_EQ(values["switchyard_bus_log_events"], 7);
+  EXPECT_EQ(values["switchyard_bus_consumer_lag_events"], 7);
+}
+
+}  // namespace
+}  // namespace switchyard::bus
