@@ -1,0 +1,116 @@
+// The auth service: decides authorizations, boots and connection admissions, and manages tokens,
+// chargers and local lists on an AuthStore. The gRPC surface (grpc_api.cpp) translates to and
+// from these domain types.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/store.h"
+#include "common/runtime/core/clock.h"
+
+namespace prometheus {
+class Registry;
+class Counter;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace switchyard::auth {
+
+struct AuthConfig {
+  bool accept_unknown_chargers = false;  // accept and register them on first connection
+  int default_heartbeat_interval_s = 300;
+  std::string default_boot_policy = "Accept";  // Accept, Pending, Reject
+  int password_iterations = 20000;
+  std::chrono::seconds verdict_cache_ttl{600};
+};
+
+struct TokenDecision {
+  std::string status;  // Accepted, Blocked, Expired, Invalid, Unknown
+  std::optional<TimePoint> expires_at;
+  std::string group_id;
+  bool refuse_concurrent = false;
+};
+
+struct BootDecision {
+  std::string status;  // Accepted, Pending, Rejected
+  int interval_s = 300;
+};
+
+enum class Admission { kAccepted, kWrongPassword, kUnknownCharger, kWrongSecurityProfile };
+struct AdmissionResult {
+  Admission verdict = Admission::kUnknownCharger;
+  int required_profile = -1;
+};
+
+// Sends a local list to a charger (SendLocalList through ChargerControl); returns the
+// charger's status (Accepted, Failed, VersionMismatch, NotSupported).
+struct LocalListUpdate {
+  std::string charger_id;
+  int version = 0;
+  bool full = true;
+  std::vector<LocalListEntry> entries;  // differential: an entry without status removes it
+  std::vector<std::string> removed;     // differential: tokens to remove
+};
+using LocalListSender = std::function<Result<std::string>(const LocalListUpdate&)>;
+
+struct ImportResult {
+  int imported = 0;
+  std::vector<std::string> errors;
+};
+
+class AuthService {
+ public:
+  AuthService(AuthConfig config, AuthStore& store, const Clock& clock,
+              prometheus::Registry* metrics);
+
+  Result<TokenDecision> authorize(const std::string& id_token, const std::string& charger_id);
+  Result<BootDecision> boot(const std::string& charger_id);
+  Result<AdmissionResult> admit(const std::string& charger_id, int offered_profile,
+                                const std::string& password);
+
+  Result<TokenRecord> put_token(TokenRecord token);
+  Result<TokenRecord> block_token(const std::string& id_token);
+  // CSV lines: id_token,type,status,expires_at,group_id,refuse_concurrent (header optional).
+  ImportResult import_tokens(std::string_view csv);
+
+  // Stores the charger; a non-empty `password` is hashed (never stored in clear).
+  Result<ChargerRecord> put_charger(ChargerRecord charger, const std::string& password);
+
+  Result<int> put_local_list(const std::string& charger_id,
+                             const std::vector<LocalListEntry>& entries);
+  struct SyncResult {
+    std::string status;
+    int version = 0;
+    bool sent_full = false;
+    int entries_sent = 0;
+  };
+  Result<SyncResult> sync_local_list(const std::string& charger_id, bool full,
+                                     const LocalListSender& send);
+
+  AuthStore& store() { return store_; }
+
+ private:
+  bool password_matches(const std::string& charger_id, const std::string& hash,
+                        const std::string& password);
+
+  AuthConfig config_;
+  AuthStore& store_;
+  const Clock& clock_;
+  prometheus::Family<prometheus::Counter>* decisions_ = nullptr;
+  std::mutex cache_mutex_;
+  struct Cached {
+    bool ok;
+    std::string hash;  // the stored hash the verdict was made against
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::unordered_map<std::string, Cached> verdicts_;  // key: sha256(charger id, password)
+};
+
+}  // namespace switchyard::auth

@@ -1,0 +1,71 @@
+// switchyard-auth: parse settings, open PostgreSQL and migrate, serve Authorization until SIGTERM.
+#include <grpcpp/grpcpp.h>
+
+#include "auth/auth.h"
+#include "auth/grpc_api.h"
+#include "auth/sql_store.h"
+#include "common/runtime/core/log.h"
+#include "common/runtime/core/settings.h"
+#include "common/runtime/process/process.h"
+#include "common/runtime/sql/database.h"
+
+using namespace switchyard;
+
+int main(int argc, char** argv) {
+  Process process;  // first: blocks the signals before any thread starts
+  std::string listen_address = "0.0.0.0";
+  int grpc_port = 50071;
+  int http_port = 8091;
+  sql::PostgresOptions db_options;
+  auth::AuthConfig config;
+  std::string gateway_address;
+  int threads = 8;
+  std::string log_level = "info";
+  Settings settings("switchyard-auth",
+                    "Switchyard auth service: tokens, chargers, boot and connection decisions");
+  settings.add("listen-address", listen_address, "Address the gRPC and HTTP listeners bind")
+      .add("grpc-port", grpc_port, "gRPC: switchyard.v1.Authorization")
+      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz")
+      .add_secret("postgres-url", db_options.url, "PostgreSQL connection URL")
+      .add("postgres-schema", db_options.schema,
+           "Schema (created if missing); empty = search_path default")
+      .add("postgres-pool-size", db_options.pool_size, "PostgreSQL connections")
+      .add("accept-unknown-chargers", config.accept_unknown_chargers,
+           "Accept chargers that are not registered and register them (with a warning)")
+      .add("heartbeat-interval", config.default_heartbeat_interval_s,
+           "Heartbeat interval given at boot (s)")
+      .add("boot-policy", config.default_boot_policy,
+           "Boot answer for chargers without their own: Accept, Pending, Reject")
+      .add("gateway-address", gateway_address,
+           "A gateway pod's gRPC (ChargerControl) for SyncLocalList")
+      .add("threads", threads, "Threads doing database work")
+      .add("log-level", log_level, "debug, info, warn or error");
+  if (auto code = settings.parse(argc, argv)) return *code;
+  log::init("auth", "", log::parse_level(log_level));
+
+  auto db = sql::open_postgres(db_options, &process.metrics());
+  if (!db) return log::error("cannot start", {{"error", db.error().message}}), 1;
+  if (auto m = sql::migrate(**db, auth::migrations(), "auth"); !m) {
+    return log::error("cannot migrate", {{"error", m.error().message}}), 1;
+  }
+  auth::SqlAuthStore store(**db);
+  auth::AuthService service(config, store, system_clock(), &process.metrics());
+  WorkPool pool(threads);
+  std::unique_ptr<v1::ChargerControl::Stub> gateway;
+  if (!gateway_address.empty()) {
+    gateway = v1::ChargerControl::NewStub(
+        grpc::CreateChannel(gateway_address, grpc::InsecureChannelCredentials()));
+  }
+  auth::AuthorizationApi api(service, pool, gateway.get());
+
+  process.http(listen_address, http_port);
+  if (auto r = process.start_http(); !r)
+    return log::error("cannot start", {{"error", r.error().message}}), 1;
+  auto bound = process.start_grpc(listen_address, grpc_port, {&api});
+  if (!bound) return log::error("cannot start", {{"error", bound.error().message}}), 1;
+  log::info("auth started", {{"grpc_port", *bound}, {"http_port", http_port}});
+  const int signal = process.wait_for_signal();
+  log::info("signal received; stopping", {{"signal", signal}});
+  process.shutdown_grpc();
+  return 0;
+}
