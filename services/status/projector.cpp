@@ -1,0 +1,276 @@
+// The status projector (see projector.h).
+#include "status/projector.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include "common/runtime/core/log.h"
+#include "switchyard/v1/events.pb.h"
+
+namespace switchyard::status {
+namespace {
+
+std::int64_t millis(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000 + ts.nanos() / 1'000'000;
+}
+
+std::string version_name(v1::OcppVersion v) {
+  switch (v) {
+    case v1::OCPP_VERSION_1_6:
+      return "1.6";
+    case v1::OCPP_VERSION_2_0_1:
+      return "2.0.1";
+    case v1::OCPP_VERSION_2_1:
+      return "2.1";
+    default:
+      return "";
+  }
+}
+
+const char* kind_of(const v1::ChargerEvent& e) {
+  switch (e.payload_case()) {
+    case v1::ChargerEvent::kConnectionOpened:
+      return "connection_opened";
+    case v1::ChargerEvent::kConnectionClosed:
+      return "connection_closed";
+    case v1::ChargerEvent::kBootNotification:
+      return "boot_notification";
+    case v1::ChargerEvent::kHeartbeat:
+      return "heartbeat";
+    case v1::ChargerEvent::kStatusNotification:
+      return "status_notification";
+    case v1::ChargerEvent::kDeviceEvent:
+      return "device_event";
+    case v1::ChargerEvent::kFirmwareStatus:
+      return "firmware_status";
+    case v1::ChargerEvent::kLogStatus:
+      return "log_status";
+    case v1::ChargerEvent::kCommandResult:
+      return "command_result";
+    default:
+      return "other";
+  }
+}
+
+bool problem(const v1::DeviceEvent::Entry& e) {
+  if (e.cleared()) return false;
+  if (e.variable() == "Problem") return e.actual_value() != "false";
+  if (e.variable() == "AvailabilityState") return e.actual_value() == "Faulted";
+  return e.trigger() == "Alerting" && !e.tech_code().empty();
+}
+
+}  // namespace
+
+ConnectorRow connector_state(const v1::StatusNotification& s, std::int64_t received_at) {
+  ConnectorRow row;
+  row.evse_id = s.location().evse_id();
+  row.connector_id = s.location().connector_id();
+  row.status = s.status();
+  row.error_code = s.error_code();
+  row.info = s.info();
+  row.vendor_id = s.vendor_id();
+  row.vendor_error_code = s.vendor_error_code();
+  row.since = s.has_timestamp() ? millis(s.timestamp()) : received_at;
+  return row;
+}
+
+std::vector<DeviceRecord> device_records(const v1::DeviceEvent& event, std::int64_t received_at) {
+  std::vector<DeviceRecord> out;
+  for (const auto& e : event.entries()) {
+    DeviceRecord r;
+    r.state.evse_id = e.location().evse_id();
+    r.state.connector_id = e.location().connector_id();
+    r.availability = e.variable() == "AvailabilityState" &&
+                     (e.component() == "Connector" || e.component() == "EVSE");
+    r.state.status = e.variable() == "AvailabilityState" ? e.actual_value() : "";
+    if (problem(e)) r.state.error_code = e.component() + "." + e.variable();
+    r.state.info = e.tech_info();
+    r.state.vendor_id = e.component();
+    r.state.vendor_error_code = e.tech_code();
+    r.state.since = e.has_timestamp() ? millis(e.timestamp()) : received_at;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+StatusProjector::StatusProjector(sql::Database& db, prometheus::Registry* metrics) : db_(db) {
+  if (metrics == nullptr) return;
+  errors_ =
+      &prometheus::BuildCounter()
+           .Name("switchyard_connector_errors_total")
+           .Help(
+               "Connector / EVSE error reports by error code (1.6 ChargePointErrorCode other than "
+               "NoError; 2.x Component.Variable of a NotifyEvent problem)")
+           .Register(*metrics);
+  events_ = &prometheus::BuildCounter()
+                 .Name("switchyard_status_events_total")
+                 .Help("Events applied by the status service, by kind")
+                 .Register(*metrics);
+  duplicates_ = &prometheus::BuildCounter()
+                     .Name("switchyard_status_duplicate_events_total")
+                     .Help("Events skipped because their event id was already applied")
+                     .Register(*metrics)
+                     .Add({});
+  malformed_ = &prometheus::BuildCounter()
+                    .Name("switchyard_status_malformed_events_total")
+                    .Help("Events that could not be parsed or had no charger / event id (skipped)")
+                    .Register(*metrics)
+                    .Add({});
+}
+
+Result<void> StatusProjector::handle(const bus::Event& event) {
+  v1::ChargerEvent parsed;
+  if (!parsed.ParseFromArray(event.value.data(), static_cast<int>(event.value.size()))) {
+    if (malformed_ != nullptr) malformed_->Increment();
+    log::error("skipping an event that does not parse as ChargerEvent",
+               {{"topic", event.topic}, {"partition", event.partition}, {"offset", event.offset}});
+    return {};
+  }
+  return apply(parsed);
+}
+
+Result<void> StatusProjector::apply(const v1::ChargerEvent& e) {
+  if (e.charger_id().empty() || e.event_id().empty()) {
+    if (malformed_ != nullptr) malformed_->Increment();
+    log::warn("skipping an event without charger or event id", {{"event_id", e.event_id()}});
+    return {};
+  }
+  const std::int64_t received = millis(e.received_at());
+  const std::string& charger = e.charger_id();
+  bool duplicate = false;
+  std::vector<ConnectorRow> new_errors;
+  std::string config_problem;
+
+  auto committed = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    duplicate = false;
+    new_errors.clear();
+    config_problem.clear();
+    auto fresh = mark_processed(tx, e.event_id(), received);
+    if (!fresh) return std::unexpected(fresh.error());
+    if (!*fresh) {
+      duplicate = true;
+      return {};
+    }
+    if (auto r = touch_charger(tx, charger, received, version_name(e.protocol_version())); !r)
+      return r;
+
+    auto update_charger = [&](auto&& change) -> Result<void> {
+      auto row = load_charger(tx, charger);
+      if (!row) return std::unexpected(row.error());
+      if (!*row) return make_error(ErrorCode::kInternal, "charger row vanished");
+      if (!change(**row)) return {};
+      return save_charger(tx, **row);
+    };
+    auto record = [&](const std::string& record_id, const ConnectorRow& state,
+                      bool current) -> Result<void> {
+      auto inserted = insert_history(tx, {record_id, charger, state, received});
+      if (!inserted) return std::unexpected(inserted.error());
+      if (*inserted && is_error(state)) new_errors.push_back(state);
+      if (current) return upsert_connector(tx, charger, state, received);
+      return {};
+    };
+
+    switch (e.payload_case()) {
+      case v1::ChargerEvent::kConnectionOpened:
+        return update_charger([&](ChargerRow& row) {
+          const auto& opened = e.connection_opened();
+          if (opened.owner_epoch() < row.owner_epoch) return false;  // an older connection
+          row.online = true;
+          row.owner_epoch = opened.owner_epoch();
+          row.pod_id = e.pod_id();
+          row.security_profile = opened.security_profile();
+          row.connected_at = received;
+          return true;
+        });
+      case v1::ChargerEvent::kConnectionClosed:
+        return update_charger([&](ChargerRow& row) {
+          // A close of an older connection (the charger is already on another pod) changes nothing.
+          if (e.connection_closed().owner_epoch() < row.owner_epoch) return false;
+          row.online = false;
+          row.disconnected_at = received;
+          return true;
+        });
+      case v1::ChargerEvent::kBootNotification:
+        return update_charger([&](ChargerRow& row) {
+          const auto& boot = e.boot_notification();
+          row.vendor = boot.vendor();
+          row.model = boot.model();
+          row.serial_number = boot.serial_number();
+          row.firmware_version = boot.firmware_version();
+          row.registration_status = boot.registration_status();
+          row.booted_at = received;
+          return true;
+        });
+      case v1::ChargerEvent::kFirmwareStatus:
+        return update_charger([&](ChargerRow& row) {
+          row.firmware_status = e.firmware_status().status();
+          return true;
+        });
+      case v1::ChargerEvent::kLogStatus:
+        return update_charger([&](ChargerRow& row) {
+          row.log_status = e.log_status().status();
+          return true;
+        });
+      case v1::ChargerEvent::kStatusNotification:
+        return record(e.event_id(), connector_state(e.status_notification(), received), true);
+      case v1::ChargerEvent::kDeviceEvent: {
+        const auto records = device_records(e.device_event(), received);
+        for (std::size_t i = 0; i < records.size(); ++i) {
+          if (records[i].state.status.empty() && !is_error(records[i].state))
+            continue;  // not a status
+          if (auto r = record(e.event_id() + ":" + std::to_string(i), records[i].state,
+                              records[i].availability);
+              !r) {
+            return r;
+          }
+        }
+        return {};
+      }
+      case v1::ChargerEvent::kCommandResult: {
+        const auto& result = e.command_result();
+        if (!result.error_code().empty()) return {};
+        auto values = values_from_command(e.action(), result.request_json(), result.payload_json());
+        if (!values) {
+          config_problem = values.error().message;
+          return {};
+        }
+        return put_configuration(tx, charger, *values, received);
+      }
+      case v1::ChargerEvent::kOther: {
+        if (e.action() != "NotifyReport") return {};
+        auto values = values_from_report(e.other().payload_json());
+        if (!values) {
+          config_problem = values.error().message;
+          return {};
+        }
+        return put_configuration(tx, charger, *values, received);
+      }
+      default:
+        return {};
+    }
+  });
+  if (!committed) return committed;
+  if (duplicate) {
+    if (duplicates_ != nullptr) duplicates_->Increment();
+    return {};
+  }
+  if (events_ != nullptr) events_->Add({{"kind", kind_of(e)}}).Increment();
+  for (const auto& error : new_errors) {
+    if (errors_ != nullptr) errors_->Add({{"error_code", error.error_code}}).Increment();
+    log::info("connector error reported", {{"charger_id", charger},
+                                           {"evse_id", error.evse_id},
+                                           {"connector_id", error.connector_id},
+                                           {"status", error.status},
+                                           {"error_code", error.error_code},
+                                           {"vendor_id", error.vendor_id},
+                                           {"vendor_error_code", error.vendor_error_code},
+                                           {"info", error.info}});
+  }
+  if (!config_problem.empty()) {
+    log::warn("configuration in an event could not be read",
+              {{"charger_id", charger}, {"action", e.action()}, {"error", config_problem}});
+  }
+  return {};
+}
+
+}  // namespace switchyard::status

@@ -1,0 +1,234 @@
+// The status projector on a real SQLite database: every 1.6 error code in the history and the
+// metric, online / offline by ownership epoch, boot info, configuration, idempotency.
+#include "status/projector.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "switchyard/v1/events.pb.h"
+
+namespace switchyard::status {
+namespace {
+
+void set_ms(google::protobuf::Timestamp* ts, std::int64_t ms) {
+  ts->set_seconds(ms / 1000);
+  ts->set_nanos(static_cast<int>(ms % 1000) * 1'000'000);
+}
+
+// Every ChargePointErrorCode of OCPP 1.6 other than NoError.
+const char* const kErrorCodes16[] = {
+    "ConnectorLockFailure", "EVCommunicationError", "GroundFailure",      "HighTemperature",
+    "InternalError",        "LocalListConflict",    "OtherError",         "OverCurrentFailure",
+    "OverVoltage",          "PowerMeterFailure",    "PowerSwitchFailure", "ReaderFailure",
+    "ResetFailure",         "UnderVoltage",         "WeakSignal"};
+
+class StatusProjectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("status_projector_" + std::to_string(getpid()) + "_" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
+                .string();
+    std::filesystem::remove(path_);
+    auto db = sql::open_sqlite(path_, nullptr);
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
+    ASSERT_TRUE(sql::migrate(*db_, migrations()));
+    projector_ = std::make_unique<StatusProjector>(*db_, &metrics_);
+  }
+  void TearDown() override {
+    projector_.reset();
+    db_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+
+  v1::ChargerEvent event(const std::string& id, std::int64_t at_ms) {
+    v1::ChargerEvent e;
+    e.set_event_id(id);
+    e.set_charger_id("CP-1");
+    e.set_pod_id("pod-a");
+    e.set_protocol_version(v1::OCPP_VERSION_1_6);
+    set_ms(e.mutable_received_at(), at_ms);
+    return e;
+  }
+
+  std::string metrics_text() { return prometheus::TextSerializer().Serialize(metrics_.Collect()); }
+
+  std::string path_;
+  std::unique_ptr<sql::Database> db_;
+  prometheus::Registry metrics_;
+  std::unique_ptr<StatusProjector> projector_;
+};
+
+TEST_F(StatusProjectorTest, EveryErrorCodeShowsInHistoryCountsAndTheMetric) {
+  int n = 0;
+  for (const char* code : kErrorCodes16) {
+    auto e = event("err-" + std::to_string(n), 1000 + n);
+    auto* s = e.mutable_status_notification();
+    s->mutable_location()->set_evse_id(1);
+    s->mutable_location()->set_connector_id(1);
+    s->set_status("Faulted");
+    s->set_error_code(code);
+    s->set_info("detail " + std::to_string(n));
+    s->set_vendor_id("com.vendor");
+    s->set_vendor_error_code("V-" + std::to_string(n % 3));
+    ASSERT_TRUE(projector_->apply(e));
+    ++n;
+  }
+  auto ok = event("ok", 5000);
+  ok.mutable_status_notification()->set_status("Available");
+  ok.mutable_status_notification()->set_error_code("NoError");
+  ok.mutable_status_notification()->mutable_location()->set_connector_id(1);
+  ok.mutable_status_notification()->mutable_location()->set_evse_id(1);
+  ASSERT_TRUE(projector_->apply(ok));
+
+  HistoryFilter all;
+  all.charger_id = "CP-1";
+  auto history = status_history(*db_, all);
+  ASSERT_TRUE(history);
+  EXPECT_EQ(history->size(), std::size(kErrorCodes16) + 1);
+  HistoryFilter errors = all;
+  errors.errors_only = true;
+  EXPECT_EQ(status_history(*db_, errors)->size(), std::size(kErrorCodes16));
+  HistoryFilter ground = all;
+  ground.error_code = "GroundFailure";
+  auto g = status_history(*db_, ground);
+  ASSERT_EQ(g->size(), 1u);
+  EXPECT_EQ((*g)[0].state.vendor_id, "com.vendor");
+  EXPECT_EQ((*g)[0].state.info, "detail 2");
+
+  auto counts = count_errors(*db_, "CP-1", std::nullopt);
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->by_error_code.size(), std::size(kErrorCodes16));
+  ASSERT_EQ(counts->by_vendor_error_code.size(), 3u);
+  EXPECT_EQ(counts->by_vendor_error_code[0].vendor_error_code, "V-0");
+  EXPECT_EQ(counts->by_vendor_error_code[0].count, 5);
+
+  const std::string text = metrics_text();
+  for (const char* code : kErrorCodes16) {
+    EXPECT_NE(
+        text.find(std::string("switchyard_connector_errors_total{error_code=\"") + code + "\"} 1"),
+        std::string::npos)
+        << code;
+  }
+  EXPECT_EQ(text.find("error_code=\"NoError\""), std::string::npos);
+
+  // The connector's current state is the latest one.
+  auto charger = get_charger(*db_, "CP-1");
+  ASSERT_TRUE(charger && *charger);
+  ASSERT_EQ((*charger)->connectors.size(), 1u);
+  EXPECT_EQ((*charger)->connectors[0].status, "Available");
+}
+
+TEST_F(StatusProjectorTest, ReplayingEventsChangesNothing) {
+  auto e = event("err", 1000);
+  e.mutable_status_notification()->set_status("Faulted");
+  e.mutable_status_notification()->set_error_code("GroundFailure");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(projector_->apply(e));
+  EXPECT_EQ(status_history(*db_, {})->size(), 1u);
+  EXPECT_NE(
+      metrics_text().find("switchyard_connector_errors_total{error_code=\"GroundFailure\"} 1"),
+      std::string::npos);
+}
+
+TEST_F(StatusProjectorTest, AnOlderStatusDoesNotOverwriteANewerOne) {
+  auto newer = event("a", 2000);
+  newer.mutable_status_notification()->set_status("Charging");
+  set_ms(newer.mutable_status_notification()->mutable_timestamp(), 2000);
+  auto older = event("b", 2100);  // received later, but the charger stamped it earlier
+  older.mutable_status_notification()->set_status("Preparing");
+  set_ms(older.mutable_status_notification()->mutable_timestamp(), 1500);
+  ASSERT_TRUE(projector_->apply(newer));
+  ASSERT_TRUE(projector_->apply(older));
+  auto charger = get_charger(*db_, "CP-1");
+  EXPECT_EQ((*charger)->connectors[0].status, "Charging");
+  EXPECT_EQ(status_history(*db_, {})->size(), 2u);  // both are history
+}
+
+TEST_F(StatusProjectorTest, OnlineFollowsTheNewestConnection) {
+  auto opened_a = event("o1", 1000);
+  opened_a.mutable_connection_opened()->set_owner_epoch(10);
+  opened_a.mutable_connection_opened()->set_security_profile(1);
+  auto opened_b = event("o2", 2000);
+  opened_b.set_pod_id("pod-b");
+  opened_b.mutable_connection_opened()->set_owner_epoch(20);
+  auto closed_a = event("c1", 2100);  // pod A notices the old connection died, after B took over
+  closed_a.mutable_connection_closed()->set_owner_epoch(10);
+  ASSERT_TRUE(projector_->apply(opened_a));
+  ASSERT_TRUE(projector_->apply(opened_b));
+  ASSERT_TRUE(projector_->apply(closed_a));
+  auto charger = get_charger(*db_, "CP-1");
+  EXPECT_TRUE((*charger)->online);
+  EXPECT_EQ((*charger)->pod_id, "pod-b");
+  auto closed_b = event("c2", 3000);
+  closed_b.mutable_connection_closed()->set_owner_epoch(20);
+  ASSERT_TRUE(projector_->apply(closed_b));
+  charger = get_charger(*db_, "CP-1");
+  EXPECT_FALSE((*charger)->online);
+  EXPECT_EQ((*charger)->last_seen, 3000);
+  EXPECT_EQ(*(*charger)->disconnected_at, 3000);
+}
+
+TEST_F(StatusProjectorTest, BootFirmwareAndConfigurationAreKept) {
+  auto boot = event("b", 1000);
+  boot.mutable_boot_notification()->set_vendor("Acme");
+  boot.mutable_boot_notification()->set_model("X1");
+  boot.mutable_boot_notification()->set_firmware_version("1.2.3");
+  boot.mutable_boot_notification()->set_registration_status("Accepted");
+  auto fw = event("f", 1100);
+  fw.mutable_firmware_status()->set_status("Downloading");
+  auto config = event("c", 1200);
+  config.set_action("GetConfiguration");
+  config.mutable_command_result()->set_payload_json(
+      R"({"configurationKey":[{"key":"HeartbeatInterval","readonly":false,"value":"300"}]})");
+  auto broken = event("d", 1300);
+  broken.set_action("GetConfiguration");
+  broken.mutable_command_result()->set_payload_json("{oops");
+  for (const auto* e : {&boot, &fw, &config, &broken}) ASSERT_TRUE(projector_->apply(*e));
+  auto charger = get_charger(*db_, "CP-1");
+  EXPECT_EQ((*charger)->vendor, "Acme");
+  EXPECT_EQ((*charger)->firmware_version, "1.2.3");
+  EXPECT_EQ((*charger)->firmware_status, "Downloading");
+  auto values = configuration(*db_, "CP-1", "");
+  ASSERT_EQ(values->size(), 1u);
+  EXPECT_EQ((*values)[0].value.value, "300");
+  EXPECT_EQ(configuration(*db_, "CP-1", "Heart")->size(), 1u);
+  EXPECT_EQ(configuration(*db_, "CP-1", "Meter")->size(), 0u);
+}
+
+TEST_F(StatusProjectorTest, NotifyEventProblemsAreErrors) {
+  auto e = event("n", 1000);
+  e.set_protocol_version(v1::OCPP_VERSION_2_0_1);
+  auto* entry = e.mutable_device_event()->add_entries();
+  entry->set_component("Connector");
+  entry->mutable_location()->set_evse_id(1);
+  entry->mutable_location()->set_connector_id(1);
+  entry->set_variable("AvailabilityState");
+  entry->set_actual_value("Faulted");
+  entry->set_tech_code("E42");
+  auto* problem = e.mutable_device_event()->add_entries();
+  problem->set_component("EVSE");
+  problem->set_variable("Problem");
+  problem->set_actual_value("true");
+  problem->set_tech_info("RCD tripped");
+  auto* boring = e.mutable_device_event()->add_entries();
+  boring->set_component("ChargingStation");
+  boring->set_variable("Temperature");
+  boring->set_actual_value("41");
+  ASSERT_TRUE(projector_->apply(e));
+  auto history = status_history(*db_, {});
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].state.error_code, "Connector.AvailabilityState");
+  EXPECT_EQ((*history)[0].state.vendor_error_code, "E42");
+  EXPECT_EQ((*history)[1].state.error_code, "EVSE.Problem");
+  auto charger = get_charger(*db_, "CP-1");
+  ASSERT_EQ((*charger)->connectors.size(), 1u);
+  EXPECT_EQ((*charger)->connectors[0].status, "Faulted");
+}
+
+}  // namespace
+}  // namespace switchyard::status
