@@ -54,13 +54,20 @@ TLS_DIR=$SWITCHYARD_LOCAL_DIR/tls
 : "${SWITCHYARD_BIN:=$SWITCHYARD_REPO/build/bin}"
 gateway_running() { pid_alive "$GATEWAY_DIR/gateway-$1.pid"; }
 
+SERVICES_DIR=$SWITCHYARD_LOCAL_DIR/services
+AUTH_GRPC_PORT=50071
+TRANSACTIONS_GRPC_PORT=50072
+STATUS_GRPC_PORT=50073
+service_running() { pid_alive "$SERVICES_DIR/$1.pid"; }
+postgres_url() { echo "postgresql://switchyard@127.0.0.1:$SWITCHYARD_POSTGRES_PORT/switchyard"; }
+
 kafka_running() { pid_alive "$KAFKA_DIR/kafka.pid"; }
 redis_running() { pid_alive "$REDIS_DIR/redis.pid"; }
 postgres_running() { [ -f "$(pg_data_dir)/postmaster.pid" ] && kill -0 "$(head -n 1 "$(pg_data_dir)/postmaster.pid")" 2>/dev/null; }
 
 # parse_only ARGS...: sets COMPONENTS from --only a,b (default: all).
 parse_only() {
-  COMPONENTS="redis postgres kafka gateways"
+  COMPONENTS="redis postgres kafka services gateways"
   while [ $# -gt 0 ]; do
     case "$1" in
       --only) COMPONENTS=$(echo "$2" | tr ',' ' '); shift 2 ;;

@@ -5,16 +5,19 @@
 
 namespace switchyard::gateway {
 
-void add_settings(Settings& s, GatewayConfig& c) {
-  s.add("pod-id", c.pod_id,
-        "This pod's name in logs, events and the owner registry (default: host name)")
-      .add("listen-address", c.listen_address, "Address the OCPP, gRPC and HTTP listeners bind")
-      .add("ws-port", c.ws_port, "OCPP over plain WebSocket (security profiles 0-1); 0 = off")
+void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
+  const bool pod = scope == SettingsScope::kPod;
+  if (pod) {
+    s.add("pod-id", c.pod_id,
+          "This pod's name in logs, events and the owner registry (default: host name)")
+        .add("listen-address", c.listen_address, "Address the OCPP, gRPC and HTTP listeners bind")
+        .add("grpc-port", c.grpc_port, "gRPC: ChargerControl and the pod-to-pod service")
+        .add("http-port", c.http_port, "HTTP side port: /metrics, /healthz, /readyz")
+        .add("advertise-address", c.advertise_address,
+             "host:port other pods use to reach this pod's gRPC (default 127.0.0.1:<grpc-port>)");
+  }
+  s.add("ws-port", c.ws_port, "OCPP over plain WebSocket (security profiles 0-1); 0 = off")
       .add("wss-port", c.wss_port, "OCPP over TLS (security profiles 2-3); 0 = off")
-      .add("grpc-port", c.grpc_port, "gRPC: ChargerControl and the pod-to-pod service")
-      .add("http-port", c.http_port, "HTTP side port: /metrics, /healthz, /readyz")
-      .add("advertise-address", c.advertise_address,
-           "host:port other pods use to reach this pod's gRPC (default 127.0.0.1:<grpc-port>)")
       .add("threads", c.threads, "I/O threads (one io_context each); 0 = one per core")
       .add("path-prefix", c.path_prefix, "URL prefix before the charger id")
       .add("protocols", c.protocols, "OCPP subprotocols this pod speaks")
@@ -22,10 +25,6 @@ void add_settings(Settings& s, GatewayConfig& c) {
       .add("tls-private-key", c.tls_private_key, "PEM file: server private key")
       .add("tls-client-ca", c.tls_client_ca,
            "PEM file: CA(s) that sign charger certificates (profile 3)")
-      .add("credentials-file", c.credentials_file,
-           "Charger credentials: lines 'charger_id,security_profile,password_hash'")
-      .add("unknown-charger-profile", c.unknown_charger_profile,
-           "Security profile required of chargers not in the credentials file; -1 = refuse them")
       .add("call-timeout", c.call_timeout, "How long a command waits for the charger's answer")
       .add("handshake-timeout", c.handshake_timeout, "TLS + HTTP upgrade must finish within this")
       .add("idle-timeout", c.idle_timeout, "Close a connection silent this long (pings at half)")
@@ -36,9 +35,23 @@ void add_settings(Settings& s, GatewayConfig& c) {
       .add("lenient-chargers", c.lenient_chargers, "Charger ids decoded in lenient mode")
       .add("lenient-vendors", c.lenient_vendors,
            "Vendors (BootNotification) decoded in lenient mode")
+      .add("drain-window", c.drain_window, "On SIGTERM, connections close spread over this window");
+  if (!pod) return;
+  s.add("credentials-file", c.credentials_file,
+        "Charger credentials: lines 'charger_id,security_profile,password_hash' (without "
+        "--auth-address)")
+      .add("unknown-charger-profile", c.unknown_charger_profile,
+           "Security profile required of chargers not in the credentials file; -1 = refuse them")
+      .add("auth-address", c.auth_address,
+           "Authorization service host:port: boots, tokens, charger admission; empty = built-in")
+      .add("transactions-address", c.transactions_address,
+           "Transactions service host:port: transaction decisions, 1.6 ids; empty = built-in")
+      .add("service-timeout", c.service_timeout,
+           "Deadline of a call to the auth / transactions service")
       .add("accepted-tokens-file", c.accepted_tokens_file,
            "Built-in policy: id tokens accepted, one per line; empty = accept all")
-      .add("heartbeat-interval", c.heartbeat_interval_s, "Heartbeat interval given at boot (s)")
+      .add("heartbeat-interval", c.heartbeat_interval_s,
+           "Built-in policy: heartbeat interval given at boot (s)")
       .add("kafka-brokers", c.kafka_brokers, "Kafka bootstrap servers")
       .add("events-topic", c.events_topic, "Topic of charger events")
       .add("events-topic-partitions", c.events_topic_partitions,
@@ -50,7 +63,6 @@ void add_settings(Settings& s, GatewayConfig& c) {
       .add("redis-prefix", c.redis_prefix, "Prefix of this deployment's Redis keys")
       .add("owner-ttl", c.owner_ttl, "Lifetime of an ownership claim without refresh")
       .add("owner-refresh", c.owner_refresh, "How often a pod refreshes its claims")
-      .add("drain-window", c.drain_window, "On SIGTERM, connections close spread over this window")
       .add("log-level", c.log_level, "debug, info, warn or error");
 }
 

@@ -44,7 +44,14 @@ struct GatewayConfig {
   std::vector<std::string> lenient_chargers;  // charger ids decoded in lenient mode
   std::vector<std::string> lenient_vendors;   // vendors (BootNotification) decoded leniently
 
-  // Decisions until the auth and transactions services answer them.
+  // The auth and transactions services (host:port). When set, they decide boots, tokens,
+  // transactions (both needed) and connection admissions (auth); when empty, the built-in
+  // policy and the credentials file do.
+  std::string auth_address;
+  std::string transactions_address;
+  std::chrono::milliseconds service_timeout{5000};
+
+  // The built-in policy.
   std::string accepted_tokens_file;  // one id token per line; empty = accept every token
   int heartbeat_interval_s = 300;
 
@@ -68,6 +75,10 @@ struct GatewayConfig {
   std::string log_level = "info";
 };
 
-void add_settings(Settings& settings, GatewayConfig& config);
+// kPod: every setting of a gateway pod. kEmbedded: the gateway inside the standalone binary,
+// without the Kafka / Redis / service-address / port settings the embedding process owns.
+enum class SettingsScope { kPod, kEmbedded };
+void add_settings(Settings& settings, GatewayConfig& config,
+                  SettingsScope scope = SettingsScope::kPod);
 
 }  // namespace switchyard::gateway

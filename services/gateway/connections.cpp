@@ -457,6 +457,7 @@ class ChargerSession final : public Session,
     closed->set_reason(close_reason_);
     closed->set_detail(close_detail_);
     closed->set_duration_ms(duration.count());
+    closed->set_owner_epoch(epoch_);
     publish_fire_and_forget(*event);
   }
 
@@ -619,9 +620,16 @@ class ChargerSession final : public Session,
     const InboundKind kind = classify_inbound(message);
     if (frame.type == ocpp::MessageType::kCall) {
       if (kind == InboundKind::kHeartbeat) {
-        // Answered at once: a heartbeat proves liveness and asks for the time, nothing more.
+        // Answered at once, without waiting for Kafka: a heartbeat proves liveness and asks for
+        // the time. Its event (last seen) is published without waiting.
         answer(frame.message_id, heartbeat_answer(worker_.encoder, version_, Clock::now()));
         ctx_.metrics.message(message.action, MessageDirection::kIn, MessageOutcome::kOk);
+        v1::ChargerEvent event;
+        fill_envelope(event);
+        event.set_message_id(std::string(frame.message_id));
+        event.set_action(std::string(message.action));
+        event.mutable_heartbeat();
+        publish_fire_and_forget(event);
         return;
       }
       if (kind == InboundKind::kNotSupported) {
@@ -887,6 +895,7 @@ class ChargerSession final : public Session,
     result->set_payload_json(reply.payload_json);
     result->set_error_code(reply.error_code);
     result->set_error_description(reply.error_description);
+    result->set_request_json(outstanding_->payload);
     publish_fire_and_forget(*event);
     complete_command(std::move(reply));
   }
@@ -1089,56 +1098,56 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     protocol_ = negotiate_subprotocol(std::string_view(req[http::field::sec_websocket_protocol]),
                                       ctx_.config.protocols)
                     .value_or("");
-    const auto required = ctx_.credentials.required_profile(charger_id_);
-    if (!required)
-      return refuse(http::status::not_found, "unknown_charger", "unknown charger " + charger_id_);
-    profile_ = *required;
-    const bool tls = kTls;
-    switch (profile_) {
-      case 0:
+    // What the connection offers: a verified client certificate (profile 3), Basic auth over
+    // TLS (2) or over plain ws (1), or nothing (0).
+    auto basic = parse_basic_auth(std::string_view(req[http::field::authorization]));
+    int offered = 0;
+    if constexpr (kTls) {
+      if (const auto cn = verified_client_cn(stream_.native_handle())) {
+        if (*cn != charger_id_) {
+          return refuse(http::status::unauthorized, "certificate_mismatch",
+                        "the client certificate's CN is not the charger id");
+        }
+        offered = 3;
+      } else if (basic) {
+        offered = 2;
+      }
+    } else if (basic) {
+      offered = 1;
+    }
+    if ((offered == 1 || offered == 2) && basic->user != charger_id_) {
+      return refuse(http::status::unauthorized, "unauthorized",
+                    "the Basic-auth user name must be the charger id");
+    }
+    auto self = this->shared_from_this();
+    ctx_.credentials.admit(charger_id_, offered, basic ? basic->password : std::string(),
+                           [self, offered](Admission a) {
+                             net::post(self->stream_.get_executor(),
+                                       [self, offered, a] { self->on_admission(offered, a); });
+                           });
+  }
+
+  void on_admission(int offered, const Admission& a) {
+    switch (a.verdict) {
+      case CredentialVerdict::kAccepted:
+        profile_ = offered;
         return accept();
-      case 1:
-      case 2: {
-        if ((profile_ == 2) != tls) {
-          return refuse(http::status::unauthorized, "wrong_security_profile",
-                        "charger " + charger_id_ + " uses security profile " +
-                            std::to_string(profile_) +
-                            (profile_ == 2 ? " (TLS)" : " (plain WebSocket)"));
-        }
-        auto basic = parse_basic_auth(std::string_view(req[http::field::authorization]));
-        if (!basic || basic->user != charger_id_) {
-          return refuse(http::status::unauthorized, "unauthorized",
-                        "Basic authentication with the charger id as user name is required");
-        }
-        auto self = this->shared_from_this();
-        ctx_.credentials.check_password(charger_id_, basic->password, [self](CredentialVerdict v) {
-          net::post(self->stream_.get_executor(), [self, v] {
-            if (v == CredentialVerdict::kAccepted) return self->accept();
-            self->refuse(http::status::unauthorized, "unauthorized", "wrong credentials");
-          });
-        });
-        return;
-      }
-      case 3: {
-        if constexpr (kTls) {
-          const auto cn = verified_client_cn(stream_.native_handle());
-          if (!cn) {
-            return refuse(http::status::unauthorized, "no_client_certificate",
-                          "security profile 3 needs a client certificate from a trusted CA");
-          }
-          if (*cn != charger_id_) {
-            return refuse(http::status::unauthorized, "certificate_mismatch",
-                          "the client certificate's CN is not the charger id");
-          }
-          return accept();
-        }
-        return refuse(
-            http::status::unauthorized, "wrong_security_profile",
-            "charger " + charger_id_ + " uses security profile 3 (TLS client certificate)");
-      }
-      default:
+      case CredentialVerdict::kUnknownCharger:
+        return refuse(http::status::not_found, "unknown_charger", "unknown charger " + charger_id_);
+      case CredentialVerdict::kWrongPassword:
+        return refuse(http::status::unauthorized, "unauthorized", "wrong credentials");
+      case CredentialVerdict::kUnavailable:
+        return refuse(http::status::service_unavailable, "credentials_unavailable",
+                      "charger credentials cannot be checked now; retry later");
+      case CredentialVerdict::kWrongSecurityProfile: {
+        static constexpr const char* kHow[] = {"no authentication", "HTTP Basic over ws",
+                                               "TLS and HTTP Basic",
+                                               "TLS with a client certificate"};
+        const int p = a.required_profile;
         return refuse(http::status::unauthorized, "wrong_security_profile",
-                      "unsupported security profile");
+                      "charger " + charger_id_ + " uses security profile " + std::to_string(p) +
+                          (p >= 0 && p <= 3 ? std::string(" (") + kHow[p] + ")" : std::string()));
+      }
     }
   }
 

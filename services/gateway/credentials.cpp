@@ -1,68 +1,14 @@
-// PBKDF2-SHA256 password hashes and the file credential store.
+// The file credential store: charger profiles and password hashes from a CSV file.
 #include "gateway/credentials.h"
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <charconv>
 #include <fstream>
 #include <sstream>
 
-#include "common/runtime/core/base64.h"
+#include "common/runtime/core/password.h"
+#include "common/runtime/core/text.h"
 
 namespace switchyard::gateway {
-namespace {
-
-std::string pbkdf2(std::string_view password, std::string_view salt, int iterations) {
-  std::string out(32, '\0');
-  PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
-                    reinterpret_cast<const unsigned char*>(salt.data()),
-                    static_cast<int>(salt.size()), iterations, EVP_sha256(),
-                    static_cast<int>(out.size()), reinterpret_cast<unsigned char*>(out.data()));
-  return out;
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t p = s.find(sep, start);
-    out.push_back(s.substr(start, p - start));
-    if (p == std::string_view::npos) return out;
-    start = p + 1;
-  }
-}
-
-std::string sha256(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return {reinterpret_cast<char*>(digest), sizeof digest};
-}
-
-}  // namespace
-
-std::string hash_password(std::string_view password, int iterations) {
-  std::string salt(16, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size()));
-  return "pbkdf2-sha256$" + std::to_string(iterations) + "$" + base64_encode(salt) + "$" +
-         base64_encode(pbkdf2(password, salt, iterations));
-}
-
-bool verify_password(std::string_view password, std::string_view encoded) {
-  const auto parts = split(encoded, '$');
-  if (parts.size() != 4 || parts[0] != "pbkdf2-sha256") return false;
-  int iterations = 0;
-  const auto [end, ec] =
-      std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), iterations);
-  if (ec != std::errc() || iterations < 1 || iterations > 10'000'000) return false;
-  const auto salt = base64_decode(parts[2]);
-  const auto expected = base64_decode(parts[3]);
-  if (!salt || !expected || expected->size() != 32) return false;
-  const std::string actual = pbkdf2(password, *salt, iterations);
-  return CRYPTO_memcmp(actual.data(), expected->data(), actual.size()) == 0;
-}
 
 FileCredentialStore::FileCredentialStore(
     std::unordered_map<std::string, ChargerCredential> chargers, int unknown_profile,
@@ -114,16 +60,17 @@ std::optional<int> FileCredentialStore::required_profile(const std::string& char
   return std::nullopt;
 }
 
-void FileCredentialStore::check_password(const std::string& charger_id, const std::string& password,
-                                         std::move_only_function<void(CredentialVerdict)> done) {
+void FileCredentialStore::admit(const std::string& charger_id, int offered_profile,
+                                const std::string& password,
+                                std::move_only_function<void(Admission)> done) {
+  const auto required = required_profile(charger_id);
+  if (!required) return done(Admission{CredentialVerdict::kUnknownCharger, -1});
+  if (offered_profile != *required)
+    return done(Admission{CredentialVerdict::kWrongSecurityProfile, *required});
   auto it = chargers_.find(charger_id);
-  if (it == chargers_.end()) {
-    // An unknown charger admitted by policy has no password to check.
-    return done(unknown_profile_ >= 0 ? CredentialVerdict::kAccepted
-                                      : CredentialVerdict::kUnknownCharger);
-  }
-  if (it->second.security_profile != 1 && it->second.security_profile != 2) {
-    return done(CredentialVerdict::kWrongSecurityProfile);
+  // No password to check: profile 0 and 3, or an unknown charger admitted by policy.
+  if ((*required != 1 && *required != 2) || it == chargers_.end()) {
+    return done(Admission{CredentialVerdict::kAccepted, *required});
   }
   std::string key = sha256(charger_id + '\0' + password);
   std::optional<CredentialVerdict> cached;
@@ -134,10 +81,10 @@ void FileCredentialStore::check_password(const std::string& charger_id, const st
       cached = hit->second.verdict;
     }
   }
-  if (cached) return done(*cached);
+  if (cached) return done(Admission{*cached, *required});
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back(Job{charger_id, password, std::move(key), std::move(done)});
+    jobs_.push_back(Job{charger_id, password, std::move(key), *required, std::move(done)});
   }
   cv_.notify_one();
 }
@@ -159,7 +106,7 @@ void FileCredentialStore::work(const std::stop_token& stop) {
       if (cache_.size() > 200000) cache_.clear();  // bounded: a flood of wrong passwords
       cache_[job.cache_key] = Cached{verdict, std::chrono::steady_clock::now() + cache_ttl_};
     }
-    job.done(verdict);
+    job.done(Admission{verdict, job.required_profile});
   }
 }
 

@@ -19,16 +19,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/runtime/core/password.h"
 #include "gateway/ports.h"
 
 namespace switchyard::gateway {
-
-inline constexpr int kDefaultHashIterations = 20000;
-
-// "pbkdf2-sha256$iterations$salt$hash" with a random 16-byte salt.
-std::string hash_password(std::string_view password, int iterations = kDefaultHashIterations);
-// Constant-time comparison against an encoded hash; false for a malformed hash.
-bool verify_password(std::string_view password, std::string_view encoded);
 
 struct ChargerCredential {
   int security_profile = 1;
@@ -45,16 +39,19 @@ class FileCredentialStore final : public CredentialStore {
 
   static Result<std::unordered_map<std::string, ChargerCredential>> read(const std::string& path);
 
-  std::optional<int> required_profile(const std::string& charger_id) const override;
-  void check_password(const std::string& charger_id, const std::string& password,
-                      std::move_only_function<void(CredentialVerdict)> done) override;
+  void admit(const std::string& charger_id, int offered_profile, const std::string& password,
+             std::move_only_function<void(Admission)> done) override;
+
+  // The security profile the charger must use, or nullopt for a refused unknown charger.
+  std::optional<int> required_profile(const std::string& charger_id) const;
 
  private:
   struct Job {
     std::string charger_id;
     std::string password;
     std::string cache_key;
-    std::move_only_function<void(CredentialVerdict)> done;
+    int required_profile;
+    std::move_only_function<void(Admission)> done;
   };
   void work(const std::stop_token& stop);
 

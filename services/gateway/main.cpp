@@ -23,6 +23,7 @@
 #include "gateway/credentials.h"
 #include "gateway/gateway.h"
 #include "gateway/peer_client.h"
+#include "gateway/service_clients.h"
 
 using namespace switchyard;
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "hash-password") {
     std::string password;
     std::getline(std::cin, password);
-    std::cout << gateway::hash_password(password) << "\n";
+    std::cout << hash_password(password) << "\n";
     return 0;
   }
   gateway::GatewayConfig config;
@@ -105,26 +106,52 @@ int main(int argc, char** argv) {
   auto redis = redis::Client::create(redis_config, &metrics);
   registry::RedisOwnerRegistry owners(*redis, config.redis_prefix, config.owner_ttl);
 
-  std::unordered_set<std::string> tokens;
-  if (!config.accepted_tokens_file.empty()) {
-    auto read = gateway::BuiltinDecisions::read_tokens(config.accepted_tokens_file);
-    if (!read) return fail(read.error().message);
-    tokens = std::move(*read);
+  // Decisions and admissions: the auth and transactions services when configured, else the
+  // built-in policy and the credentials file.
+  std::unique_ptr<gateway::DecisionService> decisions;
+  std::unique_ptr<gateway::CredentialStore> credentials;
+  std::shared_ptr<v1::Authorization::Stub> auth;
+  if (!config.auth_address.empty()) {
+    auth = v1::Authorization::NewStub(
+        grpc::CreateChannel(config.auth_address, grpc::InsecureChannelCredentials()));
+    credentials = std::make_unique<gateway::GrpcCredentialStore>(auth, config.service_timeout);
+  } else {
+    std::unordered_map<std::string, gateway::ChargerCredential> chargers;
+    if (!config.credentials_file.empty()) {
+      auto read = gateway::FileCredentialStore::read(config.credentials_file);
+      if (!read) return fail(read.error().message);
+      chargers = std::move(*read);
+    }
+    credentials = std::make_unique<gateway::FileCredentialStore>(std::move(chargers),
+                                                                 config.unknown_charger_profile);
   }
-  gateway::BuiltinDecisions decisions(
-      config.heartbeat_interval_s, std::move(tokens),
-      gateway::redis_transaction_ids(*redis, config.redis_prefix + "tx16:next"));
-
-  std::unordered_map<std::string, gateway::ChargerCredential> chargers;
-  if (!config.credentials_file.empty()) {
-    auto read = gateway::FileCredentialStore::read(config.credentials_file);
-    if (!read) return fail(read.error().message);
-    chargers = std::move(*read);
+  if (!config.auth_address.empty() && !config.transactions_address.empty()) {
+    decisions = std::make_unique<gateway::GrpcDecisions>(
+        auth,
+        v1::Transactions::NewStub(
+            grpc::CreateChannel(config.transactions_address, grpc::InsecureChannelCredentials())),
+        config.service_timeout);
+  } else {
+    if (!config.auth_address.empty() || !config.transactions_address.empty()) {
+      return fail("--auth-address and --transactions-address go together (decisions need both)");
+    }
+    std::unordered_set<std::string> tokens;
+    if (!config.accepted_tokens_file.empty()) {
+      auto read = gateway::BuiltinDecisions::read_tokens(config.accepted_tokens_file);
+      if (!read) return fail(read.error().message);
+      tokens = std::move(*read);
+    }
+    decisions = std::make_unique<gateway::BuiltinDecisions>(
+        config.heartbeat_interval_s, std::move(tokens),
+        gateway::redis_transaction_ids(*redis, config.redis_prefix + "tx16:next"));
   }
-  gateway::FileCredentialStore credentials(std::move(chargers), config.unknown_charger_profile);
+  log::info("decisions", {{"by", config.auth_address.empty() ? "built-in policy"
+                                                             : "auth and transactions services"},
+                          {"auth", config.auth_address},
+                          {"transactions", config.transactions_address}});
   gateway::GrpcPeerGateway peers;
 
-  gateway::Gateway gw(config, {publisher, owners, decisions, credentials, peers}, metrics);
+  gateway::Gateway gw(config, {publisher, owners, *decisions, *credentials, peers}, metrics);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -59,18 +59,25 @@ enum class CredentialVerdict {
   kWrongPassword,
   kUnknownCharger,
   kWrongSecurityProfile,
+  kUnavailable,  // the credential store cannot answer now: the charger should retry
+};
+
+struct Admission {
+  CredentialVerdict verdict = CredentialVerdict::kUnknownCharger;
+  int required_profile = -1;  // the profile the charger must use; -1 when unknown
 };
 
 // Who may connect, with which security profile and password.
 class CredentialStore {
  public:
   virtual ~CredentialStore() = default;
-  // The security profile `charger_id` must use (0-3), or nullopt for an unknown charger.
-  virtual std::optional<int> required_profile(const std::string& charger_id) const = 0;
-  // Checks a Basic-auth password (profiles 1 and 2). May be slow (salted slow hash): the
-  // callback runs on another thread.
-  virtual void check_password(const std::string& charger_id, const std::string& password,
-                              std::move_only_function<void(CredentialVerdict)> done) = 0;
+  // `offered_profile` is what the connection offers: 0 nothing, 1 Basic over ws, 2 Basic over
+  // TLS, 3 a client certificate whose CN the pod matched to the charger id. `password` is the
+  // Basic-auth password (profiles 1-2). May be slow (salted slow hash, a remote call): the
+  // callback may run on another thread.
+  virtual void admit(const std::string& charger_id, int offered_profile,
+                     const std::string& password,
+                     std::move_only_function<void(Admission)> done) = 0;
 };
 
 // The other gateway pods.

@@ -9,9 +9,10 @@
 namespace switchyard::gateway {
 namespace {
 
-CredentialVerdict check(FileCredentialStore& store, const std::string& id, const std::string& pw) {
-  std::promise<CredentialVerdict> p;
-  store.check_password(id, pw, [&p](CredentialVerdict v) { p.set_value(v); });
+Admission admit(FileCredentialStore& store, const std::string& id, int offered,
+                const std::string& pw) {
+  std::promise<Admission> p;
+  store.admit(id, offered, pw, [&p](Admission a) { p.set_value(a); });
   return p.get_future().get();
 }
 
@@ -44,18 +45,25 @@ TEST(FileCredentialStore, ReadsProfilesAndChecksPasswords) {
   EXPECT_EQ(store.required_profile("CP1"), 1);
   EXPECT_EQ(store.required_profile("CP3"), 3);
   EXPECT_FALSE(store.required_profile("CP9"));
-  EXPECT_EQ(check(store, "CP1", "s3cret"), CredentialVerdict::kAccepted);
-  EXPECT_EQ(check(store, "CP1", "wrong"), CredentialVerdict::kWrongPassword);
+  EXPECT_EQ(admit(store, "CP1", 1, "s3cret").verdict, CredentialVerdict::kAccepted);
+  EXPECT_EQ(admit(store, "CP1", 1, "wrong").verdict, CredentialVerdict::kWrongPassword);
   // Cached verdicts give the same answers.
-  EXPECT_EQ(check(store, "CP1", "s3cret"), CredentialVerdict::kAccepted);
-  EXPECT_EQ(check(store, "CP1", "wrong"), CredentialVerdict::kWrongPassword);
-  EXPECT_EQ(check(store, "CP3", "x"), CredentialVerdict::kWrongSecurityProfile);
-  EXPECT_EQ(check(store, "CP9", "x"), CredentialVerdict::kUnknownCharger);
+  EXPECT_EQ(admit(store, "CP1", 1, "s3cret").verdict, CredentialVerdict::kAccepted);
+  EXPECT_EQ(admit(store, "CP1", 1, "wrong").verdict, CredentialVerdict::kWrongPassword);
+  // The right password over another profile is still refused, naming the profile to use.
+  const Admission over_tls = admit(store, "CP1", 2, "s3cret");
+  EXPECT_EQ(over_tls.verdict, CredentialVerdict::kWrongSecurityProfile);
+  EXPECT_EQ(over_tls.required_profile, 1);
+  EXPECT_EQ(admit(store, "CP3", 3, "").verdict, CredentialVerdict::kAccepted);
+  EXPECT_EQ(admit(store, "CP3", 2, "x").verdict, CredentialVerdict::kWrongSecurityProfile);
+  EXPECT_EQ(admit(store, "CP9", 1, "x").verdict, CredentialVerdict::kUnknownCharger);
 }
 
 TEST(FileCredentialStore, UnknownChargersTakeTheConfiguredProfile) {
   FileCredentialStore store({}, 0, 1);
   EXPECT_EQ(store.required_profile("anyone"), 0);
+  EXPECT_EQ(admit(store, "anyone", 0, "").verdict, CredentialVerdict::kAccepted);
+  EXPECT_EQ(admit(store, "anyone", 1, "pw").verdict, CredentialVerdict::kWrongSecurityProfile);
 }
 
 TEST(FileCredentialStore, RejectsMalformedLinesNamingTheLine) {

@@ -1,0 +1,198 @@
+// switchyard-standalone: the whole CSMS in one process for development, evaluation and small
+// sites. Gateway, auth, transactions and status share one SQLite database; events go through a
+// durable SQLite log instead of Kafka, ownership through an in-process registry, and the
+// services call each other over in-process gRPC channels, the same interfaces as distributed.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "auth/auth.h"
+#include "auth/grpc_api.h"
+#include "auth/sql_store.h"
+#include "common/runtime/bus/sqlite_event_log.h"
+#include "common/runtime/core/log.h"
+#include "common/runtime/core/settings.h"
+#include "common/runtime/grpc/status.h"
+#include "common/runtime/process/process.h"
+#include "common/runtime/registry/memory_owner_registry.h"
+#include "gateway/gateway.h"
+#include "gateway/peer_client.h"
+#include "gateway/service_clients.h"
+#include "standalone/late_bound.h"
+#include "status/grpc_api.h"
+#include "status/projector.h"
+#include "status/store.h"
+#include "transactions/authority.h"
+#include "transactions/grpc_api.h"
+#include "transactions/outbox.h"
+#include "transactions/projector.h"
+#include "transactions/store.h"
+
+using namespace switchyard;
+
+namespace {
+
+int fail(const std::string& what) {
+  log::error("cannot start", {{"error", what}});
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Process process;  // first: blocks the signals before any thread starts
+  gateway::GatewayConfig gw_config;
+  gw_config.pod_id = "standalone";
+  std::string listen_address = "0.0.0.0";
+  int grpc_port = 50051;
+  int http_port = 8080;
+  std::string database = "switchyard.db";
+  std::string event_log;
+  auth::AuthConfig auth_config;
+  auth_config.accept_unknown_chargers = true;  // a first try just works; the log says so
+  int threads = 4;
+  std::string log_level = "info";
+
+  Settings settings(
+      "switchyard-standalone",
+      "Switchyard CSMS in one process: gateway, auth, transactions, status on SQLite");
+  settings.add("listen-address", listen_address, "Address the OCPP, gRPC and HTTP listeners bind")
+      .add("grpc-port", grpc_port,
+           "gRPC: every service (ChargerControl, Authorization, Transactions, Chargers)")
+      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz")
+      .add("database", database, "SQLite file of every service's tables (created if missing)")
+      .add("event-log", event_log, "SQLite file of the event log (default: <database>-events)")
+      .add("accept-unknown-chargers", auth_config.accept_unknown_chargers,
+           "Accept chargers that are not registered and register them (with a warning)")
+      .add("heartbeat-interval", auth_config.default_heartbeat_interval_s,
+           "Heartbeat interval given at boot (s)")
+      .add("boot-policy", auth_config.default_boot_policy,
+           "Boot answer for chargers without their own: Accept, Pending, Reject")
+      .add("service-threads", threads, "Threads doing database work for gRPC calls")
+      .add("log-level", log_level, "debug, info, warn or error");
+  gateway::add_settings(settings, gw_config, gateway::SettingsScope::kEmbedded);
+  if (auto code = settings.parse(argc, argv)) return *code;
+  log::init("standalone", gw_config.pod_id, log::parse_level(log_level));
+  gw_config.listen_address = listen_address;
+  gw_config.grpc_port = grpc_port;
+  gw_config.http_port = http_port;
+  if (event_log.empty()) event_log = database + "-events";
+  if (auth_config.accept_unknown_chargers) {
+    log::warn(
+        "unknown chargers are accepted and registered on first connection "
+        "(--accept-unknown-chargers=false to refuse them)");
+  }
+
+  auto& metrics = process.metrics();
+  auto db = sql::open_sqlite(database, &metrics);
+  if (!db) return fail(db.error().message);
+  for (auto [scope, migrations] : {std::pair{"auth", auth::migrations()},
+                                   std::pair{"transactions", transactions::migrations()},
+                                   std::pair{"status", status::migrations()}}) {
+    if (auto m = sql::migrate(**db, migrations, scope); !m)
+      return fail(std::string(scope) + ": " + m.error().message);
+  }
+  auto log_store = bus::SqliteEventLog::open(event_log, &metrics);
+  if (!log_store) return fail(log_store.error().message);
+  bus::EventPublisher& publisher = (*log_store)->publisher();
+
+  // auth
+  auth::SqlAuthStore auth_store(**db);
+  auth::AuthService auth_service(auth_config, auth_store, system_clock(), &metrics);
+  WorkPool pool(threads);
+
+  // transactions
+  transactions::TransactionHub hub;
+  std::shared_ptr<v1::Authorization::Stub> auth_stub;  // set once the server runs
+  std::atomic<v1::Authorization::Stub*> auth_for_transactions{nullptr};
+  transactions::Decider decider(
+      **db,
+      [&auth_for_transactions](
+          const v1::AuthorizeRequest& request) -> Result<v1::AuthorizeResponse> {
+        auto* stub = auth_for_transactions.load();
+        if (stub == nullptr) return make_error(ErrorCode::kUnavailable, "starting");
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        v1::AuthorizeResponse response;
+        auto status = stub->Authorize(&context, request, &response);
+        if (!status.ok())
+          return make_error(from_grpc_code(status.error_code()), status.error_message());
+        return response;
+      },
+      &metrics);
+  transactions::Projector tx_projector(**db, hub, {}, &metrics);
+  transactions::Outbox outbox(**db, publisher, {}, &metrics);
+  tx_projector.on_commit([&outbox] { outbox.wake(); });
+  transactions::TransactionsApi transactions_api(**db, decider, hub, pool);
+
+  // status
+  status::StatusProjector status_projector(**db, &metrics);
+  status::ChargersApi chargers_api(**db, pool);
+
+  // gateway
+  registry::MemoryOwnerRegistry owners;
+  standalone::LateBoundDecisions decisions;
+  standalone::LateBoundCredentials credentials;
+  gateway::GrpcPeerGateway peers;  // one pod: never used
+  gateway::Gateway gw(gw_config, {publisher, owners, decisions, credentials, peers}, metrics);
+
+  auth::AuthorizationApi auth_api(auth_service, pool, nullptr);
+  std::atomic<bool> listening{false};
+  process.health().add_readiness_check("standalone", [&listening]() -> std::optional<std::string> {
+    if (!listening) return "starting";
+    return std::nullopt;
+  });
+  process.http(listen_address, http_port);
+  if (auto r = process.start_http(); !r) return fail(r.error().message);
+  std::vector<grpc::Service*> services = gw.grpc_services();
+  services.insert(services.end(), {&auth_api, &transactions_api, &chargers_api});
+  auto bound = process.start_grpc(listen_address, grpc_port, services);
+  if (!bound) return fail(bound.error().message);
+
+  // In-process channels, now that the server runs.
+  auto channel = process.grpc_server()->InProcessChannel(grpc::ChannelArguments());
+  auth_stub = v1::Authorization::NewStub(channel);
+  auth_for_transactions.store(auth_stub.get());
+  decisions.bind(
+      std::make_unique<gateway::GrpcDecisions>(auth_stub, v1::Transactions::NewStub(channel)));
+  credentials.bind(std::make_unique<gateway::GrpcCredentialStore>(auth_stub));
+  auto control_stub = v1::ChargerControl::NewStub(channel);
+  auth_api.set_charger_control(control_stub.get());
+
+  auto tx_events = (*log_store)->consumer("switchyard-transactions", {gw_config.events_topic});
+  auto status_events = (*log_store)->consumer("switchyard-status", {gw_config.events_topic});
+  if (!tx_events) return fail(tx_events.error().message);
+  if (!status_events) return fail(status_events.error().message);
+  outbox.start();
+  std::jthread tx_consuming([&](std::stop_token stop) {
+    (*tx_events)->run([&](const bus::Event& e) { return tx_projector.handle(e); }, std::move(stop));
+  });
+  std::jthread status_consuming([&](std::stop_token stop) {
+    (*status_events)
+        ->run([&](const bus::Event& e) { return status_projector.handle(e); }, std::move(stop));
+  });
+
+  if (auto r = gw.start(); !r) return fail(r.error().message);
+  listening = true;
+  log::info("standalone started", {{"ws_port", gw.ws_port()},
+                                   {"wss_port", gw.wss_port()},
+                                   {"grpc_port", *bound},
+                                   {"http_port", http_port},
+                                   {"database", std::filesystem::absolute(database).string()}});
+
+  const int signal = process.wait_for_signal();
+  log::info("signal received; draining", {{"signal", signal}});
+  process.health().set_draining(true);
+  gw.drain();
+  process.shutdown_grpc();
+  gw.stop();
+  tx_consuming.request_stop();
+  status_consuming.request_stop();
+  tx_consuming.join();
+  status_consuming.join();
+  outbox.stop();
+  log::info("standalone stopped");
+  return 0;
+}
