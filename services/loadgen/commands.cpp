@@ -1,0 +1,173 @@
+// ChargerControl RPCs on gRPC's callback API; each call owns its context and messages until
+// its callback has run.
+#include "loadgen/commands.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <condition_variable>
+
+#include "loadgen/assignment.h"
+#include "switchyard/v1/charger_control.grpc.pb.h"
+
+namespace switchyard::loadgen {
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+std::string code_name(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    default:
+      return "CODE_" + std::to_string(static_cast<int>(code));
+  }
+}
+
+}  // namespace
+
+struct CommandDriver::Impl {
+  const LoadgenConfig& config;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::ChargerControl::Stub> stub;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;  // guards results and in_flight (callbacks run on gRPC's threads)
+  std::condition_variable idle;
+  std::int64_t in_flight = 0;
+  CommandResults results;
+
+  explicit Impl(const LoadgenConfig& c)
+      : config(c),
+        channel(grpc::CreateChannel(c.grpc_target, grpc::InsecureChannelCredentials())),
+        stub(v1::ChargerControl::NewStub(channel)) {}
+
+  template <typename Request, typename Response, typename Invoke>
+  void call(Request request, Invoke invoke) {
+    struct Call {
+      grpc::ClientContext context;
+      Request request;
+      Response response;
+      Steady::time_point start;
+    };
+    auto owned = std::make_unique<Call>();
+    owned->request = std::move(request);
+    owned->start = Steady::now();
+    owned->context.set_deadline(std::chrono::system_clock::now() + config.call_timeout);
+    {
+      std::lock_guard lock(mutex);
+      ++in_flight;
+      ++results.sent;
+    }
+    // The callback owns the call from here on; it may run on a gRPC thread before invoke returns.
+    Call* raw = owned.release();
+    std::function<void(grpc::Status)> done = [this, raw](const grpc::Status& status) {
+      const std::unique_ptr<Call> finished(raw);
+      const auto ns = (Steady::now() - finished->start).count();
+      std::lock_guard lock(mutex);
+      results.latency.record(static_cast<std::uint64_t>(ns));
+      ++results.outcomes[code_name(status.error_code())];
+      if (--in_flight == 0) idle.notify_all();
+    };
+    invoke(*stub->async(), &raw->context, &raw->request, &raw->response, std::move(done));
+  }
+
+  void send(std::uint64_t k) {
+    const std::uint64_t ordinal = k % static_cast<std::uint64_t>(config.chargers);
+    const std::string id =
+        charger_id(config.id_prefix, ordinal + static_cast<std::uint64_t>(config.first_index),
+                   config.id_width);
+    if (config.command == "TriggerMessage") {
+      v1::TriggerMessageRequest r;
+      r.set_charger_id(id);
+      r.set_requested_message("Heartbeat");
+      call<v1::TriggerMessageRequest, v1::TriggerMessageResponse>(
+          std::move(r), [](auto& api, auto* ctx, auto* req, auto* resp, auto cb) {
+            api.TriggerMessage(ctx, req, resp, std::move(cb));
+          });
+    } else if (config.command == "DataTransfer") {
+      v1::DataTransferRequest r;
+      r.set_charger_id(id);
+      r.set_vendor_id("switchyard.loadgen");
+      r.set_message_id("ping");
+      call<v1::DataTransferRequest, v1::DataTransferResponse>(
+          std::move(r), [](auto& api, auto* ctx, auto* req, auto* resp, auto cb) {
+            api.DataTransfer(ctx, req, resp, std::move(cb));
+          });
+    } else if (config.command == "ChangeAvailability") {
+      v1::ChangeAvailabilityRequest r;
+      r.set_charger_id(id);
+      r.set_operative(true);
+      call<v1::ChangeAvailabilityRequest, v1::ChangeAvailabilityResponse>(
+          std::move(r), [](auto& api, auto* ctx, auto* req, auto* resp, auto cb) {
+            api.ChangeAvailability(ctx, req, resp, std::move(cb));
+          });
+    } else if (config.command == "Reset") {
+      v1::ResetRequest r;
+      r.set_charger_id(id);
+      call<v1::ResetRequest, v1::ResetResponse>(
+          std::move(r), [](auto& api, auto* ctx, auto* req, auto* resp, auto cb) {
+            api.Reset(ctx, req, resp, std::move(cb));
+          });
+    } else {
+      v1::GetConnectionRequest r;
+      r.set_charger_id(id);
+      call<v1::GetConnectionRequest, v1::GetConnectionResponse>(
+          std::move(r), [](auto& api, auto* ctx, auto* req, auto* resp, auto cb) {
+            api.GetConnection(ctx, req, resp, std::move(cb));
+          });
+    }
+  }
+
+  void loop() {
+    const auto start = Steady::now();
+    const double period_ns = 1e9 / config.command_rate;
+    for (std::uint64_t k = 0; !stopping.load(); ++k) {
+      const auto due = start + std::chrono::nanoseconds(
+                                   static_cast<std::int64_t>(period_ns * static_cast<double>(k)));
+      std::this_thread::sleep_until(due);
+      if (stopping.load()) break;
+      send(k);
+    }
+  }
+};
+
+CommandDriver::CommandDriver(const LoadgenConfig& config) : impl_(std::make_unique<Impl>(config)) {}
+
+CommandDriver::~CommandDriver() { stop(); }
+
+void CommandDriver::start() {
+  impl_->thread = std::thread([this] { impl_->loop(); });
+}
+
+void CommandDriver::stop() {
+  impl_->stopping = true;
+  if (impl_->thread.joinable()) impl_->thread.join();
+  std::unique_lock lock(impl_->mutex);
+  impl_->idle.wait_for(lock, impl_->config.call_timeout + std::chrono::seconds(1),
+                       [this] { return impl_->in_flight == 0; });
+}
+
+CommandResults CommandDriver::results() {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->results;
+}
+
+}  // namespace switchyard::loadgen

@@ -1,0 +1,41 @@
+// The `commands` profile's gRPC side: ChargerControl RPCs at a fixed rate (open loop) against a
+// gateway pod while the simulated fleet runs, with their latency and outcome.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "loadgen/config.h"
+#include "loadgen/histogram.h"
+
+namespace switchyard::loadgen {
+
+struct CommandResults {
+  std::uint64_t sent = 0;
+  Histogram latency;                              // nanoseconds, every outcome
+  std::map<std::string, std::uint64_t> outcomes;  // gRPC status code name -> count
+};
+
+class CommandDriver {
+ public:
+  explicit CommandDriver(const LoadgenConfig& config);
+  ~CommandDriver();
+  CommandDriver(const CommandDriver&) = delete;
+  CommandDriver& operator=(const CommandDriver&) = delete;
+
+  void start();
+  // Stops sending and waits (up to the call timeout) for the RPCs in flight.
+  void stop();
+  CommandResults results();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace switchyard::loadgen
