@@ -53,6 +53,17 @@ struct Charger::Connection {
     }
   }
   tcp::socket& socket() { return tls ? tls->next_layer().next_layer() : plain->next_layer(); }
+  // Drops the TCP connection without a TLS close_notify, as a charger losing its network would,
+  // but keeps its TLS session resumable: OpenSSL invalidates the session of an SSL freed
+  // without a shutdown.
+  void abort() {
+    if (tls) {
+      SSL_set_shutdown(tls->next_layer().native_handle(),
+                       SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    }
+    boost::system::error_code ignored;
+    socket().close(ignored);
+  }
 };
 
 namespace {
@@ -133,6 +144,12 @@ Charger::Charger(Worker& worker, std::uint64_t ordinal)
                   : static_cast<std::uint16_t>(spread(ordinal, worker.context().sources.size()))),
       timer_(worker.ioc()) {}
 
+int ssl_charger_index() {
+  // Asio keeps its verify callback in the SSL's app data; the charger goes in its own slot.
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 Charger::~Charger() {
   if (tls_session_ != nullptr) SSL_SESSION_free(tls_session_);
 }
@@ -159,7 +176,7 @@ void Charger::connect() {
   if (target.url.tls) {
     c->tls.emplace(worker_.ioc(), *context.tls);
     SSL* ssl = c->tls->next_layer().native_handle();
-    SSL_set_app_data(ssl, this);
+    SSL_set_ex_data(ssl, ssl_charger_index(), this);
     const std::string& name = worker_.config().tls_server_name.empty()
                                   ? target.url.host
                                   : worker_.config().tls_server_name;
@@ -333,8 +350,7 @@ void Charger::close_now() {
   ++gen_;
   timer_.cancel();
   if (conn_) {
-    boost::system::error_code ignored;
-    conn_->socket().close(ignored);
+    conn_->abort();
     conn_.reset();
   }
   state_ = State::kIdle;
@@ -378,8 +394,7 @@ void Charger::finish() {
   timer_.cancel();
   if (was != State::kOpen || !conn_) {
     if (conn_) {
-      boost::system::error_code ignored;
-      conn_->socket().close(ignored);
+      conn_->abort();
       conn_.reset();
     }
     return;
@@ -393,8 +408,7 @@ void Charger::finish() {
     ws.set_option(timeouts);
     ws.async_close(websocket::close_code::normal, [c](boost::system::error_code) {
       // The read in progress ends with the close and calls lost(); make sure the socket goes.
-      boost::system::error_code ignored;
-      c->socket().close(ignored);
+      c->abort();
     });
   });
 }

@@ -20,6 +20,9 @@
 
 namespace switchyard::loadgen {
 
+// The SSL ex_data slot that points from a connection's SSL object to its charger.
+int ssl_charger_index();
+
 class Charger {
  public:
   Charger(Worker& worker, std::uint64_t ordinal);

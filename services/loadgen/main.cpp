@@ -49,5 +49,10 @@ int main(int argc, char** argv) {
   }
   if (result->stats.errors.total() > 0) return 1;
   if (*profile == loadgen::Profile::kStorm && !result->storm_complete) return 1;
+  if (result->has_commands) {
+    for (const auto& [code, count] : result->commands.outcomes) {
+      if (code != "OK") return 1;
+    }
+  }
   return 0;
 }

@@ -29,7 +29,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 int new_session(SSL* ssl, SSL_SESSION* session) {
-  auto* charger = static_cast<Charger*>(SSL_get_app_data(ssl));
+  auto* charger = static_cast<Charger*>(SSL_get_ex_data(ssl, ssl_charger_index()));
   if (charger == nullptr) return 0;
   charger->keep_tls_session(session);
   return 1;  // the charger owns the reference now
@@ -212,10 +212,9 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
     answered_so_far = 0;
     phase = Phase::kWindow;
   };
-  if (profile == Profile::kIdle || profile == Profile::kFleet || profile == Profile::kCommands) {
-    phase = Phase::kWindow;
-    if (commands) commands->start();
-  }
+  // idle and fleet measure from the first connection; saturate, rate and commands once every
+  // charger booted (commands would otherwise hit chargers not connected yet).
+  if (profile == Profile::kIdle || profile == Profile::kFleet) phase = Phase::kWindow;
 
   while (phase != Phase::kDone) {
     const auto now = Steady::now();
@@ -259,6 +258,7 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
           phase = Phase::kStorm;
         } else {
           start_window(Steady::now() + std::chrono::milliseconds(2));
+          if (commands) commands->start();
         }
         break;
       }
@@ -266,7 +266,10 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
         if (now >= window_start + config.duration) phase = Phase::kDone;
         break;
       case Phase::kStorm:
-        if (signals.storm_recovered.load() >= result.storm_dropped) {
+        if (result.storm_dropped == 0) {
+          log::warn("storm: no charger was connected to drop");
+          phase = Phase::kDone;
+        } else if (signals.storm_recovered.load() >= result.storm_dropped) {
           result.storm_complete = true;
           phase = Phase::kDone;
         } else if (now - storm_t0 > config.storm_timeout) {
@@ -399,13 +402,13 @@ std::string summary_table(const LoadgenConfig& config, const RunResult& r) {
   add("boot_rejected", e.boot_rejected);
   add("boot_pending", e.boot_pending);
   out += "errors       " + (errors.empty() ? std::string("none") : errors) + "\n";
-  std::snprintf(line, sizeof line, "%-20s %10s %9s %9s %9s %9s %9s\n", "latency (ms)", "count",
+  std::snprintf(line, sizeof line, "%-26s %10s %9s %9s %9s %9s %9s\n", "latency (ms)", "count",
                 "p50", "p90", "p99", "p99.9", "max");
   out += line;
   auto row = [&](std::string_view name, const Histogram& h) {
     if (h.count() == 0) return;
     const auto s = summarize(h);
-    std::snprintf(line, sizeof line, "%-20.*s %10" PRIu64 " %9s %9s %9s %9s %9s\n",
+    std::snprintf(line, sizeof line, "%-26.*s %10" PRIu64 " %9s %9s %9s %9s %9s\n",
                   static_cast<int>(name.size()), name.data(), s.count, format_ms(s.p50).c_str(),
                   format_ms(s.p90).c_str(), format_ms(s.p99).c_str(), format_ms(s.p999).c_str(),
                   format_ms(s.max).c_str());
