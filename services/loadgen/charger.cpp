@@ -1,5 +1,6 @@
 // A simulated charger: connection set-up (TCP, TLS, WebSocket upgrade), the OCPP conversation
-// its profile asks for, and the answers to the server's CALLs.
+// its profile asks for, and the answers to the server's CALLs. The WebSocket client is the lean
+// one of ws_protocol.h: a read buffer, a write buffer and a queue per connection.
 #include "loadgen/charger.h"
 
 #include <netinet/in.h>
@@ -8,10 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/field.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -22,47 +20,53 @@
 #include "common/runtime/core/base64.h"
 #include "common/runtime/core/clock.h"
 #include "common/runtime/core/log.h"
+#include "loadgen/ws_protocol.h"
 
 namespace switchyard::loadgen {
 
 namespace net = boost::asio;
 namespace ssl = net::ssl;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
-using PlainWs = websocket::stream<tcp::socket>;
-using TlsWs = websocket::stream<ssl::stream<tcp::socket>>;
 
 // One connection attempt and, once open, the connection. Pending operations hold it, so a
 // dropped connection lives until its last handler has run (and found it is no longer current).
 struct Charger::Connection {
-  std::optional<PlainWs> plain;
-  std::optional<TlsWs> tls;
-  beast::flat_buffer read_buf;
-  std::string out;                   // the frame being written
-  std::vector<std::string> backlog;  // frames waiting for the write in progress
+  std::optional<tcp::socket> plain;
+  std::optional<ssl::stream<tcp::socket>> tls;
+  ws::ReadBuffer in;      // received, not yet parsed
+  std::string out;        // bytes being written
+  std::string pending;    // frames queued while a write is in flight (sent in one write)
+  std::string fragments;  // a fragmented message being put together
+  std::string key;        // Sec-WebSocket-Key, until the upgrade is answered
+  std::uint32_t mask_state = 0x9E3779B9u;
   bool writing = false;
-  std::unique_ptr<websocket::response_type> upgrade_response;
+  bool close_sent = false;
 
   template <typename F>
-  void with_ws(F&& f) {
+  void with_stream(F&& f) {
     if (tls) {
       f(*tls);
     } else {
       f(*plain);
     }
   }
-  tcp::socket& socket() { return tls ? tls->next_layer().next_layer() : plain->next_layer(); }
+  tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
   // Drops the TCP connection without a TLS close_notify, as a charger losing its network would,
   // but keeps its TLS session resumable: OpenSSL invalidates the session of an SSL freed
   // without a shutdown.
   void abort() {
     if (tls) {
-      SSL_set_shutdown(tls->next_layer().native_handle(),
-                       SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+      SSL_set_shutdown(tls->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     }
     boost::system::error_code ignored;
     socket().close(ignored);
+  }
+  std::uint32_t next_mask() {
+    // xorshift32: masking keys need no cryptographic randomness in a load generator.
+    mask_state ^= mask_state << 13;
+    mask_state ^= mask_state >> 17;
+    mask_state ^= mask_state << 5;
+    return mask_state;
   }
 };
 
@@ -172,18 +176,17 @@ void Charger::connect() {
   const auto& context = worker_.context();
   const Target& target = context.targets[target_];
   auto c = std::make_shared<Connection>();
+  c->mask_state ^= static_cast<std::uint32_t>(index_ * 2654435761u) | 1u;
   conn_ = c;
   if (target.url.tls) {
     c->tls.emplace(worker_.ioc(), *context.tls);
-    SSL* ssl = c->tls->next_layer().native_handle();
+    SSL* ssl = c->tls->native_handle();
     SSL_set_ex_data(ssl, ssl_charger_index(), this);
     const std::string& name = worker_.config().tls_server_name.empty()
                                   ? target.url.host
                                   : worker_.config().tls_server_name;
     SSL_set_tlsext_host_name(ssl, name.c_str());
-    if (!worker_.config().insecure) {
-      c->tls->next_layer().set_verify_callback(ssl::host_name_verification(name));
-    }
+    if (!worker_.config().insecure) c->tls->set_verify_callback(ssl::host_name_verification(name));
     if (context.per_charger_cert) {
       const std::string cert = expand_pattern(worker_.config().cert, id_, index_);
       const std::string key = expand_pattern(worker_.config().key, id_, index_);
@@ -240,21 +243,17 @@ void Charger::on_tcp(const ConnectionPtr& c, boost::system::error_code ec) {
     return;
   }
   tls_start_ = Steady::now();
-  c->tls->next_layer().async_handshake(
-      ssl::stream_base::client, [this, c](boost::system::error_code tls_ec) {
-        if (c != conn_) return;
-        if (tls_ec) {
-          log::debug("TLS handshake failed", {{"charger_id", id_}, {"error", tls_ec.message()}});
-          fail_connect(timed_out_ ? &ErrorCounts::connect_timeout : &ErrorCounts::tls);
-          return;
-        }
-        worker_.stats().tls.record(
-            static_cast<std::uint64_t>((Steady::now() - tls_start_).count()));
-        if (SSL_session_reused(c->tls->next_layer().native_handle()) == 1) {
-          ++worker_.stats().tls_resumed;
-        }
-        upgrade(c);
-      });
+  c->tls->async_handshake(ssl::stream_base::client, [this, c](boost::system::error_code tls_ec) {
+    if (c != conn_) return;
+    if (tls_ec) {
+      log::debug("TLS handshake failed", {{"charger_id", id_}, {"error", tls_ec.message()}});
+      fail_connect(timed_out_ ? &ErrorCounts::connect_timeout : &ErrorCounts::tls);
+      return;
+    }
+    worker_.stats().tls.record(static_cast<std::uint64_t>((Steady::now() - tls_start_).count()));
+    if (SSL_session_reused(c->tls->native_handle()) == 1) ++worker_.stats().tls_resumed;
+    upgrade(c);
+  });
 }
 
 void Charger::upgrade(const ConnectionPtr& c) {
@@ -265,58 +264,85 @@ void Charger::upgrade(const ConnectionPtr& c) {
     authorization =
         "Basic " + base64_encode(id_ + ":" + expand_pattern(config.password, id_, index_));
   }
-  const std::string_view protocol = ocpp::subprotocol(version_);
-  c->upgrade_response = std::make_unique<websocket::response_type>();
-  c->with_ws([&](auto& ws) {
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = config.connect_timeout;
-    timeouts.idle_timeout = websocket::stream_base::none();
-    timeouts.keep_alive_pings = false;
-    ws.set_option(timeouts);
-    ws.set_option(websocket::stream_base::decorator(
-        [protocol, authorization = std::move(authorization)](websocket::request_type& request) {
-          request.set(beast::http::field::sec_websocket_protocol, protocol);
-          request.set(beast::http::field::user_agent, "switchyard-loadgen");
-          if (!authorization.empty()) request.set(beast::http::field::authorization, authorization);
-        }));
-    ws.auto_fragment(false);
-    ws.secure_prng(false);  // masking keys need no cryptographic randomness here
-    ws.write_buffer_bytes(1024);
-    ws.async_handshake(*c->upgrade_response, target.host_header, request_target(target.url, id_),
-                       [this, c](boost::system::error_code ec) { on_upgrade(c, ec); });
+  c->key = ws::make_key(worker_.rng()());
+  c->out = ws::upgrade_request(target.host_header, request_target(target.url, id_), c->key,
+                               ocpp::subprotocol(version_), authorization);
+  c->writing = true;
+  c->with_stream([this, &c](auto& stream) {
+    net::async_write(
+        stream, net::buffer(c->out), [this, c](boost::system::error_code ec, std::size_t) {
+          if (c != conn_) return;
+          c->writing = false;
+          c->out.clear();
+          if (ec) {
+            fail_connect(timed_out_ ? &ErrorCounts::connect_timeout : &ErrorCounts::connect_other);
+            return;
+          }
+          read_upgrade(c);
+        });
   });
 }
 
-void Charger::on_upgrade(const ConnectionPtr& c, boost::system::error_code ec) {
-  if (c != conn_) return;
-  auto response = std::move(c->upgrade_response);
-  if (ec) {
-    if (ec == websocket::error::upgrade_declined && response) {
-      ++worker_.stats().errors.http_status[response->result_int()];
-      ++worker_.interval().errors;
-      fail_connect(nullptr);
-    } else {
-      log::debug("upgrade failed", {{"charger_id", id_}, {"error", ec.message()}});
-      fail_connect(timed_out_ || ec == beast::error::timeout ? &ErrorCounts::connect_timeout
-                                                             : &ErrorCounts::connect_other);
+void Charger::read_upgrade(const ConnectionPtr& c) {
+  const auto [data, room] = c->in.prepare(1024);
+  c->with_stream([this, &c, data = data, room = room](auto& stream) {
+    stream.async_read_some(
+        net::buffer(data, room), [this, c](boost::system::error_code ec, std::size_t n) {
+          if (c != conn_) return;
+          if (ec) {
+            fail_connect(timed_out_ ? &ErrorCounts::connect_timeout : &ErrorCounts::connect_other);
+            return;
+          }
+          c->in.commit(n);
+          const auto response = ws::parse_upgrade_response(c->in.data());
+          if (!response) {
+            if (c->in.data().size() > std::size_t{16} * 1024) {
+              fail_connect(&ErrorCounts::protocol);
+            } else {
+              read_upgrade(c);
+            }
+            return;
+          }
+          on_upgrade(c, *response);
+        });
+  });
+}
+
+void Charger::on_upgrade(const ConnectionPtr& c, const ws::UpgradeResponse& response) {
+  if (response.status != 101) {
+    if (response.status == 0) {
+      fail_connect(&ErrorCounts::protocol);
+      return;
     }
+    ++worker_.stats().errors.http_status[response.status];
+    ++worker_.interval().errors;
+    fail_connect(nullptr);
     return;
   }
-  if (!worker_.config().echo && response &&
-      (*response)[beast::http::field::sec_websocket_protocol] != ocpp::subprotocol(version_)) {
+  if (response.accept != ws::accept_key(c->key)) {
+    log::warn("wrong Sec-WebSocket-Accept", {{"charger_id", id_}});
+    fail_connect(&ErrorCounts::protocol);
+    return;
+  }
+  if (!worker_.config().echo && response.protocol != ocpp::subprotocol(version_)) {
     log::warn("server did not agree on the OCPP subprotocol", {{"charger_id", id_}});
     fail_connect(&ErrorCounts::subprotocol);
     return;
   }
+  c->in.consume(response.header_bytes);
+  c->key.clear();
+  c->key.shrink_to_fit();
   timer_.cancel();
   state_ = State::kOpen;
-  c->with_ws([](auto& ws) { ws.text(true); });
   ++worker_.stats().connects;
   worker_.context().signals->connected.fetch_add(1, std::memory_order_relaxed);
   worker_.stats().connect.record(
       static_cast<std::uint64_t>((Steady::now() - connect_start_).count()));
-  read(c);
   send_call(Action::kBootNotification, 0, 0, Steady::now());
+  if (c != conn_) return;
+  // Frames that came with the upgrade answer, then the read loop.
+  process_frames(c);
+  if (c == conn_) read(c);
 }
 
 void Charger::fail_connect(std::uint64_t ErrorCounts::*kind) {
@@ -332,10 +358,7 @@ void Charger::fail_connect(std::uint64_t ErrorCounts::*kind) {
 void Charger::lost(const ConnectionPtr& c, boost::system::error_code ec) {
   if (c != conn_) return;
   if (state_ == State::kClosing || state_ == State::kDone) {
-    worker_.connection_closed(booted_);
-    booted_ = false;
-    state_ = State::kDone;
-    conn_.reset();
+    closed_for_good();
     return;
   }
   log::debug("connection lost", {{"charger_id", id_}, {"error", ec.message()}});
@@ -344,6 +367,18 @@ void Charger::lost(const ConnectionPtr& c, boost::system::error_code ec) {
   close_now();
   const auto delay = worker_.config().reconnect_delay;
   schedule_reconnect(delay + random_upto(worker_.rng(), delay));
+}
+
+void Charger::closed_for_good() {
+  if (state_ == State::kClosing) worker_.connection_closed(booted_);
+  booted_ = false;
+  state_ = State::kDone;
+  ++gen_;
+  timer_.cancel();
+  if (conn_) {
+    conn_->abort();
+    conn_.reset();
+  }
 }
 
 void Charger::close_now() {
@@ -388,28 +423,25 @@ void Charger::drop() {
 }
 
 void Charger::finish() {
-  const State was = state_;
-  state_ = State::kDone;
-  ++gen_;
-  timer_.cancel();
-  if (was != State::kOpen || !conn_) {
+  if (state_ != State::kOpen || !conn_) {
+    state_ = State::kDone;
+    ++gen_;
+    timer_.cancel();
     if (conn_) {
       conn_->abort();
       conn_.reset();
     }
     return;
   }
+  // A WebSocket close (1000); the server answers and closes, or the timer gives up.
   state_ = State::kClosing;
-  auto c = conn_;
-  c->with_ws([c](auto& ws) {
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = std::chrono::seconds(2);
-    timeouts.idle_timeout = websocket::stream_base::none();
-    ws.set_option(timeouts);
-    ws.async_close(websocket::close_code::normal, [c](boost::system::error_code) {
-      // The read in progress ends with the close and calls lost(); make sure the socket goes.
-      c->abort();
-    });
+  ++gen_;
+  send_control(ws::kClose, std::string_view("\x03\xE8", 2));
+  const auto gen = gen_;
+  timer_.expires_after(std::chrono::seconds(2));
+  timer_.async_wait([this, gen](boost::system::error_code ec) {
+    if (ec || gen != gen_ || state_ != State::kClosing) return;
+    closed_for_good();
   });
 }
 
@@ -428,19 +460,78 @@ void Charger::storm_progress() {
 // -- reading ------------------------------------------------------------------------------
 
 void Charger::read(const ConnectionPtr& c) {
-  c->with_ws([this, &c](auto& ws) {
-    ws.async_read(c->read_buf, [this, c](boost::system::error_code ec, std::size_t) {
-      if (c != conn_) return;
-      if (ec) {
-        lost(c, ec);
-        return;
-      }
-      const auto data = c->read_buf.cdata();
-      on_frame(std::string_view(static_cast<const char*>(data.data()), data.size()));
-      c->read_buf.consume(c->read_buf.size());
-      if (c == conn_ && state_ != State::kDone) read(c);
-    });
+  const auto [data, room] = c->in.prepare(2048);
+  c->with_stream([this, &c, data = data, room = room](auto& stream) {
+    stream.async_read_some(net::buffer(data, room),
+                           [this, c](boost::system::error_code ec, std::size_t n) {
+                             if (c != conn_) return;
+                             if (ec) {
+                               lost(c, ec);
+                               return;
+                             }
+                             c->in.commit(n);
+                             process_frames(c);
+                             if (c == conn_ && state_ != State::kDone) read(c);
+                           });
   });
+}
+
+void Charger::process_frames(const ConnectionPtr& c) {
+  constexpr std::uint64_t kMaxMessage = std::uint64_t{16} * 1024 * 1024;
+  while (c == conn_) {
+    const auto header = ws::parse_frame(c->in.data());
+    if (!header) {
+      if (c->in.data().size() >= 14) {
+        // An incomplete frame: refuse one that could never fit.
+        const auto peek = c->in.data();
+        const auto length = static_cast<std::uint8_t>(peek[1]) & 0x7F;
+        if (length == 127 && static_cast<std::uint8_t>(peek[2]) != 0) {
+          worker_.record_error(&ErrorCounts::protocol);
+          lost(c, {});
+        }
+      }
+      break;
+    }
+    if (header->length > kMaxMessage || c->fragments.size() + header->length > kMaxMessage) {
+      worker_.record_error(&ErrorCounts::protocol);
+      lost(c, {});
+      return;
+    }
+    char* payload = c->in.mutable_data() + header->header_bytes;
+    const auto size = static_cast<std::size_t>(header->length);
+    if (header->masked) ws::apply_mask(payload, size, header->mask);
+    const std::string_view body(payload, size);
+    switch (header->opcode) {
+      case ws::kText:
+      case ws::kBinary:
+      case ws::kContinuation:
+        if (header->fin && c->fragments.empty()) {
+          on_frame(body);
+        } else {
+          c->fragments.append(body);
+          if (header->fin) {
+            on_frame(c->fragments);
+            c->fragments.clear();
+          }
+        }
+        break;
+      case ws::kPing:
+        send_control(ws::kPong, body);
+        break;
+      case ws::kClose:
+        if (!c->close_sent)
+          send_control(ws::kClose, body.substr(0, std::min<std::size_t>(2, size)));
+        if (state_ == State::kClosing) {
+          closed_for_good();
+          return;
+        }
+        break;  // the server closes the TCP connection next; lost() counts it
+      default:
+        break;  // pong
+    }
+    c->in.consume(header->header_bytes + size);
+  }
+  if (c == conn_) c->in.shrink(std::size_t{16} * 1024);
 }
 
 void Charger::on_frame(std::string_view text) {
@@ -492,13 +583,14 @@ void Charger::on_frame(std::string_view text) {
 
 void Charger::on_server_call(const FrameView& frame) {
   ++worker_.stats().server_calls;
-  std::string& out = frame_buffer();
+  std::string& out = worker_.frame_scratch();
+  out.clear();
   if (const std::string* payload = worker_.answer(version_, frame.action)) {
     append_result(out, frame.message_id, *payload);
   } else {
     append_error(out, frame.message_id, "NotImplemented", "not simulated by switchyard-loadgen");
   }
-  commit_frame();
+  send_text(out);
 }
 
 void Charger::on_answer(std::size_t slot, const FrameView& frame, bool is_error) {
@@ -585,37 +677,40 @@ void Charger::on_answer(std::size_t slot, const FrameView& frame, bool is_error)
 
 // -- writing ------------------------------------------------------------------------------
 
-std::string& Charger::frame_buffer() {
+void Charger::send_text(std::string_view text) {
   Connection& c = *conn_;
-  if (!c.writing) {
-    c.out.clear();
-    return c.out;
-  }
-  return c.backlog.emplace_back();
+  ws::append_frame(c.writing ? c.pending : c.out, ws::kText, text, c.next_mask());
+  if (!c.writing) write_next(conn_);
 }
 
-void Charger::commit_frame() {
-  if (!conn_->writing) write_next(conn_);
+void Charger::send_control(std::uint8_t opcode, std::string_view payload) {
+  Connection& c = *conn_;
+  if (c.close_sent) return;
+  if (opcode == ws::kClose) c.close_sent = true;
+  ws::append_frame(c.writing ? c.pending : c.out, static_cast<ws::Opcode>(opcode), payload,
+                   c.next_mask());
+  if (!c.writing) write_next(conn_);
 }
 
 void Charger::write_next(const ConnectionPtr& c) {
   c->writing = true;
-  c->with_ws([this, &c](auto& ws) {
-    ws.async_write(net::buffer(c->out), [this, c](boost::system::error_code ec, std::size_t) {
-      if (c != conn_) return;
-      c->writing = false;
-      if (ec) {
-        lost(c, ec);
-        return;
-      }
-      if (!c->backlog.empty()) {
-        c->out.swap(c->backlog.front());
-        c->backlog.erase(c->backlog.begin());
-        write_next(c);
-        return;
-      }
-      if (worker_.context().profile == Profile::kRate) pump();
-    });
+  c->with_stream([this, &c](auto& stream) {
+    net::async_write(stream, net::buffer(c->out),
+                     [this, c](boost::system::error_code ec, std::size_t) {
+                       if (c != conn_) return;
+                       c->writing = false;
+                       c->out.clear();
+                       if (ec) {
+                         lost(c, ec);
+                         return;
+                       }
+                       if (!c->pending.empty()) {
+                         c->out.swap(c->pending);
+                         write_next(c);
+                         return;
+                       }
+                       if (worker_.context().profile == Profile::kRate) pump();
+                     });
   });
 }
 
@@ -627,7 +722,8 @@ void Charger::send_call(Action action, std::uint8_t connector, std::uint8_t kind
   const std::string_view message_id(id, static_cast<std::size_t>(id_end - id));
   const bool measured = booted_ && (worker_.context().profile == Profile::kSaturate ||
                                     worker_.context().profile == Profile::kRate);
-  std::string& out = frame_buffer();
+  std::string& out = worker_.frame_scratch();
+  out.clear();
   if (measured) {
     append_call(out, message_id, action_name(action), worker_.measured_payload(version_));
   } else {
@@ -671,7 +767,7 @@ void Charger::send_call(Action action, std::uint8_t connector, std::uint8_t kind
   }
   outstanding_.push_back(Outstanding{seq_, action, start});
   ++worker_.stats().sent;
-  commit_frame();
+  send_text(out);
 }
 
 void Charger::enqueue(Action action, std::uint8_t connector, std::uint8_t kind) {
@@ -703,7 +799,7 @@ void Charger::pump_rate(Steady::time_point now) {
   const OpenLoopSchedule& schedule = *worker_.context().schedule;
   const auto t0 = worker_.window_start();
   const auto limit = static_cast<std::size_t>(worker_.config().max_outstanding);
-  while (!conn_->writing && outstanding_.size() < limit) {
+  while (outstanding_.size() < limit) {
     const auto due = t0 + schedule.send_offset(ordinal_, rate_k_);
     if (due > now) break;
     ++rate_k_;

@@ -17,6 +17,7 @@
 #include "common/ocpp/types.h"
 #include "loadgen/frames.h"
 #include "loadgen/worker.h"
+#include "loadgen/ws_protocol.h"
 
 namespace switchyard::loadgen {
 
@@ -61,21 +62,24 @@ class Charger {
   void connect();
   void on_tcp(const ConnectionPtr& c, boost::system::error_code ec);
   void upgrade(const ConnectionPtr& c);
-  void on_upgrade(const ConnectionPtr& c, boost::system::error_code ec);
+  void read_upgrade(const ConnectionPtr& c);
+  void on_upgrade(const ConnectionPtr& c, const ws::UpgradeResponse& response);
   void fail_connect(std::uint64_t ErrorCounts::*kind);
   void lost(const ConnectionPtr& c, boost::system::error_code ec);
   void close_now();
+  void closed_for_good();
   void schedule_reconnect(Steady::duration delay);
   void storm_progress();
 
   void read(const ConnectionPtr& c);
+  void process_frames(const ConnectionPtr& c);
   void on_frame(std::string_view text);
   void on_answer(std::size_t slot, const FrameView& frame, bool is_error);
   void on_server_call(const FrameView& frame);
   void on_booted();
 
-  std::string& frame_buffer();
-  void commit_frame();
+  void send_text(std::string_view text);
+  void send_control(std::uint8_t opcode, std::string_view payload);
   void write_next(const ConnectionPtr& c);
   void send_call(Action action, std::uint8_t connector, std::uint8_t kind,
                  Steady::time_point start);

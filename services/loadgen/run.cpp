@@ -288,6 +288,7 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
 
   const auto window_end = Steady::now();
   if (commands) commands->stop();
+  result.connected_at_end = signals.connected.load();
   // Stop every worker: what arrived since the last tick still counts.
   std::vector<std::future<Interval>> last;
   last.reserve(workers.size());
@@ -303,7 +304,6 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
     const Interval interval = f.get();
     if (profile != Profile::kStorm) answered_so_far += interval.answered;
   }
-  result.connected_at_end = signals.connected.load();
   // Closes have 2 s; after that the workers are stopped outright.
   std::vector<std::future<void>> joined;
   joined.reserve(workers.size());

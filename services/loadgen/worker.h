@@ -103,8 +103,9 @@ class Worker {
   const std::string& measured_payload(ocpp::Version version);
   // The CALLRESULT payload answering a server CALL, or nullptr (answer NotImplemented).
   const std::string* answer(ocpp::Version version, std::string_view action);
-  // A scratch string for building payloads.
+  // Scratch strings for building a payload and the frame around it.
   std::string& scratch() { return scratch_; }
+  std::string& frame_scratch() { return frame_scratch_; }
   void record_error(std::uint64_t ErrorCounts::*counter);
   void record_answer(Action action, Steady::duration latency);
   void connection_closed(bool was_booted);
@@ -132,6 +133,7 @@ class Worker {
   std::optional<std::string> measured_[2];
   std::map<std::string, std::optional<std::string>, std::less<>> answers_[2];
   std::string scratch_;
+  std::string frame_scratch_;
   std::thread thread_;
 };
 
