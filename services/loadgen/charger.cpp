@@ -479,24 +479,14 @@ void Charger::read(const ConnectionPtr& c) {
 void Charger::process_frames(const ConnectionPtr& c) {
   constexpr std::uint64_t kMaxMessage = std::uint64_t{16} * 1024 * 1024;
   while (c == conn_) {
-    const auto header = ws::parse_frame(c->in.data());
-    if (!header) {
-      if (c->in.data().size() >= 14) {
-        // An incomplete frame: refuse one that could never fit.
-        const auto peek = c->in.data();
-        const auto length = static_cast<std::uint8_t>(peek[1]) & 0x7F;
-        if (length == 127 && static_cast<std::uint8_t>(peek[2]) != 0) {
-          worker_.record_error(&ErrorCounts::protocol);
-          lost(c, {});
-        }
-      }
-      break;
-    }
+    const auto header = ws::parse_frame_header(c->in.data());
+    if (!header) break;
     if (header->length > kMaxMessage || c->fragments.size() + header->length > kMaxMessage) {
       worker_.record_error(&ErrorCounts::protocol);
       lost(c, {});
       return;
     }
+    if (c->in.data().size() - header->header_bytes < header->length) break;  // not all there yet
     char* payload = c->in.mutable_data() + header->header_bytes;
     const auto size = static_cast<std::size_t>(header->length);
     if (header->masked) ws::apply_mask(payload, size, header->mask);

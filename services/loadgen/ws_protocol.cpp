@@ -153,6 +153,12 @@ void append_frame(std::string& out, Opcode opcode, std::string_view payload, std
 }
 
 std::optional<FrameHeader> parse_frame(std::string_view bytes) {
+  auto header = parse_frame_header(bytes);
+  if (!header || bytes.size() - header->header_bytes < header->length) return std::nullopt;
+  return header;
+}
+
+std::optional<FrameHeader> parse_frame_header(std::string_view bytes) {
   if (bytes.size() < 2) return std::nullopt;
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   FrameHeader f;
@@ -178,7 +184,6 @@ std::optional<FrameHeader> parse_frame(std::string_view bytes) {
   }
   f.length = length;
   f.header_bytes = h;
-  if (bytes.size() - h < length) return std::nullopt;
   return f;
 }
 

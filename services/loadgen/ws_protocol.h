@@ -53,6 +53,10 @@ struct FrameHeader {
   std::size_t header_bytes = 0;
 };
 
+// The header of the frame at the start of `bytes`, or nullopt while the header is incomplete
+// (the payload may still be).
+std::optional<FrameHeader> parse_frame_header(std::string_view bytes);
+
 // The header of the frame at the start of `bytes`, or nullopt when the header or the payload
 // is not complete yet.
 std::optional<FrameHeader> parse_frame(std::string_view bytes);
