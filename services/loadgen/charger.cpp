@@ -768,8 +768,11 @@ void Charger::pump() {
   if (state_ != State::kOpen || worker_.finishing()) return;
   switch (worker_.context().profile) {
     case Profile::kSaturate:
-      if (booted_ && worker_.window_open() && outstanding_.empty()) {
-        send_call(worker_.context().action, 1, 0, Steady::now());
+      if (booted_ && worker_.window_open()) {
+        const auto depth = static_cast<std::size_t>(worker_.config().pipeline);
+        while (outstanding_.size() < depth && conn_) {
+          send_call(worker_.context().action, 1, 0, Steady::now());
+        }
       }
       return;
     case Profile::kRate:

@@ -57,6 +57,9 @@ void add_settings(Settings& s, LoadgenConfig& c) {
   s.add("rate", c.rate, "rate: CALLs per second over all chargers (open loop)");
   s.add("max-outstanding", c.max_outstanding,
         "rate: unanswered CALLs per charger before it holds further sends back");
+  s.add("pipeline", c.pipeline,
+        "saturate: CALLs in flight per charger; OCPP allows 1, more only to find a transport's "
+        "ceiling (echo floors)");
   s.add("storm-fraction", c.storm_fraction, "storm: share of the chargers that drop (0..1)");
   s.add("backoff-minimum", c.backoff_minimum,
         "storm: wait before reconnecting (2.0.1 RetryBackOffWaitMinimum)");
@@ -108,6 +111,7 @@ Result<Profile> validate(const LoadgenConfig& c) {
       return bad("--action must be Heartbeat, MeterValues, StatusNotification or Authorize");
     }
   }
+  if (c.pipeline < 1 || c.pipeline > 1024) return bad("--pipeline must be 1..1024");
   if (profile == Profile::kRate) {
     if (!(c.rate > 0)) return bad("--rate must be > 0");
     if (c.max_outstanding < 1) return bad("--max-outstanding must be >= 1");

@@ -67,6 +67,7 @@ struct LoadgenConfig {
   std::string action = "MeterValues";  // Heartbeat | MeterValues | StatusNotification | Authorize
   double rate = 1000;                  // rate: CALLs per second over all chargers
   int max_outstanding = 16;            // rate: unanswered CALLs per charger before it waits
+  int pipeline = 1;  // saturate: CALLs in flight per charger (OCPP wants 1; more for floors)
 
   // storm
   double storm_fraction = 1.0;           // share of chargers that drop

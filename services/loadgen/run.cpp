@@ -457,6 +457,7 @@ boost::json::object report_json(const LoadgenConfig& config, const RunResult& r)
   report["urls"] = std::move(urls);
   report["echo"] = config.echo;
   if (config.profile == "saturate" || config.profile == "rate") report["action"] = config.action;
+  if (config.profile == "saturate") report["pipeline"] = config.pipeline;
   if (config.profile == "rate") report["target_rate"] = config.rate;
   report["duration_s"] = r.window_seconds;
   const double rate =
