@@ -718,7 +718,8 @@ void Charger::send_call(Action action, std::uint8_t connector, std::uint8_t kind
     append_call(out, message_id, action_name(action), worker_.measured_payload(version_));
   } else {
     const std::string timestamp = format_rfc3339(std::chrono::system_clock::now());
-    const std::string transaction = std::to_string(index_) + "-" + std::to_string(transactions_);
+    const std::string transaction = std::to_string(index_) + "-" + worker_.context().run_tag + "-" +
+                                    std::to_string(transactions_);
     FrameParams params;
     params.timestamp = timestamp;
     params.connector = connector;

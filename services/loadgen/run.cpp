@@ -148,6 +148,16 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
   context.action = parse_action(config.action).value_or(Action::kMeterValues);
   context.total_chargers = config.chargers;
   context.signals = &signals;
+  {
+    // Seconds since the epoch in hex: 8 characters, unique per run started a second apart.
+    char tag[17];
+    std::snprintf(
+        tag, sizeof tag, "%llx",
+        static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count()));
+    context.run_tag = tag;
+  }
   auto targets = resolve_targets(config);
   if (!targets) return std::unexpected(targets.error());
   context.targets = std::move(*targets);

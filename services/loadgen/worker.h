@@ -60,6 +60,8 @@ struct RunContext {
   std::optional<OpenLoopSchedule> schedule;  // rate
   std::int64_t total_chargers = 0;
   RunSignals* signals = nullptr;
+  // Tells this run's 2.0.1 transaction ids from those of earlier runs against the same CSMS.
+  std::string run_tag;
 };
 
 class Charger;
