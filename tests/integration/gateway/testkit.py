@@ -65,6 +65,34 @@ def run(coroutine, timeout=90):
     return asyncio.run(asyncio.wait_for(coroutine, timeout))
 
 
+# -- HTTP side port ---------------------------------------------------------------------
+
+def http_get(port, path):
+    """(status, body) of GET http://127.0.0.1:port/path; (0, "") when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def metric(port, name, **labels):
+    """Sum of the samples of `name` on port's /metrics whose labels include `labels`."""
+    status, text = http_get(port, "/metrics")
+    assert status == 200, f"/metrics on {port} answered {status}"
+    total = 0.0
+    for line in text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        if all(found.get(k) == str(v) for k, v in labels.items()):
+            total += float(m.group(4))
+    return total
+
+
 # -- the real servers -------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -264,27 +292,11 @@ class Gateway:
         return self.http_get(path)[0]
 
     def http_get(self, path):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-        except OSError:
-            return 0, ""
+        return http_get(self.http_port, path)
 
     def metric(self, name, **labels):
         """Sum of the samples of `name` whose labels include `labels`."""
-        status, text = self.http_get("/metrics")
-        assert status == 200, f"/metrics answered {status}"
-        total = 0.0
-        for line in text.splitlines():
-            m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$", line)
-            if not m or m.group(1) != name:
-                continue
-            found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
-            if all(found.get(k) == str(v) for k, v in labels.items()):
-                total += float(m.group(4))
-        return total
+        return metric(self.http_port, name, **labels)
 
 
 class Deployment:

@@ -12,8 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,6 +22,7 @@ from ocpp.v201 import call as call201
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
 
+import testkit  # noqa: E402
 from testkit import BIN_DIR, Deployment, free_port, in_ci, missing_servers  # noqa: E402
 from testkit import (OcppCharger, basic_auth, eventually, run, upgrade_status,  # noqa: E402,F401
                      wait_until)
@@ -176,27 +175,11 @@ class ServiceProcess:
             self.process.wait(10)
 
     def http_get(self, path):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-        except OSError:
-            return 0, ""
+        return testkit.http_get(self.http_port, path)
 
     def metric(self, name, **labels):
         """Sum of the samples of `name` whose labels include `labels`."""
-        status, text = self.http_get("/metrics")
-        assert status == 200, f"{self.name} /metrics answered {status}"
-        total = 0.0
-        for line in text.splitlines():
-            m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$", line)
-            if not m or m.group(1) != name:
-                continue
-            found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
-            if all(found.get(k) == str(v) for k, v in labels.items()):
-                total += float(m.group(4))
-        return total
+        return testkit.metric(self.http_port, name, **labels)
 
     def print_log(self, lines=150):
         text = self.log().splitlines()
