@@ -85,6 +85,7 @@ SitePlanner::SitePlanner(Site site, PlannerSettings settings)
       limit_(site_.nodes().size()),
       fixed_(site_.nodes().size()),
       end_load_(site_.nodes().size()),
+      exposure_sum_(site_.nodes().size()),
       plan_fixed_(site_.nodes().size()),
       plan_limit_(site_.nodes().size()) {
   for (NodeIndex n = 0; n < site_.nodes().size(); ++n) {
@@ -141,7 +142,7 @@ PhaseCurrents SitePlanner::load_of(EvseIndex e, const Setpoint& s) const {
   return out;
 }
 
-PhaseCurrents SitePlanner::exposure(EvseIndex e, Time now) const {
+PhaseCurrents SitePlanner::limit_exposure(EvseIndex e) const {
   if (!site_.evse(e).spec.supports_smart_charging) return worst_case(e);
   const EvseState& s = evses_[e];
   const std::optional<Setpoint> eff = effective(e);
@@ -151,16 +152,25 @@ PhaseCurrents SitePlanner::exposure(EvseIndex e, Time now) const {
     if (f.purpose == ProfilePurpose::kTx && (!s.session || f.session != s.session->id)) continue;
     out = max_of(out, load_of(e, f.setpoint));
   }
+  return out;
+}
+
+PhaseCurrents SitePlanner::exposure(EvseIndex e, Time now) const {
+  PhaseCurrents out = limit_exposure(e);
+  const EvseState& s = evses_[e];
   if (now < s.settle_until) out = max_of(out, s.settle_a);
   return out;
 }
 
-void SitePlanner::forget(EvseIndex e, const PhaseCurrents& bound) {
+void SitePlanner::forget(EvseIndex e, const PhaseCurrents& bound, bool connection_lost) {
   EvseState& s = evses_[e];
   s.tx = Knowledge::kUnknown;
   s.default_known = false;
   s.bound = bound;
   s.settle_until = Time::min();
+  // Calls still queued on a live connection will be answered (and may be applied): they stay in
+  // flight. A lost connection loses them; the bound covers whatever they did.
+  if (!connection_lost) return;
   for (const InFlight& f : s.in_flight) {
     if (f.gates) {
       --gate_pending_;
@@ -204,7 +214,7 @@ void SitePlanner::charger_disconnected(NodeIndex charger, Time now) {
     for (int p = 0; p < kPhaseCount; ++p) {
       if (grid & phase_bit(p)) fallback[p] = offline;
     }
-    forget(e, max_of(exposure(e, now), fallback));
+    forget(e, max_of(exposure(e, now), fallback), true);
   }
   dirty_ = true;
 }
@@ -253,9 +263,12 @@ void SitePlanner::evse_meter(EvseIndex e, const PhaseCurrents& connector_a, Time
   ss.sampled = true;
 
   const std::optional<Setpoint> eff = effective(e);
-  // In forced one-phase mode the meter says nothing about the vehicle's other phases.
-  const bool forced_one = eff && eff->phases == 1 && ev.connector_mask != phase_bit(0);
-  if (drawn != 0 && !forced_one) {
+  // In forced one-phase mode, and until a vehicle has followed a switch back to three phases,
+  // the meter says nothing about the vehicle's other phases.
+  // With the limit unknown (offline, rejected) it may be a one-phase one too.
+  bool forced_one = now < ss.one_phase_until || !eff || eff->phases == 1;
+  for (const InFlight& f : s.in_flight) forced_one = forced_one || f.setpoint.phases == 1;
+  if (drawn != 0 && (!forced_one || ev.connector_mask == phase_bit(0))) {
     const PhaseMask merged = static_cast<PhaseMask>((ss.vehicle | drawn) & ev.connector_mask);
     if (merged != ss.vehicle) {
       ss.vehicle = merged;
@@ -317,6 +330,7 @@ void SitePlanner::profile_result(EvseIndex e, std::uint64_t command, ProfileOutc
                          [&](const InFlight& f) { return f.id == command; });
   if (it == s.in_flight.end()) return;  // forgotten when the charger went offline
   const PhaseCurrents before = exposure(e, now);
+  const PhaseCurrents limit_before = limit_exposure(e);
   const InFlight f = *it;
   s.in_flight.erase(it);
   if (f.gates) --gate_pending_;
@@ -332,15 +346,21 @@ void SitePlanner::profile_result(EvseIndex e, std::uint64_t command, ProfileOutc
         s.default_known = true;
         s.default_setpoint = f.setpoint;
       } else {
+        // After a one-phase limit (or one that may have been), the vehicle may keep drawing on
+        // one phase for a while: no learning from that.
+        const std::optional<Setpoint> was = effective(e);
+        if ((!was || was->phases == 1) && f.setpoint.phases != 1) {
+          s.session->one_phase_until = now + settings_.settle;
+        }
         s.tx = Knowledge::kValue;
         s.tx_setpoint = f.setpoint;
         s.tx_power_w = f.power_w;
+        if (f.setpoint.current_a > 0.0) s.session->served = true;
         s.session->underdraw_since.reset();
       }
-      const PhaseCurrents after = exposure(e, now);
-      if (!all_le(before, after)) {
+      if (!all_le(limit_before, limit_exposure(e))) {
         // The vehicle may follow a lower limit only after a while; count the old one till then.
-        s.settle_a = now < s.settle_until ? max_of(s.settle_a, before) : before;
+        s.settle_a = now < s.settle_until ? max_of(s.settle_a, limit_before) : limit_before;
         s.settle_until = now + settings_.settle;
       }
       break;
@@ -349,13 +369,13 @@ void SitePlanner::profile_result(EvseIndex e, std::uint64_t command, ProfileOutc
       if (!relevant) break;
       s.rejected = true;
       s.rejected_at = now;
-      forget(e, max_of(before, worst_case(e)));
+      forget(e, max_of(before, worst_case(e)), false);
       if (f.gates) invalidate_plan();
       dirty_ = true;
       break;
     case ProfileOutcome::kLost:
       if (!relevant) break;
-      forget(e, before);  // it may or may not have applied it
+      forget(e, before, false);  // it may or may not have applied it
       if (f.gates) invalidate_plan();
       dirty_ = true;
       break;
@@ -565,22 +585,32 @@ Plan SitePlanner::replan(Time now) {
     d.one_phase_mask =
         ev.spec.can_switch_phases && phase_count(vehicle) > 1 ? ev.grid_mask(phase_bit(0)) : 0;
     d.min_a = ev.spec.min_current_a;
+    if (ev.spec.rate_unit == RateUnit::kWatts && ss.vehicle == 0 && ev.spec.connector_phases == 3) {
+      // Its power is sent for one phase until the phases are known; a three-phase vehicle gets
+      // a third of it per phase and must still reach its minimum to start (and be measured).
+      d.min_a = std::min(ev.spec.max_current_a, 3 * ev.spec.min_current_a);
+    }
     d.max_a =
         std::max(d.min_a, std::min(ev.spec.max_current_a, ss.draw_cap_a.value_or(kUnlimited)));
     d.weight = ev.weight;
-    AdmissionKey key{.tier = 2, .first = 0.0, .second = 0.0, .evse = e};
-    if (!ss.admitted && now >= ss.waiting_since + settings_.turn - settings_.turn_guard) {
-      key.tier = 0;  // its turn is up: before everyone
+    AdmissionKey key{.tier = 2, .first = 0.0, .second = 0.0, .third = 0.0, .evse = e};
+    if ((!ss.admitted || !ss.served) &&
+        now >= ss.waiting_since + settings_.turn - settings_.turn_guard) {
+      key.tier = 0;  // its turn is up (and has not reached it yet): before everyone
       key.first = seconds(ss.waiting_since);
     } else if (ss.admitted && now < ss.admitted_at + slot_) {
       key.tier = 1;  // inside its slot: keeps charging
       key.first = seconds(ss.admitted_at);
     } else {
-      // Round robin: a waiting vehicle queues from when it started waiting, a charging one from
-      // the end of its slot; on a tie the waiting one first, then whoever charged for less long.
-      key.first = ss.admitted ? seconds(ss.admitted_at + slot_) : seconds(ss.waiting_since);
-      key.second = ss.admitted ? -seconds(ss.charging_since) : -kUnlimited;
+      // Deficit round robin: whoever got the least energy for its weight goes first; with equal
+      // energy a waiting vehicle queues from when it started waiting, a charging one from the
+      // end of its slot.
+      key.first = ss.energy_wh / ev.weight;
+      key.second = ss.admitted ? seconds(ss.admitted_at + slot_) : seconds(ss.waiting_since);
+      // Then a waiting one before a charging one, and whoever charged for less long first.
+      key.third = ss.admitted ? -seconds(ss.charging_since) : -kUnlimited;
     }
+    s.minimum_a = d.min_a;
     demands_.push_back(d);
     keys_.push_back(key);
   }
@@ -605,6 +635,7 @@ Plan SitePlanner::replan(Time now) {
     if (x.tier != y.tier) return x.tier < y.tier;
     if (x.first != y.first) return x.first < y.first;
     if (x.second != y.second) return x.second < y.second;
+    if (x.third != y.third) return x.third < y.third;
     return x.evse < y.evse;
   });
   ordered_.resize(demands_.size());
@@ -649,7 +680,10 @@ Plan SitePlanner::replan(Time now) {
       }
       // A new slot starts when admitted, or when a vehicle past its slot won the round again.
       if (!ss.admitted || keys_[order_[i]].tier == 2) ss.admitted_at = now;
-      if (!ss.admitted) ss.charging_since = now;
+      if (!ss.admitted) {
+        ss.charging_since = now;
+        ss.served = false;
+      }
       ss.admitted = true;
     } else {
       ++plan.waiting;
@@ -659,7 +693,8 @@ Plan SitePlanner::replan(Time now) {
       s.has_other_phase = g.bound == Bound::kImbalance;
       if (ss.admitted) {
         ss.admitted = false;
-        ss.waiting_since = now;
+        // A turn that never reached the vehicle (its raise was cancelled) does not count.
+        if (ss.served) ss.waiting_since = now;
       }
     }
     s.phase = g.phase;
@@ -681,6 +716,7 @@ Plan SitePlanner::replan(Time now) {
 
   // Commands: lowers now; raises wait. A change of phase count that lowers some phases and
   // raises others is split into a one-phase lower first.
+  compute_exposure_sums(now);
   for (EvseIndex e = 0; e < evses_.size(); ++e) {
     if (!reachable(e, now)) continue;
     EvseState& s = evses_[e];
@@ -702,7 +738,20 @@ Plan SitePlanner::replan(Time now) {
          commanded_power(e) == power_for(e, ProfilePurpose::kTx, target))) {
       continue;
     }
-    const PhaseCurrents current = exposure(e, now);
+    // Lower or raise against the limits the charger may apply, not against a vehicle still
+    // settling down from an earlier lower: that draw is going away.
+    const PhaseCurrents current = limit_exposure(e);
+    // Taking over an EVSE whose limit is unknown cannot raise its worst case, but it may raise
+    // what it actually draws. Where the worst case is over a limit already, it is first taken
+    // over at 0 A (which can only lower it) and gets its share in the raise step.
+    if (!effective(e) && target.current_a > 0.0 && over_limit_on_path(e)) {
+      const ProfileCommand c =
+          make_command(e, ProfilePurpose::kTx, Setpoint{0.0, target.phases}, PlanStep::kLower);
+      send(e, c, true);
+      plan.lower_now.push_back(c);
+      held_.push_back(make_command(e, ProfilePurpose::kTx, target, PlanStep::kRaise));
+      continue;
+    }
     if (all_le(load_of(e, target), current)) {
       const ProfileCommand c = make_command(e, ProfilePurpose::kTx, target, PlanStep::kLower);
       send(e, c, true);
@@ -735,24 +784,41 @@ Plan SitePlanner::replan(Time now) {
   return plan;
 }
 
+void SitePlanner::compute_exposure_sums(Time now) {
+  // Worst case right now: every EVSE at its exposure, the building at its reserve.
+  const std::size_t node_count = site_.nodes().size();
+  for (NodeIndex n = 0; n < node_count; ++n) {
+    exposure_sum_[n] = meters_[n] ? meters_[n]->reserve(now).load_a : PhaseCurrents{};
+  }
+  for (EvseIndex e = 0; e < evses_.size(); ++e) {
+    const PhaseCurrents x = exposure(e, now);
+    for (int p = 0; p < kPhaseCount; ++p) exposure_sum_[site_.evse(e).charger][p] += x[p];
+  }
+  for (NodeIndex n = static_cast<NodeIndex>(node_count); n-- > 1;) {
+    const NodeIndex parent = site_.node(n).parent;
+    for (int p = 0; p < kPhaseCount; ++p) exposure_sum_[parent][p] += exposure_sum_[n][p];
+  }
+}
+
+bool SitePlanner::over_limit_on_path(EvseIndex e) const {
+  for (NodeIndex n = site_.evse(e).charger; n != kNoNode; n = site_.node(n).parent) {
+    const PhaseCurrents& x = exposure_sum_[n];
+    for (int p = 0; p < kPhaseCount; ++p) {
+      if (x[p] > limit_[n].current_a[p] + kEps) return true;
+    }
+    if (limit_[n].power_w && (x[0] + x[1] + x[2]) * voltage_ > *limit_[n].power_w + kEps) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::vector<ProfileCommand> SitePlanner::releasable(Time now) {
   std::vector<ProfileCommand> out;
   if (held_.empty() || gate_pending_ > 0 || now < gate_settled_at_) return out;
 
-  // Worst case right now: every EVSE at its exposure, the building at its reserve.
   compute_limits(now);
-  const std::size_t node_count = site_.nodes().size();
-  for (NodeIndex n = 0; n < node_count; ++n) {
-    end_load_[n] = meters_[n] ? meters_[n]->reserve(now).load_a : PhaseCurrents{};
-  }
-  for (EvseIndex e = 0; e < evses_.size(); ++e) {
-    const PhaseCurrents x = exposure(e, now);
-    for (int p = 0; p < kPhaseCount; ++p) end_load_[site_.evse(e).charger][p] += x[p];
-  }
-  for (NodeIndex n = static_cast<NodeIndex>(node_count); n-- > 1;) {
-    const NodeIndex parent = site_.node(n).parent;
-    for (int p = 0; p < kPhaseCount; ++p) end_load_[parent][p] += end_load_[n][p];
-  }
+  compute_exposure_sums(now);
 
   out.reserve(held_.size());
   for (const ProfileCommand& c : held_) {
@@ -764,13 +830,20 @@ std::vector<ProfileCommand> SitePlanner::releasable(Time now) {
     }
     const PhaseCurrents current = exposure(e, now);
     const PhaseCurrents next = load_of(e, c.setpoint);
+    // Fits if the node holds with this EVSE at its new value (a take-over of an EVSE counted at
+    // its worst case lowers that); what it adds for the raises after it is only the increase,
+    // since it may not have applied it yet.
+    PhaseCurrents change{};
     PhaseCurrents delta{};
-    for (int p = 0; p < kPhaseCount; ++p) delta[p] = std::max(0.0, next[p] - current[p]);
+    for (int p = 0; p < kPhaseCount; ++p) {
+      change[p] = next[p] - current[p];
+      delta[p] = std::max(0.0, change[p]);
+    }
     bool fits = true;
     for (NodeIndex n = site_.evse(e).charger; n != kNoNode && fits; n = site_.node(n).parent) {
       double total = 0.0;
       for (int p = 0; p < kPhaseCount; ++p) {
-        const double after = end_load_[n][p] + delta[p];
+        const double after = exposure_sum_[n][p] + change[p];
         total += after;
         if (after > limit_[n].current_a[p] + kEps) fits = false;
       }
@@ -783,7 +856,7 @@ std::vector<ProfileCommand> SitePlanner::releasable(Time now) {
       continue;
     }
     for (NodeIndex n = site_.evse(e).charger; n != kNoNode; n = site_.node(n).parent) {
-      for (int p = 0; p < kPhaseCount; ++p) end_load_[n][p] += delta[p];
+      for (int p = 0; p < kPhaseCount; ++p) exposure_sum_[n][p] += delta[p];
     }
     send(e, c, false);
     out.push_back(c);
@@ -923,6 +996,7 @@ Explanation SitePlanner::explain(EvseIndex e) const {
   Explanation x;
   x.evse = e;
   x.reason = s.reason;
+  x.minimum_a = s.minimum_a;
   x.planned = s.target;
   x.node = s.node;
   if (s.has_phase) x.phase = static_cast<Phase>(s.phase);
@@ -978,7 +1052,7 @@ Explanation SitePlanner::explain(EvseIndex e) const {
       break;
     }
     case Reason::kWaiting:
-      text += "waiting for its turn: its minimum " + amps(ev.spec.min_current_a) + " does not fit" +
+      text += "waiting for its turn: its minimum " + amps(x.minimum_a) + " does not fit" +
               (where.empty() ? std::string() : " under " + where);
       break;
     case Reason::kEvseMaximum:

@@ -109,6 +109,7 @@ struct Explanation {
   LimitSource source = LimitSource::kFuse;  // which of the node's limits binds
   double limit = 0.0;                       // that limit: A (phase), W (power) or A (imbalance)
   double other_load_a = 0.0;  // on that node and phase: load nobody plans (uncontrolled, building)
+  double minimum_a = 0.0;     // the least it is planned with when it charges
   std::string text;
 };
 
@@ -184,13 +185,15 @@ class SitePlanner {
   struct Session {
     std::uint64_t id = 0;
     Time started;
-    PhaseMask vehicle = 0;  // connector phases seen drawing; 0 = unknown (all)
+    PhaseMask vehicle = 0;               // connector phases seen drawing; 0 = unknown (all)
+    Time one_phase_until = Time::min();  // may still draw as in one-phase mode
     bool candidate = false;
     bool admitted = false;
     bool one_phase = false;
     Time admitted_at;     // start of its current slot
     Time charging_since;  // start of its current uninterrupted charge
     Time waiting_since;
+    bool served = false;  // a limit above 0 reached the charger since it was admitted
     double energy_wh = 0.0;
     bool sampled = false;
     Time last_sample;
@@ -216,6 +219,7 @@ class SitePlanner {
     std::optional<Session> session;
     // Last plan.
     Setpoint target;
+    double minimum_a = 0.0;
     Reason reason = Reason::kUnplanned;
     NodeIndex node = kNoNode;
     std::uint8_t phase = 0;
@@ -228,6 +232,7 @@ class SitePlanner {
     int tier = 0;
     double first = 0.0;
     double second = 0.0;
+    double third = 0.0;
     EvseIndex evse = 0;
   };
 
@@ -235,10 +240,14 @@ class SitePlanner {
   PhaseMask setpoint_mask(EvseIndex e, const Setpoint& s) const;
   PhaseCurrents load_of(EvseIndex e, const Setpoint& s) const;
   PhaseCurrents worst_case(EvseIndex e) const;
-  void forget(EvseIndex e, const PhaseCurrents& bound);
+  // What the limits the charger may apply allow (exposure() without vehicles still settling).
+  PhaseCurrents limit_exposure(EvseIndex e) const;
+  void forget(EvseIndex e, const PhaseCurrents& bound, bool connection_lost);
   bool reachable(EvseIndex e, Time now) const;
   void invalidate_plan();
   void compute_limits(Time now);
+  void compute_exposure_sums(Time now);
+  bool over_limit_on_path(EvseIndex e) const;
   Setpoint commanded(EvseIndex e) const;
   bool has_commanded(EvseIndex e) const;
   double power_for(EvseIndex e, ProfilePurpose purpose, const Setpoint& s) const;
@@ -276,6 +285,7 @@ class SitePlanner {
   std::vector<EffectiveLimit> limit_;
   std::vector<PhaseCurrents> fixed_;
   std::vector<PhaseCurrents> end_load_;
+  std::vector<PhaseCurrents> exposure_sum_;
   std::vector<Demand> demands_;
   std::vector<AdmissionKey> keys_;
   std::vector<std::uint32_t> order_;

@@ -61,10 +61,10 @@ TEST(SitePlannerTest, TwoVehiclesOnTheSameRotatedPhaseShareIt) {
   s.evses[1].rotation = {L1, L2, L3};  // C2's connector L1 now also lands on grid L1
   Driver d(s);
   d.connect_all();
-  for (const char* id : {"C1/1", "C2/1", "C3/1"}) {
-    d.planner.session_started(d.evse(id), d.now);
+  for (const char* id : {"C1/1", "C2/1", "C3/1"}) d.planner.session_started(d.evse(id), d.now);
+  d.run();
+  for (const char* id : {"C1/1", "C2/1", "C3/1"})
     d.planner.evse_meter(d.evse(id), {8, 0, 0}, d.now);
-  }
   d.run();
   EXPECT_DOUBLE_EQ(d.target("C1/1"), 16.0);
   EXPECT_DOUBLE_EQ(d.target("C2/1"), 16.0);
@@ -482,7 +482,7 @@ TEST(SitePlannerTest, PowerLimitAndPriorityWeights) {
 
 TEST(SitePlannerTest, WattChargersGetPowerForTheKnownPhases) {
   SiteSpec s;
-  s.nodes = {grid_node("G", 16), charger_node("A", "G")};
+  s.nodes = {grid_node("G", 20), charger_node("A", "G")};
   s.evses = {evse_spec("A/1", "A")};
   s.evses[0].rate_unit = RateUnit::kWatts;
   Driver d(s);
@@ -495,12 +495,23 @@ TEST(SitePlannerTest, WattChargersGetPowerForTheKnownPhases) {
     }
     return ProfileCommand{};
   };
-  // Phases unknown: a single-phase vehicle could take the whole power on one phase.
+  // Phases unknown: a single-phase vehicle could take the whole power on one phase, so the power
+  // is for one phase, and at least three minimums so a three-phase vehicle can start.
   EXPECT_EQ(last_tx().unit, RateUnit::kWatts);
-  EXPECT_DOUBLE_EQ(last_tx().power_w, 16 * 230.0);
-  d.planner.evse_meter(d.evse("A/1"), {5.3, 5.3, 5.3}, d.now);
+  EXPECT_DOUBLE_EQ(last_tx().power_w, 20 * 230.0);
+  d.planner.evse_meter(d.evse("A/1"), {6.6, 6.6, 6.6}, d.now);
   d.run();
-  EXPECT_DOUBLE_EQ(last_tx().power_w, 16 * 3 * 230.0);
+  EXPECT_DOUBLE_EQ(last_tx().power_w, 20 * 3 * 230.0);
+  EXPECT_DOUBLE_EQ(d.target("A/1"), 20.0);
+
+  // On a circuit too small for three minimums it waits until its phases are known.
+  SiteSpec small = s;
+  small.nodes[0].fuse_a = {16, 16, 16};
+  Driver d2(small);
+  d2.connect_all();
+  d2.planner.session_started(d2.evse("A/1"), d2.now);
+  d2.run();
+  EXPECT_EQ(d2.planner.explain(d2.evse("A/1")).reason, Reason::kWaiting);
 }
 
 TEST(SitePlannerTest, APhaseSwitchingEvseGoesToOnePhaseWhenThreeDoNotFit) {
