@@ -244,23 +244,14 @@ void SitePlanner::evse_meter(EvseIndex e, const PhaseCurrents& connector_a, Time
   if (!s.session) return;
   const Evse& ev = site_.evse(e);
   Session& ss = *s.session;
-  if (ss.sampled && now > ss.last_sample) {
-    const double hours = std::chrono::duration<double>(now - ss.last_sample).count() / 3600.0;
-    ss.energy_wh += ss.last_power_w * hours;
-  }
   double peak = 0.0;
   PhaseMask drawn = 0;
-  double total = 0.0;
   for (int c = 0; c < kPhaseCount; ++c) {
-    total += connector_a[c];
     if (connector_a[c] > settings_.phase_detect_a) {
       drawn |= phase_bit(c);
       peak = std::max(peak, connector_a[c]);
     }
   }
-  ss.last_power_w = total * voltage_;
-  ss.last_sample = now;
-  ss.sampled = true;
 
   const std::optional<Setpoint> eff = effective(e);
   // In forced one-phase mode, and until a vehicle has followed a switch back to three phases,
@@ -299,8 +290,9 @@ void SitePlanner::site_meter(NodeIndex node, const PhaseCurrents& load_a, Time n
   meters_[node]->add(now, load_a);
   const SiteMeter::Reserve r = meters_[node]->reserve(now);
   for (int p = 0; p < kPhaseCount; ++p) {
-    // A building that takes more than the plan left must be made room for at once.
-    if (r.load_a[p] > planned_reserve_[node][p] + 0.5) dirty_ = true;
+    // A building that takes more than the plan left for it must be made room for at once: the
+    // headroom is what covers its next step, so it must be on top of the latest reading.
+    if (r.load_a[p] > planned_reserve_[node][p] + 1e-9) dirty_ = true;
   }
 }
 
@@ -341,6 +333,8 @@ void SitePlanner::profile_result(EvseIndex e, std::uint64_t command, ProfileOutc
     case ProfileOutcome::kAccepted: {
       if (f.gates) gate_settled_at_ = std::max(gate_settled_at_, now + settings_.settle);
       if (!relevant) break;
+      // Back under control (it had rejected, or its limit was unknown): it can be planned again.
+      if (s.rejected || !effective(e)) dirty_ = true;
       s.rejected = false;
       if (f.purpose == ProfilePurpose::kTxDefault) {
         s.default_known = true;
@@ -355,7 +349,10 @@ void SitePlanner::profile_result(EvseIndex e, std::uint64_t command, ProfileOutc
         s.tx = Knowledge::kValue;
         s.tx_setpoint = f.setpoint;
         s.tx_power_w = f.power_w;
-        if (f.setpoint.current_a > 0.0) s.session->served = true;
+        if (f.setpoint.current_a > 0.0 && !s.session->served) {
+          s.session->served = true;
+          s.session->accounted_at = now;
+        }
         s.session->underdraw_since.reset();
       }
       if (!all_le(limit_before, limit_exposure(e))) {
@@ -543,6 +540,17 @@ Plan SitePlanner::replan(Time now) {
     }
   }
 
+  // The round robin's virtual time: the least charging time among the sessions
+  // already taking turns. A session joining starts there, not at zero, so it cannot hold the
+  // others off while it catches up.
+  double virtual_s = kUnlimited;
+  for (EvseIndex e = 0; e < evses_.size(); ++e) {
+    const EvseState& s = evses_[e];
+    if (!s.session || !s.session->candidate || !reachable(e, now)) continue;
+    virtual_s = std::min(virtual_s, std::chrono::duration<double>(s.session->charged).count());
+  }
+  if (!std::isfinite(virtual_s)) virtual_s = 0.0;
+
   // Classify the EVSEs: unreachable ones are fixed at their worst case, sessions are demands.
   demands_.clear();
   keys_.clear();
@@ -566,10 +574,15 @@ Plan SitePlanner::replan(Time now) {
       continue;
     }
     Session& ss = *s.session;
+    if (ss.admitted && ss.served && now > ss.accounted_at) ss.charged += now - ss.accounted_at;
+    ss.accounted_at = now;
     if (!ss.candidate) {
       ss.candidate = true;
       ss.admitted = false;
       ss.waiting_since = now;
+      ss.charged =
+          std::max(ss.charged,
+                   std::chrono::duration_cast<Duration>(std::chrono::duration<double>(virtual_s)));
     }
     if (ss.underdraw_since && now - *ss.underdraw_since >= settings_.draw_observation) {
       const double cap = std::max(
@@ -602,10 +615,11 @@ Plan SitePlanner::replan(Time now) {
       key.tier = 1;  // inside its slot: keeps charging
       key.first = seconds(ss.admitted_at);
     } else {
-      // Deficit round robin: whoever got the least energy for its weight goes first; with equal
-      // energy a waiting vehicle queues from when it started waiting, a charging one from the
-      // end of its slot.
-      key.first = ss.energy_wh / ev.weight;
+      // Deficit round robin: whoever has charged for the shortest time goes first; on a tie a
+      // waiting vehicle queues from when it started waiting, a charging one from the end of its
+      // slot. Priority weighs the share once admitted, not the turn: weighting turns would let a
+      // heavy vehicle hold the others off until their turns all fall due at once.
+      key.first = std::chrono::duration<double>(ss.charged).count();
       key.second = ss.admitted ? seconds(ss.admitted_at + slot_) : seconds(ss.waiting_since);
       // Then a waiting one before a charging one, and whoever charged for less long first.
       key.third = ss.admitted ? -seconds(ss.charging_since) : -kUnlimited;
@@ -703,10 +717,12 @@ Plan SitePlanner::replan(Time now) {
   if (plan.waiting == 0) {
     slot_ = settings_.turn;
   } else {
-    // With k charging and m waiting, slots of turn * k / (k + m) let everyone in within a turn.
+    // With k charging and m waiting, slots of (turn - guard) * k / (k + m) let the last of them
+    // in before its turn is up (while the slot stays above min_slot).
     const auto k = static_cast<double>(plan.admitted);
     const auto m = static_cast<double>(plan.waiting);
-    slot_ = std::clamp(std::chrono::duration_cast<Duration>(settings_.turn * (k / (k + m))),
+    const Duration span = settings_.turn - settings_.turn_guard;
+    slot_ = std::clamp(std::chrono::duration_cast<Duration>(span * (k / (k + m))),
                        settings_.min_slot, settings_.turn);
   }
 
@@ -885,7 +901,11 @@ void SitePlanner::schedule_next(Time now) {
     if (!s.session || !s.session->candidate) continue;
     const Session& ss = *s.session;
     if (!ss.admitted) consider(ss.waiting_since + settings_.turn - settings_.turn_guard);
-    if (ss.admitted && someone_waits) consider(ss.admitted_at + slot_);
+    // A slot that ended already (the slot shrank as vehicles started waiting) ends at the next
+    // re-plan.
+    if (ss.admitted && someone_waits) {
+      consider(std::max(ss.admitted_at + slot_, now + settings_.min_replan_gap));
+    }
     if (ss.underdraw_since) consider(*ss.underdraw_since + settings_.draw_observation);
   }
   next_replan_ = next;
@@ -896,7 +916,9 @@ bool SitePlanner::needs_replan(Time now) const {
 }
 
 Time SitePlanner::next_wakeup() const {
-  Time t = dirty_ ? last_replan_ + settings_.min_replan_gap : next_replan_;
+  // A re-plan is never sooner than min_replan_gap after the last one.
+  const Time earliest = last_replan_ + settings_.min_replan_gap;
+  Time t = dirty_ ? earliest : std::max(next_replan_, earliest);
   if (!held_.empty() && gate_pending_ == 0) t = std::min(t, gate_settled_at_);
   return t;
 }

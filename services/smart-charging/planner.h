@@ -194,10 +194,8 @@ class SitePlanner {
     Time charging_since;  // start of its current uninterrupted charge
     Time waiting_since;
     bool served = false;  // a limit above 0 reached the charger since it was admitted
-    double energy_wh = 0.0;
-    bool sampled = false;
-    Time last_sample;
-    double last_power_w = 0.0;
+    Duration charged{};   // time spent admitted and served, for the round robin
+    Time accounted_at;
     std::optional<Time> underdraw_since;
     double underdraw_peak_a = 0.0;
     std::optional<double> draw_cap_a;

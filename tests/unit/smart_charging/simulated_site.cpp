@@ -591,6 +591,7 @@ class Simulation {
 
     // Starvation: a vehicle on a charger under control that could take its minimum if every
     // other controllable vehicle stood still must not wait longer than the turn.
+    fixed_ready_ = false;
     for (EvseIndex e = 0; e < evses_.size(); ++e) {
       SimEvse& s = evses_[e];
       const bool drawing = s.grid[0] + s.grid[1] + s.grid[2] > 0.0;
@@ -610,9 +611,9 @@ class Simulation {
     }
   }
 
-  bool allowed(EvseIndex e) {
-    const Evse& ev = site_.evse(e);
-    const SimEvse& s = evses_[e];
+  // What a waiting vehicle competes with whatever the plan: every EVSE the planner cannot
+  // move at its maximum, the building at its fallback. Once per event.
+  void compute_fixed() {
     std::vector<PhaseCurrents>& fixed = fixed_;
     fixed.assign(site_.nodes().size(), PhaseCurrents{});
     for (NodeIndex n = 0; n < site_.nodes().size(); ++n) {
@@ -629,6 +630,16 @@ class Simulation {
     for (NodeIndex n = static_cast<NodeIndex>(site_.nodes().size()); n-- > 1;) {
       for (int p = 0; p < kPhaseCount; ++p) fixed[site_.node(n).parent][p] += fixed[n][p];
     }
+  }
+
+  bool allowed(EvseIndex e) {
+    const Evse& ev = site_.evse(e);
+    const SimEvse& s = evses_[e];
+    if (!fixed_ready_) {
+      compute_fixed();
+      fixed_ready_ = true;
+    }
+    const std::vector<PhaseCurrents>& fixed = fixed_;
     // A charger that takes W gets one phase's power until the vehicle's phases are known, so a
     // three-phase vehicle needs three minimums to start (see the planner).
     const bool watts_unknown =
@@ -650,10 +661,18 @@ class Simulation {
             return false;
           }
         }
-        if (const auto& u = site_.node(n).spec.imbalance_limit_a) {
-          const auto [lo, hi] = std::minmax_element(after.begin(), after.end());
-          const auto [lo0, hi0] = std::minmax_element(fixed[n].begin(), fixed[n].end());
-          if (*hi - *lo > *u + kTolerance && *hi - *lo > *hi0 - *lo0 + kTolerance) return false;
+        // Imbalance is not monotonic in the other loads: an uncontrolled EVSE may draw on one
+        // phase only, or nothing. A vehicle on fewer than all phases is allowed only if it fits
+        // with the others at their maximum on its phases and at nothing on the rest.
+        if (const auto& u = site_.node(n).spec.imbalance_limit_a; u && grid != kAllPhases) {
+          double hi = 0.0;
+          double lo = kUnlimited;
+          for (int p = 0; p < kPhaseCount; ++p) {
+            const double extra = (grid & phase_bit(p)) ? minimum : 0.0;
+            hi = std::max(hi, fixed[n][p] + extra);
+            lo = std::min(lo, extra);
+          }
+          if (hi - lo > *u + kTolerance) return false;
         }
       }
       return true;
@@ -684,6 +703,7 @@ class Simulation {
   std::vector<PhaseCurrents> stuck_;
   std::vector<PhaseCurrents> lag_;
   std::vector<PhaseCurrents> fixed_;
+  bool fixed_ready_ = false;
   Outcome out_;
 };
 
