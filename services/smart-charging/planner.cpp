@@ -732,7 +732,7 @@ Plan SitePlanner::replan(Time now) {
 
   // Commands: lowers now; raises wait. A change of phase count that lowers some phases and
   // raises others is split into a one-phase lower first.
-  compute_exposure_sums(now);
+  bool sums_ready = false;  // the worst case per node, needed only to take over blind
   for (EvseIndex e = 0; e < evses_.size(); ++e) {
     if (!reachable(e, now)) continue;
     EvseState& s = evses_[e];
@@ -760,13 +760,19 @@ Plan SitePlanner::replan(Time now) {
     // Taking over an EVSE whose limit is unknown cannot raise its worst case, but it may raise
     // what it actually draws. Where the worst case is over a limit already, it is first taken
     // over at 0 A (which can only lower it) and gets its share in the raise step.
-    if (!effective(e) && target.current_a > 0.0 && over_limit_on_path(e)) {
-      const ProfileCommand c =
-          make_command(e, ProfilePurpose::kTx, Setpoint{0.0, target.phases}, PlanStep::kLower);
-      send(e, c, true);
-      plan.lower_now.push_back(c);
-      held_.push_back(make_command(e, ProfilePurpose::kTx, target, PlanStep::kRaise));
-      continue;
+    if (!effective(e) && target.current_a > 0.0) {
+      if (!sums_ready) {
+        compute_exposure_sums(now);
+        sums_ready = true;
+      }
+      if (over_limit_on_path(e)) {
+        const ProfileCommand c =
+            make_command(e, ProfilePurpose::kTx, Setpoint{0.0, target.phases}, PlanStep::kLower);
+        send(e, c, true);
+        plan.lower_now.push_back(c);
+        held_.push_back(make_command(e, ProfilePurpose::kTx, target, PlanStep::kRaise));
+        continue;
+      }
     }
     if (all_le(load_of(e, target), current)) {
       const ProfileCommand c = make_command(e, ProfilePurpose::kTx, target, PlanStep::kLower);
