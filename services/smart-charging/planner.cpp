@@ -1018,6 +1018,25 @@ std::vector<NodeLoad> SitePlanner::node_loads(Time now) const {
   return out;
 }
 
+EvseStatus SitePlanner::status(EvseIndex e) const {
+  const Evse& ev = site_.evse(e);
+  const EvseState& s = evses_[e];
+  EvseStatus out;
+  out.online = online_[ev.charger] != 0;
+  out.smart = ev.spec.supports_smart_charging;
+  out.rejected = s.rejected;
+  out.pending = s.in_flight.size();
+  out.applied = effective(e);
+  out.offline_current_a = s.offline_current ? s.offline_current : ev.spec.offline_current_a;
+  out.session = s.session.has_value();
+  if (s.session) {
+    out.charging = s.session->admitted;
+    out.vehicle_phases = s.session->vehicle;
+    out.draw_cap_a = s.session->draw_cap_a;
+  }
+  return out;
+}
+
 Explanation SitePlanner::explain(EvseIndex e) const {
   const Evse& ev = site_.evse(e);
   const EvseState& s = evses_[e];

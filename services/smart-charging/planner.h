@@ -10,7 +10,7 @@
 //   each answer -> profile_result(evse, command, outcome, now); send releasable(now)
 //   wake up at next_wakeup()
 //
-// Units: currents in A per phase, power in W, energy in Wh.
+// Units: currents in A per phase, power in W. A call that times out is answered kLost.
 #pragma once
 
 #include <optional>
@@ -113,6 +113,20 @@ struct Explanation {
   std::string text;
 };
 
+// What the planner knows of one EVSE (for the service's views and metrics).
+struct EvseStatus {
+  bool online = false;                      // its charger is connected
+  bool smart = true;                        // takes charging profiles
+  bool rejected = false;                    // its last answer was Rejected (counted at its maximum)
+  std::size_t pending = 0;                  // profiles sent and not answered
+  std::optional<Setpoint> applied;          // the limit it applies, if known
+  std::optional<double> offline_current_a;  // what it falls back to offline, if known
+  bool session = false;
+  bool charging = false;             // admitted by the last plan
+  PhaseMask vehicle_phases = 0;      // connector phases its vehicle draws on; 0 = unknown
+  std::optional<double> draw_cap_a;  // capped at what the vehicle draws
+};
+
 // A node's limit against the worst case of what its EVSEs may draw right now.
 struct NodeLoad {
   EffectiveLimit limit;        // over [now, now + lookahead]
@@ -167,6 +181,7 @@ class SitePlanner {
   // The worst case of what an EVSE may draw right now (A per grid phase).
   PhaseCurrents exposure(EvseIndex evse, Time now) const;
   Setpoint target(EvseIndex evse) const { return evses_[evse].target; }
+  EvseStatus status(EvseIndex evse) const;
   bool charger_online(NodeIndex charger) const { return online_[charger] != 0; }
 
  private:

@@ -105,6 +105,9 @@ TEST(SitePlannerTest, RejectingAndOfflineChargersCountAtWorstCaseAndOthersAreLow
   d.run();
   EXPECT_EQ(d.planner.explain(c1).reason, Reason::kRejected);
   EXPECT_DOUBLE_EQ(d.planner.exposure(c1, d.now)[0], 32.0);
+  EXPECT_TRUE(d.planner.status(c1).rejected);
+  EXPECT_FALSE(d.planner.status(c1).applied) << "its limit is unknown";
+  EXPECT_TRUE(d.planner.status(d.evse("C2/1")).applied);
   // 79 - 32 = 47 A for the other three.
   for (int i = 2; i <= 4; ++i) EXPECT_DOUBLE_EQ(d.target("C" + std::to_string(i) + "/1"), 15.6);
 
@@ -113,6 +116,7 @@ TEST(SitePlannerTest, RejectingAndOfflineChargersCountAtWorstCaseAndOthersAreLow
   const std::size_t before = d.sent.size();
   d.run();
   EXPECT_EQ(d.planner.explain(d.evse("C2/1")).reason, Reason::kOffline);
+  EXPECT_FALSE(d.planner.status(d.evse("C2/1")).online);
   EXPECT_DOUBLE_EQ(d.target("C3/1"), 7.5);  // (79 - 64) / 2
   EXPECT_DOUBLE_EQ(d.target("C4/1"), 7.5);
   for (std::size_t i = before; i < d.sent.size(); ++i) {
