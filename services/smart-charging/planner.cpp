@@ -551,6 +551,32 @@ Plan SitePlanner::replan(Time now) {
   }
   if (!std::isfinite(virtual_s)) virtual_s = 0.0;
 
+  // When each waiting session falls due (earliest deadline first): its turn ends turn -
+  // turn_guard after it started waiting, but with k charging, the i-th by deadline is due
+  // floor(i / k) slots earlier, since the ones before it need their places first. Two vehicles
+  // dropped at the same moment for one place would otherwise fall due together, and one would
+  // miss its turn.
+  waiting_.clear();
+  for (EvseIndex e = 0; e < evses_.size(); ++e) {
+    EvseState& s = evses_[e];
+    s.due_at = Time::max();
+    if (!s.session || !s.session->candidate || !reachable(e, now)) continue;
+    if (s.session->admitted && s.session->served) continue;
+    waiting_.push_back(e);
+  }
+  std::sort(waiting_.begin(), waiting_.end(), [&](EvseIndex a, EvseIndex b) {
+    const Time x = evses_[a].session->waiting_since;
+    const Time y = evses_[b].session->waiting_since;
+    return x != y ? x < y : a < b;
+  });
+  const std::size_t parallel = std::max<std::size_t>(1, charging_);
+  for (std::size_t i = 0; i < waiting_.size(); ++i) {
+    EvseState& s = evses_[waiting_[i]];
+    const auto places_ahead = static_cast<Duration::rep>(i / parallel);  // whole slots
+    s.due_at =
+        s.session->waiting_since + settings_.turn - settings_.turn_guard - slot_ * places_ahead;
+  }
+
   // Classify the EVSEs: unreachable ones are fixed at their worst case, sessions are demands.
   demands_.clear();
   keys_.clear();
@@ -607,8 +633,7 @@ Plan SitePlanner::replan(Time now) {
         std::max(d.min_a, std::min(ev.spec.max_current_a, ss.draw_cap_a.value_or(kUnlimited)));
     d.weight = ev.weight;
     AdmissionKey key{.tier = 2, .first = 0.0, .second = 0.0, .third = 0.0, .evse = e};
-    if ((!ss.admitted || !ss.served) &&
-        now >= ss.waiting_since + settings_.turn - settings_.turn_guard) {
+    if ((!ss.admitted || !ss.served) && now >= s.due_at) {
       key.tier = 0;  // its turn is up (and has not reached it yet): before everyone
       key.first = seconds(ss.waiting_since);
     } else if (ss.admitted && now < ss.admitted_at + slot_) {
@@ -714,6 +739,7 @@ Plan SitePlanner::replan(Time now) {
     s.phase = g.phase;
     s.other_phase = g.other_phase;
   }
+  charging_ = plan.admitted;
   if (plan.waiting == 0) {
     slot_ = settings_.turn;
   } else {
@@ -906,7 +932,11 @@ void SitePlanner::schedule_next(Time now) {
     if (s.rejected) consider(s.rejected_at + settings_.rejected_retry);
     if (!s.session || !s.session->candidate) continue;
     const Session& ss = *s.session;
-    if (!ss.admitted) consider(ss.waiting_since + settings_.turn - settings_.turn_guard);
+    if (!ss.admitted || !ss.served) {
+      // Its due time as of this plan, or (joined just now) from its own deadline.
+      consider(s.due_at != Time::max() ? s.due_at
+                                       : ss.waiting_since + settings_.turn - settings_.turn_guard);
+    }
     // A slot that ended already (the slot shrank as vehicles started waiting) ends at the next
     // re-plan.
     if (ss.admitted && someone_waits) {

@@ -230,6 +230,7 @@ class SitePlanner {
     Time rejected_at;
     std::optional<double> offline_current;
     std::optional<Session> session;
+    Time due_at = Time::max();  // when its wait puts it before everyone (waiting sessions)
     // Last plan.
     Setpoint target;
     double minimum_a = 0.0;
@@ -289,6 +290,7 @@ class SitePlanner {
   std::uint64_t next_session_ = 1;
   std::uint64_t plan_id_ = 0;
   Duration slot_;
+  std::size_t charging_ = 0;  // sessions admitted by the last plan
   std::vector<ProfileCommand> held_;
   std::size_t gate_pending_ = 0;
   Time gate_settled_at_ = Time::min();
@@ -301,6 +303,7 @@ class SitePlanner {
   std::vector<PhaseCurrents> exposure_sum_;
   std::vector<Demand> demands_;
   std::vector<AdmissionKey> keys_;
+  std::vector<EvseIndex> waiting_;
   std::vector<std::uint32_t> order_;
   std::vector<Demand> ordered_;
   std::vector<Grant> grants_;

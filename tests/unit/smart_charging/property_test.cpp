@@ -328,9 +328,15 @@ Scenario fairness_scenario(std::uint64_t seed) {
   return sc;
 }
 
-// Delta debugging over the actions: drop chunks while the scenario still fails.
+// The kind of a failure: a node over a limit, or a vehicle waiting too long.
+std::string kind_of(const Failure& f) { return f.what.substr(0, f.what.find(' ')); }
+
+// Delta debugging over the actions: drop chunks while the scenario still fails the same way.
 Scenario shrink(Scenario sc) {
-  if (auto first = run(sc).failure) sc.timing.horizon = first->at + 1min;
+  const auto first = run(sc).failure;
+  if (!first) return sc;
+  sc.timing.horizon = first->at + 1min;
+  const std::string kind = kind_of(*first);
   std::size_t chunk = std::max<std::size_t>(1, sc.actions.size() / 2);
   int budget = 2000;
   while (budget > 0) {
@@ -341,7 +347,8 @@ Scenario shrink(Scenario sc) {
       candidate.actions.erase(
           from, from + static_cast<std::ptrdiff_t>(std::min(chunk, sc.actions.size() - i)));
       --budget;
-      if (run(candidate).failure) {
+      const auto failure = run(candidate).failure;
+      if (failure && kind_of(*failure) == kind) {
         sc = std::move(candidate);
         removed = true;
       } else {

@@ -290,9 +290,9 @@ class Simulation {
           SimEvse& s = evses_[e];
           if (s.present && chargers_[charger_of(e)].online) {
             planner_.evse_meter(e, s.connector, now_);
-            // What the planner can learn the vehicle's phases from: a draw under a limit of its
-            // own on all the phases the vehicle has.
-            if (controlled(e) && s.follow.setpoint.phases != 1 &&
+            // What the planner can learn the vehicle's phases from: a settled draw under a
+            // limit of its own on all the phases the vehicle has.
+            if (controlled(e) && !s.follow_at && s.follow.setpoint.phases != 1 &&
                 s.grid[0] + s.grid[1] + s.grid[2] > 0.0) {
               s.has_drawn = true;
             }
@@ -384,10 +384,15 @@ class Simulation {
         planner_.set_forecast(a.target, slots);
         break;
       }
-      case ActionKind::kBuilding:
-        building_[a.target] = {a.amps, a.amps, a.amps};
+      case ActionKind::kBuilding: {
+        // A building steps up by at most the meter's headroom (what the reserve covers); a
+        // shrunk sequence may have lost the steps in between.
+        const double top = building_[a.target][0] + site_.node(a.target).spec.meter->headroom_a;
+        const double amps = std::min(a.amps, top);
+        building_[a.target] = {amps, amps, amps};
         if (!silent_[a.target]) planner_.site_meter(a.target, building_[a.target], now_);
         break;
+      }
       case ActionKind::kMeterSilent:
         silent_[a.target] = 1;
         break;
@@ -677,9 +682,11 @@ class Simulation {
       }
       return true;
     };
-    // The planner counts a vehicle on all the EVSE's phases until a meter value shows fewer.
+    // The planner counts a vehicle on all the EVSE's phases until a meter value shows fewer;
+    // which of the two it knows by now the simulation cannot tell exactly, so the vehicle must
+    // fit either way (all phases weigh on the limits, one phase on the imbalance).
     const PhaseMask vehicle = s.phases == 1 && s.has_drawn ? phase_bit(0) : ev.connector_mask;
-    if (fits(vehicle)) return true;
+    if (fits(vehicle) && (s.phases == 3 || fits(phase_bit(0)))) return true;
     return ev.spec.can_switch_phases && fits(phase_bit(0));
   }
 
