@@ -17,7 +17,7 @@
 #include <memory>
 #include <vector>
 
-#include "smart-charging/planner.h"
+#include "smart_charging/planner.h"
 
 namespace {
 

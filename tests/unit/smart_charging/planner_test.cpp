@@ -1,6 +1,6 @@
 // The smart-charging planner on small sites: per-phase sharing with rotation, worst-case
 // counting of uncontrolled chargers, turns, lower-before-raise, fail-safe defaults, explain.
-#include "smart-charging/planner.h"
+#include "smart_charging/planner.h"
 
 #include <gtest/gtest.h>
 

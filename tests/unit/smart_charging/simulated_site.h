@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "smart-charging/planner.h"
+#include "smart_charging/planner.h"
 
 namespace switchyard::smart_charging::sim {
 

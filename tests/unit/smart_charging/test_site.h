@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "smart-charging/planner.h"
+#include "smart_charging/planner.h"
 
 namespace switchyard::smart_charging::testing {
 

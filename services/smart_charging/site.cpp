@@ -1,5 +1,5 @@
 // Validation and indexing of a site tree (see site.h).
-#include "smart-charging/site.h"
+#include "smart_charging/site.h"
 
 #include <algorithm>
 #include <cmath>

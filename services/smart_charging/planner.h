@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "smart-charging/limits.h"
-#include "smart-charging/site.h"
-#include "smart-charging/site_meter.h"
-#include "smart-charging/water_fill.h"
+#include "smart_charging/limits.h"
+#include "smart_charging/site.h"
+#include "smart_charging/site_meter.h"
+#include "smart_charging/water_fill.h"
 
 namespace switchyard::smart_charging {
 

@@ -1,5 +1,5 @@
 // Windowed site meter readings (see site_meter.h).
-#include "smart-charging/site_meter.h"
+#include "smart_charging/site_meter.h"
 
 #include <algorithm>
 

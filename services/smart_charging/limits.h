@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "smart-charging/site.h"
+#include "smart_charging/site.h"
 
 namespace switchyard::smart_charging {
 

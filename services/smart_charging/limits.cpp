@@ -1,5 +1,5 @@
 // Effective node limits over a time window (see limits.h).
-#include "smart-charging/limits.h"
+#include "smart_charging/limits.h"
 
 #include <algorithm>
 

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "smart-charging/site.h"
+#include "smart_charging/site.h"
 
 namespace switchyard::smart_charging {
 

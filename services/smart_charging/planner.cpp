@@ -1,5 +1,5 @@
 // The site planner (see planner.h and README.md).
-#include "smart-charging/planner.h"
+#include "smart_charging/planner.h"
 
 #include <algorithm>
 #include <cmath>

@@ -9,7 +9,7 @@
 // that adds to it stops where it is. Vehicles are stored in EVSE order and a node covers a
 // contiguous EVSE range, so finding them is a scan of that range; each constraint binds at most
 // once. Cost: O(n log n) for the events plus O(n · depth) constraint updates.
-#include "smart-charging/water_fill.h"
+#include "smart_charging/water_fill.h"
 
 #include <algorithm>
 #include <cmath>
