@@ -58,6 +58,7 @@ SERVICES_DIR=$SWITCHYARD_LOCAL_DIR/services
 AUTH_GRPC_PORT=50071
 TRANSACTIONS_GRPC_PORT=50072
 STATUS_GRPC_PORT=50073
+SMART_CHARGING_GRPC_PORT=50074
 service_running() { pid_alive "$SERVICES_DIR/$1.pid"; }
 postgres_url() { echo "postgresql://switchyard@127.0.0.1:$SWITCHYARD_POSTGRES_PORT/switchyard"; }
 

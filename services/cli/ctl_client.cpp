@@ -79,6 +79,8 @@ std::string_view service_name(Api api) {
       return "Chargers";
     case Api::kChargerControl:
       return "ChargerControl";
+    case Api::kSmartCharging:
+      return "SmartCharging";
   }
   return "?";
 }
@@ -93,6 +95,8 @@ std::string_view server_flag(Api api) {
       return "status-server";
     case Api::kChargerControl:
       return "gateway-server";
+    case Api::kSmartCharging:
+      return "smart-charging-server";
   }
   return "server";
 }
@@ -107,6 +111,8 @@ const std::string& Endpoints::address(Api api) const {
       return chargers;
     case Api::kChargerControl:
       return charger_control;
+    case Api::kSmartCharging:
+      return smart_charging;
   }
   return authorization;
 }

@@ -19,9 +19,9 @@
 
 namespace switchyard::ctl {
 
-enum class Api { kAuthorization, kTransactions, kChargers, kChargerControl };
+enum class Api { kAuthorization, kTransactions, kChargers, kChargerControl, kSmartCharging };
 
-// "Authorization", "Transactions", "Chargers", "ChargerControl".
+// "Authorization", "Transactions", "Chargers", "ChargerControl", "SmartCharging".
 std::string_view service_name(Api api);
 // The flag that overrides its address: "auth-server", "transactions-server", ...
 std::string_view server_flag(Api api);
@@ -32,6 +32,7 @@ struct Endpoints {
   std::string transactions;
   std::string chargers;
   std::string charger_control;
+  std::string smart_charging;
 
   const std::string& address(Api api) const;
 };

@@ -2,6 +2,8 @@
 #include "cli/ctl_command.h"
 
 #include <charconv>
+#include <fstream>
+#include <sstream>
 
 #include "cli/ctl_enums.h"
 #include "cli/ctl_fields.h"
@@ -50,6 +52,14 @@ Outcome call_and_print(Session& session, Api api, std::string_view method,
   if (auto called = call(session, api, method, request, response); !called) return called;
   print_single(session.out, session.format, response);
   return {};
+}
+
+Parsed<std::string> read_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return usage_error("cannot read " + path);
+  std::stringstream content;
+  content << file.rdbuf();
+  return content.str();
 }
 
 std::unexpected<CommandError> usage_error_for(std::string_view flag, const Error& error) {

@@ -66,6 +66,7 @@ Noun tokens_noun();
 Noun transactions_noun();
 Noun cdrs_noun();
 Noun tariffs_noun();
+Noun sites_noun();
 
 // "Usage:" and one help block per verb.
 std::string noun_help(const Noun& noun);
@@ -94,6 +95,9 @@ Outcome copy_flag(const VerbArgs& args, std::string_view flag, google::protobuf:
 
 // Turns a parse error of user input into a usage failure prefixed with the flag.
 std::unexpected<CommandError> usage_error_for(std::string_view flag, const Error& error);
+
+// The content of a file the user named; a usage error when it cannot be read.
+Parsed<std::string> read_file(const std::string& path);
 
 // The whole-number value of --flag, `fallback` when not given.
 Parsed<std::int32_t> read_int_flag(const VerbArgs& args, std::string_view flag,

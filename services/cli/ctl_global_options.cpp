@@ -10,7 +10,8 @@ namespace switchyard::ctl {
 namespace {
 
 struct OptionValues {
-  std::optional<std::string> server, auth, transactions, status, gateway, output, timeout;
+  std::optional<std::string> server, auth, transactions, status, gateway, smart_charging, output,
+      timeout;
 };
 
 // The slot of a known global flag, or nullptr.
@@ -20,6 +21,7 @@ std::optional<std::string>* option_slot(OptionValues& values, std::string_view n
   if (name == "transactions-server") return &values.transactions;
   if (name == "status-server") return &values.status;
   if (name == "gateway-server") return &values.gateway;
+  if (name == "smart-charging-server") return &values.smart_charging;
   if (name == "output" || name == "o") return &values.output;
   if (name == "timeout") return &values.timeout;
   return nullptr;
@@ -106,6 +108,8 @@ Result<GlobalOptions> parse_global_options(std::span<const std::string> args,
   options.endpoints.transactions = endpoint(values.transactions, "SWITCHYARD_TRANSACTIONS_SERVER");
   options.endpoints.chargers = endpoint(values.status, "SWITCHYARD_STATUS_SERVER");
   options.endpoints.charger_control = endpoint(values.gateway, "SWITCHYARD_GATEWAY_SERVER");
+  options.endpoints.smart_charging =
+      endpoint(values.smart_charging, "SWITCHYARD_SMART_CHARGING_SERVER");
   auto format = parse_format(pick(values.output, environment, "SWITCHYARD_OUTPUT", "table"));
   if (!format) return std::unexpected(format.error());
   options.format = *format;
@@ -128,6 +132,8 @@ std::string global_options_help() {
          "      Chargers (chargers list/get/config/diff, status)\n"
          "  --gateway-server HOST:PORT       SWITCHYARD_GATEWAY_SERVER       --server\n"
          "      ChargerControl (charger ID ACTION)\n"
+         "  --smart-charging-server HOST:PORT  SWITCHYARD_SMART_CHARGING_SERVER  --server\n"
+         "      SmartCharging (sites)\n"
          "  -o, --output table|json          SWITCHYARD_OUTPUT               table\n"
          "  --timeout DURATION               SWITCHYARD_TIMEOUT              30s\n"
          "      deadline of each call (30, 30s, 500ms, 2m)\n";

@@ -1,6 +1,4 @@
 // `switchyardctl tokens ...`: id tokens of the Authorization API, including CSV import.
-#include <fstream>
-#include <sstream>
 
 #include "cli/ctl_command.h"
 #include "switchyard/v1/authorization.pb.h"
@@ -76,14 +74,6 @@ Outcome delete_token(Session& session, const VerbArgs& args) {
     session.out << "deleted " << args.positional(0) << "\n";
   }
   return {};
-}
-
-Parsed<std::string> read_file(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return usage_error("cannot read " + path);
-  std::stringstream content;
-  content << file.rdbuf();
-  return content.str();
 }
 
 Outcome import_tokens(Session& session, const VerbArgs& args) {

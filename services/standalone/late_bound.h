@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "gateway/ports.h"
+#include "smart_charging/ports.h"
 
 namespace switchyard::standalone {
 
@@ -57,6 +58,24 @@ class LateBoundCredentials final : public gateway::CredentialStore {
  private:
   std::unique_ptr<gateway::CredentialStore> owned_;
   std::atomic<gateway::CredentialStore*> target_{nullptr};
+};
+
+// Smart charging sends profiles through ChargerControl, which this process itself serves.
+class LateBoundProfileSender final : public smart_charging::ProfileSender {
+ public:
+  void bind(std::unique_ptr<smart_charging::ProfileSender> target) {
+    owned_ = std::move(target);
+    target_.store(owned_.get());
+  }
+  void send(const smart_charging::ProfileRequest& request,
+            std::function<void(smart_charging::ProfileAnswer)> done) override {
+    if (auto* t = target_.load()) return t->send(request, std::move(done));
+    done({smart_charging::ProfileOutcome::kLost, "starting"});
+  }
+
+ private:
+  std::unique_ptr<smart_charging::ProfileSender> owned_;
+  std::atomic<smart_charging::ProfileSender*> target_{nullptr};
 };
 
 }  // namespace switchyard::standalone

@@ -1,7 +1,8 @@
 // switchyard-standalone: the whole CSMS in one process for development, evaluation and small
-// sites. Gateway, auth, transactions and status share one SQLite database; events go through a
-// durable SQLite log instead of Kafka, ownership through an in-process registry, and the
-// services call each other over in-process gRPC channels, the same interfaces as distributed.
+// sites. Gateway, auth, transactions, status and smart charging share one SQLite database;
+// events go through a durable SQLite log instead of Kafka, ownership through an in-process
+// registry, and the services call each other over in-process gRPC channels, the same interfaces
+// as distributed.
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -20,6 +21,11 @@
 #include "gateway/gateway.h"
 #include "gateway/peer_client.h"
 #include "gateway/service_clients.h"
+#include "smart_charging/charger_control_sender.h"
+#include "smart_charging/charger_events.h"
+#include "smart_charging/grpc_api.h"
+#include "smart_charging/smart_charging.h"
+#include "smart_charging/store.h"
 #include "standalone/late_bound.h"
 #include "status/grpc_api.h"
 #include "status/projector.h"
@@ -90,7 +96,8 @@ int main(int argc, char** argv) {
   if (!db) return fail(db.error().message);
   for (auto [scope, migrations] : {std::pair{"auth", auth::migrations()},
                                    std::pair{"transactions", transactions::migrations()},
-                                   std::pair{"status", status::migrations()}}) {
+                                   std::pair{"status", status::migrations()},
+                                   std::pair{"smart_charging", smart_charging::migrations()}}) {
     if (auto m = sql::migrate(**db, migrations, scope); !m)
       return fail(std::string(scope) + ": " + m.error().message);
   }
@@ -131,6 +138,16 @@ int main(int argc, char** argv) {
   status::StatusProjector status_projector(**db, &metrics);
   status::ChargersApi chargers_api(**db, pool);
 
+  // smart charging
+  standalone::LateBoundProfileSender profile_sender;
+  smart_charging::SqlSiteStore site_store(**db);
+  smart_charging::SmartChargingService smart(profile_sender, site_store, system_clock(), {},
+                                             &metrics);
+  if (auto loaded = smart.load(smart_charging::site_definition_from_json); !loaded)
+    return fail(loaded.error().message);
+  smart_charging::ChargerEvents smart_events_handler(smart, &metrics);
+  smart_charging::SmartChargingApi smart_api(smart, pool);
+
   // gateway
   registry::MemoryOwnerRegistry owners;
   standalone::LateBoundDecisions decisions;
@@ -147,7 +164,7 @@ int main(int argc, char** argv) {
   process.http(listen_address, http_port);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   std::vector<grpc::Service*> services = gw.grpc_services();
-  services.insert(services.end(), {&auth_api, &transactions_api, &chargers_api});
+  services.insert(services.end(), {&auth_api, &transactions_api, &chargers_api, &smart_api});
   auto bound = process.start_grpc(listen_address, grpc_port, services);
   if (!bound) return fail(bound.error().message);
 
@@ -160,11 +177,15 @@ int main(int argc, char** argv) {
   credentials.bind(std::make_unique<gateway::GrpcCredentialStore>(auth_stub));
   auto control_stub = v1::ChargerControl::NewStub(channel);
   auth_api.set_charger_control(control_stub.get());
+  profile_sender.bind(std::make_unique<smart_charging::ChargerControlSender>(
+      channel, smart_charging::ProfileSettings{}));
 
   auto tx_events = (*log_store)->consumer("switchyard-transactions", {gw_config.events_topic});
   auto status_events = (*log_store)->consumer("switchyard-status", {gw_config.events_topic});
   if (!tx_events) return fail(tx_events.error().message);
   if (!status_events) return fail(status_events.error().message);
+  auto smart_events = (*log_store)->consumer("switchyard-smart-charging", {gw_config.events_topic});
+  if (!smart_events) return fail(smart_events.error().message);
   outbox.start();
   std::jthread tx_consuming([&](std::stop_token stop) {
     (*tx_events)->run([&](const bus::Event& e) { return tx_projector.handle(e); }, std::move(stop));
@@ -173,6 +194,12 @@ int main(int argc, char** argv) {
     (*status_events)
         ->run([&](const bus::Event& e) { return status_projector.handle(e); }, std::move(stop));
   });
+
+  std::jthread smart_consuming([&](std::stop_token stop) {
+    (*smart_events)
+        ->run([&](const bus::Event& e) { return smart_events_handler.handle(e); }, std::move(stop));
+  });
+  std::jthread smart_driving([&](std::stop_token stop) { smart.run(std::move(stop)); });
 
   if (auto r = gw.start(); !r) return fail(r.error().message);
   listening = true;
@@ -190,8 +217,12 @@ int main(int argc, char** argv) {
   gw.stop();
   tx_consuming.request_stop();
   status_consuming.request_stop();
+  smart_consuming.request_stop();
+  smart_driving.request_stop();
   tx_consuming.join();
   status_consuming.join();
+  smart_consuming.join();
+  smart_driving.join();
   outbox.stop();
   log::info("standalone stopped");
   return 0;

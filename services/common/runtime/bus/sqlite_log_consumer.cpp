@@ -12,6 +12,10 @@ namespace {
 
 constexpr int kMaxPoll = 500;  // events handled per poll
 constexpr auto kRetryPause = std::chrono::milliseconds(500);
+// After a poll that found events, the next waits this long at least, so a busy log is read (and
+// positions saved) in batches of several commits rather than once per commit. Consumers are not
+// on the acknowledgement path; this only delays projections by at most this much.
+constexpr auto kBatchWindow = std::chrono::milliseconds(10);
 // Counting the lag scans the backlog, so it is refreshed at most this often while behind.
 constexpr auto kLagInterval = std::chrono::seconds(1);
 
@@ -70,6 +74,8 @@ class SqliteLogConsumer final : public EventConsumer {
   void run(const EventHandler& handler, std::stop_token stop) override {
     while (!stop.stop_requested()) {
       auto r = poll(handler, stop);
+      if (r && *r == static_cast<std::size_t>(kMaxPoll)) continue;  // behind: read on at once
+      if (r && *r > 0) pause(kBatchWindow, stop);
       if (r) continue;
       log::warn("sqlite event log consumer failed; retrying",
                 {{"group", group_}, {"error", r.error().message}});
@@ -153,6 +159,7 @@ class SqliteLogConsumer final : public EventConsumer {
   Result<void> save_positions(const std::vector<std::int64_t>& before,
                               const std::vector<std::int64_t>& after) {
     if (before == after) return {};
+    std::lock_guard writing(shared_->write_lock());
     if (auto r = file_.exec("BEGIN IMMEDIATE"); !r) return r;
     for (size_t t = 0; t < topics_.size(); ++t) {
       if (after[t] == before[t]) continue;

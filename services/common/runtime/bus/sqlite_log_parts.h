@@ -49,6 +49,11 @@ class Shared {
   // Consumers of one group take turns, so a group's position moves forward exactly once per
   // event even with several consumer objects.
   std::mutex& group_lock(const std::string& group);
+  // Held by whoever writes the file in this process (the publisher's batch commit, a consumer's
+  // position save). SQLite's own lock makes a second writer sleep and retry in steps of 1 to
+  // 25 ms; waiting here wakes it the moment the first one commits, so a consumer saving its
+  // position never delays an acknowledgement by a sleep. Other processes still meet SQLite's lock.
+  std::mutex& write_lock() { return write_lock_; }
 
   const std::string path;
   Metrics metrics;
@@ -58,6 +63,7 @@ class Shared {
   std::condition_variable_any committed_;
   std::uint64_t commits_ = 0;
   std::map<std::string, std::unique_ptr<std::mutex>> groups_;
+  std::mutex write_lock_;
 };
 
 // Opens the writer's connection (creating the schema when missing) and starts its thread.

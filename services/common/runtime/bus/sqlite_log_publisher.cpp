@@ -1,5 +1,8 @@
 // The SQLite event log's publisher: publish() queues, one writer thread commits what is queued
-// in one transaction (group commit) and then runs the callbacks of that batch.
+// in one transaction (group commit) and then runs the callbacks of that batch. The writer never
+// lingers for a batch to fill: an idle writer commits the first event at once (its charger is
+// waiting for the acknowledgement), and what arrives during a commit forms the next batch, so
+// batches grow with the load by themselves.
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
@@ -13,10 +16,7 @@
 namespace switchyard::bus::sqlite_log {
 namespace {
 
-// A batch closes after this long (counted from its oldest event) or at kMaxBatch events; a
-// busy writer never waits, because events queued during the previous commit are old enough.
-constexpr auto kLinger = std::chrono::milliseconds(5);
-constexpr size_t kMaxBatch = 1000;
+constexpr size_t kMaxBatch = 1000;  // events per commit at most
 // Past this many queued events publish() refuses instead of growing memory without bound.
 constexpr size_t kMaxQueued = 100000;
 
@@ -36,7 +36,6 @@ struct Pending {
   std::string key;
   std::string value;
   PublishCallback done;
-  std::chrono::steady_clock::time_point queued_at;
 };
 
 std::int64_t now_ms() {
@@ -73,21 +72,17 @@ class SqliteLogPublisher final : public EventPublisher {
       return;
     }
     queue_.push_back(Pending{std::string(topic), std::string(key), std::string(value),
-                             std::move(done), std::chrono::steady_clock::now()});
+                             std::move(done)});
     ++in_flight_;
-    // The writer waits for the first event, then for a full batch: only those wake it.
-    const bool wake = queue_.size() == 1 || queue_.size() >= kMaxBatch;
+    // The writer waits only when the queue was empty: the first event wakes it.
+    const bool wake = queue_.size() == 1;
     lock.unlock();
     if (wake) work_.notify_one();
   }
 
   bool flush(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(mutex_);
-    ++flush_waiters_;  // the writer stops lingering while someone waits
-    work_.notify_one();
-    const bool done = idle_.wait_for(lock, timeout, [&] { return in_flight_ == 0; });
-    --flush_waiters_;
-    return done;
+    return idle_.wait_for(lock, timeout, [&] { return in_flight_ == 0; });
   }
 
   std::size_t in_flight() const override {
@@ -105,13 +100,11 @@ class SqliteLogPublisher final : public EventPublisher {
     }
   }
 
-  // Waits for events, lingers briefly for more, takes up to kMaxBatch. Empty: stop.
+  // Waits for events and takes what is queued, up to kMaxBatch. Empty: stop.
   std::vector<Pending> next_batch() {
     std::unique_lock lock(mutex_);
     work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) return {};
-    work_.wait_until(lock, queue_.front().queued_at + kLinger,
-                     [&] { return queue_.size() >= kMaxBatch || stopping_ || flush_waiters_ > 0; });
     const auto end =
         queue_.begin() + static_cast<std::ptrdiff_t>(std::min(queue_.size(), kMaxBatch));
     std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
@@ -121,6 +114,7 @@ class SqliteLogPublisher final : public EventPublisher {
   }
 
   Result<void> commit(const std::vector<Pending>& batch) {
+    std::lock_guard writing(shared_->write_lock());
     if (auto r = file_.exec("BEGIN IMMEDIATE"); !r) return r;
     const std::int64_t at = now_ms();
     for (const Pending& p : batch) {
@@ -169,7 +163,6 @@ class SqliteLogPublisher final : public EventPublisher {
   std::condition_variable idle_;  // flush() waits here for in_flight_ == 0
   std::deque<Pending> queue_;
   size_t in_flight_ = 0;  // queued or being committed, callback not yet run
-  int flush_waiters_ = 0;
   bool stopping_ = false;
   std::thread writer_;  // last: starts once everything above exists
 };

@@ -1,0 +1,91 @@
+// ocpp.events.v1 into smart-charging facts (see charger_events.h).
+#include "smart_charging/charger_events.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include "common/runtime/core/log.h"
+#include "switchyard/v1/events.pb.h"
+
+namespace switchyard::smart_charging {
+namespace {
+
+// Per-phase Current.Import among the samples, per connector phase; nullopt when there is none.
+std::optional<PhaseCurrents> phase_currents(
+    const google::protobuf::RepeatedPtrField<v1::MeterSample>& samples) {
+  PhaseCurrents out{};
+  bool any = false;
+  for (const v1::MeterSample& s : samples) {
+    if (s.measurand() != "Current.Import" || s.normalized_unit() != "A") continue;
+    const std::string& phase = s.phase();
+    int p = -1;
+    if (phase == "L1" || phase == "L1-N") p = 0;
+    if (phase == "L2" || phase == "L2-N") p = 1;
+    if (phase == "L3" || phase == "L3-N") p = 2;
+    const double value = s.normalized_value();
+    if (p < 0 || !(value >= 0.0)) continue;
+    out[p] = value;
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+ChargerEvents::ChargerEvents(SmartChargingService& service, prometheus::Registry* metrics)
+    : service_(service) {
+  if (metrics == nullptr) return;
+  malformed_ = &prometheus::BuildCounter()
+                    .Name("switchyard_smart_charging_malformed_events_total")
+                    .Help("Events on ocpp.events.v1 that did not parse (skipped)")
+                    .Register(*metrics)
+                    .Add({});
+}
+
+Result<void> ChargerEvents::handle(const bus::Event& event) {
+  v1::ChargerEvent parsed;
+  if (!parsed.ParseFromArray(event.value.data(), static_cast<int>(event.value.size()))) {
+    if (malformed_ != nullptr) malformed_->Increment();
+    log::warn("malformed charger event skipped",
+              {{"topic", event.topic}, {"offset", event.offset}, {"bytes", event.value.size()}});
+    return {};
+  }
+  apply(parsed);
+  return {};
+}
+
+void ChargerEvents::apply(const v1::ChargerEvent& event) {
+  const std::string& charger = event.charger_id();
+  switch (event.payload_case()) {
+    case v1::ChargerEvent::kConnectionOpened:
+      service_.charger_connected(charger);
+      break;
+    case v1::ChargerEvent::kConnectionClosed:
+      service_.charger_disconnected(charger);
+      break;
+    case v1::ChargerEvent::kTransactionEvent: {
+      const auto& tx = event.transaction_event();
+      const EvseAddress evse{charger, tx.location().evse_id()};
+      if (tx.kind() == v1::TransactionEvent::KIND_STARTED) {
+        service_.session_started(evse, tx.transaction_id());
+      } else if (tx.kind() == v1::TransactionEvent::KIND_ENDED) {
+        service_.session_ended(evse);
+        break;
+      }
+      if (auto currents = phase_currents(tx.samples())) service_.evse_meter(evse, *currents);
+      break;
+    }
+    case v1::ChargerEvent::kMeterValues: {
+      const auto& mv = event.meter_values();
+      if (mv.location().evse_id() <= 0) break;  // the charger's main meter
+      if (auto currents = phase_currents(mv.samples()))
+        service_.evse_meter({charger, mv.location().evse_id()}, *currents);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+}  // namespace switchyard::smart_charging

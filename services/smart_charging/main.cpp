@@ -1,0 +1,115 @@
+// switchyard-smart-charging: sites and their limits (PostgreSQL), facts from ocpp.events.v1,
+// charging profiles to the chargers through ChargerControl on a gateway; serves SmartCharging
+// over gRPC until SIGTERM.
+#include <grpcpp/grpcpp.h>
+
+#include <thread>
+
+#include "common/runtime/bus/kafka_event_consumer.h"
+#include "common/runtime/core/log.h"
+#include "common/runtime/core/settings.h"
+#include "common/runtime/process/process.h"
+#include "smart_charging/charger_control_sender.h"
+#include "smart_charging/charger_events.h"
+#include "smart_charging/grpc_api.h"
+#include "smart_charging/smart_charging.h"
+#include "smart_charging/store.h"
+
+using namespace switchyard;
+using namespace switchyard::smart_charging;
+
+int main(int argc, char** argv) {
+  Process process;  // first: blocks the signals before any thread starts
+  std::string listen_address = "0.0.0.0";
+  int grpc_port = 50074;
+  int http_port = 8094;
+  sql::PostgresOptions db_options;
+  kafka::ConsumerConfig consumer_config;
+  consumer_config.group_id = "switchyard-smart-charging";
+  std::string events_topic = "ocpp.events.v1";
+  std::string gateway_address = "127.0.0.1:50061";
+  ProfileSettings profiles;
+  ServiceSettings service_settings;
+  std::chrono::milliseconds recalc_interval{60000};
+  std::chrono::milliseconds turn{15 * 60000};
+  std::chrono::milliseconds profile_timeout{30000};
+  int threads = 4;
+  std::string log_level = "info";
+  Settings settings("switchyard-smart-charging",
+                    "Switchyard smart charging: dynamic load management of sites, charging "
+                    "profiles through ChargerControl");
+  settings.add("listen-address", listen_address, "Address the gRPC and HTTP listeners bind")
+      .add("grpc-port", grpc_port, "gRPC: switchyard.v1.SmartCharging")
+      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz")
+      .add_secret("postgres-url", db_options.url, "PostgreSQL connection URL")
+      .add("postgres-schema", db_options.schema,
+           "Schema (created if missing); empty = search_path default")
+      .add("postgres-pool-size", db_options.pool_size, "PostgreSQL connections")
+      .add("kafka-brokers", consumer_config.brokers, "Kafka bootstrap servers")
+      .add("events-topic", events_topic, "Topic of the gateways' ChargerEvents")
+      .add("consumer-group", consumer_config.group_id, "Kafka consumer group")
+      .add("gateway-address", gateway_address,
+           "ChargerControl of any gateway pod (it forwards to the charger's owner)")
+      .add("profile-stack-level", profiles.stack_level,
+           "Stack level of the profiles this service sends (keep operators' levels apart)")
+      .add("profile-id-base", profiles.profile_id_base,
+           "Profile ids are base + 2 x EVSE id (+1 for TxProfile)")
+      .add("profile-timeout", profile_timeout, "A profile unanswered this long counts as lost")
+      .add("max-offline-duration", profiles.max_offline_duration_s,
+           "OCPP 2.1: seconds a charger keeps a profile without the CSMS (0 = unset)")
+      .add("recalc-interval", recalc_interval, "Re-plan every site at least this often")
+      .add("turn", turn, "Longest wait of a vehicle allowed to charge for its minimum current")
+      .add("threads", threads, "Threads doing database work for gRPC calls")
+      .add("log-level", log_level, "debug, info, warn or error");
+  if (auto code = settings.parse(argc, argv)) return *code;
+  log::init("smart-charging", "", log::parse_level(log_level));
+  auto fail = [](const std::string& what) {
+    log::error("cannot start", {{"error", what}});
+    return 1;
+  };
+  profiles.timeout = profile_timeout;
+  service_settings.planner.recalc_interval = recalc_interval;
+  service_settings.planner.turn = turn;
+
+  auto db = sql::open_postgres(db_options, &process.metrics());
+  if (!db) return fail(db.error().message);
+  if (auto m = sql::migrate(**db, migrations(), "smart_charging"); !m)
+    return fail(m.error().message);
+
+  consumer_config.topics = {events_topic};
+  consumer_config.client_id = "smart-charging";
+  auto consumer = kafka::Consumer::create(consumer_config, &process.metrics());
+  if (!consumer) return fail(consumer.error().message);
+  bus::KafkaEventConsumer events(std::move(*consumer));
+
+  ChargerControlSender sender(
+      grpc::CreateChannel(gateway_address, grpc::InsecureChannelCredentials()), profiles);
+  SqlSiteStore store(**db);
+  SmartChargingService service(sender, store, system_clock(), service_settings,
+                               &process.metrics());
+  auto loaded = service.load(site_definition_from_json);
+  if (!loaded) return fail(loaded.error().message);
+  ChargerEvents handler(service, &process.metrics());
+  WorkPool pool(threads);
+  SmartChargingApi api(service, pool);
+
+  process.http(listen_address, http_port);
+  if (auto r = process.start_http(); !r) return fail(r.error().message);
+  auto bound = process.start_grpc(listen_address, grpc_port, {&api});
+  if (!bound) return fail(bound.error().message);
+  std::jthread consuming([&](std::stop_token stop) {
+    events.run([&](const bus::Event& e) { return handler.handle(e); }, std::move(stop));
+  });
+  std::jthread driving([&](std::stop_token stop) { service.run(std::move(stop)); });
+  log::info("smart-charging started", {{"grpc_port", *bound},
+                                       {"http_port", http_port},
+                                       {"sites", *loaded},
+                                       {"gateway_address", gateway_address}});
+
+  const int signal = process.wait_for_signal();
+  log::info("signal received; stopping", {{"signal", signal}});
+  process.shutdown_grpc();
+  consuming.request_stop();
+  driving.request_stop();
+  return 0;
+}

@@ -1,0 +1,70 @@
+// What the smart-charging service needs from outside: a way to put a charging profile on an EVSE
+// (ChargerControl in production, a fake in tests) and a place to keep sites and limits.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/runtime/core/error.h"
+#include "smart_charging/limits.h"
+#include "smart_charging/planner.h"
+
+namespace switchyard::smart_charging {
+
+// One EVSE as its charger knows it.
+struct EvseAddress {
+  std::string charger_id;
+  int evse_id = 0;  // 2.x evseId / 1.6 connectorId
+  bool operator==(const EvseAddress&) const = default;
+};
+
+// A profile to put on an EVSE: the planner's command plus what OCPP needs around it.
+struct ProfileRequest {
+  EvseAddress evse;
+  ProfileCommand command;
+  // The running transaction (TxProfile); empty: the profile goes out as TxDefaultProfile.
+  std::string transaction_id;
+};
+
+// The charger's answer: accepted, rejected (with its status), or lost (no answer in time, the
+// charger is not connected, the gateway unreachable: `detail` says which).
+struct ProfileAnswer {
+  ProfileOutcome outcome = ProfileOutcome::kLost;
+  std::string detail;
+};
+
+class ProfileSender {
+ public:
+  virtual ~ProfileSender() = default;
+  // Asynchronous; `done` runs exactly once, on any thread, possibly before send() returns (the
+  // service calls send() holding no lock).
+  virtual void send(const ProfileRequest& request, std::function<void(ProfileAnswer)> done) = 0;
+};
+
+// A site as stored: its definition (the protobuf Site, as JSON, so the store needs no
+// generated code) and the operator's limits per node.
+struct StoredSite {
+  std::string id;
+  std::string definition_json;
+  struct Limits {
+    std::string node_id;
+    std::vector<LimitSlot> schedule;
+    std::optional<LimitSlot> override_slot;
+  };
+  std::vector<Limits> limits;
+};
+
+class SiteStore {
+ public:
+  virtual ~SiteStore() = default;
+  virtual Result<std::vector<StoredSite>> load_all() = 0;
+  // Creates or replaces the site's definition; keeps no limits of nodes it no longer has.
+  // True when it was created.
+  virtual Result<bool> put(const std::string& id, const std::string& definition_json,
+                           const std::vector<std::string>& node_ids) = 0;
+  virtual Result<bool> remove(const std::string& id) = 0;
+  virtual Result<void> put_limits(const std::string& site_id, const StoredSite::Limits& limits) = 0;
+};
+
+}  // namespace switchyard::smart_charging

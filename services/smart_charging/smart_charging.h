@@ -1,0 +1,162 @@
+// The smart-charging service object: the sites and their planners, the facts that move them
+// (charger connections, sessions, meter values, site meter readings, operator limits), and the
+// driver that re-plans and sends profiles through a ProfileSender in the order the planner
+// allows (lowers acknowledged before raises). Thread-safe: events, gRPC calls, profile answers
+// and the driver thread meet under one lock; nothing is sent while it is held.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/runtime/core/clock.h"
+#include "smart_charging/planner.h"
+#include "smart_charging/ports.h"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace switchyard::smart_charging {
+
+struct ServiceSettings {
+  PlannerSettings planner;
+  // The driver wakes at least this often (a planner wake-up may be later).
+  std::chrono::milliseconds max_sleep{1000};
+};
+
+// A site as the API gives it: the planner's spec (EVSE ids "<charger>/<evse>") and the JSON
+// the store keeps.
+struct SiteDefinition {
+  SiteSpec spec;
+  std::string json;
+};
+
+struct SiteSummary {
+  std::string id;
+  std::size_t nodes = 0;
+  std::size_t evses = 0;
+  std::size_t chargers_online = 0;
+  std::size_t sessions = 0;
+};
+
+struct EvsePlanView {
+  EvseAddress evse;
+  Setpoint planned;
+  Reason reason = Reason::kUnplanned;
+  EvseStatus status;
+};
+
+struct NodeLoadView {
+  std::string node_id;
+  NodeKind kind = NodeKind::kCircuit;
+  NodeLoad load;
+};
+
+struct PlanView {
+  std::uint64_t plan_id = 0;
+  Time planned_at{};
+  std::size_t admitted = 0;
+  std::size_t waiting = 0;
+  std::vector<EvsePlanView> evses;
+  std::vector<NodeLoadView> nodes;
+};
+
+struct ExplanationView {
+  Explanation explanation;
+  std::string node_id;  // the binding node, if any
+};
+
+// "<charger>/<evse>": the EVSE id in a SiteSpec.
+std::string evse_key(const EvseAddress& evse);
+
+class SmartChargingService {
+ public:
+  SmartChargingService(ProfileSender& sender, SiteStore& store, const Clock& clock,
+                       ServiceSettings settings, prometheus::Registry* metrics);
+  ~SmartChargingService();
+  SmartChargingService(const SmartChargingService&) = delete;
+  SmartChargingService& operator=(const SmartChargingService&) = delete;
+
+  // Loads every stored site (at start). `parse` turns a stored definition back into a spec.
+  Result<std::size_t> load(
+      const std::function<Result<SiteDefinition>(const std::string& json)>& parse);
+
+  // --- sites and limits (the gRPC API) -------------------------------------------------------
+  // Creates or replaces; true when created. kInvalidArgument names what is wrong with the site.
+  Result<bool> put_site(SiteDefinition definition);
+  Result<void> delete_site(const std::string& site_id);  // kNotFound
+  Result<StoredSite> site(const std::string& site_id) const;
+  std::vector<SiteSummary> sites() const;
+  // Replaces the node's schedule (when given) and its override (when given; nullopt inside:
+  // none). kNotFound for an unknown site or node, kInvalidArgument for a slot ending before it
+  // starts.
+  Result<void> set_limits(const std::string& site_id, const std::string& node_id,
+                          std::optional<std::vector<LimitSlot>> schedule,
+                          std::optional<std::optional<LimitSlot>> override_slot);
+  Result<void> meter_reading(const std::string& site_id, const std::string& node_id, Time taken_at,
+                             const PhaseCurrents& load_a);
+  Result<PlanView> plan(const std::string& site_id) const;
+  Result<ExplanationView> explain(const std::string& site_id, const EvseAddress& evse) const;
+
+  // --- facts (ocpp.events.v1) ----------------------------------------------------------------
+  void charger_connected(const std::string& charger_id);
+  void charger_disconnected(const std::string& charger_id);
+  void session_started(const EvseAddress& evse, const std::string& transaction_id);
+  void session_ended(const EvseAddress& evse);
+  // Per connector phase (the charger's L1, L2, L3), A.
+  void evse_meter(const EvseAddress& evse, const PhaseCurrents& connector_a);
+
+  // --- driving -------------------------------------------------------------------------------
+  // Re-plans every site that needs it and sends what may go out; returns the profiles sent.
+  std::size_t tick();
+  // tick() until stopped, sleeping until the next wake-up, a fact or an answer.
+  void run(std::stop_token stop);
+
+ private:
+  struct SiteRuntime;
+  struct Metrics;
+
+  SiteRuntime* find_site(const std::string& site_id) const;
+  // The site and EVSE index of an address, if a site has it.
+  std::optional<std::pair<SiteRuntime*, EvseIndex>> locate(const EvseAddress& evse) const;
+  std::unique_ptr<SiteRuntime> build_runtime(SiteDefinition definition, Result<Site>& built);
+  void index_site(SiteRuntime& runtime);
+  void unindex_site(const SiteRuntime& runtime);
+  void collect(SiteRuntime& runtime, std::vector<ProfileCommand>& commands,
+               std::vector<ProfileRequest>& out);
+  void answer(const std::string& site_id, std::uint64_t generation, EvseIndex evse,
+              std::uint64_t command, const ProfileAnswer& answer);
+  void publish_metrics(SiteRuntime& runtime, Time now);
+  // Called with mutex_ held: the driver runs at once.
+  void wake_locked();
+
+  ProfileSender& sender_;
+  SiteStore& store_;
+  const Clock& clock_;
+  ServiceSettings settings_;
+  std::unique_ptr<Metrics> metrics_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable_any woken_;
+  bool wake_ = false;
+  std::uint64_t next_generation_ = 1;
+  std::map<std::string, std::unique_ptr<SiteRuntime>> sites_;
+  std::unordered_map<std::string, std::string> site_of_charger_;
+  // Facts kept whatever site a charger is in, so a site put later starts from them.
+  std::set<std::string> online_;
+  std::unordered_map<std::string, std::string> transactions_;  // evse_key -> transaction id
+};
+
+}  // namespace switchyard::smart_charging

@@ -1,0 +1,172 @@
+// Sites and limits in portable SQL (see store.h).
+#include "smart_charging/store.h"
+
+#include <boost/json.hpp>
+#include <map>
+
+namespace switchyard::smart_charging {
+namespace {
+
+namespace json = boost::json;
+using sql::Param;
+
+const sql::Migration kMigrations[] = {
+    {1, "smart charging sites and limits",
+     R"sql(
+CREATE TABLE sc_sites (
+  site_id TEXT PRIMARY KEY,
+  definition TEXT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE TABLE sc_node_limits (
+  site_id TEXT NOT NULL REFERENCES sc_sites (site_id) ON DELETE CASCADE,
+  node_id TEXT NOT NULL,
+  limits TEXT NOT NULL,
+  PRIMARY KEY (site_id, node_id)
+);
+)sql",
+     ""},
+};
+
+std::int64_t ms(Time t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+Time from_ms(std::int64_t v) { return Time(std::chrono::milliseconds(v)); }
+
+json::object slot_json(const LimitSlot& slot) {
+  json::object o{{"from_ms", ms(slot.from)}, {"until_ms", ms(slot.until)}};
+  if (slot.current_a)
+    o["current_a"] = json::array{(*slot.current_a)[0], (*slot.current_a)[1], (*slot.current_a)[2]};
+  if (slot.power_kw) o["power_kw"] = *slot.power_kw;
+  return o;
+}
+
+Result<LimitSlot> slot_from(const json::value& v) {
+  const auto* o = v.if_object();
+  const auto bad = [] { return make_error(ErrorCode::kInvalidArgument, "stored limit slot"); };
+  if (o == nullptr || !o->contains("from_ms") || !o->contains("until_ms")) return bad();
+  LimitSlot slot;
+  slot.from = from_ms(json::value_to<std::int64_t>(o->at("from_ms")));
+  slot.until = from_ms(json::value_to<std::int64_t>(o->at("until_ms")));
+  if (const auto* c = o->if_contains("current_a")) {
+    const auto* a = c->if_array();
+    if (a == nullptr || a->size() != 3) return bad();
+    slot.current_a = PhaseCurrents{json::value_to<double>((*a)[0]), json::value_to<double>((*a)[1]),
+                                   json::value_to<double>((*a)[2])};
+  }
+  if (const auto* p = o->if_contains("power_kw")) slot.power_kw = json::value_to<double>(*p);
+  return slot;
+}
+
+}  // namespace
+
+std::span<const sql::Migration> migrations() { return kMigrations; }
+
+std::string limits_to_json(const StoredSite::Limits& limits) {
+  json::array schedule;
+  for (const auto& slot : limits.schedule) schedule.push_back(slot_json(slot));
+  json::object o{{"schedule", std::move(schedule)}};
+  if (limits.override_slot) o["override"] = slot_json(*limits.override_slot);
+  return json::serialize(o);
+}
+
+Result<StoredSite::Limits> limits_from_json(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return make_error(ErrorCode::kInvalidArgument, "stored limits");
+  StoredSite::Limits out;
+  try {
+    if (const auto* s = v.as_object().if_contains("schedule"); s && s->is_array()) {
+      for (const auto& slot : s->as_array()) {
+        auto parsed = slot_from(slot);
+        if (!parsed) return std::unexpected(parsed.error());
+        out.schedule.push_back(*parsed);
+      }
+    }
+    if (const auto* o = v.as_object().if_contains("override")) {
+      auto parsed = slot_from(*o);
+      if (!parsed) return std::unexpected(parsed.error());
+      out.override_slot = *parsed;
+    }
+  } catch (const std::exception& e) {  // value_to on a wrong type
+    return make_error(ErrorCode::kInvalidArgument, std::string("stored limits: ") + e.what());
+  }
+  return out;
+}
+
+Result<std::vector<StoredSite>> SqlSiteStore::load_all() {
+  auto sites = db_.exec("SELECT site_id, definition FROM sc_sites ORDER BY site_id");
+  if (!sites) return std::unexpected(sites.error());
+  auto limits = db_.exec("SELECT site_id, node_id, limits FROM sc_node_limits");
+  if (!limits) return std::unexpected(limits.error());
+  std::vector<StoredSite> out;
+  std::map<std::string, std::size_t> index;
+  for (int r = 0; r < sites->size(); ++r) {
+    index[sites->text(r, 0)] = out.size();
+    out.push_back({sites->text(r, 0), sites->text(r, 1), {}});
+  }
+  for (int r = 0; r < limits->size(); ++r) {
+    auto site = index.find(limits->text(r, 0));
+    if (site == index.end()) continue;
+    auto parsed = limits_from_json(limits->text(r, 2));
+    if (!parsed) return std::unexpected(parsed.error());
+    parsed->node_id = limits->text(r, 1);
+    out[site->second].limits.push_back(std::move(*parsed));
+  }
+  return out;
+}
+
+Result<bool> SqlSiteStore::put(const std::string& id, const std::string& definition_json,
+                               const std::vector<std::string>& node_ids) {
+  bool created = false;
+  const auto now = std::to_string(ms(std::chrono::system_clock::now()));
+  auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    auto existing = tx.exec("SELECT 1 FROM sc_sites WHERE site_id = $1", {id});
+    if (!existing) return std::unexpected(existing.error());
+    created = existing->empty();
+    auto put = tx.exec(
+        "INSERT INTO sc_sites (site_id, definition, updated_at_ms) VALUES ($1, $2, $3) "
+        "ON CONFLICT (site_id) DO UPDATE SET definition = excluded.definition, "
+        "updated_at_ms = excluded.updated_at_ms",
+        {id, definition_json, now});
+    if (!put) return std::unexpected(put.error());
+    auto nodes = tx.exec("SELECT node_id FROM sc_node_limits WHERE site_id = $1", {id});
+    if (!nodes) return std::unexpected(nodes.error());
+    for (int row = 0; row < nodes->size(); ++row) {
+      const std::string& node = nodes->text(row, 0);
+      if (std::find(node_ids.begin(), node_ids.end(), node) != node_ids.end()) continue;
+      auto gone =
+          tx.exec("DELETE FROM sc_node_limits WHERE site_id = $1 AND node_id = $2", {id, node});
+      if (!gone) return std::unexpected(gone.error());
+    }
+    return {};
+  });
+  if (!r) return std::unexpected(r.error());
+  return created;
+}
+
+Result<bool> SqlSiteStore::remove(const std::string& id) {
+  bool removed = false;
+  auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    auto limits = tx.exec("DELETE FROM sc_node_limits WHERE site_id = $1", {id});
+    if (!limits) return std::unexpected(limits.error());
+    auto site = tx.exec("DELETE FROM sc_sites WHERE site_id = $1", {id});
+    if (!site) return std::unexpected(site.error());
+    removed = site->affected() > 0;
+    return {};
+  });
+  if (!r) return std::unexpected(r.error());
+  return removed;
+}
+
+Result<void> SqlSiteStore::put_limits(const std::string& site_id,
+                                      const StoredSite::Limits& limits) {
+  auto r = db_.exec(
+      "INSERT INTO sc_node_limits (site_id, node_id, limits) VALUES ($1, $2, $3) "
+      "ON CONFLICT (site_id, node_id) DO UPDATE SET limits = excluded.limits",
+      {site_id, limits.node_id, limits_to_json(limits)});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+}  // namespace switchyard::smart_charging

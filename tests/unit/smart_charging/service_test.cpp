@@ -1,0 +1,441 @@
+// The smart-charging service around the planner: sites through the API's translation, facts
+// from ocpp.events.v1, profiles out through a fake sender in the planner's order, answers back,
+// the store. A fake clock; no network.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <filesystem>
+#include <map>
+
+#include "fake_clock.h"
+#include "smart_charging/charger_events.h"
+#include "smart_charging/grpc_api.h"
+#include "smart_charging/smart_charging.h"
+#include "smart_charging/store.h"
+#include "switchyard/v1/events.pb.h"
+
+namespace switchyard::smart_charging {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FakeSender final : public ProfileSender {
+ public:
+  struct Sent {
+    ProfileRequest request;
+    std::function<void(ProfileAnswer)> done;
+  };
+  void send(const ProfileRequest& request, std::function<void(ProfileAnswer)> done) override {
+    sent.push_back({request, std::move(done)});
+  }
+  // Answers everything sent so far; returns how many.
+  std::size_t answer_all(ProfileOutcome outcome = ProfileOutcome::kAccepted) {
+    std::size_t n = 0;
+    while (!sent.empty()) {
+      auto s = std::move(sent.front());
+      sent.pop_front();
+      answered.push_back(s.request);
+      s.done({outcome, "test"});
+      ++n;
+    }
+    return n;
+  }
+  std::deque<Sent> sent;
+  std::vector<ProfileRequest> answered;
+};
+
+class FakeStore final : public SiteStore {
+ public:
+  Result<std::vector<StoredSite>> load_all() override {
+    std::vector<StoredSite> out;
+    for (auto& [id, site] : sites) out.push_back(site);
+    return out;
+  }
+  Result<bool> put(const std::string& id, const std::string& json,
+                   const std::vector<std::string>&) override {
+    const bool created = !sites.contains(id);
+    sites[id].id = id;
+    sites[id].definition_json = json;
+    return created;
+  }
+  Result<bool> remove(const std::string& id) override { return sites.erase(id) > 0; }
+  Result<void> put_limits(const std::string& site_id, const StoredSite::Limits& limits) override {
+    sites[site_id].limits.push_back(limits);
+    return {};
+  }
+  std::map<std::string, StoredSite> sites;
+};
+
+v1::SiteNode* add_node(v1::Site& site, const std::string& id, const std::string& parent,
+                       v1::NodeKind kind, double amps) {
+  auto* n = site.add_nodes();
+  n->set_id(id);
+  n->set_parent(parent);
+  n->set_kind(kind);
+  n->mutable_fuse_a()->set_l1_a(amps);
+  n->mutable_fuse_a()->set_l2_a(amps);
+  n->mutable_fuse_a()->set_l3_a(amps);
+  return n;
+}
+
+v1::SiteEvse* add_evse(v1::Site& site, const std::string& charger, int evse_id) {
+  auto* e = site.add_evses();
+  e->set_charger_id(charger);
+  e->set_evse_id(evse_id);
+  return e;
+}
+
+// A 3 x 32 A board with `chargers` chargers CP-1..n of one EVSE each.
+v1::Site board(int chargers, double amps = 32.0) {
+  v1::Site site;
+  site.set_id("depot");
+  add_node(site, "grid", "", v1::NODE_KIND_GRID_CONNECTION, 63.0);
+  add_node(site, "board", "grid", v1::NODE_KIND_CIRCUIT, amps);
+  for (int i = 1; i <= chargers; ++i) {
+    add_node(site, "CP-" + std::to_string(i), "board", v1::NODE_KIND_CHARGER, 1000.0);
+    add_evse(site, "CP-" + std::to_string(i), 1);
+  }
+  return site;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  ServiceTest() : service(sender, store, clock, settings(), nullptr) {}
+
+  static ServiceSettings settings() {
+    ServiceSettings s;
+    s.planner.min_replan_gap = 0s;
+    return s;
+  }
+
+  void put(const v1::Site& site) {
+    auto definition = site_definition(site);
+    ASSERT_TRUE(definition) << definition.error().message;
+    auto created = service.put_site(std::move(*definition));
+    ASSERT_TRUE(created) << created.error().message;
+  }
+
+  // Ticks and answers until nothing more goes out (advancing past settle times).
+  void settle(ProfileOutcome outcome = ProfileOutcome::kAccepted) {
+    for (int round = 0; round < 20; ++round) {
+      service.tick();
+      const bool any = sender.answer_all(outcome) > 0;
+      clock.advance(6s);
+      if (!any && service.tick() == 0) return;
+      sender.answer_all(outcome);
+    }
+  }
+
+  // The last profile the EVSE received.
+  std::optional<ProfileRequest> last_for(const std::string& charger) const {
+    std::optional<ProfileRequest> out;
+    for (const auto& r : sender.answered) {
+      if (r.evse.charger_id == charger) out = r;
+    }
+    return out;
+  }
+
+  testing::FakeClock clock;
+  FakeSender sender;
+  FakeStore store;
+  SmartChargingService service;
+};
+
+TEST(SiteDefinition, NamesWhatIsWrong) {
+  v1::Site site = board(1);
+  site.mutable_nodes(1)->set_kind(v1::NODE_KIND_UNSPECIFIED);
+  auto r = site_definition(site);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("node 'board': kind is required"), std::string::npos);
+
+  site = board(1);
+  site.mutable_evses(0)->add_rotation(v1::PHASE_L1);
+  site.mutable_evses(0)->add_rotation(v1::PHASE_L1);
+  site.mutable_evses(0)->add_rotation(v1::PHASE_L2);
+  r = site_definition(site);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("EVSE CP-1/1: rotation must be a permutation"),
+            std::string::npos);
+
+  site = board(1);
+  site.mutable_evses(0)->set_priority(12);
+  EXPECT_FALSE(site_definition(site));
+  site = board(1);
+  site.mutable_evses(0)->set_evse_id(0);
+  EXPECT_FALSE(site_definition(site));
+}
+
+TEST(SiteDefinition, JsonRoundTripKeepsTheSite) {
+  v1::Site site = board(2);
+  site.mutable_evses(1)->set_connector_phases(1);
+  auto definition = site_definition(site);
+  ASSERT_TRUE(definition);
+  auto again = site_definition_from_json(definition->json);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->json, definition->json);
+  EXPECT_EQ(again->spec.evses[1].connector_phases, 1);
+  EXPECT_FALSE(site_definition_from_json("{\"id\": 3"));
+}
+
+TEST_F(ServiceTest, RejectsATreeTheCoreRefusesAndAChargerInTwoSites) {
+  v1::Site broken = board(1);
+  broken.mutable_nodes(2)->set_parent("nowhere");
+  auto definition = site_definition(broken);
+  ASSERT_TRUE(definition);
+  auto r = service.put_site(std::move(*definition));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(store.sites.empty());
+
+  put(board(1));
+  v1::Site other = board(1);
+  other.set_id("other");
+  auto second = service.put_site(*site_definition(other));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(second.error().message.find("CP-1 is already in site depot"), std::string::npos);
+}
+
+TEST_F(ServiceTest, ASessionGetsTheBoardAsATxProfileWithItsTransaction) {
+  put(board(2));
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  settle();
+  service.session_started({"CP-1", 1}, "tx-42");
+  settle();
+  auto last = last_for("CP-1");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->transaction_id, "tx-42");
+  EXPECT_EQ(last->command.purpose, ProfilePurpose::kTx);
+  EXPECT_DOUBLE_EQ(last->command.setpoint.current_a, 32.0);
+  auto plan = service.plan("depot");
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->admitted, 1U);
+  EXPECT_TRUE(plan->evses[0].status.session);
+  EXPECT_TRUE(plan->evses[0].status.online);
+}
+
+TEST_F(ServiceTest, TwoSessionsShareTheBoardAndTheLowerGoesOutBeforeTheRaise) {
+  put(board(2));
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  service.session_started({"CP-1", 1}, "a");
+  settle();
+  ASSERT_DOUBLE_EQ(last_for("CP-1")->command.setpoint.current_a, 32.0);
+
+  service.session_started({"CP-2", 1}, "b");
+  service.tick();
+  // Only the lower of CP-1 goes out first: CP-2's raise waits for it.
+  ASSERT_EQ(sender.sent.size(), 1U);
+  EXPECT_EQ(sender.sent.front().request.evse.charger_id, "CP-1");
+  EXPECT_EQ(sender.sent.front().request.command.step, PlanStep::kLower);
+  EXPECT_DOUBLE_EQ(sender.sent.front().request.command.setpoint.current_a, 16.0);
+  EXPECT_EQ(service.tick(), 0U);  // not before the answer
+  settle();
+  EXPECT_DOUBLE_EQ(last_for("CP-2")->command.setpoint.current_a, 16.0);
+  EXPECT_EQ(last_for("CP-2")->transaction_id, "b");
+}
+
+TEST_F(ServiceTest, ThreeSingleVehiclesOnRotatedPhasesEachGetTheirPhase) {
+  v1::Site site = board(3);
+  const v1::Phase rotations[3][3] = {{v1::PHASE_L1, v1::PHASE_L2, v1::PHASE_L3},
+                                     {v1::PHASE_L2, v1::PHASE_L3, v1::PHASE_L1},
+                                     {v1::PHASE_L3, v1::PHASE_L1, v1::PHASE_L2}};
+  for (int i = 0; i < 3; ++i) {
+    site.mutable_evses(i)->set_connector_phases(1);
+    for (auto p : rotations[i]) site.mutable_evses(i)->add_rotation(p);
+  }
+  put(site);
+  for (int i = 1; i <= 3; ++i) {
+    service.charger_connected("CP-" + std::to_string(i));
+    service.session_started({"CP-" + std::to_string(i), 1}, "tx" + std::to_string(i));
+  }
+  settle();
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_DOUBLE_EQ(last_for("CP-" + std::to_string(i))->command.setpoint.current_a, 32.0) << i;
+  }
+}
+
+TEST_F(ServiceTest, ARejectingChargerIsCountedAtItsMaximumAndExplained) {
+  put(board(2));
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  service.session_started({"CP-1", 1}, "a");
+  service.tick();
+  sender.answer_all(ProfileOutcome::kRejected);
+  clock.advance(2s);
+  service.session_started({"CP-2", 1}, "b");
+  settle();
+  auto why = service.explain("depot", {"CP-1", 1});
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->explanation.reason, Reason::kRejected);
+  // CP-1 may draw its 32 A: nothing is left for CP-2 on the 32 A board.
+  auto plan = service.plan("depot");
+  ASSERT_TRUE(plan);
+  EXPECT_DOUBLE_EQ(plan->evses[1].planned.current_a, 0.0);
+  EXPECT_EQ(service.explain("depot", {"CP-9", 1}).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(ServiceTest, ATxCommandWithoutATransactionIdIsNotSentAsADefault) {
+  put(board(1));
+  service.charger_connected("CP-1");
+  service.session_started({"CP-1", 1}, "");
+  settle();
+  for (const auto& r : sender.answered) {
+    EXPECT_FALSE(r.command.purpose == ProfilePurpose::kTx && r.transaction_id.empty());
+  }
+}
+
+TEST_F(ServiceTest, ChargerEventsDriveConnectionsSessionsAndPhaseCurrents) {
+  put(board(1));
+  ChargerEvents events(service, nullptr);
+  v1::ChargerEvent opened;
+  opened.set_charger_id("CP-1");
+  opened.mutable_connection_opened();
+  events.apply(opened);
+
+  v1::ChargerEvent started;
+  started.set_charger_id("CP-1");
+  auto* tx = started.mutable_transaction_event();
+  tx->set_kind(v1::TransactionEvent::KIND_STARTED);
+  tx->set_transaction_id("77");
+  tx->mutable_location()->set_evse_id(1);
+  for (const char* phase : {"L1", "L2", "L3"}) {
+    auto* s = tx->add_samples();
+    s->set_measurand("Current.Import");
+    s->set_phase(phase);
+    s->set_normalized_unit("A");
+    s->set_normalized_value(10.0);
+  }
+  std::string bytes;
+  ASSERT_TRUE(started.SerializeToString(&bytes));
+  ASSERT_TRUE(events.handle(bus::Event{"ocpp.events.v1", "CP-1", bytes, 0, 1}));
+  EXPECT_TRUE(events.handle(bus::Event{"ocpp.events.v1", "CP-1", "\xff\xff garbage", 0, 2}));
+  settle();
+  auto plan = service.plan("depot");
+  ASSERT_TRUE(plan);
+  EXPECT_TRUE(plan->evses[0].status.online);
+  EXPECT_TRUE(plan->evses[0].status.session);
+  EXPECT_EQ(last_for("CP-1")->transaction_id, "77");
+
+  v1::ChargerEvent closed;
+  closed.set_charger_id("CP-1");
+  closed.mutable_connection_closed();
+  events.apply(closed);
+  EXPECT_FALSE(service.plan("depot")->evses[0].status.online);
+}
+
+TEST_F(ServiceTest, ASitePutLaterStartsFromWhatIsAlreadyKnown) {
+  service.charger_connected("CP-1");
+  service.session_started({"CP-1", 1}, "early");
+  put(board(1));
+  settle();
+  auto plan = service.plan("depot");
+  EXPECT_TRUE(plan->evses[0].status.online);
+  EXPECT_TRUE(plan->evses[0].status.session);
+  EXPECT_EQ(last_for("CP-1")->transaction_id, "early");
+}
+
+TEST_F(ServiceTest, LimitsAndMeterReadingsAreCheckedAndStored) {
+  v1::Site site = board(1);
+  site.mutable_nodes(1)->mutable_meter()->set_headroom_a(1.0);
+  put(site);
+  const Time now = clock.now();
+  EXPECT_EQ(service.set_limits("depot", "nope", std::vector<LimitSlot>{}, std::nullopt).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(service.set_limits("depot", "board", std::vector{LimitSlot{now + 1h, now}}, std::nullopt)
+                .error()
+                .code,
+            ErrorCode::kInvalidArgument);
+  LimitSlot low{now, now + 1h, PhaseCurrents{10, 10, 10}};
+  ASSERT_TRUE(service.set_limits("depot", "board", std::vector{low}, std::nullopt));
+  ASSERT_EQ(store.sites["depot"].limits.size(), 1U);
+  EXPECT_EQ(service.meter_reading("depot", "grid", now, {1, 1, 1}).error().code,
+            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(service.meter_reading("depot", "board", now, {-1, 1, 1}).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(service.meter_reading("depot", "board", now, {2, 2, 2}));
+
+  service.charger_connected("CP-1");
+  service.session_started({"CP-1", 1}, "t");
+  settle();
+  // 10 A schedule minus the building's 2 A and 1 A headroom.
+  EXPECT_LE(last_for("CP-1")->command.setpoint.current_a, 7.0);
+  EXPECT_GT(last_for("CP-1")->command.setpoint.current_a, 0.0);
+
+  auto stored = service.site("depot");
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->limits.size(), 1U);
+  EXPECT_EQ(stored->limits[0].node_id, "board");
+}
+
+TEST_F(ServiceTest, LoadsStoredSitesAndDeletes) {
+  put(board(1));
+  ASSERT_TRUE(service.set_limits(
+      "depot", "board",
+      std::vector{LimitSlot{clock.now(), clock.now() + 1h, PhaseCurrents{8, 8, 8}}}, std::nullopt));
+  // An override alone keeps the schedule.
+  ASSERT_TRUE(service.set_limits("depot", "board", std::nullopt,
+                                 LimitSlot{clock.now(), clock.now() + 1h, PhaseCurrents{9, 9, 9}}));
+  ASSERT_EQ(service.site("depot")->limits[0].schedule.size(), 1U);
+  ASSERT_TRUE(service.site("depot")->limits[0].override_slot);
+  FakeSender other_sender;
+  SmartChargingService restarted(other_sender, store, clock, settings(), nullptr);
+  auto loaded = restarted.load(site_definition_from_json);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(*loaded, 1U);
+  ASSERT_EQ(restarted.sites().size(), 1U);
+  EXPECT_EQ(restarted.site("depot")->limits.size(), 1U);
+  ASSERT_TRUE(restarted.delete_site("depot"));
+  EXPECT_EQ(restarted.delete_site("depot").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(restarted.sites().empty());
+}
+
+TEST(LimitsJson, RoundTrips) {
+  const Time at(std::chrono::milliseconds(1'800'000'000'123));
+  StoredSite::Limits limits{"board",
+                            {LimitSlot{at, at + 1h, PhaseCurrents{1, 2, 3}, std::nullopt},
+                             LimitSlot{at + 1h, at + 2h, std::nullopt, 11.5}},
+                            LimitSlot{at, at + 30min, PhaseCurrents{4, 5, 6}, 7.0}};
+  auto back = limits_from_json(limits_to_json(limits));
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->schedule.size(), 2U);
+  EXPECT_EQ(back->schedule[0].from, at);
+  EXPECT_EQ((*back->schedule[0].current_a)[2], 3.0);
+  EXPECT_EQ(*back->schedule[1].power_kw, 11.5);
+  ASSERT_TRUE(back->override_slot);
+  EXPECT_EQ(*back->override_slot->power_kw, 7.0);
+  EXPECT_FALSE(limits_from_json("{\"schedule\": [{\"from_ms\": \"x\"}]}"));
+  EXPECT_FALSE(limits_from_json("[]"));
+}
+
+TEST(SqlSiteStore, KeepsSitesAndLimitsInSqlite) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("sc-store-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  auto db = sql::open_sqlite(path.string(), nullptr);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE(sql::migrate(**db, migrations(), "smart_charging"));
+  SqlSiteStore store(**db);
+  EXPECT_TRUE(*store.put("a", "{}", {"grid", "board"}));
+  EXPECT_FALSE(*store.put("a", "{\"id\":\"a\"}", {"grid", "board"}));
+  ASSERT_TRUE(store.put_limits("a", {"board", {}, std::nullopt}));
+  ASSERT_TRUE(store.put_limits("a", {"grid", {}, std::nullopt}));
+  // Re-put without "grid": its limits go.
+  ASSERT_TRUE(store.put("a", "{\"id\":\"a\"}", {"board"}));
+  auto all = store.load_all();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1U);
+  EXPECT_EQ((*all)[0].definition_json, "{\"id\":\"a\"}");
+  ASSERT_EQ((*all)[0].limits.size(), 1U);
+  EXPECT_EQ((*all)[0].limits[0].node_id, "board");
+  EXPECT_TRUE(*store.remove("a"));
+  EXPECT_FALSE(*store.remove("a"));
+  EXPECT_TRUE(store.load_all()->empty());
+  db->reset();
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace switchyard::smart_charging
