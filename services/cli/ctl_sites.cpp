@@ -16,11 +16,11 @@ Outcome list_sites(Session& session, const VerbArgs&) {
   v1::ListSitesResponse response;
   if (auto called = call(session, Api::kSmartCharging, "ListSites", request, response); !called)
     return called;
-  print_list(session.out, session.format, response,
-             std::vector<Column>{field_column("SITE", "id"), field_column("NODES", "nodes"),
-                                 field_column("EVSES", "evses"),
-                                 field_column("ONLINE", "chargers_online"),
-                                 field_column("SESSIONS", "sessions")});
+  print_list(
+      session.out, session.format, response,
+      std::vector<Column>{field_column("SITE", "id"), field_column("NODES", "nodes"),
+                          field_column("EVSES", "evses"), field_column("ONLINE", "chargers_online"),
+                          field_column("SESSIONS", "sessions")});
   return {};
 }
 
@@ -66,17 +66,14 @@ Outcome show_plan(Session& session, const VerbArgs& args) {
   v1::GetPlanResponse response;
   if (auto called = call(session, Api::kSmartCharging, "GetPlan", request, response); !called)
     return called;
-  print_list(session.out, session.format, response,
-             std::vector<Column>{field_column("CHARGER", "charger_id"),
-                                 field_column("EVSE", "evse_id"),
-                                 field_column("AMPS", "current_a"),
-                                 field_column("PHASES", "phases"),
-                                 field_column("REASON", "reason"),
-                                 field_column("ONLINE", "online"),
-                                 field_column("SESSION", "session"),
-                                 field_column("CHARGING", "charging"),
-                                 field_column("APPLIED", "applied_current_a"),
-                                 field_column("PENDING", "pending_profiles")});
+  print_list(
+      session.out, session.format, response,
+      std::vector<Column>{field_column("CHARGER", "charger_id"), field_column("EVSE", "evse_id"),
+                          field_column("AMPS", "current_a"), field_column("PHASES", "phases"),
+                          field_column("REASON", "reason"), field_column("ONLINE", "online"),
+                          field_column("SESSION", "session"), field_column("CHARGING", "charging"),
+                          field_column("APPLIED", "applied_current_a"),
+                          field_column("PENDING", "pending_profiles")});
   return {};
 }
 
@@ -104,10 +101,9 @@ Outcome set_override(Session& session, const VerbArgs& args) {
     if (ec != std::errc() || end != amps->data() + amps->size() || !(value >= 0))
       return usage_error("--amps: not a current in A: " + *amps);
     auto* slot = request.mutable_override_slot();
-    for (auto* set : {&v1::PhaseCurrents::set_l1_a, &v1::PhaseCurrents::set_l2_a,
-                      &v1::PhaseCurrents::set_l3_a}) {
-      (slot->mutable_current_a()->*set)(value);
-    }
+    slot->mutable_current_a()->set_l1_a(value);
+    slot->mutable_current_a()->set_l2_a(value);
+    slot->mutable_current_a()->set_l3_a(value);
     const auto now = std::chrono::system_clock::now();
     slot->mutable_from()->set_seconds(
         std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
@@ -118,8 +114,7 @@ Outcome set_override(Session& session, const VerbArgs& args) {
     *slot->mutable_until() = *parsed;
   }
   v1::SetNodeLimitsResponse response;
-  if (auto called = call(session, Api::kSmartCharging, "SetNodeLimits", request, response);
-      !called)
+  if (auto called = call(session, Api::kSmartCharging, "SetNodeLimits", request, response); !called)
     return called;
   session.out << "override of " << request.node_id() << (args.has("clear") ? " cleared" : " set")
               << "\n";

@@ -55,7 +55,8 @@ void ChargerControlSender::send(const ProfileRequest& request,
   auto* profile = call->request.mutable_profile();
   profile->set_id(s.profile_id_base + 2 * request.evse.evse_id + (tx ? 1 : 0));
   profile->set_stack_level(s.stack_level);
-  profile->set_purpose(tx ? v1::CHARGING_PROFILE_PURPOSE_TX : v1::CHARGING_PROFILE_PURPOSE_TX_DEFAULT);
+  profile->set_purpose(tx ? v1::CHARGING_PROFILE_PURPOSE_TX
+                          : v1::CHARGING_PROFILE_PURPOSE_TX_DEFAULT);
   // Relative with one period from 0: the limit holds from now on whatever the charger's clock.
   profile->set_kind(v1::CHARGING_PROFILE_KIND_RELATIVE);
   if (tx) profile->set_transaction_id(request.transaction_id);

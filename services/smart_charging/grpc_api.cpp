@@ -75,7 +75,8 @@ Result<NodeSpec> node_spec(const v1::SiteNode& n) {
     SiteMeterSpec meter;
     if (m.window_s() > 0) meter.window = std::chrono::seconds(m.window_s());
     meter.headroom_a = m.headroom_a();
-    if (m.silence_timeout_s() > 0) meter.silence_timeout = std::chrono::seconds(m.silence_timeout_s());
+    if (m.silence_timeout_s() > 0)
+      meter.silence_timeout = std::chrono::seconds(m.silence_timeout_s());
     meter.fallback_a = currents(m.fallback_a());
     spec.meter = meter;
   }
@@ -109,8 +110,7 @@ Result<EvseSpec> evse_spec(const v1::SiteEvse& e) {
     return std::unexpected(bad(where + "needs 0 <= min_current_a <= max_current_a"));
   spec.can_switch_phases = e.can_switch_phases();
   spec.supports_smart_charging = !e.no_smart_charging();
-  if (e.priority() < 0 || e.priority() > 9)
-    return std::unexpected(bad(where + "priority is 0..9"));
+  if (e.priority() < 0 || e.priority() > 9) return std::unexpected(bad(where + "priority is 0..9"));
   spec.priority = e.priority();
   spec.rate_unit =
       e.rate_unit() == v1::CHARGING_RATE_UNIT_WATTS ? RateUnit::kWatts : RateUnit::kAmperes;
@@ -240,8 +240,7 @@ SmartChargingApi::Reactor* SmartChargingApi::ListSites(Context* c, const v1::Lis
   });
 }
 
-SmartChargingApi::Reactor* SmartChargingApi::DeleteSite(Context* c,
-                                                        const v1::DeleteSiteRequest* r,
+SmartChargingApi::Reactor* SmartChargingApi::DeleteSite(Context* c, const v1::DeleteSiteRequest* r,
                                                         v1::DeleteSiteResponse*) {
   return run_blocking(c, pool_, [this, r]() -> grpc::Status {
     auto done = service_.delete_site(r->site_id());
@@ -275,8 +274,7 @@ SmartChargingApi::Reactor* SmartChargingApi::SetNodeLimits(Context* c,
         *override_slot = *slot;
       }
     }
-    auto done =
-        service_.set_limits(r->site_id(), r->node_id(), std::move(schedule), override_slot);
+    auto done = service_.set_limits(r->site_id(), r->node_id(), std::move(schedule), override_slot);
     return done ? grpc::Status::OK : to_grpc_status(done.error());
   });
 }
@@ -296,8 +294,8 @@ class MeterReadings final : public grpc::ServerReadReactor<v1::MeterReading> {
       Finish(grpc::Status::OK);
       return;
     }
-    const Time at = reading_.has_taken_at() ? time_of(reading_.taken_at())
-                                            : std::chrono::system_clock::now();
+    const Time at =
+        reading_.has_taken_at() ? time_of(reading_.taken_at()) : std::chrono::system_clock::now();
     auto done = service_.meter_reading(reading_.site_id(), reading_.node_id(), at,
                                        currents(reading_.load_a()));
     if (!done) {

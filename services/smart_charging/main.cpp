@@ -85,8 +85,7 @@ int main(int argc, char** argv) {
   ChargerControlSender sender(
       grpc::CreateChannel(gateway_address, grpc::InsecureChannelCredentials()), profiles);
   SqlSiteStore store(**db);
-  SmartChargingService service(sender, store, system_clock(), service_settings,
-                               &process.metrics());
+  SmartChargingService service(sender, store, system_clock(), service_settings, &process.metrics());
   auto loaded = service.load(site_definition_from_json);
   if (!loaded) return fail(loaded.error().message);
   ChargerEvents handler(service, &process.metrics());

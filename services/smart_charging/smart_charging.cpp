@@ -45,7 +45,7 @@ struct SmartChargingService::SiteRuntime {
   std::uint64_t generation = 0;
   std::string json;
   std::unique_ptr<SitePlanner> planner;
-  std::vector<EvseAddress> addresses;  // per EvseIndex
+  std::vector<EvseAddress> addresses;                // per EvseIndex
   std::map<std::string, StoredSite::Limits> limits;  // by node id
   std::uint64_t plan_id = 0;
   Time planned_at{};
@@ -67,9 +67,9 @@ struct SmartChargingService::Metrics {
                            .Name("switchyard_smart_charging_replan_seconds")
                            .Help("Time to re-plan one site")
                            .Register(registry)
-                           .Add({}, prometheus::Histogram::BucketBoundaries{
-                                        0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
-                                        0.1, 0.5})),
+                           .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001,
+                                                                            0.002, 0.005, 0.01,
+                                                                            0.02, 0.05, 0.1, 0.5})),
         sent(prometheus::BuildCounter()
                  .Name("switchyard_smart_charging_profiles_sent_total")
                  .Help("Charging profiles sent, by plan step (lower goes before raise)")
@@ -200,8 +200,7 @@ Result<bool> SmartChargingService::put_site(SiteDefinition definition) {
   SitePlanner& planner = *runtime->planner;
   for (const Node& node : planner.site().nodes()) {
     if (node.spec.kind == NodeKind::kCharger && online_.contains(node.spec.id)) {
-      planner.charger_connected(
-          static_cast<NodeIndex>(&node - planner.site().nodes().data()), now);
+      planner.charger_connected(static_cast<NodeIndex>(&node - planner.site().nodes().data()), now);
     }
   }
   for (EvseIndex e = 0; e < runtime->addresses.size(); ++e) {
@@ -225,11 +224,11 @@ void SmartChargingService::index_site(SiteRuntime& runtime) {
     if (metrics_ == nullptr || node.spec.kind == NodeKind::kCharger) continue;
     for (std::string_view kind : {"limit", "planned", "exposure"}) {
       for (int p = 0; p < kPhaseCount; ++p) {
-        runtime.gauges.push_back(&metrics_->node_current.Add(
-            {{"site", runtime.id},
-             {"node", node.spec.id},
-             {"phase", std::string(to_string(static_cast<Phase>(p)))},
-             {"kind", std::string(kind)}}));
+        runtime.gauges.push_back(
+            &metrics_->node_current.Add({{"site", runtime.id},
+                                         {"node", node.spec.id},
+                                         {"phase", std::string(to_string(static_cast<Phase>(p)))},
+                                         {"kind", std::string(kind)}}));
       }
     }
   }
@@ -365,8 +364,7 @@ Result<ExplanationView> SmartChargingService::explain(const std::string& site_id
   if (runtime == nullptr) return make_error(ErrorCode::kNotFound, "no site " + site_id);
   auto index = runtime->planner->site().find_evse(evse_key(evse));
   if (!index) {
-    return make_error(ErrorCode::kNotFound,
-                      "site " + site_id + " has no EVSE " + evse_key(evse));
+    return make_error(ErrorCode::kNotFound, "site " + site_id + " has no EVSE " + evse_key(evse));
   }
   ExplanationView out{runtime->planner->explain(*index), {}};
   if (out.explanation.node != kNoNode)
@@ -531,10 +529,9 @@ std::size_t SmartChargingService::tick() {
              {ProfileOutcome::kLost, "the session's transaction id is not known"});
       continue;
     }
-    sender_.send(o.request, [this, site = o.site, generation = o.generation, evse,
-                             command](const ProfileAnswer& a) {
-      answer(site, generation, evse, command, a);
-    });
+    sender_.send(o.request,
+                 [this, site = o.site, generation = o.generation, evse,
+                  command](const ProfileAnswer& a) { answer(site, generation, evse, command, a); });
   }
   return outgoing.size();
 }
@@ -548,12 +545,11 @@ void SmartChargingService::answer(const std::string& site_id, std::uint64_t gene
   SiteRuntime* runtime = find_site(site_id);
   if (runtime == nullptr || runtime->generation != generation) return;  // replaced meanwhile
   if (answer.outcome != ProfileOutcome::kAccepted) {
-    log::warn("charging profile not applied",
-              {{"site_id", site_id},
-               {"charger_id", runtime->addresses[evse].charger_id},
-               {"evse_id", runtime->addresses[evse].evse_id},
-               {"outcome", outcome_name(answer.outcome)},
-               {"detail", answer.detail}});
+    log::warn("charging profile not applied", {{"site_id", site_id},
+                                               {"charger_id", runtime->addresses[evse].charger_id},
+                                               {"evse_id", runtime->addresses[evse].evse_id},
+                                               {"outcome", outcome_name(answer.outcome)},
+                                               {"detail", answer.detail}});
   }
   runtime->planner->profile_result(evse, command, answer.outcome, clock_.now());
   wake_locked();

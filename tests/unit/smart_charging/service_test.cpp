@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <map>
 
-#include "fake_clock.h"
 #include "smart_charging/charger_events.h"
 #include "smart_charging/grpc_api.h"
 #include "smart_charging/smart_charging.h"
 #include "smart_charging/store.h"
+#include "support/fake_clock.h"
 #include "switchyard/v1/events.pb.h"
 
 namespace switchyard::smart_charging {
@@ -342,12 +342,14 @@ TEST_F(ServiceTest, LimitsAndMeterReadingsAreCheckedAndStored) {
   site.mutable_nodes(1)->mutable_meter()->set_headroom_a(1.0);
   put(site);
   const Time now = clock.now();
-  EXPECT_EQ(service.set_limits("depot", "nope", std::vector<LimitSlot>{}, std::nullopt).error().code,
-            ErrorCode::kNotFound);
-  EXPECT_EQ(service.set_limits("depot", "board", std::vector{LimitSlot{now + 1h, now}}, std::nullopt)
-                .error()
-                .code,
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      service.set_limits("depot", "nope", std::vector<LimitSlot>{}, std::nullopt).error().code,
+      ErrorCode::kNotFound);
+  EXPECT_EQ(
+      service.set_limits("depot", "board", std::vector{LimitSlot{now + 1h, now}}, std::nullopt)
+          .error()
+          .code,
+      ErrorCode::kInvalidArgument);
   LimitSlot low{now, now + 1h, PhaseCurrents{10, 10, 10}};
   ASSERT_TRUE(service.set_limits("depot", "board", std::vector{low}, std::nullopt));
   ASSERT_EQ(store.sites["depot"].limits.size(), 1U);
@@ -411,8 +413,8 @@ TEST(LimitsJson, RoundTrips) {
 }
 
 TEST(SqlSiteStore, KeepsSitesAndLimitsInSqlite) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("sc-store-" + std::to_string(::getpid()) + ".db");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("sc-store-" + std::to_string(::getpid()) + ".db");
   std::filesystem::remove(path);
   auto db = sql::open_sqlite(path.string(), nullptr);
   ASSERT_TRUE(db) << db.error().message;

@@ -71,8 +71,8 @@ class SqliteLogPublisher final : public EventPublisher {
                   : make_error(ErrorCode::kResourceExhausted, "sqlite event log: queue full"));
       return;
     }
-    queue_.push_back(Pending{std::string(topic), std::string(key), std::string(value),
-                             std::move(done)});
+    queue_.push_back(
+        Pending{std::string(topic), std::string(key), std::string(value), std::move(done)});
     ++in_flight_;
     // The writer waits only when the queue was empty: the first event wakes it.
     const bool wake = queue_.size() == 1;
