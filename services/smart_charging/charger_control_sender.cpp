@@ -3,13 +3,24 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
+#include <mutex>
+
 #include "switchyard/v1/charger_control.grpc.pb.h"
 
 namespace switchyard::smart_charging {
 
+// Calls not yet answered; shared with their callbacks.
+struct InFlight {
+  std::mutex mutex;
+  std::condition_variable idle;
+  int calls = 0;
+};
+
 struct ChargerControlSender::Impl {
   std::unique_ptr<v1::ChargerControl::Stub> stub;
   ProfileSettings settings;
+  std::shared_ptr<InFlight> in_flight = std::make_shared<InFlight>();
 };
 
 namespace {
@@ -70,9 +81,23 @@ void ChargerControlSender::send(const ProfileRequest& request,
   period->set_start_period_s(0);
   period->set_limit(watts ? c.power_w : c.setpoint.current_a);
   period->set_number_phases(c.setpoint.phases);
+  {
+    std::lock_guard lock(impl_->in_flight->mutex);
+    ++impl_->in_flight->calls;
+  }
   impl_->stub->async()->SetChargingProfile(
       &call->context, &call->request, &call->response,
-      [call](const grpc::Status& status) { call->done(answer_of(status, call->response)); });
+      [call, in_flight = impl_->in_flight](const grpc::Status& status) {
+        call->done(answer_of(status, call->response));
+        std::lock_guard lock(in_flight->mutex);
+        if (--in_flight->calls == 0) in_flight->idle.notify_all();
+      });
+}
+
+bool ChargerControlSender::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->in_flight->mutex);
+  return impl_->in_flight->idle.wait_for(lock, timeout,
+                                         [&] { return impl_->in_flight->calls == 0; });
 }
 
 }  // namespace switchyard::smart_charging

@@ -31,6 +31,8 @@ class ChargerControlSender final : public ProfileSender {
   ChargerControlSender(const std::shared_ptr<grpc::Channel>& channel, ProfileSettings settings);
   ~ChargerControlSender() override;
   void send(const ProfileRequest& request, std::function<void(ProfileAnswer)> done) override;
+  // Waits until every sent profile was answered (or timed out); false at the timeout.
+  bool wait_idle(std::chrono::milliseconds timeout);
 
  private:
   struct Impl;

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   std::jthread consuming([&](std::stop_token stop) {
     events.run([&](const bus::Event& e) { return handler.handle(e); }, std::move(stop));
   });
-  std::jthread driving([&](std::stop_token stop) { service.run(std::move(stop)); });
+  std::jthread driving([&](const std::stop_token& stop) { service.run(stop); });
   log::info("smart-charging started", {{"grpc_port", *bound},
                                        {"http_port", http_port},
                                        {"sites", *loaded},
@@ -110,5 +110,9 @@ int main(int argc, char** argv) {
   process.shutdown_grpc();
   consuming.request_stop();
   driving.request_stop();
+  consuming.join();
+  driving.join();
+  // Answers still on their way call into the service: let them land before it goes.
+  if (!sender.wait_idle(profile_timeout)) log::warn("profiles still unanswered at exit");
   return 0;
 }

@@ -560,7 +560,7 @@ void SmartChargingService::wake_locked() {
   woken_.notify_all();
 }
 
-void SmartChargingService::run(std::stop_token stop) {
+void SmartChargingService::run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     tick();
     std::unique_lock lock(mutex_);

@@ -122,7 +122,7 @@ class SmartChargingService {
   // Re-plans every site that needs it and sends what may go out; returns the profiles sent.
   std::size_t tick();
   // tick() until stopped, sleeping until the next wake-up, a fact or an answer.
-  void run(std::stop_token stop);
+  void run(const std::stop_token& stop);
 
  private:
   struct SiteRuntime;

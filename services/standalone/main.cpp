@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
     (*smart_events)
         ->run([&](const bus::Event& e) { return smart_events_handler.handle(e); }, std::move(stop));
   });
-  std::jthread smart_driving([&](std::stop_token stop) { smart.run(std::move(stop)); });
+  std::jthread smart_driving([&](const std::stop_token& stop) { smart.run(stop); });
 
   if (auto r = gw.start(); !r) return fail(r.error().message);
   listening = true;
