@@ -104,7 +104,7 @@ def evaluate(report):
         need = 30 if name == "python_ocpp" else 2
         measured = m is not None and c is not None
         add(f"vs {name} (msgs/s and CPU per message)",
-            f"{_x(m, 1)} msgs/s, {_x(c, 1)} less CPU/msg" if measured else
+            f"{_x(m, 1)} the msgs/s; the peer uses {_x(c, 1)} the CPU per message" if measured else
             (pr.get("skipped") or pr.get("error") or "not run"),
             f"≥ {need}×", "—" if name == "python_ocpp" else "≥ 5×",
             measured and m >= need and c >= need,
@@ -224,10 +224,11 @@ def _scenario_rows(name, sc, report):
                              f"echo{infra}"))
         for peer, r in (sc.get("peers") or {}).items():
             if r.get("msgs_s"):
+                c = r.get("switchyard_cpu_ratio")
                 rows.append((f"peer {peer}, 100 chargers saturate",
                              f"{_num(r['msgs_s'])} msgs/s, {_num(r['cpu_us_per_msg'], 2)} µs CPU/msg",
-                             f"standalone {_x(r.get('switchyard_msgs_ratio'), 1)} msgs/s, "
-                             f"{_x(r.get('switchyard_cpu_ratio'), 1)} less CPU/msg"))
+                             f"standalone: {_x(r.get('switchyard_msgs_ratio'), 1)} its msgs/s, "
+                             f"{_x(1 / c if c else None, 2)} its CPU/msg"))
             else:
                 rows.append((f"peer {peer}", "skipped: " + str(r.get("skipped") or r.get("error")), ""))
     elif name == "latency":
