@@ -248,12 +248,15 @@ def _scenario_rows(name, sc, report):
                                                            "kernel_slab_bytes_per_socket")
         rows.append(("kernel memory per connection (Slab)", _kib(sc.get("kernel_bytes_per_conn")),
                      f"bare socket {_kib(kf)}" if kf else ""))
+        ramp = sc.get("ramp")
         rows.append(("all connected and booted", _num(sc.get("connect_all_s"), 2, "s"),
+                     (f"ramp {ramp}/s, " if isinstance(ramp, (int, float)) else "all at once, ") +
                      f"{sc.get('errors')} errors"))
     elif name.startswith("storm_"):
         rows.append((f"{_num(sc.get('chargers'))} chargers dropped at once, all booted again",
                      _num(sc.get("seconds"), 2, "s"),
-                     f"{sc.get('failures')} failures" + ("" if sc.get("complete") else ", NOT recovered")))
+                     f"{sc.get('failures')} failures" + ("" if sc.get("complete") else ", NOT recovered")
+                     + (f", {sc['tls_resumed']:,} TLS sessions resumed" if sc.get("tls_resume") else "")))
         rows.append(("peak RSS of the server", f"{sc.get('peak_rss_bytes', 0) / 1048576:.1f} MiB", ""))
     return rows
 
