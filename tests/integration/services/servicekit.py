@@ -191,10 +191,11 @@ class Ctl:
     """switchyardctl against one CSMS: `ctl("tokens", "add", "T1")` runs it (failing the test on a
     non-zero exit), `ctl.json("transactions", "list")` parses its `-o json` output."""
 
-    def __init__(self, server=None, auth=None, transactions=None, status=None, gateway=None):
+    def __init__(self, server=None, auth=None, transactions=None, status=None, gateway=None,
+                 smart_charging=None):
         self.addresses = {"--server": server, "--auth-server": auth,
                           "--transactions-server": transactions, "--status-server": status,
-                          "--gateway-server": gateway}
+                          "--gateway-server": gateway, "--smart-charging-server": smart_charging}
 
     def run(self, *args, output="table"):
         argv = [str(BIN_DIR / "switchyardctl"), "-o", output, "--timeout", "10s"]
@@ -269,7 +270,9 @@ class Stack:
     """The distributed stack of one test: gateway pods on the test's events topic and Redis prefix
     (testkit.Deployment), and auth, transactions and status services, each in a PostgreSQL schema
     of its own (`<name>_auth`, `<name>_tx`, `<name>_status`) and with its own consumer groups and
-    output topics. Schemas are dropped after the test."""
+    output topics. Schemas are dropped after the test. The smart-charging service is started on
+    demand (start_smart_charging(), after start()), so the tests that do not need it stay as
+    fast as they were."""
 
     def __init__(self, servers, name, log_dir):
         self.servers = servers
@@ -279,6 +282,7 @@ class Stack:
         self.services = []
         self.schemas = set()
         self.auth = self.transactions = self.status = self.gateway = None
+        self.smart_charging = None
         self.ctl = None
 
     @property
@@ -325,6 +329,29 @@ class Stack:
             self.log_dir, '"msg":"status started"')
         self.services.append(process)
         return process.start()
+
+    def start_smart_charging(self, schema=None, group=None, gateway_address=None, **flags):
+        """A smart-charging service on the stack's events topic with its own schema
+        (`<name>_smart`) and consumer group, sending its profiles through the stack's first
+        gateway pod (start() the stack first); the stack's switchyardctl then reaches it."""
+        flags = {k.replace("_", "-"): v for k, v in flags.items()}
+        if gateway_address is None:
+            assert self.deployment.gateways, "start the stack (a gateway pod) first"
+            gateway_address = self.deployment.gateways[0].grpc_address
+        process = ServiceProcess(
+            f"smart-charging-{len(self.services)}", "switchyard-smart-charging",
+            {**self._postgres(schema or f"{self.name}_smart"),
+             "kafka-brokers": self.servers.kafka_brokers, "events-topic": self.topic,
+             "consumer-group": group or f"{self.name}_smart_charging",
+             "gateway-address": gateway_address, **flags},
+            self.log_dir, '"msg":"smart-charging started"')
+        self.services.append(process)
+        process.start()
+        if self.smart_charging is None:
+            self.smart_charging = process
+            if self.ctl is not None:
+                self.ctl.addresses["--smart-charging-server"] = process.grpc_address
+        return process
 
     def start(self, **gateway_flags):
         """auth, transactions and status, then a gateway pod that uses auth and transactions."""
