@@ -69,7 +69,11 @@ std::string element_text(const Message& m, const FieldDescriptor& f, int index) 
 }
 
 std::string value_text(const Message& m, const FieldDescriptor& f) {
-  if (!f.is_repeated()) return element_text(m, f, -1);
+  if (!f.is_repeated()) {
+    // An unset field with presence (proto3 `optional`) is unset, not 0.
+    if (f.has_presence() && !m.GetReflection()->HasField(m, &f)) return "";
+    return element_text(m, f, -1);
+  }
   std::string joined;
   int size = m.GetReflection()->FieldSize(m, &f);
   for (int i = 0; i < size; ++i) {
@@ -271,8 +275,10 @@ void print_list(std::ostream& out, OutputFormat format, const Message& response,
   }
   for (const FieldDescriptor* field : fields) {
     auto rows = list_elements(response, *field);
-    auto chosen = columns.empty() ? default_columns(*field->message_type())
-                                  : std::vector<Column>(columns.begin(), columns.end());
+    // The columns given are for the first list's rows; a list of another type gets its own.
+    const bool given = !columns.empty() && field->message_type() == fields.front()->message_type();
+    auto chosen = given ? std::vector<Column>(columns.begin(), columns.end())
+                        : default_columns(*field->message_type());
     if (fields.size() > 1) out << (field == fields.front() ? "" : "\n") << field->name() << ":\n";
     out << render_table(chosen, rows);
   }

@@ -13,8 +13,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include "gateway/tls_stream.h"
 
 #include <optional>
 #include <random>
@@ -40,7 +40,7 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::system_clock;
 using Steady = std::chrono::steady_clock;
 using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using TlsStream = FdTlsStream;
 
 namespace {
 
@@ -1043,15 +1043,25 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
   Handshake(Stream&& stream, Worker& worker, GatewayContext& ctx)
-      : stream_(std::move(stream)), worker_(worker), ctx_(ctx) {}
+      : stream_(std::move(stream)), worker_(worker), ctx_(ctx), deadline_(stream_.get_executor()) {}
 
   void run() {
     beast::error_code ignored;
     const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-    // Slow-loris and never-finishing TLS handshakes are cut off here.
+    // Slow-loris and never-finishing TLS handshakes are cut off here: by the TCP stream's
+    // expiry on plain connections; OpenSSL does the TLS stream's I/O itself, so a timer closes
+    // the socket there.
     beast::get_lowest_layer(stream_).expires_after(ctx_.config.handshake_timeout);
     if constexpr (kTls) {
+      deadline_.expires_after(ctx_.config.handshake_timeout);
+      deadline_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+        auto self = weak.lock();
+        if (ec || !self) return;
+        self->timed_out_ = true;
+        beast::error_code closing;
+        beast::get_lowest_layer(self->stream_).socket().close(closing);
+      });
       stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](
                                                             beast::error_code ec) {
         if (ec) {
@@ -1078,7 +1088,8 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
 
   void on_request(beast::error_code ec) {
     if (ec) {
-      ctx_.metrics.handshake_refused(ec == beast::error::timeout ? "timeout" : "http");
+      ctx_.metrics.handshake_refused(ec == beast::error::timeout || timed_out_ ? "timeout"
+                                                                               : "http");
       return;
     }
     const auto& req = parser_->get();
@@ -1154,6 +1165,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
   void accept() {
     const auto version = ocpp::version_from_subprotocol(protocol_).value_or(ocpp::Version::k16);
     beast::get_lowest_layer(stream_).expires_never();  // the websocket's own timeouts take over
+    deadline_.cancel();
     auto session = std::make_shared<ChargerSession<Stream>>(
         std::move(stream_), worker_, ctx_, charger_id_, version, protocol_, profile_, remote_);
     session->start(parser_->release());
@@ -1187,6 +1199,8 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
   Stream stream_;
   Worker& worker_;
   GatewayContext& ctx_;
+  net::steady_timer deadline_;  // TLS only (see run())
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::string remote_;
@@ -1242,14 +1256,9 @@ void Connections::Impl::accept(Worker& worker, tcp::acceptor& acceptor) {
         if (!ec) {
           socket.set_option(tcp::no_delay(true), ec);
           if constexpr (Tls) {
-        // clang 16 (clang-tidy) finds Beast 1.81's two async_teardown overloads for
-        // ssl_stream ambiguous, GCC does not; scripts/lint leaves this instantiation out of
-        // its analysis. The same templates are analysed through the plain-stream one.
-#ifndef SWITCHYARD_CLANG_TIDY
             std::make_shared<Handshake<TlsStream>>(
                 TlsStream(beast::tcp_stream(std::move(socket)), *tls), worker, ctx)
                 ->run();
-#endif
           } else {
             std::make_shared<Handshake<PlainStream>>(PlainStream(std::move(socket)), worker, ctx)
                 ->run();

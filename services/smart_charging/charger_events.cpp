@@ -66,21 +66,33 @@ void ChargerEvents::apply(const v1::ChargerEvent& event) {
       break;
     case v1::ChargerEvent::kTransactionEvent: {
       const auto& tx = event.transaction_event();
-      const EvseAddress evse{charger, tx.location().evse_id()};
+      std::optional<EvseAddress> evse;
+      if (tx.location().evse_id() > 0) {
+        evse = EvseAddress{charger, tx.location().evse_id()};
+      } else {
+        // 1.6 StopTransaction names no connector; a 2.x event after Started need not repeat it.
+        evse = service_.evse_of_transaction(charger, tx.transaction_id());
+      }
+      if (!evse) break;
       if (tx.kind() == v1::TransactionEvent::KIND_STARTED) {
-        service_.session_started(evse, tx.transaction_id());
+        service_.session_started(*evse, tx.transaction_id());
       } else if (tx.kind() == v1::TransactionEvent::KIND_ENDED) {
-        service_.session_ended(evse);
+        service_.session_ended(*evse, tx.transaction_id());
         break;
       }
-      if (auto currents = phase_currents(tx.samples())) service_.evse_meter(evse, *currents);
+      if (auto currents = phase_currents(tx.samples())) service_.evse_meter(*evse, *currents);
       break;
     }
     case v1::ChargerEvent::kMeterValues: {
       const auto& mv = event.meter_values();
-      if (mv.location().evse_id() <= 0) break;  // the charger's main meter
-      if (auto currents = phase_currents(mv.samples()))
-        service_.evse_meter({charger, mv.location().evse_id()}, *currents);
+      std::optional<EvseAddress> evse;
+      if (mv.location().evse_id() > 0) {
+        evse = EvseAddress{charger, mv.location().evse_id()};
+      } else {
+        evse = service_.evse_of_transaction(charger, mv.transaction_id());
+      }
+      if (!evse) break;  // the charger's main meter
+      if (auto currents = phase_currents(mv.samples())) service_.evse_meter(*evse, *currents);
       break;
     }
     default:

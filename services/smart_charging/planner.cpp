@@ -11,14 +11,23 @@ namespace {
 
 constexpr double kEps = 1e-9;
 
+// Multiples of the step are made by dividing by the steps per ampere where that is a whole
+// number (0.1 A: 63 / 10 is the double nearest 6.3, where 63 * 0.1 is 6.300000000000001, which
+// a 1.6 charger's schema, multipleOf 0.1, refuses).
+double steps_to_amps(double steps, double step) {
+  const double per_ampere = std::round(1.0 / step);
+  if (std::abs(per_ampere * step - 1.0) < 1e-9) return steps / per_ampere;
+  return steps * step;
+}
+
 double floor_step(double amps, double step) {
   if (step <= 0.0) return amps;
-  return std::floor(amps / step + 1e-7) * step;
+  return steps_to_amps(std::floor(amps / step + 1e-7), step);
 }
 
 double ceil_step(double amps, double step) {
   if (step <= 0.0) return amps;
-  return std::ceil(amps / step - 1e-7) * step;
+  return steps_to_amps(std::ceil(amps / step - 1e-7), step);
 }
 
 PhaseCurrents max_of(const PhaseCurrents& a, const PhaseCurrents& b) {

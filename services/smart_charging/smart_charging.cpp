@@ -408,17 +408,37 @@ void SmartChargingService::charger_disconnected(const std::string& charger_id) {
 void SmartChargingService::session_started(const EvseAddress& evse,
                                            const std::string& transaction_id) {
   std::lock_guard lock(mutex_);
-  const bool known = transactions_.contains(evse_key(evse));
+  auto known = transactions_.find(evse_key(evse));
+  if (known != transactions_.end() && known->second == transaction_id) return;  // again
+  const bool replaced = known != transactions_.end();
   transactions_[evse_key(evse)] = transaction_id;
   auto where = locate(evse);
-  if (!where || known) return;
+  if (!where) return;
+  // The end of the previous session was missed: that one is over.
+  if (replaced) where->first->planner->session_ended(where->second, clock_.now());
   where->first->planner->session_started(where->second, clock_.now());
   wake_locked();
 }
 
-void SmartChargingService::session_ended(const EvseAddress& evse) {
+std::optional<EvseAddress> SmartChargingService::evse_of_transaction(
+    const std::string& charger_id, const std::string& transaction_id) const {
+  if (transaction_id.empty()) return std::nullopt;
   std::lock_guard lock(mutex_);
-  if (transactions_.erase(evse_key(evse)) == 0) return;
+  const std::string prefix = charger_id + "/";
+  for (const auto& [key, tx] : transactions_) {
+    if (tx == transaction_id && key.starts_with(prefix))
+      return EvseAddress{charger_id, std::atoi(key.c_str() + prefix.size())};
+  }
+  return std::nullopt;
+}
+
+void SmartChargingService::session_ended(const EvseAddress& evse,
+                                         const std::string& transaction_id) {
+  std::lock_guard lock(mutex_);
+  auto known = transactions_.find(evse_key(evse));
+  if (known == transactions_.end()) return;
+  if (!transaction_id.empty() && known->second != transaction_id) return;
+  transactions_.erase(known);
   auto where = locate(evse);
   if (!where) return;
   where->first->planner->session_ended(where->second, clock_.now());

@@ -113,8 +113,15 @@ class SmartChargingService {
   // --- facts (ocpp.events.v1) ----------------------------------------------------------------
   void charger_connected(const std::string& charger_id);
   void charger_disconnected(const std::string& charger_id);
+  // A new transaction id on an EVSE ends the session that was there.
   void session_started(const EvseAddress& evse, const std::string& transaction_id);
-  void session_ended(const EvseAddress& evse);
+  // Ends the EVSE's session if it is this transaction (any, when empty): a late end of an
+  // earlier session does not end the one running now.
+  void session_ended(const EvseAddress& evse, const std::string& transaction_id = {});
+  // The EVSE a running transaction of the charger is on (a 1.6 StopTransaction and a 2.x Ended
+  // or Updated event need not name it).
+  std::optional<EvseAddress> evse_of_transaction(const std::string& charger_id,
+                                                 const std::string& transaction_id) const;
   // Per connector phase (the charger's L1, L2, L3), A.
   void evse_meter(const EvseAddress& evse, const PhaseCurrents& connector_a);
 

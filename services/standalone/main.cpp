@@ -109,6 +109,9 @@ int main(int argc, char** argv) {
   auth::SqlAuthStore auth_store(**db);
   auth::AuthService auth_service(auth_config, auth_store, system_clock(), &metrics);
   WorkPool pool(threads);
+  // Transactions' decisions call Authorize in process and wait for it: auth answers from its
+  // own threads, or a few concurrent starts would take every thread and wait for each other.
+  WorkPool auth_pool(threads);
 
   // transactions
   transactions::TransactionHub hub;
@@ -155,7 +158,7 @@ int main(int argc, char** argv) {
   gateway::GrpcPeerGateway peers;  // one pod: never used
   gateway::Gateway gw(gw_config, {publisher, owners, decisions, credentials, peers}, metrics);
 
-  auth::AuthorizationApi auth_api(auth_service, pool, nullptr);
+  auth::AuthorizationApi auth_api(auth_service, auth_pool, nullptr);
   std::atomic<bool> listening{false};
   process.health().add_readiness_check("standalone", [&listening]() -> std::optional<std::string> {
     if (!listening) return "starting";

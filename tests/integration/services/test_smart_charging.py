@@ -14,9 +14,9 @@ leaving at random for about a minute. After every change of what any vehicle dra
 exceeds its limit on any phase; every profile a charger received has its CommandResult in Kafka,
 and the sessions are in Kafka and in the transactions service.
 
-Two small standalone tests are strict xfails, one per product bug found here (see their markers):
-a session whose end event does not name the EVSE never ends in the planner, and 1.6 profile
-limits such as 6.3 A are refused against the schema's `multipleOf 0.1`."""
+Two small standalone tests hold two bugs this file found: a session whose end event does not
+name the EVSE (1.6 StopTransaction, 2.0.1 Ended without `evse`) ends in the planner all the same,
+and 1.6 profile limits such as 6.3 A go out as whole tenths (the schema's `multipleOf 0.1`)."""
 
 import asyncio
 import collections
@@ -347,11 +347,6 @@ def test_standalone_sites_through_switchyardctl_and_a_16_charger_gets_its_profil
     assert ctl.json("sites", "list").get("sites", []) == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "product bug: the smart-charging service ends a session only on an event that names the "
-    "EVSE, but a 1.6 StopTransaction has no connectorId and a 2.0.1 TransactionEvent Ended "
-    "need not repeat `evse` (charger_events.cpp: session_ended({charger, 0})), so the session "
-    "stays in the plan with its current reserved. Remove this marker once fixed."))
 def test_session_end_frees_the_evse(standalone, tmp_path):
     """A 1.6 StopTransaction and a 2.0.1 TransactionEvent Ended (without `evse`, which 2.0.1
     sends only until the EVSE is known) end their sessions in the plan."""
@@ -402,11 +397,6 @@ def test_session_end_frees_the_evse(standalone, tmp_path):
     run(scenario())
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "product bug: setpoints are rounded as floor(a / 0.1) * 0.1 (planner.cpp floor_step), so "
-    "6.3 A goes out as 6.300000000000001, which the gateway refuses against OCPP 1.6's "
-    "`limit` multipleOf 0.1; the service then counts the EVSE as rejecting (at its maximum, "
-    "retried after 5 min). Remove this marker once fixed."))
 def test_16_profile_limits_are_multiples_of_a_tenth(standalone, tmp_path):
     """A 1.6 EVSE alone under a 6.3 A grid connection gets a TxProfile of 6.3 A."""
     ctl = standalone.ctl
@@ -839,10 +829,9 @@ def run_fleet(csms, tmp_path, service):
     if first.first_tx_profile_at is not None:
         print(f"first session of the run: start sent -> its TxProfile "
               f"{(first.first_tx_profile_at - first.sent_at) * 1000:.0f} ms")
-    if len(charged) < len(sessions) / 2:
-        print("WARNING: fewer than half of the sessions drew any current (see the rejected "
-              "answers and the reasons above)")
-    assert charged, "no vehicle drew any current: the safety check above proved nothing"
+    assert len(charged) >= len(sessions) / 2, (
+        f"only {len(charged)} of {len(sessions)} sessions drew any current: the safety check "
+        "above proves little (see the rejected answers and the reasons above)")
     assert latencies, "no session got a TxProfile"
     for c in chargers:
         for p in c.cp.profiles:

@@ -326,6 +326,47 @@ TEST_F(ServiceTest, ChargerEventsDriveConnectionsSessionsAndPhaseCurrents) {
   EXPECT_FALSE(service.plan("depot")->evses[0].status.online);
 }
 
+TEST_F(ServiceTest, ASessionEndsByItsTransactionWhenTheEndNamesNoEvse) {
+  put(board(1));
+  ChargerEvents events(service, nullptr);
+  auto tx_event = [](v1::TransactionEvent::Kind kind, const std::string& id, int evse) {
+    v1::ChargerEvent e;
+    e.set_charger_id("CP-1");
+    e.mutable_transaction_event()->set_kind(kind);
+    e.mutable_transaction_event()->set_transaction_id(id);
+    if (evse > 0) e.mutable_transaction_event()->mutable_location()->set_evse_id(evse);
+    return e;
+  };
+  service.charger_connected("CP-1");
+  events.apply(tx_event(v1::TransactionEvent::KIND_STARTED, "9", 1));
+  settle();
+  ASSERT_TRUE(service.plan("depot")->evses[0].status.session);
+  // 1.6 StopTransaction: no connector, only the transaction.
+  events.apply(tx_event(v1::TransactionEvent::KIND_ENDED, "9", 0));
+  settle();
+  EXPECT_FALSE(service.plan("depot")->evses[0].status.session);
+
+  // A late end of an earlier session does not end the one running now.
+  events.apply(tx_event(v1::TransactionEvent::KIND_STARTED, "10", 1));
+  events.apply(tx_event(v1::TransactionEvent::KIND_ENDED, "9", 1));
+  settle();
+  EXPECT_TRUE(service.plan("depot")->evses[0].status.session);
+  // A new transaction on the EVSE replaces one whose end was missed.
+  events.apply(tx_event(v1::TransactionEvent::KIND_STARTED, "11", 1));
+  settle();
+  EXPECT_EQ(last_for("CP-1")->transaction_id, "11");
+}
+
+TEST_F(ServiceTest, LimitsAreWholeTenthsOfAnAmpere) {
+  v1::Site site = board(1, 6.3);
+  put(site);
+  service.charger_connected("CP-1");
+  service.session_started({"CP-1", 1}, "t");
+  settle();
+  // 63 x 0.1 would be 6.300000000000001, which a 1.6 charger's schema refuses.
+  EXPECT_EQ(last_for("CP-1")->command.setpoint.current_a, 6.3);
+}
+
 TEST_F(ServiceTest, ASitePutLaterStartsFromWhatIsAlreadyKnown) {
   service.charger_connected("CP-1");
   service.session_started({"CP-1", 1}, "early");

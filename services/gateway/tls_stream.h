@@ -1,0 +1,202 @@
+// The gateway's TLS stream: OpenSSL reads and writes the socket itself (SSL_set_fd), readiness
+// comes from Asio. Asio's ssl::stream keeps a memory BIO pair and two record buffers per
+// connection (about 68 KB that are never released); here an idle connection holds only what
+// OpenSSL keeps with SSL_MODE_RELEASE_BUFFERS. Server side only; one thread per connection (the
+// worker's io_context), like every stream of the gateway. Included by connections.cpp alone.
+#pragma once
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
+#include <boost/beast/core/role.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+#include <cerrno>
+#include <memory>
+#include <vector>
+
+namespace switchyard::gateway {
+
+class FdTlsStream {
+ public:
+  using next_layer_type = boost::beast::tcp_stream;
+  using executor_type = next_layer_type::executor_type;
+
+  FdTlsStream(next_layer_type&& tcp, boost::asio::ssl::context& context)
+      : tcp_(std::move(tcp)), ssl_(SSL_new(context.native_handle())) {
+    boost::system::error_code ignored;
+    tcp_.socket().non_blocking(true, ignored);
+    if (ssl_) {
+      SSL_set_fd(ssl_.get(), static_cast<int>(tcp_.socket().native_handle()));
+      // The bytes of a retried SSL_write may sit in a different buffer than the first try.
+      SSL_set_mode(ssl_.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+      SSL_set_accept_state(ssl_.get());
+    }
+  }
+  FdTlsStream(FdTlsStream&&) noexcept = default;
+  FdTlsStream& operator=(FdTlsStream&&) noexcept = default;
+
+  executor_type get_executor() noexcept { return tcp_.get_executor(); }
+  next_layer_type& next_layer() noexcept { return tcp_; }
+  const next_layer_type& next_layer() const noexcept { return tcp_; }
+  SSL* native_handle() noexcept { return ssl_.get(); }
+
+  template <typename Handler>
+  auto async_handshake(boost::asio::ssl::stream_base::handshake_type, Handler&& handler) {
+    auto attempt = [](SSL* ssl, std::size_t& n) {
+      n = 0;
+      return SSL_do_handshake(ssl);
+    };
+    return boost::asio::async_compose<Handler, void(boost::system::error_code)>(
+        Op<decltype(attempt), false>{this, attempt}, handler, tcp_.socket());
+  }
+
+  template <typename MutableBuffers, typename Handler>
+  auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    boost::asio::mutable_buffer first;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      if (boost::asio::buffer_size(*it) > 0) {
+        first = *it;
+        break;
+      }
+    }
+    auto attempt = [first](SSL* ssl, std::size_t& n) {
+      if (first.size() == 0) {
+        n = 0;
+        return 1;
+      }
+      return SSL_read_ex(ssl, first.data(), first.size(), &n);
+    };
+    return boost::asio::async_compose<Handler, void(boost::system::error_code, std::size_t)>(
+        Op<decltype(attempt), true>{this, attempt}, handler, tcp_.socket());
+  }
+
+  template <typename ConstBuffers, typename Handler>
+  auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    // One TLS record for a WebSocket frame's header and payload: gather up to a record's size.
+    auto data = std::make_shared<std::vector<unsigned char>>();
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers) && data->size() < kRecord; ++it) {
+      const boost::asio::const_buffer buffer = *it;  // some iterators have no operator->
+      const auto* bytes = static_cast<const unsigned char*>(buffer.data());
+      const std::size_t take = std::min(buffer.size(), kRecord - data->size());
+      data->insert(data->end(), bytes, bytes + take);
+    }
+    auto attempt = [data](SSL* ssl, std::size_t& n) {
+      if (data->empty()) {
+        n = 0;
+        return 1;
+      }
+      return SSL_write_ex(ssl, data->data(), data->size(), &n);
+    };
+    return boost::asio::async_compose<Handler, void(boost::system::error_code, std::size_t)>(
+        Op<decltype(attempt), true>{this, attempt}, handler, tcp_.socket());
+  }
+
+  // close_notify if the socket takes it now; never waits (the TCP teardown follows).
+  void shutdown_quietly() {
+    if (!ssl_ || !SSL_is_init_finished(ssl_.get())) return;
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+  }
+
+ private:
+  static constexpr std::size_t kRecord = 16 * 1024;
+
+  struct SslFree {
+    void operator()(SSL* ssl) const { SSL_free(ssl); }
+  };
+
+  // Tries `attempt` (an SSL call returning 1 on success), waits for the socket while OpenSSL
+  // wants to read or write, and completes with the bytes moved. The first try runs from a post,
+  // so a handler is never called from inside the initiating function. `Sized`: the completion
+  // also carries the byte count (reads and writes; not the handshake).
+  template <typename Attempt, bool Sized>
+  struct Op {
+    FdTlsStream* stream;
+    Attempt attempt;
+    bool started = false;
+
+    template <typename Self>
+    static void finish(Self& self, const boost::system::error_code& ec, std::size_t n) {
+      if constexpr (Sized) {
+        self.complete(ec, n);
+      } else {
+        self.complete(ec);
+      }
+    }
+
+    template <typename Self>
+    void operator()(Self& self, boost::system::error_code ec = {}) {
+      if (!started) {
+        started = true;
+        if (!stream->ssl_) return finish(self, boost::asio::error::no_memory, 0);
+        return boost::asio::post(stream->tcp_.get_executor(), std::move(self));
+      }
+      if (ec) return finish(self, ec, 0);
+      SSL* ssl = stream->ssl_.get();
+      ERR_clear_error();
+      std::size_t n = 0;
+      const int result = attempt(ssl, n);
+      if (result == 1) return finish(self, ec, n);
+      auto& socket = stream->tcp_.socket();
+      switch (SSL_get_error(ssl, result)) {
+        case SSL_ERROR_WANT_READ:
+          return socket.async_wait(boost::asio::ip::tcp::socket::wait_read, std::move(self));
+        case SSL_ERROR_WANT_WRITE:
+          return socket.async_wait(boost::asio::ip::tcp::socket::wait_write, std::move(self));
+        case SSL_ERROR_ZERO_RETURN:
+          return finish(self, boost::asio::error::eof, 0);
+        case SSL_ERROR_SYSCALL: {
+          const int error = errno;
+          if (ERR_peek_error() == 0) {
+            // The peer went away without close_notify (or a plain socket error).
+            return finish(self,
+                          error == 0
+                              ? boost::system::error_code(boost::asio::error::eof)
+                              : boost::system::error_code(error, boost::system::system_category()),
+                          0);
+          }
+          [[fallthrough]];
+        }
+        default: {
+          const auto code = ERR_get_error();
+          ERR_clear_error();
+          return finish(self,
+                        boost::system::error_code(static_cast<int>(code),
+                                                  boost::asio::error::get_ssl_category()),
+                        0);
+        }
+      }
+    }
+  };
+
+  next_layer_type tcp_;
+  std::unique_ptr<SSL, SslFree> ssl_;
+};
+
+// WebSocket close: close_notify, then the TCP teardown of the layer below.
+template <typename TeardownHandler>
+void async_teardown(boost::beast::role_type role, FdTlsStream& stream, TeardownHandler&& handler) {
+  stream.shutdown_quietly();
+  using boost::beast::websocket::async_teardown;
+  async_teardown(role, stream.next_layer().socket(), std::forward<TeardownHandler>(handler));
+}
+
+inline void teardown(boost::beast::role_type role, FdTlsStream& stream,
+                     boost::system::error_code& ec) {
+  stream.shutdown_quietly();
+  using boost::beast::websocket::teardown;
+  teardown(role, stream.next_layer().socket(), ec);
+}
+
+}  // namespace switchyard::gateway
