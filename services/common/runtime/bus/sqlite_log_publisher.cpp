@@ -1,8 +1,9 @@
 // The SQLite event log's publisher: publish() queues, one writer thread commits what is queued
-// in one transaction (group commit) and then runs the callbacks of that batch. The writer never
-// lingers for a batch to fill: an idle writer commits the first event at once (its charger is
-// waiting for the acknowledgement), and what arrives during a commit forms the next batch, so
-// batches grow with the load by themselves.
+// in one transaction (group commit) and then runs the callbacks of that batch. An idle writer
+// commits the first event at once (its charger is waiting for the acknowledgement), and what
+// arrives during a commit forms the next batch, so batches grow with the load by themselves;
+// only when the last batch was already large does the writer linger briefly for a larger one,
+// which costs little latency there and saves commits (fsyncs) per event.
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
@@ -17,6 +18,8 @@ namespace switchyard::bus::sqlite_log {
 namespace {
 
 constexpr size_t kMaxBatch = 1000;  // events per commit at most
+constexpr size_t kBusyBatch = 64;   // a batch this large means the log is busy: linger next time
+constexpr auto kBusyLinger = std::chrono::milliseconds(2);
 // Past this many queued events publish() refuses instead of growing memory without bound.
 constexpr size_t kMaxQueued = 100000;
 
@@ -74,8 +77,8 @@ class SqliteLogPublisher final : public EventPublisher {
     queue_.push_back(
         Pending{std::string(topic), std::string(key), std::string(value), std::move(done)});
     ++in_flight_;
-    // The writer waits only when the queue was empty: the first event wakes it.
-    const bool wake = queue_.size() == 1;
+    // The writer waits for the first event, or for a full batch while it lingers.
+    const bool wake = queue_.size() == 1 || queue_.size() >= kMaxBatch;
     lock.unlock();
     if (wake) work_.notify_one();
   }
@@ -105,11 +108,15 @@ class SqliteLogPublisher final : public EventPublisher {
     std::unique_lock lock(mutex_);
     work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) return {};
+    if (last_batch_ >= kBusyBatch) {
+      work_.wait_for(lock, kBusyLinger, [&] { return queue_.size() >= kMaxBatch || stopping_; });
+    }
     const auto end =
         queue_.begin() + static_cast<std::ptrdiff_t>(std::min(queue_.size(), kMaxBatch));
     std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
                                std::make_move_iterator(end));
     queue_.erase(queue_.begin(), end);
+    last_batch_ = batch.size();
     return batch;
   }
 
@@ -163,6 +170,7 @@ class SqliteLogPublisher final : public EventPublisher {
   std::condition_variable idle_;  // flush() waits here for in_flight_ == 0
   std::deque<Pending> queue_;
   size_t in_flight_ = 0;  // queued or being committed, callback not yet run
+  size_t last_batch_ = 0;
   bool stopping_ = false;
   std::thread writer_;  // last: starts once everything above exists
 };
