@@ -41,7 +41,7 @@ class FdTlsStream {
     }
   }
   FdTlsStream(FdTlsStream&&) noexcept = default;
-  FdTlsStream& operator=(FdTlsStream&&) noexcept = default;
+  FdTlsStream& operator=(FdTlsStream&&) = delete;  // the TCP stream cannot be assigned
 
   executor_type get_executor() noexcept { return tcp_.get_executor(); }
   next_layer_type& next_layer() noexcept { return tcp_; }
@@ -110,7 +110,7 @@ class FdTlsStream {
   }
 
  private:
-  static constexpr std::size_t kRecord = 16 * 1024;
+  static constexpr std::size_t kRecord = std::size_t{16} * 1024;
 
   struct SslFree {
     void operator()(SSL* ssl) const { SSL_free(ssl); }
