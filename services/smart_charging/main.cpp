@@ -9,6 +9,7 @@
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
 #include "common/runtime/process/process.h"
+#include "smart_charging/bootstrap.h"
 #include "smart_charging/charger_control_sender.h"
 #include "smart_charging/charger_events.h"
 #include "smart_charging/grpc_api.h"
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
   consumer_config.group_id = "switchyard-smart-charging";
   std::string events_topic = "ocpp.events.v1";
   std::string gateway_address = "127.0.0.1:50061";
+  std::string status_address = "127.0.0.1:50073";
+  std::string transactions_address = "127.0.0.1:50072";
   ProfileSettings profiles;
   ServiceSettings service_settings;
   std::chrono::milliseconds recalc_interval{60000};
@@ -50,6 +53,10 @@ int main(int argc, char** argv) {
       .add("consumer-group", consumer_config.group_id, "Kafka consumer group")
       .add("gateway-address", gateway_address,
            "ChargerControl of any gateway pod (it forwards to the charger's owner)")
+      .add("status-address", status_address,
+           "Chargers API of the status service: which chargers are online at start")
+      .add("transactions-address", transactions_address,
+           "Transactions API: which sessions run at start")
       .add("profile-stack-level", profiles.stack_level,
            "Stack level of the profiles this service sends (keep operators' levels apart)")
       .add("profile-id-base", profiles.profile_id_base,
@@ -88,6 +95,19 @@ int main(int argc, char** argv) {
   SmartChargingService service(sender, store, system_clock(), service_settings, &process.metrics());
   auto loaded = service.load(site_definition_from_json);
   if (!loaded) return fail(loaded.error().message);
+  // Facts at start, then the events after the committed offset move them on.
+  auto known = bootstrap_facts(
+      grpc::CreateChannel(status_address, grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(transactions_address, grpc::InsecureChannelCredentials()), service,
+      std::chrono::seconds(10));
+  if (known) {
+    log::info("facts at start", {{"chargers_online", known->chargers_online},
+                                 {"sessions", known->sessions}});
+  } else {
+    log::error("facts at start unknown: chargers count as offline until their events say "
+               "otherwise",
+               {{"error", known.error().message}});
+  }
   ChargerEvents handler(service, &process.metrics());
   WorkPool pool(threads);
   SmartChargingApi api(service, pool);

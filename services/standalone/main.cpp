@@ -21,6 +21,7 @@
 #include "gateway/gateway.h"
 #include "gateway/peer_client.h"
 #include "gateway/service_clients.h"
+#include "smart_charging/bootstrap.h"
 #include "smart_charging/charger_control_sender.h"
 #include "smart_charging/charger_events.h"
 #include "smart_charging/grpc_api.h"
@@ -182,6 +183,10 @@ int main(int argc, char** argv) {
   auth_api.set_charger_control(control_stub.get());
   profile_sender.bind(std::make_unique<smart_charging::ChargerControlSender>(
       channel, smart_charging::ProfileSettings{}));
+  if (auto known = smart_charging::bootstrap_facts(channel, channel, smart, std::chrono::seconds(10));
+      !known) {
+    log::error("smart charging: facts at start unknown", {{"error", known.error().message}});
+  }
 
   auto tx_events = (*log_store)->consumer("switchyard-transactions", {gw_config.events_topic});
   auto status_events = (*log_store)->consumer("switchyard-status", {gw_config.events_topic});

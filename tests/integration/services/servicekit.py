@@ -330,6 +330,15 @@ class Stack:
         self.services.append(process)
         return process.start()
 
+    def _fact_sources(self):
+        """Where a (re)started smart-charging service reads the facts at start."""
+        sources = {}
+        if self.status is not None:
+            sources["status-address"] = self.status.grpc_address
+        if self.transactions is not None:
+            sources["transactions-address"] = self.transactions.grpc_address
+        return sources
+
     def start_smart_charging(self, schema=None, group=None, gateway_address=None, **flags):
         """A smart-charging service on the stack's events topic with its own schema
         (`<name>_smart`) and consumer group, sending its profiles through the stack's first
@@ -343,7 +352,7 @@ class Stack:
             {**self._postgres(schema or f"{self.name}_smart"),
              "kafka-brokers": self.servers.kafka_brokers, "events-topic": self.topic,
              "consumer-group": group or f"{self.name}_smart_charging",
-             "gateway-address": gateway_address, **flags},
+             "gateway-address": gateway_address, **self._fact_sources(), **flags},
             self.log_dir, '"msg":"smart-charging started"')
         self.services.append(process)
         process.start()

@@ -874,3 +874,47 @@ def test_twenty_chargers_on_a_63_a_site_never_exceed_a_fuse(stack, tmp_path):
         s.transaction_id for _, s in sessions)
     print(f"{time.monotonic() - started:.1f} s from the chargers' connection to the last check")
 
+
+
+def test_a_restarted_service_starts_from_the_chargers_online_and_the_sessions_running(
+        stack, tmp_path):
+    """The service asks the status and transactions services at start: a restart mid-session
+    does not count the charger as offline nor forget its session until its next event."""
+    smart = stack.start_smart_charging()
+    ctl = stack.ctl
+    site = {"id": "restart", "nodes": [
+        node("grid", "NODE_KIND_GRID_CONNECTION", 32),
+        node("restart-201", "NODE_KIND_CHARGER", 32, "grid")],
+        "evses": [evse("restart-201")]}
+    ctl("sites", "put", write_json(tmp_path / "restart.json", site))
+    ctl("tokens", "add", "RFID-RESTART", "--type", "ISO14443")
+
+    def planned():
+        e = ctl.json("sites", "plan", "restart")["evses"][0]
+        return e.get("online", False), e.get("session", False)
+
+    async def scenario():
+        async with OcppCharger(stack.ws_url("restart-201"), Charger201, "ocpp2.0.1") as cp:
+            await cp.call(call201.BootNotification(
+                charging_station={"vendorName": "Acme", "model": "Volt-201"}, reason="PowerUp"),
+                suppress=False)
+            await cp.call(call201.TransactionEvent(
+                event_type="Started", timestamp=at(0), trigger_reason="Authorized", seq_no=0,
+                transaction_info={"transactionId": "restart-tx"},
+                id_token={"idToken": "RFID-RESTART", "type": "ISO14443"},
+                evse={"id": 1, "connectorId": 1}), suppress=False)
+            await eventually(lambda: ctl_async(lambda: planned() == (True, True)), 20,
+                             "online and in session before the restart")
+            # The transactions service has the session before the service goes.
+            await eventually(lambda: ctl_async(lambda: any(
+                t["state"] == "TRANSACTION_STATE_ACTIVE" for t in ctl.transactions())), 20,
+                "the active transaction")
+            await asyncio.to_thread(smart.stop)
+            await asyncio.to_thread(smart.start, True)
+            await eventually(lambda: ctl_async(lambda: planned() == (True, True)), 20,
+                             "online and in session after the restart")
+
+    run(scenario())
+    facts = [json.loads(line) for line in smart.log().splitlines()
+             if '"msg":"facts at start"' in line]
+    assert facts and facts[-1]["chargers_online"] >= 1 and facts[-1]["sessions"] >= 1, facts
