@@ -96,17 +96,18 @@ int main(int argc, char** argv) {
   auto loaded = service.load(site_definition_from_json);
   if (!loaded) return fail(loaded.error().message);
   // Facts at start, then the events after the committed offset move them on.
-  auto known = bootstrap_facts(
-      grpc::CreateChannel(status_address, grpc::InsecureChannelCredentials()),
-      grpc::CreateChannel(transactions_address, grpc::InsecureChannelCredentials()), service,
-      std::chrono::seconds(10));
+  auto known =
+      bootstrap_facts(grpc::CreateChannel(status_address, grpc::InsecureChannelCredentials()),
+                      grpc::CreateChannel(transactions_address, grpc::InsecureChannelCredentials()),
+                      service, std::chrono::seconds(10));
   if (known) {
-    log::info("facts at start", {{"chargers_online", known->chargers_online},
-                                 {"sessions", known->sessions}});
+    log::info("facts at start",
+              {{"chargers_online", known->chargers_online}, {"sessions", known->sessions}});
   } else {
-    log::error("facts at start unknown: chargers count as offline until their events say "
-               "otherwise",
-               {{"error", known.error().message}});
+    log::error(
+        "facts at start unknown: chargers count as offline until their events say "
+        "otherwise",
+        {{"error", known.error().message}});
   }
   ChargerEvents handler(service, &process.metrics());
   WorkPool pool(threads);

@@ -183,7 +183,8 @@ int main(int argc, char** argv) {
   auth_api.set_charger_control(control_stub.get());
   profile_sender.bind(std::make_unique<smart_charging::ChargerControlSender>(
       channel, smart_charging::ProfileSettings{}));
-  if (auto known = smart_charging::bootstrap_facts(channel, channel, smart, std::chrono::seconds(10));
+  if (auto known =
+          smart_charging::bootstrap_facts(channel, channel, smart, std::chrono::seconds(10));
       !known) {
     log::error("smart charging: facts at start unknown", {{"error", known.error().message}});
   }
