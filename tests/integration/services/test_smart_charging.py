@@ -887,6 +887,7 @@ def test_a_restarted_service_starts_from_the_chargers_online_and_the_sessions_ru
         node("restart-201", "NODE_KIND_CHARGER", 32, "grid")],
         "evses": [evse("restart-201")]}
     ctl("sites", "put", write_json(tmp_path / "restart.json", site))
+    ctl("chargers", "register", "restart-201", "--security-profile", "0")
     ctl("tokens", "add", "RFID-RESTART", "--type", "ISO14443")
 
     def planned():
