@@ -19,8 +19,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <cerrno>
+#include <cstring>
 #include <memory>
-#include <vector>
 
 namespace switchyard::gateway {
 
@@ -81,21 +81,25 @@ class FdTlsStream {
 
   template <typename ConstBuffers, typename Handler>
   auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    // One TLS record for a WebSocket frame's header and payload: gather up to a record's size.
-    auto data = std::make_shared<std::vector<unsigned char>>();
-    for (auto it = boost::asio::buffer_sequence_begin(buffers);
-         it != boost::asio::buffer_sequence_end(buffers) && data->size() < kRecord; ++it) {
-      const boost::asio::const_buffer buffer = *it;  // some iterators have no operator->
-      const auto* bytes = static_cast<const unsigned char*>(buffer.data());
-      const std::size_t take = std::min(buffer.size(), kRecord - data->size());
-      data->insert(data->end(), bytes, bytes + take);
-    }
-    auto attempt = [data](SSL* ssl, std::size_t& n) {
-      if (data->empty()) {
+    // One TLS record for a WebSocket frame's header and payload, gathered into the thread's
+    // scratch at every try: no allocation per write, and a retry offers the same bytes (the
+    // caller's buffers stay valid until completion; SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets
+    // them sit in the scratch of another moment).
+    auto attempt = [buffers](SSL* ssl, std::size_t& n) {
+      thread_local std::array<unsigned char, kRecord> scratch;
+      std::size_t size = 0;
+      for (auto it = boost::asio::buffer_sequence_begin(buffers);
+           it != boost::asio::buffer_sequence_end(buffers) && size < kRecord; ++it) {
+        const boost::asio::const_buffer buffer = *it;  // some iterators have no operator->
+        const std::size_t take = std::min(buffer.size(), kRecord - size);
+        std::memcpy(scratch.data() + size, buffer.data(), take);
+        size += take;
+      }
+      if (size == 0) {
         n = 0;
         return 1;
       }
-      return SSL_write_ex(ssl, data->data(), data->size(), &n);
+      return SSL_write_ex(ssl, scratch.data(), size, &n);
     };
     return boost::asio::async_compose<Handler, void(boost::system::error_code, std::size_t)>(
         Op<decltype(attempt), true>{this, attempt}, handler, tcp_.socket());

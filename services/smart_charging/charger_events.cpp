@@ -4,7 +4,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
-#include "common/runtime/core/log.h"
+#include "common/runtime/bus/parse_event.h"
 #include "switchyard/v1/events.pb.h"
 
 namespace switchyard::smart_charging {
@@ -45,13 +45,7 @@ ChargerEvents::ChargerEvents(SmartChargingService& service, prometheus::Registry
 
 Result<void> ChargerEvents::handle(const bus::Event& event) {
   v1::ChargerEvent parsed;
-  if (!parsed.ParseFromArray(event.value.data(), static_cast<int>(event.value.size()))) {
-    if (malformed_ != nullptr) malformed_->Increment();
-    log::warn("malformed charger event skipped",
-              {{"topic", event.topic}, {"offset", event.offset}, {"bytes", event.value.size()}});
-    return {};
-  }
-  apply(parsed);
+  if (bus::parse_event(event, parsed, malformed_)) apply(parsed);
   return {};
 }
 

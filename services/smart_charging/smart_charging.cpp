@@ -18,6 +18,10 @@ std::string evse_key(const EvseAddress& evse) {
 
 namespace {
 
+std::string transaction_key(const std::string& charger_id, const std::string& transaction_id) {
+  return charger_id + "\n" + transaction_id;
+}
+
 std::string_view outcome_name(ProfileOutcome outcome) {
   switch (outcome) {
     case ProfileOutcome::kAccepted:
@@ -411,7 +415,9 @@ void SmartChargingService::session_started(const EvseAddress& evse,
   auto known = transactions_.find(evse_key(evse));
   if (known != transactions_.end() && known->second == transaction_id) return;  // again
   const bool replaced = known != transactions_.end();
+  if (replaced) evse_of_transaction_.erase(transaction_key(evse.charger_id, known->second));
   transactions_[evse_key(evse)] = transaction_id;
+  evse_of_transaction_[transaction_key(evse.charger_id, transaction_id)] = evse;
   auto where = locate(evse);
   if (!where) return;
   // The end of the previous session was missed: that one is over.
@@ -424,12 +430,9 @@ std::optional<EvseAddress> SmartChargingService::evse_of_transaction(
     const std::string& charger_id, const std::string& transaction_id) const {
   if (transaction_id.empty()) return std::nullopt;
   std::lock_guard lock(mutex_);
-  const std::string prefix = charger_id + "/";
-  for (const auto& [key, tx] : transactions_) {
-    if (tx == transaction_id && key.starts_with(prefix))
-      return EvseAddress{charger_id, std::atoi(key.c_str() + prefix.size())};
-  }
-  return std::nullopt;
+  auto it = evse_of_transaction_.find(transaction_key(charger_id, transaction_id));
+  if (it == evse_of_transaction_.end()) return std::nullopt;
+  return it->second;
 }
 
 void SmartChargingService::session_ended(const EvseAddress& evse,
@@ -438,6 +441,7 @@ void SmartChargingService::session_ended(const EvseAddress& evse,
   auto known = transactions_.find(evse_key(evse));
   if (known == transactions_.end()) return;
   if (!transaction_id.empty() && known->second != transaction_id) return;
+  evse_of_transaction_.erase(transaction_key(evse.charger_id, known->second));
   transactions_.erase(known);
   auto where = locate(evse);
   if (!where) return;

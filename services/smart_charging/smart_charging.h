@@ -164,6 +164,9 @@ class SmartChargingService {
   // Facts kept whatever site a charger is in, so a site put later starts from them.
   std::set<std::string> online_;
   std::unordered_map<std::string, std::string> transactions_;  // evse_key -> transaction id
+  // "<charger>\n<transaction id>" -> its EVSE: the reverse of transactions_, for events that
+  // name only the transaction.
+  std::unordered_map<std::string, EvseAddress> evse_of_transaction_;
 };
 
 }  // namespace switchyard::smart_charging

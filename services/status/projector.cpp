@@ -4,6 +4,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "switchyard/v1/events.pb.h"
 
@@ -120,12 +121,7 @@ StatusProjector::StatusProjector(sql::Database& db, prometheus::Registry* metric
 
 Result<void> StatusProjector::handle(const bus::Event& event) {
   v1::ChargerEvent parsed;
-  if (!parsed.ParseFromArray(event.value.data(), static_cast<int>(event.value.size()))) {
-    if (malformed_ != nullptr) malformed_->Increment();
-    log::error("skipping an event that does not parse as ChargerEvent",
-               {{"topic", event.topic}, {"partition", event.partition}, {"offset", event.offset}});
-    return {};
-  }
+  if (!bus::parse_event(event, parsed, malformed_)) return {};
   return apply(parsed);
 }
 

@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "switchyard/v1/events.pb.h"
 #include "transactions/convert.h"
@@ -87,12 +88,7 @@ Projector::Projector(sql::Database& db, TransactionHub& hub, ProjectorTopics top
 
 Result<void> Projector::handle(const bus::Event& event) {
   v1::ChargerEvent parsed;
-  if (!parsed.ParseFromArray(event.value.data(), static_cast<int>(event.value.size()))) {
-    if (malformed_ != nullptr) malformed_->Increment();
-    log::error("skipping an event that does not parse as ChargerEvent",
-               {{"topic", event.topic}, {"partition", event.partition}, {"offset", event.offset}});
-    return {};
-  }
+  if (!bus::parse_event(event, parsed, malformed_)) return {};
   return apply(parsed);
 }
 

@@ -890,6 +890,10 @@ def test_a_restarted_service_starts_from_the_chargers_online_and_the_sessions_ru
     ctl("chargers", "register", "restart-201", "--security-profile", "0")
     ctl("tokens", "add", "RFID-RESTART", "--type", "ISO14443")
 
+    def status_online():
+        got = ctl.run("chargers", "get", "restart-201", output="json")  # NOT_FOUND until seen
+        return got.returncode == 0 and json.loads(got.stdout)["charger"].get("online", False)
+
     def planned():
         e = ctl.json("sites", "plan", "restart")["evses"][0]
         return e.get("online", False), e.get("session", False)
@@ -906,7 +910,10 @@ def test_a_restarted_service_starts_from_the_chargers_online_and_the_sessions_ru
                 evse={"id": 1, "connectorId": 1}), suppress=False)
             await eventually(lambda: ctl_async(lambda: planned() == (True, True)), 20,
                              "online and in session before the restart")
-            # The transactions service has the session before the service goes.
+            # The status service has the charger online and the transactions service has the
+            # session before the service goes (each consumes the events at its own pace).
+            await eventually(lambda: ctl_async(status_online), 20,
+                             "the charger online in the status service")
             await eventually(lambda: ctl_async(lambda: any(
                 t["state"] == "TRANSACTION_STATE_ACTIVE" for t in ctl.transactions())), 20,
                 "the active transaction")
