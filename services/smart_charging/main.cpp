@@ -8,6 +8,7 @@
 #include "common/runtime/bus/kafka_event_consumer.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
+#include "common/runtime/process/consumer_service.h"
 #include "common/runtime/process/process.h"
 #include "smart_charging/bootstrap.h"
 #include "smart_charging/charger_control_sender.h"
@@ -21,13 +22,7 @@ using namespace switchyard::smart_charging;
 
 int main(int argc, char** argv) {
   Process process;  // first: blocks the signals before any thread starts
-  std::string listen_address = "0.0.0.0";
-  int grpc_port = 50074;
-  int http_port = 8094;
-  sql::PostgresOptions db_options;
-  kafka::ConsumerConfig consumer_config;
-  consumer_config.group_id = "switchyard-smart-charging";
-  std::string events_topic = "ocpp.events.v1";
+  ConsumerServiceOptions options(50074, 8094, "switchyard-smart-charging", 4);
   std::string gateway_address = "127.0.0.1:50061";
   std::string status_address = "127.0.0.1:50073";
   std::string transactions_address = "127.0.0.1:50072";
@@ -36,21 +31,11 @@ int main(int argc, char** argv) {
   std::chrono::milliseconds recalc_interval{60000};
   std::chrono::milliseconds turn{15 * 60000};
   std::chrono::milliseconds profile_timeout{30000};
-  int threads = 4;
-  std::string log_level = "info";
   Settings settings("switchyard-smart-charging",
                     "Switchyard smart charging: dynamic load management of sites, charging "
                     "profiles through ChargerControl");
-  settings.add("listen-address", listen_address, "Address the gRPC and HTTP listeners bind")
-      .add("grpc-port", grpc_port, "gRPC: switchyard.v1.SmartCharging")
-      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz")
-      .add_secret("postgres-url", db_options.url, "PostgreSQL connection URL")
-      .add("postgres-schema", db_options.schema,
-           "Schema (created if missing); empty = search_path default")
-      .add("postgres-pool-size", db_options.pool_size, "PostgreSQL connections")
-      .add("kafka-brokers", consumer_config.brokers, "Kafka bootstrap servers")
-      .add("events-topic", events_topic, "Topic of the gateways' ChargerEvents")
-      .add("consumer-group", consumer_config.group_id, "Kafka consumer group")
+  options.add_to(settings, "switchyard.v1.SmartCharging");
+  settings
       .add("gateway-address", gateway_address,
            "ChargerControl of any gateway pod (it forwards to the charger's owner)")
       .add("status-address", status_address,
@@ -65,11 +50,9 @@ int main(int argc, char** argv) {
       .add("max-offline-duration", profiles.max_offline_duration_s,
            "OCPP 2.1: seconds a charger keeps a profile without the CSMS (0 = unset)")
       .add("recalc-interval", recalc_interval, "Re-plan every site at least this often")
-      .add("turn", turn, "Longest wait of a vehicle allowed to charge for its minimum current")
-      .add("threads", threads, "Threads doing database work for gRPC calls")
-      .add("log-level", log_level, "debug, info, warn or error");
+      .add("turn", turn, "Longest wait of a vehicle allowed to charge for its minimum current");
   if (auto code = settings.parse(argc, argv)) return *code;
-  log::init("smart-charging", "", log::parse_level(log_level));
+  log::init("smart-charging", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
     log::error("cannot start", {{"error", what}});
     return 1;
@@ -78,12 +61,11 @@ int main(int argc, char** argv) {
   service_settings.planner.recalc_interval = recalc_interval;
   service_settings.planner.turn = turn;
 
-  auto db = sql::open_postgres(db_options, &process.metrics());
+  auto db = open_service_database(options, migrations(), "smart_charging", &process.metrics());
   if (!db) return fail(db.error().message);
-  if (auto m = sql::migrate(**db, migrations(), "smart_charging"); !m)
-    return fail(m.error().message);
 
-  consumer_config.topics = {events_topic};
+  auto& consumer_config = options.consumer;
+  consumer_config.topics = {options.events_topic};
   consumer_config.client_id = "smart-charging";
   auto consumer = kafka::Consumer::create(consumer_config, &process.metrics());
   if (!consumer) return fail(consumer.error().message);
@@ -110,19 +92,19 @@ int main(int argc, char** argv) {
         {{"error", known.error().message}});
   }
   ChargerEvents handler(service, &process.metrics());
-  WorkPool pool(threads);
+  WorkPool pool(options.threads);
   SmartChargingApi api(service, pool);
 
-  process.http(listen_address, http_port);
+  process.http(options.listen_address, options.http_port);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
-  auto bound = process.start_grpc(listen_address, grpc_port, {&api});
+  auto bound = process.start_grpc(options.listen_address, options.grpc_port, {&api});
   if (!bound) return fail(bound.error().message);
   std::jthread consuming([&](std::stop_token stop) {
     events.run([&](const bus::Event& e) { return handler.handle(e); }, std::move(stop));
   });
   std::jthread driving([&](const std::stop_token& stop) { service.run(stop); });
   log::info("smart-charging started", {{"grpc_port", *bound},
-                                       {"http_port", http_port},
+                                       {"http_port", options.http_port},
                                        {"sites", *loaded},
                                        {"gateway_address", gateway_address}});
 

@@ -9,6 +9,7 @@
 #include "common/runtime/bus/kafka_event_consumer.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
+#include "common/runtime/process/consumer_service.h"
 #include "common/runtime/process/process.h"
 #include "status/grpc_api.h"
 #include "status/projector.h"
@@ -18,55 +19,35 @@ using namespace switchyard;
 
 int main(int argc, char** argv) {
   Process process;  // first: blocks the signals before any thread starts
-  std::string listen_address = "0.0.0.0";
-  int grpc_port = 50073;
-  int http_port = 8093;
-  sql::PostgresOptions db_options;
-  kafka::ConsumerConfig consumer_config;
-  consumer_config.group_id = "switchyard-status";
-  std::string events_topic = "ocpp.events.v1";
-  int threads = 8;
-  std::string log_level = "info";
+  ConsumerServiceOptions options(50073, 8093, "switchyard-status", 8);
   Settings settings(
       "switchyard-status",
       "Switchyard status service: charger state, connector status history, configuration");
-  settings.add("listen-address", listen_address, "Address the gRPC and HTTP listeners bind")
-      .add("grpc-port", grpc_port, "gRPC: switchyard.v1.Chargers")
-      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz")
-      .add_secret("postgres-url", db_options.url, "PostgreSQL connection URL")
-      .add("postgres-schema", db_options.schema,
-           "Schema (created if missing); empty = search_path default")
-      .add("postgres-pool-size", db_options.pool_size, "PostgreSQL connections")
-      .add("kafka-brokers", consumer_config.brokers, "Kafka bootstrap servers")
-      .add("events-topic", events_topic, "Topic of the gateways' ChargerEvents")
-      .add("consumer-group", consumer_config.group_id, "Kafka consumer group")
-      .add("threads", threads, "Threads doing database work for gRPC calls")
-      .add("log-level", log_level, "debug, info, warn or error");
+  options.add_to(settings, "switchyard.v1.Chargers");
   if (auto code = settings.parse(argc, argv)) return *code;
-  log::init("status", "", log::parse_level(log_level));
+  log::init("status", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
     log::error("cannot start", {{"error", what}});
     return 1;
   };
 
-  auto db = sql::open_postgres(db_options, &process.metrics());
+  auto db = open_service_database(options, status::migrations(), "status", &process.metrics());
   if (!db) return fail(db.error().message);
-  if (auto m = sql::migrate(**db, status::migrations(), "status"); !m)
-    return fail(m.error().message);
 
-  consumer_config.topics = {events_topic};
+  auto& consumer_config = options.consumer;
+  consumer_config.topics = {options.events_topic};
   consumer_config.client_id = "status";
   auto consumer = kafka::Consumer::create(consumer_config, &process.metrics());
   if (!consumer) return fail(consumer.error().message);
   bus::KafkaEventConsumer events(std::move(*consumer));
 
   status::StatusProjector projector(**db, &process.metrics());
-  WorkPool pool(threads);
+  WorkPool pool(options.threads);
   status::ChargersApi api(**db, pool);
 
-  process.http(listen_address, http_port);
+  process.http(options.listen_address, options.http_port);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
-  auto bound = process.start_grpc(listen_address, grpc_port, {&api});
+  auto bound = process.start_grpc(options.listen_address, options.grpc_port, {&api});
   if (!bound) return fail(bound.error().message);
   std::jthread consuming([&](std::stop_token stop) {
     events.run([&](const bus::Event& e) { return projector.handle(e); }, std::move(stop));
@@ -85,8 +66,9 @@ int main(int argc, char** argv) {
                                              [] { return false; });
     }
   });
-  log::info("status started",
-            {{"grpc_port", *bound}, {"http_port", http_port}, {"events_topic", events_topic}});
+  log::info("status started", {{"grpc_port", *bound},
+                               {"http_port", options.http_port},
+                               {"events_topic", options.events_topic}});
 
   const int signal = process.wait_for_signal();
   log::info("signal received; stopping", {{"signal", signal}});

@@ -10,6 +10,7 @@
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
 #include "common/runtime/kafka/admin.h"
+#include "common/runtime/process/consumer_service.h"
 #include "common/runtime/process/process.h"
 #include "transactions/authority.h"
 #include "transactions/grpc_api.h"
@@ -21,45 +22,27 @@ using namespace switchyard;
 
 int main(int argc, char** argv) {
   Process process;  // first: blocks the signals before any thread starts
-  std::string listen_address = "0.0.0.0";
-  int grpc_port = 50072;
-  int http_port = 8092;
-  sql::PostgresOptions db_options;
-  kafka::ConsumerConfig consumer_config;
-  consumer_config.group_id = "switchyard-transactions";
-  std::string events_topic = "ocpp.events.v1";
+  ConsumerServiceOptions options(50072, 8092, "switchyard-transactions", 8);
   transactions::ProjectorTopics topics;
   std::string auth_address = "127.0.0.1:50071";
-  int threads = 8;
-  std::string log_level = "info";
   Settings settings("switchyard-transactions",
                     "Switchyard transactions service: sessions, energy, tariffs and CDRs");
-  settings.add("listen-address", listen_address, "Address the gRPC and HTTP listeners bind")
-      .add("grpc-port", grpc_port, "gRPC: switchyard.v1.Transactions")
-      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz")
-      .add_secret("postgres-url", db_options.url, "PostgreSQL connection URL")
-      .add("postgres-schema", db_options.schema,
-           "Schema (created if missing); empty = search_path default")
-      .add("postgres-pool-size", db_options.pool_size, "PostgreSQL connections")
-      .add("kafka-brokers", consumer_config.brokers, "Kafka bootstrap servers")
-      .add("events-topic", events_topic, "Topic of the gateways' ChargerEvents")
-      .add("consumer-group", consumer_config.group_id, "Kafka consumer group")
+  options.add_to(settings, "switchyard.v1.Transactions");
+  settings
       .add("transactions-topic", topics.transactions, "Topic transaction updates are published to")
       .add("cdr-topic", topics.cdrs, "Topic CDRs are published to")
-      .add("auth-address", auth_address, "Authorization service (host:port) for Decide")
-      .add("threads", threads, "Threads doing database work for gRPC calls")
-      .add("log-level", log_level, "debug, info, warn or error");
+      .add("auth-address", auth_address, "Authorization service (host:port) for Decide");
   if (auto code = settings.parse(argc, argv)) return *code;
-  log::init("transactions", "", log::parse_level(log_level));
+  log::init("transactions", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
     log::error("cannot start", {{"error", what}});
     return 1;
   };
 
-  auto db = sql::open_postgres(db_options, &process.metrics());
+  auto db = open_service_database(options, transactions::migrations(), "transactions",
+                                  &process.metrics());
   if (!db) return fail(db.error().message);
-  if (auto m = sql::migrate(**db, transactions::migrations(), "transactions"); !m)
-    return fail(m.error().message);
+  auto& consumer_config = options.consumer;
 
   for (const auto& topic : {topics.transactions, topics.cdrs}) {
     if (auto r = kafka::ensure_topic(consumer_config.brokers, {topic, 12, 1}); !r) {
@@ -74,7 +57,7 @@ int main(int argc, char** argv) {
   if (!producer) return fail(producer.error().message);
   bus::KafkaEventPublisher publisher(std::move(*producer));
 
-  consumer_config.topics = {events_topic};
+  consumer_config.topics = {options.events_topic};
   consumer_config.client_id = "transactions";
   auto consumer = kafka::Consumer::create(consumer_config, &process.metrics());
   if (!consumer) return fail(consumer.error().message);
@@ -88,19 +71,20 @@ int main(int argc, char** argv) {
   transactions::Projector projector(**db, hub, topics, &process.metrics());
   transactions::Outbox outbox(**db, publisher, {}, &process.metrics());
   projector.on_commit([&outbox] { outbox.wake(); });
-  WorkPool pool(threads);
+  WorkPool pool(options.threads);
   transactions::TransactionsApi api(**db, decider, hub, pool);
 
-  process.http(listen_address, http_port);
+  process.http(options.listen_address, options.http_port);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
-  auto bound = process.start_grpc(listen_address, grpc_port, {&api});
+  auto bound = process.start_grpc(options.listen_address, options.grpc_port, {&api});
   if (!bound) return fail(bound.error().message);
   outbox.start();
   std::jthread consuming([&](std::stop_token stop) {
     events.run([&](const bus::Event& e) { return projector.handle(e); }, std::move(stop));
   });
-  log::info("transactions started",
-            {{"grpc_port", *bound}, {"http_port", http_port}, {"events_topic", events_topic}});
+  log::info("transactions started", {{"grpc_port", *bound},
+                                     {"http_port", options.http_port},
+                                     {"events_topic", options.events_topic}});
 
   const int signal = process.wait_for_signal();
   log::info("signal received; stopping", {{"signal", signal}});

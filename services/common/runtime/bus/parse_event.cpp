@@ -10,14 +10,12 @@ namespace switchyard::bus {
 
 bool parse_event(const Event& event, google::protobuf::MessageLite& message,
                  prometheus::Counter* malformed) {
-  if (message.ParseFromArray(event.value.data(), static_cast<int>(event.value.size())))
-    return true;
+  if (message.ParseFromArray(event.value.data(), static_cast<int>(event.value.size()))) return true;
   if (malformed != nullptr) malformed->Increment();
-  log::error("skipping an event that does not parse",
-             {{"type", message.GetTypeName()},
-              {"topic", event.topic},
-              {"partition", event.partition},
-              {"offset", event.offset}});
+  log::error("skipping an event that does not parse", {{"type", message.GetTypeName()},
+                                                       {"topic", event.topic},
+                                                       {"partition", event.partition},
+                                                       {"offset", event.offset}});
   return false;
 }
 
