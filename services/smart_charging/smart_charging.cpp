@@ -453,8 +453,12 @@ void SmartChargingService::evse_meter(const EvseAddress& evse, const PhaseCurren
   std::lock_guard lock(mutex_);
   auto where = locate(evse);
   if (!where) return;
-  where->first->planner->evse_meter(where->second, connector_a, clock_.now());
-  wake_locked();
+  SitePlanner& planner = *where->first->planner;
+  const Time now = clock_.now();
+  planner.evse_meter(where->second, connector_a, now);
+  // Meter values are the most frequent fact: the driver runs for one only when it changed the
+  // plan's inputs (a wake-up it schedules is seen within the driver's longest sleep).
+  if (planner.needs_replan(now)) wake_locked();
 }
 
 void SmartChargingService::collect(SiteRuntime& runtime, std::vector<ProfileCommand>& commands,
