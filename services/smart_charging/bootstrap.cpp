@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/runtime/grpc/status.h"
+#include "smart_charging/charger_events.h"
 #include "switchyard/v1/chargers.grpc.pb.h"
 #include "switchyard/v1/transactions.grpc.pb.h"
 
@@ -36,7 +37,7 @@ Result<BootstrapCounts> bootstrap_facts(const std::shared_ptr<grpc::Channel>& st
     if (!s.ok()) return std::unexpected(failed("Chargers.ListChargers", s));
     for (const auto& c : page.chargers()) {
       if (!c.online()) continue;
-      service.charger_connected(c.charger_id());
+      service.charger_connected(c.charger_id(), protocol_of(c.ocpp_version()));
       ++counts.chargers_online;
     }
     if (page.next_page_token().empty()) break;

@@ -33,6 +33,19 @@ std::optional<PhaseCurrents> phase_currents(
 
 }  // namespace
 
+ChargerProtocol protocol_of(int ocpp_version) {
+  switch (ocpp_version) {
+    case v1::OCPP_VERSION_1_6:
+      return ChargerProtocol::k16;
+    case v1::OCPP_VERSION_2_0_1:
+      return ChargerProtocol::k201;
+    case v1::OCPP_VERSION_2_1:
+      return ChargerProtocol::k21;
+    default:
+      return ChargerProtocol::kUnknown;
+  }
+}
+
 ChargerEvents::ChargerEvents(SmartChargingService& service, prometheus::Registry* metrics)
     : service_(service) {
   if (metrics == nullptr) return;
@@ -53,7 +66,7 @@ void ChargerEvents::apply(const v1::ChargerEvent& event) {
   const std::string& charger = event.charger_id();
   switch (event.payload_case()) {
     case v1::ChargerEvent::kConnectionOpened:
-      service_.charger_connected(charger);
+      service_.charger_connected(charger, protocol_of(event.protocol_version()));
       break;
     case v1::ChargerEvent::kConnectionClosed:
       service_.charger_disconnected(charger);

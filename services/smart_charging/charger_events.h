@@ -17,6 +17,9 @@ class ChargerEvent;
 
 namespace switchyard::smart_charging {
 
+// switchyard.v1.OcppVersion (as its number) -> the planner's view of it.
+ChargerProtocol protocol_of(int ocpp_version);
+
 class ChargerEvents {
  public:
   ChargerEvents(SmartChargingService& service, prometheus::Registry* metrics);

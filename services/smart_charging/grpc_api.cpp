@@ -220,6 +220,7 @@ SmartChargingApi::Reactor* SmartChargingApi::GetSite(Context* c, const v1::GetSi
       l->set_node_id(limits.node_id);
       for (const auto& slot : limits.schedule) set_slot(slot, l->add_schedule());
       if (limits.override_slot) set_slot(*limits.override_slot, l->mutable_override_slot());
+      for (const auto& slot : limits.forecast) set_slot(slot, l->add_forecast());
     }
     return grpc::Status::OK;
   });
@@ -343,6 +344,7 @@ SmartChargingApi::Reactor* SmartChargingApi::GetPlan(Context* c, const v1::GetPl
       evse->set_charging(e.status.charging);
       if (e.status.applied) evse->set_applied_current_a(e.status.applied->current_a);
       evse->set_pending_profiles(static_cast<int>(e.status.pending));
+      if (e.status.offline_current_a) evse->set_offline_current_a(*e.status.offline_current_a);
     }
     for (const auto& n : plan->nodes) {
       auto* node = out->add_nodes();

@@ -30,7 +30,6 @@ int main(int argc, char** argv) {
   ServiceSettings service_settings;
   std::chrono::milliseconds recalc_interval{60000};
   std::chrono::milliseconds turn{15 * 60000};
-  std::chrono::milliseconds profile_timeout{30000};
   Settings settings("switchyard-smart-charging",
                     "Switchyard smart charging: dynamic load management of sites, charging "
                     "profiles through ChargerControl");
@@ -42,22 +41,17 @@ int main(int argc, char** argv) {
            "Chargers API of the status service: which chargers are online at start")
       .add("transactions-address", transactions_address,
            "Transactions API: which sessions run at start")
-      .add("profile-stack-level", profiles.stack_level,
-           "Stack level of the profiles this service sends (keep operators' levels apart)")
-      .add("profile-id-base", profiles.profile_id_base,
-           "Profile ids are base + 2 x EVSE id (+1 for TxProfile)")
-      .add("profile-timeout", profile_timeout, "A profile unanswered this long counts as lost")
-      .add("max-offline-duration", profiles.max_offline_duration_s,
-           "OCPP 2.1: seconds a charger keeps a profile without the CSMS (0 = unset)")
       .add("recalc-interval", recalc_interval, "Re-plan every site at least this often")
       .add("turn", turn, "Longest wait of a vehicle allowed to charge for its minimum current");
+  add_profile_settings(settings, profiles);
+  add_service_settings(settings, service_settings);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("smart-charging", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
     log::error("cannot start", {{"error", what}});
     return 1;
   };
-  profiles.timeout = profile_timeout;
+  if (auto r = check_profile_settings(profiles); !r) return fail(r.error().message);
   service_settings.planner.recalc_interval = recalc_interval;
   service_settings.planner.turn = turn;
 
@@ -74,7 +68,8 @@ int main(int argc, char** argv) {
   ChargerControlSender sender(
       grpc::CreateChannel(gateway_address, grpc::InsecureChannelCredentials()), profiles);
   SqlSiteStore store(**db);
-  SmartChargingService service(sender, store, system_clock(), service_settings, &process.metrics());
+  SmartChargingService service(sender, store, system_clock(), service_settings, &process.metrics(),
+                               &sender, &sender);
   auto loaded = service.load(site_definition_from_json);
   if (!loaded) return fail(loaded.error().message);
   // Facts at start, then the events after the committed offset move them on.
@@ -116,6 +111,6 @@ int main(int argc, char** argv) {
   consuming.join();
   driving.join();
   // Answers still on their way call into the service: let them land before it goes.
-  if (!sender.wait_idle(profile_timeout)) log::warn("profiles still unanswered at exit");
+  if (!sender.wait_idle(profiles.timeout)) log::warn("profiles still unanswered at exit");
   return 0;
 }

@@ -324,6 +324,15 @@ void SitePlanner::set_offline_current(EvseIndex e, std::optional<double> amps) {
   evses_[e].offline_current = amps;
 }
 
+void SitePlanner::applied_above_plan(EvseIndex e, Time now) {
+  EvseState& s = evses_[e];
+  const PhaseCurrents before = exposure(e, now);
+  s.rejected = true;
+  s.rejected_at = now;
+  forget(e, max_of(before, worst_case(e)), false);
+  dirty_ = true;
+}
+
 void SitePlanner::profile_result(EvseIndex e, std::uint64_t command, ProfileOutcome outcome,
                                  Time now) {
   EvseState& s = evses_[e];
@@ -970,7 +979,8 @@ Time SitePlanner::next_wakeup() const {
 
 // --- views -------------------------------------------------------------------------------------
 
-std::vector<double> SitePlanner::fail_safe_currents(Time now) {
+std::vector<double> SitePlanner::fail_safe_currents(Time now,
+                                                    std::span<const std::uint8_t> no_fail_safe) {
   const std::size_t node_count = site_.nodes().size();
   std::span<NodeBudget> budgets = fill_.budgets();
   for (NodeIndex n = 0; n < node_count; ++n) {
@@ -987,6 +997,14 @@ std::vector<double> SitePlanner::fail_safe_currents(Time now) {
     if (!ev.spec.supports_smart_charging) {
       const PhaseCurrents x = worst_case(e);
       for (int p = 0; p < kPhaseCount; ++p) fixed_[ev.charger][p] += x[p];
+      continue;
+    }
+    if (e < no_fail_safe.size() && no_fail_safe[e] != 0) {
+      const double offline = ev.spec.offline_current_a.value_or(ev.spec.max_current_a);
+      const PhaseMask grid = ev.grid_mask(ev.connector_mask);
+      for (int p = 0; p < kPhaseCount; ++p) {
+        if (grid & phase_bit(p)) fixed_[ev.charger][p] += offline;
+      }
       continue;
     }
     Demand d;
@@ -1018,7 +1036,10 @@ std::vector<double> SitePlanner::fail_safe_currents(Time now) {
   fill_.run(demands_, grants_);
   std::vector<double> out(evses_.size(), 0.0);
   for (EvseIndex e = 0; e < evses_.size(); ++e) {
-    if (!site_.evse(e).spec.supports_smart_charging) out[e] = site_.evse(e).spec.max_current_a;
+    const EvseSpec& spec = site_.evse(e).spec;
+    if (!spec.supports_smart_charging) out[e] = spec.max_current_a;
+    if (spec.supports_smart_charging && e < no_fail_safe.size() && no_fail_safe[e] != 0)
+      out[e] = spec.offline_current_a.value_or(spec.max_current_a);
   }
   for (std::size_t i = 0; i < demands_.size(); ++i) {
     const Evse& ev = site_.evse(demands_[i].evse);

@@ -159,6 +159,10 @@ class SitePlanner {
   // What the charger falls back to when it loses the CSMS (e.g. once it accepted the fail-safe).
   void set_offline_current(EvseIndex evse, std::optional<double> amps);
   void profile_result(EvseIndex evse, std::uint64_t command, ProfileOutcome outcome, Time now);
+  // The charger reports (GetCompositeSchedule) a limit above the one it accepted, e.g. under
+  // another party's profile: counted at its worst case, as after a rejection, until a profile
+  // is accepted again.
+  void applied_above_plan(EvseIndex evse, Time now);
 
   // --- driving -------------------------------------------------------------------------------
   bool needs_replan(Time now) const;
@@ -175,8 +179,10 @@ class SitePlanner {
   // Per EVSE (A): a default low enough that the site holds even if every charger falls back to
   // it at once, under the lowest limit any known slot sets. Each is 0 or at least the EVSE's
   // minimum; where not all minimums fit, the first EVSE of every charger goes first. An EVSE
-  // that takes no profiles is listed at its maximum (it is counted so).
-  std::vector<double> fail_safe_currents(Time now);
+  // that takes no profiles is listed at its maximum (it is counted so). EVSEs marked in
+  // `no_fail_safe` (non-zero; empty: none) cannot be given one and count at their own offline
+  // current or maximum.
+  std::vector<double> fail_safe_currents(Time now, std::span<const std::uint8_t> no_fail_safe = {});
   std::vector<NodeLoad> node_loads(Time now) const;
   // The worst case of what an EVSE may draw right now (A per grid phase).
   PhaseCurrents exposure(EvseIndex evse, Time now) const;

@@ -2,8 +2,11 @@
 // (ChargerControl in production, a fake in tests) and a place to keep sites and limits.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/runtime/core/error.h"
@@ -42,6 +45,42 @@ class ProfileSender {
   virtual void send(const ProfileRequest& request, std::function<void(ProfileAnswer)> done) = 0;
 };
 
+// The OCPP version a charger speaks: what it can take as an offline fallback depends on it.
+enum class ChargerProtocol : std::uint8_t { kUnknown, k16, k201, k21 };
+std::string_view to_string(ChargerProtocol protocol);
+
+// A charger's fail-safe: the current (A) each of its EVSEs may draw once it has lost the CSMS.
+struct FallbackRequest {
+  std::string charger_id;
+  ChargerProtocol protocol = ChargerProtocol::kUnknown;
+  std::vector<std::pair<int, double>> evse_amps;  // EVSE id (1.6 connector id) -> A
+};
+
+// Installs fail-safes: on 2.1 a TxDefaultProfile below the service's own stack level, which
+// the planned profiles' maxOfflineDuration lease falls back to; on 1.6 and 2.0.1 a vendor's
+// offline-current configuration key or variable.
+class FallbackSender {
+ public:
+  virtual ~FallbackSender() = default;
+  // False: this charger cannot be given a fail-safe (no key configured for its version); it
+  // counts at its worst case while offline.
+  virtual bool can_install(ChargerProtocol protocol) const = 0;
+  // One answer for the whole charger: accepted only if every part was; `done` as for
+  // ProfileSender::send.
+  virtual void install(const FallbackRequest& request, std::function<void(ProfileAnswer)> done) = 0;
+};
+
+// What a charger says it applies on an EVSE (GetCompositeSchedule), to check it against the plan.
+class ScheduleReader {
+ public:
+  virtual ~ScheduleReader() = default;
+  // The limit of the composite schedule's first period, in `unit`; nullopt when the charger gave
+  // no schedule in that unit (nothing to compare); an error when it could not be asked or
+  // refused. `done` as for ProfileSender::send.
+  virtual void composite_limit(const EvseAddress& evse, RateUnit unit,
+                               std::function<void(Result<std::optional<double>>)> done) = 0;
+};
+
 // A site as stored: its definition (the protobuf Site, as JSON, so the store needs no
 // generated code) and the operator's limits per node.
 struct StoredSite {
@@ -51,6 +90,7 @@ struct StoredSite {
     std::string node_id;
     std::vector<LimitSlot> schedule;
     std::optional<LimitSlot> override_slot;
+    std::vector<LimitSlot> forecast = {};  // the grid operator's (OSCP), kept across restarts
   };
   std::vector<Limits> limits;
 };

@@ -9,11 +9,35 @@
 #include <algorithm>
 
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/settings.h"
 
 namespace switchyard::smart_charging {
 
 std::string evse_key(const EvseAddress& evse) {
   return evse.charger_id + "/" + std::to_string(evse.evse_id);
+}
+
+void add_service_settings(Settings& settings, ServiceSettings& service) {
+  settings
+      .add("fail-safe-retry", service.fallback_retry,
+           "A fail-safe rejected or unanswered is sent again after this (and at every connect)")
+      .add("verify-after", service.verify_after,
+           "Ask a charger what it applies (GetCompositeSchedule) this long after it accepted a "
+           "profile; above the plan it counts at its worst case (0: never)");
+}
+
+std::string_view to_string(ChargerProtocol protocol) {
+  switch (protocol) {
+    case ChargerProtocol::k16:
+      return "1.6";
+    case ChargerProtocol::k201:
+      return "2.0.1";
+    case ChargerProtocol::k21:
+      return "2.1";
+    case ChargerProtocol::kUnknown:
+      break;
+  }
+  return "unknown";
 }
 
 namespace {
@@ -58,6 +82,34 @@ struct SmartChargingService::SiteRuntime {
   // Gauges of this site's grid connection and circuits: limit, planned, exposure per phase.
   std::vector<prometheus::Gauge*> gauges;
   prometheus::Gauge* at_limit = nullptr;
+
+  // Fail-safes: per EVSE what all may fall back to at once (recomputed when a limit changes),
+  // per charger what it accepted on its current connection.
+  bool fail_safe_stale = true;
+  std::vector<double> fail_safe;
+  struct Fallback {
+    std::vector<double> installed;  // per EVSE of the charger, in site order
+    bool current = false;           // accepted on this connection
+    bool pending = false;
+    Time retry_at{};
+  };
+  std::unordered_map<std::string, Fallback> fallbacks;  // by charger id
+  Time fallback_check_at{};  // when collect_fallbacks next has work (epoch: now)
+  // Checks of what chargers apply: per EVSE when due (Time::max(): none), whether one runs.
+  std::vector<Time> check_at;
+  std::vector<std::uint8_t> checking;
+  Time next_check = Time::max();
+  std::size_t without_fail_safe = 0;  // online chargers with none accepted on this connection
+};
+
+struct SmartChargingService::Check {
+  std::string site;
+  std::uint64_t generation = 0;
+  EvseIndex evse = 0;
+  EvseAddress address;
+  RateUnit unit = RateUnit::kAmperes;
+  Setpoint expected;
+  double expected_limit = 0.0;  // in `unit`
 };
 
 struct SmartChargingService::Metrics {
@@ -98,7 +150,22 @@ struct SmartChargingService::Metrics {
                      .Help("Sessions on planned sites: charging (admitted) or waiting for a turn")
                      .Register(registry)),
         charging(&sessions.Add({{"state", "charging"}})),
-        waiting(&sessions.Add({{"state", "waiting"}})) {}
+        waiting(&sessions.Add({{"state", "waiting"}})),
+        fail_safes(prometheus::BuildCounter()
+                       .Name("switchyard_smart_charging_fail_safes_total")
+                       .Help("Fail-safes (offline fallback currents) sent to chargers, by answer")
+                       .Register(registry)),
+        without_fail_safe(prometheus::BuildGauge()
+                              .Name("switchyard_smart_charging_chargers_without_fail_safe")
+                              .Help("Online chargers on planned sites with no fail-safe accepted "
+                                    "on this connection (counted at their worst case offline)")
+                              .Register(registry)
+                              .Add({})),
+        checks(prometheus::BuildCounter()
+                   .Name("switchyard_smart_charging_schedule_checks_total")
+                   .Help("GetCompositeSchedule checks of accepted profiles: match, above_plan "
+                         "(counted at its worst case), unverifiable")
+                   .Register(registry)) {}
 
   prometheus::Counter& replans;
   prometheus::Histogram& replan_seconds;
@@ -109,12 +176,21 @@ struct SmartChargingService::Metrics {
   prometheus::Family<prometheus::Gauge>& sessions;
   prometheus::Gauge* charging;
   prometheus::Gauge* waiting;
+  prometheus::Family<prometheus::Counter>& fail_safes;
+  prometheus::Gauge& without_fail_safe;
+  prometheus::Family<prometheus::Counter>& checks;
 };
 
 SmartChargingService::SmartChargingService(ProfileSender& sender, SiteStore& store,
                                            const Clock& clock, ServiceSettings settings,
-                                           prometheus::Registry* metrics)
-    : sender_(sender), store_(store), clock_(clock), settings_(settings) {
+                                           prometheus::Registry* metrics, FallbackSender* fallback,
+                                           ScheduleReader* reader)
+    : sender_(sender),
+      fallback_(fallback),
+      reader_(reader),
+      store_(store),
+      clock_(clock),
+      settings_(settings) {
   if (metrics != nullptr) metrics_ = std::make_unique<Metrics>(*metrics);
 }
 
@@ -142,6 +218,7 @@ Result<std::size_t> SmartChargingService::load(
     for (auto& limits : s.limits) {
       auto r = set_limits(s.id, limits.node_id, limits.schedule,
                           std::optional<std::optional<LimitSlot>>(limits.override_slot));
+      if (r && !limits.forecast.empty()) r = set_forecast(s.id, limits.node_id, limits.forecast);
       if (!r) log::warn("stored limits skipped", {{"site_id", s.id}, {"error", r.error().message}});
     }
     ++loaded;
@@ -157,6 +234,8 @@ std::unique_ptr<SmartChargingService::SiteRuntime> SmartChargingService::build_r
   runtime->id = built->id();
   runtime->json = std::move(definition.json);
   for (const Evse& evse : built->evses()) runtime->addresses.push_back(address_of(evse.spec));
+  runtime->check_at.assign(runtime->addresses.size(), Time::max());
+  runtime->checking.assign(runtime->addresses.size(), 0);
   runtime->planner = std::make_unique<SitePlanner>(std::move(*built), settings_.planner);
   return runtime;
 }
@@ -196,6 +275,7 @@ Result<bool> SmartChargingService::put_site(SiteDefinition definition) {
       if (!node) continue;
       runtime->planner->set_schedule(*node, limits.schedule);
       runtime->planner->set_override(*node, limits.override_slot);
+      runtime->planner->set_forecast(*node, limits.forecast);
       runtime->limits[node_id] = limits;
     }
     unindex_site(*old->second);
@@ -310,13 +390,42 @@ Result<void> SmartChargingService::set_limits(
   if (!node) return make_error(ErrorCode::kNotFound, "site " + site_id + " has no node " + node_id);
   StoredSite::Limits limits = runtime->limits.contains(node_id)
                                   ? runtime->limits[node_id]
-                                  : StoredSite::Limits{node_id, {}, std::nullopt};
+                                  : StoredSite::Limits{node_id, {}, std::nullopt, {}};
   if (schedule) limits.schedule = std::move(*schedule);
   if (override_slot) limits.override_slot = *override_slot;
-  if (auto r = store_.put_limits(site_id, limits); !r) return r;
-  runtime->planner->set_schedule(*node, limits.schedule);
-  runtime->planner->set_override(*node, limits.override_slot);
-  runtime->limits[node_id] = std::move(limits);
+  return store_limits(*runtime, std::move(limits));
+}
+
+Result<void> SmartChargingService::set_forecast(const std::string& site_id,
+                                                const std::string& node_id,
+                                                std::vector<LimitSlot> slots) {
+  for (const LimitSlot& slot : slots) {
+    if (slot.until <= slot.from)
+      return make_error(ErrorCode::kInvalidArgument, "a forecast slot ends before it starts");
+  }
+  std::lock_guard lock(mutex_);
+  SiteRuntime* runtime = find_site(site_id);
+  if (runtime == nullptr) return make_error(ErrorCode::kNotFound, "no site " + site_id);
+  if (!runtime->planner->site().find_node(node_id))
+    return make_error(ErrorCode::kNotFound, "site " + site_id + " has no node " + node_id);
+  StoredSite::Limits limits = runtime->limits.contains(node_id)
+                                  ? runtime->limits[node_id]
+                                  : StoredSite::Limits{node_id, {}, std::nullopt, {}};
+  limits.forecast = std::move(slots);
+  return store_limits(*runtime, std::move(limits));
+}
+
+Result<void> SmartChargingService::store_limits(SiteRuntime& runtime, StoredSite::Limits limits) {
+  auto node = runtime.planner->site().find_node(limits.node_id);
+  if (auto r = store_.put_limits(runtime.id, limits); !r) return r;
+  runtime.planner->set_schedule(*node, limits.schedule);
+  runtime.planner->set_override(*node, limits.override_slot);
+  runtime.planner->set_forecast(*node, limits.forecast);
+  // A lower limit anywhere can lower what every charger may fall back to.
+  runtime.fail_safe_stale = true;
+  runtime.fallback_check_at = Time{};
+  const std::string node_id = limits.node_id;
+  runtime.limits[node_id] = std::move(limits);
   wake_locked();
   return {};
 }
@@ -387,12 +496,30 @@ SmartChargingService::locate(const EvseAddress& evse) const {
   return std::make_pair(runtime, *index);
 }
 
-void SmartChargingService::charger_connected(const std::string& charger_id) {
+void SmartChargingService::charger_connected(const std::string& charger_id,
+                                             ChargerProtocol protocol) {
   std::lock_guard lock(mutex_);
   online_.insert(charger_id);
+  bool installability_changed = false;
+  if (protocol != ChargerProtocol::kUnknown) {
+    auto& known = protocol_[charger_id];
+    auto installable = [this](ChargerProtocol p) {
+      return p == ChargerProtocol::kUnknown || (fallback_ != nullptr && fallback_->can_install(p));
+    };
+    installability_changed = installable(known) != installable(protocol);
+    known = protocol;
+  }
   auto site = site_of_charger_.find(charger_id);
   if (site == site_of_charger_.end()) return;
   SiteRuntime* runtime = find_site(site->second);
+  if (installability_changed) runtime->fail_safe_stale = true;
+  // A charger may have been reset or replaced while away: its fail-safe goes out again.
+  auto fallback = runtime->fallbacks.find(charger_id);
+  if (fallback != runtime->fallbacks.end()) {
+    fallback->second.current = false;
+    fallback->second.retry_at = Time{};
+  }
+  runtime->fallback_check_at = Time{};
   auto node = runtime->planner->site().find_node(charger_id);
   runtime->planner->charger_connected(*node, clock_.now());
   wake_locked();
@@ -507,13 +634,121 @@ void SmartChargingService::publish_metrics(SiteRuntime& runtime, Time now) {
   metrics_->waiting->Set(waiting);
 }
 
+void SmartChargingService::collect_fallbacks(SiteRuntime& runtime, Time now,
+                                             std::vector<FallbackRequest>& out) {
+  if (now < runtime.fallback_check_at) return;
+  SitePlanner& planner = *runtime.planner;
+  const Site& site = planner.site();
+  if (runtime.fail_safe_stale && fallback_ != nullptr) {
+    // Chargers whose version takes no fail-safe here count at their worst case; a charger not
+    // seen yet is assumed to take one (it is counted at its maximum offline until it does).
+    std::vector<std::uint8_t> no_fail_safe(site.evses().size(), 0);
+    for (EvseIndex e = 0; e < site.evses().size(); ++e) {
+      auto known = protocol_.find(site.evse(e).spec.charger);
+      if (known != protocol_.end() && !fallback_->can_install(known->second)) no_fail_safe[e] = 1;
+    }
+    runtime.fail_safe = planner.fail_safe_currents(now, no_fail_safe);
+    runtime.fail_safe_stale = false;
+  }
+  runtime.fallback_check_at = Time::max();
+  runtime.without_fail_safe = 0;
+  for (NodeIndex n = 0; n < site.nodes().size(); ++n) {
+    const Node& node = site.node(n);
+    if (node.spec.kind != NodeKind::kCharger || !planner.charger_online(n)) continue;
+    if (node.evse_begin == node.evse_end) continue;
+    auto known = protocol_.find(node.spec.id);
+    const ChargerProtocol protocol =
+        known == protocol_.end() ? ChargerProtocol::kUnknown : known->second;
+    // A charger without smart charging takes no fail-safe either (it counts at its maximum).
+    const bool smart = site.evse(node.evse_begin).spec.supports_smart_charging;
+    if (fallback_ == nullptr || !smart || !fallback_->can_install(protocol)) {
+      ++runtime.without_fail_safe;
+      continue;
+    }
+    auto& state = runtime.fallbacks[node.spec.id];
+    std::vector<double> desired(runtime.fail_safe.begin() + node.evse_begin,
+                                runtime.fail_safe.begin() + node.evse_end);
+    // 1.6 and 2.0.1 take one value for the charger: the lowest of its EVSEs'.
+    if (protocol != ChargerProtocol::k21)
+      std::ranges::fill(desired, *std::ranges::min_element(desired));
+    if (state.current && desired == state.installed) continue;
+    ++runtime.without_fail_safe;
+    if (state.pending) continue;
+    if (now < state.retry_at) {
+      runtime.fallback_check_at = std::min(runtime.fallback_check_at, state.retry_at);
+      continue;
+    }
+    // A raise counts at once (the charger may apply it before it answers); a lowering only
+    // once accepted.
+    FallbackRequest request{node.spec.id, protocol, {}};
+    for (EvseIndex e = node.evse_begin; e < node.evse_end; ++e) {
+      const double value = desired[e - node.evse_begin];
+      const double counted =
+          planner.status(e).offline_current_a.value_or(site.evse(e).spec.max_current_a);
+      if (value > counted) planner.set_offline_current(e, value);
+      request.evse_amps.emplace_back(runtime.addresses[e].evse_id, value);
+    }
+    state.pending = true;
+    out.push_back(std::move(request));
+  }
+}
+
+void SmartChargingService::fallback_answer(const std::string& site_id, std::uint64_t generation,
+                                           const FallbackRequest& request,
+                                           const ProfileAnswer& answer) {
+  std::lock_guard lock(mutex_);
+  if (metrics_ != nullptr) {
+    metrics_->fail_safes.Add({{"outcome", std::string(outcome_name(answer.outcome))}}).Increment();
+  }
+  SiteRuntime* runtime = find_site(site_id);
+  if (runtime == nullptr || runtime->generation != generation) return;  // replaced meanwhile
+  SitePlanner& planner = *runtime->planner;
+  auto node = planner.site().find_node(request.charger_id);
+  if (!node) return;
+  const Node& charger = planner.site().node(*node);
+  auto& state = runtime->fallbacks[request.charger_id];
+  state.pending = false;
+  runtime->fallback_check_at = Time{};
+  if (answer.outcome != ProfileOutcome::kAccepted) {
+    state.retry_at = clock_.now() + settings_.fallback_retry;
+    log::warn("fail-safe not applied; the charger counts at its worst case offline",
+              {{"site_id", site_id},
+               {"charger_id", request.charger_id},
+               {"protocol", to_string(request.protocol)},
+               {"outcome", outcome_name(answer.outcome)},
+               {"detail", answer.detail}});
+    wake_locked();
+    return;
+  }
+  state.installed.clear();
+  for (std::size_t i = 0; i < request.evse_amps.size(); ++i) {
+    const EvseIndex e = charger.evse_begin + static_cast<EvseIndex>(i);
+    if (e >= charger.evse_end) break;
+    state.installed.push_back(request.evse_amps[i].second);
+    planner.set_offline_current(e, request.evse_amps[i].second);
+  }
+  state.current = true;
+  log::info("fail-safe installed", {{"site_id", site_id},
+                                    {"charger_id", request.charger_id},
+                                    {"protocol", to_string(request.protocol)},
+                                    {"amps", request.evse_amps.front().second}});
+  wake_locked();
+}
+
 std::size_t SmartChargingService::tick() {
   struct Outgoing {
     ProfileRequest request;
     std::string site;
     std::uint64_t generation;
   };
+  struct OutgoingFallback {
+    FallbackRequest request;
+    std::string site;
+    std::uint64_t generation;
+  };
   std::vector<Outgoing> outgoing;
+  std::vector<OutgoingFallback> fallbacks;
+  std::vector<Check> checks;
   {
     std::lock_guard lock(mutex_);
     const Time now = clock_.now();
@@ -546,7 +781,27 @@ std::size_t SmartChargingService::tick() {
       auto raises = planner.releasable(now);
       collect(*runtime, raises, requests);
       for (auto& r : requests) outgoing.push_back({std::move(r), id, runtime->generation});
+      if (reader_ != nullptr) collect_checks(*runtime, now, checks);
+      std::vector<FallbackRequest> due;
+      collect_fallbacks(*runtime, now, due);
+      for (auto& r : due) fallbacks.push_back({std::move(r), id, runtime->generation});
     }
+    if (metrics_ != nullptr) {
+      double without = 0;
+      for (const auto& [id, runtime] : sites_)
+        without += static_cast<double>(runtime->without_fail_safe);
+      metrics_->without_fail_safe.Set(without);
+    }
+  }
+  for (auto& c : checks) {
+    reader_->composite_limit(
+        c.address, c.unit,
+        [this, c](const Result<std::optional<double>>& reported) { check_answer(c, reported); });
+  }
+  for (auto& f : fallbacks) {
+    fallback_->install(
+        f.request, [this, site = f.site, generation = f.generation, request = f.request](
+                       const ProfileAnswer& a) { fallback_answer(site, generation, request, a); });
   }
   for (auto& o : outgoing) {
     const EvseIndex evse = o.request.command.evse;
@@ -561,7 +816,7 @@ std::size_t SmartChargingService::tick() {
                  [this, site = o.site, generation = o.generation, evse,
                   command](const ProfileAnswer& a) { answer(site, generation, evse, command, a); });
   }
-  return outgoing.size();
+  return outgoing.size() + fallbacks.size();
 }
 
 void SmartChargingService::answer(const std::string& site_id, std::uint64_t generation,
@@ -579,7 +834,80 @@ void SmartChargingService::answer(const std::string& site_id, std::uint64_t gene
                                                {"outcome", outcome_name(answer.outcome)},
                                                {"detail", answer.detail}});
   }
-  runtime->planner->profile_result(evse, command, answer.outcome, clock_.now());
+  const Time now = clock_.now();
+  runtime->planner->profile_result(evse, command, answer.outcome, now);
+  if (answer.outcome == ProfileOutcome::kAccepted && reader_ != nullptr &&
+      settings_.verify_after.count() > 0) {
+    runtime->check_at[evse] = now + settings_.verify_after;
+    runtime->next_check = std::min(runtime->next_check, runtime->check_at[evse]);
+  }
+  wake_locked();
+}
+
+void SmartChargingService::collect_checks(SiteRuntime& runtime, Time now, std::vector<Check>& out) {
+  if (now < runtime.next_check) return;
+  runtime.next_check = Time::max();
+  const SitePlanner& planner = *runtime.planner;
+  for (EvseIndex e = 0; e < runtime.check_at.size(); ++e) {
+    if (runtime.check_at[e] == Time::max()) continue;
+    if (runtime.check_at[e] > now) {
+      runtime.next_check = std::min(runtime.next_check, runtime.check_at[e]);
+      continue;
+    }
+    if (runtime.checking[e] != 0) continue;  // after the running one answers
+    runtime.check_at[e] = Time::max();
+    const EvseStatus status = planner.status(e);
+    // Only a settled limit is checked: a newer profile on its way makes the answer moot.
+    if (!status.online || status.pending > 0 || !status.applied) continue;
+    const EvseSpec& spec = planner.site().evse(e).spec;
+    Check check{runtime.id,      runtime.generation,       e, runtime.addresses[e], spec.rate_unit,
+                *status.applied, status.applied->current_a};
+    if (spec.rate_unit == RateUnit::kWatts) {
+      check.expected_limit =
+          status.applied->current_a * status.applied->phases * planner.site().nominal_voltage_v();
+    }
+    runtime.checking[e] = 1;
+    out.push_back(std::move(check));
+  }
+}
+
+void SmartChargingService::check_answer(const Check& check,
+                                        const Result<std::optional<double>>& reported) {
+  std::lock_guard lock(mutex_);
+  SiteRuntime* runtime = find_site(check.site);
+  if (runtime == nullptr || runtime->generation != check.generation) return;
+  runtime->checking[check.evse] = 0;
+  runtime->next_check = Time{};  // a check that waited for this one may go
+  auto count = [this](std::string_view result) {
+    if (metrics_ != nullptr) metrics_->checks.Add({{"result", std::string(result)}}).Increment();
+  };
+  if (!reported || !*reported) {
+    count("unverifiable");
+    log::debug("composite schedule not comparable",
+               {{"charger_id", check.address.charger_id},
+                {"evse_id", check.address.evse_id},
+                {"detail", reported ? std::string("no schedule in the profile's unit")
+                                    : reported.error().message}});
+    return;
+  }
+  SitePlanner& planner = *runtime->planner;
+  const EvseStatus status = planner.status(check.evse);
+  if (status.pending > 0 || status.applied != check.expected) return;  // moved on meanwhile
+  const double tolerance =
+      check.unit == RateUnit::kWatts ? std::max(check.expected_limit * 0.01, 50.0) : 0.1;
+  if (**reported <= check.expected_limit + tolerance) {
+    count("match");
+    return;
+  }
+  count("above_plan");
+  log::warn("charger applies more than its accepted profile; counted at its worst case",
+            {{"site_id", check.site},
+             {"charger_id", check.address.charger_id},
+             {"evse_id", check.address.evse_id},
+             {"planned", check.expected_limit},
+             {"reported", **reported},
+             {"unit", check.unit == RateUnit::kWatts ? "W" : "A"}});
+  planner.applied_above_plan(check.evse, clock_.now());
   wake_locked();
 }
 
@@ -595,7 +923,8 @@ void SmartChargingService::run(const std::stop_token& stop) {
     const Time now = clock_.now();
     auto sleep = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.max_sleep);
     for (const auto& [id, runtime] : sites_) {
-      const Time next = runtime->planner->next_wakeup();
+      const Time next = std::min(
+          {runtime->planner->next_wakeup(), runtime->fallback_check_at, runtime->next_check});
       if (next <= now) {
         sleep = std::chrono::milliseconds(0);
       } else if (next - now < sleep) {

@@ -28,13 +28,25 @@ template <typename T>
 class Family;
 }  // namespace prometheus
 
+namespace switchyard {
+class Settings;
+}
+
 namespace switchyard::smart_charging {
 
 struct ServiceSettings {
   PlannerSettings planner;
   // The driver wakes at least this often (a planner wake-up may be later).
   std::chrono::milliseconds max_sleep{1000};
+  // A fail-safe that was rejected or lost is tried again after this (and at every connect).
+  std::chrono::milliseconds fallback_retry{60000};
+  // This long after a profile was accepted the service asks the charger what it applies
+  // (GetCompositeSchedule) and counts it at its worst case if that is above the plan; 0: never.
+  std::chrono::milliseconds verify_after{10000};
 };
+
+// The flags of ServiceSettings that both binaries take (fail-safe retry, checks).
+void add_service_settings(Settings& settings, ServiceSettings& service);
 
 // A site as the API gives it: the planner's spec (EVSE ids "<charger>/<evse>") and the JSON
 // the store keeps.
@@ -83,8 +95,12 @@ std::string evse_key(const EvseAddress& evse);
 
 class SmartChargingService {
  public:
+  // `fallback`, when given, installs every online charger's fail-safe (planner
+  // fail_safe_currents) and the planner counts an offline charger at it once accepted;
+  // `reader`, when given, checks what chargers apply after they accepted a profile.
   SmartChargingService(ProfileSender& sender, SiteStore& store, const Clock& clock,
-                       ServiceSettings settings, prometheus::Registry* metrics);
+                       ServiceSettings settings, prometheus::Registry* metrics,
+                       FallbackSender* fallback = nullptr, ScheduleReader* reader = nullptr);
   ~SmartChargingService();
   SmartChargingService(const SmartChargingService&) = delete;
   SmartChargingService& operator=(const SmartChargingService&) = delete;
@@ -105,13 +121,17 @@ class SmartChargingService {
   Result<void> set_limits(const std::string& site_id, const std::string& node_id,
                           std::optional<std::vector<LimitSlot>> schedule,
                           std::optional<std::optional<LimitSlot>> override_slot);
+  // Replaces the grid operator's capacity forecast for a node (OSCP); kept with the limits.
+  Result<void> set_forecast(const std::string& site_id, const std::string& node_id,
+                            std::vector<LimitSlot> slots);
   Result<void> meter_reading(const std::string& site_id, const std::string& node_id, Time taken_at,
                              const PhaseCurrents& load_a);
   Result<PlanView> plan(const std::string& site_id) const;
   Result<ExplanationView> explain(const std::string& site_id, const EvseAddress& evse) const;
 
   // --- facts (ocpp.events.v1) ----------------------------------------------------------------
-  void charger_connected(const std::string& charger_id);
+  void charger_connected(const std::string& charger_id,
+                         ChargerProtocol protocol = ChargerProtocol::kUnknown);
   void charger_disconnected(const std::string& charger_id);
   // A new transaction id on an EVSE ends the session that was there.
   void session_started(const EvseAddress& evse, const std::string& transaction_id);
@@ -145,11 +165,22 @@ class SmartChargingService {
                std::vector<ProfileRequest>& out);
   void answer(const std::string& site_id, std::uint64_t generation, EvseIndex evse,
               std::uint64_t command, const ProfileAnswer& answer);
+  // Fail-safes due on the site's online chargers (with mutex_ held).
+  void collect_fallbacks(SiteRuntime& runtime, Time now, std::vector<FallbackRequest>& out);
+  void fallback_answer(const std::string& site_id, std::uint64_t generation,
+                       const FallbackRequest& request, const ProfileAnswer& answer);
+  Result<void> store_limits(SiteRuntime& runtime, StoredSite::Limits limits);
+  struct Check;
+  // Checks due on the site's EVSEs (with mutex_ held).
+  void collect_checks(SiteRuntime& runtime, Time now, std::vector<Check>& out);
+  void check_answer(const Check& check, const Result<std::optional<double>>& reported);
   void publish_metrics(SiteRuntime& runtime, Time now);
   // Called with mutex_ held: the driver runs at once.
   void wake_locked();
 
   ProfileSender& sender_;
+  FallbackSender* fallback_;
+  ScheduleReader* reader_;
   SiteStore& store_;
   const Clock& clock_;
   ServiceSettings settings_;
@@ -163,6 +194,7 @@ class SmartChargingService {
   std::unordered_map<std::string, std::string> site_of_charger_;
   // Facts kept whatever site a charger is in, so a site put later starts from them.
   std::set<std::string> online_;
+  std::unordered_map<std::string, ChargerProtocol> protocol_;  // as last connected
   std::unordered_map<std::string, std::string> transactions_;  // evse_key -> transaction id
   // "<charger>\n<transaction id>" -> its EVSE: the reverse of transactions_, for events that
   // name only the transaction.

@@ -67,6 +67,11 @@ std::string limits_to_json(const StoredSite::Limits& limits) {
   for (const auto& slot : limits.schedule) schedule.push_back(slot_json(slot));
   json::object o{{"schedule", std::move(schedule)}};
   if (limits.override_slot) o["override"] = slot_json(*limits.override_slot);
+  if (!limits.forecast.empty()) {
+    json::array forecast;
+    for (const auto& slot : limits.forecast) forecast.push_back(slot_json(slot));
+    o["forecast"] = std::move(forecast);
+  }
   return json::serialize(o);
 }
 
@@ -87,6 +92,13 @@ Result<StoredSite::Limits> limits_from_json(std::string_view text) {
       auto parsed = slot_from(*o);
       if (!parsed) return std::unexpected(parsed.error());
       out.override_slot = *parsed;
+    }
+    if (const auto* f = v.as_object().if_contains("forecast"); f && f->is_array()) {
+      for (const auto& slot : f->as_array()) {
+        auto parsed = slot_from(slot);
+        if (!parsed) return std::unexpected(parsed.error());
+        out.forecast.push_back(*parsed);
+      }
     }
   } catch (const std::exception& e) {  // value_to on a wrong type
     return make_error(ErrorCode::kInvalidArgument, std::string("stored limits: ") + e.what());

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "gateway/ports.h"
-#include "smart_charging/ports.h"
+#include "smart_charging/charger_control_sender.h"
 
 namespace switchyard::standalone {
 
@@ -60,22 +60,43 @@ class LateBoundCredentials final : public gateway::CredentialStore {
   std::atomic<gateway::CredentialStore*> target_{nullptr};
 };
 
-// Smart charging sends profiles through ChargerControl, which this process itself serves.
-class LateBoundProfileSender final : public smart_charging::ProfileSender {
+// Smart charging sends profiles and fail-safes through ChargerControl, which this process itself
+// serves.
+class LateBoundProfileSender final : public smart_charging::ProfileSender,
+                                     public smart_charging::FallbackSender,
+                                     public smart_charging::ScheduleReader {
  public:
-  void bind(std::unique_ptr<smart_charging::ProfileSender> target) {
+  explicit LateBoundProfileSender(smart_charging::ProfileSettings settings)
+      : settings_(std::move(settings)) {}
+  void bind(std::unique_ptr<smart_charging::ChargerControlSender> target) {
     owned_ = std::move(target);
     target_.store(owned_.get());
   }
+  const smart_charging::ProfileSettings& settings() const { return settings_; }
   void send(const smart_charging::ProfileRequest& request,
             std::function<void(smart_charging::ProfileAnswer)> done) override {
     if (auto* t = target_.load()) return t->send(request, std::move(done));
     done({smart_charging::ProfileOutcome::kLost, "starting"});
   }
+  // Known before the target is bound: it depends on the settings only.
+  bool can_install(smart_charging::ChargerProtocol protocol) const override {
+    return smart_charging::ChargerControlSender::can_install(settings_, protocol);
+  }
+  void install(const smart_charging::FallbackRequest& request,
+               std::function<void(smart_charging::ProfileAnswer)> done) override {
+    if (auto* t = target_.load()) return t->install(request, std::move(done));
+    done({smart_charging::ProfileOutcome::kLost, "starting"});
+  }
+  void composite_limit(const smart_charging::EvseAddress& evse, smart_charging::RateUnit unit,
+                       std::function<void(Result<std::optional<double>>)> done) override {
+    if (auto* t = target_.load()) return t->composite_limit(evse, unit, std::move(done));
+    done(make_error(ErrorCode::kUnavailable, "starting"));
+  }
 
  private:
-  std::unique_ptr<smart_charging::ProfileSender> owned_;
-  std::atomic<smart_charging::ProfileSender*> target_{nullptr};
+  smart_charging::ProfileSettings settings_;
+  std::unique_ptr<smart_charging::ChargerControlSender> owned_;
+  std::atomic<smart_charging::ChargerControlSender*> target_{nullptr};
 };
 
 }  // namespace switchyard::standalone

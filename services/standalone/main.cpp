@@ -80,6 +80,10 @@ int main(int argc, char** argv) {
       .add("service-threads", threads, "Threads doing database work for gRPC calls")
       .add("log-level", log_level, "debug, info, warn or error");
   gateway::add_settings(settings, gw_config, gateway::SettingsScope::kEmbedded);
+  smart_charging::ProfileSettings profiles;
+  smart_charging::add_profile_settings(settings, profiles);
+  smart_charging::ServiceSettings smart_settings;
+  smart_charging::add_service_settings(settings, smart_settings);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("standalone", gw_config.pod_id, log::parse_level(log_level));
   gw_config.listen_address = listen_address;
@@ -143,10 +147,12 @@ int main(int argc, char** argv) {
   status::ChargersApi chargers_api(**db, pool);
 
   // smart charging
-  standalone::LateBoundProfileSender profile_sender;
+  if (auto r = smart_charging::check_profile_settings(profiles); !r) return fail(r.error().message);
+  standalone::LateBoundProfileSender profile_sender(profiles);
   smart_charging::SqlSiteStore site_store(**db);
-  smart_charging::SmartChargingService smart(profile_sender, site_store, system_clock(), {},
-                                             &metrics);
+  smart_charging::SmartChargingService smart(profile_sender, site_store, system_clock(),
+                                             smart_settings, &metrics, &profile_sender,
+                                             &profile_sender);
   if (auto loaded = smart.load(smart_charging::site_definition_from_json); !loaded)
     return fail(loaded.error().message);
   smart_charging::ChargerEvents smart_events_handler(smart, &metrics);
@@ -181,8 +187,8 @@ int main(int argc, char** argv) {
   credentials.bind(std::make_unique<gateway::GrpcCredentialStore>(auth_stub));
   auto control_stub = v1::ChargerControl::NewStub(channel);
   auth_api.set_charger_control(control_stub.get());
-  profile_sender.bind(std::make_unique<smart_charging::ChargerControlSender>(
-      channel, smart_charging::ProfileSettings{}));
+  profile_sender.bind(
+      std::make_unique<smart_charging::ChargerControlSender>(channel, profile_sender.settings()));
   if (auto known =
           smart_charging::bootstrap_facts(channel, channel, smart, std::chrono::seconds(10));
       !known) {

@@ -14,6 +14,12 @@ leaving at random for about a minute. After every change of what any vehicle dra
 exceeds its limit on any phase; every profile a charger received has its CommandResult in Kafka,
 and the sessions are in Kafka and in the transactions service.
 
+Fail-safes and checks (standalone): a 1.6 charger gets its fail-safe as the configured vendor key,
+a 2.1 charger as a TxDefaultProfile below the service's stack level (its planned profiles carry
+the maxOfflineDuration lease that falls back to it), a 2.0.1 charger with no variable configured
+is counted at its maximum and the others' fail-safes leave room for it; a charger whose
+GetCompositeSchedule reports more than it accepted is counted at its worst case.
+
 Two small standalone tests hold two bugs this file found: a session whose end event does not
 name the EVSE (1.6 StopTransaction, 2.0.1 Ended without `evse`) ends in the planner all the same,
 and 1.6 profile limits such as 6.3 A go out as whole tenths (the schema's `multipleOf 0.1`)."""
@@ -40,8 +46,11 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
+from ocpp.v21 import ChargePoint as ChargePoint21
+from ocpp.v21 import call as call21
+from ocpp.v21 import call_result as result21
 
-from servicekit import OcppCharger, at, eventually, run, wait_until
+from servicekit import OcppCharger, Standalone, at, eventually, run, wait_until
 
 NOMINAL_V = 230.0
 SETTLE_S = 5.0  # PlannerSettings::settle: a vehicle may take this long to follow a lower
@@ -130,6 +139,56 @@ class Charger201(ChargePoint201, ProfileSink):
     def on_clear_charging_profile(self, **criteria):
         self.cleared.append(criteria)
         return result201.ClearChargingProfile(status="Accepted")
+
+
+class Charger21(ChargePoint21, ProfileSink):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_sink()
+        self.composite_limit = None  # what GetCompositeSchedule reports; None: the last profile
+        self.composite_asked = 0
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(self, evse_id, charging_profile, **_):
+        self._received(_profile(evse_id, charging_profile, charging_profile["charging_schedule"][0],
+                                "id"))
+        return result21.SetChargingProfile(status="Accepted")
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(self, duration, evse_id, charging_rate_unit=None, **_):
+        self.composite_asked += 1
+        applied = [p for p in self.profiles if p.stack_level == 5]
+        limit = self.composite_limit if self.composite_limit is not None else (
+            applied[-1].limit_a if applied else 0)
+        return result21.GetCompositeSchedule(status="Accepted", schedule={
+            "evseId": evse_id, "duration": duration, "scheduleStart": at(0),
+            "chargingRateUnit": charging_rate_unit or "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}]})
+
+
+class Charger16Keys(Charger16):
+    """A 1.6 charger that keeps ChangeConfiguration values and reports a composite schedule of
+    `composite_limit` A (another party's profile on it, say)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.configuration = []
+        self.composite_limit = 40.0
+        self.composite_asked = 0
+
+    @on(Action16.change_configuration)
+    def on_change_configuration(self, key, value):
+        self.configuration.append((key, value))
+        return result16.ChangeConfiguration(status="Accepted")
+
+    @on(Action16.get_composite_schedule)
+    def on_get_composite_schedule(self, connector_id, duration, charging_rate_unit=None):
+        self.composite_asked += 1
+        return result16.GetCompositeSchedule(
+            status="Accepted", connector_id=connector_id, schedule_start=at(0),
+            charging_schedule={"chargingRateUnit": charging_rate_unit or "A",
+                               "chargingSchedulePeriod": [{"startPeriod": 0,
+                                                           "limit": self.composite_limit}]})
 
 
 # -- sites --------------------------------------------------------------------------------
@@ -926,3 +985,103 @@ def test_a_restarted_service_starts_from_the_chargers_online_and_the_sessions_ru
     facts = [json.loads(line) for line in smart.log().splitlines()
              if '"msg":"facts at start"' in line]
     assert facts and facts[-1]["chargers_online"] >= 1 and facts[-1]["sessions"] >= 1, facts
+
+
+def test_fail_safes_per_version_and_a_charger_above_its_profile(tmp_path):
+    """63 A grid connection, three chargers of 6-32 A: the 2.0.1 one takes no fail-safe here and
+    counts at 32 A, so the 1.6 and 2.1 ones may fall back to 15.5 A each (63 in all)."""
+    s = Standalone(tmp_path, fail_safe_key_16="DlmDisconnectedLimit", verify_after=1000)
+    s.start()
+    try:
+        ctl = s.ctl
+        site = {"id": "fs", "nodes": [node("grid", "NODE_KIND_GRID_CONNECTION", 63),
+                                      node("fs-16", "NODE_KIND_CHARGER", 32, "grid"),
+                                      node("fs-21", "NODE_KIND_CHARGER", 32, "grid"),
+                                      node("fs-201", "NODE_KIND_CHARGER", 32, "grid")],
+                "evses": [evse("fs-16"), evse("fs-21"), evse("fs-201")]}
+        ctl("sites", "put", write_json(tmp_path / "fs.json", site))
+
+        def plan_of(charger):
+            return next(e for e in ctl.json("sites", "plan", "fs")["evses"]
+                        if e["chargerId"] == charger)
+
+        async def scenario():
+            async with OcppCharger(s.ws_url("fs-201"), Charger201, "ocpp2.0.1") as c201:
+                await c201.call(call201.BootNotification(
+                    charging_station={"vendorName": "Acme", "model": "Volt-201"},
+                    reason="PowerUp"), suppress=False)
+                await eventually(lambda: c201.of("TxDefaultProfile"), 20, "fs-201 under control")
+                async with OcppCharger(s.ws_url("fs-16"), Charger16Keys, "ocpp1.6") as c16, \
+                        OcppCharger(s.ws_url("fs-21"), Charger21, "ocpp2.1") as c21:
+                    await c16.call(call16.BootNotification(
+                        charge_point_vendor="Acme", charge_point_model="Volt-16"), suppress=False)
+                    await c21.call(call21.BootNotification(
+                        charging_station={"vendorName": "Acme", "model": "Volt-21"},
+                        reason="PowerUp"), suppress=False)
+
+                    # 1.6: the vendor key, once, at 15.5 A.
+                    await eventually(lambda: c16.configuration, 20, "the 1.6 fail-safe key")
+                    assert c16.configuration == [("DlmDisconnectedLimit", "15.5")], \
+                        c16.configuration
+                    # 2.1: a TxDefaultProfile at stack level 4 (below the service's 5) without a
+                    # lease; the planned idle default at level 5 carries the 120 s lease.
+                    [fail_safe] = await eventually(
+                        lambda: [p for p in c21.of("TxDefaultProfile") if p.stack_level == 4],
+                        20, "the 2.1 fail-safe profile")
+                    assert fail_safe.limit_a == 15.5, fail_safe
+                    assert fail_safe.profile_id == 950001, fail_safe
+                    assert "max_offline_duration" not in fail_safe.payload, fail_safe.payload
+                    [planned] = await eventually(
+                        lambda: [p for p in c21.of("TxDefaultProfile") if p.stack_level == 5],
+                        20, "the 2.1 planned default")
+                    assert planned.payload.get("max_offline_duration") == 120, planned.payload
+                    # 2.0.1 has no variable configured: no fail-safe, only its planned default.
+                    assert all(p.stack_level == 5 for p in c201.profiles), c201.profiles
+
+                    def fail_safes_counted():
+                        e16, e21, e201 = plan_of("fs-16"), plan_of("fs-21"), plan_of("fs-201")
+                        if e16.get("offlineCurrentA") == 15.5 and \
+                                e21.get("offlineCurrentA") == 15.5:
+                            return e16, e21, e201
+                        return None
+                    e16, e21, e201 = await eventually(lambda: ctl_async(fail_safes_counted), 20,
+                                                      "both fail-safes counted")
+                    assert "offlineCurrentA" not in e201, e201
+
+                    # fs-16 reports 40 A where it accepted 0 A: counted at its worst case.
+                    await eventually(lambda: c16.composite_asked > 0 and c21.composite_asked > 0,
+                                     20, "GetCompositeSchedule checks")
+                    await eventually(
+                        lambda: ctl_async(lambda: plan_of("fs-16")["reason"] ==
+                                          "rejected_profile"), 20, "fs-16 counted as rejected")
+                    assert plan_of("fs-21")["reason"] != "rejected_profile"
+                    assert s.process.metric("switchyard_smart_charging_schedule_checks_total",
+                                            result="above_plan") >= 1
+                    assert s.process.metric("switchyard_smart_charging_schedule_checks_total",
+                                            result="match") >= 1
+                    assert s.process.metric("switchyard_smart_charging_fail_safes_total",
+                                            outcome="accepted") >= 2
+                    assert s.process.metric(
+                        "switchyard_smart_charging_chargers_without_fail_safe") == 1
+                    # The take-over at 0 A is a lower: for `settle` after it the planner still
+                    # counts the old worst case; leave after that.
+                    await asyncio.sleep(max(0.0, planned.received_at + SETTLE_S + 0.5 -
+                                            time.monotonic()))
+                # fs-16 and fs-21 gone: fs-21 counts at its 15.5 A fail-safe, fs-16 (above its
+                # profile, so at its worst case) at 32 A, fs-201 online at its accepted 0 A.
+                def offline_exposure():
+                    plan = ctl.json("sites", "plan", "fs")
+                    online = {e["chargerId"]: e.get("online", False) for e in plan["evses"]}
+                    grid = next(n for n in plan["nodes"] if n["nodeId"] == "grid")
+                    if online == {"fs-16": False, "fs-21": False, "fs-201": True} and \
+                            grid["exposureA"].get("l1A") == 47.5:
+                        return grid["exposureA"]
+                    return None
+                exposure = await eventually(lambda: ctl_async(offline_exposure), 20,
+                                            "32 + 15.5 + 0 A counted on the grid connection")
+                print(f"offline exposure of the grid connection: {exposure}")
+
+        run(scenario())
+    finally:
+        s.stop()
+        s.print_logs()

@@ -44,10 +44,52 @@ class FakeSender final : public ProfileSender {
   std::vector<ProfileRequest> answered;
 };
 
+// Takes fail-safes from 1.6 and 2.1 chargers (a key configured for 1.6, none for 2.0.1).
+class FakeFallback final : public FallbackSender {
+ public:
+  struct Sent {
+    FallbackRequest request;
+    std::function<void(ProfileAnswer)> done;
+  };
+  bool can_install(ChargerProtocol protocol) const override {
+    return protocol == ChargerProtocol::k16 || protocol == ChargerProtocol::k21;
+  }
+  void install(const FallbackRequest& request, std::function<void(ProfileAnswer)> done) override {
+    sent.push_back({request, std::move(done)});
+  }
+  std::size_t answer_all(ProfileOutcome outcome = ProfileOutcome::kAccepted) {
+    std::size_t n = 0;
+    while (!sent.empty()) {
+      auto s = std::move(sent.front());
+      sent.pop_front();
+      s.done({outcome, "test"});
+      ++n;
+    }
+    return n;
+  }
+  std::deque<Sent> sent;
+};
+
+// Answers GetCompositeSchedule checks as the test says.
+class FakeReader final : public ScheduleReader {
+ public:
+  struct Sent {
+    EvseAddress evse;
+    RateUnit unit;
+    std::function<void(Result<std::optional<double>>)> done;
+  };
+  void composite_limit(const EvseAddress& evse, RateUnit unit,
+                       std::function<void(Result<std::optional<double>>)> done) override {
+    sent.push_back({evse, unit, std::move(done)});
+  }
+  std::deque<Sent> sent;
+};
+
 class FakeStore final : public SiteStore {
  public:
   Result<std::vector<StoredSite>> load_all() override {
     std::vector<StoredSite> out;
+    out.reserve(sites.size());
     for (auto& [id, site] : sites) out.push_back(site);
     return out;
   }
@@ -100,7 +142,7 @@ v1::Site board(int chargers, double amps = 32.0) {
 
 class ServiceTest : public ::testing::Test {
  protected:
-  ServiceTest() : service(sender, store, clock, settings(), nullptr) {}
+  ServiceTest() : service(sender, store, clock, settings(), nullptr, &fallback, &reader) {}
 
   static ServiceSettings settings() {
     ServiceSettings s;
@@ -135,8 +177,20 @@ class ServiceTest : public ::testing::Test {
     return out;
   }
 
+  // The node's load view in the current plan.
+  NodeLoad load_of(const std::string& node_id) {
+    auto plan = service.plan("depot");
+    for (const auto& n : plan->nodes) {
+      if (n.node_id == node_id) return n.load;
+    }
+    ADD_FAILURE() << "no node " << node_id;
+    return {};
+  }
+
   testing::FakeClock clock;
   FakeSender sender;
+  FakeFallback fallback;
+  FakeReader reader;
   FakeStore store;
   SmartChargingService service;
 };
@@ -436,6 +490,138 @@ TEST_F(ServiceTest, LoadsStoredSitesAndDeletes) {
   EXPECT_TRUE(restarted.sites().empty());
 }
 
+TEST_F(ServiceTest, OnlineChargersGetFailSafesThatHoldTheBoardAndOfflineOnesCountAtThem) {
+  put(board(3));
+  service.charger_connected("CP-1", ChargerProtocol::k21);
+  service.charger_connected("CP-2", ChargerProtocol::k16);
+  service.charger_connected("CP-3", ChargerProtocol::k201);  // no fail-safe for 2.0.1 here
+  settle();
+  ASSERT_EQ(fallback.sent.size(), 2U);
+  // CP-3 counts at its maximum (32 A) if everything fails: nothing is left for the others'
+  // minimum under the 32 A board, so they fall back to 0.
+  for (const auto& f : fallback.sent) {
+    ASSERT_EQ(f.request.evse_amps.size(), 1U);
+    EXPECT_EQ(f.request.evse_amps[0].first, 1);
+    EXPECT_DOUBLE_EQ(f.request.evse_amps[0].second, 0.0) << f.request.charger_id;
+  }
+  EXPECT_EQ(fallback.sent[0].request.protocol, ChargerProtocol::k21);
+  fallback.answer_all();
+  EXPECT_EQ(service.tick(), 0U);  // installed: nothing more goes out
+
+  // Take CP-3 off the board: CP-1 and CP-2 may now fall back to 16 A each.
+  v1::Site site = board(2);
+  put(site);
+  service.charger_connected("CP-1", ChargerProtocol::k21);
+  service.tick();
+  ASSERT_EQ(fallback.sent.size(), 2U);
+  double sum = 0;
+  for (const auto& f : fallback.sent) sum += f.request.evse_amps[0].second;
+  EXPECT_DOUBLE_EQ(sum, 32.0);
+  fallback.answer_all();
+  settle();  // the idle defaults (0 A) accepted too
+  auto plan = service.plan("depot");
+  ASSERT_TRUE(plan);
+  EXPECT_DOUBLE_EQ(*plan->evses[0].status.offline_current_a, 16.0);
+
+  // Offline, CP-1 is counted at its fail-safe, not at its 32 A maximum.
+  service.charger_disconnected("CP-1");
+  settle();
+  EXPECT_DOUBLE_EQ(load_of("board").exposure_a[0], 16.0);
+}
+
+TEST_F(ServiceTest, ALowerForecastLowersTheFailSafeWhichCountsHigherUntilAccepted) {
+  put(board(2));
+  service.charger_connected("CP-1", ChargerProtocol::k21);
+  service.charger_connected("CP-2", ChargerProtocol::k21);
+  settle();
+  ASSERT_EQ(fallback.sent.size(), 2U);
+  fallback.answer_all();
+  ASSERT_DOUBLE_EQ(*service.plan("depot")->evses[0].status.offline_current_a, 16.0);
+
+  const Time now = clock.now();
+  ASSERT_TRUE(service.set_forecast("depot", "board",
+                                   {LimitSlot{now + 1h, now + 2h, PhaseCurrents{20, 20, 20}}}));
+  EXPECT_EQ(service.site("depot")->limits.at(0).forecast.size(), 1U);  // kept with the limits
+  service.tick();
+  ASSERT_EQ(fallback.sent.size(), 2U);
+  EXPECT_DOUBLE_EQ(fallback.sent[0].request.evse_amps[0].second, 10.0);
+  // Not yet accepted: still counted at the old, higher value.
+  EXPECT_DOUBLE_EQ(*service.plan("depot")->evses[0].status.offline_current_a, 16.0);
+  fallback.answer_all();
+  EXPECT_DOUBLE_EQ(*service.plan("depot")->evses[0].status.offline_current_a, 10.0);
+
+  EXPECT_EQ(service.set_forecast("depot", "nowhere", {}).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service.set_forecast("depot", "board", {LimitSlot{now + 1h, now}}).error().code,
+            ErrorCode::kInvalidArgument);
+}
+
+TEST_F(ServiceTest, ARejectedFailSafeIsTriedAgainAfterTheRetryAndAtReconnect) {
+  put(board(1));
+  service.charger_connected("CP-1", ChargerProtocol::k16);
+  service.tick();
+  ASSERT_EQ(fallback.answer_all(ProfileOutcome::kRejected), 1U);
+  service.tick();
+  EXPECT_TRUE(fallback.sent.empty());  // not before the retry time
+  EXPECT_FALSE(service.plan("depot")->evses[0].status.offline_current_a);  // worst case
+  clock.advance(61s);
+  service.tick();
+  ASSERT_EQ(fallback.answer_all(ProfileOutcome::kLost), 1U);
+  service.charger_disconnected("CP-1");
+  service.charger_connected("CP-1", ChargerProtocol::k16);
+  service.tick();
+  ASSERT_EQ(fallback.sent.size(), 1U);  // a reconnect sends it at once
+  EXPECT_DOUBLE_EQ(fallback.sent[0].request.evse_amps[0].second, 32.0);
+  fallback.answer_all();
+  EXPECT_DOUBLE_EQ(*service.plan("depot")->evses[0].status.offline_current_a, 32.0);
+}
+
+TEST_F(ServiceTest, AChargerApplyingMoreThanItAcceptedCountsAtItsWorstCase) {
+  put(board(2));
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  service.session_started({"CP-1", 1}, "a");
+  service.session_started({"CP-2", 1}, "b");
+  settle();
+  ASSERT_DOUBLE_EQ(last_for("CP-2")->command.setpoint.current_a, 16.0);
+  clock.advance(11s);
+  // CP-1 applies its 16 A; CP-2 reports 32 A (another party's profile wins there). Checks of
+  // the idle defaults sent earlier are answered too: they no longer count.
+  for (int round = 0; round < 3; ++round) {
+    service.tick();
+    while (!reader.sent.empty()) {
+      auto check = std::move(reader.sent.front());
+      reader.sent.pop_front();
+      EXPECT_EQ(check.unit, RateUnit::kAmperes);
+      check.done(std::optional<double>(check.evse.charger_id == "CP-1" ? 16.0 : 32.0));
+    }
+  }
+  auto plan = service.plan("depot");
+  EXPECT_FALSE(plan->evses[0].status.rejected);
+  EXPECT_TRUE(plan->evses[1].status.rejected);
+  // CP-2 may draw 32 A: CP-1 is lowered to make room (0 A: its minimum does not fit).
+  settle();
+  EXPECT_DOUBLE_EQ(last_for("CP-1")->command.setpoint.current_a, 0.0);
+  EXPECT_LE(load_of("board").exposure_a[0], 32.0);
+}
+
+TEST_F(ServiceTest, AnUnanswerableCheckChangesNothing) {
+  put(board(1));
+  service.charger_connected("CP-1");
+  service.session_started({"CP-1", 1}, "a");
+  settle();
+  clock.advance(11s);
+  for (int round = 0; round < 3; ++round) {
+    service.tick();
+    while (!reader.sent.empty()) {
+      auto check = std::move(reader.sent.front());
+      reader.sent.pop_front();
+      check.done(make_error(ErrorCode::kUnimplemented, "NotImplemented"));
+    }
+  }
+  EXPECT_FALSE(service.plan("depot")->evses[0].status.rejected);
+  EXPECT_EQ(service.tick(), 0U);
+}
+
 TEST(LimitsJson, RoundTrips) {
   const Time at(std::chrono::milliseconds(1'800'000'000'123));
   StoredSite::Limits limits{"board",
@@ -450,6 +636,12 @@ TEST(LimitsJson, RoundTrips) {
   EXPECT_EQ(*back->schedule[1].power_kw, 11.5);
   ASSERT_TRUE(back->override_slot);
   EXPECT_EQ(*back->override_slot->power_kw, 7.0);
+  EXPECT_TRUE(back->forecast.empty());
+  limits.forecast.push_back(LimitSlot{at, at + 15min, PhaseCurrents{8, 8, 8}, std::nullopt});
+  back = limits_from_json(limits_to_json(limits));
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->forecast.size(), 1U);
+  EXPECT_EQ((*back->forecast[0].current_a)[1], 8.0);
   EXPECT_FALSE(limits_from_json("{\"schedule\": [{\"from_ms\": \"x\"}]}"));
   EXPECT_FALSE(limits_from_json("[]"));
 }
