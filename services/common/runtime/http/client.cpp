@@ -68,7 +68,8 @@ Result<Url> parse_url(std::string_view text) {
   url.port = url.scheme == "https" ? 443 : 80;
   if (!port_text.empty()) {
     int port = 0;
-    const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    const auto [p, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (ec != std::errc{} || p != port_text.data() + port_text.size() || port < 1 || port > 65535) {
       return bad("bad port");
     }
@@ -102,8 +103,8 @@ Client::Client(ClientSettings settings)
     if (!ec) ctx.use_private_key_file(settings_.client_key_file, ssl::context::pem, ec);
     if (ec) {
       throw std::runtime_error("http client: cannot load client certificate " +
-                               settings_.client_cert_file + " / key " +
-                               settings_.client_key_file + ": " + ec.message());
+                               settings_.client_cert_file + " / key " + settings_.client_key_file +
+                               ": " + ec.message());
     }
   }
   ctx.set_verify_mode(settings_.verify_peer ? ssl::verify_peer : ssl::verify_none);
@@ -123,8 +124,7 @@ struct Outcome {
 template <typename Stream>
 net::awaitable<void> exchange(Stream& stream, tcp::resolver& resolver, const Url& url,
                               bhttp::request<bhttp::string_body>& request,
-                              const ClientSettings& settings, SteadyTime deadline,
-                              Outcome& out) {
+                              const ClientSettings& settings, SteadyTime deadline, Outcome& out) {
   constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
   auto token = net::redirect_error(net::use_awaitable, out.ec);
   auto& socket_layer = beast::get_lowest_layer(stream);
@@ -196,9 +196,9 @@ Result<Response> run(net::io_context& ioc, Stream& stream, const Url& url,
     return make_error(ErrorCode::kDeadlineExceeded, where + " timed out");
   }
   if (out.ec == bhttp::error::body_limit) {
-    return make_error(ErrorCode::kResourceExhausted,
-                      where + ": response body over " + std::to_string(settings.body_limit) +
-                          " bytes");
+    return make_error(
+        ErrorCode::kResourceExhausted,
+        where + ": response body over " + std::to_string(settings.body_limit) + " bytes");
   }
   return make_error(ErrorCode::kUnavailable, where + " failed: " + out.ec.message());
 }
