@@ -302,7 +302,8 @@ class CapacityProvider {
     auto config = local_server();
     config.port = port;
     server_ = std::make_unique<http::Server>(config);
-    for (const char* name : {"register", "handshake", "heartbeat", "update_group_measurements"}) {
+    for (const char* name : {"register", "handshake", "handshake_acknowledge", "heartbeat",
+                             "update_group_measurements"}) {
       server_->route("POST", std::string("/oscp/cp/2.0/") + name,
                      [this, name](const http::Request& req) { return receive(name, req); });
     }
@@ -475,6 +476,31 @@ TEST(OscpProvider, RegistersHandshakesThenHeartbeatsAndReportsUsageWithTheRotate
   EXPECT_FALSE(provider.peer_offline());
   EXPECT_TRUE(service.last().slots.empty());
   provider.stop();
+}
+
+TEST(OscpProvider, AcknowledgesThePeersHandshakeAndHeartbeatsAtTheIntervalItAsks) {
+  CapacityProvider cp;
+  ASSERT_TRUE(cp.start().has_value());
+  FakeService service;
+  OscpSettings settings = base_settings();
+  settings.peer_base_url = cp.base_url();
+  settings.heartbeat_interval = 10s;  // ours, until the peer asks for another
+  auto w = wire(settings, service, nullptr);
+  w.provider->start();
+  ASSERT_TRUE(eventually([&] { return w.provider->state() == OscpState::kHandshakeSent; }));
+  auto r = cp.client.post_json(w.base_url + "/handshake",
+                               R"({"required_behaviour":{"heartbeat_interval":1}})",
+                               {{"Authorization", "Token token-for-us"}, {"X-Request-ID", "h"}});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->status, 204);
+  ASSERT_TRUE(eventually([&] { return !cp.received("handshake_acknowledge").empty(); }));
+  const auto ack = cp.received("handshake_acknowledge")[0];
+  EXPECT_EQ(ack.authorization, "Token rotated-token");
+  EXPECT_TRUE(field(ack.body, "required_behaviour").is_object());
+  EXPECT_TRUE(eventually([&] { return w.provider->state() == OscpState::kConnected; }));
+  // The peer asked for one a second: the second heartbeat comes after about 1 s, not 10 s.
+  ASSERT_TRUE(eventually([&] { return cp.received("heartbeat").size() >= 2; }));
+  w.provider->stop();
 }
 
 TEST(OscpProvider, BacksOffWhileThePeerIsDownAndRegistersOnceItIsUp) {
