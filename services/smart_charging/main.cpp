@@ -14,6 +14,7 @@
 #include "smart_charging/charger_control_sender.h"
 #include "smart_charging/charger_events.h"
 #include "smart_charging/grpc_api.h"
+#include "smart_charging/oscp.h"
 #include "smart_charging/smart_charging.h"
 #include "smart_charging/store.h"
 
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
       .add("turn", turn, "Longest wait of a vehicle allowed to charge for its minimum current");
   add_profile_settings(settings, profiles);
   add_service_settings(settings, service_settings);
+  OscpOptions oscp;
+  add_oscp_settings(settings, oscp);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("smart-charging", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
@@ -90,8 +93,13 @@ int main(int argc, char** argv) {
   WorkPool pool(options.threads);
   SmartChargingApi api(service, pool);
 
-  process.http(options.listen_address, options.http_port);
+  auto& http = process.http(options.listen_address, options.http_port);
+  auto grid =
+      make_oscp_provider(std::move(oscp), oscp_own_url(options.listen_address, options.http_port),
+                         service, http, system_clock(), &process.metrics());
+  if (!grid) return fail(grid.error().message);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
+  if (*grid) (*grid)->start();
   auto bound = process.start_grpc(options.listen_address, options.grpc_port, {&api});
   if (!bound) return fail(bound.error().message);
   std::jthread consuming([&](std::stop_token stop) {
@@ -106,6 +114,8 @@ int main(int argc, char** argv) {
   const int signal = process.wait_for_signal();
   log::info("signal received; stopping", {{"signal", signal}});
   process.shutdown_grpc();
+  if (*grid) (*grid)->stop();
+  process.stop_http();  // no OSCP request reaches the provider once it goes
   consuming.request_stop();
   driving.request_stop();
   consuming.join();

@@ -20,8 +20,10 @@
 #include <thread>
 
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/settings.h"
 #include "common/runtime/core/text.h"
 #include "common/runtime/http/server.h"
+#include "smart_charging/smart_charging.h"
 
 namespace switchyard::smart_charging {
 
@@ -250,7 +252,7 @@ Result<std::vector<LimitSlot>> forecast_slots(const std::vector<ForecastedBlock>
   }
   std::vector<LimitSlot> out;
   out.reserve(slots.size());
-  for (auto& [key, slot] : slots) out.push_back(std::move(slot));
+  for (const auto& [key, slot] : slots) out.push_back(slot);
   return out;
 }
 
@@ -1014,5 +1016,65 @@ OscpState OscpFlexibilityProvider::state() const {
 }
 
 bool OscpFlexibilityProvider::peer_offline() const { return impl_->peer_offline.load(); }
+
+void add_oscp_settings(Settings& settings, OscpOptions& options) {
+  OscpSettings& o = options.settings;
+  settings
+      .add("oscp-peer-url", o.peer_base_url,
+           "OSCP 2.0 grid operator (capacity provider) base URL, e.g. "
+           "http://grid:5000/oscp/cp/2.0; empty: OSCP off")
+      .add("oscp-own-url", o.own_base_url,
+           "Our OSCP base URL as the grid operator reaches it (on the HTTP side port), e.g. "
+           "http://smart-charging:8094/oscp/fp/2.0 (default: the side port's own address)")
+      .add_secret("oscp-accept-token", o.accept_token,
+                  "Token the grid operator must send us (handed over in Register)")
+      .add_secret("oscp-send-token", o.send_token,
+                  "Token the grid operator gave us out of band (replaced by its Register)")
+      .add("oscp-groups", options.groups,
+           "OSCP group ids to site nodes: group=site/node[,group=site/node...]")
+      .add("oscp-heartbeat-interval", o.heartbeat_interval,
+           "Heartbeat interval asked of the grid operator (whole seconds)")
+      .add("oscp-measurement-interval", o.measurement_interval,
+           "How often each group's usage is reported (UpdateGroupMeasurements)")
+      .add("oscp-ca-file", o.client.ca_file,
+           "CA file for an https grid operator (empty: the system's trust store)");
+}
+
+std::string oscp_own_url(const std::string& listen_address, int http_port) {
+  const bool any = listen_address.empty() || listen_address == "0.0.0.0" || listen_address == "::";
+  return "http://" + (any ? std::string("127.0.0.1") : listen_address) + ":" +
+         std::to_string(http_port) + "/oscp/fp/2.0";
+}
+
+Result<std::unique_ptr<OscpFlexibilityProvider>> make_oscp_provider(
+    OscpOptions options, const std::string& default_own_url, SmartChargingService& service,
+    http::Server& server, const Clock& clock, prometheus::Registry* metrics) {
+  if (options.settings.peer_base_url.empty()) return std::unique_ptr<OscpFlexibilityProvider>();
+  if (options.settings.own_base_url.empty()) options.settings.own_base_url = default_own_url;
+  auto groups = parse_oscp_groups(options.groups);
+  if (!groups) return std::unexpected(groups.error());
+  options.settings.groups = std::move(*groups);
+  std::unique_ptr<OscpFlexibilityProvider> provider;
+  try {
+    provider = std::make_unique<OscpFlexibilityProvider>(
+        std::move(options.settings),
+        [&service](const std::string& site, const std::string& node, std::vector<LimitSlot> slots) {
+          return service.set_forecast(site, node, std::move(slots));
+        },
+        [&service](const std::string& site, const std::string& node) -> std::optional<NodeUsage> {
+          auto plan = service.plan(site);
+          if (!plan) return std::nullopt;
+          for (const auto& n : plan->nodes) {
+            if (n.node_id == node) return NodeUsage{n.load.planned_a, std::nullopt};
+          }
+          return std::nullopt;
+        },
+        clock, metrics);
+  } catch (const std::invalid_argument& e) {
+    return make_error(ErrorCode::kInvalidArgument, std::string("OSCP: ") + e.what());
+  }
+  provider->install_routes(server);
+  return provider;
+}
 
 }  // namespace switchyard::smart_charging

@@ -83,6 +83,10 @@ namespace switchyard::http {
 class Server;
 }  // namespace switchyard::http
 
+namespace switchyard {
+class Settings;
+}  // namespace switchyard
+
 namespace switchyard::smart_charging {
 
 // --- the forecast message, parsed ------------------------------------------------------------
@@ -206,5 +210,27 @@ class OscpFlexibilityProvider {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// --- in a binary -------------------------------------------------------------------------------
+
+class SmartChargingService;
+
+// The OSCP flags (switchyard-smart-charging and the standalone binary alike).
+struct OscpOptions {
+  OscpSettings settings;
+  std::string groups;  // "group=site/node,..." (parse_oscp_groups)
+};
+void add_oscp_settings(Settings& settings, OscpOptions& options);
+
+// The provider wired to the service (forecasts into set_forecast, usage from the plan: the
+// node's planned load), its routes on `server`; nullptr when OSCP is off (no peer URL). Without
+// --oscp-own-url, `default_own_url` (the side port's address) is what the peer is told.
+// kInvalidArgument names the setting that cannot work. start() it once the server runs.
+Result<std::unique_ptr<OscpFlexibilityProvider>> make_oscp_provider(
+    OscpOptions options, const std::string& default_own_url, SmartChargingService& service,
+    http::Server& server, const Clock& clock, prometheus::Registry* metrics);
+
+// "http://<address>:<port>/oscp/fp/2.0" (0.0.0.0 and :: as 127.0.0.1: reachable on this host).
+std::string oscp_own_url(const std::string& listen_address, int http_port);
 
 }  // namespace switchyard::smart_charging

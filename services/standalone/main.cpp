@@ -25,6 +25,7 @@
 #include "smart_charging/charger_control_sender.h"
 #include "smart_charging/charger_events.h"
 #include "smart_charging/grpc_api.h"
+#include "smart_charging/oscp.h"
 #include "smart_charging/smart_charging.h"
 #include "smart_charging/store.h"
 #include "standalone/late_bound.h"
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
   smart_charging::add_profile_settings(settings, profiles);
   smart_charging::ServiceSettings smart_settings;
   smart_charging::add_service_settings(settings, smart_settings);
+  smart_charging::OscpOptions oscp;
+  smart_charging::add_oscp_settings(settings, oscp);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("standalone", gw_config.pod_id, log::parse_level(log_level));
   gw_config.listen_address = listen_address;
@@ -171,8 +174,13 @@ int main(int argc, char** argv) {
     if (!listening) return "starting";
     return std::nullopt;
   });
-  process.http(listen_address, http_port);
+  auto& http = process.http(listen_address, http_port);
+  auto grid = smart_charging::make_oscp_provider(
+      std::move(oscp), smart_charging::oscp_own_url(listen_address, http_port), smart, http,
+      system_clock(), &metrics);
+  if (!grid) return fail(grid.error().message);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
+  if (*grid) (*grid)->start();
   std::vector<grpc::Service*> services = gw.grpc_services();
   services.insert(services.end(), {&auth_api, &transactions_api, &chargers_api, &smart_api});
   auto bound = process.start_grpc(listen_address, grpc_port, services);
@@ -229,6 +237,8 @@ int main(int argc, char** argv) {
   process.health().set_draining(true);
   gw.drain();
   process.shutdown_grpc();
+  if (*grid) (*grid)->stop();
+  process.stop_http();
   gw.stop();
   tx_consuming.request_stop();
   status_consuming.request_stop();

@@ -20,6 +20,11 @@ the maxOfflineDuration lease that falls back to it), a 2.0.1 charger with no var
 is counted at its maximum and the others' fail-safes leave room for it; a charger whose
 GetCompositeSchedule reports more than it accepted is counted at its worst case.
 
+Grid signals (standalone): the smart-charging side registers, handshakes and heartbeats with a
+grid operator played by the `pyoscp` package; its capacity forecast for the site's group lowers
+the running session's profile and shows as the binding limit; usage goes back as
+UpdateGroupMeasurements; an unknown group and a wrong token are refused.
+
 Two small standalone tests hold two bugs this file found: a session whose end event does not
 name the EVSE (1.6 StopTransaction, 2.0.1 Ended without `evse`) ends in the planner all the same,
 and 1.6 profile limits such as 6.3 A go out as whole tenths (the schema's `multipleOf 0.1`)."""
@@ -50,6 +55,7 @@ from ocpp.v21 import ChargePoint as ChargePoint21
 from ocpp.v21 import call as call21
 from ocpp.v21 import call_result as result21
 
+from oscp_peer import OscpCapacityProvider, forecast_block
 from servicekit import OcppCharger, Standalone, at, eventually, run, wait_until
 
 NOMINAL_V = 230.0
@@ -1085,3 +1091,81 @@ def test_fail_safes_per_version_and_a_charger_above_its_profile(tmp_path):
     finally:
         s.stop()
         s.print_logs()
+
+
+def test_a_grid_operator_forecast_over_oscp_lowers_the_site(tmp_path):
+    """pyoscp as the capacity provider; the site's grid connection is OSCP group `grid-1`."""
+    with OscpCapacityProvider(initial_token="cp-token") as grid_operator:
+        s = Standalone(tmp_path, oscp_peer_url=grid_operator.base_url,
+                       oscp_send_token="cp-token", oscp_accept_token="fp-token",
+                       oscp_groups="grid-1=gs/grid", oscp_heartbeat_interval=1000,
+                       oscp_measurement_interval=1000)
+        s.start()
+        try:
+            ctl = s.ctl
+            site = {"id": "gs", "nodes": [node("grid", "NODE_KIND_GRID_CONNECTION", 63),
+                                          node("gs-16", "NODE_KIND_CHARGER", 32, "grid")],
+                    "evses": [evse("gs-16")]}
+            ctl("sites", "put", write_json(tmp_path / "gs.json", site))
+            ctl("tokens", "add", "RFID-GS")
+            for message in ("register", "handshake", "heartbeat"):
+                grid_operator.wait_for(message, timeout=20)
+            [register] = grid_operator.received("register")[:1]
+            assert register["body"]["token"] == "fp-token", register
+            assert register["body"]["version_url"][0]["base_url"].endswith("/oscp/fp/2.0")
+
+            async def scenario():
+                async with OcppCharger(s.ws_url("gs-16"), Charger16, "ocpp1.6") as cp:
+                    await cp.call(call16.BootNotification(
+                        charge_point_vendor="Acme", charge_point_model="Volt-16"), suppress=False)
+                    [default] = await eventually(lambda: cp.of("TxDefaultProfile"), 20,
+                                                 "the idle default")
+                    await asyncio.sleep(max(0.0, default.received_at + SETTLE_S + 0.5 -
+                                            time.monotonic()))
+                    start = await cp.call(call16.StartTransaction(
+                        connector_id=1, id_tag="RFID-GS", meter_start=0, timestamp=at(0)),
+                        suppress=False)
+                    tx = start.transaction_id
+                    [full] = await eventually(lambda: cp.of("TxProfile", tx), 20, "32 A")
+                    assert full.limit_a == 32, full
+
+                    now = datetime.now(timezone.utc)
+                    answer = await asyncio.to_thread(
+                        grid_operator.send_forecast, "grid-1",
+                        [forecast_block(10, "A", now - timedelta(minutes=1),
+                                        now + timedelta(hours=1))])
+                    assert answer.status_code == 204, (answer.status_code, answer.text)
+                    seen = len(cp.profiles)
+                    [lower] = await eventually(lambda: cp.of("TxProfile", tx, after=seen), 20,
+                                               "a lower TxProfile after the forecast")
+                    print(f"\nafter a 10 A forecast: TxProfile of {lower.limit_a} A")
+                    assert 6 <= lower.limit_a <= 10, lower
+                    explained = await ctl_async(ctl.json, "sites", "explain", "gs", "gs-16")
+                    assert explained["limitSource"] == "grid_forecast", explained
+                    assert explained["nodeId"] == "grid", explained
+                    limits = (await ctl_async(ctl.json, "sites", "get", "gs"))["limits"]
+                    assert [len(lim.get("forecast", [])) for lim in limits] == [1], limits
+
+                    # Refusals: an unknown group (404) and a token it never gave (403).
+                    unknown = await asyncio.to_thread(
+                        grid_operator.send_forecast, "grid-9",
+                        [forecast_block(10, "A", now, now + timedelta(hours=1))])
+                    assert unknown.status_code == 404, unknown.text
+                    assert "grid-9" in unknown.text, unknown.text
+                    forged = await asyncio.to_thread(
+                        grid_operator.send_forecast, "grid-1",
+                        [forecast_block(1, "A", now, now + timedelta(hours=1))], token="forged")
+                    assert forged.status_code == 403, forged.text
+                    assert len(cp.of("TxProfile", tx, after=seen)) == 1  # nothing else changed
+
+            run(scenario())
+            measurements = grid_operator.wait_for("update_group_measurements", timeout=20)
+            print(f"usage reported: {grid_operator.received('update_group_measurements')[-1]}")
+            assert all(m["body"]["group_id"] == "grid-1"
+                       for m in grid_operator.received("update_group_measurements"))
+            assert measurements
+            assert s.process.metric("switchyard_oscp_forecasts_received_total") >= 1
+            assert s.process.metric("switchyard_oscp_handshake_state") == 3
+        finally:
+            s.stop()
+            s.print_logs()
