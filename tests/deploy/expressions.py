@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""The PromQL of the alert rules and dashboards, for the deployment checks.
+
+  expressions.py rules OUT.yml    every dashboard query as a recording rule (for promtool's syntax
+                                  check; Grafana variables replaced by plain values)
+  expressions.py metrics          every metric named in the rules and dashboards is registered in
+                                  services/ (prometheus-cpp .Name("...")); prints the ones that are not
+  expressions.py list             one JSON line per expression (used by prometheus_check)
+
+Sources: deploy/prometheus/alerts.yml and deploy/grafana/dashboards/*.json.
+"""
+import json
+import pathlib
+import re
+import sys
+
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+ALERTS = REPO / "deploy/prometheus/alerts.yml"
+DASHBOARDS = sorted((REPO / "deploy/grafana/dashboards").glob("*.json"))
+# Grafana's variables, as the check evaluates them: a window of one minute, every value.
+VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h", "$site": ".*"}
+SELECTOR = re.compile(r"\b(switchyard_[a-z0-9_]+|up)\b\s*(\{[^}]*\})?")
+MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"')
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def substitute(expr):
+    for name, value in VARIABLES.items():
+        expr = expr.replace(name, value)
+    return expr
+
+
+def expressions():
+    """[(source, kind, name, expr)]: kind is 'alert' or 'panel'."""
+    out = []
+    for group in yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]:
+        for rule in group["rules"]:
+            out.append((ALERTS.name, "alert", rule.get("alert") or rule.get("record"), rule["expr"]))
+    for path in DASHBOARDS:
+        board = json.loads(path.read_text(encoding="utf-8"))
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                out.append((path.name, "panel", f'{panel["title"]} [{target["refId"]}]',
+                            substitute(target["expr"])))
+    return out
+
+
+def selectors(expr):
+    """[(metric, [(label, op, value)])] of every switchyard_* / up selector in expr."""
+    return [(m.group(1), MATCHER.findall(m.group(2) or "")) for m in SELECTOR.finditer(expr)]
+
+
+def registered_metrics():
+    names = set()
+    for path in (REPO / "services").rglob("*.cpp"):
+        names.update(re.findall(r'\.Name\("([a-z0-9_]+)"\)', path.read_text(encoding="utf-8")))
+    return names
+
+
+def base_name(metric, registered):
+    if metric in registered:
+        return metric
+    for suffix in HISTOGRAM_SUFFIXES:
+        if metric.endswith(suffix) and metric[: -len(suffix)] in registered:
+            return metric[: -len(suffix)]
+    return None
+
+
+def cmd_rules(out_path):
+    rules = []
+    for i, (source, kind, name, expr) in enumerate(expressions()):
+        if kind == "panel":
+            rules.append({"record": f"check:panel_{i}", "expr": expr})
+    with open(out_path, "w", encoding="utf-8") as f:
+        yaml.safe_dump({"groups": [{"name": "dashboard-queries", "rules": rules}]}, f)
+    print(f"{len(rules)} dashboard queries", file=sys.stderr)
+
+
+def cmd_metrics():
+    registered = registered_metrics()
+    missing = []
+    used = set()
+    for source, kind, name, expr in expressions():
+        for metric, _ in selectors(expr):
+            if metric == "up":
+                continue
+            base = base_name(metric, registered)
+            if base is None:
+                missing.append(f"{source}: {name}: {metric}")
+            else:
+                used.add(base)
+    for m in missing:
+        print(f"not registered in services/: {m}", file=sys.stderr)
+    print(f"{len(used)} metrics used, all registered" if not missing else
+          f"{len(missing)} references to metrics the code does not register", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "rules":
+        return cmd_rules(argv[2])
+    if len(argv) == 2 and argv[1] == "metrics":
+        return cmd_metrics()
+    if len(argv) == 2 and argv[1] == "list":
+        for source, kind, name, expr in expressions():
+            print(json.dumps({"source": source, "kind": kind, "name": name, "expr": expr,
+                              "selectors": selectors(expr)}))
+        return 0
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
