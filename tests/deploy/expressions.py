@@ -5,7 +5,8 @@
                                   check; Grafana variables replaced by plain values)
   expressions.py metrics          every metric named in the rules and dashboards is registered in
                                   services/ (prometheus-cpp .Name("...")); prints the ones that are not
-  expressions.py list             one JSON line per expression (used by prometheus_check)
+  expressions.py list             one JSON line per expression with its metric selectors and, for
+                                  an alert, the sides of its comparisons (used by prometheus_check)
 
 Sources: deploy/prometheus/alerts.yml and deploy/grafana/dashboards/*.json.
 """
@@ -50,6 +51,54 @@ def expressions():
 def selectors(expr):
     """[(metric, [(label, op, value)])] of every switchyard_* / up selector in expr."""
     return [(m.group(1), MATCHER.findall(m.group(2) or "")) for m in SELECTOR.finditer(expr)]
+
+
+COMPARISON_AND_SET_OPERATORS = ["==", "!=", ">=", "<=", ">", "<", "and", "or", "unless"]
+OPERATOR_MODIFIERS = re.compile(
+    r"\s*(bool\b)?\s*((on|ignoring)\s*\([^)]*\))?\s*((group_left|group_right)\s*(\([^)]*\))?)?")
+
+
+def operands(expr):
+    """Sides of the top-level comparison and set operators of a PromQL expression; scalars and
+    absent(...) left out."""
+    parts, depth, start, i, quote = [], 0, 0, 0, None
+    while i < len(expr):
+        c = expr[i]
+        if quote:
+            if c == quote:
+                quote = None
+            i += 1
+            continue
+        if c in "\"'":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif depth == 0:
+            for op in COMPARISON_AND_SET_OPERATORS:
+                if not expr.startswith(op, i):
+                    continue
+                if op.isalpha() and (expr[i - 1:i].isalnum() or expr[i + len(op):i + len(op) + 1].isalnum()
+                                     or expr[i - 1:i] == "_" or expr[i + len(op):i + len(op) + 1] == "_"):
+                    continue
+                parts.append(expr[start:i])
+                m = OPERATOR_MODIFIERS.match(expr, i + len(op))
+                i = start = m.end()
+                break
+            else:
+                i += 1
+            continue
+        i += 1
+    parts.append(expr[start:])
+    out = []
+    for p in (p.strip() for p in parts):
+        if not p or p.startswith("absent("):
+            continue
+        if re.fullmatch(r"[0-9.eE+-]+", p):
+            continue
+        out.append(p)
+    return out
 
 
 def registered_metrics():
@@ -106,7 +155,8 @@ def main(argv):
     if len(argv) == 2 and argv[1] == "list":
         for source, kind, name, expr in expressions():
             print(json.dumps({"source": source, "kind": kind, "name": name, "expr": expr,
-                              "selectors": selectors(expr)}))
+                              "selectors": selectors(expr),
+                              "operands": operands(expr) if kind == "alert" else [expr]}))
         return 0
     sys.exit(__doc__)
 
