@@ -8,6 +8,7 @@ SWITCHYARD_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SWITCHYARD_REDIS_PORT:=6379}"
 : "${SWITCHYARD_POSTGRES_PORT:=5432}"
 : "${SWITCHYARD_KAFKA_HEAP:=512m}"
+: "${SWITCHYARD_PROMETHEUS_PORT:=9090}"
 : "${SWITCHYARD_PG_BIN:=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
 export SWITCHYARD_LOCAL_DIR
 
@@ -62,19 +63,28 @@ SMART_CHARGING_GRPC_PORT=50074
 service_running() { pid_alive "$SERVICES_DIR/$1.pid"; }
 postgres_url() { echo "postgresql://switchyard@127.0.0.1:$SWITCHYARD_POSTGRES_PORT/switchyard"; }
 
+PROMETHEUS_DIR=$SWITCHYARD_LOCAL_DIR/prometheus
+prometheus_running() { pid_alive "$PROMETHEUS_DIR/prometheus.pid"; }
+
 kafka_running() { pid_alive "$KAFKA_DIR/kafka.pid"; }
 redis_running() { pid_alive "$REDIS_DIR/redis.pid"; }
 postgres_running() { [ -f "$(pg_data_dir)/postmaster.pid" ] && kill -0 "$(head -n 1 "$(pg_data_dir)/postmaster.pid")" 2>/dev/null; }
 
-# parse_only ARGS...: sets COMPONENTS from --only a,b (default: all).
+# parse_only ARGS...: sets COMPONENTS from --only a,b (default: all but prometheus; --prometheus
+# adds it). ONLY_GIVEN tells whether --only was used.
 parse_only() {
   COMPONENTS="redis postgres kafka services gateways"
+  ONLY_GIVEN=false
+  local with_prometheus=false
   while [ $# -gt 0 ]; do
     case "$1" in
-      --only) COMPONENTS=$(echo "$2" | tr ',' ' '); shift 2 ;;
-      --only=*) COMPONENTS=$(echo "${1#--only=}" | tr ',' ' '); shift ;;
+      --only) COMPONENTS=$(echo "$2" | tr ',' ' '); ONLY_GIVEN=true; shift 2 ;;
+      --only=*) COMPONENTS=$(echo "${1#--only=}" | tr ',' ' '); ONLY_GIVEN=true; shift ;;
+      --prometheus) with_prometheus=true; shift ;;
       -h|--help) return 2 ;;
       *) shift ;;
     esac
   done
+  if $with_prometheus; then COMPONENTS="$COMPONENTS prometheus"; fi
+  return 0
 }

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""Writes the Grafana dashboards of deploy/grafana/dashboards/ from the panel lists below.
+
+  deploy/grafana/make_dashboards.py           rewrite the JSON files
+  deploy/grafana/make_dashboards.py --check   fail if a committed file differs (tests/deploy/check)
+
+One generator instead of hand-edited JSON: every panel has the same shape, the queries are easy to
+review here, and tests/deploy/prometheus_check reads the JSON files to run every query against a
+Prometheus scraping the local stack. Only metrics the code registers are used; where a metric the
+issue asks for does not exist, a text panel says so (and which one would be needed).
+"""
+import json
+import pathlib
+import sys
+
+OUT = pathlib.Path(__file__).resolve().parent / "dashboards"
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+R = "$__rate_interval"
+
+
+def ts(title, exprs, unit="short", legend=None, width=12, stack=False, description=""):
+    """A time series panel; exprs: list of (expr, legend)."""
+    return {
+        "type": "timeseries",
+        "title": title,
+        "description": description,
+        "datasource": DATASOURCE,
+        "fieldConfig": {
+            "defaults": {
+                "unit": unit,
+                "custom": {"stacking": {"mode": "normal" if stack else "none"}, "fillOpacity": 10},
+            },
+            "overrides": [],
+        },
+        "options": {"legend": {"displayMode": "table", "placement": "right", "calcs": ["lastNotNull"]},
+                    "tooltip": {"mode": "multi"}},
+        "targets": [{"refId": chr(ord("A") + i), "datasource": DATASOURCE, "expr": e,
+                     "legendFormat": lg} for i, (e, lg) in enumerate(exprs)],
+        "_w": width,
+    }
+
+
+def stat(title, expr, unit="short", legend="", description=""):
+    return {
+        "type": "stat",
+        "title": title,
+        "description": description,
+        "datasource": DATASOURCE,
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "value"},
+        "targets": [{"refId": "A", "datasource": DATASOURCE, "expr": expr, "legendFormat": legend}],
+        "_w": 6,
+    }
+
+
+def text(title, markdown, width=24):
+    return {"type": "text", "title": title, "options": {"mode": "markdown", "content": markdown},
+            "_w": width, "_h": 4}
+
+
+def row(title):
+    return {"type": "row", "title": title, "collapsed": False, "panels": [], "_w": 24, "_h": 1}
+
+
+def q99(metric, by, selector=""):
+    return (f"histogram_quantile(0.99, sum by (le, {by}) "
+            f"(rate({metric}_bucket{selector}[{R}])))")
+
+
+def q50(metric, by, selector=""):
+    return (f"histogram_quantile(0.5, sum by (le, {by}) "
+            f"(rate({metric}_bucket{selector}[{R}])))")
+
+
+def layout(panels):
+    x = y = 0
+    row_h = 0
+    out = []
+    for i, p in enumerate(panels, start=1):
+        w, h = p.pop("_w"), p.pop("_h", 8 if p["type"] != "stat" else 4)
+        if x + w > 24:
+            x, y = 0, y + row_h
+            row_h = 0
+        p["id"] = i
+        p["gridPos"] = {"x": x, "y": y, "w": w, "h": h}
+        out.append(p)
+        x += w
+        row_h = max(row_h, h)
+    return out
+
+
+def dashboard(uid, title, description, panels, variables=()):
+    templating = [{
+        "name": "datasource", "label": "Prometheus", "type": "datasource", "query": "prometheus",
+        "current": {}, "hide": 0,
+    }]
+    for name, query in variables:
+        templating.append({
+            "name": name, "label": name, "type": "query", "datasource": DATASOURCE,
+            "query": {"query": query, "refId": name}, "definition": query, "refresh": 2,
+            "includeAll": True, "multi": True, "allValue": ".*", "current": {}, "hide": 0,
+            "sort": 1,
+        })
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["switchyard"],
+        "timezone": "utc",
+        "editable": True,
+        "graphTooltip": 1,
+        "refresh": "30s",
+        "schemaVersion": 39,
+        "version": 1,
+        "time": {"from": "now-1h", "to": "now"},
+        "templating": {"list": templating},
+        "annotations": {"list": []},
+        "links": [],
+        "panels": layout(panels),
+    }
+
+
+GW = '{job="switchyard-gateway"}'
+
+gateway_fleet = dashboard(
+    "switchyard-gateway-fleet", "Switchyard / Gateway fleet",
+    "Charger connections, messages, answers and the gateway pods' Kafka and Redis clients.",
+    [
+        row("Connections"),
+        stat("Connected chargers", "sum(switchyard_gateway_connections)"),
+        stat("Gateway pods up", f'sum(up{GW})'),
+        stat("Connects / s", f"sum(rate(switchyard_gateway_connects_total[{R}]))", "ops"),
+        stat("Upgrades refused / s",
+             f"sum(rate(switchyard_gateway_handshakes_refused_total[{R}]))", "ops"),
+        ts("Connections by protocol", [("sum by (protocol) (switchyard_gateway_connections)",
+                                        "{{protocol}}")], stack=True),
+        ts("Connections by security profile",
+           [("sum by (security_profile) (switchyard_gateway_connections)",
+             "profile {{security_profile}}")], stack=True),
+        ts("Connections by pod", [("sum by (pod) (switchyard_gateway_connections)", "{{pod}}")],
+           stack=True),
+        ts("Connects by protocol", [(f"sum by (protocol) (rate(switchyard_gateway_connects_total[{R}]))",
+                                     "{{protocol}}")], "ops"),
+        ts("Disconnects by reason",
+           [(f"sum by (reason) (rate(switchyard_gateway_disconnects_total[{R}]))", "{{reason}}")],
+           "ops"),
+        ts("Upgrades refused by reason (storm admission: draining, credentials_unavailable)",
+           [(f"sum by (reason) (rate(switchyard_gateway_handshakes_refused_total[{R}]))",
+             "{{reason}}")], "ops",
+           description="The gateway has no admission limiter of its own yet (no metric for it); "
+                       "during a storm, refusals while draining or while auth cannot answer show "
+                       "here."),
+        ts("Ownership events", [(f"sum by (event) (rate(switchyard_gateway_ownership_total[{R}]))",
+                                 "{{event}}")], "ops"),
+        ts("Drain closes and throttled frames",
+           [(f"sum(rate(switchyard_gateway_drain_closed_total[{R}]))", "closed by drain"),
+            (f"sum(rate(switchyard_gateway_throttled_total[{R}]))", "frames throttled")], "ops"),
+        row("Messages"),
+        ts("Inbound messages by action",
+           [(f'sum by (action) (rate(switchyard_gateway_messages_total{{direction="in"}}[{R}]))',
+             "{{action}}")], "ops", stack=True),
+        ts("Messages by direction and outcome",
+           [(f"sum by (direction, outcome) (rate(switchyard_gateway_messages_total[{R}]))",
+             "{{direction}} {{outcome}}")], "ops"),
+        ts("Ack latency p99 by action (CALL to answer, Kafka included)",
+           [(q99("switchyard_gateway_ack_latency_seconds", "action"), "{{action}}")], "s"),
+        ts("Ack latency p50 by action",
+           [(q50("switchyard_gateway_ack_latency_seconds", "action"), "{{action}}")], "s"),
+        ts("CALLERRORs by code", [(f"sum by (code) (rate(switchyard_gateway_rpc_errors_total[{R}]))",
+                                   "{{code}}")], "ops"),
+        ts("Commands by action and outcome",
+           [(f"sum by (action, outcome) (rate(switchyard_gateway_commands_total[{R}]))",
+             "{{action}} {{outcome}}")], "ops"),
+        ts("Command latency p99 by action",
+           [(q99("switchyard_gateway_command_latency_seconds", "action"), "{{action}}")], "s"),
+        row("Kafka and Redis (gateway pods)"),
+        ts("Kafka produce latency p99 (acks=all)",
+           [(q99("switchyard_kafka_produce_latency_seconds", "pod", GW), "{{pod}}")], "s"),
+        ts("Kafka deliveries by result",
+           [(f"sum by (pod, result) (rate(switchyard_kafka_produced_total{GW}[{R}]))",
+             "{{pod}} {{result}}")], "ops"),
+        ts("Kafka producer queue depth", [(f"sum by (pod) (switchyard_kafka_producer_queue_depth{GW})",
+                                           "{{pod}}")]),
+        ts("Redis round trip p99", [(q99("switchyard_redis_round_trip_seconds", "pod", GW), "{{pod}}")],
+           "s"),
+        ts("Redis commands and failures",
+           [(f"sum by (pod) (rate(switchyard_redis_commands_total{GW}[{R}]))", "{{pod}} commands"),
+            (f"sum by (pod) (rate(switchyard_redis_failures_total{GW}[{R}]))", "{{pod}} failures")],
+           "ops"),
+    ])
+
+TX = '{job="switchyard-transactions"}'
+sessions_energy = dashboard(
+    "switchyard-sessions-energy", "Switchyard / Sessions and energy",
+    "Transactions, CDRs, decisions, the outbox to Kafka, connector errors and the consumers.",
+    [
+        row("Sessions"),
+        stat("Sessions started (1 h)",
+             'sum(increase(switchyard_transactions_events_total{kind="started"}[1h]))'),
+        stat("Sessions ended (1 h)",
+             'sum(increase(switchyard_transactions_events_total{kind="ended"}[1h]))'),
+        stat("CDRs (1 h)", "sum(increase(switchyard_cdrs_created_total[1h]))"),
+        stat("Outbox pending", "sum(switchyard_transactions_outbox_pending)"),
+        text("Energy",
+             "No metric carries energy yet: energy per session is in the CDRs "
+             "(`switchyardctl cdrs list`, `csms.cdrs.v1`). A counter "
+             "`switchyard_transactions_energy_wh_total` (added at CDR time) and a gauge of "
+             "sessions in progress would give this dashboard its energy and active-session "
+             "panels."),
+        ts("Transaction events by kind",
+           [(f"sum by (kind) (rate(switchyard_transactions_events_total[{R}]))", "{{kind}}")], "ops"),
+        ts("CDRs created and unpriced",
+           [(f"sum(rate(switchyard_cdrs_created_total[{R}]))", "created"),
+            (f"sum(rate(switchyard_cdrs_unpriced_total[{R}]))", "unpriced (no tariff)")], "ops"),
+        ts("Start/stop decisions by status",
+           [(f"sum by (status) (rate(switchyard_transaction_decisions_total[{R}]))", "{{status}}")],
+           "ops"),
+        ts("Auth decisions by kind and result",
+           [(f"sum by (kind, result) (rate(switchyard_auth_decisions_total[{R}]))",
+             "{{kind}} {{result}}")], "ops"),
+        ts("Duplicates, malformed, missing starts, late events",
+           [(f"sum(rate(switchyard_transactions_duplicate_events_total[{R}]))", "duplicate"),
+            (f"sum(rate(switchyard_transactions_malformed_events_total[{R}]))", "malformed"),
+            (f"sum(rate(switchyard_transactions_start_missing_total[{R}]))", "start missing"),
+            (f"sum(rate(switchyard_transactions_late_after_cdr_total[{R}]))", "late after CDR")],
+           "ops"),
+        row("Outbox (csms.transactions.v1, csms.cdrs.v1)"),
+        ts("Outbox pending", [("sum by (instance) (switchyard_transactions_outbox_pending)",
+                               "{{instance}}")]),
+        ts("Outbox published and failed",
+           [(f"sum(rate(switchyard_transactions_outbox_published_total[{R}]))", "published"),
+            (f"sum(rate(switchyard_transactions_outbox_failures_total[{R}]))", "failed")], "ops"),
+        row("Connector status"),
+        ts("Connector errors by error code",
+           [(f"sum by (error_code) (increase(switchyard_connector_errors_total[{R}]))",
+             "{{error_code}}")]),
+        ts("Status events by kind",
+           [(f"sum by (kind) (rate(switchyard_status_events_total[{R}]))", "{{kind}}")], "ops"),
+        row("Consumers and database"),
+        ts("Consumer lag by group",
+           [("sum by (group) (switchyard_kafka_consumer_lag_messages)", "{{group}}")]),
+        ts("Events consumed by group",
+           [(f"sum by (group) (rate(switchyard_kafka_consumed_total[{R}]))", "{{group}}")], "ops"),
+        ts("PostgreSQL statement p99 by service",
+           [(q99("switchyard_postgres_query_seconds", "job"), "{{job}}")], "s"),
+        ts("PostgreSQL errors by service",
+           [(f"sum by (job) (rate(switchyard_postgres_errors_total[{R}]))", "{{job}}")], "ops"),
+    ])
+
+SITE = 'site=~"$site"'
+smart_charging = dashboard(
+    "switchyard-smart-charging", "Switchyard / Smart charging",
+    "Per site, grid connection / circuit and phase: the binding limit, the planned current and "
+    "the worst case (exposure); plans, profiles and their answers.",
+    [
+        text("Measured current",
+             "The service plans from the site meters' readings (PushMeterReadings) and the "
+             "chargers' `Current.Import`, but exports only the limit, the plan and the exposure. "
+             "\"Planned vs measured\" needs a gauge of the measured current per node and phase "
+             "(e.g. `kind=\"measured\"` in `switchyard_smart_charging_node_current_amperes`)."),
+        ts("Planned vs limit per node and phase",
+           [(f'max by (site, node, phase) (switchyard_smart_charging_node_current_amperes'
+             f'{{kind="planned", {SITE}}})', "{{site}}/{{node}} {{phase}} planned"),
+            (f'max by (site, node, phase) (switchyard_smart_charging_node_current_amperes'
+             f'{{kind="limit", {SITE}}})', "{{site}}/{{node}} {{phase}} limit")], "amp", width=24),
+        ts("Exposure (worst case) per node and phase",
+           [(f'max by (site, node, phase) (switchyard_smart_charging_node_current_amperes'
+             f'{{kind="exposure", {SITE}}})', "{{site}}/{{node}} {{phase}}")], "amp"),
+        ts("Headroom per node and phase (limit - planned)",
+           [(f'max by (site, node, phase) (switchyard_smart_charging_node_current_amperes'
+             f'{{kind="limit", {SITE}}}) - max by (site, node, phase) '
+             f'(switchyard_smart_charging_node_current_amperes{{kind="planned", {SITE}}})',
+             "{{site}}/{{node}} {{phase}}")], "amp"),
+        ts("Nodes at their limit", [(f"sum by (site) (switchyard_smart_charging_nodes_at_limit{{{SITE}}})",
+                                     "{{site}}")]),
+        ts("Sessions on planned sites",
+           [("sum by (state) (switchyard_smart_charging_sessions)", "{{state}}")], stack=True),
+        ts("Plans made and plan time p99",
+           [(f"sum(rate(switchyard_smart_charging_replans_total[{R}]))", "plans / s"),
+            (q99("switchyard_smart_charging_replan_seconds", "job"), "p99 s")]),
+        ts("Profiles sent by step and purpose",
+           [(f"sum by (step, purpose) (rate(switchyard_smart_charging_profiles_sent_total[{R}]))",
+             "{{step}} {{purpose}}")], "ops"),
+        ts("Profile answers by outcome",
+           [(f"sum by (outcome) (rate(switchyard_smart_charging_profile_answers_total[{R}]))",
+             "{{outcome}}")], "ops"),
+        ts("Consumer lag (smart charging)",
+           [('sum by (group) (switchyard_kafka_consumer_lag_messages{job="switchyard-smart-charging"})',
+             "{{group}}")]),
+    ],
+    variables=[("site", "label_values(switchyard_smart_charging_node_current_amperes, site)")])
+
+roaming = dashboard(
+    "switchyard-roaming", "Switchyard / Roaming",
+    "OCPI 2.2.1 and OICP 2.3: outboxes to partners and errors. Placeholder.",
+    [
+        text("Roaming service not built yet",
+             "The roaming service (ARCHITECTURE §4; gRPC 50075, HTTP 8095) does not exist yet, so "
+             "there are no roaming metrics to chart. When it lands, this dashboard gets: pending "
+             "and oldest entry of the partner outboxes (sessions, CDRs, EVSE status pushes) by "
+             "partner and module, pushes by partner / module / result, partner HTTP latency and "
+             "errors by status, real-time authorizations by result. Until then nothing here "
+             "queries Prometheus.", width=24),
+    ])
+
+DASHBOARDS = {
+    "gateway-fleet.json": gateway_fleet,
+    "sessions-energy.json": sessions_energy,
+    "smart-charging.json": smart_charging,
+    "roaming.json": roaming,
+}
+
+
+def main(argv):
+    check = "--check" in argv
+    stale = []
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, board in DASHBOARDS.items():
+        text_ = json.dumps(board, indent=2, sort_keys=False) + "\n"
+        path = OUT / name
+        if check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text_:
+                stale.append(str(path))
+        else:
+            path.write_text(text_, encoding="utf-8")
+    if stale:
+        sys.exit("out of date (run deploy/grafana/make_dashboards.py): " + ", ".join(stale))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
