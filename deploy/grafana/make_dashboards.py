@@ -284,6 +284,8 @@ smart_charging = dashboard(
         ts("Profile answers by outcome",
            [(f"sum by (outcome) (rate(switchyard_smart_charging_profile_answers_total[{R}]))",
              "{{outcome}}")], "ops"),
+        ts("Online chargers without a fail-safe (counted at their maximum if they go offline)",
+           [("sum(switchyard_smart_charging_chargers_without_fail_safe)", "chargers")]),
         ts("Consumer lag (smart charging)",
            [('sum by (group) (switchyard_kafka_consumer_lag_messages{job="switchyard-smart-charging"})',
              "{{group}}")]),
