@@ -250,17 +250,14 @@ sessions_energy = dashboard(
 SITE = 'site=~"$site"'
 smart_charging = dashboard(
     "switchyard-smart-charging", "Switchyard / Smart charging",
-    "Per site, grid connection / circuit and phase: the binding limit, the planned current and "
-    "the worst case (exposure); plans, profiles and their answers.",
+    "Per site, grid connection / circuit and phase: the binding limit, the planned current, the "
+    "chargers' measured current and the worst case (exposure); plans, profiles and their answers.",
     [
-        text("Measured current",
-             "The service plans from the site meters' readings (PushMeterReadings) and the "
-             "chargers' `Current.Import`, but exports only the limit, the plan and the exposure. "
-             "\"Planned vs measured\" needs a gauge of the measured current per node and phase "
-             "(e.g. `kind=\"measured\"` in `switchyard_smart_charging_node_current_amperes`)."),
-        ts("Planned vs limit per node and phase",
+        ts("Planned vs measured vs limit per node and phase",
            [(f'max by (site, node, phase) (switchyard_smart_charging_node_current_amperes'
              f'{{kind="planned", {SITE}}})', "{{site}}/{{node}} {{phase}} planned"),
+            (f'max by (site, node, phase) (switchyard_smart_charging_node_current_amperes'
+             f'{{kind="measured", {SITE}}})', "{{site}}/{{node}} {{phase}} measured"),
             (f'max by (site, node, phase) (switchyard_smart_charging_node_current_amperes'
              f'{{kind="limit", {SITE}}})', "{{site}}/{{node}} {{phase}} limit")], "amp", width=24),
         ts("Exposure (worst case) per node and phase",

@@ -195,6 +195,42 @@ void ChargerControlSender::send(const ProfileRequest& request,
       });
 }
 
+void ChargerControlSender::release(const std::string& charger_id, const std::vector<int>& evse_ids,
+                                   std::function<void(ProfileAnswer)> done) {
+  const ProfileSettings& s = impl_->settings;
+  std::vector<int> ids;
+  for (int evse : evse_ids) {
+    ids.push_back(s.profile_id_base + 2 * evse);      // TxDefaultProfile
+    ids.push_back(s.profile_id_base + 2 * evse + 1);  // TxProfile
+    if (s.fallback_stack_level > 0) ids.push_back(s.fallback_profile_id_base + evse);
+  }
+  if (ids.empty()) {
+    done({ProfileOutcome::kAccepted, "nothing to clear"});
+    return;
+  }
+  auto joined = std::make_shared<Joined>();
+  joined->left = ids.size();
+  joined->done = std::move(done);
+  const auto deadline = std::chrono::system_clock::now() + s.timeout;
+  for (int id : ids) {
+    auto call =
+        std::make_shared<Call<v1::ClearChargingProfileRequest, v1::ClearChargingProfileResponse>>();
+    call->context.set_deadline(deadline);
+    call->request.set_charger_id(charger_id);
+    call->request.set_profile_id(id);
+    call->done = [joined](const ProfileAnswer& a) { joined->part(a); };
+    started(*impl_->in_flight);
+    impl_->stub->async()->ClearChargingProfile(
+        &call->context, &call->request, &call->response,
+        [call, in_flight = impl_->in_flight](const grpc::Status& status) {
+          // "Unknown": the charger had no such profile, which is what we want.
+          const std::string& answer = call->response.outcome().status();
+          call->done(answer_of(status, answer == "Unknown" ? std::string("Accepted") : answer));
+          finished(*in_flight);
+        });
+  }
+}
+
 bool ChargerControlSender::can_install(ChargerProtocol protocol) const {
   return can_install(impl_->settings, protocol);
 }

@@ -57,6 +57,8 @@ class ChargerControlSender final : public ProfileSender,
   ChargerControlSender(const ChargerControlSender&) = delete;
   ChargerControlSender& operator=(const ChargerControlSender&) = delete;
   void send(const ProfileRequest& request, std::function<void(ProfileAnswer)> done) override;
+  void release(const std::string& charger_id, const std::vector<int>& evse_ids,
+               std::function<void(ProfileAnswer)> done) override;
   bool can_install(ChargerProtocol protocol) const override;
   static bool can_install(const ProfileSettings& settings, ChargerProtocol protocol);
   void install(const FallbackRequest& request, std::function<void(ProfileAnswer)> done) override;

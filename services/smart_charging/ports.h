@@ -43,6 +43,11 @@ class ProfileSender {
   // Asynchronous; `done` runs exactly once, on any thread, possibly before send() returns (the
   // service calls send() holding no lock).
   virtual void send(const ProfileRequest& request, std::function<void(ProfileAnswer)> done) = 0;
+  // Takes off the charger every profile this service put there (planned and fail-safe) on the
+  // given EVSEs, once it is in no site: it charges by its own defaults again. Accepted when
+  // every clear was (or the charger had no such profile).
+  virtual void release(const std::string& charger_id, const std::vector<int>& evse_ids,
+                       std::function<void(ProfileAnswer)> done) = 0;
 };
 
 // The OCPP version a charger speaks: what it can take as an offline fallback depends on it.

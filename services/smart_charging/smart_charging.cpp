@@ -79,8 +79,13 @@ struct SmartChargingService::SiteRuntime {
   Time planned_at{};
   std::size_t admitted = 0;
   std::size_t waiting = 0;
-  // Gauges of this site's grid connection and circuits: limit, planned, exposure per phase.
+  // Gauges of this site's grid connection and circuits: limit, planned, exposure, measured per
+  // phase.
   std::vector<prometheus::Gauge*> gauges;
+  // What each EVSE's meter last said, per grid phase (0 without a session); published as the
+  // nodes' "measured" when it changed.
+  std::vector<PhaseCurrents> measured;
+  bool measured_changed = false;
   prometheus::Gauge* at_limit = nullptr;
 
   // Fail-safes: per EVSE what all may fall back to at once (recomputed when a limit changes),
@@ -138,8 +143,9 @@ struct SmartChargingService::Metrics {
         node_current(prometheus::BuildGauge()
                          .Name("switchyard_smart_charging_node_current_amperes")
                          .Help("Per grid connection and circuit and phase: the binding limit, "
-                               "the plan (targets plus loads nobody plans) and the worst case "
-                               "that may flow now")
+                               "the plan (targets plus loads nobody plans), the worst case "
+                               "that may flow now and what the chargers below measured "
+                               "(their last Current.Import per phase)")
                          .Register(registry)),
         at_limit(prometheus::BuildGauge()
                      .Name("switchyard_smart_charging_nodes_at_limit")
@@ -235,6 +241,7 @@ std::unique_ptr<SmartChargingService::SiteRuntime> SmartChargingService::build_r
   runtime->json = std::move(definition.json);
   for (const Evse& evse : built->evses()) runtime->addresses.push_back(address_of(evse.spec));
   runtime->check_at.assign(runtime->addresses.size(), Time::max());
+  runtime->measured.assign(runtime->addresses.size(), PhaseCurrents{});
   runtime->checking.assign(runtime->addresses.size(), 0);
   runtime->planner = std::make_unique<SitePlanner>(std::move(*built), settings_.planner);
   return runtime;
@@ -278,10 +285,14 @@ Result<bool> SmartChargingService::put_site(SiteDefinition definition) {
       runtime->planner->set_forecast(*node, limits.forecast);
       runtime->limits[node_id] = limits;
     }
+    release_left(*old->second, runtime.get());
     unindex_site(*old->second);
     sites_.erase(old);
   }
   SitePlanner& planner = *runtime->planner;
+  for (const Node& node : planner.site().nodes()) {
+    if (node.spec.kind == NodeKind::kCharger) to_release_.erase(node.spec.id);  // back in a site
+  }
   for (const Node& node : planner.site().nodes()) {
     if (node.spec.kind == NodeKind::kCharger && online_.contains(node.spec.id)) {
       planner.charger_connected(static_cast<NodeIndex>(&node - planner.site().nodes().data()), now);
@@ -306,7 +317,7 @@ void SmartChargingService::index_site(SiteRuntime& runtime) {
   for (const Node& node : site.nodes()) {
     if (node.spec.kind == NodeKind::kCharger) site_of_charger_[node.spec.id] = runtime.id;
     if (metrics_ == nullptr || node.spec.kind == NodeKind::kCharger) continue;
-    for (std::string_view kind : {"limit", "planned", "exposure"}) {
+    for (std::string_view kind : {"limit", "planned", "exposure", "measured"}) {
       for (int p = 0; p < kPhaseCount; ++p) {
         runtime.gauges.push_back(
             &metrics_->node_current.Add({{"site", runtime.id},
@@ -334,10 +345,40 @@ Result<void> SmartChargingService::delete_site(const std::string& site_id) {
   auto it = sites_.find(site_id);
   if (it == sites_.end()) return make_error(ErrorCode::kNotFound, "no site " + site_id);
   if (auto r = store_.remove(site_id); !r) return std::unexpected(r.error());
+  release_left(*it->second, nullptr);
+  wake_locked();
   unindex_site(*it->second);
   sites_.erase(it);
   log::info("site deleted", {{"site_id", site_id}});
   return {};
+}
+
+void SmartChargingService::release_left(const SiteRuntime& old, const SiteRuntime* replacement) {
+  const Site& site = old.planner->site();
+  for (const Node& node : site.nodes()) {
+    if (node.spec.kind != NodeKind::kCharger) continue;
+    if (replacement != nullptr && replacement->planner->site().find_node(node.spec.id)) continue;
+    std::vector<int> evses;
+    for (EvseIndex e = node.evse_begin; e < node.evse_end; ++e)
+      evses.push_back(old.addresses[e].evse_id);
+    to_release_[node.spec.id] = std::move(evses);
+  }
+}
+
+void SmartChargingService::release_answer(const std::string& charger_id,
+                                          const ProfileAnswer& answer) {
+  std::lock_guard lock(mutex_);
+  releasing_.erase(charger_id);
+  if (answer.outcome == ProfileOutcome::kAccepted) {
+    to_release_.erase(charger_id);
+    log::info("charger released: the service's profiles are off it", {{"charger_id", charger_id}});
+    return;
+  }
+  // Tried again when it next connects.
+  log::warn("charger not released; tried again at its next connect",
+            {{"charger_id", charger_id},
+             {"outcome", outcome_name(answer.outcome)},
+             {"detail", answer.detail}});
 }
 
 SmartChargingService::SiteRuntime* SmartChargingService::find_site(
@@ -510,7 +551,10 @@ void SmartChargingService::charger_connected(const std::string& charger_id,
     known = protocol;
   }
   auto site = site_of_charger_.find(charger_id);
-  if (site == site_of_charger_.end()) return;
+  if (site == site_of_charger_.end()) {
+    if (to_release_.contains(charger_id)) wake_locked();
+    return;
+  }
   SiteRuntime* runtime = find_site(site->second);
   if (installability_changed) runtime->fail_safe_stale = true;
   // A charger may have been reset or replaced while away: its fail-safe goes out again.
@@ -573,6 +617,8 @@ void SmartChargingService::session_ended(const EvseAddress& evse,
   auto where = locate(evse);
   if (!where) return;
   where->first->planner->session_ended(where->second, clock_.now());
+  where->first->measured[where->second] = PhaseCurrents{};
+  where->first->measured_changed = true;
   wake_locked();
 }
 
@@ -583,6 +629,13 @@ void SmartChargingService::evse_meter(const EvseAddress& evse, const PhaseCurren
   SitePlanner& planner = *where->first->planner;
   const Time now = clock_.now();
   planner.evse_meter(where->second, connector_a, now);
+  if (planner.status(where->second).session) {
+    const Evse& ev = planner.site().evse(where->second);
+    PhaseCurrents grid{};
+    for (int c = 0; c < kPhaseCount; ++c) grid[ev.grid_phase[c]] += connector_a[c];
+    where->first->measured[where->second] = grid;
+    where->first->measured_changed = true;
+  }
   // Meter values are the most frequent fact: the driver runs for one only when it changed the
   // plan's inputs (a wake-up it schedules is seen within the driver's longest sleep).
   if (planner.needs_replan(now)) wake_locked();
@@ -606,6 +659,24 @@ void SmartChargingService::collect(SiteRuntime& runtime, std::vector<ProfileComm
   }
 }
 
+void SmartChargingService::publish_measured(SiteRuntime& runtime) {
+  runtime.measured_changed = false;
+  if (metrics_ == nullptr) return;
+  const Site& site = runtime.planner->site();
+  std::vector<PhaseCurrents> per_node(site.nodes().size(), PhaseCurrents{});
+  for (EvseIndex e = 0; e < runtime.measured.size(); ++e) {
+    for (NodeIndex n = site.evse(e).charger; n != kNoNode; n = site.node(n).parent) {
+      for (int p = 0; p < kPhaseCount; ++p) per_node[n][p] += runtime.measured[e][p];
+    }
+  }
+  std::size_t gauge = 0;
+  for (NodeIndex n = 0; n < site.nodes().size(); ++n) {
+    if (site.node(n).spec.kind == NodeKind::kCharger) continue;
+    gauge += std::size_t{3} * kPhaseCount;  // limit, planned, exposure: publish_metrics
+    for (int p = 0; p < kPhaseCount; ++p) runtime.gauges[gauge++]->Set(per_node[n][p]);
+  }
+}
+
 void SmartChargingService::publish_metrics(SiteRuntime& runtime, Time now) {
   if (metrics_ == nullptr) return;
   const SitePlanner& planner = *runtime.planner;
@@ -619,11 +690,13 @@ void SmartChargingService::publish_metrics(SiteRuntime& runtime, Time now) {
     for (const PhaseCurrents* values : {&load.limit.current_a, &load.planned_a, &load.exposure_a}) {
       for (int p = 0; p < kPhaseCount; ++p) runtime.gauges[gauge++]->Set((*values)[p]);
     }
+    gauge += kPhaseCount;  // measured: publish_measured
     for (int p = 0; p < kPhaseCount; ++p)
       binding = binding || load.planned_a[p] >= load.limit.current_a[p] - 0.5;
     if (binding) ++at_limit;
   }
   runtime.at_limit->Set(at_limit);
+  publish_measured(runtime);
   double charging = 0;
   double waiting = 0;
   for (const auto& [id, site] : sites_) {
@@ -749,6 +822,7 @@ std::size_t SmartChargingService::tick() {
   std::vector<Outgoing> outgoing;
   std::vector<OutgoingFallback> fallbacks;
   std::vector<Check> checks;
+  std::vector<std::pair<std::string, std::vector<int>>> releases;
   {
     std::lock_guard lock(mutex_);
     const Time now = clock_.now();
@@ -778,6 +852,7 @@ std::size_t SmartChargingService::tick() {
                                   {"raise_later", plan.raise_after.size()},
                                   {"seconds", took.count()}});
       }
+      if (runtime->measured_changed) publish_measured(*runtime);
       auto raises = planner.releasable(now);
       collect(*runtime, raises, requests);
       for (auto& r : requests) outgoing.push_back({std::move(r), id, runtime->generation});
@@ -786,12 +861,22 @@ std::size_t SmartChargingService::tick() {
       collect_fallbacks(*runtime, now, due);
       for (auto& r : due) fallbacks.push_back({std::move(r), id, runtime->generation});
     }
+    for (const auto& [charger, evses] : to_release_) {
+      if (online_.contains(charger) && !releasing_.contains(charger)) {
+        releasing_.insert(charger);
+        releases.emplace_back(charger, evses);
+      }
+    }
     if (metrics_ != nullptr) {
       double without = 0;
       for (const auto& [id, runtime] : sites_)
         without += static_cast<double>(runtime->without_fail_safe);
       metrics_->without_fail_safe.Set(without);
     }
+  }
+  for (auto& [charger, evses] : releases) {
+    sender_.release(charger, evses,
+                    [this, charger](const ProfileAnswer& a) { release_answer(charger, a); });
   }
   for (auto& c : checks) {
     reader_->composite_limit(
@@ -816,7 +901,7 @@ std::size_t SmartChargingService::tick() {
                  [this, site = o.site, generation = o.generation, evse,
                   command](const ProfileAnswer& a) { answer(site, generation, evse, command, a); });
   }
-  return outgoing.size() + fallbacks.size();
+  return outgoing.size() + fallbacks.size() + releases.size();
 }
 
 void SmartChargingService::answer(const std::string& site_id, std::uint64_t generation,

@@ -161,6 +161,9 @@ class SmartChargingService {
   std::unique_ptr<SiteRuntime> build_runtime(SiteDefinition definition, Result<Site>& built);
   void index_site(SiteRuntime& runtime);
   void unindex_site(const SiteRuntime& runtime);
+  // The chargers of `old` that `replacement` (null: none) no longer has go to to_release_.
+  void release_left(const SiteRuntime& old, const SiteRuntime* replacement);
+  void release_answer(const std::string& charger_id, const ProfileAnswer& answer);
   void collect(SiteRuntime& runtime, std::vector<ProfileCommand>& commands,
                std::vector<ProfileRequest>& out);
   void answer(const std::string& site_id, std::uint64_t generation, EvseIndex evse,
@@ -175,6 +178,7 @@ class SmartChargingService {
   void collect_checks(SiteRuntime& runtime, Time now, std::vector<Check>& out);
   void check_answer(const Check& check, const Result<std::optional<double>>& reported);
   void publish_metrics(SiteRuntime& runtime, Time now);
+  void publish_measured(SiteRuntime& runtime);
   // Called with mutex_ held: the driver runs at once.
   void wake_locked();
 
@@ -195,6 +199,10 @@ class SmartChargingService {
   // Facts kept whatever site a charger is in, so a site put later starts from them.
   std::set<std::string> online_;
   std::unordered_map<std::string, ChargerProtocol> protocol_;  // as last connected
+  // Chargers that left every site, with their EVSE ids: their profiles come off when they are
+  // online (release_answer), one call at a time.
+  std::map<std::string, std::vector<int>> to_release_;
+  std::set<std::string> releasing_;
   std::unordered_map<std::string, std::string> transactions_;  // evse_key -> transaction id
   // "<charger>\n<transaction id>" -> its EVSE: the reverse of transactions_, for events that
   // name only the transaction.

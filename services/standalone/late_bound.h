@@ -78,6 +78,11 @@ class LateBoundProfileSender final : public smart_charging::ProfileSender,
     if (auto* t = target_.load()) return t->send(request, std::move(done));
     done({smart_charging::ProfileOutcome::kLost, "starting"});
   }
+  void release(const std::string& charger_id, const std::vector<int>& evse_ids,
+               std::function<void(smart_charging::ProfileAnswer)> done) override {
+    if (auto* t = target_.load()) return t->release(charger_id, evse_ids, std::move(done));
+    done({smart_charging::ProfileOutcome::kLost, "starting"});
+  }
   // Known before the target is bound: it depends on the settings only.
   bool can_install(smart_charging::ChargerProtocol protocol) const override {
     return smart_charging::ChargerControlSender::can_install(settings_, protocol);

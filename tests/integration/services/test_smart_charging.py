@@ -1087,6 +1087,14 @@ def test_fail_safes_per_version_and_a_charger_above_its_profile(tmp_path):
                                             "32 + 15.5 + 0 A counted on the grid connection")
                 print(f"offline exposure of the grid connection: {exposure}")
 
+                # The site goes: fs-201 (online) gets the service's profiles taken off.
+                assert (await ctl_async(ctl, "sites", "delete", "fs")).strip() == \
+                    "site fs deleted"
+                cleared = await eventually(lambda: len(c201.cleared) >= 3 and c201.cleared, 20,
+                                           "the service's profiles cleared on fs-201")
+                assert sorted(c.get("charging_profile_id") for c in cleared) == [900002, 900003, 950001], \
+                    cleared
+
         run(scenario())
     finally:
         s.stop()

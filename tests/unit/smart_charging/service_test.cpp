@@ -2,6 +2,7 @@
 // from ocpp.events.v1, profiles out through a fake sender in the planner's order, answers back,
 // the store. A fake clock; no network.
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include <deque>
 #include <filesystem>
@@ -28,6 +29,12 @@ class FakeSender final : public ProfileSender {
   void send(const ProfileRequest& request, std::function<void(ProfileAnswer)> done) override {
     sent.push_back({request, std::move(done)});
   }
+  void release(const std::string& charger_id, const std::vector<int>& evse_ids,
+               std::function<void(ProfileAnswer)> done) override {
+    released.emplace_back(charger_id, evse_ids);
+    done({ProfileOutcome::kAccepted, "test"});
+  }
+  std::vector<std::pair<std::string, std::vector<int>>> released;
   // Answers everything sent so far; returns how many.
   std::size_t answer_all(ProfileOutcome outcome = ProfileOutcome::kAccepted) {
     std::size_t n = 0;
@@ -620,6 +627,79 @@ TEST_F(ServiceTest, AnUnanswerableCheckChangesNothing) {
   }
   EXPECT_FALSE(service.plan("depot")->evses[0].status.rejected);
   EXPECT_EQ(service.tick(), 0U);
+}
+
+// The node gauge of one kind and phase, if any.
+std::optional<double> node_gauge(prometheus::Registry& registry, const std::string& node,
+                                 const std::string& kind, const std::string& phase) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "switchyard_smart_charging_node_current_amperes") continue;
+    for (const auto& metric : family.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& label : metric.label) labels[label.name] = label.value;
+      if (labels["node"] == node && labels["kind"] == kind && labels["phase"] == phase)
+        return metric.gauge.value;
+    }
+  }
+  return std::nullopt;
+}
+
+TEST(ServiceMetrics, NodesShowWhatTheChargersBelowMeasuredPerGridPhase) {
+  testing::FakeClock clock;
+  FakeSender sender;
+  FakeStore store;
+  prometheus::Registry registry;
+  ServiceSettings settings;
+  settings.planner.min_replan_gap = 0s;
+  SmartChargingService service(sender, store, clock, settings, &registry);
+  v1::Site site = board(2);
+  // CP-2's connector L1 is wired to grid L2.
+  for (auto p : {v1::PHASE_L2, v1::PHASE_L3, v1::PHASE_L1}) site.mutable_evses(1)->add_rotation(p);
+  ASSERT_TRUE(service.put_site(*site_definition(site)));
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  service.session_started({"CP-1", 1}, "a");
+  service.session_started({"CP-2", 1}, "b");
+  service.tick();
+  service.evse_meter({"CP-1", 1}, {10, 10, 10});
+  service.evse_meter({"CP-2", 1}, {6, 0, 0});  // a one-phase vehicle
+  service.tick();
+  EXPECT_EQ(node_gauge(registry, "board", "measured", "L1"), 10.0);
+  EXPECT_EQ(node_gauge(registry, "board", "measured", "L2"), 16.0);
+  EXPECT_EQ(node_gauge(registry, "grid", "measured", "L3"), 10.0);
+  EXPECT_EQ(node_gauge(registry, "board", "limit", "L2"), 32.0);
+  service.session_ended({"CP-2", 1}, "b");
+  service.tick();
+  EXPECT_EQ(node_gauge(registry, "board", "measured", "L2"), 10.0);
+  EXPECT_FALSE(node_gauge(registry, "CP-1", "measured", "L1"));  // no per-charger series
+}
+
+TEST_F(ServiceTest, ChargersThatLeaveEverySiteGetTheServicesProfilesTakenOff) {
+  put(board(3));
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  settle();
+  // CP-3 leaves the site while offline, then the site goes while CP-2 is offline.
+  put(board(2));
+  service.tick();
+  EXPECT_TRUE(sender.released.empty());
+  service.charger_disconnected("CP-2");
+  ASSERT_TRUE(service.delete_site("depot"));
+  service.tick();
+  ASSERT_EQ(sender.released.size(), 1U);
+  EXPECT_EQ(sender.released[0].first, "CP-1");
+  EXPECT_EQ(sender.released[0].second, std::vector<int>{1});
+  service.charger_connected("CP-3");
+  service.tick();
+  ASSERT_EQ(sender.released.size(), 2U);
+  EXPECT_EQ(sender.released[1].first, "CP-3");
+  // CP-2 is back in a site before it reconnects: nothing to take off.
+  put(board(2));
+  service.charger_connected("CP-2");
+  service.tick();
+  EXPECT_EQ(sender.released.size(), 2U);
+  service.tick();
+  EXPECT_EQ(sender.released.size(), 2U);  // released once
 }
 
 TEST(LimitsJson, RoundTrips) {
