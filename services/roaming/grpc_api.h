@@ -1,0 +1,38 @@
+// The Roaming gRPC service: partners (invite, connect, list, get, update, unregister) in
+// protobuf terms, translated to and from the registration's domain types here and nowhere else.
+#pragma once
+
+#include "common/runtime/grpc/work_pool.h"
+#include "roaming/credentials.h"
+#include "switchyard/v1/roaming.grpc.pb.h"
+
+namespace switchyard::roaming {
+
+// A partner as the API shows it (never a token).
+void to_proto(const Partner& partner, v1::Partner* out);
+
+class RoamingApi final : public v1::Roaming::CallbackService {
+ public:
+  RoamingApi(Registration& registration, WorkPool& pool)
+      : registration_(registration), pool_(pool) {}
+
+  using Context = grpc::CallbackServerContext;
+  using Reactor = grpc::ServerUnaryReactor;
+  Reactor* CreateInvite(Context*, const v1::CreateInviteRequest*,
+                        v1::CreateInviteResponse*) override;
+  Reactor* ConnectPartner(Context*, const v1::ConnectPartnerRequest*,
+                          v1::ConnectPartnerResponse*) override;
+  Reactor* ListPartners(Context*, const v1::ListPartnersRequest*,
+                        v1::ListPartnersResponse*) override;
+  Reactor* GetPartner(Context*, const v1::GetPartnerRequest*, v1::GetPartnerResponse*) override;
+  Reactor* UpdatePartner(Context*, const v1::UpdatePartnerRequest*,
+                         v1::UpdatePartnerResponse*) override;
+  Reactor* UnregisterPartner(Context*, const v1::UnregisterPartnerRequest*,
+                             v1::UnregisterPartnerResponse*) override;
+
+ private:
+  Registration& registration_;
+  WorkPool& pool_;
+};
+
+}  // namespace switchyard::roaming

@@ -1,0 +1,60 @@
+// The calls we make to a partner's OCPI configuration modules, as a port (tests fake it) and its
+// implementation on the HTTP client. Every call authenticates with `Authorization: Token
+// <base64(token)>` and carries a new X-Request-ID and X-Correlation-ID.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/runtime/core/error.h"
+#include "common/runtime/http/client.h"
+#include "roaming/ocpi_types.h"
+
+namespace switchyard::roaming {
+
+class RoamingMetrics;
+
+// Errors name the method and URL ("GET <url>: ..."): kUnavailable when no answer came (refused,
+// reset, timed out, or an HTTP 502/503/504 without an OCPI envelope); kFailedPrecondition when
+// the partner answered with anything but success ("POST <url>: HTTP 401: status_code 2000:
+// <message>", "...: status_code 2001: <message>") or with a payload that is not the object
+// asked for.
+class OcpiClient {
+ public:
+  virtual ~OcpiClient() = default;
+  virtual Result<std::vector<VersionInfo>> versions(const std::string& url,
+                                                    const std::string& token) = 0;
+  virtual Result<VersionDetails> version_details(const std::string& url,
+                                                 const std::string& token) = 0;
+  // POST (register) / PUT (update) our credentials; their credentials come back.
+  virtual Result<Credentials> post_credentials(const std::string& url, const std::string& token,
+                                               const Credentials& ours) = 0;
+  virtual Result<Credentials> put_credentials(const std::string& url, const std::string& token,
+                                              const Credentials& ours) = 0;
+  virtual Result<void> delete_credentials(const std::string& url, const std::string& token) = 0;
+};
+
+// Thread-safe. Counts switchyard_roaming_requests_total{direction="out"} when `metrics` is set.
+class HttpOcpiClient final : public OcpiClient {
+ public:
+  HttpOcpiClient(http::ClientSettings settings, RoamingMetrics* metrics);
+
+  Result<std::vector<VersionInfo>> versions(const std::string& url,
+                                            const std::string& token) override;
+  Result<VersionDetails> version_details(const std::string& url, const std::string& token) override;
+  Result<Credentials> post_credentials(const std::string& url, const std::string& token,
+                                       const Credentials& ours) override;
+  Result<Credentials> put_credentials(const std::string& url, const std::string& token,
+                                      const Credentials& ours) override;
+  Result<void> delete_credentials(const std::string& url, const std::string& token) override;
+
+ private:
+  // The `data` of a successful answer, serialised ("" when absent).
+  Result<std::string> call(const std::string& method, const std::string& module,
+                           const std::string& url, const std::string& token, std::string body);
+
+  http::Client client_;
+  RoamingMetrics* metrics_;
+};
+
+}  // namespace switchyard::roaming

@@ -1,0 +1,159 @@
+// OCPI envelope, ids and tokens (see ocpi_envelope.h).
+#include "roaming/ocpi_envelope.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <cctype>
+#include <ctime>
+#include <stdexcept>
+
+#include "common/runtime/core/base64.h"
+#include "common/runtime/core/log.h"
+#include "common/runtime/core/text.h"
+
+namespace switchyard::roaming {
+
+namespace {
+
+void random_bytes(unsigned char* out, std::size_t n) {
+  if (RAND_bytes(out, static_cast<int>(n)) != 1) {
+    throw std::runtime_error("OpenSSL RAND_bytes failed");  // no entropy: cannot go on safely
+  }
+}
+
+constexpr char kHex[] = "0123456789abcdef";
+
+}  // namespace
+
+std::string ocpi_timestamp(std::chrono::system_clock::time_point t) {
+  const std::time_t secs =
+      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buf, n);
+}
+
+std::string envelope_json(OcpiStatus status, std::string_view message, std::string_view data_json,
+                          std::chrono::system_clock::time_point now) {
+  std::string out = "{";
+  if (!data_json.empty()) {
+    out += "\"data\":";
+    out += data_json;
+    out += ',';
+  }
+  out += "\"status_code\":" + std::to_string(static_cast<int>(status));
+  if (!message.empty()) {
+    out += ",\"status_message\":\"";
+    log::append_json_escaped(out, message);
+    out += '"';
+  }
+  out += ",\"timestamp\":\"" + ocpi_timestamp(now) + "\"}";
+  return out;
+}
+
+http::Response envelope_response(int http_status, OcpiStatus status, std::string_view message,
+                                 std::string_view data_json,
+                                 std::chrono::system_clock::time_point now) {
+  return http::Response::json(http_status, envelope_json(status, message, data_json, now));
+}
+
+std::string new_uuid() {
+  std::array<unsigned char, 16> b{};
+  random_bytes(b.data(), b.size());
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0x0F];
+  }
+  return out;
+}
+
+void set_request_ids(const http::Request& request, http::Response& response) {
+  // Echo only what is safe to put back in a header: printable ASCII, bounded.
+  auto usable = [](std::string_view v) {
+    if (v.empty() || v.size() > 128) return false;
+    for (char c : v) {
+      if (c < 0x20 || c > 0x7E) return false;
+    }
+    return true;
+  };
+  const std::string_view request_id = trim(request.header("x-request-id"));
+  const std::string_view correlation_id = trim(request.header("x-correlation-id"));
+  response.headers.emplace_back("X-Request-ID",
+                                usable(request_id) ? std::string(request_id) : new_uuid());
+  response.headers.emplace_back("X-Correlation-ID",
+                                usable(correlation_id) ? std::string(correlation_id) : new_uuid());
+}
+
+bool valid_token(std::string_view token) {
+  if (token.empty() || token.size() > 64) return false;
+  for (char c : token) {
+    if (c <= 0x20 || c > 0x7E) return false;  // printable ASCII without the space
+  }
+  return true;
+}
+
+std::string authorization_header(std::string_view token) { return "Token " + base64_encode(token); }
+
+std::vector<std::string> authorization_tokens(std::string_view header) {
+  header = trim(header);
+  constexpr std::string_view kScheme = "token";
+  if (header.size() <= kScheme.size() + 1) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return {};
+  }
+  if (header[kScheme.size()] != ' ') return {};
+  const std::string_view value = trim(header.substr(kScheme.size() + 1));
+  std::vector<std::string> out;
+  if (auto decoded = base64_decode(value); decoded && valid_token(*decoded)) {
+    out.push_back(std::move(*decoded));
+  }
+  if (valid_token(value) && (out.empty() || out.front() != value)) out.emplace_back(value);
+  return out;
+}
+
+std::string generate_token() {
+  std::array<unsigned char, 32> b{};
+  random_bytes(b.data(), b.size());
+  std::string out =
+      base64_encode(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  return out;
+}
+
+std::string sha256_hex(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL EVP_Digest(SHA-256) failed");
+  }
+  std::string out;
+  out.reserve(size * 2);
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0x0F];
+  }
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned diff = a.size() == b.size() ? 0U : 1U;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    diff |= static_cast<unsigned char>(i < a.size() ? a[i] : 0) ^ static_cast<unsigned char>(b[i]);
+  }
+  return diff == 0;
+}
+
+}  // namespace switchyard::roaming
