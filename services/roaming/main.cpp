@@ -2,19 +2,13 @@
 // credentials) on the HTTP side port and switchyard.v1.Roaming over gRPC until SIGTERM.
 #include <grpcpp/grpcpp.h>
 
-#include <algorithm>
-
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
-#include "common/runtime/http/client.h"
+#include "common/runtime/grpc/work_pool.h"
 #include "common/runtime/process/process.h"
 #include "common/runtime/sql/database.h"
-#include "roaming/credentials.h"
-#include "roaming/grpc_api.h"
-#include "roaming/metrics.h"
-#include "roaming/ocpi_client.h"
-#include "roaming/ocpi_routes.h"
 #include "roaming/partners.h"
+#include "roaming/roaming.h"
 #include "roaming/settings.h"
 
 using namespace switchyard;
@@ -49,33 +43,28 @@ int main(int argc, char** argv) {
     return 1;
   };
 
-  auto checked = roaming::checked_ocpi_settings(
-      ocpi, roaming::ocpi_default_base_url(listen_address, http_port));
-  if (!checked) return fail(checked.error().message);
+  const std::string default_base_url = roaming::ocpi_default_base_url(listen_address, http_port);
+  // Bad OCPI flags fail before anything touches the database.
+  if (auto checked = roaming::checked_ocpi_settings(ocpi, default_base_url); !checked) {
+    return fail(checked.error().message);
+  }
   auto db = sql::open_postgres(db_options, &process.metrics());
   if (!db) return fail(db.error().message);
   if (auto m = sql::migrate(**db, roaming::migrations(), "roaming"); !m) {
     return fail("cannot migrate: " + m.error().message);
   }
-  roaming::SqlPartnerStore store(**db);
-  roaming::RoamingMetrics metrics(process.metrics());
-  http::ClientSettings client_settings;
-  client_settings.total_timeout = checked->timeout;
-  client_settings.connect_timeout = std::min(checked->timeout, client_settings.connect_timeout);
-  roaming::HttpOcpiClient client(client_settings, &metrics);
-  roaming::Registration registration(*checked, store, client, system_clock(), &metrics);
-  registration.publish_counts();
   WorkPool pool(threads);
-  roaming::RoamingApi api(registration, pool);
-
   auto& http = process.http(listen_address, http_port);
-  roaming::install_ocpi_routes(http, registration, &metrics);
+  auto service = roaming::make_roaming_service(std::move(ocpi), default_base_url, **db, pool, http,
+                                               system_clock(), &process.metrics());
+  if (!service) return fail(service.error().message);
+
   if (auto r = process.start_http(); !r) return fail(r.error().message);
-  auto bound = process.start_grpc(listen_address, grpc_port, {&api});
+  auto bound = process.start_grpc(listen_address, grpc_port, {&(*service)->grpc_service()});
   if (!bound) return fail(bound.error().message);
   log::info("roaming started", {{"grpc_port", *bound},
                                 {"http_port", http_port},
-                                {"ocpi_versions_url", registration.versions_url()}});
+                                {"ocpi_versions_url", (*service)->versions_url()}});
   const int signal = process.wait_for_signal();
   log::info("signal received; stopping", {{"signal", signal}});
   process.shutdown_grpc();

@@ -17,7 +17,7 @@ void add_ocpi_settings(Settings& settings, OcpiSettings& ocpi) {
       .add("ocpi-country-code", ocpi.country_code, "Our OCPI country code (ISO 3166-1 alpha-2)")
       .add("ocpi-party-id", ocpi.party_id, "Our OCPI party id (up to 3 characters)")
       .add("ocpi-business-name", ocpi.business_name, "Our business name in OCPI credentials")
-      .add("ocpi-timeout", ocpi.timeout, "Timeout of an outgoing OCPI call (ms)");
+      .add("ocpi-timeout", ocpi.timeout, "Timeout of an outgoing OCPI call");
 }
 
 std::string ocpi_default_base_url(const std::string& listen_address, int http_port) {

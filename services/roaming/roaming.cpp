@@ -1,0 +1,72 @@
+// The roaming service object (see roaming.h).
+#include "roaming/roaming.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "common/runtime/http/client.h"
+#include "roaming/credentials.h"
+#include "roaming/grpc_api.h"
+#include "roaming/metrics.h"
+#include "roaming/ocpi_client.h"
+#include "roaming/ocpi_routes.h"
+#include "roaming/partners.h"
+
+namespace switchyard::roaming {
+
+namespace {
+
+http::ClientSettings client_settings(const OcpiSettings& s) {
+  http::ClientSettings c;
+  c.total_timeout = s.timeout;
+  c.connect_timeout = std::min(s.timeout, c.connect_timeout);
+  return c;
+}
+
+}  // namespace
+
+struct RoamingService::Impl {
+  Impl(const OcpiSettings& s, sql::Database& db, WorkPool& pool, const Clock& clock,
+       prometheus::Registry* registry)
+      : store(db),
+        metrics(registry != nullptr ? std::make_unique<RoamingMetrics>(*registry) : nullptr),
+        client(client_settings(s), metrics.get()),
+        registration(s, store, client, clock, metrics.get()),
+        api(registration, pool) {}
+
+  SqlPartnerStore store;
+  std::unique_ptr<RoamingMetrics> metrics;
+  HttpOcpiClient client;
+  Registration registration;
+  RoamingApi api;
+};
+
+RoamingService::RoamingService(const OcpiSettings& checked_settings, sql::Database& db,
+                               WorkPool& pool, const Clock& clock, prometheus::Registry* metrics)
+    : impl_(std::make_unique<Impl>(checked_settings, db, pool, clock, metrics)) {
+  impl_->registration.publish_counts();
+}
+
+RoamingService::~RoamingService() = default;
+
+void RoamingService::install_routes(http::Server& server) {
+  install_ocpi_routes(server, impl_->registration, impl_->metrics.get());
+}
+
+grpc::Service& RoamingService::grpc_service() { return impl_->api; }
+
+Registration& RoamingService::registration() { return impl_->registration; }
+
+std::string RoamingService::versions_url() const { return impl_->registration.versions_url(); }
+
+Result<std::unique_ptr<RoamingService>> make_roaming_service(
+    OcpiSettings settings, const std::string& default_base_url, sql::Database& db, WorkPool& pool,
+    http::Server& server, const Clock& clock, prometheus::Registry* metrics) {
+  auto checked = checked_ocpi_settings(std::move(settings), default_base_url);
+  if (!checked) return std::unexpected(checked.error());
+  auto service = std::make_unique<RoamingService>(*checked, db, pool, clock, metrics);
+  service->install_routes(server);
+  return service;
+}
+
+}  // namespace switchyard::roaming

@@ -1,0 +1,65 @@
+// The roaming service object: everything the OCPI side and the Roaming gRPC API need, wired on
+// one database, so switchyard-roaming and switchyard-standalone build it the same way.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/runtime/core/clock.h"
+#include "common/runtime/core/error.h"
+#include "roaming/settings.h"
+
+namespace grpc {
+class Service;
+}  // namespace grpc
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace switchyard {
+class WorkPool;
+namespace http {
+class Server;
+}  // namespace http
+namespace sql {
+class Database;
+}  // namespace sql
+}  // namespace switchyard
+
+namespace switchyard::roaming {
+
+class Registration;
+
+class RoamingService {
+ public:
+  // `db` has roaming::migrations() applied (scope "roaming"). The database, pool, clock and
+  // registry outlive this.
+  RoamingService(const OcpiSettings& checked_settings, sql::Database& db, WorkPool& pool,
+                 const Clock& clock, prometheus::Registry* metrics);
+  ~RoamingService();
+  RoamingService(const RoamingService&) = delete;
+  RoamingService& operator=(const RoamingService&) = delete;
+
+  // The OCPI endpoints under the base URL's path. Before server.start(); the server stops
+  // before this goes.
+  void install_routes(http::Server& server);
+  // switchyard.v1.Roaming, to register with the gRPC server.
+  grpc::Service& grpc_service();
+  Registration& registration();
+  // Our versions endpoint (what partners are told).
+  std::string versions_url() const;
+
+  struct Impl;  // defined in roaming.cpp
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// The service for a binary: the OCPI flags checked (an empty --ocpi-base-url becomes
+// `default_base_url`, see ocpi_default_base_url), the routes on `server`. kInvalidArgument names
+// the flag that cannot work.
+Result<std::unique_ptr<RoamingService>> make_roaming_service(
+    OcpiSettings settings, const std::string& default_base_url, sql::Database& db, WorkPool& pool,
+    http::Server& server, const Clock& clock, prometheus::Registry* metrics);
+
+}  // namespace switchyard::roaming
