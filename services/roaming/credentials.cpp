@@ -82,6 +82,7 @@ Credentials Registration::our_credentials(std::string token) const {
 
 http::Response Registration::reply(int http_status, OcpiStatus status, std::string_view message,
                                    std::string_view data_json) const {
+  if (status == OcpiStatus::kSuccess && message.empty()) message = "Success";
   return envelope_response(http_status, status, message, data_json, clock_.now());
 }
 
@@ -267,6 +268,7 @@ http::Response Registration::handle(const http::Request& request) {
     if (module.starts_with(version_path + "/")) module.remove_prefix(version_path.size());
     if (module.starts_with('/')) module.remove_prefix(1);
     module = module.substr(0, module.find('/'));
+    if (module.empty()) module = path.empty() ? std::string_view("/") : path;
     return reply(404, OcpiStatus::kClientError, "unknown module " + std::string(module));
   }();
   set_request_ids(request, response);

@@ -222,6 +222,7 @@ TEST_F(CredentialsTest, TokenAReadsVersionsAndDetails) {
   auto versions = call("GET", "/ocpi/versions", invite->token_a);
   EXPECT_EQ(versions.http_status, 200);
   EXPECT_EQ(versions.status_code, 1000);
+  EXPECT_EQ(versions.message, "Success");
   EXPECT_EQ(json::serialize(versions.data),
             R"([{"version":"2.2.1","url":"https://cpo.test/ocpi/2.2.1"}])");
 
@@ -436,6 +437,8 @@ TEST_F(CredentialsTest, UnknownModulesAre404) {
   EXPECT_EQ(r.http_status, 404);
   EXPECT_EQ(r.status_code, 2000);
   EXPECT_EQ(r.message, "unknown module locations");
+  EXPECT_EQ(call("GET", "/ocpi/2.1.1", token_c).message, "unknown module 2.1.1");
+  EXPECT_EQ(call("GET", "/ocpi/", token_c).http_status, 404);
   EXPECT_EQ(call("PATCH", "/ocpi/2.2.1/credentials", token_c).http_status, 405);
   EXPECT_EQ(call("POST", "/ocpi/versions", token_c).http_status, 405);
   EXPECT_EQ(registration_.module_of("/ocpi/2.2.1/credentials"), "credentials");
