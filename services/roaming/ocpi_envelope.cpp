@@ -140,7 +140,7 @@ std::string sha256_hex(std::string_view text) {
     throw std::runtime_error("OpenSSL EVP_Digest(SHA-256) failed");
   }
   std::string out;
-  out.reserve(size * 2);
+  out.reserve(static_cast<std::size_t>(size) * 2);
   for (unsigned int i = 0; i < size; ++i) {
     out += kHex[digest[i] >> 4];
     out += kHex[digest[i] & 0x0F];
