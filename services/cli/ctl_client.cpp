@@ -81,6 +81,8 @@ std::string_view service_name(Api api) {
       return "ChargerControl";
     case Api::kSmartCharging:
       return "SmartCharging";
+    case Api::kRoaming:
+      return "Roaming";
   }
   return "?";
 }
@@ -97,6 +99,8 @@ std::string_view server_flag(Api api) {
       return "gateway-server";
     case Api::kSmartCharging:
       return "smart-charging-server";
+    case Api::kRoaming:
+      return "roaming-server";
   }
   return "server";
 }
@@ -113,6 +117,8 @@ const std::string& Endpoints::address(Api api) const {
       return charger_control;
     case Api::kSmartCharging:
       return smart_charging;
+    case Api::kRoaming:
+      return roaming;
   }
   return authorization;
 }
