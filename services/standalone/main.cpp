@@ -1,5 +1,6 @@
 // switchyard-standalone: the whole CSMS in one process for development, evaluation and small
-// sites. Gateway, auth, transactions, status and smart charging share one SQLite database;
+// sites. Gateway, auth, transactions, status, smart charging and roaming (OCPI) share one SQLite
+// database;
 // events go through a durable SQLite log instead of Kafka, ownership through an in-process
 // registry, and the services call each other over in-process gRPC channels, the same interfaces
 // as distributed.
@@ -21,6 +22,11 @@
 #include "gateway/gateway.h"
 #include "gateway/peer_client.h"
 #include "gateway/service_clients.h"
+// RECONCILE(roaming): header names assumed from the roaming slice 1 contract.
+#include "roaming/grpc_api.h"
+#include "roaming/ocpi_routes.h"
+#include "roaming/roaming.h"
+#include "roaming/store.h"
 #include "smart_charging/bootstrap.h"
 #include "smart_charging/charger_control_sender.h"
 #include "smart_charging/charger_events.h"
@@ -65,11 +71,13 @@ int main(int argc, char** argv) {
 
   Settings settings(
       "switchyard-standalone",
-      "Switchyard CSMS in one process: gateway, auth, transactions, status on SQLite");
+      "Switchyard CSMS in one process: gateway, auth, transactions, status, smart charging and "
+      "roaming (OCPI) on SQLite");
   settings.add("listen-address", listen_address, "Address the OCPP, gRPC and HTTP listeners bind")
       .add("grpc-port", grpc_port,
-           "gRPC: every service (ChargerControl, Authorization, Transactions, Chargers)")
-      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz")
+           "gRPC: every service (ChargerControl, Authorization, Transactions, Chargers, "
+           "SmartCharging, Roaming)")
+      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz, OCPI under /ocpi")
       .add("database", database, "SQLite file of every service's tables (created if missing)")
       .add("event-log", event_log, "SQLite file of the event log (default: <database>-events)")
       .add("accept-unknown-chargers", auth_config.accept_unknown_chargers,
@@ -87,6 +95,10 @@ int main(int argc, char** argv) {
   smart_charging::add_service_settings(settings, smart_settings);
   smart_charging::OscpOptions oscp;
   smart_charging::add_oscp_settings(settings, oscp);
+  // RECONCILE(roaming): --ocpi-base-url, --ocpi-country-code, --ocpi-party-id,
+  // --ocpi-business-name, --ocpi-timeout (the contract's flags, shared with switchyard-roaming).
+  roaming::OcpiSettings ocpi;
+  roaming::add_ocpi_settings(settings, ocpi);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("standalone", gw_config.pod_id, log::parse_level(log_level));
   gw_config.listen_address = listen_address;
@@ -105,7 +117,8 @@ int main(int argc, char** argv) {
   for (auto [scope, migrations] : {std::pair{"auth", auth::migrations()},
                                    std::pair{"transactions", transactions::migrations()},
                                    std::pair{"status", status::migrations()},
-                                   std::pair{"smart_charging", smart_charging::migrations()}}) {
+                                   std::pair{"smart_charging", smart_charging::migrations()},
+                                   std::pair{"roaming", roaming::migrations()}}) {
     if (auto m = sql::migrate(**db, migrations, scope); !m)
       return fail(std::string(scope) + ": " + m.error().message);
   }
@@ -161,6 +174,14 @@ int main(int argc, char** argv) {
   smart_charging::ChargerEvents smart_events_handler(smart, &metrics);
   smart_charging::SmartChargingApi smart_api(smart, pool);
 
+  // roaming: OCPI 2.2.1 partners. RECONCILE(roaming): the service type, its constructor and the
+  // default of --ocpi-base-url (http://<listen-address or 127.0.0.1>:<http-port>/ocpi) are assumed.
+  if (ocpi.base_url.empty())
+    ocpi.base_url = roaming::default_ocpi_base_url(listen_address, http_port);
+  roaming::SqlPartnerStore partner_store(**db);
+  roaming::RoamingService roaming_service(ocpi, partner_store, system_clock(), &metrics);
+  roaming::RoamingApi roaming_api(roaming_service, pool);
+
   // gateway
   registry::MemoryOwnerRegistry owners;
   standalone::LateBoundDecisions decisions;
@@ -179,10 +200,13 @@ int main(int argc, char** argv) {
       std::move(oscp), smart_charging::oscp_own_url(listen_address, http_port), smart, http,
       system_clock(), &metrics);
   if (!grid) return fail(grid.error().message);
+  // RECONCILE(roaming): GET/POST/PUT/DELETE under /ocpi on the HTTP side port.
+  roaming::install_ocpi_routes(http, roaming_service, &metrics);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   if (*grid) (*grid)->start();
   std::vector<grpc::Service*> services = gw.grpc_services();
-  services.insert(services.end(), {&auth_api, &transactions_api, &chargers_api, &smart_api});
+  services.insert(services.end(),
+                  {&auth_api, &transactions_api, &chargers_api, &smart_api, &roaming_api});
   auto bound = process.start_grpc(listen_address, grpc_port, services);
   if (!bound) return fail(bound.error().message);
 
