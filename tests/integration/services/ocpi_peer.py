@@ -30,7 +30,8 @@ peer's tokens), and adjusts four things, each a gap of the package rather than o
 
 Its 401/403/405 answers are FastAPI's `{"detail": ...}`, not OCPI envelopes (the package's choice;
 the tests check Switchyard's envelopes, not the peer's). `versions=("2.1.1",)` makes a peer that
-offers no 2.2.1 (its version list names a 2.1.1 URL that it does not serve).
+offers no 2.2.1 (its version list names a 2.1.1 URL that it does not serve);
+`advertise_credentials=False` one whose 2.2.1 details list no credentials endpoint.
 
 Use:
     peer = OcpiEmsp(country_code="NL", party_id="EMS").start()
@@ -170,21 +171,21 @@ class _Recording:
                 entry["status"] = message["status"]
             await send(message)
 
-        try:
-            await self.app(scope, replay, recording_send)
-        finally:
-            self.peer._record(entry)
+        # Recorded before it is answered: whoever got the answer finds the request recorded.
+        self.peer._record(entry)
+        await self.app(scope, replay, recording_send)
 
 
 class OcpiEmsp:
     """An eMSP party: the package's FastAPI app under uvicorn in a thread, on 127.0.0.1."""
 
     def __init__(self, country_code="NL", party_id="EMS", business_name="Peer eMSP",
-                 versions=("2.2.1",), port=0, timeout=10.0):
+                 versions=("2.2.1",), advertise_credentials=True, port=0, timeout=10.0):
         self.country_code = country_code
         self.party_id = party_id
         self.business_name = business_name
         self.offered_versions = tuple(versions)
+        self.advertise_credentials = advertise_credentials
         self.timeout = timeout
         self.token_a = new_token()           # what Switchyard registers with (ConnectPartner)
         self._lock = threading.Lock()
@@ -247,7 +248,8 @@ class OcpiEmsp:
             {"version": v, "url": f"{self.base_url}/{v}/details"} for v in self.offered_versions]
         app.dependency_overrides[get_endpoints] = lambda: {VersionNumber.v_2_2_1: [
             Endpoint(identifier=ModuleID.credentials_and_registration,
-                     role=InterfaceRole.receiver, url=URL(self.credentials_url))]}
+                     role=InterfaceRole.receiver, url=URL(self.credentials_url))]
+            if self.advertise_credentials else []}
         return _Recording(app, self)
 
     def start(self):
