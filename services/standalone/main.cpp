@@ -6,6 +6,7 @@
 // as distributed.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -17,16 +18,19 @@
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
 #include "common/runtime/grpc/status.h"
+#include "common/runtime/http/client.h"
 #include "common/runtime/process/process.h"
 #include "common/runtime/registry/memory_owner_registry.h"
 #include "gateway/gateway.h"
 #include "gateway/peer_client.h"
 #include "gateway/service_clients.h"
-// RECONCILE(roaming): header names assumed from the roaming slice 1 contract.
+#include "roaming/credentials.h"
 #include "roaming/grpc_api.h"
+#include "roaming/metrics.h"
+#include "roaming/ocpi_client.h"
 #include "roaming/ocpi_routes.h"
-#include "roaming/roaming.h"
-#include "roaming/store.h"
+#include "roaming/partners.h"
+#include "roaming/settings.h"
 #include "smart_charging/bootstrap.h"
 #include "smart_charging/charger_control_sender.h"
 #include "smart_charging/charger_events.h"
@@ -95,8 +99,8 @@ int main(int argc, char** argv) {
   smart_charging::add_service_settings(settings, smart_settings);
   smart_charging::OscpOptions oscp;
   smart_charging::add_oscp_settings(settings, oscp);
-  // RECONCILE(roaming): --ocpi-base-url, --ocpi-country-code, --ocpi-party-id,
-  // --ocpi-business-name, --ocpi-timeout (the contract's flags, shared with switchyard-roaming).
+  // --ocpi-base-url, --ocpi-country-code, --ocpi-party-id, --ocpi-business-name, --ocpi-timeout:
+  // the same flags as switchyard-roaming's.
   roaming::OcpiSettings ocpi;
   roaming::add_ocpi_settings(settings, ocpi);
   if (auto code = settings.parse(argc, argv)) return *code;
@@ -174,13 +178,24 @@ int main(int argc, char** argv) {
   smart_charging::ChargerEvents smart_events_handler(smart, &metrics);
   smart_charging::SmartChargingApi smart_api(smart, pool);
 
-  // roaming: OCPI 2.2.1 partners. RECONCILE(roaming): the service type, its constructor and the
-  // default of --ocpi-base-url (http://<listen-address or 127.0.0.1>:<http-port>/ocpi) are assumed.
-  if (ocpi.base_url.empty())
-    ocpi.base_url = roaming::default_ocpi_base_url(listen_address, http_port);
+  // roaming: OCPI 2.2.1 partners (versions, credentials), wired as in switchyard-roaming. Its gRPC
+  // calls wait for partners (up to --ocpi-timeout): a pool of their own, so a slow eMSP never
+  // holds the threads the other services answer with.
+  auto checked_ocpi = roaming::checked_ocpi_settings(
+      ocpi, roaming::ocpi_default_base_url(listen_address, http_port));
+  if (!checked_ocpi) return fail(checked_ocpi.error().message);
   roaming::SqlPartnerStore partner_store(**db);
-  roaming::RoamingService roaming_service(ocpi, partner_store, system_clock(), &metrics);
-  roaming::RoamingApi roaming_api(roaming_service, pool);
+  roaming::RoamingMetrics roaming_metrics(metrics);
+  http::ClientSettings ocpi_client_settings;
+  ocpi_client_settings.total_timeout = checked_ocpi->timeout;
+  ocpi_client_settings.connect_timeout =
+      std::min(checked_ocpi->timeout, ocpi_client_settings.connect_timeout);
+  roaming::HttpOcpiClient ocpi_client(ocpi_client_settings, &roaming_metrics);
+  roaming::Registration registration(*checked_ocpi, partner_store, ocpi_client, system_clock(),
+                                     &roaming_metrics);
+  registration.publish_counts();
+  WorkPool roaming_pool(threads);
+  roaming::RoamingApi roaming_api(registration, roaming_pool);
 
   // gateway
   registry::MemoryOwnerRegistry owners;
@@ -200,8 +215,7 @@ int main(int argc, char** argv) {
       std::move(oscp), smart_charging::oscp_own_url(listen_address, http_port), smart, http,
       system_clock(), &metrics);
   if (!grid) return fail(grid.error().message);
-  // RECONCILE(roaming): GET/POST/PUT/DELETE under /ocpi on the HTTP side port.
-  roaming::install_ocpi_routes(http, roaming_service, &metrics);
+  roaming::install_ocpi_routes(http, registration, &roaming_metrics);  // under /ocpi
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   if (*grid) (*grid)->start();
   std::vector<grpc::Service*> services = gw.grpc_services();
@@ -254,6 +268,7 @@ int main(int argc, char** argv) {
                                    {"wss_port", gw.wss_port()},
                                    {"grpc_port", *bound},
                                    {"http_port", http_port},
+                                   {"ocpi_versions_url", registration.versions_url()},
                                    {"database", std::filesystem::absolute(database).string()}});
 
   const int signal = process.wait_for_signal();
