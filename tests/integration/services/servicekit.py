@@ -281,9 +281,9 @@ class Stack:
     """The distributed stack of one test: gateway pods on the test's events topic and Redis prefix
     (testkit.Deployment), and auth, transactions and status services, each in a PostgreSQL schema
     of its own (`<name>_auth`, `<name>_tx`, `<name>_status`) and with its own consumer groups and
-    output topics. Schemas are dropped after the test. The smart-charging service is started on
-    demand (start_smart_charging(), after start()), so the tests that do not need it stay as
-    fast as they were."""
+    output topics. Schemas are dropped after the test. The smart-charging and roaming services are
+    started on demand (start_smart_charging() after start(), start_roaming() at any time), so the
+    tests that do not need them stay as fast as they were."""
 
     def __init__(self, servers, name, log_dir):
         self.servers = servers
