@@ -1,4 +1,4 @@
-"""An OCPI 2.2.1 eMSP on the `extrawest-ocpi` package (import name `py_ocpi`), for the roaming tests.
+"""An OCPI 2.2.1 eMSP on the `extrawest-ocpi` package (import name `py_ocpi`) for the roaming tests.
 
 extrawest-ocpi builds a FastAPI application of an OCPI party from a version list, a role and the
 modules it supports, with the business logic in a `Crud` class and the token check in an

@@ -12,7 +12,6 @@ payload we send (versions, version details, credentials) must validate against t
 OpenAPI description in ../shared/roaming/ocpi-2.2.1-openapi (read at test time, never copied).
 """
 
-import base64
 import hashlib
 import os
 import re
@@ -332,7 +331,8 @@ INVALID_CREDENTIALS = {
     "role without role": ("role", lambda b: _without(b, "roles", 0, "role")),
     "no business name": ("business_details",
                          lambda b: _without(b, "roles", 0, "business_details", "name")),
-    "party id of 4": ("party_id", lambda b: {**b, "roles": [{**b["roles"][0], "party_id": "ABCD"}]}),
+    "party id of 4": ("party_id",
+                      lambda b: {**b, "roles": [{**b["roles"][0], "party_id": "ABCD"}]}),
     "country code of 3": ("country_code",
                           lambda b: {**b, "roles": [{**b["roles"][0], "country_code": "NLD"}]}),
     "not an object": ("", lambda b: [b]),
@@ -666,7 +666,8 @@ def test_no_token_in_the_log_and_only_hashes_of_ours_stored(standalone, tmp_path
         seen.append("a-wrong-token-0123456789")
         # The tokens we issued are stored as SHA-256 only.
         with sqlite3.connect(tmp_path / "switchyard.db") as db:
-            rows = db.execute("SELECT partner_id, our_token_sha256 FROM roaming_partners").fetchall()
+            rows = db.execute(
+                "SELECT partner_id, our_token_sha256 FROM roaming_partners").fetchall()
         hashes = {row[1] for row in rows}
         assert hashlib.sha256(theirs.token_to_switchyard.encode()).hexdigest() in hashes, rows
         assert hashlib.sha256(ours.token_to_switchyard.encode()).hexdigest() in hashes, rows
