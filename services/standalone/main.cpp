@@ -6,7 +6,6 @@
 // as distributed.
 #include <grpcpp/grpcpp.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -18,18 +17,13 @@
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
 #include "common/runtime/grpc/status.h"
-#include "common/runtime/http/client.h"
 #include "common/runtime/process/process.h"
 #include "common/runtime/registry/memory_owner_registry.h"
 #include "gateway/gateway.h"
 #include "gateway/peer_client.h"
 #include "gateway/service_clients.h"
-#include "roaming/credentials.h"
-#include "roaming/grpc_api.h"
-#include "roaming/metrics.h"
-#include "roaming/ocpi_client.h"
-#include "roaming/ocpi_routes.h"
 #include "roaming/partners.h"
+#include "roaming/roaming.h"
 #include "roaming/settings.h"
 #include "smart_charging/bootstrap.h"
 #include "smart_charging/charger_control_sender.h"
@@ -109,6 +103,10 @@ int main(int argc, char** argv) {
   gw_config.grpc_port = grpc_port;
   gw_config.http_port = http_port;
   if (event_log.empty()) event_log = database + "-events";
+  const std::string ocpi_default_url = roaming::ocpi_default_base_url(listen_address, http_port);
+  // Bad OCPI flags fail before anything touches the database.
+  if (auto checked = roaming::checked_ocpi_settings(ocpi, ocpi_default_url); !checked)
+    return fail(checked.error().message);
   if (auth_config.accept_unknown_chargers) {
     log::warn(
         "unknown chargers are accepted and registered on first connection "
@@ -178,24 +176,9 @@ int main(int argc, char** argv) {
   smart_charging::ChargerEvents smart_events_handler(smart, &metrics);
   smart_charging::SmartChargingApi smart_api(smart, pool);
 
-  // roaming: OCPI 2.2.1 partners (versions, credentials), wired as in switchyard-roaming. Its gRPC
-  // calls wait for partners (up to --ocpi-timeout): a pool of their own, so a slow eMSP never
-  // holds the threads the other services answer with.
-  auto checked_ocpi = roaming::checked_ocpi_settings(
-      ocpi, roaming::ocpi_default_base_url(listen_address, http_port));
-  if (!checked_ocpi) return fail(checked_ocpi.error().message);
-  roaming::SqlPartnerStore partner_store(**db);
-  roaming::RoamingMetrics roaming_metrics(metrics);
-  http::ClientSettings ocpi_client_settings;
-  ocpi_client_settings.total_timeout = checked_ocpi->timeout;
-  ocpi_client_settings.connect_timeout =
-      std::min(checked_ocpi->timeout, ocpi_client_settings.connect_timeout);
-  roaming::HttpOcpiClient ocpi_client(ocpi_client_settings, &roaming_metrics);
-  roaming::Registration registration(*checked_ocpi, partner_store, ocpi_client, system_clock(),
-                                     &roaming_metrics);
-  registration.publish_counts();
+  // roaming (OCPI 2.2.1 partners): its gRPC calls wait for partners (up to --ocpi-timeout), so
+  // a pool of their own; a slow eMSP never holds the threads the other services answer with.
   WorkPool roaming_pool(threads);
-  roaming::RoamingApi roaming_api(registration, roaming_pool);
 
   // gateway
   registry::MemoryOwnerRegistry owners;
@@ -215,12 +198,16 @@ int main(int argc, char** argv) {
       std::move(oscp), smart_charging::oscp_own_url(listen_address, http_port), smart, http,
       system_clock(), &metrics);
   if (!grid) return fail(grid.error().message);
-  roaming::install_ocpi_routes(http, registration, &roaming_metrics);  // under /ocpi
+  auto roaming_service =  // OCPI under /ocpi on the HTTP port
+      roaming::make_roaming_service(std::move(ocpi), ocpi_default_url, **db, roaming_pool,
+                                    http, system_clock(), &metrics);
+  if (!roaming_service) return fail(roaming_service.error().message);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   if (*grid) (*grid)->start();
   std::vector<grpc::Service*> services = gw.grpc_services();
   services.insert(services.end(),
-                  {&auth_api, &transactions_api, &chargers_api, &smart_api, &roaming_api});
+                  {&auth_api, &transactions_api, &chargers_api, &smart_api,
+                   &(*roaming_service)->grpc_service()});
   auto bound = process.start_grpc(listen_address, grpc_port, services);
   if (!bound) return fail(bound.error().message);
 
@@ -268,7 +255,7 @@ int main(int argc, char** argv) {
                                    {"wss_port", gw.wss_port()},
                                    {"grpc_port", *bound},
                                    {"http_port", http_port},
-                                   {"ocpi_versions_url", registration.versions_url()},
+                                   {"ocpi_versions_url", (*roaming_service)->versions_url()},
                                    {"database", std::filesystem::absolute(database).string()}});
 
   const int signal = process.wait_for_signal();
