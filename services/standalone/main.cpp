@@ -199,15 +199,14 @@ int main(int argc, char** argv) {
       system_clock(), &metrics);
   if (!grid) return fail(grid.error().message);
   auto roaming_service =  // OCPI under /ocpi on the HTTP port
-      roaming::make_roaming_service(std::move(ocpi), ocpi_default_url, **db, roaming_pool,
-                                    http, system_clock(), &metrics);
+      roaming::make_roaming_service(std::move(ocpi), ocpi_default_url, **db, roaming_pool, http,
+                                    system_clock(), &metrics);
   if (!roaming_service) return fail(roaming_service.error().message);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   if (*grid) (*grid)->start();
   std::vector<grpc::Service*> services = gw.grpc_services();
-  services.insert(services.end(),
-                  {&auth_api, &transactions_api, &chargers_api, &smart_api,
-                   &(*roaming_service)->grpc_service()});
+  services.insert(services.end(), {&auth_api, &transactions_api, &chargers_api, &smart_api,
+                                   &(*roaming_service)->grpc_service()});
   auto bound = process.start_grpc(listen_address, grpc_port, services);
   if (!bound) return fail(bound.error().message);
 
