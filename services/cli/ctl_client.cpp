@@ -36,10 +36,15 @@ constexpr std::array<std::string_view, 17> kStatusCodeNames{
     "UNAUTHENTICATED",
 };
 
-// UNAVAILABLE before any answer: refused, unresolvable or unreachable address.
+// UNAVAILABLE before any answer: refused, unresolvable or unreachable address. A service that
+// could not reach a third party (roaming: "GET https://emsp.example/versions: connect: Connection
+// refused") answered, so its message, which names the call it made, is not ours to reword.
 bool is_connection_failure(const grpc::Status& status) {
   if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return false;
   const std::string& message = status.error_message();
+  for (std::string_view method : {"GET ", "POST ", "PUT ", "PATCH ", "DELETE "}) {
+    if (message.starts_with(method)) return false;
+  }
   return message.find("failed to connect") != std::string::npos ||
          message.find("Connection refused") != std::string::npos ||
          message.find("DNS resolution failed") != std::string::npos ||
@@ -81,6 +86,8 @@ std::string_view service_name(Api api) {
       return "ChargerControl";
     case Api::kSmartCharging:
       return "SmartCharging";
+    case Api::kRoaming:
+      return "Roaming";
   }
   return "?";
 }
@@ -97,6 +104,8 @@ std::string_view server_flag(Api api) {
       return "gateway-server";
     case Api::kSmartCharging:
       return "smart-charging-server";
+    case Api::kRoaming:
+      return "roaming-server";
   }
   return "server";
 }
@@ -113,6 +122,8 @@ const std::string& Endpoints::address(Api api) const {
       return charger_control;
     case Api::kSmartCharging:
       return smart_charging;
+    case Api::kRoaming:
+      return roaming;
   }
   return authorization;
 }

@@ -19,9 +19,16 @@
 
 namespace switchyard::ctl {
 
-enum class Api { kAuthorization, kTransactions, kChargers, kChargerControl, kSmartCharging };
+enum class Api {
+  kAuthorization,
+  kTransactions,
+  kChargers,
+  kChargerControl,
+  kSmartCharging,
+  kRoaming
+};
 
-// "Authorization", "Transactions", "Chargers", "ChargerControl", "SmartCharging".
+// "Authorization", "Transactions", "Chargers", "ChargerControl", "SmartCharging", "Roaming".
 std::string_view service_name(Api api);
 // The flag that overrides its address: "auth-server", "transactions-server", ...
 std::string_view server_flag(Api api);
@@ -33,6 +40,7 @@ struct Endpoints {
   std::string chargers;
   std::string charger_control;
   std::string smart_charging;
+  std::string roaming;
 
   const std::string& address(Api api) const;
 };

@@ -67,6 +67,7 @@ Noun transactions_noun();
 Noun cdrs_noun();
 Noun tariffs_noun();
 Noun sites_noun();
+Noun partners_noun();
 
 // "Usage:" and one help block per verb.
 std::string noun_help(const Noun& noun);

@@ -10,8 +10,8 @@ namespace switchyard::ctl {
 namespace {
 
 struct OptionValues {
-  std::optional<std::string> server, auth, transactions, status, gateway, smart_charging, output,
-      timeout;
+  std::optional<std::string> server, auth, transactions, status, gateway, smart_charging, roaming,
+      output, timeout;
 };
 
 // The slot of a known global flag, or nullptr.
@@ -22,6 +22,7 @@ std::optional<std::string>* option_slot(OptionValues& values, std::string_view n
   if (name == "status-server") return &values.status;
   if (name == "gateway-server") return &values.gateway;
   if (name == "smart-charging-server") return &values.smart_charging;
+  if (name == "roaming-server") return &values.roaming;
   if (name == "output" || name == "o") return &values.output;
   if (name == "timeout") return &values.timeout;
   return nullptr;
@@ -110,6 +111,7 @@ Result<GlobalOptions> parse_global_options(std::span<const std::string> args,
   options.endpoints.charger_control = endpoint(values.gateway, "SWITCHYARD_GATEWAY_SERVER");
   options.endpoints.smart_charging =
       endpoint(values.smart_charging, "SWITCHYARD_SMART_CHARGING_SERVER");
+  options.endpoints.roaming = endpoint(values.roaming, "SWITCHYARD_ROAMING_SERVER");
   auto format = parse_format(pick(values.output, environment, "SWITCHYARD_OUTPUT", "table"));
   if (!format) return std::unexpected(format.error());
   options.format = *format;
@@ -134,6 +136,8 @@ std::string global_options_help() {
          "      ChargerControl (charger ID ACTION)\n"
          "  --smart-charging-server HOST:PORT  SWITCHYARD_SMART_CHARGING_SERVER  --server\n"
          "      SmartCharging (sites)\n"
+         "  --roaming-server HOST:PORT       SWITCHYARD_ROAMING_SERVER       --server\n"
+         "      Roaming (partners)\n"
          "  -o, --output table|json          SWITCHYARD_OUTPUT               table\n"
          "  --timeout DURATION               SWITCHYARD_TIMEOUT              30s\n"
          "      deadline of each call (30, 30s, 500ms, 2m)\n";

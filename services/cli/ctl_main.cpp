@@ -1,6 +1,6 @@
 // switchyardctl: the operator CLI over the gRPC APIs (Authorization, Transactions, Chargers,
-// ChargerControl). Parses the shared options, then dispatches NOUN VERB to its handler; exit 0 on
-// success, 1 when a call failed, 2 on a usage error.
+// ChargerControl, SmartCharging, Roaming). Parses the shared options, then dispatches NOUN VERB
+// to its handler; exit 0 on success, 1 when a call failed, 2 on a usage error.
 #include <cstdlib>
 #include <iostream>
 #include <span>
@@ -17,7 +17,7 @@ namespace {
 
 std::vector<Noun> all_nouns() {
   return {chargers_noun(), status_noun(),  tokens_noun(), transactions_noun(),
-          cdrs_noun(),     tariffs_noun(), sites_noun()};
+          cdrs_noun(),     tariffs_noun(), sites_noun(),  partners_noun()};
 }
 
 std::string top_help() {

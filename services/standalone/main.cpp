@@ -1,5 +1,6 @@
 // switchyard-standalone: the whole CSMS in one process for development, evaluation and small
-// sites. Gateway, auth, transactions, status and smart charging share one SQLite database;
+// sites. Gateway, auth, transactions, status, smart charging and roaming (OCPI) share one SQLite
+// database;
 // events go through a durable SQLite log instead of Kafka, ownership through an in-process
 // registry, and the services call each other over in-process gRPC channels, the same interfaces
 // as distributed.
@@ -21,6 +22,9 @@
 #include "gateway/gateway.h"
 #include "gateway/peer_client.h"
 #include "gateway/service_clients.h"
+#include "roaming/partners.h"
+#include "roaming/roaming.h"
+#include "roaming/settings.h"
 #include "smart_charging/bootstrap.h"
 #include "smart_charging/charger_control_sender.h"
 #include "smart_charging/charger_events.h"
@@ -65,11 +69,13 @@ int main(int argc, char** argv) {
 
   Settings settings(
       "switchyard-standalone",
-      "Switchyard CSMS in one process: gateway, auth, transactions, status on SQLite");
+      "Switchyard CSMS in one process: gateway, auth, transactions, status, smart charging and "
+      "roaming (OCPI) on SQLite");
   settings.add("listen-address", listen_address, "Address the OCPP, gRPC and HTTP listeners bind")
       .add("grpc-port", grpc_port,
-           "gRPC: every service (ChargerControl, Authorization, Transactions, Chargers)")
-      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz")
+           "gRPC: every service (ChargerControl, Authorization, Transactions, Chargers, "
+           "SmartCharging, Roaming)")
+      .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz, OCPI under /ocpi")
       .add("database", database, "SQLite file of every service's tables (created if missing)")
       .add("event-log", event_log, "SQLite file of the event log (default: <database>-events)")
       .add("accept-unknown-chargers", auth_config.accept_unknown_chargers,
@@ -87,12 +93,20 @@ int main(int argc, char** argv) {
   smart_charging::add_service_settings(settings, smart_settings);
   smart_charging::OscpOptions oscp;
   smart_charging::add_oscp_settings(settings, oscp);
+  // --ocpi-base-url, --ocpi-country-code, --ocpi-party-id, --ocpi-business-name, --ocpi-timeout:
+  // the same flags as switchyard-roaming's.
+  roaming::OcpiSettings ocpi;
+  roaming::add_ocpi_settings(settings, ocpi);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("standalone", gw_config.pod_id, log::parse_level(log_level));
   gw_config.listen_address = listen_address;
   gw_config.grpc_port = grpc_port;
   gw_config.http_port = http_port;
   if (event_log.empty()) event_log = database + "-events";
+  const std::string ocpi_default_url = roaming::ocpi_default_base_url(listen_address, http_port);
+  // Bad OCPI flags fail before anything touches the database.
+  if (auto checked = roaming::checked_ocpi_settings(ocpi, ocpi_default_url); !checked)
+    return fail(checked.error().message);
   if (auth_config.accept_unknown_chargers) {
     log::warn(
         "unknown chargers are accepted and registered on first connection "
@@ -105,7 +119,8 @@ int main(int argc, char** argv) {
   for (auto [scope, migrations] : {std::pair{"auth", auth::migrations()},
                                    std::pair{"transactions", transactions::migrations()},
                                    std::pair{"status", status::migrations()},
-                                   std::pair{"smart_charging", smart_charging::migrations()}}) {
+                                   std::pair{"smart_charging", smart_charging::migrations()},
+                                   std::pair{"roaming", roaming::migrations()}}) {
     if (auto m = sql::migrate(**db, migrations, scope); !m)
       return fail(std::string(scope) + ": " + m.error().message);
   }
@@ -161,6 +176,10 @@ int main(int argc, char** argv) {
   smart_charging::ChargerEvents smart_events_handler(smart, &metrics);
   smart_charging::SmartChargingApi smart_api(smart, pool);
 
+  // roaming (OCPI 2.2.1 partners): its gRPC calls wait for partners (up to --ocpi-timeout), so
+  // a pool of their own; a slow eMSP never holds the threads the other services answer with.
+  WorkPool roaming_pool(threads);
+
   // gateway
   registry::MemoryOwnerRegistry owners;
   standalone::LateBoundDecisions decisions;
@@ -179,10 +198,15 @@ int main(int argc, char** argv) {
       std::move(oscp), smart_charging::oscp_own_url(listen_address, http_port), smart, http,
       system_clock(), &metrics);
   if (!grid) return fail(grid.error().message);
+  auto roaming_service =  // OCPI under /ocpi on the HTTP port
+      roaming::make_roaming_service(std::move(ocpi), ocpi_default_url, **db, roaming_pool, http,
+                                    system_clock(), &metrics);
+  if (!roaming_service) return fail(roaming_service.error().message);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   if (*grid) (*grid)->start();
   std::vector<grpc::Service*> services = gw.grpc_services();
-  services.insert(services.end(), {&auth_api, &transactions_api, &chargers_api, &smart_api});
+  services.insert(services.end(), {&auth_api, &transactions_api, &chargers_api, &smart_api,
+                                   &(*roaming_service)->grpc_service()});
   auto bound = process.start_grpc(listen_address, grpc_port, services);
   if (!bound) return fail(bound.error().message);
 
@@ -230,6 +254,7 @@ int main(int argc, char** argv) {
                                    {"wss_port", gw.wss_port()},
                                    {"grpc_port", *bound},
                                    {"http_port", http_port},
+                                   {"ocpi_versions_url", (*roaming_service)->versions_url()},
                                    {"database", std::filesystem::absolute(database).string()}});
 
   const int signal = process.wait_for_signal();

@@ -192,10 +192,11 @@ class Ctl:
     non-zero exit), `ctl.json("transactions", "list")` parses its `-o json` output."""
 
     def __init__(self, server=None, auth=None, transactions=None, status=None, gateway=None,
-                 smart_charging=None):
+                 smart_charging=None, roaming=None):
         self.addresses = {"--server": server, "--auth-server": auth,
                           "--transactions-server": transactions, "--status-server": status,
-                          "--gateway-server": gateway, "--smart-charging-server": smart_charging}
+                          "--gateway-server": gateway, "--smart-charging-server": smart_charging,
+                          "--roaming-server": roaming}
 
     def run(self, *args, output="table"):
         argv = [str(BIN_DIR / "switchyardctl"), "-o", output, "--timeout", "10s"]
@@ -259,6 +260,16 @@ class Standalone:
         """The process whose /metrics carries the status service's metrics."""
         return self.process
 
+    @property
+    def roaming_service(self):
+        """The process that serves OCPI (on its HTTP port) and carries the roaming metrics."""
+        return self.process
+
+    @property
+    def ocpi_base_url(self):
+        """Our OCPI root: the default of --ocpi-base-url on a 127.0.0.1 listener."""
+        return f"http://127.0.0.1:{self.process.http_port}/ocpi"
+
     def stop(self):
         self.process.stop()
 
@@ -270,9 +281,9 @@ class Stack:
     """The distributed stack of one test: gateway pods on the test's events topic and Redis prefix
     (testkit.Deployment), and auth, transactions and status services, each in a PostgreSQL schema
     of its own (`<name>_auth`, `<name>_tx`, `<name>_status`) and with its own consumer groups and
-    output topics. Schemas are dropped after the test. The smart-charging service is started on
-    demand (start_smart_charging(), after start()), so the tests that do not need it stay as
-    fast as they were."""
+    output topics. Schemas are dropped after the test. The smart-charging and roaming services are
+    started on demand (start_smart_charging() after start(), start_roaming() at any time), so the
+    tests that do not need them stay as fast as they were."""
 
     def __init__(self, servers, name, log_dir):
         self.servers = servers
@@ -283,6 +294,7 @@ class Stack:
         self.schemas = set()
         self.auth = self.transactions = self.status = self.gateway = None
         self.smart_charging = None
+        self.roaming = None
         self.ctl = None
 
     @property
@@ -362,6 +374,32 @@ class Stack:
                 self.ctl.addresses["--smart-charging-server"] = process.grpc_address
         return process
 
+    def start_roaming(self, schema=None, **flags):
+        """A roaming service (OCPI on its HTTP port; slice 1 needs neither Kafka nor the other
+        services) in its own schema (`<name>_roaming`); the stack's switchyardctl then reaches it.
+        Works before start() too."""
+        flags = {k.replace("_", "-"): v for k, v in flags.items()}
+        process = ServiceProcess(f"roaming-{len(self.services)}", "switchyard-roaming",
+                                 {**self._postgres(schema or f"{self.name}_roaming"), **flags},
+                                 self.log_dir, '"msg":"roaming started"')
+        self.services.append(process)
+        process.start()
+        if self.roaming is None:
+            self.roaming = process
+            if self.ctl is None:
+                self.ctl = Ctl(roaming=process.grpc_address)
+            else:
+                self.ctl.addresses["--roaming-server"] = process.grpc_address
+        return process
+
+    @property
+    def roaming_service(self):
+        return self.roaming
+
+    @property
+    def ocpi_base_url(self):
+        return f"http://127.0.0.1:{self.roaming.http_port}/ocpi"
+
     def start(self, **gateway_flags):
         """auth, transactions and status, then a gateway pod that uses auth and transactions."""
         self.auth = self.start_auth()
@@ -371,7 +409,8 @@ class Stack:
             "a", auth_address=self.auth.grpc_address,
             transactions_address=self.transactions.grpc_address, **gateway_flags)
         self.ctl = Ctl(auth=self.auth.grpc_address, transactions=self.transactions.grpc_address,
-                       status=self.status.grpc_address, gateway=self.gateway.grpc_address)
+                       status=self.status.grpc_address, gateway=self.gateway.grpc_address,
+                       roaming=self.roaming.grpc_address if self.roaming else None)
         return self
 
     def ws_url(self, charger_id):

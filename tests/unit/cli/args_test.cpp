@@ -124,5 +124,14 @@ TEST(CtlClient, NamesTheAddressWhenTheConnectionIsRefused) {
       << text;
 }
 
+TEST(CtlClient, LeavesAServicesOwnUnavailableAsItIs) {
+  // The roaming service could not reach a partner: the service answered, its address is fine.
+  grpc::Status partner_down(grpc::StatusCode::UNAVAILABLE,
+                            "GET http://127.0.0.1:9/ocpi/versions: connect: Connection refused");
+  EXPECT_EQ(describe_rpc_failure(Api::kRoaming, "ConnectPartner", partner_down, "h:1"),
+            "Roaming.ConnectPartner: UNAVAILABLE: GET http://127.0.0.1:9/ocpi/versions: "
+            "connect: Connection refused");
+}
+
 }  // namespace
 }  // namespace switchyard::ctl

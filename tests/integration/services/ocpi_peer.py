@@ -1,0 +1,506 @@
+"""An OCPI 2.2.1 eMSP on the `extrawest-ocpi` package (import name `py_ocpi`) for the roaming tests.
+
+extrawest-ocpi builds a FastAPI application of an OCPI party from a version list, a role and the
+modules it supports, with the business logic in a `Crud` class and the token check in an
+`Authenticator`. For the eMSP role and the credentials module it serves, as the package wrote it:
+
+* `GET /ocpi/versions` and `GET /ocpi/2.2.1/details` (token A or a registered token; 401 else),
+* `/ocpi/emsp/2.2.1/credentials/` (the trailing slash is the package's): POST with token A
+  (GETs the caller's versions and version details with the token in the body, then `Crud.create`;
+  3002 when the caller has no 2.2.1, 3001 when it cannot be reached; 405 when the token is already
+  registered), PUT (same, `Crud.update`), GET and DELETE with a registered token.
+
+So when Switchyard registers with the eMSP (ConnectPartner: GET versions with token A, POST its
+credentials), the package itself answers every request. This peer only supplies what the package
+leaves to its user (a Crud that stores the partner and issues token C, an Authenticator over this
+peer's tokens), and adjusts four things, each a gap of the package rather than of OCPI:
+
+* It has no client side of the handshake: nothing that GETs a CPO's versions with token A and
+  POSTs its own credentials, nor PUT (update) or DELETE (unregister) towards the CPO.
+  `register_with()`, `update_with_us()` and `unregister_from_us()` do that here with httpx (the
+  package's own HTTP client), Base64 tokens as 2.2.1 requires.
+* It builds its URLs from process-wide settings (`OCPI_HOST`, `PROTOCOL`) read at import, so two
+  peers in one process would advertise the same host: each peer overrides the package's
+  `get_versions` / `get_endpoints` dependencies with its own base URL (127.0.0.1 and its port).
+* Its `CiString` lower-cases country codes and party ids by default
+  (`CI_STRING_LOWERCASE_PREFERENCE`); OCPI compares them case-insensitively, but the tests read
+  them back, so the setting is switched to upper case (process-wide, as the package keeps it).
+* It records nothing: an ASGI wrapper records every request it receives (method, path, headers,
+  body, answer status) for the tests' assertions (`received()`, `wait_for()`).
+
+Its 401/403/405 answers are FastAPI's `{"detail": ...}`, not OCPI envelopes (the package's choice;
+the tests check Switchyard's envelopes, not the peer's). `versions=("2.1.1",)` makes a peer that
+offers no 2.2.1 (its version list names a 2.1.1 URL that it does not serve);
+`advertise_credentials=False` one whose 2.2.1 details list no credentials endpoint.
+
+Use:
+    peer = OcpiEmsp(country_code="NL", party_id="EMS").start()
+    # (a) Switchyard registers with the peer:  switchyardctl partners connect \
+    #         peer.versions_url peer.token_a
+    # (b) the peer registers with Switchyard:
+    answer = peer.register_with(our_versions_url, token_a_from_invite)
+    peer.received("POST", "/credentials")           # what Switchyard sent
+    peer.stop()
+
+Run alone: `python ocpi_peer.py` registers two peers with each other (one as the package's
+server side, one through this peer's client side), updates and unregisters; exit 0 when all of
+it worked. `python ocpi_peer.py --serve --port 9310` keeps one peer running and prints its
+requests.
+"""
+
+import argparse
+import base64
+import json
+import logging
+import secrets
+import socket
+import sys
+import threading
+import time
+import uuid
+
+import httpx
+import uvicorn
+from py_ocpi import get_application
+from py_ocpi.core.adapter import BaseAdapter
+from py_ocpi.core.authentication.authenticator import Authenticator
+from py_ocpi.core.config import logger as ocpi_logger
+from py_ocpi.core.config import settings as ocpi_settings
+from py_ocpi.core.crud import Crud
+from py_ocpi.core.data_types import URL
+from py_ocpi.core.dependencies import get_endpoints, get_versions
+from py_ocpi.core.enums import ModuleID, RoleEnum
+from py_ocpi.modules.versions.enums import VersionNumber
+from py_ocpi.modules.versions.v_2_2_1.schemas import Endpoint, InterfaceRole
+
+ocpi_settings.CI_STRING_LOWERCASE_PREFERENCE = False  # "NL"/"EMS" as given (see above)
+ocpi_logger.setLevel(logging.WARNING)  # its INFO lines name every request; pytest shows ours
+
+
+def b64(token):
+    """OCPI 2.2.1's Authorization: the token Base64-encoded."""
+    return base64.b64encode(token.encode()).decode()
+
+
+def new_token():
+    return secrets.token_urlsafe(24)
+
+
+def ocpi_headers(token=None, encode=True, request_id=None, correlation_id=None):
+    """Authorization (Base64 unless `encode` is False) and fresh X-Request-ID/X-Correlation-ID."""
+    headers = {"X-Request-ID": request_id or str(uuid.uuid4()),
+               "X-Correlation-ID": correlation_id or str(uuid.uuid4())}
+    if token is not None:
+        headers["Authorization"] = f"Token {b64(token) if encode else token}"
+    return headers
+
+
+class HandshakeError(Exception):
+    """A step of the peer's own side of the handshake failed; `response` is the last answer."""
+
+    def __init__(self, message, response=None):
+        super().__init__(message)
+        self.response = response
+
+
+class _PeerCrud(Crud):
+    """The package's storage port for the credentials module: one CPO partner, in memory."""
+
+    def __init__(self, peer):
+        self.peer = peer
+
+    async def get(self, module, role, id, *args, **kwargs):
+        token = kwargs.get("auth_token")
+        if module != ModuleID.credentials_and_registration or token not in self.peer.valid_tokens:
+            return None
+        return self.peer.own_credentials(token)
+
+    async def list(self, module, role, filters, *args, **kwargs):
+        return [], 0, True
+
+    async def create(self, module, role, data, *args, **kwargs):
+        # Switchyard POSTed with our token A: keep its token B, make token C, A is spent.
+        return self.peer._registered(data, used_token=kwargs.get("auth_token"), token_a=True)
+
+    async def update(self, module, role, data, id, *args, **kwargs):
+        return self.peer._registered(data, used_token=kwargs.get("auth_token"), token_a=False)
+
+    async def delete(self, module, role, id, *args, **kwargs):
+        self.peer._unregistered(kwargs.get("auth_token"))
+
+    async def do(self, module, role, action, *args, data=None, **kwargs):
+        return None
+
+
+class _Recording:
+    """ASGI wrapper: records each request (with its body) and the status it was answered with."""
+
+    def __init__(self, app, peer):
+        self.app = app
+        self.peer = peer
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        entry = {"method": scope["method"], "path": scope["path"],
+                 "query": scope.get("query_string", b"").decode(),
+                 "headers": {k.decode().lower(): v.decode() for k, v in scope["headers"]},
+                 "raw_body": body, "status": None, "at": time.time()}
+        try:
+            entry["body"] = json.loads(body) if body else None
+        except ValueError:
+            entry["body"] = None
+
+        async def recording_send(message):
+            if message["type"] == "http.response.start":
+                entry["status"] = message["status"]
+            await send(message)
+
+        # Recorded before it is answered: whoever got the answer finds the request recorded.
+        self.peer._record(entry)
+        await self.app(scope, replay, recording_send)
+
+
+class OcpiEmsp:
+    """An eMSP party: the package's FastAPI app under uvicorn in a thread, on 127.0.0.1."""
+
+    def __init__(self, country_code="NL", party_id="EMS", business_name="Peer eMSP",
+                 versions=("2.2.1",), advertise_credentials=True, port=0, timeout=10.0):
+        self.country_code = country_code
+        self.party_id = party_id
+        self.business_name = business_name
+        self.offered_versions = tuple(versions)
+        self.advertise_credentials = advertise_credentials
+        self.timeout = timeout
+        self.token_a = new_token()           # what Switchyard registers with (ConnectPartner)
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._valid_a = {self.token_a}
+        self.valid_tokens = set()            # tokens Switchyard may call us with (C, or our B)
+        self.token_to_switchyard = None      # what we call Switchyard with (its B, or its C)
+        self.switchyard_credentials = None   # the last credentials object Switchyard gave us
+        self.switchyard_endpoints = None     # its version details, as the package fetched them
+        self.switchyard_credentials_url = None
+        self.registered = False
+        self.events = []                     # ("registered"|"updated"|"unregistered", token)
+        self.requests = []
+        self._socket = None
+        self._server = None
+        self._thread = None
+        self.port = port
+
+    # -- URLs --------------------------------------------------------------------------------
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}/ocpi"
+
+    @property
+    def versions_url(self):
+        return f"{self.base_url}/versions"
+
+    @property
+    def credentials_url(self):
+        return f"{self.base_url}/emsp/2.2.1/credentials/"
+
+    def own_credentials(self, token):
+        return {"token": token, "url": self.versions_url,
+                "roles": [{"role": "EMSP", "business_details": {"name": self.business_name},
+                           "party_id": self.party_id, "country_code": self.country_code}]}
+
+    # -- the server --------------------------------------------------------------------------
+
+    def _application(self):
+        peer = self
+
+        class _PeerAuthenticator(Authenticator):
+            @classmethod
+            async def get_valid_token_c(cls):
+                with peer._lock:
+                    return list(peer.valid_tokens)
+
+            @classmethod
+            async def get_valid_token_a(cls):
+                with peer._lock:
+                    return list(peer._valid_a)
+
+        app = get_application(version_numbers=[VersionNumber.v_2_2_1], roles=[RoleEnum.emsp],
+                              crud=_PeerCrud(self),
+                              modules=[ModuleID.credentials_and_registration],
+                              authenticator=_PeerAuthenticator, adapter=BaseAdapter)
+        # Per-peer URLs instead of the package's process-wide OCPI_HOST (see the docstring).
+        app.dependency_overrides[get_versions] = lambda: [
+            {"version": v, "url": f"{self.base_url}/{v}/details"} for v in self.offered_versions]
+        app.dependency_overrides[get_endpoints] = lambda: {VersionNumber.v_2_2_1: [
+            Endpoint(identifier=ModuleID.credentials_and_registration,
+                     role=InterfaceRole.receiver, url=URL(self.credentials_url))]
+            if self.advertise_credentials else []}
+        return _Recording(app, self)
+
+    def start(self):
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", self.port))
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(self._application(), log_level="warning", lifespan="off",
+                                access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run,
+                                        kwargs={"sockets": [self._socket]},
+                                        name=f"ocpi-peer-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"OCPI peer on port {self.port} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+            self._server = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- what the package's handlers call ----------------------------------------------------
+
+    def _registered(self, data, used_token, token_a):
+        credentials = data["credentials"]
+        details = data.get("endpoints") or {}
+        token_c = new_token()
+        with self._changed:
+            if token_a:
+                self._valid_a.discard(used_token)
+            else:
+                self.valid_tokens.discard(used_token)
+            self.valid_tokens.add(token_c)
+            self.token_to_switchyard = credentials["token"]
+            self.switchyard_credentials = json.loads(json.dumps(credentials, default=str))
+            self.switchyard_endpoints = details
+            self.switchyard_credentials_url = _credentials_endpoint(details)
+            self.registered = True
+            self.events.append(("registered" if token_a else "updated", used_token))
+            self._changed.notify_all()
+        return self.own_credentials(token_c)
+
+    def _unregistered(self, used_token):
+        with self._changed:
+            self.valid_tokens.discard(used_token)
+            self.token_to_switchyard = None
+            self.registered = False
+            self.events.append(("unregistered", used_token))
+            self._changed.notify_all()
+
+    def _record(self, entry):
+        with self._changed:
+            self.requests.append(entry)
+            self._changed.notify_all()
+
+    # -- what the tests read -----------------------------------------------------------------
+
+    def received(self, method=None, path_part=""):
+        with self._lock:
+            return [r for r in self.requests
+                    if (method is None or r["method"] == method) and path_part in r["path"]]
+
+    def wait_for(self, method, path_part="", count=1, timeout=10):
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [r for r in self.requests
+                         if r["method"] == method and path_part in r["path"]]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [(r["method"], r["path"]) for r in self.requests]
+                    raise TimeoutError(f"no {count} x {method} {path_part} within {timeout} s "
+                                       f"(got {seen})")
+                self._changed.wait(left)
+
+    # -- the client side the package lacks ---------------------------------------------------
+
+    def request(self, method, url, token=None, encode=True, json_body=None, content=None,
+                headers=None):
+        """One HTTP request to Switchyard (or anyone) with OCPI headers; the httpx.Response."""
+        all_headers = ocpi_headers(token, encode)
+        all_headers.update(headers or {})
+        if json_body is not None:
+            content = json.dumps(json_body)
+        if content is not None:
+            all_headers.setdefault("Content-Type", "application/json")
+        with httpx.Client(timeout=self.timeout) as client:
+            return client.request(method, url, headers=all_headers, content=content)
+
+    def discover(self, versions_url, token):
+        """GET versions, pick 2.2.1, GET its details: (details, credentials URL)."""
+        versions = self.request("GET", versions_url, token)
+        if versions.status_code != 200 or versions.json().get("status_code") != 1000:
+            raise HandshakeError(f"GET {versions_url}: HTTP {versions.status_code}", versions)
+        urls = [v["url"] for v in versions.json()["data"] if v.get("version") == "2.2.1"]
+        if not urls:
+            raise HandshakeError(f"{versions_url} offers no 2.2.1", versions)
+        details = self.request("GET", urls[0], token)
+        if details.status_code != 200 or details.json().get("status_code") != 1000:
+            raise HandshakeError(f"GET {urls[0]}: HTTP {details.status_code}", details)
+        data = details.json()["data"]
+        url = _credentials_endpoint(data)
+        if url is None:
+            raise HandshakeError(f"{urls[0]} has no credentials endpoint", details)
+        return data, url
+
+    def register_with(self, versions_url, token_a, token_b=None):
+        """The eMSP's side of registration: GET the CPO's versions and details with token A,
+        then POST our credentials (a fresh token B, which we accept from then on) with token A.
+        Returns the POST's httpx.Response; on success the CPO's token C is kept."""
+        details, credentials_url = self.discover(versions_url, token_a)
+        token_b = token_b or new_token()
+        with self._lock:
+            self.valid_tokens.add(token_b)  # the CPO GETs our versions with it during the POST
+        answer = self.request("POST", credentials_url, token_a,
+                              json_body=self.own_credentials(token_b))
+        self._took(answer, details, credentials_url, "registered", token_a)
+        return answer
+
+    def update_with_us(self, token_b=None):
+        """PUT new credentials (a fresh token B') to the CPO with the token it gave us."""
+        token_b = token_b or new_token()
+        old = self.token_to_switchyard
+        with self._lock:
+            self.valid_tokens.add(token_b)
+        answer = self.request("PUT", self.switchyard_credentials_url, old,
+                              json_body=self.own_credentials(token_b))
+        if _ocpi_ok(answer):
+            with self._lock:
+                self.valid_tokens = {token_b}
+        self._took(answer, self.switchyard_endpoints, self.switchyard_credentials_url, "updated",
+                   old)
+        return answer
+
+    def unregister_from_us(self):
+        """DELETE our credentials at the CPO; on success neither side may call the other."""
+        old = self.token_to_switchyard
+        answer = self.request("DELETE", self.switchyard_credentials_url, old)
+        if _ocpi_ok(answer):
+            self._unregistered(None)
+            with self._lock:
+                self.valid_tokens.clear()
+        return answer
+
+    def _took(self, answer, details, credentials_url, event, used_token):
+        if not _ocpi_ok(answer):
+            return
+        credentials = answer.json()["data"]
+        with self._changed:
+            self.token_to_switchyard = credentials["token"]
+            self.switchyard_credentials = credentials
+            self.switchyard_endpoints = details
+            self.switchyard_credentials_url = credentials_url
+            self.registered = True
+            self.events.append((event, used_token))
+            self._changed.notify_all()
+
+
+def _ocpi_ok(answer):
+    try:
+        return answer.status_code == 200 and answer.json().get("status_code") == 1000
+    except ValueError:
+        return False
+
+
+def _credentials_endpoint(details):
+    """The credentials URL of version details (any role: OCPI lists it as SENDER, RECEIVER or
+    both)."""
+    for endpoint in (details or {}).get("endpoints", []):
+        if endpoint.get("identifier") == "credentials":
+            return endpoint.get("url")
+    return None
+
+
+# -- run alone -------------------------------------------------------------------------------
+
+def self_test():
+    """Two peers register with each other: `server` answers with the package's handlers,
+    `client` drives the handshake with this module's client side. Then update and unregister."""
+    with OcpiEmsp(country_code="NL", party_id="SRV", business_name="Server eMSP") as server, \
+            OcpiEmsp(country_code="BE", party_id="CLI", business_name="Client eMSP") as client:
+        answer = client.register_with(server.versions_url, server.token_a)
+        assert _ocpi_ok(answer), answer.text
+        assert server.registered and client.registered
+        assert server.switchyard_credentials["roles"][0]["party_id"] == "CLI", \
+            server.switchyard_credentials
+        token_c = client.token_to_switchyard
+        assert token_c in server.valid_tokens
+        assert client.request("GET", server.versions_url, server.token_a).status_code == 401, \
+            "token A must be spent after registration"
+        assert client.request("POST", server.credentials_url, token_c,
+                              json_body=client.own_credentials("x")).status_code == 405
+        # The server GOT the client's versions and details with the client's token B.
+        gets = client.received("GET")
+        assert [r["path"] for r in gets] == ["/ocpi/versions", "/ocpi/2.2.1/details"], gets
+        assert all(r["headers"]["authorization"].startswith("Token ") for r in gets)
+        answer = client.update_with_us()
+        assert _ocpi_ok(answer), answer.text
+        assert token_c not in server.valid_tokens and client.token_to_switchyard != token_c
+        answer = client.unregister_from_us()
+        assert _ocpi_ok(answer), answer.text
+        assert not server.registered and not server.valid_tokens
+        print(f"self-test passed: {len(server.requests)} requests served, "
+              f"{len(client.requests)} received by the registering peer")
+    with OcpiEmsp(versions=("2.1.1",)) as old, OcpiEmsp() as client:
+        try:
+            client.register_with(old.versions_url, old.token_a)
+            raise AssertionError("a peer without 2.2.1 must be refused")
+        except HandshakeError as error:
+            assert "2.2.1" in str(error)
+    return 0
+
+
+def serve(port):
+    peer = OcpiEmsp(port=port).start()
+    print(f"eMSP at {peer.versions_url}, token A {peer.token_a} (Ctrl-C stops)", flush=True)
+    seen = 0
+    try:
+        while True:
+            time.sleep(0.2)
+            for r in peer.requests[seen:]:
+                print(f"{r['method']} {r['path']} -> {r['status']} {r['raw_body'][:300]!r}",
+                      flush=True)
+            seen = len(peer.requests)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        peer.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true", help="run one peer until Ctrl-C")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    sys.exit(serve(args.port) if args.serve else self_test())
