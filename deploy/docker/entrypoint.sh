@@ -7,7 +7,7 @@
 # container health checks: the image has no curl, bash's /dev/tcp is enough for one GET.
 set -eu
 usage() {
-  echo "usage: switchyard SERVICE [FLAGS]  (SERVICE: gateway auth transactions status smart-charging" >&2
+  echo "usage: switchyard SERVICE [FLAGS]  (SERVICE: gateway auth transactions status smart-charging roaming" >&2
   echo "       standalone ctl events loadgen; settings also as SWITCHYARD_* variables, see SERVICE --help)" >&2
   echo "       switchyard probe PORT [PATH]  (health check: HTTP 200 from 127.0.0.1:PORT PATH)" >&2
 }
@@ -25,7 +25,7 @@ case "$service" in
   -h|--help|help) usage; exit 0 ;;
   probe) [ $# -ge 1 ] || { usage; exit 2; }; probe "$@" ;;
   ctl|switchyardctl) exec /usr/local/bin/switchyardctl "$@" ;;
-  gateway|auth|transactions|status|smart-charging|standalone|events|loadgen)
+  gateway|auth|transactions|status|smart-charging|roaming|standalone|events|loadgen)
     exec "/usr/local/bin/switchyard-$service" "$@" ;;
   *) echo "switchyard: unknown service '$service'" >&2; usage; exit 2 ;;
 esac

@@ -43,7 +43,9 @@ std::vector<std::string> VerbArgs::values(std::string_view flag) const {
 bool VerbArgs::has(std::string_view flag) const { return flags_.find(flag) != flags_.end(); }
 
 std::pair<std::string, std::optional<std::string>> split_flag(std::string_view token) {
-  std::string_view body = token.substr(token.starts_with("--") ? 2 : 1);
+  // "--name[=value]" or "-n[=value]"; anything shorter is a name of its own.
+  const std::size_t dashes = token.starts_with("--") ? 2 : token.starts_with('-') ? 1 : 0;
+  std::string_view body = token.substr(dashes);
   auto equals = body.find('=');
   if (equals == std::string_view::npos) return {std::string(body), std::nullopt};
   return {std::string(body.substr(0, equals)), std::string(body.substr(equals + 1))};

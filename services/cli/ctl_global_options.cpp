@@ -81,9 +81,12 @@ Result<GlobalOptions> parse_global_options(std::span<const std::string> args,
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& token = args[i];
     if (token == "--") flags_ended = true;
+    if (flags_ended || !is_flag_token(token)) {  // an argument, possibly empty
+      options.rest.push_back(token);
+      continue;
+    }
     auto [name, inline_value] = split_global(token);
-    std::optional<std::string>* slot =
-        !flags_ended && is_flag_token(token) ? option_slot(values, name) : nullptr;
+    std::optional<std::string>* slot = option_slot(values, name);
     if (slot == nullptr) {
       options.rest.push_back(token);
       continue;

@@ -343,7 +343,7 @@ INVALID_CREDENTIALS = {
 def test_invalid_credentials_are_2001_naming_the_field(standalone, case):
     field, spoil = INVALID_CREDENTIALS[case]
     invitation = invite(standalone)
-    peer = OcpiEmsp()
+    peer = OcpiEmsp(port=free_port())  # not started: only its credentials body is used
     answer = ocpi("POST", credentials_url(standalone), invitation["tokenA"],
                   body=spoil(credentials_body(peer)))
     assert answer.http == 200 and answer.status_code == 2001, answer

@@ -68,6 +68,15 @@ TEST(CtlGlobalOptions, DefaultsEveryServiceToServer) {
   EXPECT_EQ(options->rest, args);
 }
 
+TEST(CtlGlobalOptions, EmptyArgumentsArePassedOnNotTakenForFlags) {
+  std::vector<std::string> args{"partners", "connect", "", "token", "-"};
+  auto options = parse_global_options(args, environment({}));
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_EQ(options->rest, args);
+  EXPECT_EQ(split_flag("").first, "");
+  EXPECT_EQ(split_flag("-").first, "");
+}
+
 TEST(CtlGlobalOptions, FlagsWinOverEnvironmentAndOverridesWinOverServer) {
   std::vector<std::string> args{
       "--server",  "core:50051", "tokens", "-o", "json", "list", "--gateway-server=gw:50052",
