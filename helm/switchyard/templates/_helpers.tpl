@@ -160,3 +160,16 @@ readinessProbe:
   timeoutSeconds: 3
   failureThreshold: 2
 {{- end -}}
+
+{{/* roaming's public OCPI root: roaming.ocpi.baseUrl, else https://<ingress host>/ocpi, else the
+in-cluster Service (reachable by nobody outside the cluster). */}}
+{{- define "switchyard.ocpiBaseUrl" -}}
+{{- $r := .Values.roaming -}}
+{{- if $r.ocpi.baseUrl -}}
+{{- $r.ocpi.baseUrl -}}
+{{- else if $r.ingress.enabled -}}
+{{- printf "https://%s/ocpi" (required "roaming.ingress.host is required with roaming.ingress.enabled" $r.ingress.host) -}}
+{{- else -}}
+{{- printf "http://%s.%s.svc:%v/ocpi" (include "switchyard.component" (dict "root" . "component" "roaming")) .Release.Namespace $r.httpPort -}}
+{{- end -}}
+{{- end -}}
