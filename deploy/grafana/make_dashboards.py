@@ -289,17 +289,44 @@ smart_charging = dashboard(
     ],
     variables=[("site", "label_values(switchyard_smart_charging_node_current_amperes, site)")])
 
+RQ = "switchyard_roaming_requests_total"
+NON_2XX = 'status!~"2.."'
 roaming = dashboard(
     "switchyard-roaming", "Switchyard / Roaming",
-    "OCPI 2.2.1 and OICP 2.3: outboxes to partners and errors. Placeholder.",
+    "OCPI 2.2.1 (CPO): partners by state, OCPI requests in (partners calling us) and out (our "
+    "calls to partners) by module and status, and the share that fails.",
     [
-        text("Roaming service not built yet",
-             "The roaming service (ARCHITECTURE §4; gRPC 50075, HTTP 8095) does not exist yet, so "
-             "there are no roaming metrics to chart. When it lands, this dashboard gets: pending "
-             "and oldest entry of the partner outboxes (sessions, CDRs, EVSE status pushes) by "
-             "partner and module, pushes by partner / module / result, partner HTTP latency and "
-             "errors by status, real-time authorizations by result. Until then nothing here "
-             "queries Prometheus.", width=24),
+        stat("Registered partners", 'sum(switchyard_roaming_partners{state="registered"})'),
+        stat("Invited partners", 'sum(switchyard_roaming_partners{state="invited"})'),
+        stat("OCPI requests in / s", f'sum(rate({RQ}{{direction="in"}}[{R}]))', "reqps"),
+        stat("Calls to partners failing (non-2xx)",
+             f'(sum(rate({RQ}{{direction="out", {NON_2XX}}}[{R}])) or vector(0))'
+             f' / sum(rate({RQ}{{direction="out"}}[{R}]))', "percentunit",
+             description="Share of our OCPI calls to partners answered non-2xx or not at all."),
+        ts("Partners by state",
+           [("sum by (state) (switchyard_roaming_partners)", "{{state}}")], stack=True),
+        ts("Non-2xx ratio by direction",
+           [(f'(sum by (direction) (rate({RQ}{{{NON_2XX}}}[{R}])) or sum by (direction) '
+             f'(rate({RQ}[{R}])) * 0) / sum by (direction) (rate({RQ}[{R}]))', "{{direction}}")],
+           "percentunit",
+           description="in: partners' requests we refused (401 unknown token, 404/405, 5xx); "
+                       "out: our calls to partners answered non-2xx, or `error` (no answer)."),
+        ts("OCPI requests by direction, module and status",
+           [(f"sum by (direction, module, status) (rate({RQ}[{R}]))",
+             "{{direction}} {{module}} {{status}}")], "reqps", width=24),
+        ts("Partners calling us: by module and method",
+           [(f'sum by (module, method) (rate({RQ}{{direction="in"}}[{R}]))',
+             "{{module}} {{method}}")], "reqps"),
+        ts("Our calls to partners failing: by module and status",
+           [(f'sum by (module, status) (rate({RQ}{{direction="out", {NON_2XX}}}[{R}]))',
+             "{{module}} {{status}}")], "reqps"),
+        text("Later roaming slices",
+             "Slice 1 serves OCPI `versions` and `credentials` and keeps the partner registry; "
+             "these panels cover what it exports. Later slices add, with their metrics: the "
+             "partner outboxes (sessions, CDRs, EVSE status pushes: pending entries and oldest age "
+             "by partner and module, pushes by result), partner HTTP latency, real-time "
+             "authorizations by result, the other OCPI modules (locations, sessions, CDRs, "
+             "tariffs, tokens, commands) and OICP 2.3.", width=24),
     ])
 
 DASHBOARDS = {
