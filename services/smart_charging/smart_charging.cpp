@@ -86,6 +86,8 @@ struct SmartChargingService::SiteRuntime {
   // nodes' "measured" when it changed.
   std::vector<PhaseCurrents> measured;
   bool measured_changed = false;
+  // When the service learnt of each EVSE's session, until that session's first TxProfile goes out.
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> session_seen;
   prometheus::Gauge* at_limit = nullptr;
 
   // Fail-safes: per EVSE what all may fall back to at once (recomputed when a limit changes),
@@ -167,6 +169,13 @@ struct SmartChargingService::Metrics {
                                     "on this connection (counted at their worst case offline)")
                               .Register(registry)
                               .Add({})),
+        session_to_profile(
+            prometheus::BuildHistogram()
+                .Name("switchyard_smart_charging_session_to_profile_seconds")
+                .Help("From a session's start reaching the service to its first TxProfile sent, "
+                      "by the plan step that sent it (a raise waits for the lowers it needs to be "
+                      "accepted and settled)")
+                .Register(registry)),
         checks(prometheus::BuildCounter()
                    .Name("switchyard_smart_charging_schedule_checks_total")
                    .Help("GetCompositeSchedule checks of accepted profiles: match, above_plan "
@@ -184,6 +193,7 @@ struct SmartChargingService::Metrics {
   prometheus::Gauge* waiting;
   prometheus::Family<prometheus::Counter>& fail_safes;
   prometheus::Gauge& without_fail_safe;
+  prometheus::Family<prometheus::Histogram>& session_to_profile;
   prometheus::Family<prometheus::Counter>& checks;
 };
 
@@ -242,6 +252,7 @@ std::unique_ptr<SmartChargingService::SiteRuntime> SmartChargingService::build_r
   for (const Evse& evse : built->evses()) runtime->addresses.push_back(address_of(evse.spec));
   runtime->check_at.assign(runtime->addresses.size(), Time::max());
   runtime->measured.assign(runtime->addresses.size(), PhaseCurrents{});
+  runtime->session_seen.assign(runtime->addresses.size(), std::nullopt);
   runtime->checking.assign(runtime->addresses.size(), 0);
   runtime->planner = std::make_unique<SitePlanner>(std::move(*built), settings_.planner);
   return runtime;
@@ -594,6 +605,7 @@ void SmartChargingService::session_started(const EvseAddress& evse,
   // The end of the previous session was missed: that one is over.
   if (replaced) where->first->planner->session_ended(where->second, clock_.now());
   where->first->planner->session_started(where->second, clock_.now());
+  where->first->session_seen[where->second] = clock_.steady_now();
   wake_locked();
 }
 
@@ -619,6 +631,7 @@ void SmartChargingService::session_ended(const EvseAddress& evse,
   where->first->planner->session_ended(where->second, clock_.now());
   where->first->measured[where->second] = PhaseCurrents{};
   where->first->measured_changed = true;
+  where->first->session_seen[where->second].reset();
   wake_locked();
 }
 
@@ -648,6 +661,18 @@ void SmartChargingService::collect(SiteRuntime& runtime, std::vector<ProfileComm
     if (command.purpose == ProfilePurpose::kTx) {
       auto tx = transactions_.find(evse_key(request.evse));
       if (tx != transactions_.end()) request.transaction_id = tx->second;
+    }
+    auto& seen = runtime.session_seen[command.evse];
+    if (command.purpose == ProfilePurpose::kTx && seen) {
+      if (metrics_ != nullptr) {
+        const std::chrono::duration<double> took = clock_.steady_now() - *seen;
+        metrics_->session_to_profile
+            .Add({{"step", command.step == PlanStep::kLower ? "lower" : "raise"}},
+                 prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10,
+                                                         30, 60})
+            .Observe(took.count());
+      }
+      seen.reset();
     }
     if (metrics_ != nullptr) {
       metrics_->sent

@@ -911,6 +911,16 @@ def test_twenty_chargers_on_a_63_a_site_never_exceed_a_fuse(stack, tmp_path):
     chargers, started = run_fleet(stack, tmp_path, smart)
     sessions = [(c, s) for c in chargers for s in c.sessions]
     profiles = {c.charger_id: c.cp.profiles for c in chargers}
+    # The service's own view: from a session start reaching it to that session's first TxProfile
+    # sent, by the step that sent it (a raise waits for the lowers it needs, then `settle`).
+    for step in ("lower", "raise"):
+        count = smart.metric("switchyard_smart_charging_session_to_profile_seconds_count", step=step)
+        total = smart.metric("switchyard_smart_charging_session_to_profile_seconds_sum", step=step)
+        within_1s = smart.metric("switchyard_smart_charging_session_to_profile_seconds_bucket",
+                                 step=step, le="1")
+        if count:
+            print(f"session seen -> its first TxProfile sent ({step}): {count:.0f} sessions, "
+                  f"mean {total / count * 1000:.0f} ms, {within_1s / count:.0%} within 1 s")
 
     # 2. The profiles are in Kafka: a CommandResult per SetChargingProfile the gateway sent,
     # the same ones the chargers received, in order; and the sessions' events.

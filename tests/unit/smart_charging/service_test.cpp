@@ -671,6 +671,12 @@ TEST(ServiceMetrics, NodesShowWhatTheChargersBelowMeasuredPerGridPhase) {
   service.session_ended({"CP-2", 1}, "b");
   service.tick();
   EXPECT_EQ(node_gauge(registry, "board", "measured", "L2"), 10.0);
+  std::uint64_t first_profiles = 0;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "switchyard_smart_charging_session_to_profile_seconds") continue;
+    for (const auto& metric : family.metric) first_profiles += metric.histogram.sample_count;
+  }
+  EXPECT_EQ(first_profiles, 2U);  // one first TxProfile per session, however many follow
   EXPECT_FALSE(node_gauge(registry, "CP-1", "measured", "L1"));  // no per-charger series
 }
 
