@@ -1,4 +1,5 @@
-// `switchyardctl status ...`: connector status history and error counts (Chargers API).
+// `switchyardctl status ...`: connector status history, error counts and security events
+// (Chargers API).
 #include "cli/ctl_command.h"
 #include "switchyard/v1/chargers.pb.h"
 
@@ -42,6 +43,19 @@ Outcome count_errors(Session& session, const VerbArgs& args) {
   return list_and_print(session, args, Api::kChargers, "CountErrors", request, response, columns);
 }
 
+Outcome list_security_events(Session& session, const VerbArgs& args) {
+  v1::ListSecurityEventsRequest request;
+  request.set_charger_id(args.value("charger").value_or(""));
+  request.set_type(args.value("type").value_or(""));
+  v1::ListSecurityEventsResponse response;
+  std::vector<Column> columns{
+      field_column("CHARGER", "charger_id"),   field_column("TYPE", "type"),
+      field_column("OCCURRED", "occurred_at"), field_column("RECEIVED", "received_at"),
+      field_column("TECH_INFO", "tech_info"),  field_column("EVENT", "event_id")};
+  return list_and_print(session, args, Api::kChargers, "ListSecurityEvents", request, response,
+                        columns);
+}
+
 }  // namespace
 
 Noun status_noun() {
@@ -65,6 +79,13 @@ Noun status_noun() {
             {{"charger", "ID", "one charger"}, {"since", "RFC3339", "errors from this time"}},
             "Chargers.CountErrors: errors by error code and by vendor error code"},
            count_errors},
+          {{"security-events",
+            {},
+            {{"charger", "ID", "one charger"},
+             {"type", "T", "one type, e.g. InvalidTLSVersion"},
+             limit_flag()},
+            "Chargers.ListSecurityEvents: SecurityEventNotifications, oldest first"},
+           list_security_events},
       }};
 }
 

@@ -142,6 +142,47 @@ ChargersApi::Reactor* ChargersApi::GetStatusHistory(Context* c,
   });
 }
 
+ChargersApi::Reactor* ChargersApi::ListSecurityEvents(Context* c,
+                                                      const v1::ListSecurityEventsRequest* r,
+                                                      v1::ListSecurityEventsResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    const auto size = page_size(r->page_size());
+    if (!size) return invalid("page_size must not be negative");
+    SecurityEventFilter f;
+    f.charger_id = r->charger_id();
+    f.type = r->type();
+    f.page_size = *size;
+    if (!r->page_token().empty()) {
+      auto decoded = base64_decode(r->page_token());
+      const auto sep = decoded ? decoded->find('\x1f') : std::string::npos;
+      if (sep == std::string::npos) return invalid("page_token is not one this service returned");
+      try {
+        f.after_received = std::stoll(decoded->substr(0, sep));
+      } catch (const std::exception&) {
+        return invalid("page_token is not one this service returned");
+      }
+      f.after_event = decoded->substr(sep + 1);
+    }
+    auto rows = security_events(db_, f);
+    if (!rows) return to_grpc_status(rows.error());
+    for (const auto& row : *rows) {
+      auto* event = out->add_events();
+      event->set_event_id(row.event_id);
+      event->set_charger_id(row.charger_id);
+      event->set_type(row.type);
+      event->set_tech_info(row.tech_info);
+      set_millis(event->mutable_occurred_at(), row.occurred_at);
+      set_millis(event->mutable_received_at(), row.received_at);
+    }
+    if (static_cast<int>(rows->size()) == *size) {
+      const auto& last = rows->back();
+      out->set_next_page_token(
+          base64_encode(std::to_string(last.received_at) + '\x1f' + last.event_id));
+    }
+    return grpc::Status::OK;
+  });
+}
+
 ChargersApi::Reactor* ChargersApi::CountErrors(Context* c, const v1::CountErrorsRequest* r,
                                                v1::CountErrorsResponse* out) {
   return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {

@@ -18,6 +18,8 @@ class ChargersApi final : public v1::Chargers::CallbackService {
   Reactor* GetCharger(Context*, const v1::GetChargerRequest*, v1::GetChargerResponse*) override;
   Reactor* GetStatusHistory(Context*, const v1::GetStatusHistoryRequest*,
                             v1::GetStatusHistoryResponse*) override;
+  Reactor* ListSecurityEvents(Context*, const v1::ListSecurityEventsRequest*,
+                              v1::ListSecurityEventsResponse*) override;
   Reactor* CountErrors(Context*, const v1::CountErrorsRequest*, v1::CountErrorsResponse*) override;
   Reactor* GetConfiguration(Context*, const v1::GetConfigurationSnapshotRequest*,
                             v1::GetConfigurationSnapshotResponse*) override;

@@ -48,6 +48,7 @@ class StatusProjector {
  private:
   sql::Database& db_;
   prometheus::Family<prometheus::Counter>* errors_ = nullptr;
+  prometheus::Family<prometheus::Counter>* security_ = nullptr;
   prometheus::Family<prometheus::Counter>* events_ = nullptr;
   prometheus::Counter* duplicates_ = nullptr;
   prometheus::Counter* malformed_ = nullptr;

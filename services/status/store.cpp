@@ -75,6 +75,19 @@ CREATE TABLE st_processed_events (
 CREATE INDEX st_processed_events_at ON st_processed_events (processed_at);
 )sql",
      ""},
+    {2, "security events",
+     R"sql(
+CREATE TABLE st_security_events (
+  event_id TEXT PRIMARY KEY,
+  charger_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  tech_info TEXT NOT NULL,
+  occurred_at BIGINT NOT NULL,
+  received_at BIGINT NOT NULL
+);
+CREATE INDEX st_security_events_charger ON st_security_events (charger_id, received_at, event_id);
+)sql",
+     ""},
 };
 
 Param opt(const std::optional<std::int64_t>& v) {
@@ -219,6 +232,35 @@ Result<bool> insert_history(sql::Transaction& tx, const HistoryRow& h) {
                     std::to_string(h.state.since), std::to_string(h.received_at)});
   if (!r) return std::unexpected(r.error());
   return r->affected() > 0;
+}
+
+Result<bool> insert_security_event(sql::Transaction& tx, const SecurityEventRow& e) {
+  auto r = tx.exec(
+      "INSERT INTO st_security_events (event_id, charger_id, event_type, tech_info, occurred_at, "
+      "received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+      {e.event_id, e.charger_id, e.type, e.tech_info, std::to_string(e.occurred_at),
+       std::to_string(e.received_at)});
+  if (!r) return std::unexpected(r.error());
+  return r->affected() > 0;
+}
+
+Result<std::vector<SecurityEventRow>> security_events(sql::Database& db,
+                                                      const SecurityEventFilter& f) {
+  auto r = db.exec(
+      "SELECT event_id, charger_id, event_type, tech_info, occurred_at, received_at "
+      "FROM st_security_events WHERE ($1 = '' OR charger_id = $1) AND ($2 = '' OR event_type = "
+      "$2) AND (received_at > $3 OR (received_at = $3 AND event_id > $4) OR $3 IS NULL) "
+      "ORDER BY received_at, event_id LIMIT " +
+          std::to_string(clamp_page(f.page_size)),
+      {f.charger_id, f.type, opt(f.after_received), f.after_event});
+  if (!r) return std::unexpected(r.error());
+  std::vector<SecurityEventRow> out;
+  out.reserve(static_cast<std::size_t>(r->size()));
+  for (int i = 0; i < r->size(); ++i) {
+    out.push_back({r->text(i, 0), r->text(i, 1), r->text(i, 2), r->text(i, 3), r->int64(i, 4),
+                   r->int64(i, 5)});
+  }
+  return out;
 }
 
 Result<void> upsert_connector(sql::Transaction& tx, const std::string& charger_id,

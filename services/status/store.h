@@ -67,6 +67,25 @@ struct HistoryFilter {
   std::string after_record;
 };
 
+// A SecurityEventNotification (1.6 security extension, 2.x) as stored.
+struct SecurityEventRow {
+  std::string event_id;
+  std::string charger_id;
+  std::string type;
+  std::string tech_info;
+  std::int64_t occurred_at = 0;  // the charger's timestamp (ms)
+  std::int64_t received_at = 0;
+};
+
+struct SecurityEventFilter {
+  std::string charger_id;  // empty: every charger
+  std::string type;        // empty: every type
+  int page_size = 100;
+  // Resume after (received_at, event_id) of the last row.
+  std::optional<std::int64_t> after_received;
+  std::string after_event;
+};
+
 struct ErrorCountRow {
   std::string error_code;
   std::string vendor_id;
@@ -83,6 +102,8 @@ Result<std::optional<ChargerRow>> load_charger(sql::Transaction& tx, const std::
 Result<void> save_charger(sql::Transaction& tx, const ChargerRow& row);
 // Inserts the record (a repeated record id changes nothing); returns whether it was new.
 Result<bool> insert_history(sql::Transaction& tx, const HistoryRow& row);
+// Inserts the event (a repeated event id changes nothing); returns whether it was new.
+Result<bool> insert_security_event(sql::Transaction& tx, const SecurityEventRow& row);
 // The connector's current state, unless the stored one is newer (by `since`).
 Result<void> upsert_connector(sql::Transaction& tx, const std::string& charger_id,
                               const ConnectorRow& row, std::int64_t received_at);
@@ -94,6 +115,8 @@ Result<std::vector<ChargerRow>> list_chargers(sql::Database& db, bool online_onl
                                               const std::string& after, int page_size);
 Result<std::optional<ChargerRow>> get_charger(sql::Database& db, const std::string& charger_id);
 Result<std::vector<HistoryRow>> status_history(sql::Database& db, const HistoryFilter& filter);
+Result<std::vector<SecurityEventRow>> security_events(sql::Database& db,
+                                                      const SecurityEventFilter& filter);
 struct ErrorCounts {
   std::vector<ErrorCountRow> by_error_code;
   std::vector<ErrorCountRow> by_vendor_error_code;

@@ -1,10 +1,16 @@
 """Every OCPP 1.6 ChargePointErrorCode a charger reports in a StatusNotification (and a vendor's
 own code) lands in the status service's connector history, in its error counts, and in the
-metric switchyard_connector_errors_total{error_code} (standalone and distributed)."""
+metric switchyard_connector_errors_total{error_code} (standalone and distributed).
+
+SecurityEventNotifications (1.6 security extension and 2.0.1) are stored, listed by
+`switchyardctl status security-events` and counted in switchyard_security_events_total{type}, a
+vendor's own type as "other"."""
 
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
 from ocpp.v16.enums import ChargePointErrorCode
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call as call201
 
 from servicekit import OcppCharger, at, rfc3339, run, wait_until
 
@@ -87,3 +93,50 @@ def test_every_ocpp16_error_code_and_a_vendor_code_show_in_history_counts_and_me
     table = csms.ctl("status", "errors", "--charger", CHARGER)
     for code in ERROR_CODES + ["E-4711"]:
         assert code in table
+
+
+def test_security_events_are_stored_listed_and_counted(csms):
+    for charger in ("sec-16", "sec-201"):
+        csms.ctl("chargers", "register", charger, "--security-profile", "0")
+
+    async def scenario():
+        async with OcppCharger(csms.ws_url("sec-16"), ChargePoint16, "ocpp1.6") as a, \
+                OcppCharger(csms.ws_url("sec-201"), ChargePoint201, "ocpp2.0.1") as b:
+            await a.call(call16.BootNotification(charge_point_vendor="Acme",
+                                                 charge_point_model="Volt-16"), suppress=False)
+            await b.call(call201.BootNotification(
+                charging_station={"vendorName": "Acme", "model": "Volt-201"}, reason="PowerUp"),
+                suppress=False)
+            await a.call(call16.SecurityEventNotification(
+                type="InvalidCentralSystemCertificate", timestamp=at(1),
+                tech_info="chain does not end in the installed root"), suppress=False)
+            await b.call(call201.SecurityEventNotification(
+                type="InvalidTLSVersion", timestamp=at(2), tech_info="TLS 1.0 offered"),
+                suppress=False)
+            await b.call(call201.SecurityEventNotification(
+                type="AcmeEnclosureOpened", timestamp=at(3)), suppress=False)
+
+    run(scenario())
+
+    def listed():
+        events = csms.ctl.json("status", "security-events").get("events", [])
+        return events if len(events) >= 3 else None
+    events = wait_until(listed, 30, "three security events", interval=0.1)
+    assert sorted((e["chargerId"], e["type"], e.get("techInfo", ""), e["occurredAt"])
+                  for e in events) == sorted([
+        ("sec-16", "InvalidCentralSystemCertificate", "chain does not end in the installed root",
+         rfc3339(1)),
+        ("sec-201", "InvalidTLSVersion", "TLS 1.0 offered", rfc3339(2)),
+        ("sec-201", "AcmeEnclosureOpened", "", rfc3339(3))])
+    only = csms.ctl.json("status", "security-events", "--charger", "sec-16")["events"]
+    assert [e["type"] for e in only] == ["InvalidCentralSystemCertificate"]
+    tls = csms.ctl.json("status", "security-events", "--type", "InvalidTLSVersion")["events"]
+    assert [e["chargerId"] for e in tls] == ["sec-201"]
+    table = csms.ctl("status", "security-events", "--charger", "sec-201")
+    assert "InvalidTLSVersion" in table and "AcmeEnclosureOpened" in table
+
+    status = csms.status_service
+    wait_until(lambda: status.metric("switchyard_security_events_total") == 3, 10,
+               "three security events counted")
+    assert status.metric("switchyard_security_events_total", type="InvalidTLSVersion") == 1
+    assert status.metric("switchyard_security_events_total", type="other") == 1

@@ -230,5 +230,40 @@ TEST_F(StatusProjectorTest, NotifyEventProblemsAreErrors) {
   EXPECT_EQ((*charger)->connectors[0].status, "Faulted");
 }
 
+TEST_F(StatusProjectorTest, SecurityEventsAreStoredOnceListedAndCountedByKnownType) {
+  auto tls = event("sec-1", 5000);
+  tls.mutable_security_event()->set_type("InvalidTLSVersion");
+  tls.mutable_security_event()->set_tech_info("TLS 1.0 offered");
+  set_ms(tls.mutable_security_event()->mutable_timestamp(), 4900);
+  ASSERT_TRUE(projector_->apply(tls));
+  ASSERT_TRUE(projector_->apply(tls));  // redelivered: once
+  auto vendor = event("sec-2", 6000);
+  vendor.mutable_security_event()->set_type("AcmeDoorOpened");
+  ASSERT_TRUE(projector_->apply(vendor));
+
+  auto all = security_events(*db_, {});
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 2U);
+  EXPECT_EQ((*all)[0].type, "InvalidTLSVersion");
+  EXPECT_EQ((*all)[0].tech_info, "TLS 1.0 offered");
+  EXPECT_EQ((*all)[0].occurred_at, 4900);
+  EXPECT_EQ((*all)[0].received_at, 5000);
+  SecurityEventFilter only_vendor;
+  only_vendor.type = "AcmeDoorOpened";
+  EXPECT_EQ(security_events(*db_, only_vendor)->size(), 1U);
+  SecurityEventFilter after_first;
+  after_first.after_received = 5000;
+  after_first.after_event = "sec-1";
+  EXPECT_EQ(security_events(*db_, after_first)->at(0).event_id, "sec-2");
+
+  const std::string text = metrics_text();
+  EXPECT_NE(text.find("switchyard_security_events_total{type=\"InvalidTLSVersion\"} 1"),
+            std::string::npos)
+      << text;
+  // A vendor's own type is "other": chargers cannot grow the label set.
+  EXPECT_NE(text.find("switchyard_security_events_total{type=\"other\"} 1"), std::string::npos);
+  EXPECT_EQ(text.find("AcmeDoorOpened"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace switchyard::status
