@@ -17,6 +17,7 @@
 #include "common/runtime/http/health.h"
 #include "common/runtime/http/server.h"
 #include "common/runtime/kafka/admin.h"
+#include "common/runtime/process/process.h"
 #include "common/runtime/redis/client.h"
 #include "common/runtime/registry/redis_owner_registry.h"
 #include "gateway/builtin_decisions.h"
@@ -160,11 +161,14 @@ int main(int argc, char** argv) {
   builder.AddListeningPort(config.listen_address + ":" + std::to_string(config.grpc_port),
                            grpc::InsecureServerCredentials(), &grpc_port);
   for (auto* service : gw.grpc_services()) builder.RegisterService(service);
+  ServiceHealth service_health;
+  service_health.attach(builder);
   auto grpc_server = builder.BuildAndStart();
   if (!grpc_server || grpc_port == 0) {
     return fail("cannot listen for gRPC on " + config.listen_address + ":" +
                 std::to_string(config.grpc_port));
   }
+  service_health.serving(*grpc_server);
   if (auto r = gw.start(); !r) return fail(r.error().message);
   listening = true;
   log::info("gateway started", {{"grpc_port", grpc_port}, {"http_port", http_server.port()}});

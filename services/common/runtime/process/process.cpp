@@ -4,6 +4,9 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
+#include <grpcpp/impl/server_initializer.h>
 #include <prometheus/registry.h>
 
 #include <csignal>
@@ -51,6 +54,48 @@ Result<void> Process::start_http() {
   return impl_->http->start();
 }
 
+namespace {
+
+// Collects the names of the services registered on a server as it is built.
+class ServiceNames final : public grpc::ServerBuilderPlugin {
+ public:
+  explicit ServiceNames(std::shared_ptr<std::vector<std::string>> out) : out_(std::move(out)) {}
+  std::string name() override { return "switchyard_service_names"; }
+  void InitServer(grpc::ServerInitializer* si) override {
+    if (const auto* list = si->GetServiceList()) *out_ = *list;
+  }
+  void Finish(grpc::ServerInitializer* /*si*/) override {}
+  void ChangeArguments(const std::string& /*name*/, void* /*value*/) override {}
+
+ private:
+  std::shared_ptr<std::vector<std::string>> out_;
+};
+
+class ServiceNamesOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit ServiceNamesOption(std::shared_ptr<std::vector<std::string>> out)
+      : out_(std::move(out)) {}
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->push_back(std::make_unique<ServiceNames>(out_));
+  }
+
+ private:
+  std::shared_ptr<std::vector<std::string>> out_;
+};
+
+}  // namespace
+
+void ServiceHealth::attach(grpc::ServerBuilder& builder) {
+  builder.SetOption(std::make_unique<ServiceNamesOption>(names_));
+}
+
+void ServiceHealth::serving(grpc::Server& server) const {
+  auto* health = server.GetHealthCheckService();
+  if (health == nullptr) return;
+  for (const auto& name : *names_) health->SetServingStatus(name, true);
+}
+
 Result<int> Process::start_grpc(const std::string& address, int port,
                                 const std::vector<grpc::Service*>& services) {
   grpc::EnableDefaultHealthCheckService(true);
@@ -60,11 +105,14 @@ Result<int> Process::start_grpc(const std::string& address, int port,
   builder.AddListeningPort(address + ":" + std::to_string(port), grpc::InsecureServerCredentials(),
                            &bound);
   for (auto* s : services) builder.RegisterService(s);
+  ServiceHealth health;
+  health.attach(builder);
   impl_->grpc = builder.BuildAndStart();
   if (!impl_->grpc || bound == 0) {
     return make_error(ErrorCode::kUnavailable,
                       "cannot listen for gRPC on " + address + ":" + std::to_string(port));
   }
+  health.serving(*impl_->grpc);
   return bound;
 }
 

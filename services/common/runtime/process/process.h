@@ -13,6 +13,7 @@
 
 namespace grpc {
 class Server;
+class ServerBuilder;
 class Service;
 }  // namespace grpc
 namespace prometheus {
@@ -20,6 +21,19 @@ class Registry;
 }
 
 namespace switchyard {
+
+// gRPC health per service (grpc.health.v1 Check with `service` set, as Kubernetes gRPC probes
+// may ask): attach() to a builder before BuildAndStart() collects the names of the services
+// registered on it; serving() then marks each SERVING (gRPC itself only marks the server, "").
+// Shutdown() of the server marks them NOT_SERVING.
+class ServiceHealth {
+ public:
+  void attach(grpc::ServerBuilder& builder);
+  void serving(grpc::Server& server) const;
+
+ private:
+  std::shared_ptr<std::vector<std::string>> names_ = std::make_shared<std::vector<std::string>>();
+};
 
 class Process {
  public:
