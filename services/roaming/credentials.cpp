@@ -286,6 +286,24 @@ http::Response Registration::register_partner(const Caller& caller, const http::
       !constant_time_equal(partner.our_token_sha256, sha256_hex(caller.token))) {
     return reply(401, OcpiStatus::kClientError, kUnknownToken);
   }
+  return adopt_credentials(std::move(partner), request, true);
+}
+
+http::Response Registration::update_from_partner(const Caller& caller,
+                                                 const http::Request& request) {
+  auto guard = partner_lock(caller.partner.id);
+  std::lock_guard lock(*guard);
+  auto current = locked_partner(caller.partner.id);
+  if (!current) return internal_error(current.error());
+  Partner partner = std::move(*current);
+  if (partner.state != PartnerState::kRegistered) {
+    return reply(405, OcpiStatus::kClientError, "not registered; use POST");
+  }
+  return adopt_credentials(std::move(partner), request, false);
+}
+
+http::Response Registration::adopt_credentials(Partner partner, const http::Request& request,
+                                               bool first) {
   if (!is_json(request.body)) {
     return reply(400, OcpiStatus::kInvalidParameters, "body is not JSON");
   }
@@ -299,9 +317,10 @@ http::Response Registration::register_partner(const Caller& caller, const http::
   }
   auto found = discover(theirs->url, theirs->token);
   if (!found) {
-    log::warn("ocpi registration failed", {{"partner_id", partner.id},
-                                           {"status_code", static_cast<int>(found.error().status)},
-                                           {"error", found.error().error.message}});
+    log::warn(first ? "ocpi registration failed" : "ocpi credentials update failed",
+              {{"partner_id", partner.id},
+               {"status_code", static_cast<int>(found.error().status)},
+               {"error", found.error().error.message}});
     record_failure(partner, found.error().error.message);
     return reply(200, found.error().status, found.error().error.message);
   }
@@ -316,65 +335,15 @@ http::Response Registration::register_partner(const Caller& caller, const http::
   partner.updated_at = clock_.now();
   partner.last_error.clear();
   {
+    // Parties checked again: another partner may have registered them during discovery.
     std::lock_guard commit(commit_mutex_);
     auto conflict = party_conflict(partner.roles, partner.id);
     if (!conflict) return internal_error(conflict.error());
     if (*conflict) return reply(200, OcpiStatus::kClientError, **conflict);
     if (auto r = store_.put(partner); !r) return internal_error(r.error());
   }
-  publish_counts();
-  log::info("ocpi partner registered",
-            {{"partner_id", partner.id}, {"party", parties(partner.roles)}, {"by", "partner"}});
-  return reply(200, OcpiStatus::kSuccess, "", credentials_json(our_credentials(token_c)));
-}
-
-http::Response Registration::update_from_partner(const Caller& caller,
-                                                 const http::Request& request) {
-  auto guard = partner_lock(caller.partner.id);
-  std::lock_guard lock(*guard);
-  auto current = locked_partner(caller.partner.id);
-  if (!current) return internal_error(current.error());
-  Partner partner = std::move(*current);
-  if (partner.state != PartnerState::kRegistered) {
-    return reply(405, OcpiStatus::kClientError, "not registered; use POST");
-  }
-  if (!is_json(request.body)) {
-    return reply(400, OcpiStatus::kInvalidParameters, "body is not JSON");
-  }
-  auto theirs = credentials_from_json(request.body);
-  if (!theirs) return reply(200, OcpiStatus::kInvalidParameters, theirs.error().message);
-  {
-    std::lock_guard commit(commit_mutex_);
-    auto conflict = party_conflict(theirs->roles, partner.id);
-    if (!conflict) return internal_error(conflict.error());
-    if (*conflict) return reply(200, OcpiStatus::kClientError, **conflict);
-  }
-  auto found = discover(theirs->url, theirs->token);
-  if (!found) {
-    log::warn("ocpi credentials update failed",
-              {{"partner_id", partner.id},
-               {"status_code", static_cast<int>(found.error().status)},
-               {"error", found.error().error.message}});
-    record_failure(partner, found.error().error.message);
-    return reply(200, found.error().status, found.error().error.message);
-  }
-  const std::string token_c = generate_token();
-  partner.our_token_sha256 = sha256_hex(token_c);
-  partner.their_token = theirs->token;
-  partner.versions_url = theirs->url;
-  partner.version = std::string(kOcpiVersion);
-  partner.endpoints = std::move(found->endpoints);
-  partner.roles = theirs->roles;
-  partner.updated_at = clock_.now();
-  partner.last_error.clear();
-  {
-    std::lock_guard commit(commit_mutex_);
-    auto conflict = party_conflict(partner.roles, partner.id);
-    if (!conflict) return internal_error(conflict.error());
-    if (*conflict) return reply(200, OcpiStatus::kClientError, **conflict);
-    if (auto r = store_.put(partner); !r) return internal_error(r.error());
-  }
-  log::info("ocpi partner updated",
+  if (first) publish_counts();
+  log::info(first ? "ocpi partner registered" : "ocpi partner updated",
             {{"partner_id", partner.id}, {"party", parties(partner.roles)}, {"by", "partner"}});
   return reply(200, OcpiStatus::kSuccess, "", credentials_json(our_credentials(token_c)));
 }

@@ -109,6 +109,10 @@ class Registration {
   http::Response register_partner(const Caller& caller, const http::Request& request);
   http::Response update_from_partner(const Caller& caller, const http::Request& request);
   http::Response unregister_by_partner(const Caller& caller);
+  // The common part of a partner's POST (`first`) and PUT: their credentials checked (400,
+  // 2001), no party collision (2000), their endpoints discovered with their token (3001-3003),
+  // a new token issued and the partner stored as registered; answered with our credentials.
+  http::Response adopt_credentials(Partner partner, const http::Request& request, bool first);
   http::Response reply(int http_status, OcpiStatus status, std::string_view message,
                        std::string_view data_json = {}) const;
   http::Response internal_error(const Error& error) const;

@@ -12,6 +12,23 @@ namespace {
 
 grpc::Status invalid(const std::string& what) { return {grpc::StatusCode::INVALID_ARGUMENT, what}; }
 
+// Where a page of a (received_at, id)-ordered list ends, as an opaque token.
+std::string page_token(std::int64_t received_at, const std::string& id) {
+  return base64_encode(std::to_string(received_at) + '\x1f' + id);
+}
+
+// A page_token back into (received_at, id); nullopt when this service did not make it.
+std::optional<std::pair<std::int64_t, std::string>> parse_page_token(const std::string& token) {
+  auto decoded = base64_decode(token);
+  const auto sep = decoded ? decoded->find('\x1f') : std::string::npos;
+  if (sep == std::string::npos) return std::nullopt;
+  try {
+    return std::make_pair(std::stoll(decoded->substr(0, sep)), decoded->substr(sep + 1));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 std::optional<int> page_size(int requested) {
   if (requested < 0) return std::nullopt;
   return requested == 0 ? 100 : std::min(requested, 1000);
@@ -113,15 +130,10 @@ ChargersApi::Reactor* ChargersApi::GetStatusHistory(Context* c,
     if (r->has_until()) f.until = millis(r->until());
     f.page_size = *size;
     if (!r->page_token().empty()) {
-      auto decoded = base64_decode(r->page_token());
-      const auto sep = decoded ? decoded->find('\x1f') : std::string::npos;
-      if (sep == std::string::npos) return invalid("page_token is not one this service returned");
-      try {
-        f.after_received = std::stoll(decoded->substr(0, sep));
-      } catch (const std::exception&) {
-        return invalid("page_token is not one this service returned");
-      }
-      f.after_record = decoded->substr(sep + 1);
+      auto after = parse_page_token(r->page_token());
+      if (!after) return invalid("page_token is not one this service returned");
+      f.after_received = after->first;
+      f.after_record = std::move(after->second);
     }
     auto rows = status_history(db_, f);
     if (!rows) return to_grpc_status(rows.error());
@@ -135,8 +147,7 @@ ChargersApi::Reactor* ChargersApi::GetStatusHistory(Context* c,
     }
     if (static_cast<int>(rows->size()) == *size) {
       const auto& last = rows->back();
-      out->set_next_page_token(
-          base64_encode(std::to_string(last.received_at) + '\x1f' + last.record_id));
+      out->set_next_page_token(page_token(last.received_at, last.record_id));
     }
     return grpc::Status::OK;
   });
@@ -153,15 +164,10 @@ ChargersApi::Reactor* ChargersApi::ListSecurityEvents(Context* c,
     f.type = r->type();
     f.page_size = *size;
     if (!r->page_token().empty()) {
-      auto decoded = base64_decode(r->page_token());
-      const auto sep = decoded ? decoded->find('\x1f') : std::string::npos;
-      if (sep == std::string::npos) return invalid("page_token is not one this service returned");
-      try {
-        f.after_received = std::stoll(decoded->substr(0, sep));
-      } catch (const std::exception&) {
-        return invalid("page_token is not one this service returned");
-      }
-      f.after_event = decoded->substr(sep + 1);
+      auto after = parse_page_token(r->page_token());
+      if (!after) return invalid("page_token is not one this service returned");
+      f.after_received = after->first;
+      f.after_event = std::move(after->second);
     }
     auto rows = security_events(db_, f);
     if (!rows) return to_grpc_status(rows.error());
@@ -176,8 +182,7 @@ ChargersApi::Reactor* ChargersApi::ListSecurityEvents(Context* c,
     }
     if (static_cast<int>(rows->size()) == *size) {
       const auto& last = rows->back();
-      out->set_next_page_token(
-          base64_encode(std::to_string(last.received_at) + '\x1f' + last.event_id));
+      out->set_next_page_token(page_token(last.received_at, last.event_id));
     }
     return grpc::Status::OK;
   });
