@@ -65,10 +65,17 @@ TEST_F(PostgresTest, ConcurrentMigratorsApplyEachMigrationExactlyOnce) {
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
       auto pool = make_pool(schema_, 1);
+      if (!pool) return void(failures++);
       auto lease = pool->acquire();
-      if (!lease) return void(failures++);
+      if (!lease) {
+        ADD_FAILURE() << lease.error().message;
+        return void(failures++);
+      }
       auto r = migrate(**lease, kMigrations);
-      if (!r) return void(failures++);
+      if (!r) {
+        ADD_FAILURE() << r.error().message;
+        return void(failures++);
+      }
       applied += *r;
     });
   }

@@ -17,14 +17,21 @@ const Statement kRecord{"switchyard_migration_record",
 }  // namespace
 
 Result<int> migrate(Connection& connection, std::span<const Migration> migrations) {
-  if (auto r = connection.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                               " version integer PRIMARY KEY,"
-                               " name text NOT NULL,"
-                               " applied_at timestamptz NOT NULL DEFAULT now())");
-      !r) {
-    // Two processes creating it at once: the loser sees a unique violation; the table exists.
-    if (r.error().code != ErrorCode::kAlreadyExists) return std::unexpected(r.error());
-  }
+  // Created under the lock too: two processes creating it at once would race on the catalog.
+  auto history = in_transaction(connection, [&](Connection& c) -> Result<bool> {
+    if (auto r = c.exec(std::string("SELECT pg_advisory_xact_lock(") + kLockKey + ")"); !r) {
+      return std::unexpected(r.error());
+    }
+    if (auto r = c.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        " version integer PRIMARY KEY,"
+                        " name text NOT NULL,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())");
+        !r) {
+      return std::unexpected(r.error());
+    }
+    return true;
+  });
+  if (!history) return std::unexpected(history.error());
   int applied = 0;
   for (const Migration& m : migrations) {
     auto outcome = in_transaction(connection, [&](Connection& c) -> Result<bool> {

@@ -44,6 +44,9 @@ std::int64_t Rows::affected() const {
 
 namespace {
 
+// Serializes CREATE SCHEMA among processes ("SWYS"); migrations take their own key.
+constexpr const char* kSchemaLockKey = "1398233427";
+
 struct PoolMetrics {
   prometheus::Histogram* latency = nullptr;
   prometheus::Counter* errors = nullptr;
@@ -151,11 +154,13 @@ class BlockingPool final : public Pool {
         "SET statement_timeout = " + std::to_string(config_.statement_timeout.count()) + ";";
     if (!config_.schema.empty()) {
       const std::string quoted = "\"" + config_.schema + "\"";
-      setup += "CREATE SCHEMA IF NOT EXISTS " + quoted + "; SET search_path TO " + quoted + ";";
+      // Concurrent CREATE SCHEMA IF NOT EXISTS races on the catalog (the loser gets a unique
+      // violation), so processes opening connections together take turns: the statements of one
+      // query string are one implicit transaction, which holds the advisory lock to its end.
+      setup += std::string("SELECT pg_advisory_xact_lock(") + kSchemaLockKey +
+               "); CREATE SCHEMA IF NOT EXISTS " + quoted + "; SET search_path TO " + quoted + ";";
     }
-    // Concurrent CREATE SCHEMA IF NOT EXISTS can still race on the catalog: retry once.
     auto r = conn->exec(setup);
-    if (!r) r = conn->exec(setup);
     if (!r) return std::unexpected(r.error());
     return conn;
   }
