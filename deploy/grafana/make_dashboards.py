@@ -200,13 +200,17 @@ sessions_energy = dashboard(
         stat("Sessions ended (1 h)",
              'sum(increase(switchyard_transactions_events_total{kind="ended"}[1h]))'),
         stat("CDRs (1 h)", "sum(increase(switchyard_cdrs_created_total[1h]))"),
-        stat("Outbox pending", "sum(switchyard_transactions_outbox_pending)"),
-        text("Energy",
-             "No metric carries energy yet: energy per session is in the CDRs "
-             "(`switchyardctl cdrs list`, `csms.cdrs.v1`). A counter "
-             "`switchyard_transactions_energy_wh_total` (added at CDR time) and a gauge of "
-             "sessions in progress would give this dashboard its energy and active-session "
-             "panels."),
+        # The gauges read from the shared database: every replica reports the same value, so max.
+        stat("Sessions in progress", "max(switchyard_transactions_active_sessions)"),
+        stat("Energy delivered (1 h)",
+             "sum(increase(switchyard_transactions_energy_wh_total[1h])) / 1000", "kwatth",
+             description="Energy of the CDRs created in the last hour (counted when a session "
+                         "ends)."),
+        stat("Outbox oldest entry", "max(switchyard_transactions_outbox_oldest_age_seconds)", "s"),
+        ts("Sessions in progress", [("max(switchyard_transactions_active_sessions)", "active")]),
+        ts("Energy delivered (kW, averaged over ended sessions)",
+           [(f"sum(rate(switchyard_transactions_energy_wh_total[{R}])) * 3600 / 1000", "kW")],
+           "kwatt"),
         ts("Transaction events by kind",
            [(f"sum by (kind) (rate(switchyard_transactions_events_total[{R}]))", "{{kind}}")], "ops"),
         ts("CDRs created and unpriced",
@@ -225,8 +229,9 @@ sessions_energy = dashboard(
             (f"sum(rate(switchyard_transactions_late_after_cdr_total[{R}]))", "late after CDR")],
            "ops"),
         row("Outbox (csms.transactions.v1, csms.cdrs.v1)"),
-        ts("Outbox pending", [("sum by (instance) (switchyard_transactions_outbox_pending)",
-                               "{{instance}}")]),
+        ts("Outbox pending and oldest entry",
+           [("max(switchyard_transactions_outbox_pending)", "pending"),
+            ("max(switchyard_transactions_outbox_oldest_age_seconds)", "oldest (s)")]),
         ts("Outbox published and failed",
            [(f"sum(rate(switchyard_transactions_outbox_published_total[{R}]))", "published"),
             (f"sum(rate(switchyard_transactions_outbox_failures_total[{R}]))", "failed")], "ops"),

@@ -5,6 +5,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <future>
 
 #include "common/runtime/core/log.h"
@@ -31,6 +32,16 @@ Outbox::Outbox(sql::Database& db, bus::EventPublisher& publisher, OutboxOptions 
                   .Help("Messages committed and not yet acknowledged by the bus")
                   .Register(*metrics)
                   .Add({});
+  oldest_age_ = &prometheus::BuildGauge()
+                     .Name("switchyard_transactions_outbox_oldest_age_seconds")
+                     .Help("Age of the oldest message not yet acknowledged by the bus (0: empty)")
+                     .Register(*metrics)
+                     .Add({});
+  active_sessions_ = &prometheus::BuildGauge()
+                          .Name("switchyard_transactions_active_sessions")
+                          .Help("Transactions started and not yet ended, over every charger")
+                          .Register(*metrics)
+                          .Add({});
 }
 
 Outbox::~Outbox() { stop(); }
@@ -84,14 +95,33 @@ Result<int> Outbox::publish_pending() {
   }
 }
 
+void Outbox::refresh_gauges() {
+  if (pending_ == nullptr) return;
+  if (auto stats = outbox_stats(db_)) {
+    pending_->Set(static_cast<double>(stats->pending));
+    double age = 0;
+    if (stats->oldest_created_at) {
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      age = std::max<double>(0, static_cast<double>(now - *stats->oldest_created_at) / 1000.0);
+    }
+    oldest_age_->Set(age);
+  }
+  if (auto active = count_all_active(db_)) active_sessions_->Set(static_cast<double>(*active));
+}
+
 void Outbox::run(const std::stop_token& stop) {
   auto next_prune = std::chrono::steady_clock::now();
+  auto next_gauges = next_prune;
   while (!stop.stop_requested()) {
     if (auto r = publish_pending(); !r) {
       log::warn("outbox publish failed; retrying", {{"error", r.error().message}});
     }
-    if (pending_ != nullptr) {
-      if (auto n = outbox_size(db_)) pending_->Set(static_cast<double>(*n));
+    // Woken on every commit under load: the counting queries run at most every few seconds.
+    if (std::chrono::steady_clock::now() >= next_gauges) {
+      refresh_gauges();
+      next_gauges = std::chrono::steady_clock::now() + options_.gauge_interval;
     }
     if (std::chrono::steady_clock::now() >= next_prune) {
       const auto cutoff = std::chrono::system_clock::now() - options_.processed_retention;

@@ -2,7 +2,8 @@
 // csms.transactions.v1, CDRs to csms.cdrs.v1): a message is deleted only after the bus
 // acknowledged it, so a crash between commit and publish publishes it again (consumers dedupe
 // on the transaction's updated_at / the cdr_id). Per key the order is the commit order. Also
-// prunes old processed-event ids.
+// prunes old processed-event ids and refreshes the gauges read from the store (outbox length
+// and age, active sessions).
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,7 @@ namespace switchyard::transactions {
 struct OutboxOptions {
   std::chrono::milliseconds interval{1000};  // polled this often when not woken
   int batch = 500;
+  std::chrono::milliseconds gauge_interval{5000};  // store gauges refreshed at most this often
   std::chrono::hours processed_retention{24 * 8};
 };
 
@@ -36,6 +38,8 @@ class Outbox {
 
   void start();
   void stop();
+  // Sets the store gauges (outbox length and oldest age, active sessions) from the database.
+  void refresh_gauges();
   // Something was committed: publish soon.
   void wake();
   // One pass: publishes everything in the outbox, waiting for the acknowledgements; returns how
@@ -51,6 +55,8 @@ class Outbox {
   prometheus::Counter* published_ = nullptr;
   prometheus::Counter* failures_ = nullptr;
   prometheus::Gauge* pending_ = nullptr;
+  prometheus::Gauge* oldest_age_ = nullptr;
+  prometheus::Gauge* active_sessions_ = nullptr;
   std::mutex mutex_;
   std::condition_variable_any cv_;
   bool woken_ = false;

@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include <charconv>
+#include <chrono>
 
 #include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
@@ -73,6 +74,13 @@ Projector::Projector(sql::Database& db, TransactionHub& hub, ProjectorTopics top
                .Help("CDRs created at the end of a transaction")
                .Register(*metrics)
                .Add({});
+  energy_ = &prometheus::BuildCounter()
+                 .Name("switchyard_transactions_energy_wh_total")
+                 .Help(
+                     "Energy of the CDRs created (Wh): what the sessions delivered, counted once "
+                     "per CDR when the session ends")
+                 .Register(*metrics)
+                 .Add({});
   late_after_cdr_ =
       &prometheus::BuildCounter()
            .Name("switchyard_transactions_late_after_cdr_total")
@@ -111,6 +119,10 @@ Result<void> Projector::apply(const v1::ChargerEvent& event) {
   std::optional<Folded> folded;
   bool cdr_made = false;
   bool unpriced = false;
+  // The outbox's age counts from the commit, not from when the charger sent the event.
+  const std::int64_t enqueued_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
   auto committed = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
     duplicate = false;
     folded.reset();
@@ -140,8 +152,8 @@ Result<void> Projector::apply(const v1::ChargerEvent& event) {
       if (auto r = insert_cdr(tx, cdr); !r) return r;
       v1::Cdr message;
       to_proto(cdr, &message);
-      if (auto r = enqueue(tx, topics_.cdrs, cdr.charger_id, message.SerializeAsString(),
-                           context.received_at_ms);
+      if (auto r =
+              enqueue(tx, topics_.cdrs, cdr.charger_id, message.SerializeAsString(), enqueued_at);
           !r) {
         return r;
       }
@@ -155,7 +167,7 @@ Result<void> Projector::apply(const v1::ChargerEvent& event) {
     update.set_change(change_name(folded->change));
     update.set_event_id(event.event_id());
     return enqueue(tx, topics_.transactions, folded->row.charger_id, update.SerializeAsString(),
-                   context.received_at_ms);
+                   enqueued_at);
   });
   if (!committed) return committed;
 
@@ -179,6 +191,7 @@ Result<void> Projector::apply(const v1::ChargerEvent& event) {
   }
   if (cdr_made) {
     if (cdrs_ != nullptr) cdrs_->Increment();
+    if (energy_ != nullptr) energy_->Increment(static_cast<double>(row.registers.energy_wh()));
     if (unpriced) {
       if (unpriced_ != nullptr) unpriced_->Increment();
       log::warn("CDR created without a tariff: price 0; add a default tariff (PutTariff)",

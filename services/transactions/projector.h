@@ -53,6 +53,7 @@ class Projector {
   prometheus::Counter* malformed_ = nullptr;
   prometheus::Counter* start_missing_ = nullptr;
   prometheus::Counter* cdrs_ = nullptr;
+  prometheus::Counter* energy_ = nullptr;
   prometheus::Counter* late_after_cdr_ = nullptr;
   prometheus::Counter* unpriced_ = nullptr;
 };

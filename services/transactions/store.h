@@ -117,7 +117,13 @@ Result<void> enqueue(sql::Transaction& tx, const std::string& topic, const std::
                      std::string_view payload, std::int64_t now);
 Result<std::vector<OutboxMessage>> outbox_batch(sql::Database& db, int limit);
 Result<void> outbox_delete(sql::Database& db, std::span<const std::int64_t> ids);
-Result<std::int64_t> outbox_size(sql::Database& db);
+struct OutboxStats {
+  std::int64_t pending = 0;
+  std::optional<std::int64_t> oldest_created_at;  // ms since the epoch; none when empty
+};
+Result<OutboxStats> outbox_stats(sql::Database& db);
+// Transactions in state ACTIVE, over every charger.
+Result<std::int64_t> count_all_active(sql::Database& db);
 Result<void> put_tariff(sql::Database& db, const Tariff& tariff);
 Result<std::vector<Tariff>> list_tariffs(sql::Database& db);
 // The next 1.6 transaction id: one counter for every pod of every service replica.

@@ -261,6 +261,11 @@ class Standalone:
         return self.process
 
     @property
+    def transactions_service(self):
+        """The process whose /metrics carries the transactions service's metrics."""
+        return self.process
+
+    @property
     def roaming_service(self):
         """The process that serves OCPI (on its HTTP port) and carries the roaming metrics."""
         return self.process
@@ -423,6 +428,10 @@ class Stack:
     @property
     def status_service(self):
         return self.status
+
+    @property
+    def transactions_service(self):
+        return self.transactions
 
     def stop(self):
         self.deployment.stop_all()

@@ -79,14 +79,30 @@ def test_ocpp16_session_gives_one_transaction_with_its_energy_and_a_priced_cdr(c
             # The running session shows the energy so far: 4.2 kWh - 1000 Wh.
             await eventually(live_energy(csms, charger_id, str(tx), 3200), 30,
                              "3200 Wh on the running transaction", interval=0.1)
+            # What the sessions dashboard shows: one session running, no energy counted yet
+            # (energy is counted once, from the CDR).
+            await eventually(lambda: tx_metric("switchyard_transactions_active_sessions") == 1,
+                             15, "switchyard_transactions_active_sessions 1", interval=0.2)
+            assert tx_metric("switchyard_transactions_energy_wh_total") == 0
             stop = await cp.call(call16.StopTransaction(
                 meter_stop=11500, timestamp=at(300), transaction_id=tx, reason="EVDisconnected",
                 id_tag=token, transaction_data=[{"timestamp": at(300), "sampledValue": [
                     energy_sample16(11500, context="Transaction.End")]}]), suppress=False)
             assert stop.id_tag_info["status"] == "Accepted"
 
+    def tx_metric(name):
+        return csms.transactions_service.metric(name)
+
     run(scenario())
     transaction, cdr = one_ended_transaction_with_cdr(csms, charger_id)
+    assert tx_metric("switchyard_transactions_energy_wh_total") == 10500
+    wait_until(lambda: tx_metric("switchyard_transactions_active_sessions") == 0, 15,
+               "switchyard_transactions_active_sessions back to 0", interval=0.2)
+    # Everything committed reached Kafka: the outbox is empty, so its oldest entry has no age.
+    wait_until(lambda: tx_metric("switchyard_transactions_outbox_pending") == 0, 15,
+               "the outbox emptied", interval=0.2)
+    wait_until(lambda: tx_metric("switchyard_transactions_outbox_oldest_age_seconds") == 0, 15,
+               "switchyard_transactions_outbox_oldest_age_seconds 0", interval=0.2)
     assert transaction["transactionId"] == str(started["id"])
     assert transaction["idToken"]["id"] == token
     assert transaction["location"] == {"evseId": 1, "connectorId": 1}

@@ -1,5 +1,5 @@
 // The projector on a real SQLite database: a whole session into a transaction and a priced CDR,
-// redelivered events, a stop without a start, the outbox contents, and Decide.
+// redelivered events, a stop without a start, the outbox contents and gauges, and Decide.
 #include "transactions/projector.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include "switchyard/v1/events.pb.h"
 #include "switchyard/v1/transactions.pb.h"
 #include "transactions/decider.h"
+#include "transactions/outbox.h"
 #include "transactions/store.h"
 
 namespace switchyard::transactions {
@@ -240,6 +241,57 @@ TEST_F(ProjectorTest, DecideFailsWhenAuthorizationIsUnreachable) {
   auto d = decider.decide(request);
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().code, ErrorCode::kUnavailable);
+}
+
+// A publisher whose every publish succeeds or fails at once, as the test says.
+class FakePublisher : public bus::EventPublisher {
+ public:
+  bool up = false;
+  void publish(std::string_view, std::string_view, std::string_view,
+               bus::PublishCallback done) override {
+    done(up ? Result<void>() : make_error(ErrorCode::kUnavailable, "broker down"));
+  }
+  bool flush(std::chrono::milliseconds) override { return true; }
+  std::size_t in_flight() const override { return 0; }
+};
+
+// What the sessions dashboard and the outbox alert read: active sessions, energy delivered, and
+// the length and age of the outbox while the bus is down and after it is back.
+TEST_F(ProjectorTest, StoreGaugesShowActiveSessionsEnergyAndTheOutboxAge) {
+  auto value = [this](const std::string& name) {
+    double v = -1;
+    for (const auto& family : metrics_.Collect()) {
+      if (family.name != name) continue;
+      v = 0;
+      for (const auto& m : family.metric) v += m.counter.value + m.gauge.value;
+    }
+    return v;
+  };
+  FakePublisher bus;
+  Outbox outbox(*db_, bus, {}, &metrics_);
+  ASSERT_TRUE(
+      projector_->apply(tx_event("e1", v1::TransactionEvent::KIND_STARTED, 1'000'000, 10'000)));
+  // Committed a minute ago and not delivered since: the bus is down.
+  ASSERT_TRUE(db_->exec("UPDATE tx_outbox SET created_at = created_at - 60000"));
+  EXPECT_FALSE(outbox.publish_pending());
+  outbox.refresh_gauges();
+  EXPECT_EQ(value("switchyard_transactions_active_sessions"), 1);
+  EXPECT_EQ(value("switchyard_transactions_outbox_pending"), 1);
+  EXPECT_GE(value("switchyard_transactions_outbox_oldest_age_seconds"), 60);
+  EXPECT_LT(value("switchyard_transactions_outbox_oldest_age_seconds"), 120);
+  EXPECT_EQ(value("switchyard_transactions_energy_wh_total"), 0);
+
+  ASSERT_TRUE(
+      projector_->apply(tx_event("e2", v1::TransactionEvent::KIND_ENDED, 2'000'000, 32'500)));
+  bus.up = true;
+  ASSERT_TRUE(outbox.publish_pending());
+  outbox.refresh_gauges();
+  EXPECT_EQ(value("switchyard_transactions_active_sessions"), 0);
+  EXPECT_EQ(value("switchyard_transactions_outbox_pending"), 0);
+  EXPECT_EQ(value("switchyard_transactions_outbox_oldest_age_seconds"), 0);
+  EXPECT_EQ(value("switchyard_transactions_energy_wh_total"), 22'500);
+  EXPECT_EQ(value("switchyard_transactions_outbox_published_total"), 3);
+  EXPECT_EQ(value("switchyard_transactions_outbox_failures_total"), 1);
 }
 
 }  // namespace
