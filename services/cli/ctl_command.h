@@ -68,6 +68,7 @@ Noun cdrs_noun();
 Noun tariffs_noun();
 Noun sites_noun();
 Noun partners_noun();
+Noun locations_noun();
 
 // "Usage:" and one help block per verb.
 std::string noun_help(const Noun& noun);

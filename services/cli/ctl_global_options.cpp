@@ -140,7 +140,7 @@ std::string global_options_help() {
          "  --smart-charging-server HOST:PORT  SWITCHYARD_SMART_CHARGING_SERVER  --server\n"
          "      SmartCharging (sites)\n"
          "  --roaming-server HOST:PORT       SWITCHYARD_ROAMING_SERVER       --server\n"
-         "      Roaming (partners)\n"
+         "      Roaming (partners, locations)\n"
          "  -o, --output table|json          SWITCHYARD_OUTPUT               table\n"
          "  --timeout DURATION               SWITCHYARD_TIMEOUT              30s\n"
          "      deadline of each call (30, 30s, 500ms, 2m)\n";

@@ -16,8 +16,8 @@ using namespace switchyard::ctl;
 namespace {
 
 std::vector<Noun> all_nouns() {
-  return {chargers_noun(), status_noun(),  tokens_noun(), transactions_noun(),
-          cdrs_noun(),     tariffs_noun(), sites_noun(),  partners_noun()};
+  return {chargers_noun(), status_noun(), tokens_noun(),   transactions_noun(), cdrs_noun(),
+          tariffs_noun(),  sites_noun(),  partners_noun(), locations_noun()};
 }
 
 std::string top_help() {

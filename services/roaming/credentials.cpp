@@ -190,7 +190,20 @@ std::string_view Registration::module_of(std::string_view path) const {
   const std::string version_path = "/" + std::string(kOcpiVersion);
   if (path == "/versions" || path == version_path) return "versions";
   if (path == version_path + "/credentials") return "credentials";
+  if (path.starts_with(version_path + "/")) {
+    path.remove_prefix(version_path.size() + 1);
+    path = path.substr(0, path.find('/'));
+    for (const OcpiModule* m : modules_) {
+      if (m->identifier() == path) return m->identifier();
+    }
+  }
   return "unknown";
+}
+
+void Registration::add_module(OcpiModule& module) { modules_.push_back(&module); }
+
+std::string Registration::module_url(std::string_view identifier) const {
+  return settings_.base_url + "/" + std::string(kOcpiVersion) + "/" + std::string(identifier);
 }
 
 Result<std::optional<Registration::Caller>> Registration::identify(const http::Request& request) {
@@ -235,11 +248,14 @@ http::Response Registration::handle(const http::Request& request) {
     }
     if (path == version_path) {
       if (method != "GET") return not_allowed();
-      const std::string url = settings_.base_url + version_path + "/credentials";
-      return reply(200, OcpiStatus::kSuccess, "",
-                   version_details_json(
-                       {std::string(kOcpiVersion),
-                        {{"credentials", "SENDER", url}, {"credentials", "RECEIVER", url}}}));
+      const std::string url = module_url("credentials");
+      VersionDetails details{std::string(kOcpiVersion),
+                             {{"credentials", "SENDER", url}, {"credentials", "RECEIVER", url}}};
+      for (const OcpiModule* m : modules_) {
+        details.endpoints.push_back(
+            {std::string(m->identifier()), std::string(m->role()), module_url(m->identifier())});
+      }
+      return reply(200, OcpiStatus::kSuccess, "", version_details_json(details));
     }
     if (path == version_path + "/credentials") {
       if (method == "GET") {
@@ -267,7 +283,15 @@ http::Response Registration::handle(const http::Request& request) {
     std::string_view module = path;
     if (module.starts_with(version_path + "/")) module.remove_prefix(version_path.size());
     if (module.starts_with('/')) module.remove_prefix(1);
-    module = module.substr(0, module.find('/'));
+    const auto slash = module.find('/');
+    const std::string_view rest =
+        slash == std::string_view::npos ? std::string_view() : module.substr(slash);
+    module = module.substr(0, slash);
+    if (path.starts_with(version_path + "/")) {
+      for (OcpiModule* m : modules_) {
+        if (m->identifier() == module) return m->handle(who.partner, request, rest);
+      }
+    }
     if (module.empty()) module = path.empty() ? std::string_view("/") : path;
     return reply(404, OcpiStatus::kClientError, "unknown module " + std::string(module));
   }();

@@ -32,6 +32,7 @@
 #include "common/runtime/http/server.h"
 #include "roaming/ocpi_client.h"
 #include "roaming/ocpi_envelope.h"
+#include "roaming/ocpi_module.h"
 #include "roaming/partners.h"
 #include "roaming/settings.h"
 
@@ -55,16 +56,21 @@ class Registration {
   // --- partners call us -------------------------------------------------------------------
 
   // A request whose path is under our base URL's path: GET <base>/versions, GET <base>/2.2.1,
-  // GET/POST/PUT/DELETE <base>/2.2.1/credentials. Always the OCPI envelope, with X-Request-ID and
-  // X-Correlation-ID.
+  // GET/POST/PUT/DELETE <base>/2.2.1/credentials, and the added modules' paths. Always the OCPI
+  // envelope, with X-Request-ID and X-Correlation-ID.
   http::Response handle(const http::Request& request);
-  // The OCPI module a path under the base path names, for metrics: "versions", "credentials"
-  // or "unknown".
+  // The OCPI module a path under the base path names, for metrics: "versions", "credentials",
+  // an added module's identifier or "unknown".
   std::string_view module_of(std::string_view path) const;
   // Our base URL's path ("/ocpi"; "" for a root URL).
   const std::string& base_path() const { return base_path_; }
   // Our versions endpoint: <base>/versions.
   std::string versions_url() const;
+  // Serves `module` to registered partners under <base>/2.2.1/<identifier> and lists it in our
+  // version details. Before requests arrive; the module outlives this.
+  void add_module(OcpiModule& module);
+  // The public URL of one of our 2.2.1 modules: <base>/2.2.1/<identifier>.
+  std::string module_url(std::string_view identifier) const;
 
   // --- the operator -------------------------------------------------------------------------
 
@@ -135,6 +141,7 @@ class Registration {
   OcpiClient& client_;
   const Clock& clock_;
   RoamingMetrics* metrics_;
+  std::vector<OcpiModule*> modules_;
 
   std::mutex commit_mutex_;  // party check + write, so two partners cannot take one party
   std::mutex locks_mutex_;

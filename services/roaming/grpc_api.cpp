@@ -1,6 +1,7 @@
 // The Roaming gRPC service (see grpc_api.h).
 #include "roaming/grpc_api.h"
 
+#include "common/runtime/core/log.h"
 #include "common/runtime/grpc/status.h"
 #include "common/runtime/http/client.h"
 #include "roaming/ocpi_envelope.h"
@@ -149,6 +150,49 @@ RoamingApi::Reactor* RoamingApi::UnregisterPartner(Context* c,
     auto partner = registration_.unregister(r->partner_id());
     if (!partner) return to_grpc_status(partner.error());
     to_proto(*partner, out->mutable_partner());
+    return grpc::Status::OK;
+  });
+}
+
+RoamingApi::Reactor* RoamingApi::PutLocation(Context* c, const v1::PutLocationRequest* r,
+                                             v1::PutLocationResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    if (!r->has_location()) return invalid("location: required");
+    if (auto checked = check_location(r->location(), party_); !checked) {
+      return invalid("location." + checked.error().message);
+    }
+    auto stored = locations_.put(r->location());
+    if (!stored) return to_grpc_status(stored.error());
+    log::info("location put", {{"location_id", stored->id()},
+                               {"evses", stored->evses_size()},
+                               {"publish", stored->publish()}});
+    *out->mutable_location() = std::move(*stored);
+    return grpc::Status::OK;
+  });
+}
+
+RoamingApi::Reactor* RoamingApi::GetLocation(Context* c, const v1::GetLocationRequest* r,
+                                             v1::GetLocationResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    if (r->location_id().empty()) return invalid("location_id: required");
+    auto found = locations_.get(r->location_id());
+    if (!found) return to_grpc_status(found.error());
+    if (!*found)
+      return {grpc::StatusCode::NOT_FOUND, "location " + r->location_id() + " not found"};
+    *out->mutable_location() = std::move(**found);
+    return grpc::Status::OK;
+  });
+}
+
+RoamingApi::Reactor* RoamingApi::ListLocations(Context* c, const v1::ListLocationsRequest* r,
+                                               v1::ListLocationsResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    if (r->page_size() < 0) return invalid("page_size: negative");
+    const int size = r->page_size() == 0 ? 100 : std::min(r->page_size(), 1000);
+    auto found = locations_.list(r->page_token(), size);
+    if (!found) return to_grpc_status(found.error());
+    if (static_cast<int>(found->size()) == size) out->set_next_page_token(found->back().id());
+    for (auto& l : *found) *out->add_locations() = std::move(l);
     return grpc::Status::OK;
   });
 }

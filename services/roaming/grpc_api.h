@@ -1,9 +1,12 @@
 // The Roaming gRPC service: partners (invite, connect, list, get, update, unregister) in
-// protobuf terms, translated to and from the registration's domain types here and nowhere else.
+// protobuf terms, translated to and from the registration's domain types here and nowhere else;
+// locations (put, get, list), checked here and stored by the location store.
 #pragma once
 
 #include "common/runtime/grpc/work_pool.h"
 #include "roaming/credentials.h"
+#include "roaming/location_store.h"
+#include "roaming/locations.h"
 #include "switchyard/v1/roaming.grpc.pb.h"
 
 namespace switchyard::roaming {
@@ -13,8 +16,8 @@ void to_proto(const Partner& partner, v1::Partner* out);
 
 class RoamingApi final : public v1::Roaming::CallbackService {
  public:
-  RoamingApi(Registration& registration, WorkPool& pool)
-      : registration_(registration), pool_(pool) {}
+  RoamingApi(Registration& registration, LocationStore& locations, Party party, WorkPool& pool)
+      : registration_(registration), locations_(locations), party_(std::move(party)), pool_(pool) {}
 
   using Context = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -29,9 +32,15 @@ class RoamingApi final : public v1::Roaming::CallbackService {
                          v1::UpdatePartnerResponse*) override;
   Reactor* UnregisterPartner(Context*, const v1::UnregisterPartnerRequest*,
                              v1::UnregisterPartnerResponse*) override;
+  Reactor* PutLocation(Context*, const v1::PutLocationRequest*, v1::PutLocationResponse*) override;
+  Reactor* GetLocation(Context*, const v1::GetLocationRequest*, v1::GetLocationResponse*) override;
+  Reactor* ListLocations(Context*, const v1::ListLocationsRequest*,
+                         v1::ListLocationsResponse*) override;
 
  private:
   Registration& registration_;
+  LocationStore& locations_;
+  Party party_;
   WorkPool& pool_;
 };
 

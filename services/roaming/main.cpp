@@ -1,73 +1,75 @@
 // switchyard-roaming: parse settings, open PostgreSQL and migrate, serve OCPI 2.2.1 (versions,
-// credentials) on the HTTP side port and switchyard.v1.Roaming over gRPC until SIGTERM.
+// credentials, locations) on the HTTP side port and switchyard.v1.Roaming over gRPC, and follow
+// the charger events (EVSE statuses) until SIGTERM.
 #include <grpcpp/grpcpp.h>
 
+#include <thread>
+
+#include "common/runtime/bus/kafka_event_consumer.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
 #include "common/runtime/grpc/work_pool.h"
+#include "common/runtime/process/consumer_service.h"
 #include "common/runtime/process/process.h"
-#include "common/runtime/sql/database.h"
-#include "roaming/partners.h"
 #include "roaming/roaming.h"
+#include "roaming/schema.h"
 #include "roaming/settings.h"
 
 using namespace switchyard;
 
 int main(int argc, char** argv) {
   Process process;  // first: blocks the signals before any thread starts
-  std::string listen_address = "0.0.0.0";
-  int grpc_port = 50075;
-  int http_port = 8095;
-  sql::PostgresOptions db_options;
+  ConsumerServiceOptions options(50075, 8095, "switchyard-roaming", 4);
   roaming::OcpiSettings ocpi;
-  int threads = 4;
-  std::string log_level = "info";
   Settings settings("switchyard-roaming",
-                    "Switchyard roaming: OCPI 2.2.1 CPO (versions, credentials) and its partners");
-  settings.add("listen-address", listen_address, "Address the gRPC and HTTP listeners bind")
-      .add("grpc-port", grpc_port, "gRPC: switchyard.v1.Roaming")
-      .add("http-port", http_port,
-           "HTTP side port: OCPI under --ocpi-base-url's path, /metrics, "
-           "/healthz, /readyz")
-      .add_secret("postgres-url", db_options.url, "PostgreSQL connection URL")
-      .add("postgres-schema", db_options.schema,
-           "Schema (created if missing); empty = search_path default")
-      .add("postgres-pool-size", db_options.pool_size, "PostgreSQL connections")
-      .add("threads", threads, "Threads doing gRPC work (database, calls to partners)")
-      .add("log-level", log_level, "debug, info, warn or error");
+                    "Switchyard roaming: OCPI 2.2.1 CPO (versions, credentials, locations) and "
+                    "its partners");
+  options.add_to(settings, "switchyard.v1.Roaming");
   roaming::add_ocpi_settings(settings, ocpi);
   if (auto code = settings.parse(argc, argv)) return *code;
-  log::init("roaming", "", log::parse_level(log_level));
+  log::init("roaming", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
     log::error("cannot start", {{"error", what}});
     return 1;
   };
 
-  const std::string default_base_url = roaming::ocpi_default_base_url(listen_address, http_port);
+  const std::string default_base_url =
+      roaming::ocpi_default_base_url(options.listen_address, options.http_port);
   // Bad OCPI flags fail before anything touches the database.
   if (auto checked = roaming::checked_ocpi_settings(ocpi, default_base_url); !checked) {
     return fail(checked.error().message);
   }
-  auto db = sql::open_postgres(db_options, &process.metrics());
+  auto db = open_service_database(options, roaming::migrations(), "roaming", &process.metrics());
   if (!db) return fail(db.error().message);
-  if (auto m = sql::migrate(**db, roaming::migrations(), "roaming"); !m) {
-    return fail("cannot migrate: " + m.error().message);
-  }
-  WorkPool pool(threads);
-  auto& http = process.http(listen_address, http_port);
+  auto& consumer_config = options.consumer;
+  consumer_config.topics = {options.events_topic};
+  consumer_config.client_id = "roaming";
+  auto consumer = kafka::Consumer::create(consumer_config, &process.metrics());
+  if (!consumer) return fail(consumer.error().message);
+  bus::KafkaEventConsumer events(std::move(*consumer));
+
+  WorkPool pool(options.threads);
+  auto& http = process.http(options.listen_address, options.http_port);
   auto service = roaming::make_roaming_service(std::move(ocpi), default_base_url, **db, pool, http,
                                                system_clock(), &process.metrics());
   if (!service) return fail(service.error().message);
 
   if (auto r = process.start_http(); !r) return fail(r.error().message);
-  auto bound = process.start_grpc(listen_address, grpc_port, {&(*service)->grpc_service()});
+  auto bound =
+      process.start_grpc(options.listen_address, options.grpc_port, {&(*service)->grpc_service()});
   if (!bound) return fail(bound.error().message);
+  std::jthread consuming([&](std::stop_token stop) {
+    events.run([&](const bus::Event& e) { return (*service)->handle_event(e); }, std::move(stop));
+  });
   log::info("roaming started", {{"grpc_port", *bound},
-                                {"http_port", http_port},
+                                {"http_port", options.http_port},
+                                {"events_topic", options.events_topic},
                                 {"ocpi_versions_url", (*service)->versions_url()}});
   const int signal = process.wait_for_signal();
   log::info("signal received; stopping", {{"signal", signal}});
   process.shutdown_grpc();
+  consuming.request_stop();
+  consuming.join();
   process.stop_http();  // no OCPI request reaches the registration once it goes
   return 0;
 }

@@ -12,29 +12,6 @@ namespace {
 
 namespace json = boost::json;
 
-const sql::Migration kMigrations[] = {
-    {1, "roaming partners",
-     R"sql(
-CREATE TABLE roaming_partners (
-  partner_id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  state TEXT NOT NULL,
-  initiated_by_us BIGINT NOT NULL,
-  our_token_sha256 TEXT NOT NULL,
-  their_token TEXT NOT NULL,
-  versions_url TEXT NOT NULL,
-  version TEXT NOT NULL,
-  endpoints_json TEXT NOT NULL,
-  roles_json TEXT NOT NULL,
-  created_at_ms BIGINT NOT NULL,
-  updated_at_ms BIGINT NOT NULL,
-  last_error TEXT NOT NULL
-);
-CREATE INDEX roaming_partners_token ON roaming_partners (our_token_sha256);
-)sql",
-     ""},
-};
-
 constexpr std::string_view kColumns =
     "partner_id, name, state, initiated_by_us, our_token_sha256, their_token, versions_url, "
     "version, endpoints_json, roles_json, created_at_ms, updated_at_ms, last_error";
@@ -174,8 +151,6 @@ std::string credentials_url(const Partner& partner) {
   }
   return any;
 }
-
-std::span<const sql::Migration> migrations() { return kMigrations; }
 
 Result<std::vector<Partner>> SqlPartnerStore::load_all() {
   auto rows = db_.exec("SELECT " + std::string(kColumns) +

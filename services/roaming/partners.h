@@ -81,8 +81,6 @@ class PartnerStore {
   virtual Result<bool> remove(const std::string& id) = 0;
 };
 
-std::span<const sql::Migration> migrations();
-
 class SqlPartnerStore final : public PartnerStore {
  public:
   explicit SqlPartnerStore(sql::Database& db) : db_(db) {}

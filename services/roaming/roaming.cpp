@@ -7,10 +7,13 @@
 #include "common/runtime/http/client.h"
 #include "roaming/credentials.h"
 #include "roaming/grpc_api.h"
+#include "roaming/location_store.h"
+#include "roaming/locations_sender.h"
 #include "roaming/metrics.h"
 #include "roaming/ocpi_client.h"
 #include "roaming/ocpi_routes.h"
 #include "roaming/partners.h"
+#include "roaming/status_feed.h"
 
 namespace switchyard::roaming {
 
@@ -32,12 +35,21 @@ struct RoamingService::Impl {
         metrics(registry != nullptr ? std::make_unique<RoamingMetrics>(*registry) : nullptr),
         client(client_settings(s), metrics.get()),
         registration(s, store, client, clock, metrics.get()),
-        api(registration, pool) {}
+        locations(db, clock),
+        locations_sender(locations, Party{s.country_code, s.party_id},
+                         registration.module_url("locations"), clock),
+        status_feed(locations, registry),
+        api(registration, locations, Party{s.country_code, s.party_id}, pool) {
+    registration.add_module(locations_sender);
+  }
 
   SqlPartnerStore store;
   std::unique_ptr<RoamingMetrics> metrics;
   HttpOcpiClient client;
   Registration registration;
+  LocationStore locations;
+  LocationsSender locations_sender;
+  StatusFeed status_feed;
   RoamingApi api;
 };
 
@@ -58,6 +70,10 @@ grpc::Service& RoamingService::grpc_service() { return impl_->api; }
 Registration& RoamingService::registration() { return impl_->registration; }
 
 std::string RoamingService::versions_url() const { return impl_->registration.versions_url(); }
+
+Result<void> RoamingService::handle_event(const bus::Event& event) {
+  return impl_->status_feed.handle(event);
+}
 
 Result<std::unique_ptr<RoamingService>> make_roaming_service(
     OcpiSettings settings, const std::string& default_base_url, sql::Database& db, WorkPool& pool,

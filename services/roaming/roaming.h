@@ -18,6 +18,9 @@ class Registry;
 
 namespace switchyard {
 class WorkPool;
+namespace bus {
+struct Event;
+}  // namespace bus
 namespace http {
 class Server;
 }  // namespace http
@@ -32,8 +35,8 @@ class Registration;
 
 class RoamingService {
  public:
-  // `db` has roaming::migrations() applied (scope "roaming"). The database, pool, clock and
-  // registry outlive this.
+  // `db` has roaming::migrations() (schema.h) applied (scope "roaming"). The database, pool, clock
+  // and registry outlive this.
   RoamingService(const OcpiSettings& checked_settings, sql::Database& db, WorkPool& pool,
                  const Clock& clock, prometheus::Registry* metrics);
   ~RoamingService();
@@ -48,6 +51,9 @@ class RoamingService {
   Registration& registration();
   // Our versions endpoint (what partners are told).
   std::string versions_url() const;
+  // The handler for ocpp.events.v1 (consumer group "switchyard-roaming"): EVSE statuses of the
+  // locations. An error means "retry the event".
+  Result<void> handle_event(const bus::Event& event);
 
   struct Impl;  // defined in roaming.cpp
 

@@ -22,8 +22,8 @@
 #include "gateway/gateway.h"
 #include "gateway/peer_client.h"
 #include "gateway/service_clients.h"
-#include "roaming/partners.h"
 #include "roaming/roaming.h"
+#include "roaming/schema.h"
 #include "roaming/settings.h"
 #include "smart_charging/bootstrap.h"
 #include "smart_charging/charger_control_sender.h"
@@ -233,6 +233,8 @@ int main(int argc, char** argv) {
   if (!status_events) return fail(status_events.error().message);
   auto smart_events = (*log_store)->consumer("switchyard-smart-charging", {gw_config.events_topic});
   if (!smart_events) return fail(smart_events.error().message);
+  auto roaming_events = (*log_store)->consumer("switchyard-roaming", {gw_config.events_topic});
+  if (!roaming_events) return fail(roaming_events.error().message);
   outbox.start();
   std::jthread tx_consuming([&](std::stop_token stop) {
     (*tx_events)->run([&](const bus::Event& e) { return tx_projector.handle(e); }, std::move(stop));
@@ -247,6 +249,11 @@ int main(int argc, char** argv) {
         ->run([&](const bus::Event& e) { return smart_events_handler.handle(e); }, std::move(stop));
   });
   std::jthread smart_driving([&](const std::stop_token& stop) { smart.run(stop); });
+  std::jthread roaming_consuming([&](std::stop_token stop) {
+    (*roaming_events)
+        ->run([&](const bus::Event& e) { return (*roaming_service)->handle_event(e); },
+              std::move(stop));
+  });
 
   if (auto r = gw.start(); !r) return fail(r.error().message);
   listening = true;
@@ -269,10 +276,12 @@ int main(int argc, char** argv) {
   status_consuming.request_stop();
   smart_consuming.request_stop();
   smart_driving.request_stop();
+  roaming_consuming.request_stop();
   tx_consuming.join();
   status_consuming.join();
   smart_consuming.join();
   smart_driving.join();
+  roaming_consuming.join();
   outbox.stop();
   log::info("standalone stopped");
   return 0;

@@ -379,13 +379,16 @@ class Stack:
                 self.ctl.addresses["--smart-charging-server"] = process.grpc_address
         return process
 
-    def start_roaming(self, schema=None, **flags):
-        """A roaming service (OCPI on its HTTP port; slice 1 needs neither Kafka nor the other
-        services) in its own schema (`<name>_roaming`); the stack's switchyardctl then reaches it.
-        Works before start() too."""
+    def start_roaming(self, schema=None, group=None, **flags):
+        """A roaming service (OCPI on its HTTP port) in its own schema (`<name>_roaming`),
+        following the stack's events topic (EVSE statuses) with its own consumer group; the
+        stack's switchyardctl then reaches it. Works before start() too."""
         flags = {k.replace("_", "-"): v for k, v in flags.items()}
         process = ServiceProcess(f"roaming-{len(self.services)}", "switchyard-roaming",
-                                 {**self._postgres(schema or f"{self.name}_roaming"), **flags},
+                                 {**self._postgres(schema or f"{self.name}_roaming"),
+                                  "kafka-brokers": self.servers.kafka_brokers,
+                                  "events-topic": self.topic,
+                                  "consumer-group": group or f"{self.name}_roaming", **flags},
                                  self.log_dir, '"msg":"roaming started"')
         self.services.append(process)
         process.start()

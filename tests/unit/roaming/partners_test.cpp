@@ -1,5 +1,6 @@
 // The partner store on SQLite (the engine of standalone mode; PostgreSQL runs the same SQL).
 #include "roaming/partners.h"
+#include "roaming/schema.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

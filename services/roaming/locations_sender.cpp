@@ -1,0 +1,109 @@
+// The locations SENDER module (see locations_sender.h).
+#include "roaming/locations_sender.h"
+
+#include <vector>
+
+#include "common/runtime/core/log.h"
+#include "common/runtime/http/server.h"
+#include "roaming/ocpi_envelope.h"
+#include "roaming/ocpi_paging.h"
+
+namespace switchyard::roaming {
+namespace {
+
+std::vector<std::string> segments(std::string_view rest) {
+  std::vector<std::string> out;
+  while (!rest.empty()) {
+    if (rest.front() == '/') {
+      rest.remove_prefix(1);
+      continue;
+    }
+    const auto end = rest.find('/');
+    out.push_back(http::url_decode(rest.substr(0, end)).value_or(std::string(rest.substr(0, end))));
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+  }
+  return out;
+}
+
+}  // namespace
+
+http::Response LocationsSender::handle(const Partner& partner, const http::Request& request,
+                                       std::string_view rest) {
+  if (request.method != "GET") {
+    return envelope_response(405, OcpiStatus::kClientError,
+                             "method " + request.method +
+                                 " not allowed on locations (we are "
+                                 "its sender: GET only)",
+                             {}, clock_.now());
+  }
+  (void)partner;  // every registered partner sees every published location
+  return rest.empty() || rest == "/" ? list(request) : one(rest);
+}
+
+http::Response LocationsSender::list(const http::Request& request) {
+  const auto now = clock_.now();
+  auto page = page_request(request, kDefaultLimit, kMaxLimit);
+  if (!page) {
+    return envelope_response(400, OcpiStatus::kInvalidParameters, page.error().message, {}, now);
+  }
+  auto found = store_.query({page->from_ms, page->to_ms, page->offset, page->limit});
+  if (!found) {
+    log::error("locations query failed", {{"error", found.error().message}});
+    return envelope_response(500, OcpiStatus::kServerError, "locations unavailable", {}, now);
+  }
+  std::string data = "[";
+  for (const auto& location : found->locations) {
+    if (data.size() > 1) data += ',';
+    data += location_json(location, party_);
+  }
+  data += ']';
+  http::Response response = envelope_response(200, OcpiStatus::kSuccess, "", data, now);
+  set_page_headers(response, list_url_, *page, found->total, found->locations.size());
+  return response;
+}
+
+http::Response LocationsSender::one(std::string_view rest) {
+  const auto now = clock_.now();
+  const auto parts = segments(rest);
+  auto unknown = [&](const std::string& what) {
+    return envelope_response(404, OcpiStatus::kUnknownLocation, what, {}, now);
+  };
+  if (parts.empty() || parts.size() > 3) {
+    return envelope_response(400, OcpiStatus::kInvalidParameters,
+                             "locations/{location_id}[/{evse_uid}[/{connector_id}]] expected", {},
+                             now);
+  }
+  for (const auto& p : parts) {
+    if (p.size() > 36) {
+      return envelope_response(400, OcpiStatus::kInvalidParameters,
+                               "'" + p.substr(0, 40) + "...' is longer than 36 characters", {},
+                               now);
+    }
+  }
+  auto found = store_.get(parts[0]);
+  if (!found) {
+    log::error("location read failed", {{"error", found.error().message}});
+    return envelope_response(500, OcpiStatus::kServerError, "locations unavailable", {}, now);
+  }
+  if (!*found || !(*found)->publish()) return unknown("unknown location " + parts[0]);
+  const v1::RoamingLocation& location = **found;
+  if (parts.size() == 1) {
+    return envelope_response(200, OcpiStatus::kSuccess, "", location_json(location, party_), now);
+  }
+  const auto evse = std::ranges::find(location.evses(), parts[1], &v1::RoamingEvse::uid);
+  if (evse == location.evses().end()) {
+    return unknown("unknown EVSE " + parts[1] + " in location " + parts[0]);
+  }
+  if (parts.size() == 2) {
+    return envelope_response(200, OcpiStatus::kSuccess, "", evse_json(*evse), now);
+  }
+  const auto connector = std::ranges::find(evse->connectors(), parts[2], &v1::RoamingConnector::id);
+  if (connector == evse->connectors().end()) {
+    return unknown("unknown connector " + parts[2] + " of EVSE " + parts[1] + " in location " +
+                   parts[0]);
+  }
+  return envelope_response(200, OcpiStatus::kSuccess, "",
+                           connector_json(*connector, evse->last_updated()), now);
+}
+
+}  // namespace switchyard::roaming

@@ -1,0 +1,99 @@
+// OCPI pagination (see ocpi_paging.h).
+#include "roaming/ocpi_paging.h"
+
+#include <charconv>
+
+#include "common/runtime/core/clock.h"
+
+namespace switchyard::roaming {
+namespace {
+
+// OCPI times are UTC; a time without a zone designator is UTC too.
+std::optional<std::int64_t> parse_time(std::string text) {
+  const bool has_zone =
+      !text.empty() &&
+      (text.back() == 'Z' || text.back() == 'z' ||
+       (text.size() > 19 && (text[text.size() - 6] == '+' || text[text.size() - 6] == '-')));
+  if (!has_zone) text += 'Z';
+  auto t = parse_rfc3339(text);
+  if (!t) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+}
+
+std::optional<int> parse_count(const std::string& text) {
+  int v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end || v < 0) return std::nullopt;
+  return v;
+}
+
+Error invalid(const std::string& what) { return Error{ErrorCode::kInvalidArgument, what}; }
+
+// Query values in a link: only what our own parameters can hold needs escaping.
+std::string escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '+' || c == ':' || c == '&' || c == '=' || c == ' ' || c == '%') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+      out += kHex[static_cast<unsigned char>(c) & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PageRequest> page_request(const http::Request& request, int default_limit, int max_limit) {
+  PageRequest page;
+  page.limit = default_limit;
+  for (const char* name : {"date_from", "date_to"}) {
+    auto value = request.query_param(name);
+    if (!value || value->empty()) continue;
+    auto ms = parse_time(*value);
+    if (!ms)
+      return std::unexpected(
+          invalid(std::string(name) + ": '" + *value + "' is not an RFC 3339 time"));
+    (std::string_view(name) == "date_from" ? page.from_ms : page.to_ms) = *ms;
+  }
+  if (page.from_ms && page.to_ms && *page.to_ms <= *page.from_ms) {
+    return std::unexpected(invalid("date_to: not after date_from"));
+  }
+  if (auto value = request.query_param("offset"); value && !value->empty()) {
+    auto n = parse_count(*value);
+    if (!n) return std::unexpected(invalid("offset: '" + *value + "' is not a whole number >= 0"));
+    page.offset = *n;
+  }
+  if (auto value = request.query_param("limit"); value && !value->empty()) {
+    auto n = parse_count(*value);
+    if (!n || *n == 0) {
+      return std::unexpected(invalid("limit: '" + *value + "' is not a whole number >= 1"));
+    }
+    page.limit = std::min(*n, max_limit);
+  }
+  return page;
+}
+
+void set_page_headers(http::Response& response, const std::string& list_url,
+                      const PageRequest& page, std::int64_t total, std::size_t returned) {
+  response.headers.emplace_back("X-Total-Count", std::to_string(total));
+  response.headers.emplace_back("X-Limit", std::to_string(page.limit));
+  const std::int64_t next =
+      static_cast<std::int64_t>(page.offset) + static_cast<std::int64_t>(returned);
+  if (returned == 0 || next >= total) return;
+  std::string url =
+      list_url + "?offset=" + std::to_string(next) + "&limit=" + std::to_string(page.limit);
+  auto when = [](std::int64_t ms) {
+    return escape(
+        format_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms))));
+  };
+  if (page.from_ms) url += "&date_from=" + when(*page.from_ms);
+  if (page.to_ms) url += "&date_to=" + when(*page.to_ms);
+  response.headers.emplace_back("Link", "<" + url + ">; rel=\"next\"");
+}
+
+}  // namespace switchyard::roaming

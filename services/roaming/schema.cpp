@@ -1,0 +1,71 @@
+// The roaming service's tables, in one migration sequence (scope "roaming").
+#include "roaming/schema.h"
+
+namespace switchyard::roaming {
+namespace {
+
+const sql::Migration kMigrations[] = {
+    {1, "roaming partners",
+     R"sql(
+CREATE TABLE roaming_partners (
+  partner_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  state TEXT NOT NULL,
+  initiated_by_us BIGINT NOT NULL,
+  our_token_sha256 TEXT NOT NULL,
+  their_token TEXT NOT NULL,
+  versions_url TEXT NOT NULL,
+  version TEXT NOT NULL,
+  endpoints_json TEXT NOT NULL,
+  roles_json TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  last_error TEXT NOT NULL
+);
+CREATE INDEX roaming_partners_token ON roaming_partners (our_token_sha256);
+)sql",
+     ""},
+    // The locations we publish (location_store.h): definitions, EVSE statuses, and the OCPP
+    // facts behind the statuses, for every charger.
+    {2, "roaming locations",
+     R"sql(
+CREATE TABLE roaming_locations (
+  location_id TEXT PRIMARY KEY,
+  publish BIGINT NOT NULL,
+  body TEXT NOT NULL,
+  last_updated_ms BIGINT NOT NULL
+);
+CREATE INDEX roaming_locations_updated ON roaming_locations (last_updated_ms, location_id);
+CREATE TABLE roaming_evses (
+  location_id TEXT NOT NULL,
+  uid TEXT NOT NULL,
+  charger_id TEXT NOT NULL,
+  ocpp_evse_id BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  removed BIGINT NOT NULL,
+  last_updated_ms BIGINT NOT NULL,
+  PRIMARY KEY (location_id, uid)
+);
+CREATE INDEX roaming_evses_charger ON roaming_evses (charger_id, ocpp_evse_id);
+CREATE TABLE roaming_ocpp_status (
+  charger_id TEXT NOT NULL,
+  ocpp_evse_id BIGINT NOT NULL,
+  connector_id BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  PRIMARY KEY (charger_id, ocpp_evse_id, connector_id)
+);
+CREATE TABLE roaming_charger_online (
+  charger_id TEXT PRIMARY KEY,
+  online BIGINT NOT NULL,
+  at_ms BIGINT NOT NULL
+);
+)sql",
+     ""},
+};
+
+}  // namespace
+
+std::span<const sql::Migration> migrations() { return kMigrations; }
+
+}  // namespace switchyard::roaming
