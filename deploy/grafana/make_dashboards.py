@@ -325,13 +325,28 @@ roaming = dashboard(
         ts("Our calls to partners failing: by module and status",
            [(f'sum by (module, status) (rate({RQ}{{direction="out", {NON_2XX}}}[{R}]))',
              "{{module}} {{status}}")], "reqps"),
+        row("Pushes to partners (outbox: one entry per changed object)"),
+        stat("Objects waiting for partners", "sum(switchyard_roaming_outbox_pending)"),
+        stat("Oldest undelivered change", "max(switchyard_roaming_outbox_oldest_age_seconds)",
+             "s"),
+        ts("Outbox pending by partner",
+           [("sum by (partner) (switchyard_roaming_outbox_pending)", "{{partner}}")]),
+        ts("Oldest undelivered change by partner",
+           [("max by (partner) (switchyard_roaming_outbox_oldest_age_seconds)", "{{partner}}")],
+           "s"),
+        ts("Pushes by module and result",
+           [(f"sum by (module, result) (rate(switchyard_roaming_pushes_total[{R}]))",
+             "{{module}} {{result}}")], "ops"),
+        ts("EVSE status changes by status",
+           [(f"sum by (status) (rate(switchyard_roaming_evse_status_changes_total[{R}]))",
+             "{{status}}")], "ops",
+           description="OCPI EVSE statuses changed by the charger events (each goes to every "
+                       "partner that receives locations)."),
         text("Later roaming slices",
-             "Slice 1 serves OCPI `versions` and `credentials` and keeps the partner registry; "
-             "these panels cover what it exports. Later slices add, with their metrics: the "
-             "partner outboxes (sessions, CDRs, EVSE status pushes: pending entries and oldest age "
-             "by partner and module, pushes by result), partner HTTP latency, real-time "
-             "authorizations by result, the other OCPI modules (locations, sessions, CDRs, "
-             "tariffs, tokens, commands) and OICP 2.3.", width=24),
+             "Locations are published (pull and push). Later slices add, with their metrics: "
+             "sessions and CDR pushes (CDRs retried until accepted), partner HTTP latency, "
+             "real-time authorizations by result, the tariffs, tokens and commands modules and "
+             "OICP 2.3.", width=24),
     ])
 
 DASHBOARDS = {

@@ -23,9 +23,10 @@ std::string roles_text(const google::protobuf::Message& row) {
 }
 
 std::vector<Column> partner_columns() {
-  return {field_column("PARTNER", "id"),      field_column("NAME", "name"),
-          field_column("STATE", "state"),     Column{"COUNTRY/PARTY", roles_text},
-          field_column("VERSION", "version"), field_column("LAST_ERROR", "last_error")};
+  return {field_column("PARTNER", "id"),           field_column("NAME", "name"),
+          field_column("STATE", "state"),          Column{"COUNTRY/PARTY", roles_text},
+          field_column("VERSION", "version"),      field_column("OUTBOX", "outbox.pending"),
+          field_column("LAST_ERROR", "last_error")};
 }
 
 Outcome invite(Session& session, const VerbArgs& args) {

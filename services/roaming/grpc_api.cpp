@@ -3,6 +3,8 @@
 
 #include "common/runtime/core/log.h"
 #include "common/runtime/grpc/status.h"
+
+#include <algorithm>
 #include "common/runtime/http/client.h"
 #include "roaming/ocpi_envelope.h"
 
@@ -53,7 +55,16 @@ grpc::Status check_name(const std::string& name, bool required) {
 
 }  // namespace
 
-void to_proto(const Partner& p, v1::Partner* out) {
+void to_proto(const Partner& p, v1::Partner* out, const PushStats* outbox) {
+  if (outbox != nullptr) {
+    auto* o = out->mutable_outbox();
+    o->set_pending(outbox->pending);
+    if (outbox->pending > 0) {
+      o->mutable_oldest_change()->set_seconds(outbox->oldest_ms / 1000);
+      o->mutable_oldest_change()->set_nanos(static_cast<int>(outbox->oldest_ms % 1000) * 1'000'000);
+    }
+    o->set_last_error(outbox->last_error);
+  }
   out->set_id(p.id);
   out->set_name(p.name);
   out->set_state(state_enum(p.state));
@@ -115,7 +126,13 @@ RoamingApi::Reactor* RoamingApi::ListPartners(Context* c, const v1::ListPartners
   return run_blocking(c, pool_, [this, out]() -> grpc::Status {
     auto partners = registration_.list();
     if (!partners) return to_grpc_status(partners.error());
-    for (const auto& p : *partners) to_proto(p, out->add_partners());
+    auto outboxes = locations_.push_stats();
+    if (!outboxes) return to_grpc_status(outboxes.error());
+    for (const auto& p : *partners) {
+      const auto o = std::ranges::find(*outboxes, p.id, &PushStats::partner_id);
+      const PushStats empty{p.id, 0, 0, ""};
+      to_proto(p, out->add_partners(), o != outboxes->end() ? &*o : &empty);
+    }
     return grpc::Status::OK;
   });
 }
@@ -126,7 +143,11 @@ RoamingApi::Reactor* RoamingApi::GetPartner(Context* c, const v1::GetPartnerRequ
     if (auto s = check_partner_id(r->partner_id()); !s.ok()) return s;
     auto partner = registration_.get(r->partner_id());
     if (!partner) return to_grpc_status(partner.error());
-    to_proto(*partner, out->mutable_partner());
+    auto outboxes = locations_.push_stats();
+    if (!outboxes) return to_grpc_status(outboxes.error());
+    const auto o = std::ranges::find(*outboxes, partner->id, &PushStats::partner_id);
+    const PushStats empty{partner->id, 0, 0, ""};
+    to_proto(*partner, out->mutable_partner(), o != outboxes->end() ? &*o : &empty);
     return grpc::Status::OK;
   });
 }
@@ -161,8 +182,11 @@ RoamingApi::Reactor* RoamingApi::PutLocation(Context* c, const v1::PutLocationRe
     if (auto checked = check_location(r->location(), party_); !checked) {
       return invalid("location." + checked.error().message);
     }
-    auto stored = locations_.put(r->location());
+    auto receivers = pusher_.receivers();
+    if (!receivers) return to_grpc_status(receivers.error());
+    auto stored = locations_.put(r->location(), *receivers);
     if (!stored) return to_grpc_status(stored.error());
+    if (!receivers->empty()) pusher_.wake();
     log::info("location put", {{"location_id", stored->id()},
                                {"evses", stored->evses_size()},
                                {"publish", stored->publish()}});

@@ -5,19 +5,25 @@
 
 #include "common/runtime/grpc/work_pool.h"
 #include "roaming/credentials.h"
+#include "roaming/location_pusher.h"
 #include "roaming/location_store.h"
 #include "roaming/locations.h"
 #include "switchyard/v1/roaming.grpc.pb.h"
 
 namespace switchyard::roaming {
 
-// A partner as the API shows it (never a token).
-void to_proto(const Partner& partner, v1::Partner* out);
+// A partner as the API shows it (never a token), with its push outbox when known.
+void to_proto(const Partner& partner, v1::Partner* out, const PushStats* outbox = nullptr);
 
 class RoamingApi final : public v1::Roaming::CallbackService {
  public:
-  RoamingApi(Registration& registration, LocationStore& locations, Party party, WorkPool& pool)
-      : registration_(registration), locations_(locations), party_(std::move(party)), pool_(pool) {}
+  RoamingApi(Registration& registration, LocationStore& locations, LocationPusher& pusher,
+             Party party, WorkPool& pool)
+      : registration_(registration),
+        locations_(locations),
+        pusher_(pusher),
+        party_(std::move(party)),
+        pool_(pool) {}
 
   using Context = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -40,6 +46,7 @@ class RoamingApi final : public v1::Roaming::CallbackService {
  private:
   Registration& registration_;
   LocationStore& locations_;
+  LocationPusher& pusher_;
   Party party_;
   WorkPool& pool_;
 };

@@ -119,10 +119,34 @@ Result<void> touch_location(sql::Transaction& tx, const std::string& location_id
   return {};
 }
 
+// `location_id` / `evse_uid` ("" for the whole location) changed: into each partner's outbox,
+// or, when already there, its version moves on (the oldest change's time stays).
+Result<void> enqueue(sql::Transaction& tx, std::span<const std::string> partners,
+                     const std::string& location_id, const std::string& evse_uid,
+                     std::int64_t now) {
+  for (const auto& partner : partners) {
+    auto r = tx.exec(
+        "INSERT INTO roaming_push_outbox (partner_id, location_id, evse_uid, version, "
+        "enqueued_ms, attempts, next_attempt_ms, last_error) VALUES ($1, $2, $3, 1, $4, 0, $4, '') "
+        "ON CONFLICT (partner_id, location_id, evse_uid) DO UPDATE SET "
+        "version = roaming_push_outbox.version + 1",
+        {partner, location_id, evse_uid, std::to_string(now)});
+    if (!r) return std::unexpected(r.error());
+  }
+  return {};
+}
+
+Result<bool> is_published(sql::Transaction& tx, const std::string& location_id) {
+  auto r = tx.exec("SELECT publish FROM roaming_locations WHERE location_id = $1", {location_id});
+  if (!r) return std::unexpected(r.error());
+  return !r->empty() && r->int64(0, 0) != 0;
+}
+
 // Recomputes the live EVSEs of `charger_id` (all, or those of `evse_id` when > 0) and records
 // the ones whose status changed.
 Result<std::vector<EvseChange>> refresh(sql::Transaction& tx, const std::string& charger_id,
-                                        int evse_id, std::int64_t now) {
+                                        int evse_id, std::int64_t now,
+                                        std::span<const std::string> push_to) {
   const std::string select =
       "SELECT location_id, uid, ocpp_evse_id, status FROM roaming_evses "
       "WHERE charger_id = $1 AND removed = 0";
@@ -141,6 +165,14 @@ Result<std::vector<EvseChange>> refresh(sql::Transaction& tx, const std::string&
         {r->text(i, 0), r->text(i, 1), *status, std::to_string(now)});
     if (!u) return std::unexpected(u.error());
     if (auto t = touch_location(tx, r->text(i, 0), now); !t) return std::unexpected(t.error());
+    if (!push_to.empty()) {
+      auto published = is_published(tx, r->text(i, 0));
+      if (!published) return std::unexpected(published.error());
+      if (*published) {
+        auto q = enqueue(tx, push_to, r->text(i, 0), r->text(i, 1), now);
+        if (!q) return std::unexpected(q.error());
+      }
+    }
     changes.push_back({r->text(i, 0), r->text(i, 1), *status});
   }
   return changes;
@@ -148,7 +180,8 @@ Result<std::vector<EvseChange>> refresh(sql::Transaction& tx, const std::string&
 
 }  // namespace
 
-Result<v1::RoamingLocation> LocationStore::put(const v1::RoamingLocation& location) {
+Result<v1::RoamingLocation> LocationStore::put(const v1::RoamingLocation& location,
+                                               std::span<const std::string> push_to) {
   const std::int64_t now = ms(clock_.now());
   const v1::RoamingLocation given = definition(location);
   auto committed = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
@@ -166,9 +199,11 @@ Result<v1::RoamingLocation> LocationStore::put(const v1::RoamingLocation& locati
                                                          " of location " + other->text(0, 0));
       }
     }
-    auto old = tx.exec("SELECT body, last_updated_ms FROM roaming_locations WHERE location_id = $1",
-                       {given.id()});
+    auto old = tx.exec(
+        "SELECT body, last_updated_ms, publish FROM roaming_locations WHERE location_id = $1",
+        {given.id()});
     if (!old) return std::unexpected(old.error());
+    const bool previous_publish = !old->empty() && old->int64(0, 2) != 0;
     v1::RoamingLocation previous;
     if (!old->empty()) {
       auto bytes = base64_decode(old->text(0, 0));
@@ -221,6 +256,10 @@ Result<v1::RoamingLocation> LocationStore::put(const v1::RoamingLocation& locati
     without_evses.clear_evses();
     if (serialized(previous) != serialized(without_evses)) changed = true;
     const std::int64_t last_updated = changed ? now : old->int64(0, 1);
+    // Published, or just unpublished (partners must hear that too): the whole location.
+    if (changed && (given.publish() || previous_publish)) {
+      if (auto q = enqueue(tx, push_to, given.id(), "", now); !q) return q;
+    }
     auto r = tx.exec(
         "INSERT INTO roaming_locations (location_id, publish, body, last_updated_ms) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT (location_id) DO UPDATE SET "
@@ -319,7 +358,8 @@ Result<std::vector<v1::RoamingLocation>> LocationStore::list(const std::string& 
 Result<std::vector<EvseChange>> LocationStore::apply_status(const std::string& charger_id,
                                                             int evse_id, int connector_id,
                                                             const std::string& status,
-                                                            std::int64_t at_ms) {
+                                                            std::int64_t at_ms,
+                                                            std::span<const std::string> push_to) {
   const std::int64_t now = ms(clock_.now());
   std::vector<EvseChange> changes;
   auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
@@ -333,7 +373,7 @@ Result<std::vector<EvseChange>> LocationStore::apply_status(const std::string& c
          std::to_string(at_ms)});
     if (!u) return std::unexpected(u.error());
     if (u->affected() == 0) return {};  // older than what we know
-    auto c = refresh(tx, charger_id, evse_id, now);
+    auto c = refresh(tx, charger_id, evse_id, now, push_to);
     if (!c) return std::unexpected(c.error());
     changes = std::move(*c);
     return {};
@@ -343,7 +383,8 @@ Result<std::vector<EvseChange>> LocationStore::apply_status(const std::string& c
 }
 
 Result<std::vector<EvseChange>> LocationStore::apply_online(const std::string& charger_id,
-                                                            bool online, std::int64_t at_ms) {
+                                                            bool online, std::int64_t at_ms,
+                                                            std::span<const std::string> push_to) {
   const std::int64_t now = ms(clock_.now());
   std::vector<EvseChange> changes;
   auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
@@ -355,13 +396,85 @@ Result<std::vector<EvseChange>> LocationStore::apply_online(const std::string& c
         {charger_id, online ? "1" : "0", std::to_string(at_ms)});
     if (!u) return std::unexpected(u.error());
     if (u->affected() == 0) return {};
-    auto c = refresh(tx, charger_id, 0, now);
+    auto c = refresh(tx, charger_id, 0, now, push_to);
     if (!c) return std::unexpected(c.error());
     changes = std::move(*c);
     return {};
   });
   if (!r) return std::unexpected(r.error());
   return changes;
+}
+
+Result<std::vector<PendingPush>> LocationStore::due_pushes(std::int64_t now_ms, int limit) {
+  auto r = db_.exec(
+      "SELECT partner_id, location_id, evse_uid, version, enqueued_ms, attempts "
+      "FROM roaming_push_outbox WHERE next_attempt_ms <= $1 "
+      "ORDER BY enqueued_ms, partner_id, location_id, evse_uid LIMIT " +
+          std::to_string(limit),
+      {std::to_string(now_ms)});
+  if (!r) return std::unexpected(r.error());
+  std::vector<PendingPush> out;
+  out.reserve(static_cast<std::size_t>(r->size()));
+  for (int i = 0; i < r->size(); ++i) {
+    out.push_back({r->text(i, 0), r->text(i, 1), r->text(i, 2), r->int64(i, 3), r->int64(i, 4),
+                   r->int64(i, 5)});
+  }
+  return out;
+}
+
+Result<void> LocationStore::push_done(const PendingPush& p) {
+  auto r = db_.exec(
+      "DELETE FROM roaming_push_outbox WHERE partner_id = $1 AND location_id = $2 AND "
+      "evse_uid = $3 AND version = $4",
+      {p.partner_id, p.location_id, p.evse_uid, std::to_string(p.version)});
+  if (!r) return std::unexpected(r.error());
+  if (r->affected() == 0) {
+    // Changed while it was sent: due again at once, the failure count starts over.
+    auto u = db_.exec(
+        "UPDATE roaming_push_outbox SET attempts = 0, last_error = '' WHERE partner_id = $1 AND "
+        "location_id = $2 AND evse_uid = $3",
+        {p.partner_id, p.location_id, p.evse_uid});
+    if (!u) return std::unexpected(u.error());
+  }
+  return {};
+}
+
+Result<void> LocationStore::push_failed(const PendingPush& p, const std::string& error,
+                                        std::int64_t next_ms) {
+  auto r = db_.exec(
+      "UPDATE roaming_push_outbox SET attempts = attempts + 1, next_attempt_ms = $4, "
+      "last_error = $5 WHERE partner_id = $1 AND location_id = $2 AND evse_uid = $3",
+      {p.partner_id, p.location_id, p.evse_uid, std::to_string(next_ms), error.substr(0, 500)});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> LocationStore::defer_pushes(const std::string& partner_id, std::int64_t next_ms) {
+  auto r = db_.exec(
+      "UPDATE roaming_push_outbox SET next_attempt_ms = $2 WHERE partner_id = $1 AND "
+      "next_attempt_ms < $2",
+      {partner_id, std::to_string(next_ms)});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<std::int64_t> LocationStore::drop_pushes(const std::string& partner_id) {
+  auto r = db_.exec("DELETE FROM roaming_push_outbox WHERE partner_id = $1", {partner_id});
+  if (!r) return std::unexpected(r.error());
+  return r->affected();
+}
+
+Result<std::vector<PushStats>> LocationStore::push_stats() {
+  auto r = db_.exec(
+      "SELECT partner_id, COUNT(*), MIN(enqueued_ms), MAX(last_error) FROM roaming_push_outbox "
+      "GROUP BY partner_id ORDER BY partner_id");
+  if (!r) return std::unexpected(r.error());
+  std::vector<PushStats> out;
+  out.reserve(static_cast<std::size_t>(r->size()));
+  for (int i = 0; i < r->size(); ++i) {
+    out.push_back({r->text(i, 0), r->int64(i, 1), r->int64(i, 2), r->text(i, 3)});
+  }
+  return out;
 }
 
 }  // namespace switchyard::roaming

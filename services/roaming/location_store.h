@@ -6,10 +6,15 @@
 // last_updated follows OCPI: an EVSE's moves when its status or definition changes, and a
 // location's moves with any of its EVSEs. Nothing is deleted: an EVSE left out of a new version
 // of its location stays, as REMOVED.
+//
+// The push outbox: per partner and object (a location, or one EVSE's status) only that it
+// changed, written in the transaction of the change. The pusher sends the object's state at send
+// time, so a partner that was down gets one request per changed object, never the history.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,13 +47,33 @@ struct EvseChange {
   std::string status;
 };
 
+// An object a partner has still to be told about: the whole location (evse_uid empty: PUT) or
+// one EVSE's status (PATCH). `version` grows with each change while it waits.
+struct PendingPush {
+  std::string partner_id;
+  std::string location_id;
+  std::string evse_uid;
+  std::int64_t version = 0;
+  std::int64_t enqueued_ms = 0;  // the oldest change not yet delivered
+  std::int64_t attempts = 0;
+};
+
+// A partner's outbox.
+struct PushStats {
+  std::string partner_id;
+  std::int64_t pending = 0;
+  std::int64_t oldest_ms = 0;  // enqueued_ms of the oldest entry
+  std::string last_error;      // of a failed entry, empty when none failed
+};
+
 class LocationStore {
  public:
   LocationStore(sql::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
 
   // Creates or replaces a location (checked by check_location first); returns it as stored,
-  // with statuses.
-  Result<v1::RoamingLocation> put(const v1::RoamingLocation& location);
+  // with statuses. When it changed, each of `push_to` (partner ids) gets it in its outbox.
+  Result<v1::RoamingLocation> put(const v1::RoamingLocation& location,
+                                  std::span<const std::string> push_to = {});
   Result<std::optional<v1::RoamingLocation>> get(const std::string& id);
   // Published locations only (OCPI never shows unpublished ones to partners).
   Result<LocationPage> query(const LocationQuery& query);
@@ -56,13 +81,29 @@ class LocationStore {
   Result<std::vector<v1::RoamingLocation>> list(const std::string& after_id, int limit);
 
   // An OCPP status of (charger, evse, connector) at `at_ms` (older than the one stored: ignored;
-  // evse 0 is the whole charger). Returns the EVSEs whose OCPI status changed.
+  // evse 0 is the whole charger). Returns the EVSEs whose OCPI status changed; each of them goes
+  // into the outbox of each of `push_to` (partner ids) of a published location.
   Result<std::vector<EvseChange>> apply_status(const std::string& charger_id, int evse_id,
                                                int connector_id, const std::string& status,
-                                               std::int64_t at_ms);
+                                               std::int64_t at_ms,
+                                               std::span<const std::string> push_to = {});
   // The charger connected (true) or disconnected at `at_ms`.
   Result<std::vector<EvseChange>> apply_online(const std::string& charger_id, bool online,
-                                               std::int64_t at_ms);
+                                               std::int64_t at_ms,
+                                               std::span<const std::string> push_to = {});
+
+  // --- the push outbox ------------------------------------------------------------------------
+  // Entries whose next attempt is due, oldest change first.
+  Result<std::vector<PendingPush>> due_pushes(std::int64_t now_ms, int limit);
+  // Delivered: the entry goes unless the object changed again meanwhile (then it stays, due).
+  Result<void> push_done(const PendingPush& push);
+  // Not delivered: tried again at `next_ms`.
+  Result<void> push_failed(const PendingPush& push, const std::string& error, std::int64_t next_ms);
+  // The partner is unreachable: none of its entries is tried before `next_ms`.
+  Result<void> defer_pushes(const std::string& partner_id, std::int64_t next_ms);
+  // The partner no longer receives locations (unregistered): its outbox goes.
+  Result<std::int64_t> drop_pushes(const std::string& partner_id);
+  Result<std::vector<PushStats>> push_stats();
 
  private:
   sql::Database& db_;

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   std::jthread consuming([&](std::stop_token stop) {
     events.run([&](const bus::Event& e) { return (*service)->handle_event(e); }, std::move(stop));
   });
+  (*service)->start();  // pushes to partners
   log::info("roaming started", {{"grpc_port", *bound},
                                 {"http_port", options.http_port},
                                 {"events_topic", options.events_topic},
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   process.shutdown_grpc();
   consuming.request_stop();
   consuming.join();
+  (*service)->stop();
   process.stop_http();  // no OCPI request reaches the registration once it goes
   return 0;
 }

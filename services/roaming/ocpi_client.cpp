@@ -114,4 +114,12 @@ Result<void> HttpOcpiClient::delete_credentials(const std::string& url, const st
   return {};
 }
 
+Result<void> HttpOcpiClient::push(const std::string& method, const std::string& module,
+                                  const std::string& url, const std::string& token,
+                                  std::string body) {
+  auto data = call(method, module, url, token, std::move(body));
+  if (!data) return std::unexpected(data.error());
+  return {};
+}
+
 }  // namespace switchyard::roaming

@@ -1,4 +1,5 @@
-// The calls we make to a partner's OCPI configuration modules, as a port (tests fake it) and its
+// The calls we make to a partner's OCPI modules (configuration, and pushes to its receivers), as
+// a port (tests fake it) and its
 // implementation on the HTTP client. Every call authenticates with `Authorization: Token
 // <base64(token)>` and carries a new X-Request-ID and X-Correlation-ID.
 #pragma once
@@ -32,6 +33,10 @@ class OcpiClient {
   virtual Result<Credentials> put_credentials(const std::string& url, const std::string& token,
                                               const Credentials& ours) = 0;
   virtual Result<void> delete_credentials(const std::string& url, const std::string& token) = 0;
+  // A push to one of their receiver modules (`module` for metrics: "locations", ...): PUT or
+  // PATCH `body` (JSON) to `url`; success is HTTP 2xx with status_code 1xxx.
+  virtual Result<void> push(const std::string& method, const std::string& module,
+                            const std::string& url, const std::string& token, std::string body) = 0;
 };
 
 // Thread-safe. Counts switchyard_roaming_requests_total{direction="out"} when `metrics` is set.
@@ -47,6 +52,8 @@ class HttpOcpiClient final : public OcpiClient {
   Result<Credentials> put_credentials(const std::string& url, const std::string& token,
                                       const Credentials& ours) override;
   Result<void> delete_credentials(const std::string& url, const std::string& token) override;
+  Result<void> push(const std::string& method, const std::string& module, const std::string& url,
+                    const std::string& token, std::string body) override;
 
  private:
   // The `data` of a successful answer, serialised ("" when absent).

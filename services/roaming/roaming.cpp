@@ -7,6 +7,7 @@
 #include "common/runtime/http/client.h"
 #include "roaming/credentials.h"
 #include "roaming/grpc_api.h"
+#include "roaming/location_pusher.h"
 #include "roaming/location_store.h"
 #include "roaming/locations_sender.h"
 #include "roaming/metrics.h"
@@ -38,8 +39,9 @@ struct RoamingService::Impl {
         locations(db, clock),
         locations_sender(locations, Party{s.country_code, s.party_id},
                          registration.module_url("locations"), clock),
-        status_feed(locations, registry),
-        api(registration, locations, Party{s.country_code, s.party_id}, pool) {
+        pusher(locations, store, client, Party{s.country_code, s.party_id}, clock, registry),
+        status_feed(locations, &pusher, registry),
+        api(registration, locations, pusher, Party{s.country_code, s.party_id}, pool) {
     registration.add_module(locations_sender);
   }
 
@@ -49,6 +51,7 @@ struct RoamingService::Impl {
   Registration registration;
   LocationStore locations;
   LocationsSender locations_sender;
+  LocationPusher pusher;
   StatusFeed status_feed;
   RoamingApi api;
 };
@@ -70,6 +73,10 @@ grpc::Service& RoamingService::grpc_service() { return impl_->api; }
 Registration& RoamingService::registration() { return impl_->registration; }
 
 std::string RoamingService::versions_url() const { return impl_->registration.versions_url(); }
+
+void RoamingService::start() { impl_->pusher.start(); }
+
+void RoamingService::stop() { impl_->pusher.stop(); }
 
 Result<void> RoamingService::handle_event(const bus::Event& event) {
   return impl_->status_feed.handle(event);

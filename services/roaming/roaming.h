@@ -51,6 +51,9 @@ class RoamingService {
   Registration& registration();
   // Our versions endpoint (what partners are told).
   std::string versions_url() const;
+  // Starts / stops pushing changes to partners (a thread). stop() before the database goes.
+  void start();
+  void stop();
   // The handler for ocpp.events.v1 (consumer group "switchyard-roaming"): EVSE statuses of the
   // locations. An error means "retry the event".
   Result<void> handle_event(const bus::Event& event);

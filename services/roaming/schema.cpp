@@ -62,6 +62,23 @@ CREATE TABLE roaming_charger_online (
 );
 )sql",
      ""},
+    // What each partner has still to be told (location_store.h): one row per partner and object.
+    {3, "roaming push outbox",
+     R"sql(
+CREATE TABLE roaming_push_outbox (
+  partner_id TEXT NOT NULL,
+  location_id TEXT NOT NULL,
+  evse_uid TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  enqueued_ms BIGINT NOT NULL,
+  attempts BIGINT NOT NULL,
+  next_attempt_ms BIGINT NOT NULL,
+  last_error TEXT NOT NULL,
+  PRIMARY KEY (partner_id, location_id, evse_uid)
+);
+CREATE INDEX roaming_push_outbox_due ON roaming_push_outbox (next_attempt_ms);
+)sql",
+     ""},
 };
 
 }  // namespace

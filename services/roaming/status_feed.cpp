@@ -17,7 +17,8 @@ std::int64_t millis(const google::protobuf::Timestamp& t) {
 
 }  // namespace
 
-StatusFeed::StatusFeed(LocationStore& store, prometheus::Registry* metrics) : store_(store) {
+StatusFeed::StatusFeed(LocationStore& store, LocationPusher* pusher, prometheus::Registry* metrics)
+    : store_(store), pusher_(pusher) {
   if (metrics == nullptr) return;
   malformed_ = &prometheus::BuildCounter()
                     .Name("switchyard_roaming_malformed_events_total")
@@ -30,6 +31,10 @@ StatusFeed::StatusFeed(LocationStore& store, prometheus::Registry* metrics) : st
                       "OCPI EVSE status changes of published and unpublished locations, by the "
                       "new status")
                   .Register(*metrics);
+  for (const char* status :
+       {"AVAILABLE", "CHARGING", "RESERVED", "INOPERATIVE", "OUTOFORDER", "UNKNOWN"}) {
+    changes_->Add({{"status", status}});
+  }
 }
 
 Result<void> StatusFeed::handle(const bus::Event& event) {
@@ -40,19 +45,28 @@ Result<void> StatusFeed::handle(const bus::Event& event) {
 
 Result<void> StatusFeed::apply(const v1::ChargerEvent& event) {
   if (event.charger_id().empty()) return {};
+  const bool status = event.has_status_notification();
+  const bool opened = event.has_connection_opened() || event.has_boot_notification();
+  const bool closed = event.has_connection_closed();
+  if (!status && !opened && !closed) return {};
   const std::int64_t at = millis(event.received_at());
+  std::vector<std::string> push_to;
+  if (pusher_ != nullptr) {
+    auto receivers = pusher_->receivers();
+    if (!receivers) return std::unexpected(receivers.error());
+    push_to = std::move(*receivers);
+  }
   Result<std::vector<EvseChange>> changes = std::vector<EvseChange>{};
-  if (event.has_status_notification()) {
+  if (status) {
     const auto& s = event.status_notification();
     changes = store_.apply_status(event.charger_id(), s.location().evse_id(),
-                                  s.location().connector_id(), s.status(), at);
-  } else if (event.has_connection_opened() || event.has_boot_notification()) {
-    changes = store_.apply_online(event.charger_id(), true, at);
-  } else if (event.has_connection_closed()) {
-    changes = store_.apply_online(event.charger_id(), false, at);
+                                  s.location().connector_id(), s.status(), at, push_to);
+  } else {
+    changes = store_.apply_online(event.charger_id(), opened, at, push_to);
   }
   if (!changes) return std::unexpected(changes.error());
   count(*changes);
+  if (!changes->empty() && !push_to.empty() && pusher_ != nullptr) pusher_->wake();
   return {};
 }
 

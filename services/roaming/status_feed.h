@@ -1,10 +1,12 @@
 // ocpp.events.v1 into the locations' EVSE statuses: StatusNotifications (connector, EVSE or
 // whole charger) and connections opened / closed (an offline charger's EVSEs are UNKNOWN, as
-// OCPI asks). Idempotent: a redelivered or older event changes nothing. A database failure
-// fails the handler, so the consumer retries the event.
+// OCPI asks). Each change goes into the push outbox of every partner that receives locations, in
+// the same transaction. Idempotent: a redelivered or older event changes nothing. A database
+// failure fails the handler, so the consumer retries the event.
 #pragma once
 
 #include "common/runtime/bus/event_consumer.h"
+#include "roaming/location_pusher.h"
 #include "roaming/location_store.h"
 
 namespace prometheus {
@@ -22,7 +24,8 @@ namespace switchyard::roaming {
 
 class StatusFeed {
  public:
-  StatusFeed(LocationStore& store, prometheus::Registry* metrics);
+  // `pusher` (may be null) names the partners each change goes to and is woken by changes.
+  StatusFeed(LocationStore& store, LocationPusher* pusher, prometheus::Registry* metrics);
 
   // The bus handler.
   Result<void> handle(const bus::Event& event);
@@ -32,6 +35,7 @@ class StatusFeed {
   void count(const std::vector<EvseChange>& changes);
 
   LocationStore& store_;
+  LocationPusher* pusher_;
   prometheus::Counter* malformed_ = nullptr;
   prometheus::Family<prometheus::Counter>* changes_ = nullptr;
 };

@@ -249,6 +249,7 @@ int main(int argc, char** argv) {
         ->run([&](const bus::Event& e) { return smart_events_handler.handle(e); }, std::move(stop));
   });
   std::jthread smart_driving([&](const std::stop_token& stop) { smart.run(stop); });
+  (*roaming_service)->start();  // pushes to partners
   std::jthread roaming_consuming([&](std::stop_token stop) {
     (*roaming_events)
         ->run([&](const bus::Event& e) { return (*roaming_service)->handle_event(e); },
@@ -282,6 +283,7 @@ int main(int argc, char** argv) {
   smart_consuming.join();
   smart_driving.join();
   roaming_consuming.join();
+  (*roaming_service)->stop();
   outbox.stop();
   log::info("standalone stopped");
   return 0;

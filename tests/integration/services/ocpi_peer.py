@@ -29,7 +29,23 @@ peer's tokens), and adjusts four things, each a gap of the package rather than o
   body, answer status) for the tests' assertions (`received()`, `wait_for()`).
 
 Its 401/403/405 answers are FastAPI's `{"detail": ...}`, not OCPI envelopes (the package's choice;
-the tests check Switchyard's envelopes, not the peer's). `versions=("2.1.1",)` makes a peer that
+the tests check Switchyard's envelopes, not the peer's).
+
+`receive_locations=True` makes the peer a locations RECEIVER (off by default, so the peers of the
+other tests advertise only credentials): its 2.2.1 details list `locations` as RECEIVER at
+`{base}/emsp/2.2.1/locations`, and the package's own eMSP routes of that module answer a CPO's
+pushes (`PUT .../{country_code}/{party_id}/{location_id}` with a whole Location, `PATCH
+.../{location_id}/{evse_uid}` with some fields of an EVSE, and the other PUT/PATCH/GET forms) with
+OCPI envelopes, status_code 1000; a body the package's model refuses is its FastAPI 422. The
+`_PeerCrud` keeps the latest Location per (country_code, party_id, id) as plain JSON (the package
+applies EVSE PATCHes onto it; the peer keeps the EVSEs in their first order): `location()`,
+`evse_status()`. The package upper-cases CiStrings here (see above): ids in upper case read back as
+sent. `locations_answer` makes the peer refuse pushes without storing them: an OCPI error
+status_code (HTTP 200) or an HTTP status; such requests are recorded with `"refused": <it>`.
+
+`stop_serving()` closes the listening socket (callers get connection refused) and
+`start_serving()` listens again on the same port; tokens, registration and stored locations are
+kept, so a partner that was down comes back as it was. `versions=("2.1.1",)` makes a peer that
 offers no 2.2.1 (its version list names a 2.1.1 URL that it does not serve);
 `advertise_credentials=False` one whose 2.2.1 details list no credentials endpoint.
 
@@ -111,6 +127,8 @@ class _PeerCrud(Crud):
 
     async def get(self, module, role, id, *args, **kwargs):
         token = kwargs.get("auth_token")
+        if module == ModuleID.locations:
+            return self.peer._stored_location(kwargs, id)
         if module != ModuleID.credentials_and_registration or token not in self.peer.valid_tokens:
             return None
         return self.peer.own_credentials(token)
@@ -119,10 +137,14 @@ class _PeerCrud(Crud):
         return [], 0, True
 
     async def create(self, module, role, data, *args, **kwargs):
+        if module == ModuleID.locations:  # a PUT of a location we did not have
+            return self.peer._store_location(kwargs, data.get("id"), data)
         # Switchyard POSTed with our token A: keep its token B, make token C, A is spent.
         return self.peer._registered(data, used_token=kwargs.get("auth_token"), token_a=True)
 
     async def update(self, module, role, data, id, *args, **kwargs):
+        if module == ModuleID.locations:  # a PUT or PATCH onto a location we had
+            return self.peer._store_location(kwargs, id, data)
         return self.peer._registered(data, used_token=kwargs.get("auth_token"), token_a=False)
 
     async def delete(self, module, role, id, *args, **kwargs):
@@ -173,14 +195,35 @@ class _Recording:
 
         # Recorded before it is answered: whoever got the answer finds the request recorded.
         self.peer._record(entry)
+        refusal = self.peer.locations_answer
+        if refusal is not None and scope["method"] in ("PUT", "PATCH") and \
+                "/locations/" in scope["path"]:
+            entry["refused"] = refusal  # answered by the test's refusal, not the package
+            await _answer_refusal(refusal, recording_send)
+            return
         await self.app(scope, replay, recording_send)
+
+
+async def _answer_refusal(refusal, send):
+    """An OCPI error (status_code >= 2000, HTTP 200) or a bare HTTP status (< 1000)."""
+    if refusal < 1000:
+        status, body = refusal, {"detail": "refused by the test"}
+    else:
+        status, body = 200, {"status_code": refusal, "status_message": "refused by the test",
+                             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    content = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(content)).encode())]})
+    await send({"type": "http.response.body", "body": content})
 
 
 class OcpiEmsp:
     """An eMSP party: the package's FastAPI app under uvicorn in a thread, on 127.0.0.1."""
 
     def __init__(self, country_code="NL", party_id="EMS", business_name="Peer eMSP",
-                 versions=("2.2.1",), advertise_credentials=True, port=0, timeout=10.0):
+                 versions=("2.2.1",), advertise_credentials=True, port=0, timeout=10.0,
+                 receive_locations=False):
         self.country_code = country_code
         self.party_id = party_id
         self.business_name = business_name
@@ -199,6 +242,9 @@ class OcpiEmsp:
         self.registered = False
         self.events = []                     # ("registered"|"updated"|"unregistered", token)
         self.requests = []
+        self.receive_locations = receive_locations
+        self.locations = {}                  # (country_code, party_id, id) -> Location (JSON)
+        self.locations_answer = None         # None, or an OCPI status_code / HTTP status to refuse
         self._socket = None
         self._server = None
         self._thread = None
@@ -217,6 +263,11 @@ class OcpiEmsp:
     @property
     def credentials_url(self):
         return f"{self.base_url}/emsp/2.2.1/credentials/"
+
+    @property
+    def locations_url(self):
+        """Where a CPO pushes locations (advertised when `receive_locations`)."""
+        return f"{self.base_url}/emsp/2.2.1/locations"
 
     def own_credentials(self, token):
         return {"token": token, "url": self.versions_url,
@@ -239,23 +290,30 @@ class OcpiEmsp:
                 with peer._lock:
                     return list(peer._valid_a)
 
+        modules = [ModuleID.credentials_and_registration]
+        if self.receive_locations:
+            modules.append(ModuleID.locations)
         app = get_application(version_numbers=[VersionNumber.v_2_2_1], roles=[RoleEnum.emsp],
-                              crud=_PeerCrud(self),
-                              modules=[ModuleID.credentials_and_registration],
+                              crud=_PeerCrud(self), modules=modules,
                               authenticator=_PeerAuthenticator, adapter=BaseAdapter)
         # Per-peer URLs instead of the package's process-wide OCPI_HOST (see the docstring).
         app.dependency_overrides[get_versions] = lambda: [
             {"version": v, "url": f"{self.base_url}/{v}/details"} for v in self.offered_versions]
-        app.dependency_overrides[get_endpoints] = lambda: {VersionNumber.v_2_2_1: [
-            Endpoint(identifier=ModuleID.credentials_and_registration,
-                     role=InterfaceRole.receiver, url=URL(self.credentials_url))]
-            if self.advertise_credentials else []}
+        app.dependency_overrides[get_endpoints] = lambda: {VersionNumber.v_2_2_1: self._endpoints()}
         return _Recording(app, self)
 
+    def _endpoints(self):
+        endpoints = []
+        if self.advertise_credentials:
+            endpoints.append(Endpoint(identifier=ModuleID.credentials_and_registration,
+                                      role=InterfaceRole.receiver, url=URL(self.credentials_url)))
+        if self.receive_locations:
+            endpoints.append(Endpoint(identifier=ModuleID.locations, role=InterfaceRole.receiver,
+                                      url=URL(self.locations_url)))
+        return endpoints
+
     def start(self):
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", self.port))
+        self._socket = self._bind()
         self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(self._application(), log_level="warning", lifespan="off",
                                 access_log=False)
@@ -271,6 +329,22 @@ class OcpiEmsp:
             time.sleep(0.01)
         return self
 
+    def _bind(self):
+        """A listening socket on self.port (0: any); the same port again after stop_serving()
+        (retried for a while: SO_REUSEADDR covers TIME_WAIT, not a port someone took)."""
+        deadline = time.monotonic() + 10
+        while True:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", self.port))
+                return sock
+            except OSError:
+                sock.close()
+                if not self.port or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def stop(self):
         if self._server is not None:
             self._server.should_exit = True
@@ -279,6 +353,22 @@ class OcpiEmsp:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
+
+    @property
+    def serving(self):
+        return self._server is not None
+
+    def stop_serving(self):
+        """The partner goes down: nothing listens on its port any more (connection refused).
+        Everything it knows (tokens, registration, locations, recorded requests) is kept."""
+        self.stop()
+        return self
+
+    def start_serving(self):
+        """The partner comes back on the same port, as it was."""
+        if self.serving:
+            return self
+        return self.start()
 
     def __enter__(self):
         return self.start()
@@ -315,6 +405,25 @@ class OcpiEmsp:
             self.events.append(("unregistered", used_token))
             self._changed.notify_all()
 
+    def _stored_location(self, where, location_id):
+        key = _location_key(where, location_id)
+        with self._lock:
+            found = self.locations.get(key)
+            return json.loads(json.dumps(found)) if found is not None else None
+
+    def _store_location(self, where, location_id, data):
+        key = _location_key(where, location_id)
+        plain = json.loads(json.dumps(data, default=str))
+        with self._changed:
+            old = self.locations.get(key)
+            if old is not None and plain.get("evses"):
+                # The package's EVSE PATCH appends the patched EVSE: keep the first order.
+                order = {e.get("uid"): i for i, e in enumerate(old.get("evses") or [])}
+                plain["evses"].sort(key=lambda e: order.get(e.get("uid"), len(order)))
+            self.locations[key] = plain
+            self._changed.notify_all()
+        return json.loads(json.dumps(plain))
+
     def _record(self, entry):
         with self._changed:
             self.requests.append(entry)
@@ -341,6 +450,25 @@ class OcpiEmsp:
                     raise TimeoutError(f"no {count} x {method} {path_part} within {timeout} s "
                                        f"(got {seen})")
                 self._changed.wait(left)
+
+    def location(self, location_id, country_code="DE", party_id="SWY"):
+        """The Location pushed to us (plain JSON, EVSE PATCHes applied), or None."""
+        with self._lock:
+            found = self.locations.get((country_code.upper(), party_id.upper(),
+                                        location_id.upper()))
+            return json.loads(json.dumps(found)) if found is not None else None
+
+    def evse_status(self, location_id, uid, country_code="DE", party_id="SWY"):
+        """{uid: status} of one stored location when uid is None, else that EVSE's status."""
+        found = self.location(location_id, country_code, party_id) or {}
+        statuses = {e.get("uid"): e.get("status") for e in found.get("evses") or []}
+        return statuses if uid is None else statuses.get(uid.upper())
+
+    def since(self, index, method=None, path_part=""):
+        """The requests recorded from `index` on (index: a len(peer.requests) taken before)."""
+        with self._lock:
+            return [r for r in self.requests[index:]
+                    if (method is None or r["method"] == method) and path_part in r["path"]]
 
     # -- the client side the package lacks ---------------------------------------------------
 
@@ -432,6 +560,12 @@ def _ocpi_ok(answer):
         return False
 
 
+def _location_key(where, location_id):
+    """(country_code, party_id, id) of the package's path parameters, upper case (its CiString)."""
+    return (str(where.get("country_code", "")).upper(), str(where.get("party_id", "")).upper(),
+            str(location_id or "").upper())
+
+
 def _credentials_endpoint(details):
     """The credentials URL of version details (any role: OCPI lists it as SENDER, RECEIVER or
     both)."""
@@ -477,7 +611,75 @@ def self_test():
             raise AssertionError("a peer without 2.2.1 must be refused")
         except HandshakeError as error:
             assert "2.2.1" in str(error)
+    locations_self_test()
     return 0
+
+
+def sample_location(location_id="LOC1", name="Depot", statuses=("UNKNOWN", "UNKNOWN")):
+    """A Location as a CPO of party DE/SWY pushes it."""
+    stamp = "2026-03-01T10:00:00Z"
+    return {"country_code": "DE", "party_id": "SWY", "id": location_id, "publish": True,
+            "name": name, "address": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115",
+            "country": "DEU", "coordinates": {"latitude": "52.520008", "longitude": "13.404954"},
+            "parking_type": "PARKING_LOT", "time_zone": "Europe/Berlin",
+            "evses": [{"uid": f"E{n}", "evse_id": f"DE*SWY*E{n}*1", "status": status,
+                       "capabilities": ["RFID_READER"],
+                       "connectors": [{"id": "1", "standard": "IEC_62196_T2",
+                                       "format": "SOCKET", "power_type": "AC_3_PHASE",
+                                       "max_voltage": 230, "max_amperage": 32,
+                                       "last_updated": stamp}],
+                       "last_updated": stamp} for n, status in enumerate(statuses, start=1)],
+            "last_updated": stamp}
+
+
+def locations_self_test():
+    """A CPO (this module's client side) pushes a location and EVSE statuses to a receiving
+    peer; the peer goes down (connection refused) and comes back on its port with its state."""
+    with OcpiEmsp(receive_locations=True) as receiver, OcpiEmsp(country_code="DE",
+                                                                  party_id="SWY") as cpo:
+        assert _ocpi_ok(cpo.register_with(receiver.versions_url, receiver.token_a))
+        listed = {(e["identifier"], e["role"], e["url"])
+                  for e in cpo.switchyard_endpoints["endpoints"]}
+        assert ("locations", "RECEIVER", receiver.locations_url) in listed, listed
+        token = cpo.token_to_switchyard
+        url = f"{receiver.locations_url}/DE/SWY/LOC1"
+        answer = cpo.request("PUT", url, token, json_body=sample_location())
+        assert _ocpi_ok(answer), answer.text
+        assert receiver.evse_status("LOC1", None) == {"E1": "UNKNOWN", "E2": "UNKNOWN"}
+        for uid, status in (("E1", "CHARGING"), ("E2", "AVAILABLE"), ("E1", "OUTOFORDER")):
+            answer = cpo.request("PATCH", f"{url}/{uid}", token,
+                                 json_body={"status": status,
+                                            "last_updated": "2026-03-01T10:00:01Z"})
+            assert _ocpi_ok(answer), answer.text
+        assert receiver.evse_status("LOC1", None) == {"E1": "OUTOFORDER", "E2": "AVAILABLE"}
+        assert [e["uid"] for e in receiver.location("LOC1")["evses"]] == ["E1", "E2"]
+        assert cpo.request("PUT", url, "not-a-token",
+                           json_body=sample_location()).status_code in (401, 403)
+        got = cpo.request("GET", url, token)
+        assert _ocpi_ok(got) and got.json()["data"][0]["evses"][0]["status"] == "OUTOFORDER"
+
+        port, before = receiver.port, len(receiver.requests)
+        receiver.stop_serving()
+        try:
+            cpo.request("PATCH", f"{url}/E1", token, json_body={"status": "AVAILABLE"})
+            raise AssertionError("a stopped peer answered")
+        except httpx.ConnectError:
+            pass
+        receiver.start_serving()
+        assert receiver.port == port and len(receiver.requests) == before
+        answer = cpo.request("PUT", url, token, json_body=sample_location(name="Renamed"))
+        assert _ocpi_ok(answer), answer.text
+        assert receiver.location("LOC1")["name"] == "Renamed"
+        assert receiver.since(before, "PUT") and receiver.registered
+
+        receiver.locations_answer = 2001
+        answer = cpo.request("PATCH", f"{url}/E1", token, json_body={"status": "AVAILABLE"})
+        assert answer.status_code == 200 and answer.json()["status_code"] == 2001
+        receiver.locations_answer = 503
+        assert cpo.request("PATCH", f"{url}/E1", token,
+                           json_body={"status": "AVAILABLE"}).status_code == 503
+        assert receiver.evse_status("LOC1", "E1") == "UNKNOWN", "a refused push is not stored"
+    print("locations self-test passed")
 
 
 def serve(port):

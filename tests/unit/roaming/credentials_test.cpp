@@ -23,6 +23,7 @@ class MemoryPartnerStore final : public PartnerStore {
   Result<std::vector<Partner>> load_all() override {
     std::lock_guard lock(mutex_);
     std::vector<Partner> out;
+    out.reserve(partners_.size());
     for (const auto& [id, p] : partners_) out.push_back(p);
     return out;
   }
@@ -108,6 +109,11 @@ class FakePartner final : public OcpiClient {
   Result<void> delete_credentials(const std::string& url, const std::string& token) override {
     record("DELETE", url, token, std::nullopt);
     if (delete_error) return std::unexpected(*delete_error);
+    return {};
+  }
+  Result<void> push(const std::string& method, const std::string& url, const std::string&,
+                    const std::string& token, std::string) override {
+    record(method, url, token, std::nullopt);
     return {};
   }
 
