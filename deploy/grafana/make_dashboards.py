@@ -149,7 +149,11 @@ gateway_fleet = dashboard(
              "{{reason}}")], "ops",
            description="The gateway has no admission limiter of its own yet (no metric for it); "
                        "during a storm, refusals while draining or while auth cannot answer show "
-                       "here."),
+                       "here; auth_throttled: upgrades of a locked-out charger id or address."),
+        ts("Authentication lockouts (brute force)",
+           [(f"sum by (key) (increase(switchyard_gateway_auth_lockouts_total[{R}]))", "{{key}}")],
+           description="Charger ids / source addresses locked out after repeated failed "
+                       "authentications (the gateway log names them)."),
         ts("Ownership events", [(f"sum by (event) (rate(switchyard_gateway_ownership_total[{R}]))",
                                  "{{event}}")], "ops"),
         ts("Drain closes and throttled frames",

@@ -35,7 +35,17 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("lenient-chargers", c.lenient_chargers, "Charger ids decoded in lenient mode")
       .add("lenient-vendors", c.lenient_vendors,
            "Vendors (BootNotification) decoded in lenient mode")
-      .add("drain-window", c.drain_window, "On SIGTERM, connections close spread over this window");
+      .add("drain-window", c.drain_window, "On SIGTERM, connections close spread over this window")
+      .add("auth-charger-failures", c.auth_charger_failures,
+           "Failed authentications of one charger id within --auth-failure-window before it is "
+           "locked out (429); 0 = no limit")
+      .add("auth-address-failures", c.auth_address_failures,
+           "Failed authentications from one source address within the window before it is "
+           "locked out; 0 = no limit (keep it high: chargers share carrier NAT addresses)")
+      .add("auth-failure-window", c.auth_failure_window, "Window of the failure counts")
+      .add("auth-lockout", c.auth_lockout,
+           "First lockout; each further lockout of the same key doubles it")
+      .add("auth-max-lockout", c.auth_max_lockout, "Longest lockout");
   if (!pod) return;
   s.add("credentials-file", c.credentials_file,
         "Charger credentials: lines 'charger_id,security_profile,password_hash' (without "

@@ -33,6 +33,13 @@ struct GatewayConfig {
   // Security profile of chargers the credential file does not list: 0 (no auth), 1, 2 or 3;
   // -1 = unknown chargers are refused.
   int unknown_charger_profile = -1;
+  // Failed authentications (auth_throttle.h): per charger id and per source address within the
+  // window before a lockout (0 = no limit), the first lockout (doubling up to the maximum).
+  int auth_charger_failures = 5;
+  int auth_address_failures = 100;
+  std::chrono::milliseconds auth_failure_window{60000};
+  std::chrono::milliseconds auth_lockout{60000};
+  std::chrono::milliseconds auth_max_lockout{900000};
 
   // OCPP-J session.
   std::chrono::milliseconds call_timeout{30000};

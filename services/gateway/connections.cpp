@@ -1106,6 +1106,16 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     if (!websocket::is_upgrade(req)) {
       return refuse(http::status::upgrade_required, "not_upgrade", "expected a WebSocket upgrade");
     }
+    // A locked charger id or address is refused before any password is hashed.
+    if (ctx_.auth_throttle != nullptr) {
+      if (auto lock = ctx_.auth_throttle->locked(charger_id_, address_of(remote_))) {
+        retry_after_ = lock->retry_after;
+        return refuse(http::status::too_many_requests, "auth_throttled",
+                      std::string("too many failed authentications from this ") +
+                          (lock->key == ThrottleKey::kCharger ? "charger id" : "address") +
+                          "; retry after " + std::to_string(lock->retry_after.count()) + " s");
+      }
+    }
     protocol_ = negotiate_subprotocol(std::string_view(req[http::field::sec_websocket_protocol]),
                                       ctx_.config.protocols)
                     .value_or("");
@@ -1116,6 +1126,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     if constexpr (kTls) {
       if (const auto cn = verified_client_cn(stream_.native_handle())) {
         if (*cn != charger_id_) {
+          auth_failed();
           return refuse(http::status::unauthorized, "certificate_mismatch",
                         "the client certificate's CN is not the charger id");
         }
@@ -1127,6 +1138,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
       offered = 1;
     }
     if ((offered == 1 || offered == 2) && basic->user != charger_id_) {
+      auth_failed();
       return refuse(http::status::unauthorized, "unauthorized",
                     "the Basic-auth user name must be the charger id");
     }
@@ -1142,15 +1154,19 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     switch (a.verdict) {
       case CredentialVerdict::kAccepted:
         profile_ = offered;
+        if (ctx_.auth_throttle != nullptr) ctx_.auth_throttle->succeeded(charger_id_);
         return accept();
       case CredentialVerdict::kUnknownCharger:
+        auth_failed();
         return refuse(http::status::not_found, "unknown_charger", "unknown charger " + charger_id_);
       case CredentialVerdict::kWrongPassword:
+        auth_failed();
         return refuse(http::status::unauthorized, "unauthorized", "wrong credentials");
       case CredentialVerdict::kUnavailable:
         return refuse(http::status::service_unavailable, "credentials_unavailable",
                       "charger credentials cannot be checked now; retry later");
       case CredentialVerdict::kWrongSecurityProfile: {
+        auth_failed();
         static constexpr const char* kHow[] = {"no authentication", "HTTP Basic over ws",
                                                "TLS and HTTP Basic",
                                                "TLS with a client certificate"};
@@ -1171,6 +1187,22 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     session->start(parser_->release());
   }
 
+  // Counts a failed authentication; logs and counts the lockout it may start.
+  void auth_failed() {
+    if (ctx_.auth_throttle == nullptr) return;
+    const auto address = address_of(remote_);
+    auto lock = ctx_.auth_throttle->failed(charger_id_, address);
+    if (!lock) return;
+    const std::string_view key = lock->key == ThrottleKey::kCharger ? "charger" : "address";
+    ctx_.metrics.auth_lockout(key);
+    log::warn("authentication locked out after repeated failures",
+              {{"key", key},
+               {"charger_id", charger_id_},
+               {"remote_address", address},
+               {"failures", lock->failures},
+               {"lockout_s", static_cast<std::int64_t>(lock->retry_after.count())}});
+  }
+
   void refuse(http::status status, std::string_view reason, std::string body) {
     ctx_.metrics.handshake_refused(reason);
     log::info("upgrade refused", {{"charger_id", charger_id_},
@@ -1184,6 +1216,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     if (status == http::status::unauthorized)
       res->set(http::field::www_authenticate, "Basic realm=\"switchyard\"");
     if (status == http::status::service_unavailable) res->set(http::field::retry_after, "5");
+    if (retry_after_) res->set(http::field::retry_after, std::to_string(retry_after_->count()));
     res->body() = std::move(body) + "\n";
     res->keep_alive(false);
     res->prepare_payload();
@@ -1196,6 +1229,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
                       });
   }
 
+  std::optional<std::chrono::seconds> retry_after_;  // of a lockout refusal
   Stream stream_;
   Worker& worker_;
   GatewayContext& ctx_;

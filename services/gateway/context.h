@@ -8,6 +8,7 @@
 
 #include "common/runtime/bus/event_publisher.h"
 #include "common/runtime/registry/owner_registry.h"
+#include "gateway/auth_throttle.h"
 #include "gateway/config.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/ports.h"
@@ -27,6 +28,7 @@ struct GatewayContext {
   std::unordered_set<std::string> lenient_chargers;
   std::unordered_set<std::string> lenient_vendors;
   std::atomic<bool> draining{false};
+  AuthThrottle* auth_throttle = nullptr;  // failed-authentication lockouts; null: none
 };
 
 }  // namespace switchyard::gateway

@@ -14,16 +14,34 @@
 
 namespace switchyard::gateway {
 
+namespace {
+
+AuthThrottleSettings throttle_settings(const GatewayConfig& c) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  AuthThrottleSettings s;
+  s.charger_failures = c.auth_charger_failures;
+  s.address_failures = c.auth_address_failures;
+  s.window = std::max(seconds(1), duration_cast<seconds>(c.auth_failure_window));
+  s.lockout = std::max(seconds(1), duration_cast<seconds>(c.auth_lockout));
+  s.max_lockout = std::max(s.lockout, duration_cast<seconds>(c.auth_max_lockout));
+  return s;
+}
+
+}  // namespace
+
 struct Gateway::Impl {
   Impl(const GatewayConfig& c, GatewayPorts p, prometheus::Registry& registry)
       : config(c),
         metrics(registry),
+        throttle(throttle_settings(c), system_clock()),
         ctx{config,  p.publisher, p.owners, p.decisions, p.credentials,
             p.peers, sessions,    metrics,  {},          {}},
         router(config.pod_id, sessions, p.owners, p.peers, config.call_timeout),
         control(router, sessions),
         internal(router),
         connections(ctx) {
+    ctx.auth_throttle = &throttle;
     ctx.lenient_chargers.insert(config.lenient_chargers.begin(), config.lenient_chargers.end());
     ctx.lenient_vendors.insert(config.lenient_vendors.begin(), config.lenient_vendors.end());
   }
@@ -71,6 +89,7 @@ struct Gateway::Impl {
 
   const GatewayConfig& config;
   GatewayMetrics metrics;
+  AuthThrottle throttle;
   SessionRegistry sessions;
   GatewayContext ctx;
   CommandRouter router;

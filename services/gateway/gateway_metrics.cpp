@@ -83,6 +83,14 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                  .Name("switchyard_gateway_quirks_total")
                  .Help("Lenient-mode deviations accepted, by quirk")
                  .Register(registry);
+  auth_lockouts_ = &prometheus::BuildCounter()
+                        .Name("switchyard_gateway_auth_lockouts_total")
+                        .Help(
+                            "Charger ids (key=charger) or source addresses (key=address) locked "
+                            "after too many failed authentications")
+                        .Register(registry);
+  auth_lockouts_->Add({{"key", "charger"}});
+  auth_lockouts_->Add({{"key", "address"}});
   throttled_ = &prometheus::BuildCounter()
                     .Name("switchyard_gateway_throttled_total")
                     .Help("Frames delayed because a charger exceeded its rate")
@@ -170,6 +178,10 @@ void GatewayMetrics::quirks(std::uint8_t bits) {
 }
 
 void GatewayMetrics::throttled() { throttled_->Increment(); }
+
+void GatewayMetrics::auth_lockout(std::string_view key) {
+  auth_lockouts_->Add({{"key", std::string(key)}}).Increment();
+}
 
 void GatewayMetrics::command(std::string_view action, std::string_view outcome, double seconds) {
   commands_->Add({{"action", std::string(action)}, {"outcome", std::string(outcome)}}).Increment();

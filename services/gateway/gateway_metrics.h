@@ -43,6 +43,8 @@ class GatewayMetrics {
   void command(std::string_view action, std::string_view outcome, double seconds);
   void ownership(std::string_view event);  // claimed, claim_failed, lost, released, evicted
   void drain_closed();
+  // A charger id or source address locked after too many failed authentications.
+  void auth_lockout(std::string_view key);
 
  private:
   prometheus::Registry& registry_;
@@ -60,6 +62,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>* command_latency_;
   prometheus::Family<prometheus::Counter>* ownership_;
   prometheus::Counter* drain_closed_;
+  prometheus::Family<prometheus::Counter>* auth_lockouts_;
 };
 
 }  // namespace switchyard::gateway
