@@ -226,11 +226,9 @@ void LocationPusher::refresh_gauges() {
   auto stats = locations_.push_stats();
   if (!stats) return;
   for (auto& [partner, present] : seen_partners_) present = false;
-  // Every registered partner has an outbox, empty or not.
+  // Every partner has an outbox, empty or not (an invited or unregistered one: empty).
   if (auto all = partners_.load_all()) {
-    for (const auto& p : *all) {
-      if (p.state == PartnerState::kRegistered) seen_partners_.try_emplace(p.id, false);
-    }
+    for (const auto& p : *all) seen_partners_.try_emplace(p.id, false);
   }
   const std::int64_t now = now_ms();
   for (const auto& s : *stats) {
