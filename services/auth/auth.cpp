@@ -37,7 +37,22 @@ Result<TokenDecision> AuthService::authorize(const std::string& id_token,
   auto token = store_.token(id_token);
   if (!token) return std::unexpected(token.error());
   TokenDecision d;
-  if (!*token) {
+  bool roaming = false;
+  if (!*token && roaming_) {
+    auto theirs = roaming_(id_token, charger_id);
+    if (!theirs) {
+      log::warn("roaming authorization failed; the token stays unknown",
+                {{"charger_id", charger_id},
+                 {"token", log::redact(id_token)},
+                 {"error", theirs.error().message}});
+    } else if (*theirs) {
+      d = std::move(**theirs);
+      roaming = true;
+    }
+  }
+  if (roaming) {
+    // decided by the token's eMSP
+  } else if (!*token) {
     d.status = "Unknown";
   } else {
     const TokenRecord& t = **token;
@@ -53,9 +68,14 @@ Result<TokenDecision> AuthService::authorize(const std::string& id_token,
       if (*group && (*group)->refuse_concurrent) d.refuse_concurrent = true;
     }
   }
-  if (decisions_) decisions_->Add({{"kind", "authorize"}, {"result", d.status}}).Increment();
-  log::info("authorize",
-            {{"charger_id", charger_id}, {"token", log::redact(id_token)}, {"status", d.status}});
+  if (decisions_) {
+    decisions_->Add({{"kind", roaming ? "authorize_roaming" : "authorize"}, {"result", d.status}})
+        .Increment();
+  }
+  log::info("authorize", {{"charger_id", charger_id},
+                          {"token", log::redact(id_token)},
+                          {"status", d.status},
+                          {"roaming", roaming}});
   return d;
 }
 

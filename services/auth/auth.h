@@ -65,10 +65,19 @@ struct ImportResult {
   std::vector<std::string> errors;
 };
 
+// Tokens of roaming partners (eMSPs) that this CPO's own registry does not know: the roaming
+// service's decision, or nullopt when no partner knows the token either.
+using RoamingTokens = std::function<Result<std::optional<TokenDecision>>(
+    const std::string& id_token, const std::string& charger_id)>;
+
 class AuthService {
  public:
   AuthService(AuthConfig config, AuthStore& store, const Clock& clock,
               prometheus::Registry* metrics);
+
+  // Asked for tokens the registry does not know (before requests arrive). When it fails, the
+  // token stays Unknown (and the failure is logged).
+  void set_roaming(RoamingTokens roaming) { roaming_ = std::move(roaming); }
 
   Result<TokenDecision> authorize(const std::string& id_token, const std::string& charger_id);
   Result<BootDecision> boot(const std::string& charger_id);
@@ -101,6 +110,7 @@ class AuthService {
                         const std::string& password);
 
   AuthConfig config_;
+  RoamingTokens roaming_;
   AuthStore& store_;
   const Clock& clock_;
   prometheus::Family<prometheus::Counter>* decisions_ = nullptr;

@@ -8,6 +8,7 @@
 #include "common/runtime/core/settings.h"
 #include "common/runtime/process/process.h"
 #include "common/runtime/sql/database.h"
+#include "switchyard/v1/roaming.grpc.pb.h"
 
 using namespace switchyard;
 
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
   sql::PostgresOptions db_options;
   auth::AuthConfig config;
   std::string gateway_address;
+  std::string roaming_address;
+  std::chrono::milliseconds roaming_timeout{3000};
   int threads = 8;
   std::string log_level = "info";
   Settings settings("switchyard-auth",
@@ -38,6 +41,11 @@ int main(int argc, char** argv) {
            "Boot answer for chargers without their own: Accept, Pending, Reject")
       .add("gateway-address", gateway_address,
            "A gateway pod's gRPC (ChargerControl) for SyncLocalList")
+      .add("roaming-address", roaming_address,
+           "The roaming service's gRPC: tokens of roaming partners (OCPI) that the registry does "
+           "not know are authorized there; empty = none")
+      .add("roaming-timeout", roaming_timeout,
+           "Deadline of a roaming authorization (it may ask the eMSP in real time)")
       .add("threads", threads, "Threads doing database work")
       .add("log-level", log_level, "debug, info, warn or error");
   if (auto code = settings.parse(argc, argv)) return *code;
@@ -50,6 +58,29 @@ int main(int argc, char** argv) {
   }
   auth::SqlAuthStore store(**db);
   auth::AuthService service(config, store, system_clock(), &process.metrics());
+  std::shared_ptr<v1::Roaming::Stub> roaming;
+  if (!roaming_address.empty()) {
+    roaming = v1::Roaming::NewStub(
+        grpc::CreateChannel(roaming_address, grpc::InsecureChannelCredentials()));
+    service.set_roaming([roaming, roaming_timeout](const std::string& id_token,
+                                                   const std::string& charger_id)
+                            -> Result<std::optional<auth::TokenDecision>> {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + roaming_timeout);
+      v1::AuthorizeTokenRequest request;
+      request.set_id_token(id_token);
+      request.set_charger_id(charger_id);
+      v1::AuthorizeTokenResponse response;
+      if (auto s = roaming->AuthorizeToken(&ctx, request, &response); !s.ok()) {
+        return make_error(ErrorCode::kUnavailable, "Roaming.AuthorizeToken: " + s.error_message());
+      }
+      if (!response.known()) return std::optional<auth::TokenDecision>{};
+      auth::TokenDecision d;
+      d.status = response.status();
+      d.group_id = response.group_id();
+      return std::optional<auth::TokenDecision>(std::move(d));
+    });
+  }
   WorkPool pool(threads);
   std::unique_ptr<v1::ChargerControl::Stub> gateway;
   if (!gateway_address.empty()) {

@@ -221,4 +221,27 @@ RoamingApi::Reactor* RoamingApi::ListLocations(Context* c, const v1::ListLocatio
   });
 }
 
+RoamingApi::Reactor* RoamingApi::AuthorizeToken(Context* c, const v1::AuthorizeTokenRequest* r,
+                                                v1::AuthorizeTokenResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    if (r->id_token().empty()) return invalid("id_token: required");
+    if (r->id_token().size() > 36) return invalid("id_token: longer than 36 characters");
+    auto d = tokens_.authorize(r->id_token());
+    if (!d) return to_grpc_status(d.error());
+    out->set_known(d->known);
+    out->set_status(d->status);
+    out->set_partner_id(d->partner_id);
+    out->set_contract_id(d->contract_id);
+    out->set_group_id(d->group_id);
+    out->set_authorization_reference(d->authorization_reference);
+    out->set_real_time(d->real_time);
+    log::info("roaming authorization", {{"charger_id", r->charger_id()},
+                                        {"token", log::redact(r->id_token())},
+                                        {"status", d->status},
+                                        {"partner_id", d->partner_id},
+                                        {"real_time", d->real_time}});
+    return grpc::Status::OK;
+  });
+}
+
 }  // namespace switchyard::roaming

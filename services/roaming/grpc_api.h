@@ -8,6 +8,7 @@
 #include "roaming/location_pusher.h"
 #include "roaming/location_store.h"
 #include "roaming/locations.h"
+#include "roaming/tokens.h"
 #include "switchyard/v1/roaming.grpc.pb.h"
 
 namespace switchyard::roaming {
@@ -18,10 +19,11 @@ void to_proto(const Partner& partner, v1::Partner* out, const PushStats* outbox 
 class RoamingApi final : public v1::Roaming::CallbackService {
  public:
   RoamingApi(Registration& registration, LocationStore& locations, LocationPusher& pusher,
-             Party party, WorkPool& pool)
+             TokenAuthorizer& tokens, Party party, WorkPool& pool)
       : registration_(registration),
         locations_(locations),
         pusher_(pusher),
+        tokens_(tokens),
         party_(std::move(party)),
         pool_(pool) {}
 
@@ -42,11 +44,14 @@ class RoamingApi final : public v1::Roaming::CallbackService {
   Reactor* GetLocation(Context*, const v1::GetLocationRequest*, v1::GetLocationResponse*) override;
   Reactor* ListLocations(Context*, const v1::ListLocationsRequest*,
                          v1::ListLocationsResponse*) override;
+  Reactor* AuthorizeToken(Context*, const v1::AuthorizeTokenRequest*,
+                          v1::AuthorizeTokenResponse*) override;
 
  private:
   Registration& registration_;
   LocationStore& locations_;
   LocationPusher& pusher_;
+  TokenAuthorizer& tokens_;
   Party party_;
   WorkPool& pool_;
 };

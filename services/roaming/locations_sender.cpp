@@ -9,23 +9,7 @@
 #include "roaming/ocpi_paging.h"
 
 namespace switchyard::roaming {
-namespace {
-
-std::vector<std::string> segments(std::string_view rest) {
-  std::vector<std::string> out;
-  while (!rest.empty()) {
-    if (rest.front() == '/') {
-      rest.remove_prefix(1);
-      continue;
-    }
-    const auto end = rest.find('/');
-    out.push_back(http::url_decode(rest.substr(0, end)).value_or(std::string(rest.substr(0, end))));
-    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
-  }
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 http::Response LocationsSender::handle(const Partner& partner, const http::Request& request,
                                        std::string_view rest) {
@@ -64,7 +48,7 @@ http::Response LocationsSender::list(const http::Request& request) {
 
 http::Response LocationsSender::one(std::string_view rest) {
   const auto now = clock_.now();
-  const auto parts = segments(rest);
+  const auto parts = path_segments(rest);
   auto unknown = [&](const std::string& what) {
     return envelope_response(404, OcpiStatus::kUnknownLocation, what, {}, now);
   };

@@ -28,7 +28,9 @@ HttpOcpiClient::HttpOcpiClient(http::ClientSettings settings, RoamingMetrics* me
 Result<std::string> HttpOcpiClient::call(const std::string& method, const std::string& module,
                                          const std::string& url, const std::string& token,
                                          std::string body) {
-  const std::string where = method + " " + url;
+  // Token uids in a URL are credentials: logs and errors show them redacted.
+  const std::string shown = module == "tokens" ? redact_token_path(url) : url;
+  const std::string where = method + " " + shown;
   http::ClientRequest request;
   request.method = method;
   request.url = url;
@@ -48,14 +50,18 @@ Result<std::string> HttpOcpiClient::call(const std::string& method, const std::s
     if (e.code == ErrorCode::kDeadlineExceeded || e.code == ErrorCode::kResourceExhausted) {
       e.code = ErrorCode::kUnavailable;
     }
-    log::warn("ocpi call failed", {{"method", method}, {"url", url}, {"error", e.message}});
+    for (auto at = e.message.find(url); shown != url && at != std::string::npos;
+         at = e.message.find(url, at + shown.size())) {
+      e.message.replace(at, url.size(), shown);
+    }
+    log::warn("ocpi call failed", {{"method", method}, {"url", shown}, {"error", e.message}});
     return std::unexpected(std::move(e));
   }
   auto envelope = envelope_from_json(r->body);
   const bool http_ok = r->status / 100 == 2;
   if (!envelope) {
     log::warn("ocpi call answered without an envelope",
-              {{"method", method}, {"url", url}, {"status", r->status}});
+              {{"method", method}, {"url", shown}, {"status", r->status}});
     const std::string what = "HTTP " + std::to_string(r->status) + ": not an OCPI response (" +
                              envelope.error().message + ")";
     if (r->status == 502 || r->status == 503 || r->status == 504) {
@@ -69,7 +75,7 @@ Result<std::string> HttpOcpiClient::call(const std::string& method, const std::s
     what +=
         "status_code " + std::to_string(envelope->status_code) + ": " + envelope->status_message;
     log::warn("ocpi call refused", {{"method", method},
-                                    {"url", url},
+                                    {"url", shown},
                                     {"status", r->status},
                                     {"status_code", envelope->status_code},
                                     {"status_message", envelope->status_message}});
@@ -120,6 +126,12 @@ Result<void> HttpOcpiClient::push(const std::string& method, const std::string& 
   auto data = call(method, module, url, token, std::move(body));
   if (!data) return std::unexpected(data.error());
   return {};
+}
+
+Result<std::string> HttpOcpiClient::request(const std::string& method, const std::string& module,
+                                            const std::string& url, const std::string& token,
+                                            std::string body) {
+  return call(method, module, url, token, std::move(body));
 }
 
 }  // namespace switchyard::roaming

@@ -37,6 +37,10 @@ class OcpiClient {
   // PATCH `body` (JSON) to `url`; success is HTTP 2xx with status_code 1xxx.
   virtual Result<void> push(const std::string& method, const std::string& module,
                             const std::string& url, const std::string& token, std::string body) = 0;
+  // Any other call to one of their modules: the `data` of the successful answer, serialised.
+  virtual Result<std::string> request(const std::string& method, const std::string& module,
+                                      const std::string& url, const std::string& token,
+                                      std::string body) = 0;
 };
 
 // Thread-safe. Counts switchyard_roaming_requests_total{direction="out"} when `metrics` is set.
@@ -54,6 +58,9 @@ class HttpOcpiClient final : public OcpiClient {
   Result<void> delete_credentials(const std::string& url, const std::string& token) override;
   Result<void> push(const std::string& method, const std::string& module, const std::string& url,
                     const std::string& token, std::string body) override;
+  Result<std::string> request(const std::string& method, const std::string& module,
+                              const std::string& url, const std::string& token,
+                              std::string body) override;
 
  private:
   // The `data` of a successful answer, serialised ("" when absent).

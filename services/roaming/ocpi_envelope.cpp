@@ -15,6 +15,45 @@
 
 namespace switchyard::roaming {
 
+std::string redact_token_path(std::string_view path_or_url) {
+  const auto at = path_or_url.find("/tokens/");
+  if (at == std::string_view::npos) return std::string(path_or_url);
+  const std::size_t start = at + 8;
+  const std::size_t query = path_or_url.find('?', start);
+  const std::string_view rest =
+      path_or_url.substr(start, query == std::string_view::npos ? query : query - start);
+  std::vector<std::string_view> parts;
+  for (std::size_t i = 0; i <= rest.size();) {
+    const auto slash = rest.find('/', i);
+    const auto end = slash == std::string_view::npos ? rest.size() : slash;
+    parts.push_back(rest.substr(i, end - i));
+    i = end + 1;
+  }
+  // {uid}/authorize (our call to the owner) or {cc}/{party}/{uid} (their call to us).
+  const std::size_t uid = parts.size() >= 3 ? 2 : 0;
+  std::string out(path_or_url.substr(0, start));
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += '/';
+    out += i == uid && !parts[i].empty() ? log::redact(parts[i]) : std::string(parts[i]);
+  }
+  if (query != std::string_view::npos) out += path_or_url.substr(query);
+  return out;
+}
+
+std::vector<std::string> path_segments(std::string_view rest) {
+  std::vector<std::string> out;
+  while (!rest.empty()) {
+    if (rest.front() == '/') {
+      rest.remove_prefix(1);
+      continue;
+    }
+    const auto end = rest.find('/');
+    out.push_back(http::url_decode(rest.substr(0, end)).value_or(std::string(rest.substr(0, end))));
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+  }
+  return out;
+}
+
 namespace {
 
 void random_bytes(unsigned char* out, std::size_t n) {

@@ -42,6 +42,15 @@ http::Response envelope_response(int http_status, OcpiStatus status, std::string
 // A random (version 4) UUID, lower case: new X-Request-ID / X-Correlation-ID values.
 std::string new_uuid();
 
+// The URL-decoded segments of a module path ("/LOC1/EVSE%201" -> {"LOC1", "EVSE 1"}).
+std::vector<std::string> path_segments(std::string_view path);
+
+// `path_or_url` with the token uid of a tokens-module path shown redacted (log::redact): the
+// uid of ".../tokens/{cc}/{party}/{uid}" and of ".../tokens/{uid}/authorize". Token uids are
+// driver credentials and never go to a log line or an error message in full; other paths are
+// returned as they are.
+std::string redact_token_path(std::string_view path_or_url);
+
 // Sets X-Request-ID and X-Correlation-ID on `response`: the request's values when it had them,
 // else new UUIDs.
 void set_request_ids(const http::Request& request, http::Response& response);

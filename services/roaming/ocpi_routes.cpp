@@ -5,6 +5,7 @@
 #include "common/runtime/http/server.h"
 #include "roaming/credentials.h"
 #include "roaming/metrics.h"
+#include "roaming/ocpi_envelope.h"
 
 namespace switchyard::roaming {
 
@@ -17,7 +18,7 @@ void install_ocpi_routes(http::Server& server, Registration& registration,
     if (response.status >= 400) {
       // Never the Authorization header: it carries a token.
       log::warn("ocpi request refused", {{"method", request.method},
-                                         {"path", request.path},
+                                         {"path", redact_token_path(request.path)},
                                          {"status", response.status},
                                          {"remote", request.remote_address},
                                          {"request_id", request.header("x-request-id")}});

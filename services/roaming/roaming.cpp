@@ -15,6 +15,7 @@
 #include "roaming/ocpi_routes.h"
 #include "roaming/partners.h"
 #include "roaming/status_feed.h"
+#include "roaming/tokens.h"
 
 namespace switchyard::roaming {
 
@@ -41,8 +42,13 @@ struct RoamingService::Impl {
                          registration.module_url("locations"), clock),
         pusher(locations, store, client, Party{s.country_code, s.party_id}, clock, registry),
         status_feed(locations, &pusher, registry),
-        api(registration, locations, pusher, Party{s.country_code, s.party_id}, pool) {
+        tokens(db),
+        tokens_receiver(tokens, clock),
+        token_authorizer(tokens, store, client),
+        api(registration, locations, pusher, token_authorizer, Party{s.country_code, s.party_id},
+            pool) {
     registration.add_module(locations_sender);
+    registration.add_module(tokens_receiver);
   }
 
   SqlPartnerStore store;
@@ -53,6 +59,9 @@ struct RoamingService::Impl {
   LocationsSender locations_sender;
   LocationPusher pusher;
   StatusFeed status_feed;
+  TokenStore tokens;
+  TokensReceiver tokens_receiver;
+  TokenAuthorizer token_authorizer;
   RoamingApi api;
 };
 
@@ -75,6 +84,10 @@ Registration& RoamingService::registration() { return impl_->registration; }
 std::string RoamingService::versions_url() const { return impl_->registration.versions_url(); }
 
 void RoamingService::start() { impl_->pusher.start(); }
+
+Result<RoamingTokenDecision> RoamingService::authorize_token(const std::string& id_token) {
+  return impl_->token_authorizer.authorize(id_token);
+}
 
 void RoamingService::stop() { impl_->pusher.stop(); }
 

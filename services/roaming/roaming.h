@@ -32,6 +32,7 @@ class Database;
 namespace switchyard::roaming {
 
 class Registration;
+struct RoamingTokenDecision;
 
 class RoamingService {
  public:
@@ -54,6 +55,9 @@ class RoamingService {
   // Starts / stops pushing changes to partners (a thread). stop() before the database goes.
   void start();
   void stop();
+  // A driver's token from the tokens partners pushed (in process: what Roaming.AuthorizeToken
+  // answers).
+  Result<RoamingTokenDecision> authorize_token(const std::string& id_token);
   // The handler for ocpp.events.v1 (consumer group "switchyard-roaming"): EVSE statuses of the
   // locations. An error means "retry the event".
   Result<void> handle_event(const bus::Event& event);

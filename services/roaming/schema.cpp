@@ -79,6 +79,27 @@ CREATE TABLE roaming_push_outbox (
 CREATE INDEX roaming_push_outbox_due ON roaming_push_outbox (next_attempt_ms);
 )sql",
      ""},
+    // Tokens eMSPs pushed to us (tokens.h), for the authorization of their drivers.
+    {4, "roaming tokens",
+     R"sql(
+CREATE TABLE roaming_tokens (
+  country_code TEXT NOT NULL,
+  party_id TEXT NOT NULL,
+  uid TEXT NOT NULL,
+  token_type TEXT NOT NULL,
+  partner_id TEXT NOT NULL,
+  contract_id TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  group_id TEXT NOT NULL,
+  valid BIGINT NOT NULL,
+  whitelist TEXT NOT NULL,
+  last_updated_ms BIGINT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (country_code, party_id, uid, token_type)
+);
+CREATE INDEX roaming_tokens_uid ON roaming_tokens (uid);
+)sql",
+     ""},
 };
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "roaming/roaming.h"
 #include "roaming/schema.h"
 #include "roaming/settings.h"
+#include "roaming/tokens.h"
 #include "smart_charging/bootstrap.h"
 #include "smart_charging/charger_control_sender.h"
 #include "smart_charging/charger_events.h"
@@ -202,6 +203,18 @@ int main(int argc, char** argv) {
       roaming::make_roaming_service(std::move(ocpi), ocpi_default_url, **db, roaming_pool, http,
                                     system_clock(), &metrics);
   if (!roaming_service) return fail(roaming_service.error().message);
+  // Tokens the registry does not know may be a roaming partner's (OCPI tokens module).
+  auth_service.set_roaming([&service = **roaming_service](
+                               const std::string& id_token,
+                               const std::string&) -> Result<std::optional<auth::TokenDecision>> {
+    auto d = service.authorize_token(id_token);
+    if (!d) return std::unexpected(d.error());
+    if (!d->known) return std::optional<auth::TokenDecision>{};
+    auth::TokenDecision decision;
+    decision.status = d->status;
+    decision.group_id = d->group_id;
+    return std::optional<auth::TokenDecision>(std::move(decision));
+  });
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   if (*grid) (*grid)->start();
   std::vector<grpc::Service*> services = gw.grpc_services();

@@ -43,6 +43,21 @@ applies EVSE PATCHes onto it; the peer keeps the EVSEs in their first order): `l
 sent. `locations_answer` makes the peer refuse pushes without storing them: an OCPI error
 status_code (HTTP 200) or an HTTP status; such requests are recorded with `"refused": <it>`.
 
+`send_tokens=True` makes the peer the owner of tokens that a CPO authorizes in real time (off by
+default): its 2.2.1 details list `tokens` as SENDER at `{base}/emsp/2.2.1/tokens`, and it answers
+`POST {base}/emsp/2.2.1/tokens/{uid}/authorize[?type=...]` (with a token the peer accepts; 401
+else) with an OCPI envelope whose data is an AuthorizationInfo: `allowed` from
+`authorize_answers[uid]` (default `authorize_default`, "ALLOWED"), the Token as the peer pushed
+it (`push_token`) or a made-up one, and a fresh `authorization_reference`. An int in
+`authorize_answers` refuses instead (an OCPI status_code >= 2000 with HTTP 200, or an HTTP status).
+These requests are answered by this module, not the package (whose eMSP route reads the type from
+a `token_type` query parameter and needs a Crud for tokens); they are recorded like any other,
+with `"answered": <allowed or the refusal>`. `authorizations(uid)` lists them.
+`push_token(token)` PUTs a Token to the CPO's tokens RECEIVER endpoint (from its version details,
+read when the peer registered), `patch_token(uid, fields)` PATCHes it (with `last_updated` now
+unless given), `get_token(uid)` GETs it, each with the token the CPO gave us; the httpx.Response.
+`sample_token(uid, ...)` makes a complete OCPI Token.
+
 `stop_serving()` closes the listening socket (callers get connection refused) and
 `start_serving()` listens again on the same port; tokens, registration and stored locations are
 kept, so a partner that was down comes back as it was. `versions=("2.1.1",)` makes a peer that
@@ -68,6 +83,7 @@ import argparse
 import base64
 import json
 import logging
+import re
 import secrets
 import socket
 import sys
@@ -195,6 +211,11 @@ class _Recording:
 
         # Recorded before it is answered: whoever got the answer finds the request recorded.
         self.peer._record(entry)
+        if self.peer.send_tokens and scope["method"] == "POST":
+            uid = _authorize_uid(scope["path"])
+            if uid is not None:
+                await self.peer._answer_authorize(entry, uid, recording_send)
+                return
         refusal = self.peer.locations_answer
         if refusal is not None and scope["method"] in ("PUT", "PATCH") and \
                 "/locations/" in scope["path"]:
@@ -202,6 +223,24 @@ class _Recording:
             await _answer_refusal(refusal, recording_send)
             return
         await self.app(scope, replay, recording_send)
+
+
+def _authorize_uid(path):
+    """The uid of `/ocpi/emsp/2.2.1/tokens/{uid}/authorize` (a trailing slash allowed), or None."""
+    m = re.fullmatch(r"/ocpi/emsp/2\.2\.1/tokens/([^/]+)/authorize/?", path)
+    return m.group(1) if m else None
+
+
+def _ocpi_stamp():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+async def _answer_json(send, status, body):
+    content = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(content)).encode())]})
+    await send({"type": "http.response.body", "body": content})
 
 
 async def _answer_refusal(refusal, send):
@@ -223,7 +262,7 @@ class OcpiEmsp:
 
     def __init__(self, country_code="NL", party_id="EMS", business_name="Peer eMSP",
                  versions=("2.2.1",), advertise_credentials=True, port=0, timeout=10.0,
-                 receive_locations=False):
+                 receive_locations=False, send_tokens=False):
         self.country_code = country_code
         self.party_id = party_id
         self.business_name = business_name
@@ -245,6 +284,10 @@ class OcpiEmsp:
         self.receive_locations = receive_locations
         self.locations = {}                  # (country_code, party_id, id) -> Location (JSON)
         self.locations_answer = None         # None, or an OCPI status_code / HTTP status to refuse
+        self.send_tokens = send_tokens
+        self.tokens = {}                     # uid -> the Token as we pushed / patched it (JSON)
+        self.authorize_answers = {}          # uid -> AllowedType, or a status_code / HTTP status
+        self.authorize_default = "ALLOWED"
         self._socket = None
         self._server = None
         self._thread = None
@@ -268,6 +311,16 @@ class OcpiEmsp:
     def locations_url(self):
         """Where a CPO pushes locations (advertised when `receive_locations`)."""
         return f"{self.base_url}/emsp/2.2.1/locations"
+
+    @property
+    def tokens_url(self):
+        """Where a CPO asks for real-time authorization (advertised when `send_tokens`)."""
+        return f"{self.base_url}/emsp/2.2.1/tokens"
+
+    @property
+    def switchyard_tokens_url(self):
+        """The CPO's tokens RECEIVER endpoint from its version details (None when it has none)."""
+        return _endpoint_url(self.switchyard_endpoints, "tokens", "RECEIVER")
 
     def own_credentials(self, token):
         return {"token": token, "url": self.versions_url,
@@ -310,6 +363,9 @@ class OcpiEmsp:
         if self.receive_locations:
             endpoints.append(Endpoint(identifier=ModuleID.locations, role=InterfaceRole.receiver,
                                       url=URL(self.locations_url)))
+        if self.send_tokens:
+            endpoints.append(Endpoint(identifier=ModuleID.tokens, role=InterfaceRole.sender,
+                                      url=URL(self.tokens_url)))
         return endpoints
 
     def start(self):
@@ -424,6 +480,29 @@ class OcpiEmsp:
             self._changed.notify_all()
         return json.loads(json.dumps(plain))
 
+    async def _answer_authorize(self, entry, uid, send):
+        """A CPO asks whether `uid` may charge: AuthorizationInfo, a refusal, or 401."""
+        authorization = entry["headers"].get("authorization", "")
+        presented = authorization.removeprefix("Token ").strip()
+        with self._lock:
+            known = set(self.valid_tokens)
+            answer = self.authorize_answers.get(uid, self.authorize_default)
+            token = json.loads(json.dumps(self.tokens.get(uid) or sample_token(
+                uid, self.country_code, self.party_id, whitelist="NEVER")))
+        if not authorization.startswith("Token ") or not (
+                presented in known or _b64decode(presented) in known):
+            entry["answered"] = 401
+            await _answer_json(send, 401, {"detail": "unknown token"})
+            return
+        entry["answered"] = answer
+        if isinstance(answer, int):
+            await _answer_refusal(answer, send)
+            return
+        await _answer_json(send, 200, {
+            "data": {"allowed": answer, "token": token,
+                     "authorization_reference": uuid.uuid4().hex[:20]},
+            "status_code": 1000, "status_message": "Success", "timestamp": _ocpi_stamp()})
+
     def _record(self, entry):
         with self._changed:
             self.requests.append(entry)
@@ -463,6 +542,13 @@ class OcpiEmsp:
         found = self.location(location_id, country_code, party_id) or {}
         statuses = {e.get("uid"): e.get("status") for e in found.get("evses") or []}
         return statuses if uid is None else statuses.get(uid.upper())
+
+    def authorizations(self, uid=None):
+        """The real-time authorization requests we got (for `uid`, or all)."""
+        with self._lock:
+            return [r for r in self.requests if r["method"] == "POST" and
+                    (_authorize_uid(r["path"]) is not None) and
+                    (uid is None or _authorize_uid(r["path"]) == uid)]
 
     def since(self, index, method=None, path_part=""):
         """The requests recorded from `index` on (index: a len(peer.requests) taken before)."""
@@ -539,6 +625,46 @@ class OcpiEmsp:
                 self.valid_tokens.clear()
         return answer
 
+    def token_url(self, uid, country_code=None, party_id=None, token_type=None, url=None):
+        """`{their tokens endpoint}/{cc}/{party}/{uid}[?type=...]`, our party by default."""
+        base = url or self.switchyard_tokens_url
+        if base is None:
+            raise HandshakeError("the CPO's version details list no tokens RECEIVER endpoint")
+        where = (f"{base.rstrip('/')}/{country_code or self.country_code}/"
+                 f"{party_id or self.party_id}/{uid}")
+        return where + (f"?type={token_type}" if token_type else "")
+
+    def push_token(self, token, token_type=None, url=None):
+        """PUT a whole Token at the CPO (its own country_code/party_id/uid in the path); kept as
+        ours when the CPO took it."""
+        answer = self.request("PUT", self.token_url(token["uid"], token.get("country_code"),
+                                                    token.get("party_id"), token_type, url),
+                              self.token_to_switchyard, json_body=token)
+        if _ocpi_ok(answer):
+            with self._lock:
+                self.tokens[token["uid"]] = json.loads(json.dumps(token))
+        return answer
+
+    def patch_token(self, uid, fields, country_code=None, party_id=None, token_type=None,
+                    url=None, stamp=True):
+        """PATCH some fields of a Token at the CPO, with `last_updated` (now) unless given or
+        `stamp` is False."""
+        body = dict(fields)
+        if stamp:
+            body.setdefault("last_updated", _ocpi_stamp())
+        answer = self.request("PATCH", self.token_url(uid, country_code, party_id, token_type,
+                                                      url),
+                              self.token_to_switchyard, json_body=body)
+        if _ocpi_ok(answer):
+            with self._lock:
+                if uid in self.tokens:
+                    self.tokens[uid].update(json.loads(json.dumps(body)))
+        return answer
+
+    def get_token(self, uid, country_code=None, party_id=None, token_type=None, url=None):
+        return self.request("GET", self.token_url(uid, country_code, party_id, token_type, url),
+                            self.token_to_switchyard)
+
     def _took(self, answer, details, credentials_url, event, used_token):
         if not _ocpi_ok(answer):
             return
@@ -564,6 +690,36 @@ def _location_key(where, location_id):
     """(country_code, party_id, id) of the package's path parameters, upper case (its CiString)."""
     return (str(where.get("country_code", "")).upper(), str(where.get("party_id", "")).upper(),
             str(location_id or "").upper())
+
+
+def _b64decode(text):
+    try:
+        return base64.b64decode(text, validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _endpoint_url(details, identifier, role=None):
+    """The URL of the `identifier` endpoint (of `role`, when given) of version details: a dict
+    with `endpoints`, or the list itself."""
+    endpoints = details.get("endpoints", []) if isinstance(details, dict) else details or []
+    for endpoint in endpoints:
+        if not isinstance(endpoint, dict):
+            endpoint = json.loads(endpoint.json()) if hasattr(endpoint, "json") else {}
+        if endpoint.get("identifier") == identifier and role in (None, endpoint.get("role")):
+            return endpoint.get("url")
+    return None
+
+
+def sample_token(uid, country_code="NL", party_id="EMS", whitelist="ALWAYS", valid=True,
+                 token_type="RFID", **extra):
+    """A complete OCPI 2.2.1 Token of the eMSP `country_code`/`party_id`."""
+    token = {"country_code": country_code, "party_id": party_id, "uid": uid, "type": token_type,
+             "contract_id": f"{country_code}-{party_id}-C{uid[-8:]}", "visual_number": uid[-8:],
+             "issuer": "Peer eMSP", "valid": valid, "whitelist": whitelist, "language": "nl",
+             "last_updated": "2026-03-01T10:00:00Z"}
+    token.update(extra)
+    return token
 
 
 def _credentials_endpoint(details):
@@ -612,6 +768,7 @@ def self_test():
         except HandshakeError as error:
             assert "2.2.1" in str(error)
     locations_self_test()
+    tokens_self_test()
     return 0
 
 
@@ -680,6 +837,45 @@ def locations_self_test():
                            json_body={"status": "AVAILABLE"}).status_code == 503
         assert receiver.evse_status("LOC1", "E1") == "UNKNOWN", "a refused push is not stored"
     print("locations self-test passed")
+
+
+def tokens_self_test():
+    """A CPO (this module's client side) asks a token-sending peer for real-time authorization."""
+    with OcpiEmsp(send_tokens=True) as owner, OcpiEmsp(country_code="DE", party_id="SWY") as cpo:
+        assert _ocpi_ok(cpo.register_with(owner.versions_url, owner.token_a))
+        assert _endpoint_url(cpo.switchyard_endpoints, "tokens", "SENDER") == owner.tokens_url
+        assert _endpoint_url(cpo.switchyard_endpoints, "tokens", "RECEIVER") is None
+        token = cpo.token_to_switchyard
+        owner.tokens["T1"] = sample_token("T1", whitelist="NEVER")
+        answer = cpo.request("POST", f"{owner.tokens_url}/T1/authorize?type=RFID", token)
+        assert _ocpi_ok(answer), answer.text
+        data = answer.json()["data"]
+        assert data["allowed"] == "ALLOWED" and data["token"]["uid"] == "T1", data
+        assert data["authorization_reference"]
+        owner.authorize_answers["T1"] = "BLOCKED"
+        answer = cpo.request("POST", f"{owner.tokens_url}/T1/authorize", token, encode=False)
+        assert answer.json()["data"]["allowed"] == "BLOCKED", answer.text
+        owner.authorize_answers["T2"] = 2004
+        answer = cpo.request("POST", f"{owner.tokens_url}/T2/authorize", token)
+        assert answer.status_code == 200 and answer.json()["status_code"] == 2004, answer.text
+        assert cpo.request("POST", f"{owner.tokens_url}/T1/authorize",
+                           "wrong").status_code == 401
+        assert [r["answered"] for r in owner.authorizations("T1")] == ["ALLOWED", "BLOCKED", 401]
+        assert len(owner.authorizations()) == 4
+        assert owner.authorizations("T1")[0]["query"] == "type=RFID"
+        try:
+            cpo.push_token(sample_token("T3"))
+            raise AssertionError("pushed to a peer without a tokens RECEIVER endpoint")
+        except HandshakeError:
+            pass
+    with OcpiEmsp() as plain, OcpiEmsp(country_code="DE", party_id="SWY") as cpo:
+        assert _ocpi_ok(cpo.register_with(plain.versions_url, plain.token_a))
+        assert _endpoint_url(cpo.switchyard_endpoints, "tokens") is None
+        # Without send_tokens the path is the package's: not found, not answered by the peer.
+        answer = cpo.request("POST", f"{plain.tokens_url}/T1/authorize",
+                             cpo.token_to_switchyard)
+        assert answer.status_code == 404 and "answered" not in plain.requests[-1]
+    print("tokens self-test passed")
 
 
 def serve(port):

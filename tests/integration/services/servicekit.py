@@ -408,9 +408,11 @@ class Stack:
     def ocpi_base_url(self):
         return f"http://127.0.0.1:{self.roaming.http_port}/ocpi"
 
-    def start(self, **gateway_flags):
-        """auth, transactions and status, then a gateway pod that uses auth and transactions."""
-        self.auth = self.start_auth()
+    def start(self, auth_flags=None, **gateway_flags):
+        """auth, transactions and status, then a gateway pod that uses auth and transactions.
+        `auth_flags`: more flags of the auth service, e.g. {"roaming-address": ...} (start the
+        roaming service first: `start_roaming()` works before start())."""
+        self.auth = self.start_auth(**(auth_flags or {}))
         self.transactions = self.start_transactions()
         self.status = self.start_status()
         self.gateway = self.deployment.start_gateway(

@@ -195,5 +195,32 @@ TEST_F(AuthServiceTest, LocalListSyncSendsTheDifferenceAfterAFullList) {
   EXPECT_EQ(diff.removed[0], "B");
 }
 
+TEST_F(AuthServiceTest, UnknownTokensAreAskedOfRoamingAndOwnTokensAreNot) {
+  TokenRecord own;
+  own.id_token = "OWN-1";
+  ASSERT_TRUE(service_->put_token(own));
+  std::vector<std::string> asked;
+  bool roaming_up = true;
+  service_->set_roaming(
+      [&](const std::string& id_token, const std::string&) -> Result<std::optional<TokenDecision>> {
+        asked.push_back(id_token);
+        if (!roaming_up) return make_error(ErrorCode::kUnavailable, "roaming down");
+        if (id_token != "EMSP-1") return std::optional<TokenDecision>{};
+        TokenDecision d;
+        d.status = "Accepted";
+        d.group_id = "NL-EMS-CONTRACT-7";
+        return std::optional<TokenDecision>(d);
+      });
+  EXPECT_EQ(service_->authorize("OWN-1", "CP-1")->status, "Accepted");
+  auto theirs = service_->authorize("EMSP-1", "CP-1");
+  ASSERT_TRUE(theirs);
+  EXPECT_EQ(theirs->status, "Accepted");
+  EXPECT_EQ(theirs->group_id, "NL-EMS-CONTRACT-7");
+  EXPECT_EQ(service_->authorize("NOBODYS", "CP-1")->status, "Unknown");
+  roaming_up = false;
+  EXPECT_EQ(service_->authorize("EMSP-1", "CP-1")->status, "Unknown");
+  EXPECT_EQ(asked, (std::vector<std::string>{"EMSP-1", "NOBODYS", "EMSP-1"}));
+}
+
 }  // namespace
 }  // namespace switchyard::auth

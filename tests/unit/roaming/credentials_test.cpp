@@ -116,6 +116,11 @@ class FakePartner final : public OcpiClient {
     record(method, url, token, std::nullopt);
     return {};
   }
+  Result<std::string> request(const std::string& method, const std::string&, const std::string& url,
+                              const std::string& token, std::string) override {
+    record(method, url, token, std::nullopt);
+    return std::string();
+  }
 
  private:
   void record(std::string method, const std::string& url, const std::string& token,

@@ -209,5 +209,15 @@ TEST(OcpiVersionDetails, ReadsTheSpecExample) {
   EXPECT_EQ(credentials_url(p), "https://example.com/ocpi/2.2/credentials");
 }
 
+TEST(RedactTokenPath, TokenUidsNeverShowInFull) {
+  EXPECT_EQ(redact_token_path("/ocpi/2.2.1/tokens/NL/EMS/04A1B2C3D4"),
+            "/ocpi/2.2.1/tokens/NL/EMS/04A1…(10)");
+  EXPECT_EQ(
+      redact_token_path("https://emsp.test/ocpi/emsp/2.2.1/tokens/04A1B2C3D4/authorize?type=RFID"),
+      "https://emsp.test/ocpi/emsp/2.2.1/tokens/04A1…(10)/authorize?type=RFID");
+  EXPECT_EQ(redact_token_path("/ocpi/2.2.1/locations/LOC1"), "/ocpi/2.2.1/locations/LOC1");
+  EXPECT_EQ(redact_token_path("/ocpi/2.2.1/tokens/NL"), "/ocpi/2.2.1/tokens/NL…(2)");
+}
+
 }  // namespace
 }  // namespace switchyard::roaming

@@ -7,13 +7,11 @@
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 #include <functional>
 
-#include "roaming/schema.h"
+#include "roaming_test_support.h"
 #include "support/fake_clock.h"
 
 namespace switchyard::roaming {
@@ -33,28 +31,13 @@ struct Sent {
 
 // The partner's receiver: records what it is sent; `down` refuses connections, `refuse` answers
 // with an OCPI error.
-class FakeReceiver final : public OcpiClient {
+class FakeReceiver final : public testing::UnimplementedOcpiClient {
  public:
   bool down = false;
   bool refuse = false;
   std::function<void()> during_send;
   std::vector<Sent> sent;
 
-  Result<std::vector<VersionInfo>> versions(const std::string&, const std::string&) override {
-    return make_error(ErrorCode::kUnimplemented, "");
-  }
-  Result<VersionDetails> version_details(const std::string&, const std::string&) override {
-    return make_error(ErrorCode::kUnimplemented, "");
-  }
-  Result<Credentials> post_credentials(const std::string&, const std::string&,
-                                       const Credentials&) override {
-    return make_error(ErrorCode::kUnimplemented, "");
-  }
-  Result<Credentials> put_credentials(const std::string&, const std::string&,
-                                      const Credentials&) override {
-    return make_error(ErrorCode::kUnimplemented, "");
-  }
-  Result<void> delete_credentials(const std::string&, const std::string&) override { return {}; }
   Result<void> push(const std::string& method, const std::string&, const std::string& url,
                     const std::string& token, std::string body) override {
     if (down) return make_error(ErrorCode::kUnavailable, method + " " + url + ": refused");
@@ -95,29 +78,11 @@ v1::RoamingLocation location(const std::string& id = "LOC1") {
 class LocationPusherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = std::filesystem::temp_directory_path() /
-            ("roaming-pusher-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
-    std::filesystem::remove(path_);
-    auto db = sql::open_sqlite(path_.string(), nullptr);
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    ASSERT_TRUE(sql::migrate(*db_, migrations(), "roaming"));
     partners_ = std::make_unique<SqlPartnerStore>(*db_);
     locations_ = std::make_unique<LocationStore>(*db_, clock_);
     pusher_ = std::make_unique<LocationPusher>(*locations_, *partners_, receiver_, kParty, clock_,
                                                &registry_);
     ASSERT_TRUE(partners_->put(partner("ptr-emsp", true)));
-  }
-  void TearDown() override {
-    pusher_.reset();
-    locations_.reset();
-    partners_.reset();
-    db_.reset();
-    std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::filesystem::remove(path_.string() + suffix, ignored);
-    }
   }
 
   static Partner partner(const std::string& id, bool receives_locations) {
@@ -164,11 +129,10 @@ class LocationPusherTest : public ::testing::Test {
     return n;
   }
 
-  std::filesystem::path path_;
-  testing::FakeClock clock_;
+  switchyard::testing::FakeClock clock_;
   prometheus::Registry registry_;
   FakeReceiver receiver_;
-  std::unique_ptr<sql::Database> db_;
+  testing::RoamingDb db_;
   std::unique_ptr<SqlPartnerStore> partners_;
   std::unique_ptr<LocationStore> locations_;
   std::unique_ptr<LocationPusher> pusher_;

@@ -2,16 +2,14 @@
 // JSON, pagination parameters and headers, the store on SQLite (REMOVED EVSEs, statuses from
 // OCPP facts, last_updated, windows) and the locations SENDER module's answers.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 
 #include "roaming/location_store.h"
 #include "roaming/locations.h"
 #include "roaming/locations_sender.h"
 #include "roaming/ocpi_paging.h"
-#include "roaming/schema.h"
+#include "roaming_test_support.h"
 #include "support/fake_clock.h"
 
 namespace switchyard::roaming {
@@ -217,25 +215,7 @@ TEST(Paging, HeadersLinkToTheNextPageWhileMoreFollow) {
 
 class LocationStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    path_ = std::filesystem::temp_directory_path() /
-            ("roaming-locations-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
-    std::filesystem::remove(path_);
-    auto db = sql::open_sqlite(path_.string(), nullptr);
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    ASSERT_TRUE(sql::migrate(*db_, migrations(), "roaming"));
-    store_ = std::make_unique<LocationStore>(*db_, clock_);
-  }
-  void TearDown() override {
-    store_.reset();
-    db_.reset();
-    std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::filesystem::remove(path_.string() + suffix, ignored);
-    }
-  }
+  void SetUp() override { store_ = std::make_unique<LocationStore>(*db_, clock_); }
   std::int64_t now_s() const {
     return std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch())
         .count();
@@ -246,9 +226,8 @@ class LocationStoreTest : public ::testing::Test {
     return l && *l ? (*l)->evses(evse).status() : "";
   }
 
-  std::filesystem::path path_;
-  testing::FakeClock clock_;
-  std::unique_ptr<sql::Database> db_;
+  switchyard::testing::FakeClock clock_;
+  testing::RoamingDb db_;
   std::unique_ptr<LocationStore> store_;
 };
 
