@@ -289,7 +289,24 @@ http::Response Registration::handle(const http::Request& request) {
     module = module.substr(0, slash);
     if (path.starts_with(version_path + "/")) {
       for (OcpiModule* m : modules_) {
-        if (m->identifier() == module) return m->handle(who.partner, request, rest);
+        if (m->identifier() != module) continue;
+        // Routed through a hub to another platform's party: not ours to answer.
+        const Party to = routing_to(request);
+        if (!to.empty() && !(to == Party{settings_.country_code, settings_.party_id})) {
+          return reply(404, OcpiStatus::kClientError,
+                       "OCPI-to " + to.country_code + "/" + to.party_id +
+                           " is not this platform (" + settings_.country_code + "/" +
+                           settings_.party_id + ")");
+        }
+        http::Response answer = m->handle(who.partner, request, rest);
+        // The answer travels back the way the request came: the routing headers swapped.
+        if (const Party from = routing_from(request); !from.empty()) {
+          answer.headers.emplace_back("OCPI-from-country-code", settings_.country_code);
+          answer.headers.emplace_back("OCPI-from-party-id", settings_.party_id);
+          answer.headers.emplace_back("OCPI-to-country-code", from.country_code);
+          answer.headers.emplace_back("OCPI-to-party-id", from.party_id);
+        }
+        return answer;
       }
     }
     if (module.empty()) module = path.empty() ? std::string_view("/") : path;

@@ -181,7 +181,12 @@ Result<int> LocationPusher::push_due() {
       if (auto d = locations_.push_done(push); !d) return std::unexpected(d.error());
       continue;
     }
-    auto sent = client_.push(method, "locations", target, partner->their_token, std::move(body));
+    // Routed to the partner's own party (a hub: to the hub, which broadcasts).
+    const Party to = partner->roles.empty() ? Party{}
+                                            : Party{partner->roles.front().country_code,
+                                                    partner->roles.front().party_id};
+    auto sent =
+        client_.push(method, "locations", target, partner->their_token, std::move(body), to);
     if (sent) {
       unreachable_until_.erase(push.partner_id);
       if (auto d = locations_.push_done(push); !d) return std::unexpected(d.error());

@@ -10,15 +10,10 @@
 #include <string_view>
 
 #include "common/runtime/core/error.h"
+#include "roaming/ocpi_envelope.h"
 #include "switchyard/v1/roaming.pb.h"
 
 namespace switchyard::roaming {
-
-// Our party: country code and party id of every object we publish.
-struct Party {
-  std::string country_code;  // "DE"
-  std::string party_id;      // "SWY"
-};
 
 // kInvalidArgument "<field>: <problem>", e.g. "evses[1].evse_id: 'DE*XYZ*E1' is not an eMI3
 // EVSE id of party DE*SWY". Checks lengths, the OCPI enums, ISO 3166-1 alpha-3, coordinates,

@@ -22,12 +22,12 @@ Result<T> payload(Result<T> parsed, const std::string& where) {
 
 }  // namespace
 
-HttpOcpiClient::HttpOcpiClient(http::ClientSettings settings, RoamingMetrics* metrics)
-    : client_(std::move(settings)), metrics_(metrics) {}
+HttpOcpiClient::HttpOcpiClient(http::ClientSettings settings, RoamingMetrics* metrics, Party ours)
+    : client_(std::move(settings)), metrics_(metrics), ours_(std::move(ours)) {}
 
 Result<std::string> HttpOcpiClient::call(const std::string& method, const std::string& module,
                                          const std::string& url, const std::string& token,
-                                         std::string body) {
+                                         std::string body, const Party* to) {
   // Token uids in a URL are credentials: logs and errors show them redacted.
   const std::string shown = module == "tokens" ? redact_token_path(url) : url;
   const std::string where = method + " " + shown;
@@ -38,6 +38,12 @@ Result<std::string> HttpOcpiClient::call(const std::string& method, const std::s
                      {"X-Request-ID", new_uuid()},
                      {"X-Correlation-ID", new_uuid()},
                      {"Accept", "application/json"}};
+  if (to != nullptr && !ours_.empty() && !to->empty()) {
+    request.headers.emplace_back("OCPI-from-country-code", ours_.country_code);
+    request.headers.emplace_back("OCPI-from-party-id", ours_.party_id);
+    request.headers.emplace_back("OCPI-to-country-code", to->country_code);
+    request.headers.emplace_back("OCPI-to-party-id", to->party_id);
+  }
   if (!body.empty()) {
     request.body = std::move(body);
     request.content_type = "application/json";
@@ -122,16 +128,16 @@ Result<void> HttpOcpiClient::delete_credentials(const std::string& url, const st
 
 Result<void> HttpOcpiClient::push(const std::string& method, const std::string& module,
                                   const std::string& url, const std::string& token,
-                                  std::string body) {
-  auto data = call(method, module, url, token, std::move(body));
+                                  std::string body, const Party& to) {
+  auto data = call(method, module, url, token, std::move(body), &to);
   if (!data) return std::unexpected(data.error());
   return {};
 }
 
 Result<std::string> HttpOcpiClient::request(const std::string& method, const std::string& module,
                                             const std::string& url, const std::string& token,
-                                            std::string body) {
-  return call(method, module, url, token, std::move(body));
+                                            std::string body, const Party& to) {
+  return call(method, module, url, token, std::move(body), &to);
 }
 
 }  // namespace switchyard::roaming

@@ -9,6 +9,7 @@
 
 #include "common/runtime/core/error.h"
 #include "common/runtime/http/client.h"
+#include "roaming/ocpi_envelope.h"
 #include "roaming/ocpi_types.h"
 
 namespace switchyard::roaming {
@@ -35,18 +36,22 @@ class OcpiClient {
   virtual Result<void> delete_credentials(const std::string& url, const std::string& token) = 0;
   // A push to one of their receiver modules (`module` for metrics: "locations", ...): PUT or
   // PATCH `body` (JSON) to `url`; success is HTTP 2xx with status_code 1xxx.
+  // Functional modules carry the routing headers (OCPI-from-*: us, OCPI-to-*: `to`), so a hub
+  // can route them.
   virtual Result<void> push(const std::string& method, const std::string& module,
-                            const std::string& url, const std::string& token, std::string body) = 0;
+                            const std::string& url, const std::string& token, std::string body,
+                            const Party& to) = 0;
   // Any other call to one of their modules: the `data` of the successful answer, serialised.
   virtual Result<std::string> request(const std::string& method, const std::string& module,
                                       const std::string& url, const std::string& token,
-                                      std::string body) = 0;
+                                      std::string body, const Party& to) = 0;
 };
 
 // Thread-safe. Counts switchyard_roaming_requests_total{direction="out"} when `metrics` is set.
 class HttpOcpiClient final : public OcpiClient {
  public:
-  HttpOcpiClient(http::ClientSettings settings, RoamingMetrics* metrics);
+  // `ours`: the OCPI-from-* party of functional calls (empty: no routing headers).
+  HttpOcpiClient(http::ClientSettings settings, RoamingMetrics* metrics, Party ours = {});
 
   Result<std::vector<VersionInfo>> versions(const std::string& url,
                                             const std::string& token) override;
@@ -57,18 +62,22 @@ class HttpOcpiClient final : public OcpiClient {
                                       const Credentials& ours) override;
   Result<void> delete_credentials(const std::string& url, const std::string& token) override;
   Result<void> push(const std::string& method, const std::string& module, const std::string& url,
-                    const std::string& token, std::string body) override;
+                    const std::string& token, std::string body, const Party& to) override;
   Result<std::string> request(const std::string& method, const std::string& module,
-                              const std::string& url, const std::string& token,
-                              std::string body) override;
+                              const std::string& url, const std::string& token, std::string body,
+                              const Party& to) override;
 
  private:
   // The `data` of a successful answer, serialised ("" when absent).
+  // `to`: the routing headers' OCPI-to-* party of a functional call; null for configuration
+  // modules (versions, credentials), which never carry routing headers.
   Result<std::string> call(const std::string& method, const std::string& module,
-                           const std::string& url, const std::string& token, std::string body);
+                           const std::string& url, const std::string& token, std::string body,
+                           const Party* to = nullptr);
 
   http::Client client_;
   RoamingMetrics* metrics_;
+  Party ours_;
 };
 
 }  // namespace switchyard::roaming

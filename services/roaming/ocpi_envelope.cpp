@@ -15,6 +15,16 @@
 
 namespace switchyard::roaming {
 
+Party routing_from(const http::Request& request) {
+  return {std::string(request.header("ocpi-from-country-code")),
+          std::string(request.header("ocpi-from-party-id"))};
+}
+
+Party routing_to(const http::Request& request) {
+  return {std::string(request.header("ocpi-to-country-code")),
+          std::string(request.header("ocpi-to-party-id"))};
+}
+
 std::string redact_token_path(std::string_view path_or_url) {
   const auto at = path_or_url.find("/tokens/");
   if (at == std::string_view::npos) return std::string(path_or_url);

@@ -12,6 +12,19 @@
 
 namespace switchyard::roaming {
 
+// A party: country code and party id (ours on every object we publish; the OCPI-from-* /
+// OCPI-to-* routing headers of functional modules).
+struct Party {
+  std::string country_code;  // "DE"
+  std::string party_id;      // "SWY"
+  bool empty() const { return country_code.empty() || party_id.empty(); }
+  bool operator==(const Party&) const = default;
+};
+
+// The OCPI-from-* party of a request (empty when it has no routing headers).
+Party routing_from(const http::Request& request);
+Party routing_to(const http::Request& request);
+
 // OCPI status_code values (OCPI 2.2.1, transport and format, 5.x).
 enum class OcpiStatus : int {
   kSuccess = 1000,

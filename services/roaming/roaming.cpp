@@ -35,7 +35,7 @@ struct RoamingService::Impl {
        prometheus::Registry* registry)
       : store(db),
         metrics(registry != nullptr ? std::make_unique<RoamingMetrics>(*registry) : nullptr),
-        client(client_settings(s), metrics.get()),
+        client(client_settings(s), metrics.get(), Party{s.country_code, s.party_id}),
         registration(s, store, client, clock, metrics.get()),
         locations(db, clock),
         locations_sender(locations, Party{s.country_code, s.party_id},

@@ -203,8 +203,12 @@ http::Response TokensReceiver::handle(const Partner& partner, const http::Reques
   if (!one_of(kTypes, type)) {
     return reply(400, OcpiStatus::kInvalidParameters, "type: '" + type + "' is no TokenType");
   }
+  // A partner writes its own parties' tokens; a hub those of the party it routes for
+  // (OCPI-from-*).
+  const Party from = routing_from(request);
   const bool ours = std::ranges::any_of(partner.roles, [&](const PartnerRole& r) {
-    return r.country_code == cc && r.party_id == pid;
+    return (r.country_code == cc && r.party_id == pid) ||
+           (r.role == "HUB" && from.country_code == cc && from.party_id == pid);
   });
   if (!ours) {
     return reply(403, OcpiStatus::kClientError,
@@ -291,7 +295,7 @@ Result<RoamingTokenDecision> TokenAuthorizer::authorize(const std::string& uid) 
   }
   d.real_time = true;
   auto answer = client_.request("POST", "tokens", url + "/" + t.uid + "/authorize?type=" + t.type,
-                                (*partner)->their_token, "");
+                                (*partner)->their_token, "", Party{t.country_code, t.party_id});
   if (!answer) {
     log::warn("real-time authorization failed; deciding by the whitelist",
               {{"partner_id", d.partner_id},

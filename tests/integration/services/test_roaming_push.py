@@ -96,6 +96,12 @@ def check_push_headers(peer, request):
     assert request["headers"].get("x-request-id"), request["headers"]
     assert request["headers"].get("x-correlation-id"), request["headers"]
     assert request["headers"].get("content-type", "").startswith("application/json")
+    # Hub routing headers of a functional module: from us, to the partner's party.
+    routing = {k: request["headers"].get(k) for k in (
+        "ocpi-from-country-code", "ocpi-from-party-id", "ocpi-to-country-code", "ocpi-to-party-id")}
+    assert routing == {"ocpi-from-country-code": "DE", "ocpi-from-party-id": "SWY",
+                       "ocpi-to-country-code": peer.country_code,
+                       "ocpi-to-party-id": peer.party_id}, routing
 
 
 def outbox(csms, partner_id):

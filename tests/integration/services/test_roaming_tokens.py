@@ -160,6 +160,11 @@ def check_authorization_request(peer, request, uid):
     assert request["raw_body"] == b"", request["raw_body"]
     assert request["headers"].get("authorization") == f"Token {b64(token_b)}", request["headers"]
     assert request["headers"].get("x-request-id") and request["headers"].get("x-correlation-id")
+    # Routed to the token's owner (a hub would forward it there).
+    assert request["headers"].get("ocpi-from-country-code") == "DE", request["headers"]
+    assert request["headers"].get("ocpi-from-party-id") == "SWY", request["headers"]
+    assert request["headers"].get("ocpi-to-country-code") == peer.country_code, request["headers"]
+    assert request["headers"].get("ocpi-to-party-id") == peer.party_id, request["headers"]
     assert request["status"] == 200, request
 
 

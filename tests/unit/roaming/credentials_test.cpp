@@ -112,12 +112,12 @@ class FakePartner final : public OcpiClient {
     return {};
   }
   Result<void> push(const std::string& method, const std::string& url, const std::string&,
-                    const std::string& token, std::string) override {
+                    const std::string& token, std::string, const Party&) override {
     record(method, url, token, std::nullopt);
     return {};
   }
   Result<std::string> request(const std::string& method, const std::string&, const std::string& url,
-                              const std::string& token, std::string) override {
+                              const std::string& token, std::string, const Party&) override {
     record(method, url, token, std::nullopt);
     return std::string();
   }
@@ -455,6 +455,48 @@ TEST_F(CredentialsTest, UnknownModulesAre404) {
   EXPECT_EQ(registration_.module_of("/ocpi/2.2.1/credentials"), "credentials");
   EXPECT_EQ(registration_.module_of("/ocpi/versions"), "versions");
   EXPECT_EQ(registration_.module_of("/ocpi/2.2.1/locations/x"), "unknown");
+}
+
+// A functional module behind the registration: routing headers for another platform are
+// refused, and the answer carries them back swapped.
+TEST_F(CredentialsTest, FunctionalModulesHonourTheHubRoutingHeaders) {
+  class Echo final : public OcpiModule {
+   public:
+    std::string_view identifier() const override { return "echo"; }
+    std::string_view role() const override { return "SENDER"; }
+    http::Response handle(const Partner&, const http::Request&, std::string_view) override {
+      return envelope_response(200, OcpiStatus::kSuccess, "", "[]", {});
+    }
+  } echo;
+  registration_.add_module(echo);
+  auto [id, token_c] = registered();
+  auto send = [&](const std::string& to_cc, const std::string& to_pid) {
+    http::Request req;
+    req.method = "GET";
+    req.path = req.target = "/ocpi/2.2.1/echo";
+    req.headers = {{"authorization", "Token " + base64_encode(token_c)},
+                   {"ocpi-from-country-code", "NL"},
+                   {"ocpi-from-party-id", "EXA"},
+                   {"ocpi-to-country-code", to_cc},
+                   {"ocpi-to-party-id", to_pid}};
+    return registration_.handle(req);
+  };
+  auto header = [](const http::Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return std::string();
+  };
+  auto ours = send("DE", "SWY");
+  EXPECT_EQ(ours.status, 200);
+  EXPECT_EQ(header(ours, "OCPI-from-country-code"), "DE");
+  EXPECT_EQ(header(ours, "OCPI-from-party-id"), "SWY");
+  EXPECT_EQ(header(ours, "OCPI-to-country-code"), "NL");
+  EXPECT_EQ(header(ours, "OCPI-to-party-id"), "EXA");
+  auto elsewhere = send("FR", "ABC");
+  EXPECT_EQ(elsewhere.status, 404);
+  EXPECT_NE(elsewhere.body.find("OCPI-to FR/ABC is not this platform (DE/SWY)"), std::string::npos)
+      << elsewhere.body;
 }
 
 TEST_F(CredentialsTest, TwoPartnersAtOnce) {

@@ -37,9 +37,11 @@ class FakeReceiver final : public testing::UnimplementedOcpiClient {
   bool refuse = false;
   std::function<void()> during_send;
   std::vector<Sent> sent;
+  Party last_to;
 
   Result<void> push(const std::string& method, const std::string&, const std::string& url,
-                    const std::string& token, std::string body) override {
+                    const std::string& token, std::string body, const Party& to) override {
+    last_to = to;
     if (down) return make_error(ErrorCode::kUnavailable, method + " " + url + ": refused");
     if (during_send) std::exchange(during_send, nullptr)();
     sent.push_back({method, url, token, json::parse(body)});
@@ -94,6 +96,7 @@ class LocationPusherTest : public ::testing::Test {
     p.our_token_sha256 = std::string(64, id.back());
     p.version = "2.2.1";
     p.endpoints = {{"credentials", "RECEIVER", "https://emsp.test/ocpi/2.2.1/credentials"}};
+    p.roles = {{"EMSP", "NL", "EMS", "Peer eMSP"}};
     if (receives_locations) {
       p.endpoints.push_back(
           {"locations", "RECEIVER", "https://emsp.test/ocpi/emsp/2.2.1/locations"});
@@ -170,6 +173,7 @@ TEST_F(LocationPusherTest, ManyChangesWhileThePartnerIsDownAreOneRequestPerObjec
   EXPECT_EQ(receiver_.sent[0].method, "PUT");
   EXPECT_EQ(receiver_.sent[0].url, "https://emsp.test/ocpi/emsp/2.2.1/locations/DE/SWY/LOC1");
   EXPECT_EQ(receiver_.sent[0].token, "token-for-ptr-emsp");
+  EXPECT_EQ(receiver_.last_to, (Party{"NL", "EMS"}));  // OCPI-to-*: the partner's party
   EXPECT_EQ(receiver_.sent[0].body.at("evses").as_array().size(), 2);
   // The latest state, not the history.
   std::map<std::string, std::string> patched;

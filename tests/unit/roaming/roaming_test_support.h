@@ -35,11 +35,11 @@ class UnimplementedOcpiClient : public OcpiClient {
     return make_error(ErrorCode::kUnimplemented, "DELETE credentials");
   }
   Result<void> push(const std::string&, const std::string&, const std::string&, const std::string&,
-                    std::string) override {
+                    std::string, const Party&) override {
     return make_error(ErrorCode::kUnimplemented, "push");
   }
   Result<std::string> request(const std::string&, const std::string&, const std::string&,
-                              const std::string&, std::string) override {
+                              const std::string&, std::string, const Party&) override {
     return make_error(ErrorCode::kUnimplemented, "request");
   }
 };

@@ -36,8 +36,8 @@ class FakeOwner final : public testing::UnimplementedOcpiClient {
   bool down = false;
   std::vector<std::string> urls;
   Result<std::string> request(const std::string& method, const std::string&, const std::string& url,
-                              const std::string&, std::string) override {
-    urls.push_back(method + " " + url);
+                              const std::string&, std::string, const Party& to) override {
+    urls.push_back(method + " " + url + " to " + to.country_code + "/" + to.party_id);
     if (down) return make_error(ErrorCode::kUnavailable, "POST " + url + ": refused");
     return json::serialize(json::object{{"allowed", allowed},
                                         {"token", json::parse(token_json("04AA"))},
@@ -59,8 +59,13 @@ class TokensTest : public ::testing::Test {
     ASSERT_TRUE(partners_->put(partner_));
   }
   http::Response call(const std::string& method, const std::string& rest,
-                      const std::string& body = "", const std::string& query = "") {
+                      const std::string& body = "", const std::string& query = "",
+                      const Party& from = {}) {
     http::Request r;
+    if (!from.empty()) {
+      r.headers = {{"ocpi-from-country-code", from.country_code},
+                   {"ocpi-from-party-id", from.party_id}};
+    }
     r.method = method;
     r.path = "/ocpi/2.2.1/tokens" + rest;
     r.query = query;
@@ -146,6 +151,18 @@ TEST_F(TokensTest, RefusalsNameWhatIsWrong) {
   EXPECT_EQ(call("GET", "/NL/EMS").status, 400);
 }
 
+TEST_F(TokensTest, AHubWritesTheTokensOfThePartyItRoutesFor) {
+  partner_.roles = {{"HUB", "DE", "HUB", "Example Hub"}};
+  // Without OCPI-from-* the hub's own party is not the token's.
+  EXPECT_EQ(call("PUT", "/NL/OTH/04CC", token_json("04CC", true, "ALWAYS", "OTH")).status, 403);
+  EXPECT_EQ(
+      call("PUT", "/NL/OTH/04CC", token_json("04CC", true, "ALWAYS", "OTH"), "", {"NL", "OTH"})
+          .status,
+      200);
+  // Routed for one party, writing another's: refused.
+  EXPECT_EQ(call("PUT", "/NL/EMS/04DD", token_json("04DD"), "", {"NL", "OTH"}).status, 403);
+}
+
 TEST_F(TokensTest, AuthorizationFollowsValidityWhitelistAndTheOwnersAnswer) {
   TokenAuthorizer authorizer(*tokens_, *partners_, owner_);
   auto put = [&](const std::string& uid, bool valid, const std::string& whitelist) {
@@ -173,7 +190,7 @@ TEST_F(TokensTest, AuthorizationFollowsValidityWhitelistAndTheOwnersAnswer) {
   EXPECT_TRUE(never->real_time);
   EXPECT_EQ(never->authorization_reference, "AUTH-REF-1");
   EXPECT_EQ(owner_.urls.back(),
-            "POST https://emsp.test/ocpi/emsp/2.2.1/tokens/NEVER-1/authorize?type=RFID");
+            "POST https://emsp.test/ocpi/emsp/2.2.1/tokens/NEVER-1/authorize?type=RFID to NL/EMS");
   owner_.allowed = "NO_CREDIT";
   EXPECT_EQ(authorizer.authorize("NEVER-1")->status, "Invalid");
   owner_.allowed = "BLOCKED";
