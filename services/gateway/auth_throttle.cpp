@@ -35,6 +35,10 @@ std::optional<Lockout> AuthThrottle::locked(std::string_view charger_id, std::st
   const auto now = clock_.steady_now();
   std::lock_guard lock(mutex_);
   if (auto l = check(key_of(ThrottleKey::kAddress, address), ThrottleKey::kAddress, now)) return l;
+  if (auto good = good_addresses_.find(std::string(charger_id));
+      good != good_addresses_.end() && good->second == address) {
+    return std::nullopt;  // where the charger itself connects from
+  }
   return check(key_of(ThrottleKey::kCharger, charger_id), ThrottleKey::kCharger, now);
 }
 
@@ -49,7 +53,8 @@ std::optional<Lockout> AuthThrottle::count(const std::string& key, ThrottleKey k
       if (prune(now) && entries_.size() >= settings_.max_keys) {
         std::erase_if(entries_, [&](const auto& kv) { return kv.second.locked_until <= now; });
       }
-      if (entries_.size() >= settings_.max_keys) entries_.erase(entries_.begin());
+      // All locked: the new key is not tracked (evicting a lock would lift it).
+      if (entries_.size() >= settings_.max_keys) return std::nullopt;
     }
     it = entries_.emplace(key, Entry{now, 0, {}, 0}).first;
   }
@@ -84,10 +89,12 @@ std::optional<Lockout> AuthThrottle::failed(std::string_view charger_id, std::st
   return by_address ? by_address : by_charger;
 }
 
-void AuthThrottle::succeeded(std::string_view charger_id) {
+void AuthThrottle::succeeded(std::string_view charger_id, std::string_view address) {
   if (!settings_.enabled()) return;
   std::lock_guard lock(mutex_);
   entries_.erase(key_of(ThrottleKey::kCharger, charger_id));
+  if (good_addresses_.size() >= settings_.max_keys) good_addresses_.clear();
+  good_addresses_[std::string(charger_id)] = std::string(address);
 }
 
 std::size_t AuthThrottle::tracked() const {

@@ -4,7 +4,9 @@
 // locked for a penalty that doubles with each lock (up to a maximum), and while locked its
 // upgrades are refused with 429 and Retry-After before any password is hashed. The address limit
 // is much higher than the charger limit by default: many chargers share one carrier NAT address,
-// and one misconfigured charger must not lock out its neighbours.
+// and one misconfigured charger must not lock out its neighbours. A charger id's lock does not
+// apply to the address the charger last authenticated from (a guesser cannot lock the real
+// charger out), and the gateway never locks a verified client certificate (profile 3).
 //
 // Thread-safe (the listeners' I/O threads share one). Memory is bounded: at most `max_keys`
 // keys are tracked; idle keys are forgotten once their window and lock have passed.
@@ -50,8 +52,10 @@ class AuthThrottle {
   std::optional<Lockout> locked(std::string_view charger_id, std::string_view address);
   // A failed attempt; returns the lock it started, if it started one.
   std::optional<Lockout> failed(std::string_view charger_id, std::string_view address);
-  // The charger authenticated: its own failures are forgotten (its address's are not).
-  void succeeded(std::string_view charger_id);
+  // The charger authenticated from `address`: its own failures are forgotten (its address's are
+  // not), and a later lock of its id does not apply to that address, so a guesser elsewhere
+  // cannot lock the real charger out of its own connection.
+  void succeeded(std::string_view charger_id, std::string_view address);
   std::size_t tracked() const;
 
  private:
@@ -72,6 +76,9 @@ class AuthThrottle {
   const Clock& clock_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
+  // Charger id -> the address it last authenticated from (at most max_keys; forgotten first
+  // when full).
+  std::unordered_map<std::string, std::string> good_addresses_;
   std::uint64_t ops_ = 0;
   std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::time_point::min();
 };

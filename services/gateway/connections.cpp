@@ -1048,7 +1048,14 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
   void run() {
     beast::error_code ignored;
     const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
-    remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    // IPv4 as such (also when a dual-stack listener sees it v4-mapped), IPv6 in brackets, so the
+    // address part of "address:port" is unambiguous (lockouts are per address).
+    auto address = endpoint.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
+    }
+    remote_ = (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+              std::to_string(endpoint.port());
     // Slow-loris and never-finishing TLS handshakes are cut off here: by the TCP stream's
     // expiry on plain connections; OpenSSL does the TLS stream's I/O itself, so a timer closes
     // the socket there.
@@ -1107,7 +1114,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
       return refuse(http::status::upgrade_required, "not_upgrade", "expected a WebSocket upgrade");
     }
     // A locked charger id or address is refused before any password is hashed.
-    if (ctx_.auth_throttle != nullptr) {
+    if (ctx_.auth_throttle != nullptr && !verified_client_certificate()) {
       if (auto lock = ctx_.auth_throttle->locked(charger_id_, address_of(remote_))) {
         retry_after_ = lock->retry_after;
         return refuse(http::status::too_many_requests, "auth_throttled",
@@ -1154,7 +1161,9 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     switch (a.verdict) {
       case CredentialVerdict::kAccepted:
         profile_ = offered;
-        if (ctx_.auth_throttle != nullptr) ctx_.auth_throttle->succeeded(charger_id_);
+        if (ctx_.auth_throttle != nullptr) {
+          ctx_.auth_throttle->succeeded(charger_id_, address_of(remote_));
+        }
         return accept();
       case CredentialVerdict::kUnknownCharger:
         auth_failed();
@@ -1185,6 +1194,16 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     auto session = std::make_shared<ChargerSession<Stream>>(
         std::move(stream_), worker_, ctx_, charger_id_, version, protocol_, profile_, remote_);
     session->start(parser_->release());
+  }
+
+  // A TLS client certificate that verified (profile 3) proves the charger without a password:
+  // lockouts, made against password guessing, do not apply to it.
+  bool verified_client_certificate() {
+    if constexpr (kTls) {
+      return verified_client_cn(stream_.native_handle()).has_value();
+    } else {
+      return false;
+    }
   }
 
   // Counts a failed authentication; logs and counts the lockout it may start.

@@ -292,7 +292,7 @@ http::Response Registration::handle(const http::Request& request) {
         if (m->identifier() != module) continue;
         // Routed through a hub to another platform's party: not ours to answer.
         const Party to = routing_to(request);
-        if (!to.empty() && !(to == Party{settings_.country_code, settings_.party_id})) {
+        if (!to.empty() && !same_party(to, Party{settings_.country_code, settings_.party_id})) {
           return reply(404, OcpiStatus::kClientError,
                        "OCPI-to " + to.country_code + "/" + to.party_id +
                            " is not this platform (" + settings_.country_code + "/" +

@@ -16,24 +16,6 @@
 namespace switchyard::roaming {
 namespace {
 
-// A path segment: ids are printable ASCII, anything but unreserved characters is escaped.
-std::string segment(std::string_view id) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : id) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
-      out += kHex[static_cast<unsigned char>(c) & 0xF];
-    }
-  }
-  return out;
-}
-
 std::string timestamp(const google::protobuf::Timestamp& t) {
   return ocpi_timestamp(std::chrono::system_clock::time_point(std::chrono::seconds(t.seconds())));
 }
@@ -162,8 +144,8 @@ Result<int> LocationPusher::push_due() {
     }
     const std::optional<v1::RoamingLocation>& location = cached->second;
     std::string method;
-    std::string target = url + "/" + segment(party_.country_code) + "/" + segment(party_.party_id) +
-                         "/" + segment(push.location_id);
+    std::string target = url + "/" + url_segment(party_.country_code) + "/" +
+                         url_segment(party_.party_id) + "/" + url_segment(push.location_id);
     std::string body;
     if (push.evse_uid.empty() && location) {
       method = "PUT";
@@ -172,7 +154,7 @@ Result<int> LocationPusher::push_due() {
       const auto evse = std::ranges::find(location->evses(), push.evse_uid, &v1::RoamingEvse::uid);
       if (evse != location->evses().end()) {
         method = "PATCH";
-        target += "/" + segment(push.evse_uid);
+        target += "/" + url_segment(push.evse_uid);
         body = boost::json::serialize(boost::json::object{
             {"status", evse->status()}, {"last_updated", timestamp(evse->last_updated())}});
       }

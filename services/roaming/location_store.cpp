@@ -182,9 +182,10 @@ Result<std::vector<EvseChange>> refresh(sql::Transaction& tx, const std::string&
 
 Result<v1::RoamingLocation> LocationStore::put(const v1::RoamingLocation& location,
                                                std::span<const std::string> push_to) {
-  const std::int64_t now = ms(clock_.now());
   const v1::RoamingLocation given = definition(location);
+  std::unique_lock writing(write_mutex_);
   auto committed = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    const std::int64_t now = ms(clock_.now());
     // One OCPP EVSE is one OCPI EVSE, in one location.
     for (const auto& evse : given.evses()) {
       auto other = tx.exec(
@@ -270,6 +271,7 @@ Result<v1::RoamingLocation> LocationStore::put(const v1::RoamingLocation& locati
     if (!r) return std::unexpected(r.error());
     return {};
   });
+  writing.unlock();
   if (!committed) return std::unexpected(committed.error());
   auto stored = get(given.id());
   if (!stored) return std::unexpected(stored.error());
@@ -360,9 +362,10 @@ Result<std::vector<EvseChange>> LocationStore::apply_status(const std::string& c
                                                             const std::string& status,
                                                             std::int64_t at_ms,
                                                             std::span<const std::string> push_to) {
-  const std::int64_t now = ms(clock_.now());
   std::vector<EvseChange> changes;
+  std::lock_guard writing(write_mutex_);
   auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    const std::int64_t now = ms(clock_.now());
     changes.clear();
     auto u = tx.exec(
         "INSERT INTO roaming_ocpp_status (charger_id, ocpp_evse_id, connector_id, status, at_ms) "
@@ -385,9 +388,10 @@ Result<std::vector<EvseChange>> LocationStore::apply_status(const std::string& c
 Result<std::vector<EvseChange>> LocationStore::apply_online(const std::string& charger_id,
                                                             bool online, std::int64_t at_ms,
                                                             std::span<const std::string> push_to) {
-  const std::int64_t now = ms(clock_.now());
   std::vector<EvseChange> changes;
+  std::lock_guard writing(write_mutex_);
   auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    const std::int64_t now = ms(clock_.now());
     changes.clear();
     auto u = tx.exec(
         "INSERT INTO roaming_charger_online (charger_id, online, at_ms) VALUES ($1, $2, $3) "

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -108,6 +109,10 @@ class LocationStore {
  private:
   sql::Database& db_;
   const Clock& clock_;
+  // put and apply_* read statuses and write EVSE rows: on PostgreSQL (read committed) two of them
+  // at once could each miss the other's change, so the writers of one process take turns (one
+  // roaming process per database, as the registration requires).
+  std::mutex write_mutex_;
 };
 
 }  // namespace switchyard::roaming

@@ -15,6 +15,16 @@
 
 namespace switchyard::roaming {
 
+bool same_party(const Party& a, const Party& b) {
+  auto eq = [](std::string_view x, std::string_view y) {
+    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), [](char c, char d) {
+             return std::toupper(static_cast<unsigned char>(c)) ==
+                    std::toupper(static_cast<unsigned char>(d));
+           });
+  };
+  return eq(a.country_code, b.country_code) && eq(a.party_id, b.party_id);
+}
+
 Party routing_from(const http::Request& request) {
   return {std::string(request.header("ocpi-from-country-code")),
           std::string(request.header("ocpi-from-party-id"))};
@@ -25,29 +35,47 @@ Party routing_to(const http::Request& request) {
           std::string(request.header("ocpi-to-party-id"))};
 }
 
+std::string url_segment(std::string_view id) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : id) {
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+      out += kHex[static_cast<unsigned char>(c) & 0xF];
+    }
+  }
+  return out;
+}
+
 std::string redact_token_path(std::string_view path_or_url) {
   const auto at = path_or_url.find("/tokens/");
   if (at == std::string_view::npos) return std::string(path_or_url);
   const std::size_t start = at + 8;
-  const std::size_t query = path_or_url.find('?', start);
-  const std::string_view rest =
-      path_or_url.substr(start, query == std::string_view::npos ? query : query - start);
-  std::vector<std::string_view> parts;
-  for (std::size_t i = 0; i <= rest.size();) {
-    const auto slash = rest.find('/', i);
-    const auto end = slash == std::string_view::npos ? rest.size() : slash;
-    parts.push_back(rest.substr(i, end - i));
-    i = end + 1;
+  // Our call to the owner: everything between /tokens/ and /authorize is the uid.
+  if (const auto authorize = path_or_url.rfind("/authorize");
+      authorize != std::string_view::npos && authorize >= start) {
+    return std::string(path_or_url.substr(0, start)) +
+           log::redact(path_or_url.substr(start, authorize - start)) +
+           std::string(path_or_url.substr(authorize));
   }
-  // {uid}/authorize (our call to the owner) or {cc}/{party}/{uid} (their call to us).
-  const std::size_t uid = parts.size() >= 3 ? 2 : 0;
-  std::string out(path_or_url.substr(0, start));
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += '/';
-    out += i == uid && !parts[i].empty() ? log::redact(parts[i]) : std::string(parts[i]);
+  // Their call to us: {cc}/{party}/{uid...}; whatever follows the first two segments is the
+  // uid (a query is not part of a path).
+  std::size_t uid = start;
+  for (int kept = 0; kept < 2; ++kept) {
+    const auto slash = path_or_url.find('/', uid);
+    if (slash == std::string_view::npos) {
+      uid = start;  // fewer than three segments: redact all of it
+      break;
+    }
+    uid = slash + 1;
   }
-  if (query != std::string_view::npos) out += path_or_url.substr(query);
-  return out;
+  const std::string_view secret = path_or_url.substr(uid);
+  return std::string(path_or_url.substr(0, uid)) + (secret.empty() ? "" : log::redact(secret));
 }
 
 std::vector<std::string> path_segments(std::string_view rest) {

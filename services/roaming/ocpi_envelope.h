@@ -21,6 +21,9 @@ struct Party {
   bool operator==(const Party&) const = default;
 };
 
+// Country codes and party ids are CiStrings: compared without regard to case.
+bool same_party(const Party& a, const Party& b);
+
 // The OCPI-from-* party of a request (empty when it has no routing headers).
 Party routing_from(const http::Request& request);
 Party routing_to(const http::Request& request);
@@ -57,6 +60,9 @@ std::string new_uuid();
 
 // The URL-decoded segments of a module path ("/LOC1/EVSE%201" -> {"LOC1", "EVSE 1"}).
 std::vector<std::string> path_segments(std::string_view path);
+
+// `id` escaped for a URL path segment: anything but unreserved characters as %XX.
+std::string url_segment(std::string_view id);
 
 // `path_or_url` with the token uid of a tokens-module path shown redacted (log::redact): the
 // uid of ".../tokens/{cc}/{party}/{uid}" and of ".../tokens/{uid}/authorize". Token uids are

@@ -51,6 +51,7 @@ std::string escape(const std::string& v) {
 Result<PageRequest> page_request(const http::Request& request, int default_limit, int max_limit) {
   PageRequest page;
   page.limit = default_limit;
+  page.max_limit = max_limit;
   for (const char* name : {"date_from", "date_to"}) {
     auto value = request.query_param(name);
     if (!value || value->empty()) continue;
@@ -81,7 +82,8 @@ Result<PageRequest> page_request(const http::Request& request, int default_limit
 void set_page_headers(http::Response& response, const std::string& list_url,
                       const PageRequest& page, std::int64_t total, std::size_t returned) {
   response.headers.emplace_back("X-Total-Count", std::to_string(total));
-  response.headers.emplace_back("X-Limit", std::to_string(page.limit));
+  response.headers.emplace_back("X-Limit",
+                                std::to_string(page.max_limit > 0 ? page.max_limit : page.limit));
   const std::int64_t next =
       static_cast<std::int64_t>(page.offset) + static_cast<std::int64_t>(returned);
   if (returned == 0 || next >= total) return;

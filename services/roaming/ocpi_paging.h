@@ -13,6 +13,7 @@
 namespace switchyard::roaming {
 
 struct PageRequest {
+  int max_limit = 0;                    // the server's maximum page size: X-Limit
   std::optional<std::int64_t> from_ms;  // date_from, inclusive
   std::optional<std::int64_t> to_ms;    // date_to, exclusive
   int offset = 0;
@@ -24,9 +25,9 @@ struct PageRequest {
 // it (OCPI: the server may return fewer than asked and says so in X-Limit).
 Result<PageRequest> page_request(const http::Request& request, int default_limit, int max_limit);
 
-// X-Total-Count and X-Limit, and Link: <url?...&offset=next>; rel="next" when objects follow
-// the `returned` ones. `list_url` is the public URL of the list (no query); the next link keeps
-// the date window.
+// X-Total-Count and X-Limit (the server's maximum page size), and Link: <url?...&offset=next>;
+// rel="next" when objects follow the `returned` ones. `list_url` is the public URL of the list (no
+// query); the next link keeps the date window.
 void set_page_headers(http::Response& response, const std::string& list_url,
                       const PageRequest& page, std::int64_t total, std::size_t returned);
 

@@ -206,9 +206,10 @@ http::Response TokensReceiver::handle(const Partner& partner, const http::Reques
   // A partner writes its own parties' tokens; a hub those of the party it routes for
   // (OCPI-from-*).
   const Party from = routing_from(request);
+  const Party path_party{cc, pid};
   const bool ours = std::ranges::any_of(partner.roles, [&](const PartnerRole& r) {
-    return (r.country_code == cc && r.party_id == pid) ||
-           (r.role == "HUB" && from.country_code == cc && from.party_id == pid);
+    return same_party(Party{r.country_code, r.party_id}, path_party) ||
+           (r.role == "HUB" && same_party(from, path_party));
   });
   if (!ours) {
     return reply(403, OcpiStatus::kClientError,
@@ -267,6 +268,13 @@ Result<RoamingTokenDecision> TokenAuthorizer::authorize(const std::string& uid) 
     return d;
   }
   const OcpiToken& t = (*found)->token;
+  // The owner must still be our partner: tokens of an unregistered eMSP decide nothing.
+  auto partner = partners_.get((*found)->partner_id);
+  if (!partner) return std::unexpected(partner.error());
+  if (!*partner || (*partner)->state != PartnerState::kRegistered) {
+    d.status = "Unknown";
+    return d;
+  }
   d.known = true;
   d.partner_id = (*found)->partner_id;
   d.contract_id = t.contract_id;
@@ -280,13 +288,9 @@ Result<RoamingTokenDecision> TokenAuthorizer::authorize(const std::string& uid) 
     return d;
   }
   // Ask the owner at its tokens SENDER endpoint.
-  auto partner = partners_.get(d.partner_id);
-  if (!partner) return std::unexpected(partner.error());
   std::string url;
-  if (*partner && (*partner)->state == PartnerState::kRegistered) {
-    for (const auto& e : (*partner)->endpoints) {
-      if (e.identifier == "tokens" && e.role == "SENDER") url = e.url;
-    }
+  for (const auto& e : (*partner)->endpoints) {
+    if (e.identifier == "tokens" && e.role == "SENDER") url = e.url;
   }
   const bool offline_ok = t.whitelist != "NEVER";
   if (url.empty()) {
@@ -294,14 +298,19 @@ Result<RoamingTokenDecision> TokenAuthorizer::authorize(const std::string& uid) 
     return d;
   }
   d.real_time = true;
-  auto answer = client_.request("POST", "tokens", url + "/" + t.uid + "/authorize?type=" + t.type,
+  auto answer = client_.request("POST", "tokens",
+                                url + "/" + url_segment(t.uid) + "/authorize?type=" + t.type,
                                 (*partner)->their_token, "", Party{t.country_code, t.party_id});
   if (!answer) {
-    log::warn("real-time authorization failed; deciding by the whitelist",
+    // Only an owner that cannot be reached leaves the decision to the whitelist; one that
+    // answered with an error (unknown token, refused) refused it.
+    const bool unreachable = answer.error().code == ErrorCode::kUnavailable;
+    log::warn(unreachable ? "real-time authorization unreachable; deciding by the whitelist"
+                          : "real-time authorization refused by the owner",
               {{"partner_id", d.partner_id},
                {"whitelist", t.whitelist},
                {"error", answer.error().message}});
-    d.status = offline_ok ? "Accepted" : "Invalid";
+    d.status = unreachable && offline_ok ? "Accepted" : "Invalid";
     return d;
   }
   boost::system::error_code ec;

@@ -11,7 +11,7 @@ What it proves:
 * A registered eMSP (the extrawest-ocpi peer of ocpi_peer.py, registered through the handshake of
   slice 1, calling with its token C) finds `locations` as SENDER in our version details and pulls
   the published locations page by page, following the `Link: <...>; rel="next"` headers, with
-  `X-Total-Count` and `X-Limit` (the limit capped at 100); unpublished locations never show. The
+  `X-Total-Count` and `X-Limit` (our maximum page size, 100; larger limits are capped); unpublished locations never show. The
   date_from (inclusive) / date_to (exclusive) window selects on last_updated. One location, EVSE
   or connector can be read by path; unknown or unpublished ones are 404 / 2003, bad parameters
   400 / 2001 naming the parameter, other methods 405, and a token A or no token 401.
@@ -185,7 +185,7 @@ def test_a_registered_emsp_pulls_every_published_location_once_by_following_link
     assert [len(p.data) for p in pages] == [3, 3, 1]
     for page in pages:
         assert page.headers["X-Total-Count"] == "7", page.headers
-        assert page.headers["X-Limit"] == "3", page.headers
+        assert page.headers["X-Limit"] == "100", page.headers  # the server's maximum
     first_link = urlsplit(next_link(pages[0]))
     assert f"{first_link.scheme}://{first_link.netloc}{first_link.path}" == \
         locations_url(standalone)
@@ -212,7 +212,7 @@ def test_a_registered_emsp_pulls_every_published_location_once_by_following_link
     assert capped.headers["X-Limit"] == "100" and capped.headers["X-Total-Count"] == "7"
     assert [item["id"] for item in capped.data] == published and next_link(capped) is None
     default = ok(ocpi("GET", locations_url(standalone), token))
-    assert default.headers["X-Limit"] == "50" and len(default.data) == 7
+    assert default.headers["X-Limit"] == "100" and len(default.data) == 7
     # An offset past the end: an empty page, no next.
     beyond = ok(ocpi("GET", locations_url(standalone, offset=7, limit=3), token))
     assert beyond.data == [] and beyond.headers["X-Total-Count"] == "7"

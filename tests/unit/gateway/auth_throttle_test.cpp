@@ -62,7 +62,7 @@ TEST(AuthThrottle, ASuccessClearsTheChargersCountAndAQuietKeyStartsOver) {
   AuthThrottle t(settings(), clock);
   t.failed("CP1", "10.0.0.1");
   t.failed("CP1", "10.0.0.1");
-  t.succeeded("CP1");
+  t.succeeded("CP1", "10.0.0.2");
   EXPECT_FALSE(t.failed("CP1", "10.0.0.1"));
   EXPECT_FALSE(t.failed("CP1", "10.0.0.1"));
   ASSERT_TRUE(t.failed("CP1", "10.0.0.1"));  // locked: 30 s
@@ -83,6 +83,28 @@ TEST(AuthThrottle, AnAddressGuessingManyChargerIdsIsLocked) {
   ASSERT_TRUE(locked);
   EXPECT_EQ(locked->key, ThrottleKey::kAddress);
   EXPECT_FALSE(t.locked("CP-NEW", "192.0.2.8"));
+}
+
+TEST(AuthThrottle, AGuesserCannotLockTheChargerOutOfItsOwnAddress) {
+  testing::FakeClock clock;
+  AuthThrottle t(settings(), clock);
+  t.succeeded("CP1", "10.0.0.1");  // the charger, from its usual address
+  for (int i = 0; i < 3; ++i) t.failed("CP1", "192.0.2.66");
+  EXPECT_TRUE(t.locked("CP1", "192.0.2.66"));  // the guesser is locked out
+  EXPECT_FALSE(t.locked("CP1", "10.0.0.1"));   // the charger is not
+}
+
+TEST(AuthThrottle, LocksAreNotEvictedByAFloodOfNewKeys) {
+  testing::FakeClock clock;
+  auto s = settings();
+  s.max_keys = 10;
+  s.address_failures = 0;
+  AuthThrottle t(s, clock);
+  for (int i = 0; i < 3; ++i) t.failed("TARGET", "10.0.0.1");
+  ASSERT_TRUE(t.locked("TARGET", "10.0.0.1"));
+  for (int i = 0; i < 10'000; ++i) t.failed("CP" + std::to_string(i), "10.0.0.1");
+  EXPECT_TRUE(t.locked("TARGET", "10.0.0.1"));
+  EXPECT_LE(t.tracked(), 10);
 }
 
 TEST(AuthThrottle, ZeroLimitsTurnItOff) {

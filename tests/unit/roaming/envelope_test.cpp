@@ -217,6 +217,14 @@ TEST(RedactTokenPath, TokenUidsNeverShowInFull) {
       "https://emsp.test/ocpi/emsp/2.2.1/tokens/04A1…(10)/authorize?type=RFID");
   EXPECT_EQ(redact_token_path("/ocpi/2.2.1/locations/LOC1"), "/ocpi/2.2.1/locations/LOC1");
   EXPECT_EQ(redact_token_path("/ocpi/2.2.1/tokens/NL"), "/ocpi/2.2.1/tokens/NL…(2)");
+  // A uid with a slash (escaped on the way out, decoded on the way in) is still hidden.
+  EXPECT_EQ(redact_token_path("https://e/tokens/AB%2FCD12/authorize?type=RFID"),
+            "https://e/tokens/AB%2…(9)/authorize?type=RFID");
+  EXPECT_EQ(redact_token_path("/ocpi/2.2.1/tokens/NL/EMS/AB/CD12"),
+            "/ocpi/2.2.1/tokens/NL/EMS/AB/C…(7)");
+  EXPECT_EQ(url_segment("AB/CD 1?x"), "AB%2FCD%201%3Fx");
+  EXPECT_TRUE(same_party({"de", "swy"}, {"DE", "SWY"}));
+  EXPECT_FALSE(same_party({"DE", "SWY"}, {"DE", "SWZ"}));
 }
 
 }  // namespace

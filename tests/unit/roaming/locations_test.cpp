@@ -202,7 +202,11 @@ TEST(Paging, HeadersLinkToTheNextPageWhileMoreFollow) {
   http::Response first;
   set_page_headers(first, "https://cpo/ocpi/2.2.1/locations", page, 5, 2);
   EXPECT_EQ(header(first, "X-Total-Count"), "5");
-  EXPECT_EQ(header(first, "X-Limit"), "2");
+  EXPECT_EQ(header(first, "X-Limit"), "2");  // no maximum given: the limit applied
+  page.max_limit = 100;
+  http::Response capped;
+  set_page_headers(capped, "https://cpo/ocpi/2.2.1/locations", page, 5, 2);
+  EXPECT_EQ(header(capped, "X-Limit"), "100");  // the server's maximum page size
   EXPECT_EQ(header(first, "Link"),
             "<https://cpo/ocpi/2.2.1/locations?offset=2&limit=2&date_from=2030-01-01T00%3A00%3A00."
             "000Z>; rel=\"next\"");

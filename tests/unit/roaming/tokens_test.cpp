@@ -34,11 +34,13 @@ class FakeOwner final : public testing::UnimplementedOcpiClient {
  public:
   std::string allowed = "ALLOWED";
   bool down = false;
+  bool refuse = false;  // answers with an OCPI error (e.g. 2004 unknown token)
   std::vector<std::string> urls;
   Result<std::string> request(const std::string& method, const std::string&, const std::string& url,
                               const std::string&, std::string, const Party& to) override {
     urls.push_back(method + " " + url + " to " + to.country_code + "/" + to.party_id);
     if (down) return make_error(ErrorCode::kUnavailable, "POST " + url + ": refused");
+    if (refuse) return make_error(ErrorCode::kFailedPrecondition, "status_code 2004: unknown");
     return json::serialize(json::object{{"allowed", allowed},
                                         {"token", json::parse(token_json("04AA"))},
                                         {"authorization_reference", "AUTH-REF-1"}});
@@ -195,10 +197,21 @@ TEST_F(TokensTest, AuthorizationFollowsValidityWhitelistAndTheOwnersAnswer) {
   EXPECT_EQ(authorizer.authorize("NEVER-1")->status, "Invalid");
   owner_.allowed = "BLOCKED";
   EXPECT_EQ(authorizer.authorize("ALLOWED-1")->status, "Blocked");
+  // The owner answers with an error (it no longer knows the token): refused, whatever the
+  // whitelist.
+  owner_.refuse = true;
+  EXPECT_EQ(authorizer.authorize("ALLOWED-1")->status, "Invalid");
+  owner_.refuse = false;
   // The owner cannot be asked: ALLOWED goes ahead, NEVER does not.
   owner_.down = true;
   EXPECT_EQ(authorizer.authorize("ALLOWED-1")->status, "Accepted");
   EXPECT_EQ(authorizer.authorize("NEVER-1")->status, "Invalid");
+  // Once the eMSP is no longer our partner its tokens decide nothing, ALWAYS included.
+  partner_.state = PartnerState::kUnregistered;
+  ASSERT_TRUE(partners_->put(partner_));
+  auto gone = authorizer.authorize("ALWAYS-1");
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->known);
 }
 
 }  // namespace
