@@ -185,6 +185,20 @@ Result<int> LocationPusher::push_due() {
     }
     if (pushes_ != nullptr)
       pushes_->Add({{"module", "locations"}, {"result", "failed"}}).Increment();
+    // A PATCH the partner answered with an error (typically 2003: it does not have the
+    // location, e.g. it registered after the location was put): OCPI's remedy is the whole
+    // object, so the entry becomes a PUT of the location, due at once.
+    if (!push.evse_uid.empty() && sent.error().code != ErrorCode::kUnavailable) {
+      if (auto e = locations_.push_whole_location(push, now_ms()); !e) {
+        return std::unexpected(e.error());
+      }
+      log::info("EVSE patch refused; the whole location is sent instead",
+                {{"partner_id", push.partner_id},
+                 {"location_id", push.location_id},
+                 {"evse_uid", push.evse_uid},
+                 {"error", sent.error().message}});
+      continue;
+    }
     const auto backoff = std::min<std::int64_t>(
         options_.max_backoff.count(), 1000LL << std::min<std::int64_t>(push.attempts, 20));
     const std::int64_t next = now_ms() + backoff;

@@ -443,6 +443,18 @@ Result<void> LocationStore::push_done(const PendingPush& p) {
   return {};
 }
 
+Result<void> LocationStore::push_whole_location(const PendingPush& p, std::int64_t now_ms) {
+  return db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    auto d = tx.exec(
+        "DELETE FROM roaming_push_outbox WHERE partner_id = $1 AND location_id = $2 AND "
+        "evse_uid = $3",
+        {p.partner_id, p.location_id, p.evse_uid});
+    if (!d) return std::unexpected(d.error());
+    const std::string partner[] = {p.partner_id};
+    return enqueue(tx, partner, p.location_id, "", now_ms);
+  });
+}
+
 Result<void> LocationStore::push_failed(const PendingPush& p, const std::string& error,
                                         std::int64_t next_ms) {
   auto r = db_.exec(

@@ -100,6 +100,8 @@ class LocationStore {
   Result<void> push_done(const PendingPush& push);
   // Not delivered: tried again at `next_ms`.
   Result<void> push_failed(const PendingPush& push, const std::string& error, std::int64_t next_ms);
+  // An EVSE entry the partner refused becomes an entry for its whole location (due at `now_ms`).
+  Result<void> push_whole_location(const PendingPush& push, std::int64_t now_ms);
   // The partner is unreachable: none of its entries is tried before `next_ms`.
   Result<void> defer_pushes(const std::string& partner_id, std::int64_t next_ms);
   // The partner no longer receives locations (unregistered): its outbox goes.

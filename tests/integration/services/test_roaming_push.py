@@ -507,13 +507,15 @@ def test_an_unregistered_partner_gets_nothing_more(standalone, tmp_path):
                 for peer in (gone, stays):
                     await eventually(lambda: peer.evse_status("GONE", "E1") == "AVAILABLE", 15,
                                      "E1 AVAILABLE at both partners", interval=0.05)
-                # A push the partner refuses stays pending...
+                # A push the partner refuses stays pending: the refused PATCH becomes a PUT of
+                # the whole location, which is refused and retried too...
                 gone.locations_answer = 2001
                 refused_from = len(gone.requests)
                 await status(cp, 1, "Charging", 1)
                 await eventually(lambda: len(pushes(gone, "PATCH", "GONE", "E1",
-                                                    refused_from)) >= 2, 15,
-                                 "two refused PATCHes")
+                                                    refused_from)) >= 1 and
+                                 len(pushes(gone, "PUT", "GONE", None, refused_from)) >= 2, 15,
+                                 "a refused PATCH, then refused PUTs of the location")
                 assert (await blocking(outbox, standalone, gone_id))["pending"] == 1
                 # ...until the partner unregisters: from then on it gets nothing.
                 answer = Answer(await blocking(gone.unregister_from_us))

@@ -35,6 +35,7 @@ class FakeReceiver final : public testing::UnimplementedOcpiClient {
  public:
   bool down = false;
   bool refuse = false;
+  bool refuse_patches = false;  // answers 2003 to EVSE patches (it lacks the location)
   std::function<void()> during_send;
   std::vector<Sent> sent;
   Party last_to;
@@ -46,6 +47,9 @@ class FakeReceiver final : public testing::UnimplementedOcpiClient {
     if (during_send) std::exchange(during_send, nullptr)();
     sent.push_back({method, url, token, json::parse(body)});
     if (refuse) return make_error(ErrorCode::kFailedPrecondition, "status_code 2001: no");
+    if (refuse_patches && method == "PATCH") {
+      return make_error(ErrorCode::kFailedPrecondition, "status_code 2003: unknown location");
+    }
     return {};
   }
 };
@@ -234,6 +238,22 @@ TEST_F(LocationPusherTest, ARefusedPushIsRetriedWithBackOff) {
   auto again = pusher_->push_due();
   ASSERT_TRUE(again);
   EXPECT_EQ(*again, 1);
+  EXPECT_EQ(pending(), 0);
+}
+
+TEST_F(LocationPusherTest, ARefusedPatchBecomesAPutOfTheWholeLocation) {
+  ASSERT_TRUE(locations_->put(location()));  // before the partner received anything
+  status(1, "Available");
+  receiver_.refuse_patches = true;
+  ASSERT_TRUE(pusher_->push_due());
+  ASSERT_EQ(receiver_.sent.size(), 1);
+  EXPECT_EQ(receiver_.sent[0].method, "PATCH");
+  auto again = pusher_->push_due();  // the PUT is due at once
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 1);
+  ASSERT_EQ(receiver_.sent.size(), 2);
+  EXPECT_EQ(receiver_.sent[1].method, "PUT");
+  EXPECT_EQ(receiver_.sent[1].body.at("evses").at(0).at("status"), "AVAILABLE");
   EXPECT_EQ(pending(), 0);
 }
 
