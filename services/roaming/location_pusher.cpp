@@ -62,15 +62,19 @@ LocationPusher::LocationPusher(LocationStore& locations, PartnerStore& partners,
 LocationPusher::~LocationPusher() { stop(); }
 
 Result<std::vector<std::string>> LocationPusher::receivers() {
+  std::lock_guard lock(receivers_mutex_);
+  const auto now = clock_.steady_now();
+  if (now < receivers_until_) return receivers_;
   auto all = partners_.load_all();
   if (!all) return std::unexpected(all.error());
-  std::vector<std::string> ids;
+  receivers_.clear();
   for (const auto& p : *all) {
     if (p.state == PartnerState::kRegistered && !locations_receiver_url(p).empty()) {
-      ids.push_back(p.id);
+      receivers_.push_back(p.id);
     }
   }
-  return ids;
+  receivers_until_ = now + std::chrono::seconds(1);
+  return receivers_;
 }
 
 void LocationPusher::start() {

@@ -53,7 +53,8 @@ class LocationPusher {
   LocationPusher(const LocationPusher&) = delete;
   LocationPusher& operator=(const LocationPusher&) = delete;
 
-  // Ids of the partners a change must go to.
+  // Ids of the partners a change must go to. Read from the partner store at most once a second
+  // (every charger event asks): a partner registering now gets changes from a second later.
   Result<std::vector<std::string>> receivers();
 
   void start();
@@ -82,6 +83,10 @@ class LocationPusher {
   // Partners that did not answer, and until when none of their entries is tried (ms). Only
   // the pusher's thread (or a test calling push_due) touches it.
   std::map<std::string, std::int64_t> unreachable_until_;
+  std::mutex receivers_mutex_;
+  std::vector<std::string> receivers_;
+  std::chrono::steady_clock::time_point receivers_until_ =
+      std::chrono::steady_clock::time_point::min();
   std::mutex mutex_;
   std::condition_variable_any cv_;
   bool woken_ = false;

@@ -357,23 +357,17 @@ Result<std::vector<v1::RoamingLocation>> LocationStore::list(const std::string& 
   return out;
 }
 
-Result<std::vector<EvseChange>> LocationStore::apply_status(const std::string& charger_id,
-                                                            int evse_id, int connector_id,
-                                                            const std::string& status,
-                                                            std::int64_t at_ms,
-                                                            std::span<const std::string> push_to) {
+Result<std::vector<EvseChange>> LocationStore::apply_fact(std::string_view upsert,
+                                                          std::span<const sql::Param> params,
+                                                          const std::string& charger_id,
+                                                          int evse_id,
+                                                          std::span<const std::string> push_to) {
   std::vector<EvseChange> changes;
   std::lock_guard writing(write_mutex_);
   auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
     const std::int64_t now = ms(clock_.now());
     changes.clear();
-    auto u = tx.exec(
-        "INSERT INTO roaming_ocpp_status (charger_id, ocpp_evse_id, connector_id, status, at_ms) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (charger_id, ocpp_evse_id, connector_id) "
-        "DO UPDATE SET status = excluded.status, at_ms = excluded.at_ms "
-        "WHERE excluded.at_ms >= roaming_ocpp_status.at_ms",
-        {charger_id, std::to_string(evse_id), std::to_string(connector_id), status,
-         std::to_string(at_ms)});
+    auto u = tx.exec(upsert, params);
     if (!u) return std::unexpected(u.error());
     if (u->affected() == 0) return {};  // older than what we know
     auto c = refresh(tx, charger_id, evse_id, now, push_to);
@@ -385,28 +379,30 @@ Result<std::vector<EvseChange>> LocationStore::apply_status(const std::string& c
   return changes;
 }
 
+Result<std::vector<EvseChange>> LocationStore::apply_status(const std::string& charger_id,
+                                                            int evse_id, int connector_id,
+                                                            const std::string& status,
+                                                            std::int64_t at_ms,
+                                                            std::span<const std::string> push_to) {
+  const sql::Param params[] = {charger_id, std::to_string(evse_id), std::to_string(connector_id),
+                               status, std::to_string(at_ms)};
+  return apply_fact(
+      "INSERT INTO roaming_ocpp_status (charger_id, ocpp_evse_id, connector_id, status, at_ms) "
+      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (charger_id, ocpp_evse_id, connector_id) "
+      "DO UPDATE SET status = excluded.status, at_ms = excluded.at_ms "
+      "WHERE excluded.at_ms >= roaming_ocpp_status.at_ms",
+      params, charger_id, evse_id, push_to);
+}
+
 Result<std::vector<EvseChange>> LocationStore::apply_online(const std::string& charger_id,
                                                             bool online, std::int64_t at_ms,
                                                             std::span<const std::string> push_to) {
-  std::vector<EvseChange> changes;
-  std::lock_guard writing(write_mutex_);
-  auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
-    const std::int64_t now = ms(clock_.now());
-    changes.clear();
-    auto u = tx.exec(
-        "INSERT INTO roaming_charger_online (charger_id, online, at_ms) VALUES ($1, $2, $3) "
-        "ON CONFLICT (charger_id) DO UPDATE SET online = excluded.online, at_ms = excluded.at_ms "
-        "WHERE excluded.at_ms >= roaming_charger_online.at_ms",
-        {charger_id, online ? "1" : "0", std::to_string(at_ms)});
-    if (!u) return std::unexpected(u.error());
-    if (u->affected() == 0) return {};
-    auto c = refresh(tx, charger_id, 0, now, push_to);
-    if (!c) return std::unexpected(c.error());
-    changes = std::move(*c);
-    return {};
-  });
-  if (!r) return std::unexpected(r.error());
-  return changes;
+  const sql::Param params[] = {charger_id, online ? "1" : "0", std::to_string(at_ms)};
+  return apply_fact(
+      "INSERT INTO roaming_charger_online (charger_id, online, at_ms) VALUES ($1, $2, $3) "
+      "ON CONFLICT (charger_id) DO UPDATE SET online = excluded.online, at_ms = excluded.at_ms "
+      "WHERE excluded.at_ms >= roaming_charger_online.at_ms",
+      params, charger_id, 0, push_to);
 }
 
 Result<std::vector<PendingPush>> LocationStore::due_pushes(std::int64_t now_ms, int limit) {

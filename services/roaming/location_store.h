@@ -23,9 +23,7 @@
 #include "common/runtime/core/error.h"
 #include "switchyard/v1/roaming.pb.h"
 
-namespace switchyard::sql {
-class Database;
-}  // namespace switchyard::sql
+#include "common/runtime/sql/database.h"
 
 namespace switchyard::roaming {
 
@@ -109,6 +107,13 @@ class LocationStore {
   Result<std::vector<PushStats>> push_stats();
 
  private:
+  // One OCPP fact (`upsert`, ignored when older than the stored one), then the EVSEs of the
+  // charger (all, or those of `evse_id` when > 0) recomputed, in one transaction.
+  Result<std::vector<EvseChange>> apply_fact(std::string_view upsert,
+                                             std::span<const sql::Param> params,
+                                             const std::string& charger_id, int evse_id,
+                                             std::span<const std::string> push_to);
+
   sql::Database& db_;
   const Clock& clock_;
   // put and apply_* read statuses and write EVSE rows: on PostgreSQL (read committed) two of them
