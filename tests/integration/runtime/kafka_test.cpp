@@ -135,6 +135,30 @@ TEST_F(KafkaTest, CommittedRecordsAreNotDeliveredAgainButFailedOnesAre) {
   EXPECT_EQ(later, (std::vector<std::string>{"10"}));
 }
 
+TEST_F(KafkaTest, AConsumerOfTwoTopicsTellsEachRecordsTopic) {
+  const std::string second = testing::unique_name("t2");
+  ASSERT_TRUE(ensure_topic(*brokers_, TopicSpec{second, 1, 1}));
+  auto p = producer();
+  ASSERT_TRUE(p->produce(topic_, "k", "first", [](Result<Delivery>) {}));
+  ASSERT_TRUE(p->produce(second, "k", "second", [](Result<Delivery>) {}));
+  ASSERT_TRUE(p->flush(30s));
+  ConsumerConfig config;
+  config.brokers = *brokers_;
+  config.group_id = testing::unique_name("g");
+  config.topics = {topic_, second};
+  auto c = Consumer::create(config, nullptr);
+  ASSERT_TRUE(c) << c.error().message;
+  std::map<std::string, std::string> topic_of;  // value -> the record's topic, read in the handler
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (topic_of.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    (void)(*c)->poll_once([&](const Record& rec) -> Result<void> {
+      topic_of[std::string(rec.value)] = std::string(rec.topic);
+      return {};
+    });
+  }
+  EXPECT_EQ(topic_of, (std::map<std::string, std::string>{{"first", topic_}, {"second", second}}));
+}
+
 TEST_F(KafkaTest, EnsureTopicIsIdempotent) {
   auto again = ensure_topic(*brokers_, TopicSpec{topic_, 4, 1});
   EXPECT_TRUE(again) << again.error().message;

@@ -55,10 +55,17 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
     std::string err;
     const std::string session_timeout_ms = std::to_string(config_.session_timeout.count());
     const std::pair<std::string, std::string> settings[] = {
-        {"bootstrap.servers", config_.brokers}, {"group.id", config_.group_id},
-        {"client.id", config_.client_id},       {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},  {"auto.offset.reset", config_.auto_offset_reset},
-        {"enable.partition.eof", "false"},      {"session.timeout.ms", session_timeout_ms},
+        {"bootstrap.servers", config_.brokers},
+        {"group.id", config_.group_id},
+        {"client.id", config_.client_id},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", config_.auto_offset_reset},
+        {"enable.partition.eof", "false"},
+        {"session.timeout.ms", session_timeout_ms},
+        // A subscribed topic that does not exist yet (its producer starts later, or its creation
+        // has not reached this broker's metadata) is found within 10 s, not librdkafka's 5 min.
+        {"topic.metadata.refresh.interval.ms", "10000"},
     };
     for (const auto& [k, v] : settings) {
       if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
@@ -94,7 +101,8 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
         break;
       }
       Record record;
-      record.topic = msg->topic_name();
+      const std::string topic = msg->topic_name();  // by value: the record's view needs it alive
+      record.topic = topic;
       record.partition = msg->partition();
       record.offset = msg->offset();
       if (msg->key_pointer()) {
