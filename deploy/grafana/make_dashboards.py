@@ -333,11 +333,12 @@ roaming = dashboard(
         stat("Objects waiting for partners", "sum(switchyard_roaming_outbox_pending)"),
         stat("Oldest undelivered change", "max(switchyard_roaming_outbox_oldest_age_seconds)",
              "s"),
-        ts("Outbox pending by partner",
-           [("sum by (partner) (switchyard_roaming_outbox_pending)", "{{partner}}")]),
-        ts("Oldest undelivered change by partner",
-           [("max by (partner) (switchyard_roaming_outbox_oldest_age_seconds)", "{{partner}}")],
-           "s"),
+        ts("Outbox pending by partner and module",
+           [("sum by (partner, module) (switchyard_roaming_outbox_pending)",
+             "{{partner}} {{module}}")]),
+        ts("Oldest undelivered change by partner and module",
+           [("max by (partner, module) (switchyard_roaming_outbox_oldest_age_seconds)",
+             "{{partner}} {{module}}")], "s"),
         ts("Pushes by module and result",
            [(f"sum by (module, result) (rate(switchyard_roaming_pushes_total[{R}]))",
              "{{module}} {{result}}")], "ops"),
@@ -346,11 +347,20 @@ roaming = dashboard(
              "{{status}}")], "ops",
            description="OCPI EVSE statuses changed by the charger events (each goes to every "
                        "partner that receives locations)."),
+        row("Other networks' drivers at our chargers"),
+        stat("CDRs not accepted yet", 'sum(switchyard_roaming_outbox_pending{module="cdrs"})',
+             description="CDRs of roaming drivers their eMSP has not accepted yet (retried until "
+                         "it does)."),
+        stat("Oldest CDR not accepted",
+             'max(switchyard_roaming_outbox_oldest_age_seconds{module="cdrs"})', "s"),
+        ts("Roaming sessions and CDRs recorded",
+           [(f"sum by (module) (rate(switchyard_roaming_recorded_total[{R}]))", "{{module}}")],
+           "ops",
+           description="New sessions and CDRs of drivers whose token an eMSP pushed to us."),
         text("Later roaming slices",
-             "Locations are published (pull and push). Later slices add, with their metrics: "
-             "sessions and CDR pushes (CDRs retried until accepted), partner HTTP latency, "
-             "real-time authorizations by result, the tariffs, tokens and commands modules and "
-             "OICP 2.3.", width=24),
+             "Locations, sessions and CDRs are published (pull and push). Later slices add, with "
+             "their metrics: partner HTTP latency, real-time authorizations by result, the "
+             "tariffs and commands modules and OICP 2.3.", width=24),
     ])
 
 DASHBOARDS = {

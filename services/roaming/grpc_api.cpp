@@ -126,12 +126,11 @@ RoamingApi::Reactor* RoamingApi::ListPartners(Context* c, const v1::ListPartners
   return run_blocking(c, pool_, [this, out]() -> grpc::Status {
     auto partners = registration_.list();
     if (!partners) return to_grpc_status(partners.error());
-    auto outboxes = locations_.push_stats();
+    auto outboxes = outbox_.stats();
     if (!outboxes) return to_grpc_status(outboxes.error());
     for (const auto& p : *partners) {
-      const auto o = std::ranges::find(*outboxes, p.id, &PushStats::partner_id);
-      const PushStats empty{p.id, 0, 0, ""};
-      to_proto(p, out->add_partners(), o != outboxes->end() ? &*o : &empty);
+      const PushStats total = partner_total(*outboxes, p.id);
+      to_proto(p, out->add_partners(), &total);
     }
     return grpc::Status::OK;
   });
@@ -143,11 +142,10 @@ RoamingApi::Reactor* RoamingApi::GetPartner(Context* c, const v1::GetPartnerRequ
     if (auto s = check_partner_id(r->partner_id()); !s.ok()) return s;
     auto partner = registration_.get(r->partner_id());
     if (!partner) return to_grpc_status(partner.error());
-    auto outboxes = locations_.push_stats();
+    auto outboxes = outbox_.stats();
     if (!outboxes) return to_grpc_status(outboxes.error());
-    const auto o = std::ranges::find(*outboxes, partner->id, &PushStats::partner_id);
-    const PushStats empty{partner->id, 0, 0, ""};
-    to_proto(*partner, out->mutable_partner(), o != outboxes->end() ? &*o : &empty);
+    const PushStats total = partner_total(*outboxes, partner->id);
+    to_proto(*partner, out->mutable_partner(), &total);
     return grpc::Status::OK;
   });
 }
@@ -182,7 +180,7 @@ RoamingApi::Reactor* RoamingApi::PutLocation(Context* c, const v1::PutLocationRe
     if (auto checked = check_location(r->location(), party_); !checked) {
       return invalid("location." + checked.error().message);
     }
-    auto receivers = pusher_.receivers();
+    auto receivers = pusher_.receivers("locations");
     if (!receivers) return to_grpc_status(receivers.error());
     auto stored = locations_.put(r->location(), *receivers);
     if (!stored) return to_grpc_status(stored.error());

@@ -5,9 +5,10 @@
 
 #include "common/runtime/grpc/work_pool.h"
 #include "roaming/credentials.h"
-#include "roaming/location_pusher.h"
 #include "roaming/location_store.h"
 #include "roaming/locations.h"
+#include "roaming/push_outbox.h"
+#include "roaming/pusher.h"
 #include "roaming/tokens.h"
 #include "switchyard/v1/roaming.grpc.pb.h"
 
@@ -18,10 +19,11 @@ void to_proto(const Partner& partner, v1::Partner* out, const PushStats* outbox 
 
 class RoamingApi final : public v1::Roaming::CallbackService {
  public:
-  RoamingApi(Registration& registration, LocationStore& locations, LocationPusher& pusher,
-             TokenAuthorizer& tokens, Party party, WorkPool& pool)
+  RoamingApi(Registration& registration, LocationStore& locations, PushOutbox& outbox,
+             Pusher& pusher, TokenAuthorizer& tokens, Party party, WorkPool& pool)
       : registration_(registration),
         locations_(locations),
+        outbox_(outbox),
         pusher_(pusher),
         tokens_(tokens),
         party_(std::move(party)),
@@ -50,7 +52,8 @@ class RoamingApi final : public v1::Roaming::CallbackService {
  private:
   Registration& registration_;
   LocationStore& locations_;
-  LocationPusher& pusher_;
+  PushOutbox& outbox_;
+  Pusher& pusher_;
   TokenAuthorizer& tokens_;
   Party party_;
   WorkPool& pool_;

@@ -8,6 +8,7 @@
 #include "common/runtime/core/base64.h"
 #include "common/runtime/sql/database.h"
 #include "roaming/locations.h"
+#include "roaming/push_outbox.h"
 
 namespace switchyard::roaming {
 namespace {
@@ -119,23 +120,6 @@ Result<void> touch_location(sql::Transaction& tx, const std::string& location_id
   return {};
 }
 
-// `location_id` / `evse_uid` ("" for the whole location) changed: into each partner's outbox,
-// or, when already there, its version moves on (the oldest change's time stays).
-Result<void> enqueue(sql::Transaction& tx, std::span<const std::string> partners,
-                     const std::string& location_id, const std::string& evse_uid,
-                     std::int64_t now) {
-  for (const auto& partner : partners) {
-    auto r = tx.exec(
-        "INSERT INTO roaming_push_outbox (partner_id, location_id, evse_uid, version, "
-        "enqueued_ms, attempts, next_attempt_ms, last_error) VALUES ($1, $2, $3, 1, $4, 0, $4, '') "
-        "ON CONFLICT (partner_id, location_id, evse_uid) DO UPDATE SET "
-        "version = roaming_push_outbox.version + 1",
-        {partner, location_id, evse_uid, std::to_string(now)});
-    if (!r) return std::unexpected(r.error());
-  }
-  return {};
-}
-
 Result<bool> is_published(sql::Transaction& tx, const std::string& location_id) {
   auto r = tx.exec("SELECT publish FROM roaming_locations WHERE location_id = $1", {location_id});
   if (!r) return std::unexpected(r.error());
@@ -169,7 +153,7 @@ Result<std::vector<EvseChange>> refresh(sql::Transaction& tx, const std::string&
       auto published = is_published(tx, r->text(i, 0));
       if (!published) return std::unexpected(published.error());
       if (*published) {
-        auto q = enqueue(tx, push_to, r->text(i, 0), r->text(i, 1), now);
+        auto q = enqueue_push(tx, push_to, "locations", r->text(i, 0), r->text(i, 1), now);
         if (!q) return std::unexpected(q.error());
       }
     }
@@ -259,7 +243,7 @@ Result<v1::RoamingLocation> LocationStore::put(const v1::RoamingLocation& locati
     const std::int64_t last_updated = changed ? now : old->int64(0, 1);
     // Published, or just unpublished (partners must hear that too): the whole location.
     if (changed && (given.publish() || previous_publish)) {
-      if (auto q = enqueue(tx, push_to, given.id(), "", now); !q) return q;
+      if (auto q = enqueue_push(tx, push_to, "locations", given.id(), "", now); !q) return q;
     }
     auto r = tx.exec(
         "INSERT INTO roaming_locations (location_id, publish, body, last_updated_ms) "
@@ -338,6 +322,20 @@ Result<LocationPage> LocationStore::query(const LocationQuery& q) {
   return page;
 }
 
+Result<std::optional<LocationStore::Placement>> LocationStore::place(const std::string& charger_id,
+                                                                     int evse_id) {
+  auto r = db_.exec(
+      "SELECT location_id, uid FROM roaming_evses WHERE charger_id = $1 AND ocpp_evse_id = $2 "
+      "AND removed = 0",
+      {charger_id, std::to_string(evse_id)});
+  if (!r) return std::unexpected(r.error());
+  if (r->empty()) return std::nullopt;
+  auto location = get(r->text(0, 0));
+  if (!location) return std::unexpected(location.error());
+  if (!*location) return std::nullopt;
+  return Placement{std::move(**location), r->text(0, 1)};
+}
+
 Result<std::vector<v1::RoamingLocation>> LocationStore::list(const std::string& after_id,
                                                              int limit) {
   std::vector<v1::RoamingLocation> out;
@@ -403,90 +401,6 @@ Result<std::vector<EvseChange>> LocationStore::apply_online(const std::string& c
       "ON CONFLICT (charger_id) DO UPDATE SET online = excluded.online, at_ms = excluded.at_ms "
       "WHERE excluded.at_ms >= roaming_charger_online.at_ms",
       params, charger_id, 0, push_to);
-}
-
-Result<std::vector<PendingPush>> LocationStore::due_pushes(std::int64_t now_ms, int limit) {
-  auto r = db_.exec(
-      "SELECT partner_id, location_id, evse_uid, version, enqueued_ms, attempts "
-      "FROM roaming_push_outbox WHERE next_attempt_ms <= $1 "
-      "ORDER BY enqueued_ms, partner_id, location_id, evse_uid LIMIT " +
-          std::to_string(limit),
-      {std::to_string(now_ms)});
-  if (!r) return std::unexpected(r.error());
-  std::vector<PendingPush> out;
-  out.reserve(static_cast<std::size_t>(r->size()));
-  for (int i = 0; i < r->size(); ++i) {
-    out.push_back({r->text(i, 0), r->text(i, 1), r->text(i, 2), r->int64(i, 3), r->int64(i, 4),
-                   r->int64(i, 5)});
-  }
-  return out;
-}
-
-Result<void> LocationStore::push_done(const PendingPush& p) {
-  auto r = db_.exec(
-      "DELETE FROM roaming_push_outbox WHERE partner_id = $1 AND location_id = $2 AND "
-      "evse_uid = $3 AND version = $4",
-      {p.partner_id, p.location_id, p.evse_uid, std::to_string(p.version)});
-  if (!r) return std::unexpected(r.error());
-  if (r->affected() == 0) {
-    // Changed while it was sent: due again at once, the failure count starts over.
-    auto u = db_.exec(
-        "UPDATE roaming_push_outbox SET attempts = 0, last_error = '' WHERE partner_id = $1 AND "
-        "location_id = $2 AND evse_uid = $3",
-        {p.partner_id, p.location_id, p.evse_uid});
-    if (!u) return std::unexpected(u.error());
-  }
-  return {};
-}
-
-Result<void> LocationStore::push_whole_location(const PendingPush& p, std::int64_t now_ms) {
-  return db_.transaction([&](sql::Transaction& tx) -> Result<void> {
-    auto d = tx.exec(
-        "DELETE FROM roaming_push_outbox WHERE partner_id = $1 AND location_id = $2 AND "
-        "evse_uid = $3",
-        {p.partner_id, p.location_id, p.evse_uid});
-    if (!d) return std::unexpected(d.error());
-    const std::string partner[] = {p.partner_id};
-    return enqueue(tx, partner, p.location_id, "", now_ms);
-  });
-}
-
-Result<void> LocationStore::push_failed(const PendingPush& p, const std::string& error,
-                                        std::int64_t next_ms) {
-  auto r = db_.exec(
-      "UPDATE roaming_push_outbox SET attempts = attempts + 1, next_attempt_ms = $4, "
-      "last_error = $5 WHERE partner_id = $1 AND location_id = $2 AND evse_uid = $3",
-      {p.partner_id, p.location_id, p.evse_uid, std::to_string(next_ms), error.substr(0, 500)});
-  if (!r) return std::unexpected(r.error());
-  return {};
-}
-
-Result<void> LocationStore::defer_pushes(const std::string& partner_id, std::int64_t next_ms) {
-  auto r = db_.exec(
-      "UPDATE roaming_push_outbox SET next_attempt_ms = $2 WHERE partner_id = $1 AND "
-      "next_attempt_ms < $2",
-      {partner_id, std::to_string(next_ms)});
-  if (!r) return std::unexpected(r.error());
-  return {};
-}
-
-Result<std::int64_t> LocationStore::drop_pushes(const std::string& partner_id) {
-  auto r = db_.exec("DELETE FROM roaming_push_outbox WHERE partner_id = $1", {partner_id});
-  if (!r) return std::unexpected(r.error());
-  return r->affected();
-}
-
-Result<std::vector<PushStats>> LocationStore::push_stats() {
-  auto r = db_.exec(
-      "SELECT partner_id, COUNT(*), MIN(enqueued_ms), MAX(last_error) FROM roaming_push_outbox "
-      "GROUP BY partner_id ORDER BY partner_id");
-  if (!r) return std::unexpected(r.error());
-  std::vector<PushStats> out;
-  out.reserve(static_cast<std::size_t>(r->size()));
-  for (int i = 0; i < r->size(); ++i) {
-    out.push_back({r->text(i, 0), r->int64(i, 1), r->int64(i, 2), r->text(i, 3)});
-  }
-  return out;
 }
 
 }  // namespace switchyard::roaming

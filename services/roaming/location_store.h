@@ -7,9 +7,8 @@
 // location's moves with any of its EVSEs. Nothing is deleted: an EVSE left out of a new version
 // of its location stays, as REMOVED.
 //
-// The push outbox: per partner and object (a location, or one EVSE's status) only that it
-// changed, written in the transaction of the change. The pusher sends the object's state at send
-// time, so a partner that was down gets one request per changed object, never the history.
+// Changes of published locations go into the push outbox (push_outbox.h, module "locations": the
+// whole location, or one EVSE's status) in the transaction of the change.
 #pragma once
 
 #include <cstdint>
@@ -46,25 +45,6 @@ struct EvseChange {
   std::string status;
 };
 
-// An object a partner has still to be told about: the whole location (evse_uid empty: PUT) or
-// one EVSE's status (PATCH). `version` grows with each change while it waits.
-struct PendingPush {
-  std::string partner_id;
-  std::string location_id;
-  std::string evse_uid;
-  std::int64_t version = 0;
-  std::int64_t enqueued_ms = 0;  // the oldest change not yet delivered
-  std::int64_t attempts = 0;
-};
-
-// A partner's outbox.
-struct PushStats {
-  std::string partner_id;
-  std::int64_t pending = 0;
-  std::int64_t oldest_ms = 0;  // enqueued_ms of the oldest entry
-  std::string last_error;      // of a failed entry, empty when none failed
-};
-
 class LocationStore {
  public:
   LocationStore(sql::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
@@ -76,6 +56,13 @@ class LocationStore {
   Result<std::optional<v1::RoamingLocation>> get(const std::string& id);
   // Published locations only (OCPI never shows unpublished ones to partners).
   Result<LocationPage> query(const LocationQuery& query);
+  // The location whose live (not removed) EVSE is the charger's OCPP EVSE `evse_id`, and that
+  // EVSE's uid; nullopt when it is in none.
+  struct Placement {
+    v1::RoamingLocation location;
+    std::string evse_uid;
+  };
+  Result<std::optional<Placement>> place(const std::string& charger_id, int evse_id);
   // Every location, by id, after `after_id` (the operator's view).
   Result<std::vector<v1::RoamingLocation>> list(const std::string& after_id, int limit);
 
@@ -90,21 +77,6 @@ class LocationStore {
   Result<std::vector<EvseChange>> apply_online(const std::string& charger_id, bool online,
                                                std::int64_t at_ms,
                                                std::span<const std::string> push_to = {});
-
-  // --- the push outbox ------------------------------------------------------------------------
-  // Entries whose next attempt is due, oldest change first.
-  Result<std::vector<PendingPush>> due_pushes(std::int64_t now_ms, int limit);
-  // Delivered: the entry goes unless the object changed again meanwhile (then it stays, due).
-  Result<void> push_done(const PendingPush& push);
-  // Not delivered: tried again at `next_ms`.
-  Result<void> push_failed(const PendingPush& push, const std::string& error, std::int64_t next_ms);
-  // An EVSE entry the partner refused becomes an entry for its whole location (due at `now_ms`).
-  Result<void> push_whole_location(const PendingPush& push, std::int64_t now_ms);
-  // The partner is unreachable: none of its entries is tried before `next_ms`.
-  Result<void> defer_pushes(const std::string& partner_id, std::int64_t next_ms);
-  // The partner no longer receives locations (unregistered): its outbox goes.
-  Result<std::int64_t> drop_pushes(const std::string& partner_id);
-  Result<std::vector<PushStats>> push_stats();
 
  private:
   // One OCPP fact (`upsert`, ignored when older than the stored one), then the EVSEs of the

@@ -1,6 +1,7 @@
 // switchyard-roaming: parse settings, open PostgreSQL and migrate, serve OCPI 2.2.1 (versions,
 // credentials, locations) on the HTTP side port and switchyard.v1.Roaming over gRPC, and follow
-// the charger events (EVSE statuses) until SIGTERM.
+// the charger events (EVSE statuses) and the transactions service's updates and CDRs (roaming
+// drivers' sessions) until SIGTERM.
 #include <grpcpp/grpcpp.h>
 
 #include <thread>
@@ -9,6 +10,7 @@
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
 #include "common/runtime/grpc/work_pool.h"
+#include "common/runtime/kafka/admin.h"
 #include "common/runtime/process/consumer_service.h"
 #include "common/runtime/process/process.h"
 #include "roaming/roaming.h"
@@ -26,6 +28,11 @@ int main(int argc, char** argv) {
                     "its partners");
   options.add_to(settings, "switchyard.v1.Roaming");
   roaming::add_ocpi_settings(settings, ocpi);
+  settings
+      .add("transactions-topic", ocpi.transactions_topic,
+           "Topic of the transactions service's transaction updates (roaming drivers' sessions)")
+      .add("cdr-topic", ocpi.cdrs_topic,
+           "Topic of the transactions service's CDRs (roaming drivers' CDRs)");
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("roaming", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
@@ -42,7 +49,15 @@ int main(int argc, char** argv) {
   auto db = open_service_database(options, roaming::migrations(), "roaming", &process.metrics());
   if (!db) return fail(db.error().message);
   auto& consumer_config = options.consumer;
-  consumer_config.topics = {options.events_topic};
+  consumer_config.topics = {options.events_topic, ocpi.transactions_topic, ocpi.cdrs_topic};
+  // The transactions service creates its topics too; whoever starts first does (a consumer does
+  // not see a topic created after it subscribed until its next metadata refresh).
+  for (const auto& topic : {ocpi.transactions_topic, ocpi.cdrs_topic}) {
+    if (auto r = kafka::ensure_topic(consumer_config.brokers, {topic, 12, 1}); !r) {
+      log::warn("could not ensure a topic (continuing)",
+                {{"topic", topic}, {"error", r.error().message}});
+    }
+  }
   consumer_config.client_id = "roaming";
   auto consumer = kafka::Consumer::create(consumer_config, &process.metrics());
   if (!consumer) return fail(consumer.error().message);
@@ -65,6 +80,8 @@ int main(int argc, char** argv) {
   log::info("roaming started", {{"grpc_port", *bound},
                                 {"http_port", options.http_port},
                                 {"events_topic", options.events_topic},
+                                {"transactions_topic", consumer_config.topics[1]},
+                                {"cdr_topic", consumer_config.topics[2]},
                                 {"ocpi_versions_url", (*service)->versions_url()}});
   const int signal = process.wait_for_signal();
   log::info("signal received; stopping", {{"signal", signal}});

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "common/runtime/bus/event_consumer.h"
 #include "common/runtime/http/client.h"
 #include "roaming/credentials.h"
 #include "roaming/grpc_api.h"
@@ -14,6 +15,7 @@
 #include "roaming/ocpi_client.h"
 #include "roaming/ocpi_routes.h"
 #include "roaming/partners.h"
+#include "roaming/sessions.h"
 #include "roaming/status_feed.h"
 #include "roaming/tokens.h"
 
@@ -40,15 +42,35 @@ struct RoamingService::Impl {
         locations(db, clock),
         locations_sender(locations, Party{s.country_code, s.party_id},
                          registration.module_url("locations"), clock),
-        pusher(locations, store, client, Party{s.country_code, s.party_id}, clock, registry),
+        outbox(db),
+        pusher(outbox, store, client, clock, registry),
+        location_pushes(locations, outbox, Party{s.country_code, s.party_id}),
         status_feed(locations, &pusher, registry),
         tokens(db),
         tokens_receiver(tokens, clock),
         token_authorizer(tokens, store, client),
-        api(registration, locations, pusher, token_authorizer, Party{s.country_code, s.party_id},
-            pool) {
+        sessions(db, clock),
+        session_objects(sessions, locations, Party{s.country_code, s.party_id}, s.currency),
+        session_feed(sessions, tokens, &pusher, clock, registry),
+        session_pushes(sessions, session_objects, Party{s.country_code, s.party_id}),
+        cdr_pushes(sessions, session_objects),
+        sessions_sender("sessions", sessions, session_objects, registration.module_url("sessions"),
+                        clock),
+        cdrs_sender("cdrs", sessions, session_objects, registration.module_url("cdrs"), clock),
+        transactions_topic(s.transactions_topic),
+        cdrs_topic(s.cdrs_topic),
+        api(registration, locations, outbox, pusher, token_authorizer,
+            Party{s.country_code, s.party_id}, pool) {
     registration.add_module(locations_sender);
     registration.add_module(tokens_receiver);
+    registration.add_module(sessions_sender);
+    registration.add_module(cdrs_sender);
+    pusher.add_source(location_pushes);
+    pusher.add_source(session_pushes);
+    pusher.add_source(cdr_pushes);
+    token_authorizer.on_decision([this](const std::string& uid, const RoamingTokenDecision& d) {
+      session_feed.authorized(uid, d);
+    });
   }
 
   SqlPartnerStore store;
@@ -57,11 +79,22 @@ struct RoamingService::Impl {
   Registration registration;
   LocationStore locations;
   LocationsSender locations_sender;
-  LocationPusher pusher;
+  PushOutbox outbox;
+  Pusher pusher;
+  LocationPushSource location_pushes;
   StatusFeed status_feed;
   TokenStore tokens;
   TokensReceiver tokens_receiver;
   TokenAuthorizer token_authorizer;
+  SessionStore sessions;
+  SessionObjects session_objects;
+  SessionFeed session_feed;
+  SessionPushSource session_pushes;
+  CdrPushSource cdr_pushes;
+  OwnedListSender sessions_sender;
+  OwnedListSender cdrs_sender;
+  std::string transactions_topic;
+  std::string cdrs_topic;
   RoamingApi api;
 };
 
@@ -92,6 +125,9 @@ Result<RoamingTokenDecision> RoamingService::authorize_token(const std::string& 
 void RoamingService::stop() { impl_->pusher.stop(); }
 
 Result<void> RoamingService::handle_event(const bus::Event& event) {
+  if (event.topic == impl_->transactions_topic)
+    return impl_->session_feed.handle_transaction(event);
+  if (event.topic == impl_->cdrs_topic) return impl_->session_feed.handle_cdr(event);
   return impl_->status_feed.handle(event);
 }
 

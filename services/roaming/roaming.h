@@ -58,8 +58,9 @@ class RoamingService {
   // A driver's token from the tokens partners pushed (in process: what Roaming.AuthorizeToken
   // answers).
   Result<RoamingTokenDecision> authorize_token(const std::string& id_token);
-  // The handler for ocpp.events.v1 (consumer group "switchyard-roaming"): EVSE statuses of the
-  // locations. An error means "retry the event".
+  // The handler for ocpp.events.v1 (EVSE statuses of the locations) and the transactions
+  // service's topics (roaming drivers' sessions and CDRs), consumer group "switchyard-roaming".
+  // An error means "retry the event".
   Result<void> handle_event(const bus::Event& event);
 
   struct Impl;  // defined in roaming.cpp

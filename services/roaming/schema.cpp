@@ -100,6 +100,69 @@ CREATE TABLE roaming_tokens (
 CREATE INDEX roaming_tokens_uid ON roaming_tokens (uid);
 )sql",
      ""},
+    // The push outbox of every module (push_outbox.h), replacing the locations-only one.
+    {5, "roaming outbox by module",
+     R"sql(
+CREATE TABLE roaming_outbox (
+  partner_id TEXT NOT NULL,
+  module TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  part TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  enqueued_ms BIGINT NOT NULL,
+  attempts BIGINT NOT NULL,
+  next_attempt_ms BIGINT NOT NULL,
+  last_error TEXT NOT NULL,
+  PRIMARY KEY (partner_id, module, object_id, part)
+);
+INSERT INTO roaming_outbox (partner_id, module, object_id, part, version, enqueued_ms, attempts,
+                            next_attempt_ms, last_error)
+  SELECT partner_id, 'locations', location_id, evse_uid, version, enqueued_ms, attempts,
+         next_attempt_ms, last_error FROM roaming_push_outbox;
+DROP TABLE roaming_push_outbox;
+CREATE INDEX roaming_outbox_due ON roaming_outbox (next_attempt_ms);
+)sql",
+     ""},
+    // Other networks' drivers at our chargers (session_store.h): sessions, CDRs (delivered_ms 0
+    // until the owner accepted it) and the latest real-time authorization per token.
+    {6, "roaming sessions and CDRs",
+     R"sql(
+CREATE TABLE roaming_sessions (
+  session_id TEXT PRIMARY KEY,
+  partner_id TEXT NOT NULL,
+  charger_id TEXT NOT NULL,
+  transaction_id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  auth_method TEXT NOT NULL,
+  authorization_reference TEXT NOT NULL,
+  tx_updated_ms BIGINT NOT NULL,
+  last_updated_ms BIGINT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX roaming_sessions_partner ON roaming_sessions (partner_id, last_updated_ms, session_id);
+CREATE TABLE roaming_cdrs (
+  cdr_id TEXT PRIMARY KEY,
+  partner_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  auth_method TEXT NOT NULL,
+  authorization_reference TEXT NOT NULL,
+  last_updated_ms BIGINT NOT NULL,
+  delivered_ms BIGINT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX roaming_cdrs_partner ON roaming_cdrs (partner_id, last_updated_ms, cdr_id);
+CREATE INDEX roaming_cdrs_session ON roaming_cdrs (session_id);
+CREATE TABLE roaming_authorizations (
+  uid TEXT NOT NULL,
+  partner_id TEXT NOT NULL,
+  auth_method TEXT NOT NULL,
+  authorization_reference TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  PRIMARY KEY (uid, partner_id)
+);
+)sql",
+     ""},
 };
 
 }  // namespace

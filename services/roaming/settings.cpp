@@ -17,7 +17,10 @@ void add_ocpi_settings(Settings& settings, OcpiSettings& ocpi) {
       .add("ocpi-country-code", ocpi.country_code, "Our OCPI country code (ISO 3166-1 alpha-2)")
       .add("ocpi-party-id", ocpi.party_id, "Our OCPI party id (up to 3 characters)")
       .add("ocpi-business-name", ocpi.business_name, "Our business name in OCPI credentials")
-      .add("ocpi-timeout", ocpi.timeout, "Timeout of an outgoing OCPI call");
+      .add("ocpi-timeout", ocpi.timeout, "Timeout of an outgoing OCPI call")
+      .add("ocpi-currency", ocpi.currency,
+           "ISO 4217 currency of roaming sessions whose price is not known yet (CDRs carry the "
+           "tariff's)");
 }
 
 std::string ocpi_default_base_url(const std::string& listen_address, int http_port) {
@@ -52,6 +55,12 @@ Result<OcpiSettings> checked_ocpi_settings(OcpiSettings s, const std::string& de
   if (s.business_name.empty() || s.business_name.size() > 100) {
     return make_error(ErrorCode::kInvalidArgument,
                       "--ocpi-business-name: must be 1 to 100 characters");
+  }
+  if (s.currency.size() != 3 || !std::all_of(s.currency.begin(), s.currency.end(), [](char c) {
+        return std::isupper(static_cast<unsigned char>(c)) != 0;
+      })) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--ocpi-currency: must be an ISO 4217 code such as EUR");
   }
   if (s.timeout <= std::chrono::milliseconds(0)) {
     return make_error(ErrorCode::kInvalidArgument, "--ocpi-timeout: must be above 0");

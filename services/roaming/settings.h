@@ -20,9 +20,15 @@ struct OcpiSettings {
   std::string party_id = "SWY";     // ours, up to 3 characters
   std::string business_name = "Switchyard CPO";
   std::chrono::milliseconds timeout{10000};  // outgoing OCPI calls, connect included
+  std::string currency = "EUR";              // ISO 4217, of sessions whose price is not known yet
+  // The transactions service's topics (sessions and CDRs of roaming drivers); the events handler
+  // tells them apart by these names.
+  std::string transactions_topic = "csms.transactions.v1";
+  std::string cdrs_topic = "csms.cdrs.v1";
 };
 
-// --ocpi-base-url, --ocpi-country-code, --ocpi-party-id, --ocpi-business-name, --ocpi-timeout.
+// --ocpi-base-url, --ocpi-country-code, --ocpi-party-id, --ocpi-business-name, --ocpi-timeout,
+// --ocpi-currency (the topics are switchyard-roaming's own flags).
 void add_ocpi_settings(Settings& settings, OcpiSettings& ocpi);
 
 // "http://<address>:<port>/ocpi" (an empty, 0.0.0.0 or :: address as 127.0.0.1).

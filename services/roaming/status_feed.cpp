@@ -17,7 +17,7 @@ std::int64_t millis(const google::protobuf::Timestamp& t) {
 
 }  // namespace
 
-StatusFeed::StatusFeed(LocationStore& store, LocationPusher* pusher, prometheus::Registry* metrics)
+StatusFeed::StatusFeed(LocationStore& store, Pusher* pusher, prometheus::Registry* metrics)
     : store_(store), pusher_(pusher) {
   if (metrics == nullptr) return;
   malformed_ = &prometheus::BuildCounter()
@@ -52,7 +52,7 @@ Result<void> StatusFeed::apply(const v1::ChargerEvent& event) {
   const std::int64_t at = millis(event.received_at());
   std::vector<std::string> push_to;
   if (pusher_ != nullptr) {
-    auto receivers = pusher_->receivers();
+    auto receivers = pusher_->receivers("locations");
     if (!receivers) return std::unexpected(receivers.error());
     push_to = std::move(*receivers);
   }

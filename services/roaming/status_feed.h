@@ -6,8 +6,8 @@
 #pragma once
 
 #include "common/runtime/bus/event_consumer.h"
-#include "roaming/location_pusher.h"
 #include "roaming/location_store.h"
+#include "roaming/pusher.h"
 
 namespace prometheus {
 class Registry;
@@ -25,7 +25,7 @@ namespace switchyard::roaming {
 class StatusFeed {
  public:
   // `pusher` (may be null) names the partners each change goes to and is woken by changes.
-  StatusFeed(LocationStore& store, LocationPusher* pusher, prometheus::Registry* metrics);
+  StatusFeed(LocationStore& store, Pusher* pusher, prometheus::Registry* metrics);
 
   // The bus handler.
   Result<void> handle(const bus::Event& event);
@@ -35,7 +35,7 @@ class StatusFeed {
   void count(const std::vector<EvseChange>& changes);
 
   LocationStore& store_;
-  LocationPusher* pusher_;
+  Pusher* pusher_;
   prometheus::Counter* malformed_ = nullptr;
   prometheus::Family<prometheus::Counter>* changes_ = nullptr;
 };

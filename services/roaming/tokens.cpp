@@ -260,6 +260,12 @@ http::Response TokensReceiver::handle(const Partner& partner, const http::Reques
 }
 
 Result<RoamingTokenDecision> TokenAuthorizer::authorize(const std::string& uid) {
+  auto d = decide(uid);
+  if (d && on_decision_) on_decision_(uid, *d);
+  return d;
+}
+
+Result<RoamingTokenDecision> TokenAuthorizer::decide(const std::string& uid) {
   RoamingTokenDecision d;
   auto found = store_.find(uid);
   if (!found) return std::unexpected(found.error());

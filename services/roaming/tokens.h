@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -92,8 +93,15 @@ class TokenAuthorizer {
   TokenAuthorizer(TokenStore& store, PartnerStore& partners, OcpiClient& client)
       : store_(store), partners_(partners), client_(client) {}
   Result<RoamingTokenDecision> authorize(const std::string& uid);
+  // Told every decision (before start: not synchronised); sessions record how drivers got in.
+  void on_decision(std::function<void(const std::string& uid, const RoamingTokenDecision&)> f) {
+    on_decision_ = std::move(f);
+  }
 
  private:
+  Result<RoamingTokenDecision> decide(const std::string& uid);
+
+  std::function<void(const std::string&, const RoamingTokenDecision&)> on_decision_;
   TokenStore& store_;
   PartnerStore& partners_;
   OcpiClient& client_;

@@ -246,7 +246,12 @@ int main(int argc, char** argv) {
   if (!status_events) return fail(status_events.error().message);
   auto smart_events = (*log_store)->consumer("switchyard-smart-charging", {gw_config.events_topic});
   if (!smart_events) return fail(smart_events.error().message);
-  auto roaming_events = (*log_store)->consumer("switchyard-roaming", {gw_config.events_topic});
+  // Roaming follows the charger events and the transaction updates and CDRs (roaming drivers).
+  const transactions::ProjectorTopics tx_topics;
+  auto roaming_events =
+      (*log_store)
+          ->consumer("switchyard-roaming",
+                     {gw_config.events_topic, tx_topics.transactions, tx_topics.cdrs});
   if (!roaming_events) return fail(roaming_events.error().message);
   outbox.start();
   std::jthread tx_consuming([&](std::stop_token stop) {

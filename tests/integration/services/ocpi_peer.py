@@ -58,6 +58,14 @@ read when the peer registered), `patch_token(uid, fields)` PATCHes it (with `las
 unless given), `get_token(uid)` GETs it, each with the token the CPO gave us; the httpx.Response.
 `sample_token(uid, ...)` makes a complete OCPI Token.
 
+`receive_sessions=True` makes the peer a sessions and cdrs RECEIVER (off by default): its details
+list `sessions` at `{base}/emsp/2.2.1/sessions` and `cdrs` at `{base}/emsp/2.2.1/cdrs/` (the
+trailing slash is the package's POST route), and the package's eMSP routes answer a CPO's `PUT
+.../sessions/{country_code}/{party_id}/{session_id}` and `POST .../cdrs/` after validating them
+against its Session and Cdr models (422 when they do not fit). `session(id)` is the latest Session
+as sent, `cdrs_received(id)` every CDR POSTed with that id (a CPO that sends a CDR twice shows
+two). `cdrs_answer` (like `locations_answer`) refuses CDR POSTs without storing them.
+
 `stop_serving()` closes the listening socket (callers get connection refused) and
 `start_serving()` listens again on the same port; tokens, registration and stored locations are
 kept, so a partner that was down comes back as it was. `versions=("2.1.1",)` makes a peer that
@@ -145,6 +153,8 @@ class _PeerCrud(Crud):
         token = kwargs.get("auth_token")
         if module == ModuleID.locations:
             return self.peer._stored_location(kwargs, id)
+        if module == ModuleID.sessions:
+            return self.peer.session(id)
         if module != ModuleID.credentials_and_registration or token not in self.peer.valid_tokens:
             return None
         return self.peer.own_credentials(token)
@@ -155,12 +165,18 @@ class _PeerCrud(Crud):
     async def create(self, module, role, data, *args, **kwargs):
         if module == ModuleID.locations:  # a PUT of a location we did not have
             return self.peer._store_location(kwargs, data.get("id"), data)
+        if module == ModuleID.sessions:
+            return self.peer._store_session(id=data.get("id"), data=data)
+        if module == ModuleID.cdrs:
+            return self.peer._store_cdr(data)
         # Switchyard POSTed with our token A: keep its token B, make token C, A is spent.
         return self.peer._registered(data, used_token=kwargs.get("auth_token"), token_a=True)
 
     async def update(self, module, role, data, id, *args, **kwargs):
         if module == ModuleID.locations:  # a PUT or PATCH onto a location we had
             return self.peer._store_location(kwargs, id, data)
+        if module == ModuleID.sessions:
+            return self.peer._store_session(id=id, data=data)
         return self.peer._registered(data, used_token=kwargs.get("auth_token"), token_a=False)
 
     async def delete(self, module, role, id, *args, **kwargs):
@@ -217,8 +233,11 @@ class _Recording:
                 await self.peer._answer_authorize(entry, uid, recording_send)
                 return
         refusal = self.peer.locations_answer
-        if refusal is not None and scope["method"] in ("PUT", "PATCH") and \
-                "/locations/" in scope["path"]:
+        if not (scope["method"] in ("PUT", "PATCH") and "/locations/" in scope["path"]):
+            refusal = None
+        if scope["method"] == "POST" and "/emsp/2.2.1/cdrs" in scope["path"]:
+            refusal = self.peer.cdrs_answer
+        if refusal is not None:
             entry["refused"] = refusal  # answered by the test's refusal, not the package
             await _answer_refusal(refusal, recording_send)
             return
@@ -262,7 +281,7 @@ class OcpiEmsp:
 
     def __init__(self, country_code="NL", party_id="EMS", business_name="Peer eMSP",
                  versions=("2.2.1",), advertise_credentials=True, port=0, timeout=10.0,
-                 receive_locations=False, send_tokens=False):
+                 receive_locations=False, send_tokens=False, receive_sessions=False):
         self.country_code = country_code
         self.party_id = party_id
         self.business_name = business_name
@@ -285,6 +304,10 @@ class OcpiEmsp:
         self.locations = {}                  # (country_code, party_id, id) -> Location (JSON)
         self.locations_answer = None         # None, or an OCPI status_code / HTTP status to refuse
         self.send_tokens = send_tokens
+        self.receive_sessions = receive_sessions
+        self.sessions = {}                   # session id -> the latest Session (JSON)
+        self.cdrs = {}                       # CDR id -> [every CDR POSTed with that id]
+        self.cdrs_answer = None              # None, or a status_code / HTTP status to refuse
         self.tokens = {}                     # uid -> the Token as we pushed / patched it (JSON)
         self.authorize_answers = {}          # uid -> AllowedType, or a status_code / HTTP status
         self.authorize_default = "ALLOWED"
@@ -311,6 +334,14 @@ class OcpiEmsp:
     def locations_url(self):
         """Where a CPO pushes locations (advertised when `receive_locations`)."""
         return f"{self.base_url}/emsp/2.2.1/locations"
+
+    @property
+    def sessions_url(self):
+        return f"{self.base_url}/emsp/2.2.1/sessions"
+
+    @property
+    def cdrs_url(self):
+        return f"{self.base_url}/emsp/2.2.1/cdrs/"
 
     @property
     def tokens_url(self):
@@ -346,6 +377,8 @@ class OcpiEmsp:
         modules = [ModuleID.credentials_and_registration]
         if self.receive_locations:
             modules.append(ModuleID.locations)
+        if self.receive_sessions:
+            modules += [ModuleID.sessions, ModuleID.cdrs]
         app = get_application(version_numbers=[VersionNumber.v_2_2_1], roles=[RoleEnum.emsp],
                               crud=_PeerCrud(self), modules=modules,
                               authenticator=_PeerAuthenticator, adapter=BaseAdapter)
@@ -366,6 +399,11 @@ class OcpiEmsp:
         if self.send_tokens:
             endpoints.append(Endpoint(identifier=ModuleID.tokens, role=InterfaceRole.sender,
                                       url=URL(self.tokens_url)))
+        if self.receive_sessions:
+            endpoints.append(Endpoint(identifier=ModuleID.sessions, role=InterfaceRole.receiver,
+                                      url=URL(self.sessions_url)))
+            endpoints.append(Endpoint(identifier=ModuleID.cdrs, role=InterfaceRole.receiver,
+                                      url=URL(self.cdrs_url)))
         return endpoints
 
     def start(self):
@@ -480,6 +518,20 @@ class OcpiEmsp:
             self._changed.notify_all()
         return json.loads(json.dumps(plain))
 
+    def _store_session(self, id, data):
+        plain = json.loads(json.dumps(data, default=str))
+        with self._changed:
+            self.sessions[str(id).upper()] = plain
+            self._changed.notify_all()
+        return json.loads(json.dumps(plain))
+
+    def _store_cdr(self, data):
+        plain = json.loads(json.dumps(data, default=str))
+        with self._changed:
+            self.cdrs.setdefault(str(plain.get("id")).upper(), []).append(plain)
+            self._changed.notify_all()
+        return json.loads(json.dumps(plain))
+
     async def _answer_authorize(self, entry, uid, send):
         """A CPO asks whether `uid` may charge: AuthorizationInfo, a refusal, or 401."""
         authorization = entry["headers"].get("authorization", "")
@@ -542,6 +594,19 @@ class OcpiEmsp:
         found = self.location(location_id, country_code, party_id) or {}
         statuses = {e.get("uid"): e.get("status") for e in found.get("evses") or []}
         return statuses if uid is None else statuses.get(uid.upper())
+
+    def session(self, session_id):
+        """The latest Session pushed to us with that id (plain JSON), or None."""
+        with self._lock:
+            found = self.sessions.get(str(session_id).upper())
+            return json.loads(json.dumps(found)) if found is not None else None
+
+    def cdrs_received(self, cdr_id=None):
+        """Every CDR POSTed to us with that id (or all of them), in arrival order."""
+        with self._lock:
+            if cdr_id is None:
+                return [json.loads(json.dumps(c)) for cs in self.cdrs.values() for c in cs]
+            return json.loads(json.dumps(self.cdrs.get(str(cdr_id).upper(), [])))
 
     def authorizations(self, uid=None):
         """The real-time authorization requests we got (for `uid`, or all)."""

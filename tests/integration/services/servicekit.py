@@ -381,13 +381,16 @@ class Stack:
 
     def start_roaming(self, schema=None, group=None, **flags):
         """A roaming service (OCPI on its HTTP port) in its own schema (`<name>_roaming`),
-        following the stack's events topic (EVSE statuses) with its own consumer group; the
+        following the stack's events topic (EVSE statuses) and its transactions service's topics
+        (roaming drivers' sessions and CDRs) with its own consumer group; the
         stack's switchyardctl then reaches it. Works before start() too."""
         flags = {k.replace("_", "-"): v for k, v in flags.items()}
         process = ServiceProcess(f"roaming-{len(self.services)}", "switchyard-roaming",
                                  {**self._postgres(schema or f"{self.name}_roaming"),
                                   "kafka-brokers": self.servers.kafka_brokers,
                                   "events-topic": self.topic,
+                                  "transactions-topic": f"{self.topic}_transactions",
+                                  "cdr-topic": f"{self.topic}_cdrs",
                                   "consumer-group": group or f"{self.name}_roaming", **flags},
                                  self.log_dir, '"msg":"roaming started"')
         self.services.append(process)
