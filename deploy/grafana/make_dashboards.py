@@ -357,10 +357,15 @@ roaming = dashboard(
            [(f"sum by (module) (rate(switchyard_roaming_recorded_total[{R}]))", "{{module}}")],
            "ops",
            description="New sessions and CDRs of drivers whose token an eMSP pushed to us."),
+        ts("eMSPs' commands by command and result",
+           [(f"sum by (command, result) (rate(switchyard_roaming_commands_total[{R}]))",
+             "{{command}} {{result}}")], "ops",
+           description="START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION, "
+                       "UNLOCK_CONNECTOR: the CommandResult sent to the eMSP (or the refusal)."),
         text("Later roaming slices",
-             "Locations, sessions and CDRs are published (pull and push). Later slices add, with "
-             "their metrics: partner HTTP latency, real-time authorizations by result, the "
-             "tariffs and commands modules and OICP 2.3.", width=24),
+             "Locations, sessions and CDRs are published (pull and push) and eMSPs' commands "
+             "reach the chargers. Later slices add, with their metrics: partner HTTP latency, "
+             "real-time authorizations by result, the tariffs module and OICP 2.3.", width=12),
     ])
 
 DASHBOARDS = {

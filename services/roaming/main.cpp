@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   Process process;  // first: blocks the signals before any thread starts
   ConsumerServiceOptions options(50075, 8095, "switchyard-roaming", 4);
   roaming::OcpiSettings ocpi;
+  std::string gateway_address;
   Settings settings("switchyard-roaming",
                     "Switchyard roaming: OCPI 2.2.1 CPO (versions, credentials, locations) and "
                     "its partners");
@@ -32,7 +33,9 @@ int main(int argc, char** argv) {
       .add("transactions-topic", ocpi.transactions_topic,
            "Topic of the transactions service's transaction updates (roaming drivers' sessions)")
       .add("cdr-topic", ocpi.cdrs_topic,
-           "Topic of the transactions service's CDRs (roaming drivers' CDRs)");
+           "Topic of the transactions service's CDRs (roaming drivers' CDRs)")
+      .add("gateway-address", gateway_address,
+           "ChargerControl of any gateway pod, for the eMSPs' commands (START_SESSION, ...)");
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("roaming", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
@@ -68,6 +71,10 @@ int main(int argc, char** argv) {
   auto service = roaming::make_roaming_service(std::move(ocpi), default_base_url, **db, pool, http,
                                                system_clock(), &process.metrics());
   if (!service) return fail(service.error().message);
+  if (!gateway_address.empty()) {
+    (*service)->set_gateway_channel(
+        grpc::CreateChannel(gateway_address, grpc::InsecureChannelCredentials()));
+  }
 
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   auto bound =

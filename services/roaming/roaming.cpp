@@ -6,8 +6,10 @@
 
 #include "common/runtime/bus/event_consumer.h"
 #include "common/runtime/http/client.h"
+#include "roaming/commands.h"
 #include "roaming/credentials.h"
 #include "roaming/grpc_api.h"
+#include "roaming/grpc_charger_commands.h"
 #include "roaming/location_pusher.h"
 #include "roaming/location_store.h"
 #include "roaming/locations_sender.h"
@@ -22,6 +24,9 @@
 namespace switchyard::roaming {
 
 namespace {
+
+// How long a charger has to answer a command (and what the CommandResponse promises).
+constexpr std::chrono::milliseconds kCommandTimeout{30000};
 
 http::ClientSettings client_settings(const OcpiSettings& s) {
   http::ClientSettings c;
@@ -57,6 +62,9 @@ struct RoamingService::Impl {
         sessions_sender("sessions", sessions, session_objects, registration.module_url("sessions"),
                         clock),
         cdrs_sender("cdrs", sessions, session_objects, registration.module_url("cdrs"), clock),
+        chargers(kCommandTimeout),
+        commands({locations, sessions, tokens, db}, client, chargers, clock, registry,
+                 std::chrono::duration_cast<std::chrono::seconds>(kCommandTimeout)),
         transactions_topic(s.transactions_topic),
         cdrs_topic(s.cdrs_topic),
         api(registration, locations, outbox, pusher, token_authorizer,
@@ -65,6 +73,7 @@ struct RoamingService::Impl {
     registration.add_module(tokens_receiver);
     registration.add_module(sessions_sender);
     registration.add_module(cdrs_sender);
+    registration.add_module(commands);
     pusher.add_source(location_pushes);
     pusher.add_source(session_pushes);
     pusher.add_source(cdr_pushes);
@@ -93,6 +102,8 @@ struct RoamingService::Impl {
   CdrPushSource cdr_pushes;
   OwnedListSender sessions_sender;
   OwnedListSender cdrs_sender;
+  GrpcChargerCommands chargers;
+  CommandsReceiver commands;
   std::string transactions_topic;
   std::string cdrs_topic;
   RoamingApi api;
@@ -122,7 +133,14 @@ Result<RoamingTokenDecision> RoamingService::authorize_token(const std::string& 
   return impl_->token_authorizer.authorize(id_token);
 }
 
-void RoamingService::stop() { impl_->pusher.stop(); }
+void RoamingService::stop() {
+  impl_->pusher.stop();
+  impl_->commands.stop();  // the commands in flight post their results first
+}
+
+void RoamingService::set_gateway_channel(const std::shared_ptr<grpc::ChannelInterface>& channel) {
+  impl_->chargers.set_channel(channel);
+}
 
 Result<void> RoamingService::handle_event(const bus::Event& event) {
   if (event.topic == impl_->transactions_topic)

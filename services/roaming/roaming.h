@@ -10,6 +10,7 @@
 #include "roaming/settings.h"
 
 namespace grpc {
+class ChannelInterface;
 class Service;
 }  // namespace grpc
 namespace prometheus {
@@ -55,6 +56,9 @@ class RoamingService {
   // Starts / stops pushing changes to partners (a thread). stop() before the database goes.
   void start();
   void stop();
+  // ChargerControl of a gateway pod, for the eMSPs' commands (without one every command fails:
+  // FAILED, "no gateway configured").
+  void set_gateway_channel(const std::shared_ptr<grpc::ChannelInterface>& channel);
   // A driver's token from the tokens partners pushed (in process: what Roaming.AuthorizeToken
   // answers).
   Result<RoamingTokenDecision> authorize_token(const std::string& id_token);

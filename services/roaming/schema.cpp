@@ -163,6 +163,20 @@ CREATE TABLE roaming_authorizations (
 );
 )sql",
      ""},
+    // Reservations eMSPs made with RESERVE_NOW (commands.h): their id and the charger's.
+    {7, "roaming reservations",
+     R"sql(
+CREATE TABLE roaming_reservations (
+  partner_id TEXT NOT NULL,
+  reservation_id TEXT NOT NULL,
+  charger_id TEXT NOT NULL,
+  evse_id BIGINT NOT NULL,
+  ocpp_reservation_id BIGINT NOT NULL,
+  expires_ms BIGINT NOT NULL,
+  PRIMARY KEY (partner_id, reservation_id)
+);
+)sql",
+     ""},
 };
 
 }  // namespace

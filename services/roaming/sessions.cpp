@@ -147,12 +147,21 @@ Result<void> SessionFeed::apply(const v1::Cdr& cdr) {
 
 void SessionFeed::authorized(const std::string& uid, const RoamingTokenDecision& decision) {
   if (!decision.known || decision.status != "Accepted") return;
-  const TokenAuthorization a{
-      decision.real_time && !decision.authorization_reference.empty() ? "AUTH_REQUEST"
-                                                                      : "WHITELIST",
-      decision.authorization_reference,
+  const std::int64_t now =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
-          .count()};
+          .count();
+  const bool real_time = decision.real_time && !decision.authorization_reference.empty();
+  if (!real_time) {
+    // The charger asking about a driver the eMSP just started by command (START_SESSION) does
+    // not make the session a whitelist one.
+    auto before = sessions_.authorization(uid, decision.partner_id);
+    if (before && *before && (*before)->auth_method == "COMMAND" &&
+        (*before)->at_ms >= now - kAuthorizationWindowMs) {
+      return;
+    }
+  }
+  const TokenAuthorization a{real_time ? "AUTH_REQUEST" : "WHITELIST",
+                             decision.authorization_reference, now};
   if (auto r = sessions_.record_authorization(uid, decision.partner_id, a); !r) {
     log::warn("authorization not recorded (its sessions will say WHITELIST)",
               {{"partner_id", decision.partner_id}, {"error", r.error().message}});

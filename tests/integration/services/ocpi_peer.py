@@ -66,6 +66,12 @@ against its Session and Cdr models (422 when they do not fit). `session(id)` is 
 as sent, `cdrs_received(id)` every CDR POSTed with that id (a CPO that sends a CDR twice shows
 two). `cdrs_answer` (like `locations_answer`) refuses CDR POSTs without storing them.
 
+Commands: `send_command(command, body)` POSTs `body` to the CPO's commands RECEIVER endpoint
+(`.../commands/{command}`, from its version details) with the token the CPO gave us; the
+httpx.Response. `command_response_url(n)` is a URL of this peer where a CPO POSTs the
+CommandResult of command n: the peer answers it with an OCPI envelope (1000) itself, and
+`command_results(n)` lists what came there.
+
 `stop_serving()` closes the listening socket (callers get connection refused) and
 `start_serving()` listens again on the same port; tokens, registration and stored locations are
 kept, so a partner that was down comes back as it was. `versions=("2.1.1",)` makes a peer that
@@ -227,6 +233,10 @@ class _Recording:
 
         # Recorded before it is answered: whoever got the answer finds the request recorded.
         self.peer._record(entry)
+        if scope["method"] == "POST" and scope["path"].startswith("/ocpi/emsp/2.2.1/results/"):
+            await _answer_json(recording_send, 200, {"status_code": 1000,
+                                                     "timestamp": _ocpi_stamp()})
+            return
         if self.peer.send_tokens and scope["method"] == "POST":
             uid = _authorize_uid(scope["path"])
             if uid is not None:
@@ -594,6 +604,20 @@ class OcpiEmsp:
         found = self.location(location_id, country_code, party_id) or {}
         statuses = {e.get("uid"): e.get("status") for e in found.get("evses") or []}
         return statuses if uid is None else statuses.get(uid.upper())
+
+    def command_response_url(self, n):
+        return f"{self.base_url}/emsp/2.2.1/results/{n}"
+
+    def command_results(self, n):
+        """The CommandResults POSTed to command_response_url(n), in arrival order."""
+        with self._lock:
+            return [r["body"] for r in self.requests if r["method"] == "POST" and
+                    r["path"] == f"/ocpi/emsp/2.2.1/results/{n}"]
+
+    def send_command(self, command, body):
+        url = _endpoint_url(self.switchyard_endpoints, "commands", "RECEIVER")
+        return self.request("POST", f"{url}/{command}", token=self.token_to_switchyard,
+                            json_body=body)
 
     def session(self, session_id):
         """The latest Session pushed to us with that id (plain JSON), or None."""

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,6 +79,7 @@ class FakeReceiver final : public UnimplementedOcpiClient {
 
   Result<void> push(const std::string& method, const std::string&, const std::string& url,
                     const std::string& token, std::string body, const Party& to) override {
+    std::lock_guard lock(mutex_);  // commands push from their worker threads
     last_to = to;
     if (down) return make_error(ErrorCode::kUnavailable, method + " " + url + ": refused");
     if (during_send) std::exchange(during_send, nullptr)();
@@ -88,6 +90,9 @@ class FakeReceiver final : public UnimplementedOcpiClient {
     }
     return {};
   }
+
+ private:
+  std::mutex mutex_;
 };
 
 // A published location in Berlin with EVSEs E1 and E2 (CP1 EVSE 1 and 2, one Type 2 socket each).

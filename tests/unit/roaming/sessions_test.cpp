@@ -293,6 +293,20 @@ TEST_F(SessionsTest, ARealTimeAuthorizationGivesAuthRequestAndTheOwnersReference
   }
 }
 
+TEST_F(SessionsTest, ASessionStartedByCommandStaysACommandSessionWhenTheChargerAsksAboutIt) {
+  const std::int64_t now_ms = kStart * 1000;
+  ASSERT_TRUE(sessions_.record_authorization("04AA", "ptr-emsp", {"COMMAND", "CMD-1", now_ms}));
+  RoamingTokenDecision whitelist;
+  whitelist.known = true;
+  whitelist.status = "Accepted";
+  whitelist.partner_id = "ptr-emsp";
+  feed_.authorized("04AA", whitelist);  // the charger's StartTransaction, decided locally
+  ASSERT_TRUE(feed_.apply(update("04AA", kStart, false)));
+  EXPECT_EQ(push(), 1);
+  EXPECT_EQ(receiver_.sent.at(0).body.at("auth_method"), "COMMAND");
+  EXPECT_EQ(receiver_.sent.at(0).body.at("authorization_reference"), "CMD-1");
+}
+
 TEST_F(SessionsTest, APartnerWithoutReceiversPullsItsOwnSessionsAndCdrsOnly) {
   Partner puller = partner("ptr-pull");
   puller.endpoints.resize(1);  // credentials only: it pulls
