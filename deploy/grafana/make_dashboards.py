@@ -363,9 +363,9 @@ roaming = dashboard(
            description="START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION, "
                        "UNLOCK_CONNECTOR: the CommandResult sent to the eMSP (or the refusal)."),
         text("Later roaming slices",
-             "Locations, sessions and CDRs are published (pull and push) and eMSPs' commands "
-             "reach the chargers. Later slices add, with their metrics: partner HTTP latency, "
-             "real-time authorizations by result, the tariffs module and OICP 2.3.", width=12),
+             "Locations, sessions, CDRs and tariffs are published and eMSPs' commands reach "
+             "the chargers. Later slices add, with their metrics: partner HTTP latency, "
+             "real-time authorizations by result, tariff pushes and OICP 2.3.", width=12),
     ])
 
 DASHBOARDS = {

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   ConsumerServiceOptions options(50075, 8095, "switchyard-roaming", 4);
   roaming::OcpiSettings ocpi;
   std::string gateway_address;
+  std::string transactions_address;
   Settings settings("switchyard-roaming",
                     "Switchyard roaming: OCPI 2.2.1 CPO (versions, credentials, locations) and "
                     "its partners");
@@ -35,7 +36,9 @@ int main(int argc, char** argv) {
       .add("cdr-topic", ocpi.cdrs_topic,
            "Topic of the transactions service's CDRs (roaming drivers' CDRs)")
       .add("gateway-address", gateway_address,
-           "ChargerControl of any gateway pod, for the eMSPs' commands (START_SESSION, ...)");
+           "ChargerControl of any gateway pod, for the eMSPs' commands (START_SESSION, ...)")
+      .add("transactions-address", transactions_address,
+           "Transactions API, for the tariffs (OCPI tariffs module, CDRs)");
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("roaming", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
@@ -71,6 +74,10 @@ int main(int argc, char** argv) {
   auto service = roaming::make_roaming_service(std::move(ocpi), default_base_url, **db, pool, http,
                                                system_clock(), &process.metrics());
   if (!service) return fail(service.error().message);
+  if (!transactions_address.empty()) {
+    (*service)->set_transactions_channel(
+        grpc::CreateChannel(transactions_address, grpc::InsecureChannelCredentials()));
+  }
   if (!gateway_address.empty()) {
     (*service)->set_gateway_channel(
         grpc::CreateChannel(gateway_address, grpc::InsecureChannelCredentials()));

@@ -10,6 +10,7 @@
 #include "roaming/credentials.h"
 #include "roaming/grpc_api.h"
 #include "roaming/grpc_charger_commands.h"
+#include "roaming/grpc_tariff_source.h"
 #include "roaming/location_pusher.h"
 #include "roaming/location_store.h"
 #include "roaming/locations_sender.h"
@@ -55,7 +56,12 @@ struct RoamingService::Impl {
         tokens_receiver(tokens, clock),
         token_authorizer(tokens, store, client),
         sessions(db, clock),
-        session_objects(sessions, locations, Party{s.country_code, s.party_id}, s.currency),
+        tariff_source(std::chrono::seconds(5)),
+        tariffs(tariff_source, db, clock),
+        tariffs_sender(tariffs, Party{s.country_code, s.party_id},
+                       registration.module_url("tariffs"), clock),
+        session_objects(sessions, locations, Party{s.country_code, s.party_id}, s.currency,
+                        &tariffs),
         session_feed(sessions, tokens, &pusher, clock, registry),
         session_pushes(sessions, session_objects, Party{s.country_code, s.party_id}),
         cdr_pushes(sessions, session_objects),
@@ -74,6 +80,7 @@ struct RoamingService::Impl {
     registration.add_module(sessions_sender);
     registration.add_module(cdrs_sender);
     registration.add_module(commands);
+    registration.add_module(tariffs_sender);
     pusher.add_source(location_pushes);
     pusher.add_source(session_pushes);
     pusher.add_source(cdr_pushes);
@@ -96,6 +103,9 @@ struct RoamingService::Impl {
   TokensReceiver tokens_receiver;
   TokenAuthorizer token_authorizer;
   SessionStore sessions;
+  GrpcTariffSource tariff_source;
+  TariffCatalog tariffs;
+  TariffsSender tariffs_sender;
   SessionObjects session_objects;
   SessionFeed session_feed;
   SessionPushSource session_pushes;
@@ -136,6 +146,11 @@ Result<RoamingTokenDecision> RoamingService::authorize_token(const std::string& 
 void RoamingService::stop() {
   impl_->pusher.stop();
   impl_->commands.stop();  // the commands in flight post their results first
+}
+
+void RoamingService::set_transactions_channel(
+    const std::shared_ptr<grpc::ChannelInterface>& channel) {
+  impl_->tariff_source.set_channel(channel);
 }
 
 void RoamingService::set_gateway_channel(const std::shared_ptr<grpc::ChannelInterface>& channel) {

@@ -59,6 +59,9 @@ class RoamingService {
   // ChargerControl of a gateway pod, for the eMSPs' commands (without one every command fails:
   // FAILED, "no gateway configured").
   void set_gateway_channel(const std::shared_ptr<grpc::ChannelInterface>& channel);
+  // The transactions service (its tariffs, for the tariffs module and CDRs; without one the
+  // tariffs module answers 503 and CDRs carry no tariffs).
+  void set_transactions_channel(const std::shared_ptr<grpc::ChannelInterface>& channel);
   // A driver's token from the tokens partners pushed (in process: what Roaming.AuthorizeToken
   // answers).
   Result<RoamingTokenDecision> authorize_token(const std::string& id_token);

@@ -177,6 +177,16 @@ CREATE TABLE roaming_reservations (
 );
 )sql",
      ""},
+    // When roaming first saw each version of a tariff (tariffs.h): OCPI's last_updated.
+    {8, "roaming tariffs",
+     R"sql(
+CREATE TABLE roaming_tariffs (
+  tariff_id TEXT PRIMARY KEY,
+  digest TEXT NOT NULL,
+  last_updated_ms BIGINT NOT NULL
+);
+)sql",
+     ""},
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "common/runtime/core/log.h"
 #include "roaming/ocpi_envelope.h"
 
 namespace switchyard::roaming {
@@ -178,13 +179,24 @@ Result<std::string> SessionObjects::cdr(const StoredCdr& c) {
   const auto& p = cdr.price();
   const std::string energy = kwh(cdr.energy_wh());
   const std::string time = hours(cdr.duration_s());
-  const std::string period =
-      Writer()
-          .text("start_date_time", timestamp(cdr.started_at()))
-          .raw("dimensions", "[" + Writer().text("type", "ENERGY").raw("volume", energy).done() +
-                                 "," + Writer().text("type", "TIME").raw("volume", time).done() +
-                                 "]")
-          .done();
+  // The tariff it was priced with, when published (a tariff the catalog cannot read now is left
+  // out rather than holding the CDR back).
+  std::optional<PublishedTariff> tariff;
+  if (tariffs_ != nullptr && priced && !cdr.tariff_id().empty()) {
+    if (auto found = tariffs_->find(cdr.tariff_id()); found) {
+      tariff = std::move(*found);
+    } else {
+      log::warn(
+          "CDR sent without its tariff",
+          {{"cdr_id", c.id}, {"tariff_id", cdr.tariff_id()}, {"error", found.error().message}});
+    }
+  }
+  Writer period_writer;
+  period_writer.text("start_date_time", timestamp(cdr.started_at()))
+      .raw("dimensions", "[" + Writer().text("type", "ENERGY").raw("volume", energy).done() + "," +
+                             Writer().text("type", "TIME").raw("volume", time).done() + "]");
+  if (tariff) period_writer.text("tariff_id", tariff->tariff.tariff_id());
+  const std::string period = period_writer.done();
   Writer w;
   w.text("country_code", party_.country_code)
       .text("party_id", party_.party_id)
@@ -196,8 +208,9 @@ Result<std::string> SessionObjects::cdr(const StoredCdr& c) {
       .text("auth_method", c.owner.auth_method)
       .text_if("authorization_reference", c.owner.authorization_reference)
       .raw("cdr_location", where.done())
-      .text("currency", currency)
-      .raw("charging_periods", "[" + period + "]")
+      .text("currency", currency);
+  if (tariff) w.raw("tariffs", "[" + tariff_json(*tariff, party_) + "]");
+  w.raw("charging_periods", "[" + period + "]")
       .raw("total_cost", price(priced ? p.total_excl_vat_minor() : 0,
                                priced ? p.total_incl_vat_minor() : 0, exponent));
   if (priced) w.raw("total_fixed_cost", price(p.session_fee_minor(), std::nullopt, exponent));

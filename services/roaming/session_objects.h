@@ -12,6 +12,7 @@
 #include "roaming/location_store.h"
 #include "roaming/ocpi_envelope.h"
 #include "roaming/session_store.h"
+#include "roaming/tariffs.h"
 
 namespace switchyard::roaming {
 
@@ -22,13 +23,15 @@ int currency_exponent(const std::string& currency);
 
 class SessionObjects {
  public:
-  // `currency`: of sessions whose price is not known yet (no CDR).
+  // `currency`: of sessions whose price is not known yet (no CDR). `tariffs` (may be null): the
+  // CDR's tariff goes into its `tariffs` when the catalog has it.
   SessionObjects(SessionStore& sessions, LocationStore& locations, Party party,
-                 std::string currency)
+                 std::string currency, TariffCatalog* tariffs = nullptr)
       : sessions_(sessions),
         locations_(locations),
         party_(std::move(party)),
-        currency_(std::move(currency)) {}
+        currency_(std::move(currency)),
+        tariffs_(tariffs) {}
 
   // kFailedPrecondition when the charger's EVSE is in no location ("charger CP1 EVSE 1 is in no
   // published location"): OCPI needs one, so the object waits until the operator puts it.
@@ -43,6 +46,7 @@ class SessionObjects {
   LocationStore& locations_;
   Party party_;
   std::string currency_;
+  TariffCatalog* tariffs_;
 };
 
 }  // namespace switchyard::roaming

@@ -17,7 +17,9 @@ What it proves:
   up: total_energy is the session's kWh, total_time its duration, total_cost.excl_vat the sum of
   the energy, time and fixed costs of the tariff, incl_vat with 19 % VAT on top.
 * The eMSP pulls its own sessions and CDRs (GET sessions / cdrs with paging headers); another
-  eMSP sees none of them.
+  eMSP sees none of them. The CDR carries the tariff it was priced with (the transactions
+  service's, as an OCPI Tariff: ENERGY 0.39 / kWh, TIME 1.20 / h, FLAT 0.50, VAT 19), the same
+  the eMSP pulls from GET tariffs.
 * An eMSP that is down while 50 of its drivers' sessions run and end gets, when it is back, each
   CDR exactly once and one PUT per session with its final state (never the history); the outbox
   shows the backlog meanwhile and is empty after; failed pushes are counted.
@@ -108,6 +110,15 @@ def session_puts(peer, sid=None, start=0):
             if sid is None or r["path"].endswith("/" + sid.upper()) or r["path"].endswith("/" + sid)]
 
 
+def completed_session(peer, sid, timeout=20):
+    """The session once the eMSP has it COMPLETED with its total cost (the CDR and the session's
+    last update come on different topics: the cost may follow the COMPLETED state)."""
+    def done():
+        found = peer.session(sid) or {}
+        return found if found.get("status") == "COMPLETED" and found.get("total_cost") else None
+    return wait_until(done, timeout, f"the COMPLETED session {sid} with its cost")
+
+
 def check_cdr_adds_up(cdr, session):
     assert cdr["total_energy"] == 10.5 and session["kwh"] == 10.5, (cdr, session)
     assert cdr["total_time"] == 1.5, cdr
@@ -155,8 +166,7 @@ def test_a_roaming_drivers_session_and_cdr_reach_its_emsp_once_and_validate(
         assert active["cdr_token"]["uid"] == driver and active["location_id"] == location_id
 
         wait_until(lambda: peer.cdrs_received(sid), 20, "the CDR at the eMSP")
-        completed = wait_until(lambda: (peer.session(sid) or {}).get("status") == "COMPLETED"
-                               and peer.session(sid), 20, "the COMPLETED session")
+        completed = completed_session(peer, sid)
         puts = session_puts(peer, sid)
         posts = peer.since(0, "POST", "/emsp/2.2.1/cdrs")
         assert all(r["status"] == 200 for r in puts + posts), [(r["path"], r["status"], r["body"])
@@ -174,6 +184,16 @@ def test_a_roaming_drivers_session_and_cdr_reach_its_emsp_once_and_validate(
         assert cdr["end_date_time"] == at(5400).replace(".000", ""), cdr
         assert completed["end_date_time"] == cdr["end_date_time"], completed
         check_cdr_adds_up(cdr, completed)
+        # The tariff it was priced with travels with it, and the eMSP can pull it.
+        assert [t["id"] for t in cdr["tariffs"]] == ["ac-standard"], cdr
+        assert cdr["charging_periods"][0]["tariff_id"] == "ac-standard", cdr
+        tariffs = ocpi("GET", f"{standalone.ocpi_base_url}/2.2.1/tariffs", token_c)
+        assert tariffs.http == 200 and [t["id"] for t in tariffs.data] == ["ac-standard"], tariffs
+        schemas.validate("tariffs.yaml", "Tariff", tariffs.data[0])
+        assert tariffs.data[0] == cdr["tariffs"][0], (tariffs.data[0], cdr["tariffs"][0])
+        components = {c["type"]: c for c in tariffs.data[0]["elements"][0]["price_components"]}
+        assert {k: (c["price"], c["vat"]) for k, c in components.items()} == {
+            "ENERGY": (0.39, 19), "TIME": (1.2, 19), "FLAT": (0.5, 19)}, components
 
         # The eMSP pulls what is its own; the other eMSP sees nothing of it.
         for module, schema in (("sessions", ("sessions.yaml", "Session")),
@@ -278,8 +298,7 @@ def test_distributed_roaming_service_follows_the_transaction_topics(stack_factor
         [transaction_id] = sessions(stack, charger_id, driver)
         sid = session_id(charger_id, transaction_id)
         wait_until(lambda: peer.cdrs_received(sid), 45, "the CDR through Kafka")
-        completed = wait_until(lambda: (peer.session(sid) or {}).get("status") == "COMPLETED"
-                               and peer.session(sid), 20, "the COMPLETED session")
+        completed = completed_session(peer, sid)
         [cdr] = peer.cdrs_received(sid)
         check_cdr_adds_up(cdr, completed)
         wait_until(lambda: outbox(stack, partner_id)["pending"] == 0, 20, "an empty outbox")

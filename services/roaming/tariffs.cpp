@@ -1,0 +1,153 @@
+// OCPI tariffs (see tariffs.h).
+#include "roaming/tariffs.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "common/runtime/core/log.h"
+#include "common/runtime/http/server.h"
+#include "common/runtime/sql/database.h"
+#include "roaming/ocpi_paging.h"
+#include "roaming/session_objects.h"
+
+namespace switchyard::roaming {
+namespace {
+
+namespace json = boost::json;
+
+// A price component with a plain decimal price (the Writer of session_objects is for whole
+// objects; a component is small enough to assemble here).
+std::string component(std::string_view type, const std::string& price, const std::string& vat) {
+  return "{\"type\":" + json::serialize(json::value(json::string(type))) + ",\"price\":" + price +
+         ",\"vat\":" + vat + ",\"step_size\":1}";
+}
+
+std::int64_t now_ms(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string tariff_json(const PublishedTariff& p, const Party& party) {
+  const v1::Tariff& t = p.tariff;
+  const int exponent = currency_exponent(t.currency());
+  const std::string vat = decimal_text(t.vat_basis_points(), 2);
+  std::string components = "[";
+  // Per kWh: minor units per MWh / 1000 / 10^exponent.
+  components += component("ENERGY", decimal_text(t.energy_minor_per_mwh(), exponent + 3), vat);
+  if (t.time_minor_per_hour() > 0) {
+    components += "," + component("TIME", decimal_text(t.time_minor_per_hour(), exponent), vat);
+  }
+  if (t.session_fee_minor() > 0) {
+    components += "," + component("FLAT", decimal_text(t.session_fee_minor(), exponent), vat);
+  }
+  components += "]";
+  const auto q = [](std::string_view s) { return json::serialize(json::value(json::string(s))); };
+  return "{\"country_code\":" + q(party.country_code) + ",\"party_id\":" + q(party.party_id) +
+         ",\"id\":" + q(t.tariff_id()) + ",\"currency\":" + q(t.currency()) +
+         ",\"type\":\"REGULAR\",\"elements\":[{\"price_components\":" + components +
+         "}],\"last_updated\":" +
+         q(ocpi_timestamp(
+             std::chrono::system_clock::time_point(std::chrono::milliseconds(p.last_updated_ms)))) +
+         "}";
+}
+
+Result<std::vector<PublishedTariff>> TariffCatalog::current() {
+  std::lock_guard lock(mutex_);
+  if (clock_.steady_now() < until_) return cached_;
+  auto tariffs = source_.list();
+  if (!tariffs) return std::unexpected(tariffs.error());
+  std::vector<PublishedTariff> out;
+  const std::int64_t now = now_ms(clock_);
+  for (const auto& t : *tariffs) {
+    if (t.tariff_id().empty() || t.tariff_id().size() > 36) {
+      log::warn("tariff not published: its id is longer than OCPI's 36 characters",
+                {{"tariff_id", t.tariff_id().substr(0, 60)}});
+      continue;
+    }
+    std::string bytes;
+    t.SerializeToString(&bytes);
+    const std::string digest = sha256_hex(bytes);
+    // A version seen for the first time is updated now; a known one keeps its time.
+    std::int64_t updated = now;
+    auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+      auto old = tx.exec("SELECT digest, last_updated_ms FROM roaming_tariffs WHERE tariff_id = $1",
+                         {t.tariff_id()});
+      if (!old) return std::unexpected(old.error());
+      if (!old->empty() && old->text(0, 0) == digest) {
+        updated = old->int64(0, 1);
+        return {};
+      }
+      auto w = tx.exec(
+          "INSERT INTO roaming_tariffs (tariff_id, digest, last_updated_ms) VALUES ($1, $2, $3) "
+          "ON CONFLICT (tariff_id) DO UPDATE SET digest = excluded.digest, "
+          "last_updated_ms = excluded.last_updated_ms",
+          {t.tariff_id(), digest, std::to_string(now)});
+      if (!w) return std::unexpected(w.error());
+      return {};
+    });
+    if (!r) return std::unexpected(r.error());
+    out.push_back({t, updated});
+  }
+  std::ranges::sort(out, [](const PublishedTariff& a, const PublishedTariff& b) {
+    return std::tie(a.last_updated_ms, a.tariff.tariff_id()) <
+           std::tie(b.last_updated_ms, b.tariff.tariff_id());
+  });
+  cached_ = out;
+  until_ = clock_.steady_now() + refresh_;
+  return out;
+}
+
+Result<std::optional<PublishedTariff>> TariffCatalog::find(const std::string& tariff_id) {
+  auto all = current();
+  if (!all) return std::unexpected(all.error());
+  const auto t = std::ranges::find_if(
+      *all, [&](const PublishedTariff& p) { return p.tariff.tariff_id() == tariff_id; });
+  if (t == all->end()) return std::nullopt;
+  return *t;
+}
+
+http::Response TariffsSender::handle(const Partner& partner, const http::Request& request,
+                                     std::string_view rest) {
+  (void)partner;  // every registered partner sees every tariff
+  const auto now = clock_.now();
+  if (request.method != "GET") {
+    return envelope_response(
+        405, OcpiStatus::kClientError,
+        "method " + request.method + " not allowed on tariffs (we are its sender: GET only)", {},
+        now);
+  }
+  if (!rest.empty() && rest != "/") {
+    return envelope_response(404, OcpiStatus::kClientError,
+                             "tariffs: only the list is served (GET tariffs)", {}, now);
+  }
+  auto page = page_request(request, kDefaultLimit, kMaxLimit);
+  if (!page) {
+    return envelope_response(400, OcpiStatus::kInvalidParameters, page.error().message, {}, now);
+  }
+  auto all = catalog_.current();
+  if (!all) {
+    log::error("tariffs unavailable", {{"error", all.error().message}});
+    return envelope_response(503, OcpiStatus::kServerError, "tariffs unavailable", {}, now);
+  }
+  std::vector<const PublishedTariff*> window;
+  for (const auto& t : *all) {
+    if (page->from_ms && t.last_updated_ms < *page->from_ms) continue;
+    if (page->to_ms && t.last_updated_ms >= *page->to_ms) continue;
+    window.push_back(&t);
+  }
+  std::string data = "[";
+  std::size_t returned = 0;
+  for (std::size_t i = static_cast<std::size_t>(page->offset);
+       i < window.size() && returned < static_cast<std::size_t>(page->limit); ++i, ++returned) {
+    if (data.size() > 1) data += ',';
+    data += tariff_json(*window[i], party_);
+  }
+  data += ']';
+  http::Response response = envelope_response(200, OcpiStatus::kSuccess, "", data, now);
+  set_page_headers(response, list_url_, *page, static_cast<std::int64_t>(window.size()), returned);
+  return response;
+}
+
+}  // namespace switchyard::roaming
