@@ -386,6 +386,7 @@ http::Response Registration::adopt_credentials(Partner partner, const http::Requ
   if (first) publish_counts();
   log::info(first ? "ocpi partner registered" : "ocpi partner updated",
             {{"partner_id", partner.id}, {"party", parties(partner.roles)}, {"by", "partner"}});
+  if (first && on_registered_) on_registered_(partner);
   return reply(200, OcpiStatus::kSuccess, "", credentials_json(our_credentials(token_c)));
 }
 
@@ -516,6 +517,7 @@ Result<Partner> Registration::connect(const std::string& versions_url, const std
   publish_counts();
   log::info("ocpi partner registered",
             {{"partner_id", partner.id}, {"party", parties(partner.roles)}, {"by", "us"}});
+  if (on_registered_) on_registered_(partner);
   return partner;
 }
 

@@ -19,6 +19,7 @@
 // party id) belongs to one registered partner at a time.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -94,6 +95,11 @@ class Registration {
 
   // Sets switchyard_roaming_partners from the store (after start-up; changes update it too).
   void publish_counts();
+  // Told each partner that has just become REGISTERED (either direction), after it is stored.
+  // Before requests arrive.
+  void on_registered(std::function<void(const Partner&)> callback) {
+    on_registered_ = std::move(callback);
+  }
 
  private:
   struct Caller {
@@ -136,6 +142,7 @@ class Registration {
   Result<Partner> locked_partner(const std::string& id);
 
   OcpiSettings settings_;
+  std::function<void(const Partner&)> on_registered_;
   std::string base_path_;
   PartnerStore& store_;
   OcpiClient& client_;

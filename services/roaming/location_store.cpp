@@ -322,6 +322,23 @@ Result<LocationPage> LocationStore::query(const LocationQuery& q) {
   return page;
 }
 
+Result<std::int64_t> LocationStore::enqueue_published(const std::string& partner_id) {
+  std::int64_t count = 0;
+  auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    auto rows = tx.exec("SELECT location_id FROM roaming_locations WHERE publish = 1");
+    if (!rows) return std::unexpected(rows.error());
+    const std::string to[] = {partner_id};
+    const std::int64_t now = ms(clock_.now());
+    for (int i = 0; i < rows->size(); ++i) {
+      if (auto q = enqueue_push(tx, to, "locations", rows->text(i, 0), "", now); !q) return q;
+    }
+    count = rows->size();
+    return {};
+  });
+  if (!r) return std::unexpected(r.error());
+  return count;
+}
+
 Result<std::optional<LocationStore::Placement>> LocationStore::place(const std::string& charger_id,
                                                                      int evse_id) {
   auto r = db_.exec(

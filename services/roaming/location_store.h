@@ -56,6 +56,9 @@ class LocationStore {
   Result<std::optional<v1::RoamingLocation>> get(const std::string& id);
   // Published locations only (OCPI never shows unpublished ones to partners).
   Result<LocationPage> query(const LocationQuery& query);
+  // Every published location into `partner_id`'s outbox (a partner that just registered gets
+  // what exists, not only what changes from now on); how many.
+  Result<std::int64_t> enqueue_published(const std::string& partner_id);
   // The location whose live (not removed) EVSE is the charger's OCPP EVSE `evse_id`, and that
   // EVSE's uid; nullopt when it is in none.
   struct Placement {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/runtime/bus/event_consumer.h"
+#include "common/runtime/core/log.h"
 #include "common/runtime/http/client.h"
 #include "roaming/commands.h"
 #include "roaming/credentials.h"
@@ -84,6 +85,20 @@ struct RoamingService::Impl {
     pusher.add_source(location_pushes);
     pusher.add_source(session_pushes);
     pusher.add_source(cdr_pushes);
+    // A partner that receives locations gets every published one when it registers (then the
+    // changes): it need not pull first.
+    registration.on_registered([this](const Partner& p) {
+      if (receiver_url(p, "locations").empty()) return;
+      auto queued = locations.enqueue_published(p.id);
+      if (!queued) {
+        log::warn("existing locations not queued for the new partner (it can pull them)",
+                  {{"partner_id", p.id}, {"error", queued.error().message}});
+        return;
+      }
+      log::info("existing locations queued for the new partner",
+                {{"partner_id", p.id}, {"locations", *queued}});
+      pusher.wake();
+    });
     token_authorizer.on_decision([this](const std::string& uid, const RoamingTokenDecision& d) {
       session_feed.authorized(uid, d);
     });

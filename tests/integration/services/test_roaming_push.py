@@ -23,6 +23,8 @@ What it proves:
   change while its first failed push waits are not tried before that push's back-off ends.
 * A push answered with an OCPI error is retried with back-off until the partner accepts it.
 * A partner that unregistered gets nothing more, and its outbox is emptied.
+* A partner that registers after locations exist gets each published one (PUT) without pulling
+  first; unpublished ones stay ours.
 """
 
 import asyncio
@@ -488,6 +490,25 @@ def test_a_push_answered_with_an_ocpi_error_is_retried_with_back_off(standalone,
 
 
 # == 5. an unregistered partner ================================================================
+
+def test_a_partner_that_registers_later_gets_every_published_location(standalone, tmp_path,
+                                                                      schemas):  # noqa: F811
+    put(standalone, tmp_path, location("EARLY-1", [evse("E1", "cp-early-1", 1)]))
+    put(standalone, tmp_path, location("EARLY-2", [evse("E1", "cp-early-2", 1)]))
+    put(standalone, tmp_path, location("HIDDEN", [evse("E1", "cp-hidden", 1)], publish=False))
+    peer, _ = receiving_peer(standalone, name="late-peer", party_id="LTE")
+    try:
+        for location_id in ("EARLY-1", "EARLY-2"):
+            schemas.validate("locations.yaml", "Location",
+                             wait_for_push(peer, "PUT", location_id)["body"])
+        time.sleep(1.5)
+        assert not pushes(peer, "PUT", "HIDDEN"), "an unpublished location was sent"
+        assert [len(pushes(peer, "PUT", i)) for i in ("EARLY-1", "EARLY-2")] == [1, 1]
+        assert any('"existing locations queued for the new partner"' in line and
+                   '"locations":2' in line for line in standalone.process.log().splitlines())
+    finally:
+        peer.stop()
+
 
 def test_an_unregistered_partner_gets_nothing_more(standalone, tmp_path):
     charger_id = "cp-gone-16"

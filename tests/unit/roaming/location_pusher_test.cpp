@@ -219,5 +219,21 @@ TEST_F(LocationPusherTest, UnpublishedLocationsArePushedOnlyWhenTheyStopBeingPub
   EXPECT_EQ(receiver_.sent[1].body.at("publish"), false);
 }
 
+TEST_F(LocationPusherTest, APartnerThatJustRegisteredGetsEveryPublishedLocation) {
+  ASSERT_TRUE(locations_.put(location()));  // before the partner: nobody to push to
+  auto hidden = location("LOC2");
+  hidden.set_publish(false);
+  for (auto& e : *hidden.mutable_evses()) e.set_charger_id("CP2");
+  ASSERT_TRUE(locations_.put(hidden));
+  EXPECT_EQ(pending(), 0);
+  auto queued = locations_.enqueue_published("ptr-emsp");
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(*queued, 1);
+  ASSERT_TRUE(pusher_.push_due());
+  ASSERT_EQ(receiver_.sent.size(), 1U);
+  EXPECT_EQ(receiver_.sent[0].method, "PUT");
+  EXPECT_EQ(receiver_.sent[0].url, "https://emsp.test/ocpi/emsp/2.2.1/locations/DE/SWY/LOC1");
+}
+
 }  // namespace
 }  // namespace switchyard::roaming
