@@ -72,6 +72,11 @@ Result<std::vector<std::string>> Pusher::receivers(std::string_view module) {
   return out;
 }
 
+void Pusher::forget_receivers() {
+  std::lock_guard lock(receivers_mutex_);
+  receivers_until_ = std::chrono::steady_clock::time_point::min();
+}
+
 void Pusher::start() {
   thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
 }

@@ -92,6 +92,8 @@ class Pusher {
   // store at most once a second (every charger event asks): a partner registering now gets
   // changes from a second later.
   Result<std::vector<std::string>> receivers(std::string_view module);
+  // A partner registered or changed: the next receivers() reads the store again.
+  void forget_receivers();
 
   void start();
   void stop();

@@ -61,6 +61,7 @@ struct RoamingService::Impl {
         tariffs(tariff_source, db, clock),
         tariffs_sender(tariffs, Party{s.country_code, s.party_id},
                        registration.module_url("tariffs"), clock),
+        tariff_pushes(tariffs, Party{s.country_code, s.party_id}),
         session_objects(sessions, locations, Party{s.country_code, s.party_id}, s.currency,
                         &tariffs),
         session_feed(sessions, tokens, &pusher, clock, registry),
@@ -85,9 +86,19 @@ struct RoamingService::Impl {
     pusher.add_source(location_pushes);
     pusher.add_source(session_pushes);
     pusher.add_source(cdr_pushes);
+    pusher.add_source(tariff_pushes);
+    tariffs.on_change([this] { return pusher.receivers("tariffs"); });
     // A partner that receives locations gets every published one when it registers (then the
     // changes): it need not pull first.
     registration.on_registered([this](const Partner& p) {
+      pusher.forget_receivers();  // its changes from now on, not from a second later
+      if (!receiver_url(p, "tariffs").empty()) {
+        if (auto queued = tariffs.enqueue_all(p.id); !queued) {
+          log::warn("existing tariffs not queued for the new partner (it can pull them)",
+                    {{"partner_id", p.id}, {"error", queued.error().message}});
+        }
+        pusher.wake();
+      }
       if (receiver_url(p, "locations").empty()) return;
       auto queued = locations.enqueue_published(p.id);
       if (!queued) {
@@ -121,6 +132,7 @@ struct RoamingService::Impl {
   GrpcTariffSource tariff_source;
   TariffCatalog tariffs;
   TariffsSender tariffs_sender;
+  TariffPushSource tariff_pushes;
   SessionObjects session_objects;
   SessionFeed session_feed;
   SessionPushSource session_pushes;

@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <set>
 
 #include "common/runtime/core/log.h"
 #include "common/runtime/http/server.h"
 #include "common/runtime/sql/database.h"
 #include "roaming/ocpi_paging.h"
+#include "roaming/push_outbox.h"
 #include "roaming/session_objects.h"
 
 namespace switchyard::roaming {
@@ -53,12 +55,19 @@ std::string tariff_json(const PublishedTariff& p, const Party& party) {
          "}";
 }
 
-Result<std::vector<PublishedTariff>> TariffCatalog::current() {
+Result<std::vector<PublishedTariff>> TariffCatalog::current(bool fresh) {
   std::lock_guard lock(mutex_);
-  if (clock_.steady_now() < until_) return cached_;
+  if (!fresh && clock_.steady_now() < until_) return cached_;
   auto tariffs = source_.list();
   if (!tariffs) return std::unexpected(tariffs.error());
+  std::vector<std::string> receivers;
+  if (receivers_) {
+    auto r = receivers_();
+    if (!r) return std::unexpected(r.error());
+    receivers = std::move(*r);
+  }
   std::vector<PublishedTariff> out;
+  std::set<std::string> listed;
   const std::int64_t now = now_ms(clock_);
   for (const auto& t : *tariffs) {
     if (t.tariff_id().empty() || t.tariff_id().size() > 36) {
@@ -85,10 +94,25 @@ Result<std::vector<PublishedTariff>> TariffCatalog::current() {
           "last_updated_ms = excluded.last_updated_ms",
           {t.tariff_id(), digest, std::to_string(now)});
       if (!w) return std::unexpected(w.error());
-      return {};
+      return enqueue_push(tx, receivers, "tariffs", t.tariff_id(), "", now);
     });
     if (!r) return std::unexpected(r.error());
     out.push_back({t, updated});
+    listed.insert(t.tariff_id());
+  }
+  // Tariffs that went: forgotten, and the partners told (DELETE).
+  auto known = db_.exec("SELECT tariff_id FROM roaming_tariffs");
+  if (!known) return std::unexpected(known.error());
+  for (int i = 0; i < known->size(); ++i) {
+    const std::string id = known->text(i, 0);
+    if (listed.contains(id)) continue;
+    auto gone = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+      auto d = tx.exec("DELETE FROM roaming_tariffs WHERE tariff_id = $1", {id});
+      if (!d) return std::unexpected(d.error());
+      return enqueue_push(tx, receivers, "tariffs", id, "", now);
+    });
+    if (!gone) return std::unexpected(gone.error());
+    log::info("tariff withdrawn", {{"tariff_id", id}});
   }
   std::ranges::sort(out, [](const PublishedTariff& a, const PublishedTariff& b) {
     return std::tie(a.last_updated_ms, a.tariff.tariff_id()) <
@@ -100,12 +124,51 @@ Result<std::vector<PublishedTariff>> TariffCatalog::current() {
 }
 
 Result<std::optional<PublishedTariff>> TariffCatalog::find(const std::string& tariff_id) {
-  auto all = current();
-  if (!all) return std::unexpected(all.error());
-  const auto t = std::ranges::find_if(
-      *all, [&](const PublishedTariff& p) { return p.tariff.tariff_id() == tariff_id; });
-  if (t == all->end()) return std::nullopt;
-  return *t;
+  for (const bool fresh : {false, true}) {
+    auto all = current(fresh);
+    if (!all) return std::unexpected(all.error());
+    const auto t = std::ranges::find_if(
+        *all, [&](const PublishedTariff& p) { return p.tariff.tariff_id() == tariff_id; });
+    if (t != all->end()) return *t;
+  }
+  return std::nullopt;
+}
+
+Result<std::int64_t> TariffCatalog::enqueue_all(const std::string& partner_id) {
+  std::int64_t count = 0;
+  auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    auto rows = tx.exec("SELECT tariff_id FROM roaming_tariffs");
+    if (!rows) return std::unexpected(rows.error());
+    const std::string to[] = {partner_id};
+    for (int i = 0; i < rows->size(); ++i) {
+      if (auto q = enqueue_push(tx, to, "tariffs", rows->text(i, 0), "", now_ms(clock_)); !q) {
+        return q;
+      }
+    }
+    count = rows->size();
+    return {};
+  });
+  if (!r) return std::unexpected(r.error());
+  return count;
+}
+
+void TariffPushSource::begin_pass() {
+  if (auto r = catalog_.current(); !r) {
+    log::warn("tariffs not refreshed", {{"error", r.error().message}});
+  }
+}
+
+Result<std::optional<PushRequest>> TariffPushSource::request(const PendingPush& push,
+                                                             const std::string& url) {
+  const std::string target = url + "/" + url_segment(party_.country_code) + "/" +
+                             url_segment(party_.party_id) + "/" + url_segment(push.object_id);
+  auto found = catalog_.find(push.object_id);
+  if (!found) {
+    // The transactions service cannot be read now: kept and tried later.
+    return make_error(ErrorCode::kFailedPrecondition, found.error().message);
+  }
+  if (!*found) return PushRequest{"DELETE", target, ""};
+  return PushRequest{"PUT", target, tariff_json(**found, party_)};
 }
 
 http::Response TariffsSender::handle(const Partner& partner, const http::Request& request,

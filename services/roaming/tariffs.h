@@ -1,4 +1,5 @@
-// OCPI 2.2.1 tariffs, CPO side (SENDER): the transactions service's tariffs (switchyard.v1.Tariff:
+// OCPI 2.2.1 tariffs, CPO side (SENDER, and pushed to partners' tariffs RECEIVERs): the
+// transactions service's tariffs (switchyard.v1.Tariff:
 // energy per MWh, time per hour and a session fee in minor units, VAT) as OCPI Tariffs with one
 // element of ENERGY (per kWh), TIME (per hour) and FLAT price components, VAT in percent. OCPI
 // wants a last_updated per tariff; the transactions service keeps none, so the catalog records
@@ -7,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,6 +18,7 @@
 #include "common/runtime/core/error.h"
 #include "roaming/ocpi_envelope.h"
 #include "roaming/ocpi_module.h"
+#include "roaming/pusher.h"
 #include "switchyard/v1/transactions.pb.h"
 
 namespace switchyard::sql {
@@ -46,18 +49,46 @@ class TariffCatalog {
                 std::chrono::milliseconds refresh = std::chrono::seconds(5))
       : source_(source), db_(db), clock_(clock), refresh_(refresh) {}
 
-  // Every tariff with an OCPI-sized id (<= 36 characters), by (last_updated, id).
-  Result<std::vector<PublishedTariff>> current();
+  // Partners to tell about a tariff that appeared, changed or went (their push outboxes, module
+  // "tariffs", in the transaction that records the change). Before use.
+  void on_change(std::function<Result<std::vector<std::string>>()> receivers) {
+    receivers_ = std::move(receivers);
+  }
+  // Every tariff with an OCPI-sized id (<= 36 characters), by (last_updated, id); `fresh`
+  // reads the source whatever the cache.
+  Result<std::vector<PublishedTariff>> current(bool fresh = false);
+  // One tariff; one the cache lacks is looked for in the source (a CDR priced with a tariff put
+  // a moment ago).
   Result<std::optional<PublishedTariff>> find(const std::string& tariff_id);
+  // Every known tariff into `partner_id`'s outbox (a partner that just registered); how many.
+  Result<std::int64_t> enqueue_all(const std::string& partner_id);
 
  private:
   TariffSource& source_;
   sql::Database& db_;
   const Clock& clock_;
   std::chrono::milliseconds refresh_;
+  std::function<Result<std::vector<std::string>>()> receivers_;
   std::mutex mutex_;
   std::vector<PublishedTariff> cached_;
   std::chrono::steady_clock::time_point until_ = std::chrono::steady_clock::time_point::min();
+};
+
+// Tariff pushes (pusher.h): PUT <their tariffs url>/{cc}/{party}/{tariff_id} with the Tariff as
+// it is now, DELETE when it went. Each pass of the pusher refreshes the catalog (at most every
+// `refresh`), which is what notices the transactions service's changes.
+class TariffPushSource final : public PushSource {
+ public:
+  TariffPushSource(TariffCatalog& catalog, Party party)
+      : catalog_(catalog), party_(std::move(party)) {}
+  std::string_view module() const override { return "tariffs"; }
+  void begin_pass() override;
+  Result<std::optional<PushRequest>> request(const PendingPush& push,
+                                             const std::string& url) override;
+
+ private:
+  TariffCatalog& catalog_;
+  Party party_;
 };
 
 // GET <base>/2.2.1/tariffs?date_from&date_to&offset&limit.

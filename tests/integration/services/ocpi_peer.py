@@ -58,6 +58,10 @@ read when the peer registered), `patch_token(uid, fields)` PATCHes it (with `las
 unless given), `get_token(uid)` GETs it, each with the token the CPO gave us; the httpx.Response.
 `sample_token(uid, ...)` makes a complete OCPI Token.
 
+`receive_tariffs=True` makes the peer a tariffs RECEIVER at `{base}/emsp/2.2.1/tariffs` (the
+package's routes validate each PUT against its Tariff model); `tariff(id)` is the latest Tariff
+as sent, None when none came or the CPO DELETEd it.
+
 `receive_sessions=True` makes the peer a sessions and cdrs RECEIVER (off by default): its details
 list `sessions` at `{base}/emsp/2.2.1/sessions` and `cdrs` at `{base}/emsp/2.2.1/cdrs/` (the
 trailing slash is the package's POST route), and the package's eMSP routes answer a CPO's `PUT
@@ -161,6 +165,8 @@ class _PeerCrud(Crud):
             return self.peer._stored_location(kwargs, id)
         if module == ModuleID.sessions:
             return self.peer.session(id)
+        if module == ModuleID.tariffs:
+            return self.peer.tariff(id)
         if module != ModuleID.credentials_and_registration or token not in self.peer.valid_tokens:
             return None
         return self.peer.own_credentials(token)
@@ -175,6 +181,8 @@ class _PeerCrud(Crud):
             return self.peer._store_session(id=data.get("id"), data=data)
         if module == ModuleID.cdrs:
             return self.peer._store_cdr(data)
+        if module == ModuleID.tariffs:
+            return self.peer._store_tariff(data.get("id"), data)
         # Switchyard POSTed with our token A: keep its token B, make token C, A is spent.
         return self.peer._registered(data, used_token=kwargs.get("auth_token"), token_a=True)
 
@@ -183,9 +191,13 @@ class _PeerCrud(Crud):
             return self.peer._store_location(kwargs, id, data)
         if module == ModuleID.sessions:
             return self.peer._store_session(id=id, data=data)
+        if module == ModuleID.tariffs:
+            return self.peer._store_tariff(id, data)
         return self.peer._registered(data, used_token=kwargs.get("auth_token"), token_a=False)
 
     async def delete(self, module, role, id, *args, **kwargs):
+        if module == ModuleID.tariffs:
+            return self.peer._store_tariff(id, None)
         self.peer._unregistered(kwargs.get("auth_token"))
 
     async def do(self, module, role, action, *args, data=None, **kwargs):
@@ -291,7 +303,8 @@ class OcpiEmsp:
 
     def __init__(self, country_code="NL", party_id="EMS", business_name="Peer eMSP",
                  versions=("2.2.1",), advertise_credentials=True, port=0, timeout=10.0,
-                 receive_locations=False, send_tokens=False, receive_sessions=False):
+                 receive_locations=False, send_tokens=False, receive_sessions=False,
+                 receive_tariffs=False):
         self.country_code = country_code
         self.party_id = party_id
         self.business_name = business_name
@@ -315,6 +328,8 @@ class OcpiEmsp:
         self.locations_answer = None         # None, or an OCPI status_code / HTTP status to refuse
         self.send_tokens = send_tokens
         self.receive_sessions = receive_sessions
+        self.receive_tariffs = receive_tariffs
+        self.tariffs = {}                    # tariff id -> the latest Tariff (JSON)
         self.sessions = {}                   # session id -> the latest Session (JSON)
         self.cdrs = {}                       # CDR id -> [every CDR POSTed with that id]
         self.cdrs_answer = None              # None, or a status_code / HTTP status to refuse
@@ -344,6 +359,10 @@ class OcpiEmsp:
     def locations_url(self):
         """Where a CPO pushes locations (advertised when `receive_locations`)."""
         return f"{self.base_url}/emsp/2.2.1/locations"
+
+    @property
+    def tariffs_url(self):
+        return f"{self.base_url}/emsp/2.2.1/tariffs"
 
     @property
     def sessions_url(self):
@@ -389,6 +408,8 @@ class OcpiEmsp:
             modules.append(ModuleID.locations)
         if self.receive_sessions:
             modules += [ModuleID.sessions, ModuleID.cdrs]
+        if self.receive_tariffs:
+            modules.append(ModuleID.tariffs)
         app = get_application(version_numbers=[VersionNumber.v_2_2_1], roles=[RoleEnum.emsp],
                               crud=_PeerCrud(self), modules=modules,
                               authenticator=_PeerAuthenticator, adapter=BaseAdapter)
@@ -409,6 +430,9 @@ class OcpiEmsp:
         if self.send_tokens:
             endpoints.append(Endpoint(identifier=ModuleID.tokens, role=InterfaceRole.sender,
                                       url=URL(self.tokens_url)))
+        if self.receive_tariffs:
+            endpoints.append(Endpoint(identifier=ModuleID.tariffs, role=InterfaceRole.receiver,
+                                      url=URL(self.tariffs_url)))
         if self.receive_sessions:
             endpoints.append(Endpoint(identifier=ModuleID.sessions, role=InterfaceRole.receiver,
                                       url=URL(self.sessions_url)))
@@ -534,6 +558,19 @@ class OcpiEmsp:
             self.sessions[str(id).upper()] = plain
             self._changed.notify_all()
         return json.loads(json.dumps(plain))
+
+    def _store_tariff(self, tariff_id, data):
+        plain = json.loads(json.dumps(data, default=str)) if data is not None else None
+        with self._changed:
+            self.tariffs[str(tariff_id).upper()] = plain
+            self._changed.notify_all()
+        return json.loads(json.dumps(plain))
+
+    def tariff(self, tariff_id):
+        """The latest Tariff pushed to us with that id (plain JSON), None if none or deleted."""
+        with self._lock:
+            found = self.tariffs.get(str(tariff_id).upper())
+            return json.loads(json.dumps(found)) if found is not None else None
 
     def _store_cdr(self, data):
         plain = json.loads(json.dumps(data, default=str))

@@ -25,6 +25,8 @@ What it proves:
 * A partner that unregistered gets nothing more, and its outbox is emptied.
 * A partner that registers after locations exist gets each published one (PUT) without pulling
   first; unpublished ones stay ours.
+* A tariffs RECEIVER gets each tariff (PUT, valid per the OpenAPI and the package's model) and
+  again when the operator changes its price.
 """
 
 import asyncio
@@ -37,7 +39,7 @@ from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
 
 from ocpi_peer import OcpiEmsp, b64
-from servicekit import OcppCharger, at, eventually, run, wait_until
+from servicekit import TARIFF, OcppCharger, at, eventually, run, wait_until
 from test_roaming import Answer, get_partner, peer_registers, samples
 from test_roaming import schemas  # noqa: F401  (the fixture, shared with test_roaming)
 from test_roaming_locations import evse, location, put
@@ -506,6 +508,30 @@ def test_a_partner_that_registers_later_gets_every_published_location(standalone
         assert [len(pushes(peer, "PUT", i)) for i in ("EARLY-1", "EARLY-2")] == [1, 1]
         assert any('"existing locations queued for the new partner"' in line and
                    '"locations":2' in line for line in standalone.process.log().splitlines())
+    finally:
+        peer.stop()
+
+
+def test_tariffs_reach_a_tariffs_receiver_and_follow_price_changes(standalone,
+                                                                  schemas):  # noqa: F811
+    standalone.ctl(*TARIFF)  # EUR 0.39 / kWh
+    peer = OcpiEmsp(country_code="NL", party_id="TRF", receive_tariffs=True).start()
+    try:
+        peer_registers(standalone, peer, name="tariff-peer")
+
+        def put_of(price):
+            found = [r for r in peer.since(0, "PUT", "/emsp/2.2.1/tariffs/DE/SWY/")
+                     if r["status"] == 200 and r["body"]["elements"][0]["price_components"][0][
+                         "price"] == price]
+            return found[-1] if found else None
+
+        first = wait_until(lambda: put_of(0.39), 20, "the tariff PUT at the eMSP")
+        assert first["path"].upper().endswith("/AC-STANDARD"), first["path"]
+        schemas.validate("tariffs.yaml", "Tariff", first["body"])
+        standalone.ctl(*[("0.45" if a == "0.39" else a) for a in TARIFF])
+        changed = wait_until(lambda: put_of(0.45), 20, "the changed tariff PUT")
+        assert changed["body"]["last_updated"] >= first["body"]["last_updated"]
+        assert (peer.tariff("ac-standard") or {}).get("id", "").upper() == "AC-STANDARD"
     finally:
         peer.stop()
 

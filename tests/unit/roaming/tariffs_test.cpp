@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <limits>
 
 #include "common/runtime/http/server.h"
+#include "roaming/push_outbox.h"
 #include "roaming_test_support.h"
 
 namespace switchyard::roaming {
@@ -104,6 +106,13 @@ TEST_F(TariffsTest, LastUpdatedMovesOnlyWhenTheTariffChanges) {
   EXPECT_EQ(source_.reads, 2);
   EXPECT_TRUE(catalog_.current());  // within 5 s: not read again
   EXPECT_EQ(source_.reads, 2);
+  source_.tariffs.push_back(tariff("c"));  // put a moment ago: found, the cache notwithstanding
+  auto c = catalog_.find("c");
+  ASSERT_TRUE(c && *c);
+  EXPECT_EQ(source_.reads, 3);
+  auto none = catalog_.find("z");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
 }
 
 TEST_F(TariffsTest, TheSenderPagesTheTariffsAndSaysWhenTheyAreUnavailable) {
@@ -132,6 +141,50 @@ TEST_F(TariffsTest, TheSenderPagesTheTariffsAndSaysWhenTheyAreUnavailable) {
   source_.tariffs = {long_id};
   clock_.advance(10s);
   EXPECT_TRUE(json::parse(list().body).at("data").as_array().empty());
+}
+
+TEST_F(TariffsTest, ChangesGoToTheReceiversAsAPutOfTheTariffOrADeleteWhenItWent) {
+  PushOutbox outbox(*db_);
+  catalog_.on_change(
+      []() -> Result<std::vector<std::string>> { return std::vector<std::string>{"ptr-emsp"}; });
+  TariffPushSource source(catalog_, kParty);
+  auto due = [&] {
+    auto d = outbox.due(std::numeric_limits<std::int64_t>::max(), 10);
+    EXPECT_TRUE(d);
+    return d ? *d : std::vector<PendingPush>{};
+  };
+  source_.tariffs = {tariff("a")};
+  source.begin_pass();  // the pusher's pass refreshes the catalog
+  auto first = due();
+  ASSERT_EQ(first.size(), 1U);
+  EXPECT_EQ(first[0].module, "tariffs");
+  auto put = source.request(first[0], "https://emsp.test/ocpi/emsp/2.2.1/tariffs");
+  ASSERT_TRUE(put && *put);
+  EXPECT_EQ((*put)->method, "PUT");
+  EXPECT_EQ((*put)->url, "https://emsp.test/ocpi/emsp/2.2.1/tariffs/DE/SWY/a");
+  EXPECT_EQ(json::parse((*put)->body).at("id"), "a");
+  ASSERT_TRUE(outbox.done(first[0]));
+
+  clock_.advance(10s);
+  source.begin_pass();  // unchanged: nothing to tell
+  EXPECT_TRUE(due().empty());
+
+  clock_.advance(10s);
+  source_.tariffs = {};
+  source.begin_pass();
+  auto gone = due();
+  ASSERT_EQ(gone.size(), 1U);
+  auto del = source.request(gone[0], "https://emsp.test/ocpi/emsp/2.2.1/tariffs");
+  ASSERT_TRUE(del && *del);
+  EXPECT_EQ((*del)->method, "DELETE");
+  EXPECT_EQ((*del)->url, "https://emsp.test/ocpi/emsp/2.2.1/tariffs/DE/SWY/a");
+
+  source_.tariffs = {tariff("b")};
+  clock_.advance(10s);
+  ASSERT_TRUE(catalog_.current());
+  auto all = catalog_.enqueue_all("ptr-late");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(*all, 1);
 }
 
 }  // namespace
