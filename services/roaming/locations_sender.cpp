@@ -25,25 +25,17 @@ http::Response LocationsSender::handle(const Partner& partner, const http::Reque
 }
 
 http::Response LocationsSender::list(const http::Request& request) {
-  const auto now = clock_.now();
-  auto page = page_request(request, kDefaultLimit, kMaxLimit);
-  if (!page) {
-    return envelope_response(400, OcpiStatus::kInvalidParameters, page.error().message, {}, now);
-  }
-  auto found = store_.query({page->from_ms, page->to_ms, page->offset, page->limit});
-  if (!found) {
-    log::error("locations query failed", {{"error", found.error().message}});
-    return envelope_response(500, OcpiStatus::kServerError, "locations unavailable", {}, now);
-  }
-  std::string data = "[";
-  for (const auto& location : found->locations) {
-    if (data.size() > 1) data += ',';
-    data += location_json(location, party_);
-  }
-  data += ']';
-  http::Response response = envelope_response(200, OcpiStatus::kSuccess, "", data, now);
-  set_page_headers(response, list_url_, *page, found->total, found->locations.size());
-  return response;
+  return list_response(
+      request, "locations", list_url_, clock_.now(), kDefaultLimit, kMaxLimit,
+      [this](const PageRequest& page) -> Result<ListedPage> {
+        auto found = store_.query({page.from_ms, page.to_ms, page.offset, page.limit});
+        if (!found) return std::unexpected(found.error());
+        ListedPage out{{}, found->total, found->locations.size()};
+        for (const auto& l : found->locations) {
+          out.objects.push_back(location_json(l, party_));
+        }
+        return out;
+      });
 }
 
 http::Response LocationsSender::one(std::string_view rest) {

@@ -4,6 +4,8 @@
 #include <charconv>
 
 #include "common/runtime/core/clock.h"
+#include "common/runtime/core/log.h"
+#include "roaming/ocpi_envelope.h"
 
 namespace switchyard::roaming {
 namespace {
@@ -96,6 +98,50 @@ void set_page_headers(http::Response& response, const std::string& list_url,
   if (page.from_ms) url += "&date_from=" + when(*page.from_ms);
   if (page.to_ms) url += "&date_to=" + when(*page.to_ms);
   response.headers.emplace_back("Link", "<" + url + ">; rel=\"next\"");
+}
+
+std::optional<http::Response> refuse_all_but_the_list(const http::Request& request,
+                                                      std::string_view rest,
+                                                      std::string_view module,
+                                                      std::chrono::system_clock::time_point now) {
+  const std::string name(module);
+  if (request.method != "GET") {
+    return envelope_response(
+        405, OcpiStatus::kClientError,
+        "method " + request.method + " not allowed on " + name + " (we are its sender: GET only)",
+        {}, now);
+  }
+  if (!rest.empty() && rest != "/") {
+    return envelope_response(404, OcpiStatus::kClientError,
+                             name + ": only the list is served (GET " + name + ")", {}, now);
+  }
+  return std::nullopt;
+}
+
+http::Response list_response(const http::Request& request, std::string_view module,
+                             const std::string& list_url, std::chrono::system_clock::time_point now,
+                             int default_limit, int max_limit,
+                             const std::function<Result<ListedPage>(const PageRequest&)>& fetch) {
+  auto page = page_request(request, default_limit, max_limit);
+  if (!page) {
+    return envelope_response(400, OcpiStatus::kInvalidParameters, page.error().message, {}, now);
+  }
+  auto found = fetch(*page);
+  if (!found) {
+    log::error("OCPI list unavailable", {{"module", module}, {"error", found.error().message}});
+    return envelope_response(found.error().code == ErrorCode::kUnavailable ? 503 : 500,
+                             OcpiStatus::kServerError, std::string(module) + " unavailable", {},
+                             now);
+  }
+  std::string data = "[";
+  for (const auto& object : found->objects) {
+    if (data.size() > 1) data += ',';
+    data += object;
+  }
+  data += ']';
+  http::Response response = envelope_response(200, OcpiStatus::kSuccess, "", data, now);
+  set_page_headers(response, list_url, *page, found->total, found->covered);
+  return response;
 }
 
 }  // namespace switchyard::roaming

@@ -3,9 +3,13 @@
 // answer.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/runtime/core/error.h"
 #include "common/runtime/http/server.h"
@@ -30,5 +34,29 @@ Result<PageRequest> page_request(const http::Request& request, int default_limit
 // query); the next link keeps the date window.
 void set_page_headers(http::Response& response, const std::string& list_url,
                       const PageRequest& page, std::int64_t total, std::size_t returned);
+
+// A SENDER module that serves only its list: 405 / 2000 for a method other than GET, 404 / 2000
+// for a path below the list; nullopt when the request is a GET of the list.
+std::optional<http::Response> refuse_all_but_the_list(const http::Request& request,
+                                                      std::string_view rest,
+                                                      std::string_view module,
+                                                      std::chrono::system_clock::time_point now);
+
+// One page of a SENDER's list: the objects' JSON texts, how many the window holds in all, and how
+// many objects the page covered (the next link starts after them, shown or not).
+struct ListedPage {
+  std::vector<std::string> objects;
+  std::int64_t total = 0;
+  std::size_t covered = 0;
+};
+
+// GET <list_url>: the paging parameters checked (400 / 2001 naming one), `fetch` asked for the
+// page, answered as the envelope with the paging headers. `fetch` failing is 503 / 3000 "<module>
+// unavailable" when the error is kUnavailable (a service it depends on), 500 / 3000 otherwise;
+// logged either way.
+http::Response list_response(const http::Request& request, std::string_view module,
+                             const std::string& list_url, std::chrono::system_clock::time_point now,
+                             int default_limit, int max_limit,
+                             const std::function<Result<ListedPage>(const PageRequest&)>& fetch);
 
 }  // namespace switchyard::roaming

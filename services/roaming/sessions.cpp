@@ -201,60 +201,36 @@ Result<void> CdrPushSource::delivered(const PendingPush& push, std::int64_t now_
 http::Response OwnedListSender::handle(const Partner& partner, const http::Request& request,
                                        std::string_view rest) {
   const auto now = clock_.now();
-  if (request.method != "GET") {
-    return envelope_response(405, OcpiStatus::kClientError,
-                             "method " + request.method + " not allowed on " + module_ +
-                                 " (we are its sender: GET only)",
-                             {}, now);
-  }
-  if (!rest.empty() && rest != "/") {
-    return envelope_response(404, OcpiStatus::kClientError,
-                             module_ + ": only the list is served (GET " + module_ + ")", {}, now);
-  }
-  auto page = page_request(request, kDefaultLimit, kMaxLimit);
-  if (!page) {
-    return envelope_response(400, OcpiStatus::kInvalidParameters, page.error().message, {}, now);
-  }
-  const OwnedQuery query{partner.id, page->from_ms, page->to_ms, page->offset, page->limit};
-  std::string data = "[";
-  std::int64_t total = 0;
-  std::size_t returned = 0;
-  auto add = [&](const Result<std::string>& object, const std::string& id) {
-    ++returned;  // counted for the next link even when it cannot be shown
-    if (!object) {
-      log::warn("roaming object not shown: it cannot be built yet",
-                {{"module", module_}, {"id", id}, {"error", object.error().message}});
+  if (auto refused = refuse_all_but_the_list(request, rest, module_, now)) return *refused;
+  // An object that cannot be built yet (its charger is in no location) is left out of the page
+  // but counted, so the next link starts after it.
+  auto add = [&](ListedPage& out, const Result<std::string>& object, const std::string& id) {
+    ++out.covered;
+    if (object) {
+      out.objects.push_back(*object);
       return;
     }
-    if (data.size() > 1) data += ',';
-    data += *object;
+    log::warn("roaming object not shown: it cannot be built yet",
+              {{"module", module_}, {"id", id}, {"error", object.error().message}});
   };
-  Result<void> read;
-  if (module_ == "sessions") {
-    auto found = sessions_.sessions(query);
-    if (found) {
-      total = found->total;
-      for (const auto& s : found->items) add(objects_.session(s), s.id);
-    } else {
-      read = std::unexpected(found.error());
-    }
-  } else {
-    auto found = sessions_.cdrs(query);
-    if (found) {
-      total = found->total;
-      for (const auto& c : found->items) add(objects_.cdr(c), c.id);
-    } else {
-      read = std::unexpected(found.error());
-    }
-  }
-  if (!read) {
-    log::error("roaming list failed", {{"module", module_}, {"error", read.error().message}});
-    return envelope_response(500, OcpiStatus::kServerError, module_ + " unavailable", {}, now);
-  }
-  data += ']';
-  http::Response response = envelope_response(200, OcpiStatus::kSuccess, "", data, now);
-  set_page_headers(response, list_url_, *page, total, returned);
-  return response;
+  return list_response(
+      request, module_, list_url_, now, kDefaultLimit, kMaxLimit,
+      [&](const PageRequest& page) -> Result<ListedPage> {
+        const OwnedQuery query{partner.id, page.from_ms, page.to_ms, page.offset, page.limit};
+        ListedPage out;
+        if (module_ == "sessions") {
+          auto found = sessions_.sessions(query);
+          if (!found) return std::unexpected(found.error());
+          out.total = found->total;
+          for (const auto& s : found->items) add(out, objects_.session(s), s.id);
+        } else {
+          auto found = sessions_.cdrs(query);
+          if (!found) return std::unexpected(found.error());
+          out.total = found->total;
+          for (const auto& c : found->items) add(out, objects_.cdr(c), c.id);
+        }
+        return out;
+      });
 }
 
 }  // namespace switchyard::roaming

@@ -175,42 +175,30 @@ http::Response TariffsSender::handle(const Partner& partner, const http::Request
                                      std::string_view rest) {
   (void)partner;  // every registered partner sees every tariff
   const auto now = clock_.now();
-  if (request.method != "GET") {
-    return envelope_response(
-        405, OcpiStatus::kClientError,
-        "method " + request.method + " not allowed on tariffs (we are its sender: GET only)", {},
-        now);
-  }
-  if (!rest.empty() && rest != "/") {
-    return envelope_response(404, OcpiStatus::kClientError,
-                             "tariffs: only the list is served (GET tariffs)", {}, now);
-  }
-  auto page = page_request(request, kDefaultLimit, kMaxLimit);
-  if (!page) {
-    return envelope_response(400, OcpiStatus::kInvalidParameters, page.error().message, {}, now);
-  }
-  auto all = catalog_.current();
-  if (!all) {
-    log::error("tariffs unavailable", {{"error", all.error().message}});
-    return envelope_response(503, OcpiStatus::kServerError, "tariffs unavailable", {}, now);
-  }
-  std::vector<const PublishedTariff*> window;
-  for (const auto& t : *all) {
-    if (page->from_ms && t.last_updated_ms < *page->from_ms) continue;
-    if (page->to_ms && t.last_updated_ms >= *page->to_ms) continue;
-    window.push_back(&t);
-  }
-  std::string data = "[";
-  std::size_t returned = 0;
-  for (std::size_t i = static_cast<std::size_t>(page->offset);
-       i < window.size() && returned < static_cast<std::size_t>(page->limit); ++i, ++returned) {
-    if (data.size() > 1) data += ',';
-    data += tariff_json(*window[i], party_);
-  }
-  data += ']';
-  http::Response response = envelope_response(200, OcpiStatus::kSuccess, "", data, now);
-  set_page_headers(response, list_url_, *page, static_cast<std::int64_t>(window.size()), returned);
-  return response;
+  if (auto refused = refuse_all_but_the_list(request, rest, "tariffs", now)) return *refused;
+  return list_response(
+      request, "tariffs", list_url_, now, kDefaultLimit, kMaxLimit,
+      [this](const PageRequest& page) -> Result<ListedPage> {
+        auto all = catalog_.current();
+        if (!all) {
+          // The transactions service (where the tariffs are) cannot be read: 503.
+          return make_error(ErrorCode::kUnavailable, all.error().message);
+        }
+        std::vector<const PublishedTariff*> window;
+        for (const auto& t : *all) {
+          if (page.from_ms && t.last_updated_ms < *page.from_ms) continue;
+          if (page.to_ms && t.last_updated_ms >= *page.to_ms) continue;
+          window.push_back(&t);
+        }
+        ListedPage out;
+        out.total = static_cast<std::int64_t>(window.size());
+        for (auto i = static_cast<std::size_t>(page.offset);
+             i < window.size() && out.covered < static_cast<std::size_t>(page.limit); ++i) {
+          out.objects.push_back(tariff_json(*window[i], party_));
+          ++out.covered;
+        }
+        return out;
+      });
 }
 
 }  // namespace switchyard::roaming
