@@ -237,8 +237,7 @@ http::Response CommandsReceiver::handle(const Partner& partner, const http::Requ
     log::error("commands: store failed", {{"command", command}, {"error", e.message}});
     return fail(500, OcpiStatus::kServerError, "commands unavailable");
   };
-  const std::int64_t now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::int64_t now_ms = unix_ms(now);
 
   if (command == "START_SESSION" || command == "RESERVE_NOW") {
     auto token = token_of();
@@ -253,8 +252,7 @@ http::Response CommandsReceiver::handle(const Partner& partner, const http::Requ
         if (!at) {
           problem = "expiry_date: not an RFC 3339 time";
         } else {
-          expires =
-              std::chrono::duration_cast<std::chrono::milliseconds>(at->time_since_epoch()).count();
+          expires = unix_ms(*at);
         }
       }
     }

@@ -15,10 +15,6 @@ namespace {
 
 using sql::Param;
 
-std::int64_t ms(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 void set_ms(std::int64_t v, google::protobuf::Timestamp* out) {
   out->set_seconds(v / 1000);
   out->set_nanos(static_cast<int>(v % 1000) * 1'000'000);
@@ -169,7 +165,7 @@ Result<v1::RoamingLocation> LocationStore::put(const v1::RoamingLocation& locati
   const v1::RoamingLocation given = definition(location);
   std::unique_lock writing(write_mutex_);
   auto committed = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
-    const std::int64_t now = ms(clock_.now());
+    const std::int64_t now = unix_ms(clock_.now());
     // One OCPP EVSE is one OCPI EVSE, in one location.
     for (const auto& evse : given.evses()) {
       auto other = tx.exec(
@@ -328,7 +324,7 @@ Result<std::int64_t> LocationStore::enqueue_published(const std::string& partner
     auto rows = tx.exec("SELECT location_id FROM roaming_locations WHERE publish = 1");
     if (!rows) return std::unexpected(rows.error());
     const std::string to[] = {partner_id};
-    const std::int64_t now = ms(clock_.now());
+    const std::int64_t now = unix_ms(clock_.now());
     for (int i = 0; i < rows->size(); ++i) {
       if (auto q = enqueue_push(tx, to, "locations", rows->text(i, 0), "", now); !q) return q;
     }
@@ -380,7 +376,7 @@ Result<std::vector<EvseChange>> LocationStore::apply_fact(std::string_view upser
   std::vector<EvseChange> changes;
   std::lock_guard writing(write_mutex_);
   auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
-    const std::int64_t now = ms(clock_.now());
+    const std::int64_t now = unix_ms(clock_.now());
     changes.clear();
     auto u = tx.exec(upsert, params);
     if (!u) return std::unexpected(u.error());

@@ -96,10 +96,7 @@ void Pusher::wake() {
   cv_.notify_all();
 }
 
-std::int64_t Pusher::now_ms() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
-      .count();
-}
+std::int64_t Pusher::now_ms() const { return unix_ms(clock_.now()); }
 
 Result<void> Pusher::retry_later(const PendingPush& push, const Error& error,
                                  std::set<std::string>& deferred) {

@@ -13,29 +13,7 @@ namespace {
 
 namespace json = boost::json;
 
-std::string quoted(std::string_view text) {
-  return json::serialize(json::value(json::string(text)));
-}
-
-// A JSON object written field by field, so numbers keep their decimal form.
-class Writer {
- public:
-  Writer& text(std::string_view key, std::string_view value) { return raw(key, quoted(value)); }
-  Writer& raw(std::string_view key, std::string_view value) {
-    out_ += out_.size() > 1 ? "," : "";
-    out_ += quoted(key);
-    out_ += ':';
-    out_ += value;
-    return *this;
-  }
-  Writer& text_if(std::string_view key, std::string_view value) {
-    return value.empty() ? *this : text(key, value);
-  }
-  std::string done() { return out_ + "}"; }
-
- private:
-  std::string out_ = "{";
-};
+using Writer = JsonFields;
 
 std::string timestamp(const google::protobuf::Timestamp& t) {
   return ocpi_timestamp(std::chrono::system_clock::time_point(std::chrono::seconds(t.seconds())));
@@ -73,6 +51,18 @@ v1::RoamingConnector connector_of(const v1::RoamingEvse& evse, int connector_id)
 }
 
 }  // namespace
+
+JsonFields& JsonFields::raw(std::string_view key, std::string_view value) {
+  out_ += out_.size() > 1 ? "," : "";
+  out_ += json::serialize(json::value(json::string(key)));
+  out_ += ':';
+  out_ += value;
+  return *this;
+}
+
+JsonFields& JsonFields::text(std::string_view key, std::string_view value) {
+  return raw(key, json::serialize(json::value(json::string(value))));
+}
 
 std::string decimal_text(std::int64_t units, int scale) {
   const bool negative = units < 0;

@@ -16,6 +16,21 @@
 
 namespace switchyard::roaming {
 
+// A JSON object written field by field, so numbers keep their decimal form (Boost.JSON would
+// write 10.5 as 1.05E1).
+class JsonFields {
+ public:
+  JsonFields& text(std::string_view key, std::string_view value);  // a string, escaped
+  JsonFields& raw(std::string_view key, std::string_view value);   // JSON text as it is
+  JsonFields& text_if(std::string_view key, std::string_view value) {
+    return value.empty() ? *this : text(key, value);
+  }
+  std::string done() const { return out_ + "}"; }
+
+ private:
+  std::string out_ = "{";
+};
+
 // `units` / 10^scale as a JSON number without trailing zeros ("10.5", "3", "0.125").
 std::string decimal_text(std::int64_t units, int scale);
 // ISO 4217 minor units of a currency (2 unless listed otherwise: JPY 0, KWD 3, ...).

@@ -15,10 +15,6 @@ Param opt(const std::optional<std::int64_t>& v) {
   return v ? Param(std::to_string(*v)) : std::nullopt;
 }
 
-std::int64_t ms_of(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000 + t.nanos() / 1'000'000;
-}
-
 template <typename Message>
 Result<Message> decoded(const std::string& body) {
   Message m;
@@ -107,10 +103,7 @@ std::string session_id_of(const std::string& charger_id, const std::string& tran
   return sha256_hex(charger_id + '\n' + transaction_id).substr(0, 32);
 }
 
-std::int64_t SessionStore::now_ms() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
-      .count();
-}
+std::int64_t SessionStore::now_ms() const { return unix_ms(clock_.now()); }
 
 Result<bool> SessionStore::put_session(const std::string& id, const SessionOwner& owner,
                                        const v1::Transaction& transaction, bool push) {

@@ -67,6 +67,11 @@ struct OwnedPage {
   std::int64_t total = 0;
 };
 
+// Milliseconds since 1970 of a protobuf time.
+inline std::int64_t ms_of(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000 + t.nanos() / 1'000'000;
+}
+
 // The OCPI session id of a transaction: 32 hex digits of SHA-256(charger id, transaction id).
 std::string session_id_of(const std::string& charger_id, const std::string& transaction_id);
 

@@ -19,10 +19,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::int64_t ms_of(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000 + t.nanos() / 1'000'000;
-}
-
 // A real-time authorization counts for sessions starting within an hour of it.
 constexpr std::int64_t kAuthorizationWindowMs = 3'600'000;
 
@@ -147,9 +143,7 @@ Result<void> SessionFeed::apply(const v1::Cdr& cdr) {
 
 void SessionFeed::authorized(const std::string& uid, const RoamingTokenDecision& decision) {
   if (!decision.known || decision.status != "Accepted") return;
-  const std::int64_t now =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
-          .count();
+  const std::int64_t now = unix_ms(clock_.now());
   const bool real_time = decision.real_time && !decision.authorization_reference.empty();
   if (!real_time) {
     // The charger asking about a driver the eMSP just started by command (START_SESSION) does

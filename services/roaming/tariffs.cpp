@@ -2,7 +2,6 @@
 #include "roaming/tariffs.h"
 
 #include <algorithm>
-#include <boost/json.hpp>
 #include <set>
 
 #include "common/runtime/core/log.h"
@@ -15,18 +14,13 @@
 namespace switchyard::roaming {
 namespace {
 
-namespace json = boost::json;
-
-// A price component with a plain decimal price (the Writer of session_objects is for whole
-// objects; a component is small enough to assemble here).
 std::string component(std::string_view type, const std::string& price, const std::string& vat) {
-  return "{\"type\":" + json::serialize(json::value(json::string(type))) + ",\"price\":" + price +
-         ",\"vat\":" + vat + ",\"step_size\":1}";
-}
-
-std::int64_t now_ms(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch())
-      .count();
+  return JsonFields()
+      .text("type", type)
+      .raw("price", price)
+      .raw("vat", vat)
+      .raw("step_size", "1")
+      .done();
 }
 
 }  // namespace
@@ -45,14 +39,16 @@ std::string tariff_json(const PublishedTariff& p, const Party& party) {
     components += "," + component("FLAT", decimal_text(t.session_fee_minor(), exponent), vat);
   }
   components += "]";
-  const auto q = [](std::string_view s) { return json::serialize(json::value(json::string(s))); };
-  return "{\"country_code\":" + q(party.country_code) + ",\"party_id\":" + q(party.party_id) +
-         ",\"id\":" + q(t.tariff_id()) + ",\"currency\":" + q(t.currency()) +
-         ",\"type\":\"REGULAR\",\"elements\":[{\"price_components\":" + components +
-         "}],\"last_updated\":" +
-         q(ocpi_timestamp(
-             std::chrono::system_clock::time_point(std::chrono::milliseconds(p.last_updated_ms)))) +
-         "}";
+  return JsonFields()
+      .text("country_code", party.country_code)
+      .text("party_id", party.party_id)
+      .text("id", t.tariff_id())
+      .text("currency", t.currency())
+      .text("type", "REGULAR")
+      .raw("elements", "[" + JsonFields().raw("price_components", components).done() + "]")
+      .text("last_updated", ocpi_timestamp(std::chrono::system_clock::time_point(
+                                std::chrono::milliseconds(p.last_updated_ms))))
+      .done();
 }
 
 Result<std::vector<PublishedTariff>> TariffCatalog::current(bool fresh) {
@@ -66,46 +62,51 @@ Result<std::vector<PublishedTariff>> TariffCatalog::current(bool fresh) {
     if (!r) return std::unexpected(r.error());
     receivers = std::move(*r);
   }
+  if (!versions_loaded_) {  // once: later refreshes compare in memory
+    auto rows = db_.exec("SELECT tariff_id, digest, last_updated_ms FROM roaming_tariffs");
+    if (!rows) return std::unexpected(rows.error());
+    for (int i = 0; i < rows->size(); ++i) {
+      versions_[rows->text(i, 0)] = {rows->text(i, 1), rows->int64(i, 2)};
+    }
+    versions_loaded_ = true;
+  }
   std::vector<PublishedTariff> out;
   std::set<std::string> listed;
-  const std::int64_t now = now_ms(clock_);
+  const std::int64_t now = unix_ms(clock_.now());
   for (const auto& t : *tariffs) {
     if (t.tariff_id().empty() || t.tariff_id().size() > 36) {
       log::warn("tariff not published: its id is longer than OCPI's 36 characters",
                 {{"tariff_id", t.tariff_id().substr(0, 60)}});
       continue;
     }
+    listed.insert(t.tariff_id());
     std::string bytes;
     t.SerializeToString(&bytes);
     const std::string digest = sha256_hex(bytes);
-    // A version seen for the first time is updated now; a known one keeps its time.
-    std::int64_t updated = now;
-    auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
-      auto old = tx.exec("SELECT digest, last_updated_ms FROM roaming_tariffs WHERE tariff_id = $1",
-                         {t.tariff_id()});
-      if (!old) return std::unexpected(old.error());
-      if (!old->empty() && old->text(0, 0) == digest) {
-        updated = old->int64(0, 1);
-        return {};
-      }
-      auto w = tx.exec(
-          "INSERT INTO roaming_tariffs (tariff_id, digest, last_updated_ms) VALUES ($1, $2, $3) "
-          "ON CONFLICT (tariff_id) DO UPDATE SET digest = excluded.digest, "
-          "last_updated_ms = excluded.last_updated_ms",
-          {t.tariff_id(), digest, std::to_string(now)});
-      if (!w) return std::unexpected(w.error());
-      return enqueue_push(tx, receivers, "tariffs", t.tariff_id(), "", now);
-    });
-    if (!r) return std::unexpected(r.error());
-    out.push_back({t, updated});
-    listed.insert(t.tariff_id());
+    auto known = versions_.find(t.tariff_id());
+    if (known == versions_.end() || known->second.digest != digest) {
+      // A version seen for the first time is updated now; the partners are told.
+      auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+        auto w = tx.exec(
+            "INSERT INTO roaming_tariffs (tariff_id, digest, last_updated_ms) VALUES ($1, $2, $3) "
+            "ON CONFLICT (tariff_id) DO UPDATE SET digest = excluded.digest, "
+            "last_updated_ms = excluded.last_updated_ms",
+            {t.tariff_id(), digest, std::to_string(now)});
+        if (!w) return std::unexpected(w.error());
+        return enqueue_push(tx, receivers, "tariffs", t.tariff_id(), "", now);
+      });
+      if (!r) return std::unexpected(r.error());
+      known = versions_.insert_or_assign(t.tariff_id(), Version{digest, now}).first;
+    }
+    out.push_back({t, known->second.last_updated_ms});
   }
   // Tariffs that went: forgotten, and the partners told (DELETE).
-  auto known = db_.exec("SELECT tariff_id FROM roaming_tariffs");
-  if (!known) return std::unexpected(known.error());
-  for (int i = 0; i < known->size(); ++i) {
-    const std::string id = known->text(i, 0);
-    if (listed.contains(id)) continue;
+  for (auto it = versions_.begin(); it != versions_.end();) {
+    if (listed.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    const std::string id = it->first;
     auto gone = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
       auto d = tx.exec("DELETE FROM roaming_tariffs WHERE tariff_id = $1", {id});
       if (!d) return std::unexpected(d.error());
@@ -113,6 +114,7 @@ Result<std::vector<PublishedTariff>> TariffCatalog::current(bool fresh) {
     });
     if (!gone) return std::unexpected(gone.error());
     log::info("tariff withdrawn", {{"tariff_id", id}});
+    it = versions_.erase(it);
   }
   std::ranges::sort(out, [](const PublishedTariff& a, const PublishedTariff& b) {
     return std::tie(a.last_updated_ms, a.tariff.tariff_id()) <
@@ -141,7 +143,8 @@ Result<std::int64_t> TariffCatalog::enqueue_all(const std::string& partner_id) {
     if (!rows) return std::unexpected(rows.error());
     const std::string to[] = {partner_id};
     for (int i = 0; i < rows->size(); ++i) {
-      if (auto q = enqueue_push(tx, to, "tariffs", rows->text(i, 0), "", now_ms(clock_)); !q) {
+      if (auto q = enqueue_push(tx, to, "tariffs", rows->text(i, 0), "", unix_ms(clock_.now()));
+          !q) {
         return q;
       }
     }

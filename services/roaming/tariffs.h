@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -70,6 +71,13 @@ class TariffCatalog {
   std::chrono::milliseconds refresh_;
   std::function<Result<std::vector<std::string>>()> receivers_;
   std::mutex mutex_;
+  // Each tariff's version as recorded in roaming_tariffs (read once, then kept in step).
+  struct Version {
+    std::string digest;
+    std::int64_t last_updated_ms = 0;
+  };
+  bool versions_loaded_ = false;
+  std::map<std::string, Version> versions_;
   std::vector<PublishedTariff> cached_;
   std::chrono::steady_clock::time_point until_ = std::chrono::steady_clock::time_point::min();
 };

@@ -33,6 +33,11 @@ const Clock& system_clock();
 // RFC 3339 / ISO 8601 UTC with millisecond precision: "2026-12-01T10:00:00.123Z".
 std::string format_rfc3339(std::chrono::system_clock::time_point t);
 
+// Milliseconds since 1970 (what stores and protocols keep).
+inline std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 // Reads RFC 3339 with a zone ("Z" or "+HH:MM"), fractional seconds to the millisecond:
 // "2030-01-01T00:00:00Z", "2030-01-01T01:00:00.5+01:00". nullopt for anything else.
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);

@@ -101,7 +101,9 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
         break;
       }
       Record record;
-      const std::string topic = msg->topic_name();  // by value: the record's view needs it alive
+      // One copy per record (librdkafka's C++ API returns it by value): the record's view and
+      // the offsets to commit use it.
+      const std::string topic = msg->topic_name();
       record.topic = topic;
       record.partition = msg->partition();
       record.offset = msg->offset();
@@ -119,16 +121,16 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
         // Go back to the failed record so it is delivered again; later records of the same
         // partition that were already fetched are discarded by the seek.
         std::unique_ptr<RdKafka::TopicPartition> tp(
-            RdKafka::TopicPartition::create(msg->topic_name(), msg->partition(), msg->offset()));
+            RdKafka::TopicPartition::create(topic, msg->partition(), msg->offset()));
         consumer_->seek(*tp, 1000);
-        outcome = std::unexpected(Error{
-            result.error().code,
-            "handler failed at " + msg->topic_name() + "/" + std::to_string(msg->partition()) +
-                "@" + std::to_string(msg->offset()) + ": " + result.error().message});
+        outcome = std::unexpected(
+            Error{result.error().code,
+                  "handler failed at " + topic + "/" + std::to_string(msg->partition()) + "@" +
+                      std::to_string(msg->offset()) + ": " + result.error().message});
         break;
       }
       ++handled;
-      next_offsets[msg->topic_name()][msg->partition()] = msg->offset() + 1;
+      next_offsets[topic][msg->partition()] = msg->offset() + 1;
       update_lag(*msg);
     }
     if (!next_offsets.empty()) commit(next_offsets);
