@@ -25,6 +25,24 @@ pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 # port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# reserve_ports: keeps the kernel from handing the stack's fixed gRPC ports (50051, 50061-50075:
+# inside Linux's ephemeral range 32768-60999) to outgoing connections as their local port. An
+# outgoing connection (a test's client, a Kafka fetch) that happened to get 127.0.0.1:50062 made
+# gateway-1's bind fail with "Address already in use" although nothing listened there. Adds to
+# net.ipv4.ip_local_reserved_ports when it may (root); otherwise says so and goes on.
+STACK_PORT_RANGES="50051,50061-50075"
+reserve_ports() {
+  local knob=/proc/sys/net/ipv4/ip_local_reserved_ports current
+  current=$(cat "$knob" 2>/dev/null) || return 0
+  case ",$current," in *",$STACK_PORT_RANGES,"*) return 0 ;; esac
+  if { echo "${current:+$current,}$STACK_PORT_RANGES" >"$knob"; } 2>/dev/null; then
+    say "reserved ports $STACK_PORT_RANGES (net.ipv4.ip_local_reserved_ports)"
+  else
+    say "note: cannot reserve ports $STACK_PORT_RANGES from the ephemeral range (not root);" \
+        "a client connection may occasionally hold one of them"
+  fi
+}
+
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds.
 wait_for() {
   local seconds=$1 what=$2; shift 2
