@@ -6,6 +6,7 @@
 #include "auth/sql_store.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
+#include "common/runtime/grpc/channel.h"
 #include "common/runtime/process/process.h"
 #include "common/runtime/sql/database.h"
 #include "switchyard/v1/roaming.grpc.pb.h"
@@ -60,8 +61,7 @@ int main(int argc, char** argv) {
   auth::AuthService service(config, store, system_clock(), &process.metrics());
   std::shared_ptr<v1::Roaming::Stub> roaming;
   if (!roaming_address.empty()) {
-    roaming = v1::Roaming::NewStub(
-        grpc::CreateChannel(roaming_address, grpc::InsecureChannelCredentials()));
+    roaming = v1::Roaming::NewStub(service_channel(roaming_address));
     service.set_roaming([roaming, roaming_timeout](const std::string& id_token,
                                                    const std::string& charger_id)
                             -> Result<std::optional<auth::TokenDecision>> {
@@ -84,8 +84,7 @@ int main(int argc, char** argv) {
   WorkPool pool(threads);
   std::unique_ptr<v1::ChargerControl::Stub> gateway;
   if (!gateway_address.empty()) {
-    gateway = v1::ChargerControl::NewStub(
-        grpc::CreateChannel(gateway_address, grpc::InsecureChannelCredentials()));
+    gateway = v1::ChargerControl::NewStub(service_channel(gateway_address));
   }
   auth::AuthorizationApi api(service, pool, gateway.get());
 

@@ -14,6 +14,7 @@
 #include "common/runtime/bus/kafka_event_publisher.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
+#include "common/runtime/grpc/channel.h"
 #include "common/runtime/http/health.h"
 #include "common/runtime/http/server.h"
 #include "common/runtime/kafka/admin.h"
@@ -113,8 +114,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<gateway::CredentialStore> credentials;
   std::shared_ptr<v1::Authorization::Stub> auth;
   if (!config.auth_address.empty()) {
-    auth = v1::Authorization::NewStub(
-        grpc::CreateChannel(config.auth_address, grpc::InsecureChannelCredentials()));
+    auth = v1::Authorization::NewStub(service_channel(config.auth_address));
     credentials = std::make_unique<gateway::GrpcCredentialStore>(auth, config.service_timeout);
   } else {
     std::unordered_map<std::string, gateway::ChargerCredential> chargers;
@@ -128,9 +128,7 @@ int main(int argc, char** argv) {
   }
   if (!config.auth_address.empty() && !config.transactions_address.empty()) {
     decisions = std::make_unique<gateway::GrpcDecisions>(
-        auth,
-        v1::Transactions::NewStub(
-            grpc::CreateChannel(config.transactions_address, grpc::InsecureChannelCredentials())),
+        auth, v1::Transactions::NewStub(service_channel(config.transactions_address)),
         config.service_timeout);
   } else {
     if (!config.auth_address.empty() || !config.transactions_address.empty()) {

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/runtime/core/log.h"
+#include "common/runtime/grpc/channel.h"
 #include "common/runtime/grpc/status.h"
 #include "switchyard/v1/gateway_internal.grpc.pb.h"
 
@@ -17,8 +18,7 @@ struct GrpcPeerGateway::Impl {
     std::lock_guard lock(mutex);
     auto& s = stubs[address];
     if (!s) {
-      s = v1::GatewayInternal::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      s = v1::GatewayInternal::NewStub(service_channel(address));
     }
     return *s;
   }

@@ -24,6 +24,9 @@ void call(std::chrono::milliseconds deadline, Request request, Start start, Then
   c->request = std::move(request);
   c->then = std::move(then);
   c->context.set_deadline(std::chrono::system_clock::now() + deadline);
+  // A service that restarts (a rolling update) is waited for up to the deadline: the charger
+  // gets a slower answer, not a CALLERROR.
+  c->context.set_wait_for_ready(true);
   start(&c->context, &c->request, &c->response, [c](const grpc::Status& status) {
     std::unique_ptr<Call<Request, Response>> owned(c);
     if (!status.ok()) {

@@ -9,6 +9,7 @@
 #include "common/runtime/bus/kafka_event_consumer.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
+#include "common/runtime/grpc/channel.h"
 #include "common/runtime/grpc/work_pool.h"
 #include "common/runtime/kafka/admin.h"
 #include "common/runtime/process/consumer_service.h"
@@ -75,12 +76,10 @@ int main(int argc, char** argv) {
                                                system_clock(), &process.metrics());
   if (!service) return fail(service.error().message);
   if (!transactions_address.empty()) {
-    (*service)->set_transactions_channel(
-        grpc::CreateChannel(transactions_address, grpc::InsecureChannelCredentials()));
+    (*service)->set_transactions_channel(service_channel(transactions_address));
   }
   if (!gateway_address.empty()) {
-    (*service)->set_gateway_channel(
-        grpc::CreateChannel(gateway_address, grpc::InsecureChannelCredentials()));
+    (*service)->set_gateway_channel(service_channel(gateway_address));
   }
 
   if (auto r = process.start_http(); !r) return fail(r.error().message);

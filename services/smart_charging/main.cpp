@@ -8,6 +8,7 @@
 #include "common/runtime/bus/kafka_event_consumer.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
+#include "common/runtime/grpc/channel.h"
 #include "common/runtime/process/consumer_service.h"
 #include "common/runtime/process/process.h"
 #include "smart_charging/bootstrap.h"
@@ -68,8 +69,7 @@ int main(int argc, char** argv) {
   if (!consumer) return fail(consumer.error().message);
   bus::KafkaEventConsumer events(std::move(*consumer));
 
-  ChargerControlSender sender(
-      grpc::CreateChannel(gateway_address, grpc::InsecureChannelCredentials()), profiles);
+  ChargerControlSender sender(service_channel(gateway_address), profiles);
   SqlSiteStore store(**db);
   SmartChargingService service(sender, store, system_clock(), service_settings, &process.metrics(),
                                &sender, &sender);
@@ -77,8 +77,7 @@ int main(int argc, char** argv) {
   if (!loaded) return fail(loaded.error().message);
   // Facts at start, then the events after the committed offset move them on.
   auto known =
-      bootstrap_facts(grpc::CreateChannel(status_address, grpc::InsecureChannelCredentials()),
-                      grpc::CreateChannel(transactions_address, grpc::InsecureChannelCredentials()),
+      bootstrap_facts(service_channel(status_address), service_channel(transactions_address),
                       service, std::chrono::seconds(10));
   if (known) {
     log::info("facts at start",

@@ -11,6 +11,7 @@ TokenAuthority grpc_token_authority(std::shared_ptr<v1::Authorization::StubInter
           deadline](const v1::AuthorizeRequest& request) -> Result<v1::AuthorizeResponse> {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + deadline);
+    context.set_wait_for_ready(true);  // an auth pod restarting is waited for, up to the deadline
     v1::AuthorizeResponse response;
     const grpc::Status status = stub->Authorize(&context, request, &response);
     if (!status.ok()) {

@@ -9,6 +9,7 @@
 #include "common/runtime/bus/kafka_event_publisher.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
+#include "common/runtime/grpc/channel.h"
 #include "common/runtime/kafka/admin.h"
 #include "common/runtime/process/consumer_service.h"
 #include "common/runtime/process/process.h"
@@ -63,8 +64,8 @@ int main(int argc, char** argv) {
   if (!consumer) return fail(consumer.error().message);
   bus::KafkaEventConsumer events(std::move(*consumer));
 
-  std::shared_ptr<v1::Authorization::StubInterface> auth_stub = v1::Authorization::NewStub(
-      grpc::CreateChannel(auth_address, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<v1::Authorization::StubInterface> auth_stub =
+      v1::Authorization::NewStub(service_channel(auth_address));
   transactions::TransactionHub hub;
   transactions::Decider decider(**db, transactions::grpc_token_authority(auth_stub),
                                 &process.metrics());

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stop_token>
 
 #include "common/runtime/core/log.h"
 #include "common/runtime/kafka/admin.h"
@@ -133,6 +134,45 @@ TEST_F(KafkaTest, CommittedRecordsAreNotDeliveredAgainButFailedOnesAre) {
     });
   }
   EXPECT_EQ(later, (std::vector<std::string>{"10"}));
+}
+
+TEST_F(KafkaTest, AStopEndsTheBatchAfterTheRecordInHandAndTheRestComesAgain) {
+  auto p = producer();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(p->produce(topic_, "k", std::to_string(i), [](Result<Delivery>) {}));
+  }
+  ASSERT_TRUE(p->flush(30s));
+  const std::string group = testing::unique_name("g");
+  std::vector<std::string> seen;
+  {
+    auto c = consumer(group);
+    std::stop_source stop;
+    // A SIGTERM arrives while the third record is handled: run() returns after it, not after
+    // the up to 500 records of its batch (a service restart would wait for them all).
+    c->run(
+        [&](const Record& rec) -> Result<void> {
+          seen.emplace_back(rec.value);
+          if (seen.size() == 3) stop.request_stop();
+          return {};
+        },
+        stop.get_token());
+    c->close();
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2"}));
+
+  // What was handled was committed; the rest comes to the group's next member.
+  auto again = consumer(group);
+  std::vector<std::string> later;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (later.size() < 97 && std::chrono::steady_clock::now() < deadline) {
+    (void)again->poll_once([&](const Record& rec) -> Result<void> {
+      later.emplace_back(rec.value);
+      return {};
+    });
+  }
+  ASSERT_EQ(later.size(), 97U);
+  EXPECT_EQ(later.front(), "3");
+  EXPECT_EQ(later.back(), "99");
 }
 
 TEST_F(KafkaTest, AConsumerOfTwoTopicsTellsEachRecordsTopic) {

@@ -87,11 +87,18 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
   }
 
   Result<std::size_t> poll_once(const RecordHandler& handler) override {
+    return poll_batch(handler, std::stop_token{});
+  }
+
+  // A stop request ends the batch after the record in hand (what was handled is committed, the
+  // rest comes again to the partition's next owner): a SIGTERM does not wait for up to
+  // max_batch more records.
+  Result<std::size_t> poll_batch(const RecordHandler& handler, const std::stop_token& stop) {
     std::size_t handled = 0;
     std::unordered_map<std::string, std::unordered_map<int32_t, int64_t>> next_offsets;
     Result<std::size_t> outcome = 0;
     auto timeout = static_cast<int>(config_.poll_timeout.count());
-    for (int i = 0; i < config_.max_batch; ++i) {
+    for (int i = 0; i < config_.max_batch && !stop.stop_requested(); ++i) {
       std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout));
       timeout = 0;  // after the first record, take only what is already fetched
       if (!msg || msg->err() == RdKafka::ERR__TIMED_OUT) break;
@@ -143,7 +150,7 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
 
   void run(const RecordHandler& handler, std::stop_token stop) override {
     while (!stop.stop_requested()) {
-      auto r = poll_once(handler);
+      auto r = poll_batch(handler, stop);
       if (!r) {
         log::warn("kafka consumer handler failed; retrying",
                   {{"group", config_.group_id}, {"error", r.error().message}});
