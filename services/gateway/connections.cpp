@@ -500,6 +500,7 @@ class ChargerSession final : public Session,
     if (close_sent_) {
       // A frame that crossed our close frame can no longer be answered: drop it unprocessed, so
       // nothing is published that the charger did not see acknowledged (it resends elsewhere).
+      if (ws_.got_text()) note_crossed_close(frame_text());
       buffer_.consume(buffer_.size());
       return;
     }
@@ -512,12 +513,29 @@ class ChargerSession final : public Session,
       send_close();
       return;
     }
-    const std::string_view text(static_cast<const char*>(buffer_.cdata().data()), buffer_.size());
-    on_frame(text);
+    on_frame(frame_text());
     buffer_.consume(buffer_.size());
     if (buffer_.capacity() > std::size_t{16} * 1024)
       buffer_.shrink_to_fit();  // big frames are rare
     read();
+  }
+
+  std::string_view frame_text() const {
+    return {static_cast<const char*>(buffer_.cdata().data()), buffer_.size()};
+  }
+
+  // The charger sent this CALL before it saw our close frame (a drain or a takeover): counted
+  // and logged. Only those our read gets are seen: once the close handshake owns the stream it
+  // discards data frames itself (the charger's unanswered count is the full one).
+  void note_crossed_close(std::string_view text) {
+    auto decoded = worker_.decoder.decode(version_, ocpp::Role::kCsms, text, nullptr, {});
+    if (!decoded || decoded->type != ocpp::MessageType::kCall) return;
+    ctx_.metrics.message(decoded->message->action, MessageDirection::kIn,
+                         MessageOutcome::kCrossedClose);
+    log::info("CALL crossed our close frame: dropped unanswered (the charger resends it)",
+              {{"charger_id", charger_id_},
+               {"message_id", decoded->message_id},
+               {"action", decoded->message->action}});
   }
 
   void on_read_error(beast::error_code ec) {

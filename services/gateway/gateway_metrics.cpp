@@ -28,6 +28,8 @@ std::string_view outcome_name(MessageOutcome o) {
       return "internal_error";
     case MessageOutcome::kIgnored:
       return "ignored";
+    case MessageOutcome::kCrossedClose:
+      return "crossed_close";
   }
   return "unknown";
 }

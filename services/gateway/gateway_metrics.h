@@ -25,6 +25,7 @@ enum class MessageOutcome : std::uint8_t {
   kCallError,      // answered with a CALLERROR for a bad frame or payload
   kInternalError,  // the CSMS failed (event not durable, decision failed)
   kIgnored,        // nothing to answer (unknown CALLRESULT id, SEND, ...)
+  kCrossedClose,   // a CALL read after our close frame: dropped unanswered, the charger resends
 };
 
 class GatewayMetrics {

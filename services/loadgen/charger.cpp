@@ -20,6 +20,7 @@
 #include "common/runtime/core/base64.h"
 #include "common/runtime/core/clock.h"
 #include "common/runtime/core/log.h"
+#include "loadgen/answer_log.h"
 #include "loadgen/ws_protocol.h"
 
 namespace switchyard::loadgen {
@@ -363,6 +364,13 @@ void Charger::lost(const ConnectionPtr& c, boost::system::error_code ec) {
   }
   log::debug("connection lost", {{"charger_id", id_}, {"error", ec.message()}});
   worker_.record_error(&ErrorCounts::closed);
+  worker_.stats().errors.unanswered_at_close += outstanding_.size();
+  if (AnswerLog* log = worker_.context().answers; log != nullptr) {
+    for (const Outstanding& call : outstanding_) {
+      log->record(id_, std::to_string(call.seq), action_name(call.action),
+                  Answer::kUnansweredAtClose);
+    }
+  }
   worker_.connection_closed(booted_);
   close_now();
   const auto delay = worker_.config().reconnect_delay;
@@ -394,6 +402,7 @@ void Charger::close_now() {
   queue_.clear();
   statuses_pending_ = 0;
   session_ = Session::kNone;
+  session_start_acked_ = false;
   next_heartbeat_ = next_meter_ = next_idle_meter_ = next_aligned_ = next_session_ = session_end_ =
       retry_boot_ = rate_next_ = Steady::time_point::max();
 }
@@ -583,6 +592,28 @@ void Charger::on_server_call(const FrameView& frame) {
   send_text(out);
 }
 
+// What --answers-log keeps; also notes whether the session's start was acknowledged.
+void Charger::log_answer(const Outstanding& call, const FrameView& frame, bool is_error) {
+  const bool starts = call.action == Action::kStartTransaction ||
+                      (call.action == Action::kTransactionEvent && call.kind == kStarted);
+  const bool ends = call.action == Action::kStopTransaction ||
+                    (call.action == Action::kTransactionEvent && call.kind == kEnded);
+  AnswerLog* log = worker_.context().answers;
+  if (log != nullptr) {
+    std::optional<SessionEnd> end;
+    std::string transaction;
+    if (ends && !is_error && session_start_acked_) {
+      transaction =
+          version_ == ocpp::Version::k16 ? std::to_string(transaction_16_) : transaction_id_201();
+      end = SessionEnd{transaction, meter_wh_ - session_start_wh_};
+    }
+    log->record(id_, frame.message_id, action_name(call.action),
+                is_error ? Answer::kError : Answer::kResult, end);
+  }
+  if (starts) session_start_acked_ = !is_error;
+  if (ends) session_start_acked_ = false;
+}
+
 void Charger::on_answer(std::size_t slot, const FrameView& frame, bool is_error) {
   const Outstanding call = outstanding_[slot];
   outstanding_.erase(outstanding_.begin() + static_cast<std::ptrdiff_t>(slot));
@@ -591,6 +622,7 @@ void Charger::on_answer(std::size_t slot, const FrameView& frame, bool is_error)
   const LoadgenConfig& config = worker_.config();
   const bool echo = config.echo && frame.type == 2;
   const Profile profile = worker_.context().profile;
+  if (!echo) log_answer(call, frame, is_error);
 
   switch (call.action) {
     case Action::kBootNotification: {
@@ -718,8 +750,7 @@ void Charger::send_call(Action action, std::uint8_t connector, std::uint8_t kind
     append_call(out, message_id, action_name(action), worker_.measured_payload(version_));
   } else {
     const std::string timestamp = format_rfc3339(std::chrono::system_clock::now());
-    const std::string transaction = std::to_string(index_) + "-" + worker_.context().run_tag + "-" +
-                                    std::to_string(transactions_);
+    const std::string transaction = transaction_id_201();
     FrameParams params;
     params.timestamp = timestamp;
     params.connector = connector;
@@ -756,7 +787,12 @@ void Charger::send_call(Action action, std::uint8_t connector, std::uint8_t kind
     append_payload(payload, version_, action, params);
     append_call(out, message_id, action_name(action), payload);
   }
-  outstanding_.push_back(Outstanding{seq_, action, start});
+  if (action == Action::kStartTransaction ||
+      (action == Action::kTransactionEvent && kind == kStarted)) {
+    session_start_wh_ = meter_wh_;
+    session_start_acked_ = false;
+  }
+  outstanding_.push_back(Outstanding{seq_, action, kind, start});
   ++worker_.stats().sent;
   send_text(out);
 }
@@ -833,6 +869,11 @@ void Charger::on_booted() {
   if (profile == Profile::kFleet || profile == Profile::kCommands) plan_fleet(now);
   pump();
   arm_timer();
+}
+
+std::string Charger::transaction_id_201() const {
+  return std::to_string(index_) + "-" + worker_.context().run_tag + "-" +
+         std::to_string(transactions_);
 }
 
 Steady::duration Charger::heartbeat_interval() const {

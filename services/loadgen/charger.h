@@ -47,6 +47,7 @@ class Charger {
   struct Outstanding {
     std::uint64_t seq;
     Action action;
+    std::uint8_t kind;         // as QueuedCall's
     Steady::time_point start;  // send time, or the intended send time (rate)
   };
   // A CALL waiting for the previous one to be answered (one CALL in flight, as OCPP wants).
@@ -77,6 +78,7 @@ class Charger {
   void on_answer(std::size_t slot, const FrameView& frame, bool is_error);
   void on_server_call(const FrameView& frame);
   void on_booted();
+  void log_answer(const Outstanding& call, const FrameView& frame, bool is_error);
 
   void send_text(std::string_view text);
   void send_control(std::uint8_t opcode, std::string_view payload);
@@ -90,6 +92,7 @@ class Charger {
   void on_timer();
   void plan_fleet(Steady::time_point now);
   Steady::duration heartbeat_interval() const;
+  std::string transaction_id_201() const;  // this session's 2.0.1 transactionId
   void fleet_due(Steady::time_point now);
 
   Worker& worker_;
@@ -129,6 +132,8 @@ class Charger {
   Session session_ = Session::kNone;
   std::uint8_t session_connector_ = 1;
   std::int64_t meter_wh_ = 0;
+  std::int64_t session_start_wh_ = 0;  // the meter when the session's start was sent
+  bool session_start_acked_ = false;   // its start got a CALLRESULT
   std::int64_t transaction_16_ = 0;
   std::uint32_t transactions_ = 0;
   std::int64_t seq_no_ = 0;

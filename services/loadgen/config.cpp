@@ -12,10 +12,15 @@ void add_settings(Settings& s, LoadgenConfig& c) {
   s.add("chargers", c.chargers, "Simulated chargers in this process");
   s.add("ramp", c.ramp, "Connection attempts per second (all threads); 0 = all at once");
   s.add("duration", c.duration,
-        "Length of the measured phase; saturate/rate start it once every charger booted");
+        "Length of the measured phase; saturate/rate start it once every charger booted. "
+        "SIGINT / SIGTERM end it early, with the report");
   s.add("threads", c.threads, "I/O threads, one io_context each");
   s.add("progress", c.progress, "Print a progress line every second on stderr");
   s.add("report", c.report, "Write the JSON report to this file");
+  s.add("answers-log", c.answers_log,
+        "Write every CALLRESULT / CALLERROR the chargers got, and every CALL unanswered when "
+        "its connection closed, to this file, a line each (fault tests compare it with Kafka "
+        "and the CDRs)");
   s.add("log-level", c.log_level, "debug | info | warn | error");
   s.add("url", c.urls,
         "Target URL(s), ws:// or wss://, the charger id is appended; charger i "

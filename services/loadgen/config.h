@@ -28,6 +28,7 @@ struct LoadgenConfig {
   int threads = 1;                // io_context threads
   bool progress = false;          // a line per second on stderr
   std::string report;             // JSON report file ("" = none)
+  std::string answers_log;        // every answer a charger got, a line each ("" = none)
   std::string log_level = "warn";
 
   // Who and where.

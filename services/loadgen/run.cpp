@@ -3,12 +3,14 @@
 
 #include <openssl/ssl.h>
 #include <sys/resource.h>
+#include <csignal>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/json/array.hpp>
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
@@ -17,6 +19,7 @@
 #include <thread>
 
 #include "common/runtime/core/log.h"
+#include "loadgen/answer_log.h"
 #include "loadgen/charger.h"
 #include "loadgen/worker.h"
 
@@ -27,6 +30,19 @@ namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 namespace {
+
+// SIGINT / SIGTERM end the run early, with its report (a fault test stops a fleet when it has
+// seen enough).
+std::atomic<bool> stop_requested{false};
+extern "C" void request_stop(int /*signal*/) { stop_requested.store(true); }
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = &request_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
 
 int new_session(SSL* ssl, SSL_SESSION* session) {
   auto* charger = static_cast<Charger*>(SSL_get_ex_data(ssl, ssl_charger_index()));
@@ -141,6 +157,7 @@ double cpu_seconds() {
 }  // namespace
 
 Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
+  install_stop_handlers();
   RunSignals signals;
   RunContext context;
   context.config = &config;
@@ -157,6 +174,13 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
                                             std::chrono::system_clock::now().time_since_epoch())
                                             .count()));
     context.run_tag = tag;
+  }
+  std::unique_ptr<AnswerLog> answers;
+  if (!config.answers_log.empty()) {
+    auto opened = AnswerLog::open(config.answers_log);
+    if (!opened) return std::unexpected(opened.error());
+    answers = std::move(*opened);
+    context.answers = answers.get();
   }
   auto targets = resolve_targets(config);
   if (!targets) return std::unexpected(targets.error());
@@ -291,6 +315,10 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
       case Phase::kDone:
         break;
     }
+    if (stop_requested.load()) {
+      log::warn("stopped by a signal; reporting what ran");
+      phase = Phase::kDone;
+    }
     if (phase == Phase::kDone) break;
     std::this_thread::sleep_until(
         std::min(next_tick, Steady::now() + std::chrono::milliseconds(5)));
@@ -408,6 +436,7 @@ std::string summary_table(const LoadgenConfig& config, const RunResult& r) {
   add("timeout", e.timeout);
   for (const auto& [code, count] : e.call_errors) add("callerror_" + code, count);
   add("closed", e.closed);
+  add("unanswered_at_close", e.unanswered_at_close);
   add("protocol", e.protocol);
   add("boot_rejected", e.boot_rejected);
   add("boot_pending", e.boot_pending);
@@ -495,6 +524,7 @@ boost::json::object report_json(const LoadgenConfig& config, const RunResult& r)
                                   {"timeout", e.timeout},
                                   {"callerror", std::move(call_errors)},
                                   {"closed", e.closed},
+                                  {"unanswered_at_close", e.unanswered_at_close},
                                   {"protocol", e.protocol},
                                   {"boot_rejected", e.boot_rejected},
                                   {"boot_pending", e.boot_pending}};

@@ -5,7 +5,7 @@ namespace switchyard::loadgen {
 
 std::uint64_t ErrorCounts::total() const {
   std::uint64_t n = connect_refused + connect_timeout + connect_other + tls + subprotocol +
-                    timeout + closed + protocol + boot_rejected;
+                    timeout + closed + unanswered_at_close + protocol + boot_rejected;
   for (const auto& [status, count] : http_status) n += count;
   for (const auto& [code, count] : call_errors) n += count;
   return n;
@@ -19,6 +19,7 @@ void ErrorCounts::merge(const ErrorCounts& o) {
   subprotocol += o.subprotocol;
   timeout += o.timeout;
   closed += o.closed;
+  unanswered_at_close += o.unanswered_at_close;
   protocol += o.protocol;
   boot_rejected += o.boot_rejected;
   boot_pending += o.boot_pending;

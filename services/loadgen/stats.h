@@ -17,15 +17,16 @@ namespace switchyard::loadgen {
 // Errors by kind, as the report lists them.
 struct ErrorCounts {
   std::uint64_t connect_refused = 0;
-  std::uint64_t connect_timeout = 0;  // TCP, TLS or upgrade not done within --connect-timeout
-  std::uint64_t connect_other = 0;    // resolve / bind / other socket errors
-  std::uint64_t tls = 0;              // TLS handshake failed
-  std::uint64_t subprotocol = 0;      // upgrade answered without the OCPP subprotocol
-  std::uint64_t timeout = 0;          // a CALL unanswered within --call-timeout
-  std::uint64_t closed = 0;           // an open connection closed or reset by the server
-  std::uint64_t protocol = 0;         // a frame that is not OCPP-J, an unknown answer id
-  std::uint64_t boot_rejected = 0;    // BootNotification answered Rejected
-  std::uint64_t boot_pending = 0;     // BootNotification answered Pending (retried)
+  std::uint64_t connect_timeout = 0;      // TCP, TLS or upgrade not done within --connect-timeout
+  std::uint64_t connect_other = 0;        // resolve / bind / other socket errors
+  std::uint64_t tls = 0;                  // TLS handshake failed
+  std::uint64_t subprotocol = 0;          // upgrade answered without the OCPP subprotocol
+  std::uint64_t timeout = 0;              // a CALL unanswered within --call-timeout
+  std::uint64_t closed = 0;               // an open connection closed or reset by the server
+  std::uint64_t unanswered_at_close = 0;  // CALLs still unanswered when it closed
+  std::uint64_t protocol = 0;             // a frame that is not OCPP-J, an unknown answer id
+  std::uint64_t boot_rejected = 0;        // BootNotification answered Rejected
+  std::uint64_t boot_pending = 0;         // BootNotification answered Pending (retried)
   std::map<int, std::uint64_t> http_status;          // upgrade refused with this HTTP status
   std::map<std::string, std::uint64_t> call_errors;  // CALLERROR by code
 

@@ -30,6 +30,8 @@ namespace switchyard::loadgen {
 
 using Steady = std::chrono::steady_clock;
 
+class AnswerLog;
+
 // A target URL with its address resolved once, before the run.
 struct Target {
   TargetUrl url;
@@ -62,6 +64,7 @@ struct RunContext {
   RunSignals* signals = nullptr;
   // Tells this run's 2.0.1 transaction ids from those of earlier runs against the same CSMS.
   std::string run_tag;
+  AnswerLog* answers = nullptr;  // --answers-log
 };
 
 class Charger;

@@ -209,12 +209,15 @@ class Gateway:
     def grpc_address(self):
         return f"127.0.0.1:{self.grpc_port}"
 
-    def start(self, wait_ready=True):
+    def start(self, wait_ready=True, same_ports=False):
         """Starts the process; with `wait_ready`, returns once it serves (retrying on a port
-        taken meanwhile), else at once."""
+        taken meanwhile), else at once. `same_ports` restarts it where it was (its chargers
+        reconnect to the same URL)."""
         for attempt in range(3):  # a port picked free may be taken by the time we bind it
-            self.ws_port, self.grpc_port, self.http_port = free_port(), free_port(), free_port()
-            self.wss_port = free_port() if "tls-certificate" in self.flags else 0
+            if not same_ports or not self.ws_port:
+                self.ws_port, self.grpc_port, self.http_port = (free_port(), free_port(),
+                                                                free_port())
+                self.wss_port = free_port() if "tls-certificate" in self.flags else 0
             args = {
                 "pod-id": self.pod_id,
                 "listen-address": "127.0.0.1",

@@ -1,0 +1,50 @@
+"""The suite's own Kafka, Redis and PostgreSQL (one set for every scenario, purged at the end),
+the table of every scenario's verdict at the end of the run, and each test's outcome for its
+fixtures (a scenario prints the processes' logs only when it failed)."""
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import faultkit
+from faultkit import Verdict
+
+
+@pytest.fixture(scope="session")
+def private_servers():
+    missing = [tool for tool in ("redis-server", "java", "psql") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} missing: scripts/install-deps")
+    # Short: PostgreSQL's socket path must fit in 107 bytes.
+    directory = Path(tempfile.mkdtemp(prefix="sy-faults-"))
+    directory.chmod(0o755)  # PostgreSQL runs as `postgres` when we are root
+    servers = faultkit.PrivateServers(directory)
+    try:
+        servers.up("redis", "postgres", "kafka")
+        yield servers
+    finally:
+        servers.down()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.rep_call = report
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not faultkit.VERDICTS:
+        return
+    table = Verdict.HEADER + "\n" + "\n".join(v.row() for v in faultkit.VERDICTS)
+    terminalreporter.write_line("\nFault suite (tests/faults):\n" + table)
+    out = Path(os.environ.get("SWITCHYARD_BUILD_DIR", faultkit.REPO / "build")) / "faults-table.md"
+    try:
+        out.write_text(table + "\n")
+        terminalreporter.write_line(f"(written to {out})")
+    except OSError:
+        pass

@@ -1,0 +1,396 @@
+"""The fault suite's parts: Kafka, Redis and PostgreSQL of its own (deploy/local/up with a directory
+and ports of its own, so killing them never touches the stack other tests share), a fleet of
+switchyard-loadgen chargers that logs every answer it got (--answers-log), samplers of the
+gateways' memory and of the fleet's connections, and the verdict of a scenario: what the chargers
+saw acknowledged against what reached Kafka (by event id and by message) and the CDRs."""
+
+import collections
+import datetime
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "tests" / "integration" / "services"))
+sys.path.insert(0, str(REPO / "tests" / "integration" / "gateway"))
+
+import servicekit  # noqa: E402
+from testkit import BIN_DIR, free_port, wait_until  # noqa: E402
+
+# Every scenario's verdict in this run, for the table at its end (conftest.py).
+VERDICTS = []
+
+UP = REPO / "deploy" / "local" / "up"
+DOWN = REPO / "deploy" / "local" / "down"
+
+
+# -- servers of the suite's own -----------------------------------------------------------
+
+class PrivateServers:
+    """Kafka (KRaft), Redis and PostgreSQL started by deploy/local/up in `directory` on free
+    ports. kill(), freeze() / thaw() and restart() are the faults; down() purges everything."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.kafka_port = free_port()
+        self.redis_port = free_port()
+        self.postgres_port = free_port()
+        self.env = {**os.environ,
+                    "SWITCHYARD_LOCAL_DIR": str(self.directory),
+                    "SWITCHYARD_KAFKA_PORT": str(self.kafka_port),
+                    "SWITCHYARD_KAFKA_CONTROLLER_PORT": str(free_port()),
+                    "SWITCHYARD_REDIS_PORT": str(self.redis_port),
+                    "SWITCHYARD_POSTGRES_PORT": str(self.postgres_port),
+                    # Commits that survive a PostgreSQL crash, as in production: the default
+                    # local cluster may lose the last ones (synchronous_commit=off), and a CDR
+                    # whose event offset was committed after it would then be lost for good.
+                    "SWITCHYARD_POSTGRES_DURABLE": "true"}
+        # The Kafka jars the shared stack fetched already (Maven otherwise copies them again).
+        shared_libs = REPO / ".local" / "kafka" / "libs"
+        if (shared_libs / ".stamp").exists():
+            (self.directory / "kafka").mkdir(parents=True, exist_ok=True)
+            link = self.directory / "kafka" / "libs"
+            if not link.exists():
+                link.symlink_to(shared_libs)
+
+    @property
+    def servers(self):
+        return servicekit.Servers(
+            f"127.0.0.1:{self.kafka_port}", f"127.0.0.1:{self.redis_port}",
+            f"postgresql://switchyard@127.0.0.1:{self.postgres_port}/switchyard")
+
+    def up(self, *components):
+        done = subprocess.run([str(UP), "--only", ",".join(components)], env=self.env,
+                              capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, f"deploy/local/up {components} failed:\n{done.stderr}"
+
+    def down(self):
+        subprocess.run([str(DOWN), "--only", "redis,postgres,kafka", "--purge"], env=self.env,
+                       capture_output=True, text=True, timeout=120)
+
+    def _shell(self, expression):
+        """A value of deploy/local/lib.sh with this suite's environment."""
+        done = subprocess.run(["bash", "-c", f". {REPO}/deploy/local/lib.sh; {expression}"],
+                              env=self.env, capture_output=True, text=True, timeout=30)
+        return done.stdout.strip()
+
+    def pid(self, component):
+        if component == "postgres":
+            path = Path(self._shell("pg_data_dir")) / "postmaster.pid"
+        else:
+            path = self.directory / component / f"{component}.pid"
+        return int(path.read_text().split()[0])
+
+    def kill(self, component):
+        """kill -9, and for PostgreSQL its backends too (as a node loss would)."""
+        pid = self.pid(component)
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                  text=True).stdout.split()
+        for p in [pid, *map(int, children)]:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_until(lambda: not _alive(pid), 30, f"{component} ({pid}) to die")
+
+    def freeze(self, component):
+        os.kill(self.pid(component), signal.SIGSTOP)
+
+    def thaw(self, component):
+        os.kill(self.pid(component), signal.SIGCONT)
+
+    def restart(self, component):
+        self.up(component)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of someone else still answers kill(0): ask /proc.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def rss_bytes(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+# -- the fleet ---------------------------------------------------------------------------
+
+@dataclass
+class FleetSettings:
+    chargers: int = 1000
+    seconds: int = 60
+    ocpp16_share: float = 0.5
+    session_interval_ms: int = 20_000
+    session_duration_ms: int = 8_000
+    meter_interval_ms: int = 2_000
+    heartbeat_interval_ms: int = 15_000
+    ramp: int = 500
+
+
+class Fleet:
+    """switchyard-loadgen's `fleet` profile against the gateways: every answer in
+    answers.log, a progress line per second (connected / booted) in progress.log."""
+
+    PROGRESS = re.compile(r"connected (\d+)/(\d+) booted (\d+)")
+
+    def __init__(self, directory, urls, settings, id_prefix):
+        self.directory = Path(directory)
+        self.settings = settings
+        self.answers_path = self.directory / "answers.log"
+        self.progress_path = self.directory / "progress.log"
+        self.report_path = self.directory / "report.json"
+        s = settings
+        self.argv = [str(BIN_DIR / "switchyard-loadgen"), "--profile", "fleet",
+                     "--chargers", str(s.chargers), "--ramp", str(s.ramp),
+                     "--duration", str(s.seconds * 1000), "--threads", "1",
+                     "--ocpp16-share", str(s.ocpp16_share), "--id-prefix", id_prefix,
+                     "--session-interval", str(s.session_interval_ms),
+                     "--session-duration", str(s.session_duration_ms),
+                     "--meter-interval", str(s.meter_interval_ms),
+                     "--heartbeat-interval", str(s.heartbeat_interval_ms),
+                     "--idle-meter-interval", "0", "--aligned-interval", "0",
+                     "--reconnect-delay", "1000", "--progress", "true",
+                     "--answers-log", str(self.answers_path), "--report", str(self.report_path)]
+        for url in urls:
+            self.argv += ["--url", url]
+        self.process = None
+
+    def start(self):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._progress = open(self.progress_path, "w")
+        self.process = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
+                                        stderr=self._progress, stdin=subprocess.DEVNULL)
+        self.started = time.monotonic()
+        return self
+
+    def progress(self):
+        """(connected, booted) from the latest progress line, or (0, 0)."""
+        lines = self.progress_path.read_text(errors="replace").splitlines()
+        for line in reversed(lines):
+            m = self.PROGRESS.search(line)
+            if m:
+                return int(m.group(1)), int(m.group(3))
+        return 0, 0
+
+    def all_booted(self):
+        assert self.process.poll() is None, (
+            f"switchyard-loadgen exited ({self.process.returncode}):\n"
+            f"{self.progress_path.read_text()[-3000:]}")
+        return self.progress()[1] == self.settings.chargers
+
+    def wait(self):
+        self.process.wait(self.settings.seconds + 120)
+        self._progress.close()
+        # 1 = it ran and counted errors (a fault causes some); 2 and signals: it could not run.
+        assert self.process.returncode in (0, 1), (
+            f"switchyard-loadgen failed ({self.process.returncode}):\n"
+            f"{self.progress_path.read_text()[-3000:]}")
+        return json.loads(self.report_path.read_text())
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def answers(self):
+        """Every line of --answers-log as an Answer."""
+        out = []
+        for line in self.answers_path.read_text().splitlines():
+            parts = line.split()
+            end = (parts[5], int(parts[6])) if len(parts) == 7 else None
+            out.append(Answer(int(parts[0]), parts[1], parts[2], parts[3], parts[4], end))
+        return out
+
+
+# A line of the loadgen's --answers-log: outcome R (CALLRESULT), E (CALLERROR) or U (unanswered
+# when the connection closed); `end` (transaction id, Wh) on the answer that ended a session.
+Answer = collections.namedtuple("Answer", "ms charger message action outcome end")
+
+
+def drain_windows(gateways, slack=1.0):
+    """[(start, end)] in unix seconds of every drain the gateways logged (SIGTERM: from
+    "draining" to "drained"), widened by `slack`."""
+    windows = []
+    for g in gateways:
+        start = None
+        for line in g.log().splitlines():
+            if '"msg":"draining"' in line or '"msg":"drained"' in line:
+                entry = json.loads(line)
+                t = datetime.datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).timestamp()
+                if entry["msg"] == "draining":
+                    start = t
+                elif start is not None:
+                    windows.append((start - slack, t + slack))
+                    start = None
+    return windows
+
+
+class Sampler:
+    """Samples, every 0.5 s on a thread: each gateway's RSS, and the fleet's connected count
+    (time, connected) so recovery can be read off afterwards."""
+
+    def __init__(self, gateways, fleet):
+        self.gateways = gateways
+        self.fleet = fleet
+        self.rss = collections.defaultdict(list)  # pod -> [(t, bytes)]
+        self.connected = []  # [(t, connected, booted)]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(0.5):
+            now = time.time()
+            for g in self.gateways:
+                if g.process is not None and g.process.poll() is None:
+                    self.rss[g.pod_id].append((now, rss_bytes(g.process.pid)))
+            connected, booted = self.fleet.progress()
+            self.connected.append((now, connected, booted))
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+
+    def peak_rss(self, since=0.0):
+        return max((b for samples in self.rss.values() for t, b in samples if t >= since),
+                   default=0)
+
+    def all_booted_at(self, since, chargers):
+        """The first sample time >= `since` from which every charger stayed booted."""
+        first = None
+        for t, _, booted in self.connected:
+            if t < since:
+                continue
+            if booted == chargers:
+                first = first or t
+            else:
+                first = None
+        return first
+
+
+# -- the verdict -------------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    fault: str
+    fault_seconds: float
+    chargers: int
+    acknowledged: int = 0
+    lost: list = field(default_factory=list)
+    duplicated: list = field(default_factory=list)
+    sessions: int = 0
+    cdr_problems: list = field(default_factory=list)
+    heartbeats_without_event: int = 0  # answered while Kafka was away: allowed
+    call_errors: int = 0
+    timeouts: int = 0  # CALLs the charger gave up waiting for
+    unanswered_at_drain: int = 0  # in flight when a draining pod closed: resent by the charger
+    unanswered_elsewhere: list = field(default_factory=list)  # unanswered at any other close
+    unanswered_processed: list = field(default_factory=list)  # unanswered, yet in Kafka
+    recovery_seconds: float = 0.0
+    rss_before: int = 0
+    rss_peak: int = 0
+    ownership_problems: list = field(default_factory=list)
+
+    def row(self):
+        return (f"| {self.fault} | {self.fault_seconds:.0f} s | {self.chargers} | "
+                f"{self.acknowledged} | {len(self.lost)} | {len(self.duplicated)} | "
+                f"{self.heartbeats_without_event} | "
+                f"{self.sessions} | {len(self.cdr_problems)} | {self.call_errors} | "
+                f"{self.timeouts + self.unanswered_at_drain + len(self.unanswered_elsewhere)} "
+                f"({self.unanswered_at_drain} at a drain) | {self.recovery_seconds:.1f} s | "
+                f"{self.rss_before / 2**20:.0f} → {self.rss_peak / 2**20:.0f} MiB |")
+
+    HEADER = ("| fault | duration | chargers | acknowledged | lost | duplicated | "
+              "heartbeats without event | sessions | CDR problems | CALLERRORs | unanswered | "
+              "recovery | gateway RSS |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+    def problems(self):
+        listed = [(self.lost, "acknowledged messages not in Kafka"),
+                  (self.duplicated, "messages in Kafka more than once"),
+                  (self.cdr_problems, "sessions without exactly one right CDR"),
+                  (self.unanswered_elsewhere, "CALLs unanswered when a connection closed "
+                                              "outside a drain"),
+                  (self.unanswered_processed, "CALLs unanswered yet published"),
+                  (self.ownership_problems, "ownership problems")]
+        out = [f"{len(items)} {what}, e.g. {items[:5]}" for items, what in listed if items]
+        if self.timeouts:
+            out.append(f"{self.timeouts} CALLs never answered (the charger timed out)")
+        return out
+
+
+def compare_with_kafka(verdict, answers, events):
+    """Every acknowledged CALL must be in Kafka exactly once: once by (charger, message id),
+    and no event id twice. Heartbeats are the contract's exception (ARCHITECTURE: answered
+    without waiting for Kafka, their event published best effort): counted apart."""
+    acked = {(a.charger, a.message) for a in answers
+             if a.outcome == "R" and a.action != "Heartbeat"}
+    heartbeats = {(a.charger, a.message) for a in answers
+                  if a.outcome == "R" and a.action == "Heartbeat"}
+    verdict.acknowledged = len(acked)
+    verdict.call_errors = sum(1 for a in answers if a.outcome == "E")
+    by_message = collections.Counter()
+    by_id = collections.Counter()
+    for e in events:
+        if e.get("message_id"):
+            by_message[(e["charger_id"], e["message_id"])] += 1
+            by_id[e["event_id"]] += 1
+    verdict.lost = sorted(k for k in acked if by_message[k] == 0)
+    verdict.heartbeats_without_event = sum(1 for k in heartbeats if by_message[k] == 0)
+    verdict.duplicated = sorted({k for k, n in by_message.items() if n > 1} |
+                                {k for k, n in by_id.items() if n > 1})
+
+
+def compare_with_cdrs(verdict, answers, cdrs):
+    """Every session whose start and end were acknowledged has exactly one CDR with the energy
+    the charger metered. `cdrs`: [(charger, transaction id, energy Wh)]."""
+    ends = [(a.charger, a.end) for a in answers if a.outcome == "R" and a.end]
+    verdict.sessions = len(ends)
+    found = collections.defaultdict(list)
+    for charger, transaction, energy in cdrs:
+        found[(charger, transaction)].append(energy)
+    for charger, (transaction, energy) in ends:
+        got = found.get((charger, transaction), [])
+        if got != [energy]:
+            verdict.cdr_problems.append((charger, transaction, energy, got))
+
+
+def compare_unanswered(verdict, answers, timeouts, drains, events):
+    """No CALL may time out. One may go unanswered only when a draining pod closed its connection
+    (it crossed the pod's close frame on the wire: the charger resends it on its new connection),
+    and then it must not have been processed: not in Kafka."""
+    verdict.timeouts = timeouts
+    published = {(e["charger_id"], e["message_id"]) for e in events if e.get("message_id")}
+    for a in answers:
+        if a.outcome != "U":
+            continue
+        key = (a.charger, a.message)
+        if key in published:
+            verdict.unanswered_processed.append(key)
+        if any(start <= a.ms / 1000 <= end for start, end in drains):
+            verdict.unanswered_at_drain += 1
+        else:
+            verdict.unanswered_elsewhere.append(key)
