@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the committed seed corpus of ocpp_frame_fuzzer: a prefix byte for the version, one for
-role/lenient/pending action, then a frame. Our own sample frames, not copies of the schemas."""
+"""Writes the committed seed corpora: ocpp_frame_fuzzer's (a prefix byte for the version, one for
+role/lenient/pending action, then a frame) and ocpi_request_fuzzer's (a byte for the parser, then
+its input). Our own samples, not copies of the schemas or of the reference examples."""
 import os
 
 SEEDS = [
@@ -31,12 +32,53 @@ SEEDS = [
 ]
 
 
-def main():
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "ocpp_frame")
+TOKEN = ('{"country_code":"DE","party_id":"EMS","uid":"04A1B2C3D4","type":"RFID",'
+         '"contract_id":"DE-EMS-C12345678-X","issuer":"eMSP","valid":true,"whitelist":"ALLOWED",'
+         '"group_id":"G1","language":"de","last_updated":"2026-12-01T10:00:00Z"}')
+
+# (parser, input): 0 credentials, 1 versions, 2 version details, 3 envelope, 4 token NUL patch,
+# 5 paging query, 6 Authorization header / path.
+OCPI_SEEDS = [
+    (0, '{"token":"ebf3b399-779f-4497-9b9d-ac6ad3cc44d2","url":"https://emsp.test/ocpi/versions",'
+        '"roles":[{"role":"EMSP","party_id":"EMS","country_code":"NL",'
+        '"business_details":{"name":"Example eMSP","website":"https://emsp.test"}}]}'),
+    (0, '{"token":"t","url":"http://x","roles":[{"role":"HUB","party_id":"HUB","country_code":"DE",'
+        '"business_details":{"name":"H"}},{"role":"NSP","party_id":"NSP","country_code":"DE",'
+        '"business_details":{"name":"N"}}]}'),
+    (0, '{"token":"a b","url":"ftp://x","roles":[]}'),
+    (1, '[{"version":"2.1.1","url":"https://emsp.test/ocpi/2.1.1"},'
+        '{"version":"2.2.1","url":"https://emsp.test/ocpi/2.2.1"}]'),
+    (2, '{"version":"2.2.1","endpoints":[{"identifier":"credentials","role":"RECEIVER",'
+        '"url":"https://emsp.test/ocpi/2.2.1/credentials"},{"identifier":"tokens","role":"SENDER",'
+        '"url":"https://emsp.test/ocpi/emsp/2.2.1/tokens"}]}'),
+    (3, '{"data":{"a":[1,2]},"status_code":1000,"status_message":"ok",'
+        '"timestamp":"2026-12-01T10:00:00Z"}'),
+    (3, '{"status_code":"2001","timestamp":"x"}'),
+    (4, TOKEN + '\0{"valid":false,"last_updated":"2026-12-01T11:00:00Z"}'),
+    (4, TOKEN + '\0{"uid":"OTHER","last_updated":"2026-12-01T11:00:00Z"}'),
+    (4, TOKEN + '\0{"whitelist":"NEVER"}'),
+    (5, 'date_from=2026-12-01T10:00:00Z&date_to=2026-12-02T10:00:00Z&offset=50&limit=20'),
+    (5, 'offset=-1&limit=1000000000000'),
+    (5, 'date_from=2026-12-01T10%3A00%3A00.5%2B01%3A00&limit=0'),
+    (6, 'Token ZWJmM2IzOTktNzc5Zi00NDk3LTliOWQtYWM2YWQzY2M0NGQy'),
+    (6, 'Token ebf3b399-779f-4497-9b9d-ac6ad3cc44d2'),
+    (6, '/ocpi/cpo/2.2.1/tokens/DE/EMS/04A1B2C3D4?type=RFID'),
+    (6, '/ocpi/emsp/2.2.1/tokens/04A1%20B2/authorize'),
+]
+
+
+def write(name, seeds):
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", name)
     os.makedirs(out, exist_ok=True)
-    for i, (version, flags, frame) in enumerate(SEEDS):
+    for i, seed in enumerate(seeds):
         with open(os.path.join(out, f"seed-{i:03d}"), "wb") as f:
-            f.write(bytes([version, flags]) + frame.encode("utf-8"))
+            f.write(seed)
+
+
+def main():
+    write("ocpp_frame", [bytes([version, flags]) + frame.encode("utf-8")
+                         for version, flags, frame in SEEDS])
+    write("ocpi_request", [bytes([parser]) + text.encode("utf-8") for parser, text in OCPI_SEEDS])
 
 
 if __name__ == "__main__":

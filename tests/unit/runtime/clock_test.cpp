@@ -36,6 +36,17 @@ TEST(Clock, RefusesTimesWithoutAZoneOrOutOfRange) {
   EXPECT_FALSE(parse_rfc3339("tomorrow"));
 }
 
+// Found by ocpi_request_fuzzer (an OCPI date_from of year 5110): a year the clock's nanoseconds
+// cannot hold is refused instead of overflowing.
+TEST(Clock, RefusesYearsTheClockCannotHold) {
+  EXPECT_FALSE(parse_rfc3339("5110-12-01T10:00:00Z"));
+  EXPECT_FALSE(parse_rfc3339("9999-12-31T23:59:59Z"));
+  EXPECT_FALSE(parse_rfc3339("2262-04-12T00:00:00Z"));
+  EXPECT_FALSE(parse_rfc3339("1600-01-01T00:00:00Z"));
+  EXPECT_TRUE(parse_rfc3339("2262-04-10T00:00:00Z"));
+  EXPECT_TRUE(parse_rfc3339("1678-01-01T00:00:00Z"));
+}
+
 TEST(FakeClock, AdvancesBothClocksOnlyWhenTold) {
   testing::FakeClock clock;
   const auto wall = clock.now();

@@ -66,6 +66,13 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     return std::nullopt;
   }
   const auto secs = std::chrono::seconds(timegm(&tm)) - std::chrono::minutes(offset_min);
+  // A valid-looking year the clock cannot hold (its nanoseconds reach 1677 to 2262) is refused,
+  // not wrapped around.
+  using Limits = std::chrono::system_clock::duration;
+  if (secs >= std::chrono::duration_cast<std::chrono::seconds>(Limits::max()) ||
+      secs <= std::chrono::duration_cast<std::chrono::seconds>(Limits::min())) {
+    return std::nullopt;
+  }
   return std::chrono::system_clock::time_point(secs + millis);
 }
 

@@ -39,7 +39,8 @@ inline std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
 }
 
 // Reads RFC 3339 with a zone ("Z" or "+HH:MM"), fractional seconds to the millisecond:
-// "2030-01-01T00:00:00Z", "2030-01-01T01:00:00.5+01:00". nullopt for anything else.
+// "2030-01-01T00:00:00Z", "2030-01-01T01:00:00.5+01:00". nullopt for anything else, and for a
+// time the clock cannot hold (its nanoseconds span 1677-09-21 to 2262-04-11).
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 }  // namespace switchyard
