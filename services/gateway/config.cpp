@@ -45,7 +45,14 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("auth-failure-window", c.auth_failure_window, "Window of the failure counts")
       .add("auth-lockout", c.auth_lockout,
            "First lockout; each further lockout of the same key doubles it")
-      .add("auth-max-lockout", c.auth_max_lockout, "Longest lockout");
+      .add("auth-max-lockout", c.auth_max_lockout, "Longest lockout")
+      .add("admission-rate", c.admission_rate,
+           "New connections per second this pod takes (a storm beyond it is refused with 503 / "
+           "Retry-After, over TLS closed before the handshake); 0 = no limit")
+      .add("admission-burst", c.admission_burst,
+           "New connections taken at once after a quiet time; 0 = one second's worth")
+      .add("admission-retry-after-max", c.admission_retry_after_max,
+           "Longest Retry-After told to a refused charger (spread by the size of the storm)");
   if (!pod) return;
   s.add("credentials-file", c.credentials_file,
         "Charger credentials: lines 'charger_id,security_profile,password_hash' (without "

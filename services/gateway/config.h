@@ -41,6 +41,13 @@ struct GatewayConfig {
   std::chrono::milliseconds auth_lockout{60000};
   std::chrono::milliseconds auth_max_lockout{900000};
 
+  // Admission control (admission.h): new connections per second this pod takes (0 = no
+  // limit), taken at once after a quiet time (0 = one second's worth), and the longest
+  // Retry-After told to the refused.
+  double admission_rate = 0;
+  double admission_burst = 0;
+  std::chrono::milliseconds admission_retry_after_max{30000};
+
   // OCPP-J session.
   std::chrono::milliseconds call_timeout{30000};
   std::chrono::milliseconds handshake_timeout{10000};

@@ -1074,6 +1074,16 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     }
     remote_ = (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
               std::to_string(endpoint.port());
+    if constexpr (kTls) {
+      // Over the pod's rate of new connections: closed before the TLS handshake, the costly
+      // part; the charger backs off and comes again (plain ones get 503 and Retry-After).
+      if (ctx_.connection_admission != nullptr && ctx_.connection_admission->admit()) {
+        ctx_.metrics.handshake_refused("overloaded");
+        beast::error_code closing;
+        beast::get_lowest_layer(stream_).socket().close(closing);
+        return;
+      }
+    }
     // Slow-loris and never-finishing TLS handshakes are cut off here: by the TCP stream's
     // expiry on plain connections; OpenSSL does the TLS stream's I/O itself, so a timer closes
     // the socket there.
@@ -1128,6 +1138,16 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
                     "bad_path", id.error().message);
     }
     charger_id_ = *id;
+    if constexpr (!kTls) {
+      if (ctx_.connection_admission != nullptr) {
+        if (auto retry = ctx_.connection_admission->admit()) {
+          retry_after_ = *retry;
+          return refuse(http::status::service_unavailable, "overloaded",
+                        "this pod is taking new connections at its limit; retry after " +
+                            std::to_string(retry->count()) + " s");
+        }
+      }
+    }
     if (!websocket::is_upgrade(req)) {
       return refuse(http::status::upgrade_required, "not_upgrade", "expected a WebSocket upgrade");
     }
@@ -1242,11 +1262,13 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
 
   void refuse(http::status status, std::string_view reason, std::string body) {
     ctx_.metrics.handshake_refused(reason);
-    log::info("upgrade refused", {{"charger_id", charger_id_},
-                                  {"remote", remote_},
-                                  {"status", static_cast<int>(status)},
-                                  {"reason", reason},
-                                  {"detail", body}});
+    // A storm refused for overload would write a line per charger: the metric counts those.
+    log::write(reason == "overloaded" ? log::Level::kDebug : log::Level::kInfo, "upgrade refused",
+               {{"charger_id", charger_id_},
+                {"remote", remote_},
+                {"status", static_cast<int>(status)},
+                {"reason", reason},
+                {"detail", body}});
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::server, "switchyard");
     res->set(http::field::content_type, "text/plain; charset=utf-8");
@@ -1266,7 +1288,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
                       });
   }
 
-  std::optional<std::chrono::seconds> retry_after_;  // of a lockout refusal
+  std::optional<std::chrono::seconds> retry_after_;  // of a lockout or overload refusal
   Stream stream_;
   Worker& worker_;
   GatewayContext& ctx_;

@@ -10,6 +10,7 @@
 #include "common/runtime/registry/owner_registry.h"
 #include "gateway/auth_throttle.h"
 #include "gateway/config.h"
+#include "gateway/connection_admission.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/ports.h"
 #include "gateway/session_registry.h"
@@ -29,6 +30,8 @@ struct GatewayContext {
   std::unordered_set<std::string> lenient_vendors;
   std::atomic<bool> draining{false};
   AuthThrottle* auth_throttle = nullptr;  // failed-authentication lockouts; null: none
+  ConnectionAdmission* connection_admission =
+      nullptr;  // the rate of new connections; null: no limit
 };
 
 }  // namespace switchyard::gateway

@@ -28,6 +28,14 @@ AuthThrottleSettings throttle_settings(const GatewayConfig& c) {
   return s;
 }
 
+ConnectionAdmissionSettings connection_admission_settings(const GatewayConfig& c) {
+  return {.rate = std::max(0.0, c.admission_rate),
+          .burst = std::max(0.0, c.admission_burst),
+          .retry_after_max = std::max(
+              std::chrono::seconds(1),
+              std::chrono::duration_cast<std::chrono::seconds>(c.admission_retry_after_max))};
+}
+
 }  // namespace
 
 struct Gateway::Impl {
@@ -35,6 +43,8 @@ struct Gateway::Impl {
       : config(c),
         metrics(registry),
         throttle(throttle_settings(c), system_clock()),
+        connection_admission(connection_admission_settings(c), system_clock(),
+                             std::random_device{}()),
         ctx{config,  p.publisher, p.owners, p.decisions, p.credentials,
             p.peers, sessions,    metrics,  {},          {}},
         router(config.pod_id, sessions, p.owners, p.peers, config.call_timeout),
@@ -42,6 +52,8 @@ struct Gateway::Impl {
         internal(router),
         connections(ctx) {
     ctx.auth_throttle = &throttle;
+    if (connection_admission_settings(c).enabled())
+      ctx.connection_admission = &connection_admission;
     ctx.lenient_chargers.insert(config.lenient_chargers.begin(), config.lenient_chargers.end());
     ctx.lenient_vendors.insert(config.lenient_vendors.begin(), config.lenient_vendors.end());
   }
@@ -90,6 +102,7 @@ struct Gateway::Impl {
   const GatewayConfig& config;
   GatewayMetrics metrics;
   AuthThrottle throttle;
+  ConnectionAdmission connection_admission;
   SessionRegistry sessions;
   GatewayContext ctx;
   CommandRouter router;

@@ -1,0 +1,87 @@
+// ConnectionAdmission control: the rate and burst hold, the refused are told to come back spread
+// over more seconds the larger the crowd, and a quiet pod admits a burst again.
+#include "gateway/connection_admission.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "support/fake_clock.h"
+
+namespace switchyard::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ConnectionAdmissionTest, WithoutARateEveryoneIsAdmitted) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({}, clock);
+  for (int i = 0; i < 10'000; ++i) ASSERT_FALSE(admission.admit());
+}
+
+TEST(ConnectionAdmissionTest, ABurstThenTheRate) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({.rate = 100, .burst = 50}, clock);
+  int admitted = 0;
+  for (int i = 0; i < 1000; ++i) admitted += admission.admit() ? 0 : 1;
+  EXPECT_EQ(admitted, 50);  // the burst, all at once
+  // Then 100 a second, whatever the crowd.
+  for (int tick = 0; tick < 100; ++tick) {
+    clock.advance(10ms);
+    for (int i = 0; i < 100; ++i) admitted += admission.admit() ? 0 : 1;
+  }
+  EXPECT_NEAR(admitted, 50 + 100, 2);
+}
+
+TEST(ConnectionAdmissionTest, TheRefusedAreSpreadOverMoreSecondsTheLargerTheCrowd) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({.rate = 100, .burst = 100, .retry_after_max = 30s}, clock);
+  std::vector<std::int64_t> retry_after;
+  for (int i = 0; i < 3100; ++i) {
+    if (auto r = admission.admit()) retry_after.push_back(r->count());
+  }
+  // 3,000 refused at 100 a second: the first ones (a small crowd so far) come back at once,
+  // the last ones anywhere within 1 to 30 s, about evenly.
+  ASSERT_EQ(retry_after.size(), 3000U);
+  EXPECT_EQ(retry_after.front(), 1);
+  EXPECT_EQ(*std::ranges::max_element(retry_after), 30);
+  double last = 0;
+  for (std::size_t i = retry_after.size() - 100; i < retry_after.size(); ++i) {
+    last += static_cast<double>(retry_after[i]);
+  }
+  EXPECT_NEAR(last / 100, 15.5, 3.5);
+
+  // A small crowd later: a short spread.
+  clock.advance(5s);
+  ConnectionAdmission small({.rate = 100, .burst = 100, .retry_after_max = 30s}, clock);
+  std::int64_t longest = 0;
+  for (int i = 0; i < 250; ++i) {
+    if (auto r = small.admit()) longest = std::max<std::int64_t>(longest, r->count());
+  }
+  EXPECT_LE(longest, 2);
+}
+
+TEST(ConnectionAdmissionTest, RetryAfterNeverExceedsItsMaximum) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({.rate = 1, .burst = 1, .retry_after_max = 10s}, clock);
+  for (int i = 0; i < 10'000; ++i) {
+    const auto r = admission.admit();
+    if (r) {
+      ASSERT_LE(r->count(), 10);
+    }
+  }
+}
+
+TEST(ConnectionAdmissionTest, AQuietPodAdmitsABurstAgain) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({.rate = 10, .burst = 20}, clock);
+  for (int i = 0; i < 100; ++i) (void)admission.admit();
+  clock.advance(60s);
+  int admitted = 0;
+  for (int i = 0; i < 100; ++i) admitted += admission.admit() ? 0 : 1;
+  EXPECT_EQ(admitted, 20);  // the bucket refills to its burst, not beyond
+}
+
+}  // namespace
+}  // namespace switchyard::gateway
