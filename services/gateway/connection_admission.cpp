@@ -9,7 +9,7 @@ namespace switchyard::gateway {
 ConnectionAdmission::ConnectionAdmission(ConnectionAdmissionSettings settings, const Clock& clock,
                                          std::uint64_t seed)
     : settings_(settings),
-      burst_(settings.burst > 0 ? settings.burst : std::max(1.0, settings.rate)),
+      burst_(std::max(1.0, settings.burst > 0 ? settings.burst : settings.rate)),
       clock_(clock),
       tokens_(burst_),
       refilled_(clock.steady_now()),
@@ -18,8 +18,8 @@ ConnectionAdmission::ConnectionAdmission(ConnectionAdmissionSettings settings, c
 
 std::optional<std::chrono::seconds> ConnectionAdmission::admit() {
   if (!settings_.enabled()) return std::nullopt;
-  const auto now = clock_.steady_now();
   std::lock_guard lock(mutex_);
+  const auto now = std::max(clock_.steady_now(), refilled_);  // read under the lock: monotonic
   const double elapsed = std::chrono::duration<double>(now - refilled_).count();
   refilled_ = now;
   tokens_ = std::min(burst_, tokens_ + std::max(0.0, elapsed) * settings_.rate);

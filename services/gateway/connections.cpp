@@ -528,7 +528,9 @@ class ChargerSession final : public Session,
   // and logged. Only those our read gets are seen: once the close handshake owns the stream it
   // discards data frames itself (the charger's unanswered count is the full one).
   void note_crossed_close(std::string_view text) {
-    auto decoded = worker_.decoder.decode(version_, ocpp::Role::kCsms, text, nullptr, {});
+    ocpp::DecodeOptions options;
+    options.lenient = lenient_;
+    auto decoded = worker_.decoder.decode(version_, ocpp::Role::kCsms, text, nullptr, options);
     if (!decoded || decoded->type != ocpp::MessageType::kCall) return;
     ctx_.metrics.message(decoded->message->action, MessageDirection::kIn,
                          MessageOutcome::kCrossedClose);
@@ -1138,16 +1140,6 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
                     "bad_path", id.error().message);
     }
     charger_id_ = *id;
-    if constexpr (!kTls) {
-      if (ctx_.connection_admission != nullptr) {
-        if (auto retry = ctx_.connection_admission->admit()) {
-          retry_after_ = *retry;
-          return refuse(http::status::service_unavailable, "overloaded",
-                        "this pod is taking new connections at its limit; retry after " +
-                            std::to_string(retry->count()) + " s");
-        }
-      }
-    }
     if (!websocket::is_upgrade(req)) {
       return refuse(http::status::upgrade_required, "not_upgrade", "expected a WebSocket upgrade");
     }
@@ -1159,6 +1151,18 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
                       std::string("too many failed authentications from this ") +
                           (lock->key == ThrottleKey::kCharger ? "charger id" : "address") +
                           "; retry after " + std::to_string(lock->retry_after.count()) + " s");
+      }
+    }
+    // Over the pod's rate of new connections (after the cheap checks, so a request that is no
+    // upgrade or a locked-out guesser does not spend a charger's turn).
+    if constexpr (!kTls) {
+      if (ctx_.connection_admission != nullptr) {
+        if (auto retry = ctx_.connection_admission->admit()) {
+          retry_after_ = *retry;
+          return refuse(http::status::service_unavailable, "overloaded",
+                        "this pod is taking new connections at its limit; retry after " +
+                            std::to_string(retry->count()) + " s");
+        }
       }
     }
     protocol_ = negotiate_subprotocol(std::string_view(req[http::field::sec_websocket_protocol]),

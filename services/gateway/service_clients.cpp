@@ -18,15 +18,19 @@ struct Call {
   std::move_only_function<void(Result<Response>)> then;
 };
 
+// Waits: a peer that is restarting (a rolling update) is waited for up to the deadline, so the
+// charger gets a slower answer, not a CALLERROR; without, a peer that cannot be reached fails
+// the call at once.
+enum class Waits : bool { kNo, kForReady };
+
 template <typename Request, typename Response, typename Start, typename Then>
-void call(std::chrono::milliseconds deadline, Request request, Start start, Then then) {
+void call(std::chrono::milliseconds deadline, Request request, Start start, Then then,
+          Waits waits = Waits::kForReady) {
   auto* c = new Call<Request, Response>;
   c->request = std::move(request);
   c->then = std::move(then);
   c->context.set_deadline(std::chrono::system_clock::now() + deadline);
-  // A service that restarts (a rolling update) is waited for up to the deadline: the charger
-  // gets a slower answer, not a CALLERROR.
-  c->context.set_wait_for_ready(true);
+  c->context.set_wait_for_ready(waits == Waits::kForReady);
   start(&c->context, &c->request, &c->response, [c](const grpc::Status& status) {
     std::unique_ptr<Call<Request, Response>> owned(c);
     if (!status.ok()) {
@@ -207,7 +211,8 @@ void GrpcCredentialStore::admit(const std::string& charger_id, int offered_profi
           default:
             return done(Admission{CredentialVerdict::kUnavailable, -1});
         }
-      });
+      },
+      Waits::kNo);  // an upgrade falls back on remembered credentials at once
 }
 
 }  // namespace switchyard::gateway

@@ -13,10 +13,21 @@ Result<std::unique_ptr<AnswerLog>> AnswerLog::open(const std::string& path) {
     return make_error(ErrorCode::kInvalidArgument,
                       "--answers-log " + path + ": " + std::strerror(errno));
   }
-  return std::unique_ptr<AnswerLog>(new AnswerLog(file));
+  return std::unique_ptr<AnswerLog>(new AnswerLog(file, path));
 }
 
-AnswerLog::~AnswerLog() { std::fclose(file_); }
+AnswerLog::~AnswerLog() { (void)close(); }
+
+Result<void> AnswerLog::close() {
+  if (file_ == nullptr) return {};
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!closed || failed_.load()) {
+    return make_error(ErrorCode::kInternal,
+                      "--answers-log " + path_ + ": lines could not be written; it is incomplete");
+  }
+  return {};
+}
 
 void AnswerLog::record(std::string_view charger_id, std::string_view message_id,
                        std::string_view action, Answer answer,
@@ -39,7 +50,7 @@ void AnswerLog::record(std::string_view charger_id, std::string_view message_id,
     line += std::to_string(session_end->energy_wh);
   }
   line += '\n';
-  std::fwrite(line.data(), 1, line.size(), file_);
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size()) failed_.store(true);
 }
 
 }  // namespace switchyard::loadgen

@@ -11,6 +11,7 @@
 // energy it metered between start and end. Thread-safe: each line is one fwrite, which stdio locks.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -39,10 +40,15 @@ class AnswerLog {
 
   void record(std::string_view charger_id, std::string_view message_id, std::string_view action,
               Answer answer, const std::optional<SessionEnd>& session_end = std::nullopt);
+  // Flushes and closes the file; an error if any line could not be written (a full disk): the
+  // log is then incomplete and must not be trusted.
+  Result<void> close();
 
  private:
-  explicit AnswerLog(std::FILE* file) : file_(file) {}
+  explicit AnswerLog(std::FILE* file, std::string path) : file_(file), path_(std::move(path)) {}
   std::FILE* file_;
+  std::string path_;
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace switchyard::loadgen

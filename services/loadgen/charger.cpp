@@ -738,6 +738,9 @@ void Charger::write_next(const ConnectionPtr& c) {
 
 void Charger::send_call(Action action, std::uint8_t connector, std::uint8_t kind,
                         Steady::time_point start) {
+  // After the close handshake began (the server's close frame answered) no data frame may go
+  // out: the CALL is not sent (and not counted unanswered), as a charger going offline.
+  if (conn_ && conn_->close_sent) return;
   ++seq_;
   char id[24];
   const auto id_end = std::to_chars(id, id + sizeof id, seq_).ptr;

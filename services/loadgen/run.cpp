@@ -40,6 +40,7 @@ void install_stop_handlers() {
   struct sigaction action {};
   action.sa_handler = &request_stop;
   sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;  // a second signal ends the process as usual
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 }
@@ -377,6 +378,9 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
   result.cpu_seconds = cpu_seconds() - cpu_start;
   result.peak_rss_bytes = peak_rss();
   workers.clear();
+  if (answers) {
+    if (auto closed = answers->close(); !closed) return std::unexpected(closed.error());
+  }
   return result;
 }
 

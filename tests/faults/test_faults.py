@@ -93,7 +93,7 @@ class Scenario:
         faultkit.compare_with_kafka(verdict, answers, events)
         faultkit.compare_unanswered(verdict, answers, report["errors"]["timeout"],
                                     faultkit.drain_windows(self.gateways), events)
-        expected = sum(1 for a in answers if a.outcome == "R" and a.end)
+        expected = {(a.charger, a.end[0]) for a in answers if a.outcome == "R" and a.end}
         faultkit.compare_with_cdrs(verdict, answers, self.cdrs(expected))
         errors_after = [a.ms / 1000 for a in answers if a.outcome == "E" and a.ms / 1000 >= healed]
         back = sampler.all_booted_at(healed, chargers) or healed
@@ -102,8 +102,9 @@ class Scenario:
         return verdict
 
     def cdrs(self, expected):
-        """[(charger, transaction id, energy Wh)] of the stack's CDRs, once at least `expected`
-        are there (the transactions service may still be catching up) or after 90 s."""
+        """[(charger, transaction id, energy Wh)] of the stack's CDRs, once every `expected`
+        (charger, transaction id) has one (the transactions service may still be catching up)
+        or after 90 s."""
         schema = f"{self.name}_tx"
 
         def rows():
@@ -112,7 +113,8 @@ class Scenario:
                 f'SELECT charger_id, transaction_id, energy_wh FROM "{schema}".tx_cdrs')
         deadline = time.monotonic() + 90
         found = rows()
-        while len(found) < expected and time.monotonic() < deadline:
+        while (not expected <= {(c, t) for c, t, _ in found} and
+               time.monotonic() < deadline):
             time.sleep(1)
             found = rows()
         return [(c, t, int(e)) for c, t, e in found]
@@ -128,8 +130,10 @@ class Scenario:
             for i in range(chargers):
                 charger = f"{prefix}{i:06d}"
                 owner = self.stack.deployment.owner(redis, charger)
-                if owner is None or owner["pod"] not in live:
-                    problems.append((charger, owner))
+                # Charger i connects to URL i % n, the pod that must own it.
+                holder = self.gateways[i % len(self.gateways)].pod_id
+                if owner is None or owner["pod"] not in live or owner["pod"] != holder:
+                    problems.append((charger, owner, holder))
         finally:
             redis.close()
         connected = sum(g.metric("switchyard_gateway_connections") for g in self.gateways
@@ -204,4 +208,8 @@ def test_rolling_restart_of_every_service_and_gateway(scenario):
             gateway.stop()  # SIGTERM: drains over --drain-window
             gateway.start(same_ports=True)
             time.sleep(5)
-    assert_kept_promises(scenario.run("rolling restart (3 services, 2 gateways)", inject))
+    verdict = scenario.run("rolling restart (3 services, 2 gateways)", inject)
+    assert_kept_promises(verdict)
+    # Decisions wait for a restarting service (it was 561 CALLERRORs before they did); a call
+    # that reached a service in its last moment may still be cancelled by its shutdown.
+    assert verdict.call_errors <= 10, verdict.call_errors

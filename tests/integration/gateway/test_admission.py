@@ -28,7 +28,7 @@ def upgrade(port, charger_id):
 
 
 def test_a_storm_beyond_the_rate_is_refused_with_a_retry_after(deployment):
-    pod = deployment.start_gateway("a", admission_rate=10, admission_burst=10,
+    pod = deployment.start_gateway("a", admission_rate=2, admission_burst=5,
                                    admission_retry_after_max=8000)
 
     async def storm():
@@ -43,8 +43,8 @@ def test_a_storm_beyond_the_rate_is_refused_with_a_retry_after(deployment):
     results = run(storm())
     statuses = [status for status, _ in results]
     refused = [headers for status, headers in results if status == 503]
-    assert statuses.count(101) >= 9, statuses  # the burst (less the settled charger)
-    assert len(refused) >= 30, statuses        # 60 at once is far beyond 10 a second
+    assert statuses.count(101) >= 4, statuses  # the burst (less the settled charger)
+    assert len(refused) >= 30, statuses        # 60 in a few seconds is far beyond 2 a second
     assert set(statuses) <= {101, 503}, statuses
     for headers in refused:
         assert 1 <= int(headers["retry-after"]) <= 8, headers

@@ -239,28 +239,32 @@ class Gateway:
             argv = [str(BIN_DIR / "switchyard-gateway")]
             for name, value in args.items():
                 argv += [f"--{name}", str(value)]
+            before = self.log()
             with open(self.log_path, "ab") as log:
                 log.write(f"### start attempt {attempt + 1}: {' '.join(argv)}\n".encode())
                 log.flush()
                 self.process = subprocess.Popen(argv, stdout=log, stderr=log,
                                                 stdin=subprocess.DEVNULL)
-            if not wait_ready or self._wait_ready(timeout=30):
+            if not wait_ready or self._wait_ready(timeout=30, skip=len(before)):
                 return self
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait(10)
-            if "address already in use" not in self.log().lower():
+            if "address already in use" not in self.log()[len(before):].lower():
                 break
         raise AssertionError(f"gateway {self.pod_id} did not become ready:\n{self.log()}")
 
-    def _wait_ready(self, timeout):
+    def _wait_ready(self, timeout, skip=0):
+        """Ready once /readyz answers 200 and this start (the log after `skip` characters: a
+        restart appends to the same log) logged "gateway started"."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 return False
             # /readyz answers 200 before the OCPP listener is bound (see test_health.py), so the
             # "gateway started" log line is waited for as well.
-            if self.http_status("/readyz") == 200 and '"msg":"gateway started"' in self.log():
+            if (self.http_status("/readyz") == 200 and
+                    '"msg":"gateway started"' in self.log()[skip:]):
                 return True
             time.sleep(0.02)
         return False

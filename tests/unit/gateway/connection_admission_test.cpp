@@ -73,6 +73,15 @@ TEST(ConnectionAdmissionTest, RetryAfterNeverExceedsItsMaximum) {
   }
 }
 
+TEST(ConnectionAdmissionTest, ABurstBelowOneStillAdmitsOneAtATime) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({.rate = 1, .burst = 0.5}, clock);
+  EXPECT_FALSE(admission.admit());  // a bucket that never reached one token refused everyone
+  EXPECT_TRUE(admission.admit());
+  clock.advance(1s);
+  EXPECT_FALSE(admission.admit());
+}
+
 TEST(ConnectionAdmissionTest, AQuietPodAdmitsABurstAgain) {
   testing::FakeClock clock;
   ConnectionAdmission admission({.rate = 10, .burst = 20}, clock);

@@ -76,6 +76,17 @@ TEST(AnswerLogTest, LinesFromManyThreadsStayWhole) {
   std::remove(path.c_str());
 }
 
+TEST(AnswerLogTest, ALineThatCouldNotBeWrittenMakesTheLogUntrusted) {
+  auto log = AnswerLog::open("/dev/full");  // every write fails: no space left
+  ASSERT_TRUE(log) << log.error().message;
+  for (int i = 0; i < 10'000; ++i) {
+    (*log)->record("lg-000001", std::to_string(i), "Heartbeat", Answer::kResult);
+  }
+  auto closed = (*log)->close();
+  ASSERT_FALSE(closed);
+  EXPECT_NE(closed.error().message.find("incomplete"), std::string::npos) << closed.error().message;
+}
+
 TEST(AnswerLogTest, ACreatableFileIsRequired) {
   auto log = AnswerLog::open("/nonexistent-dir/answers.log");
   ASSERT_FALSE(log);
