@@ -28,6 +28,9 @@ from testkit import BIN_DIR, free_port, wait_until  # noqa: E402
 # Every scenario's verdict in this run, for the table at its end (conftest.py).
 VERDICTS = []
 
+# The most a gateway's RSS may grow from before the fault to its peak during and after it.
+RSS_GROWTH_LIMIT = 2.0
+
 UP = REPO / "deploy" / "local" / "up"
 DOWN = REPO / "deploy" / "local" / "down"
 
@@ -339,6 +342,11 @@ class Verdict:
         out = [f"{len(items)} {what}, e.g. {items[:5]}" for items, what in listed if items]
         if self.timeouts:
             out.append(f"{self.timeouts} CALLs never answered (the charger timed out)")
+        # Bounded memory: queues and buffers that grow with an outage would show here (the
+        # sanitizer build's pods grow about 1.3-1.5x from the steady state through a fault).
+        if self.rss_before and self.rss_peak > RSS_GROWTH_LIMIT * self.rss_before:
+            out.append(f"gateway RSS grew from {self.rss_before / 2**20:.0f} MiB to "
+                       f"{self.rss_peak / 2**20:.0f} MiB (over {RSS_GROWTH_LIMIT}x)")
         return out
 
 

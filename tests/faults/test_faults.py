@@ -13,7 +13,8 @@ checks the promises:
   frame on the wire, was dropped unprocessed (not in Kafka), and the charger resends it;
 * afterwards every charger is connected and booted, and owned (Redis) by a live pod that holds
   its connection;
-* the gateways' memory stays bounded.
+* the gateways' memory stays bounded: the peak RSS within faultkit.RSS_GROWTH_LIMIT (2x) of
+  the steady state before the fault.
 
 It prints the table (fault, duration, chargers, acknowledged, lost, duplicated, recovery time,
 gateway RSS) at the end of the run and writes it to <build>/faults-table.md. Chargers:
