@@ -32,6 +32,8 @@ class ConnectionAdmission {
   // nullopt: admitted (one token taken); otherwise refused, with the Retry-After to answer.
   std::optional<std::chrono::seconds> admit();
 
+  bool enabled() const { return settings_.enabled(); }
+
  private:
   ConnectionAdmissionSettings settings_;
   double burst_;

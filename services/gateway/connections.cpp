@@ -1066,6 +1066,17 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
       : stream_(std::move(stream)), worker_(worker), ctx_(ctx), deadline_(stream_.get_executor()) {}
 
   void run() {
+    if constexpr (kTls) {
+      // Over the pod's rate of new connections: closed before any other work and before the TLS
+      // handshake, the costly part; the charger backs off and comes again (plain ones get 503
+      // and Retry-After).
+      if (ctx_.connection_admission != nullptr && ctx_.connection_admission->admit()) {
+        ctx_.metrics.handshake_refused("overloaded");
+        beast::error_code closing;
+        beast::get_lowest_layer(stream_).socket().close(closing);
+        return;
+      }
+    }
     beast::error_code ignored;
     const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     // IPv4 as such (also when a dual-stack listener sees it v4-mapped), IPv6 in brackets, so the
@@ -1076,16 +1087,6 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     }
     remote_ = (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
               std::to_string(endpoint.port());
-    if constexpr (kTls) {
-      // Over the pod's rate of new connections: closed before the TLS handshake, the costly
-      // part; the charger backs off and comes again (plain ones get 503 and Retry-After).
-      if (ctx_.connection_admission != nullptr && ctx_.connection_admission->admit()) {
-        ctx_.metrics.handshake_refused("overloaded");
-        beast::error_code closing;
-        beast::get_lowest_layer(stream_).socket().close(closing);
-        return;
-      }
-    }
     // Slow-loris and never-finishing TLS handshakes are cut off here: by the TCP stream's
     // expiry on plain connections; OpenSSL does the TLS stream's I/O itself, so a timer closes
     // the socket there.

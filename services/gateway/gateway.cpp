@@ -52,8 +52,7 @@ struct Gateway::Impl {
         internal(router),
         connections(ctx) {
     ctx.auth_throttle = &throttle;
-    if (connection_admission_settings(c).enabled())
-      ctx.connection_admission = &connection_admission;
+    if (connection_admission.enabled()) ctx.connection_admission = &connection_admission;
     ctx.lenient_chargers.insert(config.lenient_chargers.begin(), config.lenient_chargers.end());
     ctx.lenient_vendors.insert(config.lenient_vendors.begin(), config.lenient_vendors.end());
   }
