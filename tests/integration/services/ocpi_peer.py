@@ -240,7 +240,9 @@ class _Recording:
 
         async def recording_send(message):
             if message["type"] == "http.response.start":
-                entry["status"] = message["status"]
+                with self.peer._changed:
+                    entry["status"] = message["status"]
+                    self.peer._changed.notify_all()
             await send(message)
 
         # Recorded before it is answered: whoever got the answer finds the request recorded.
@@ -675,6 +677,21 @@ class OcpiEmsp:
             return [r for r in self.requests if r["method"] == "POST" and
                     (_authorize_uid(r["path"]) is not None) and
                     (uid is None or _authorize_uid(r["path"]) == uid)]
+
+    def answered(self, requests, timeout=10):
+        """`requests` (recorded entries) once each has been answered: a request is recorded
+        before the package handles it, so what it stored (a session, a CDR) can be seen a moment
+        before its status is set. Raises TimeoutError naming those still unanswered."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                waiting = [(r["method"], r["path"]) for r in requests if r["status"] is None]
+                if not waiting:
+                    return list(requests)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"unanswered within {timeout} s: {waiting}")
+                self._changed.wait(left)
 
     def since(self, index, method=None, path_part=""):
         """The requests recorded from `index` on (index: a len(peer.requests) taken before)."""
