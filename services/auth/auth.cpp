@@ -32,6 +32,53 @@ AuthService::AuthService(AuthConfig config, AuthStore& store, const Clock& clock
   }
 }
 
+Result<SignedCertificate> AuthService::sign_certificate(const std::string& charger_id,
+                                                        std::string_view csr,
+                                                        const std::string& certificate_type) {
+  const auto count = [this](const char* result) {
+    if (decisions_) decisions_->Add({{"kind", "sign_certificate"}, {"result", result}}).Increment();
+  };
+  if (!certificate_type.empty() && certificate_type != "ChargingStationCertificate") {
+    count("refused");
+    log::warn("certificate signing refused", {{"charger_id", charger_id},
+                                              {"certificate_type", certificate_type},
+                                              {"reason", "no CA for this type"}});
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "no certificate authority signs " + certificate_type +
+                          " certificates here (only ChargingStationCertificate)");
+  }
+  if (!certificate_authority_) {
+    count("no_ca");
+    log::warn("certificate signing refused: no CA is configured (--ca-certificate, --ca-key)",
+              {{"charger_id", charger_id}});
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "no certificate authority is configured to sign charger certificates");
+  }
+  // Only for chargers in the registry: the gateway that asks has admitted this one.
+  auto registered = store_.charger(charger_id);
+  if (!registered) return std::unexpected(registered.error());
+  if (!*registered) {
+    count("refused");
+    log::warn("certificate signing refused",
+              {{"charger_id", charger_id}, {"reason", "not a registered charger"}});
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "charger " + charger_id + " is not registered");
+  }
+  auto signed_certificate = certificate_authority_->sign(charger_id, csr, clock_.now());
+  if (!signed_certificate) {
+    count(signed_certificate.error().code == ErrorCode::kInvalidArgument ? "refused" : "error");
+    log::warn("certificate signing refused",
+              {{"charger_id", charger_id}, {"reason", signed_certificate.error().message}});
+    return signed_certificate;
+  }
+  count("signed");
+  log::info("charger certificate signed",
+            {{"charger_id", charger_id},
+             {"serial", signed_certificate->serial},
+             {"not_after", format_rfc3339(signed_certificate->not_after)}});
+  return signed_certificate;
+}
+
 Result<TokenDecision> AuthService::authorize(const std::string& id_token,
                                              const std::string& charger_id) {
   auto token = store_.token(id_token);

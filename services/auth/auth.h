@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/certificate_authority.h"
 #include "auth/store.h"
 #include "common/runtime/core/clock.h"
 
@@ -78,11 +79,20 @@ class AuthService {
   // Asked for tokens the registry does not know (before requests arrive). When it fails, the
   // token stays Unknown (and the failure is logged).
   void set_roaming(RoamingTokens roaming) { roaming_ = std::move(roaming); }
+  // The CA that signs chargers' CSRs (before requests arrive); without one every
+  // SignCertificate is refused with kFailedPrecondition.
+  void set_certificate_authority(std::unique_ptr<CertificateAuthority> ca) {
+    certificate_authority_ = std::move(ca);
+  }
 
   Result<TokenDecision> authorize(const std::string& id_token, const std::string& charger_id);
   Result<BootDecision> boot(const std::string& charger_id);
   Result<AdmissionResult> admit(const std::string& charger_id, int offered_profile,
                                 const std::string& password);
+  // A charger's CSR (OCPP SignCertificate) signed as its ChargingStationCertificate:
+  // kInvalidArgument for a CSR the CA refuses, kFailedPrecondition without a CA for the type.
+  Result<SignedCertificate> sign_certificate(const std::string& charger_id, std::string_view csr,
+                                             const std::string& certificate_type);
 
   Result<TokenRecord> put_token(TokenRecord token);
   Result<TokenRecord> block_token(const std::string& id_token);
@@ -111,6 +121,7 @@ class AuthService {
 
   AuthConfig config_;
   RoamingTokens roaming_;
+  std::unique_ptr<CertificateAuthority> certificate_authority_;
   AuthStore& store_;
   const Clock& clock_;
   prometheus::Family<prometheus::Counter>* decisions_ = nullptr;

@@ -127,6 +127,22 @@ grpc::ServerUnaryReactor* AuthorizationApi::Boot(Context* c, const v1::BootReque
   });
 }
 
+grpc::ServerUnaryReactor* AuthorizationApi::SignCertificate(Context* c,
+                                                            const v1::SignCertificateRequest* r,
+                                                            v1::SignCertificateResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    if (r->charger_id().empty()) return invalid("charger_id is required");
+    if (r->csr().empty()) return invalid("csr is required (PEM)");
+    auto signed_certificate =
+        service_.sign_certificate(r->charger_id(), r->csr(), r->certificate_type());
+    if (!signed_certificate) return status_of(signed_certificate.error());
+    out->set_certificate_chain(signed_certificate->chain_pem);
+    out->set_serial(signed_certificate->serial);
+    set_time(out->mutable_not_after(), signed_certificate->not_after);
+    return grpc::Status::OK;
+  });
+}
+
 grpc::ServerUnaryReactor* AuthorizationApi::AdmitCharger(Context* c,
                                                          const v1::AdmitChargerRequest* r,
                                                          v1::AdmitChargerResponse* out) {

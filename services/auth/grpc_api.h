@@ -28,6 +28,8 @@ class AuthorizationApi final : public v1::Authorization::CallbackService {
   Reactor* Boot(Context*, const v1::BootRequest*, v1::BootResponse*) override;
   Reactor* AdmitCharger(Context*, const v1::AdmitChargerRequest*,
                         v1::AdmitChargerResponse*) override;
+  Reactor* SignCertificate(Context*, const v1::SignCertificateRequest*,
+                           v1::SignCertificateResponse*) override;
   Reactor* PutToken(Context*, const v1::PutTokenRequest*, v1::PutTokenResponse*) override;
   Reactor* GetToken(Context*, const v1::GetTokenRequest*, v1::GetTokenResponse*) override;
   Reactor* ListTokens(Context*, const v1::ListTokensRequest*, v1::ListTokensResponse*) override;

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   int http_port = 8091;
   sql::PostgresOptions db_options;
   auth::AuthConfig config;
+  auth::CertificateAuthorityConfig ca_config;
   std::string gateway_address;
   std::string roaming_address;
   std::chrono::milliseconds roaming_timeout{3000};
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
            "Deadline of a roaming authorization (it may ask the eMSP in real time)")
       .add("threads", threads, "Threads doing database work")
       .add("log-level", log_level, "debug, info, warn or error");
+  auth::add_settings(settings, ca_config);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("auth", "", log::parse_level(log_level));
 
@@ -57,8 +59,11 @@ int main(int argc, char** argv) {
   if (auto m = sql::migrate(**db, auth::migrations(), "auth"); !m) {
     return log::error("cannot migrate", {{"error", m.error().message}}), 1;
   }
+  auto ca = auth::CertificateAuthority::load(ca_config);
+  if (!ca) return log::error("cannot start", {{"error", ca.error().message}}), 1;
   auth::SqlAuthStore store(**db);
   auth::AuthService service(config, store, system_clock(), &process.metrics());
+  service.set_certificate_authority(std::move(*ca));
   std::shared_ptr<v1::Roaming::Stub> roaming;
   if (!roaming_address.empty()) {
     roaming = v1::Roaming::NewStub(service_channel(roaming_address));

@@ -96,4 +96,14 @@ void BuiltinDecisions::transaction(
   done(std::move(d));
 }
 
+void BuiltinDecisions::sign_certificate(
+    const std::string&, const std::string&, const std::string&,
+    std::move_only_function<void(Result<CertificateDecision>)> done) {
+  done(CertificateDecision{
+      .accepted = false,
+      .reason_code = "NotConfigured",
+      .reason = "no certificate authority: this gateway decides on its own (no --auth-address)",
+      .certificate_chain = {}});
+}
+
 }  // namespace switchyard::gateway

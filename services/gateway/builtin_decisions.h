@@ -41,6 +41,10 @@ class BuiltinDecisions final : public DecisionService {
   void transaction(const std::string& charger_id, ocpp::Version version,
                    const v1::TransactionEvent& event,
                    std::move_only_function<void(Result<TransactionDecision>)> done) override;
+  // Refused: the built-in policy has no certificate authority (the auth service has one).
+  void sign_certificate(const std::string& charger_id, const std::string& csr,
+                        const std::string& certificate_type,
+                        std::move_only_function<void(Result<CertificateDecision>)> done) override;
 
   // Reads a token list: one token per line, '#' comments; error when the file cannot be read.
   static Result<std::unordered_set<std::string>> read_tokens(const std::string& path);

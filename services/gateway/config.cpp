@@ -52,7 +52,10 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("admission-burst", c.admission_burst,
            "New connections taken at once after a quiet time; 0 = one second's worth")
       .add("admission-retry-after-max", c.admission_retry_after_max,
-           "Longest Retry-After told to a refused charger (spread by the size of the storm)");
+           "Longest Retry-After told to a refused charger (spread by the size of the storm)")
+      .add("certificate-signing-min-profile", c.certificate_signing_min_profile,
+           "Lowest security profile on which a charger's SignCertificate is passed to the CA "
+           "(below it: Rejected, reasonCode SecurityProfile); 2 = over TLS only");
   if (!pod) return;
   s.add("credentials-file", c.credentials_file,
         "Charger credentials: lines 'charger_id,security_profile,password_hash' (without "

@@ -54,6 +54,7 @@ struct InboundCall {
   ocpp::MessageType type = ocpp::MessageType::kCall;
   Steady::time_point started;
   v1::ChargerEvent event;
+  std::optional<SigningRequest> signing;  // a SignCertificate's CSR
 };
 
 struct Worker {
@@ -76,6 +77,7 @@ struct Worker {
   void release(std::unique_ptr<InboundCall> call) {
     if (pool.size() >= 64) return;
     call->event.Clear();
+    call->signing.reset();
     pool.push_back(std::move(call));
   }
 };
@@ -693,6 +695,7 @@ class ChargerSession final : public Session,
       worker_.release(std::move(call));
       return;
     }
+    if (kind == InboundKind::kSignCertificate) call->signing = signing_request(frame);
     inbound_busy_ = true;
     decide(kind, std::move(call));
   }
@@ -738,6 +741,30 @@ class ChargerSession final : public Session,
                                          std::move(cb));
             },
             &ChargerSession::after_transaction);
+      case InboundKind::kSignCertificate: {
+        if (!call->signing) return fail_call(std::move(call), "SignCertificate without its CSR");
+        if (security_profile_ < ctx_.config.certificate_signing_min_profile) {
+          return after_sign_certificate(
+              std::move(call),
+              CertificateDecision{
+                  .accepted = false,
+                  .reason_code = "SecurityProfile",
+                  .reason = "certificates are signed for chargers connected with security "
+                            "profile " +
+                            std::to_string(ctx_.config.certificate_signing_min_profile) +
+                            " or higher; this connection has profile " +
+                            std::to_string(security_profile_),
+                  .certificate_chain = {}});
+        }
+        SigningRequest request = *call->signing;
+        return ask<CertificateDecision>(
+            std::move(call),
+            [this, request = std::move(request)](const v1::ChargerEvent&, auto cb) {
+              ctx_.decisions.sign_certificate(charger_id_, request.csr, request.certificate_type,
+                                              std::move(cb));
+            },
+            &ChargerSession::after_sign_certificate);
+      }
       default: {
         std::string answer_json = acknowledge_answer(worker_.encoder, *call->message);
         return publish_then_answer(std::move(call), std::move(answer_json));
@@ -765,22 +792,79 @@ class ChargerSession final : public Session,
     publish_then_answer(std::move(call), std::move(*answer_json));
   }
 
-  // The durability rule: the charger hears back only once its event is acknowledged.
-  void publish_then_answer(std::unique_ptr<InboundCall> call, std::string answer_json) {
+  // Accepted: the CALLRESULT goes first, then the signed chain in a CertificateSigned (A02).
+  void after_sign_certificate(std::unique_ptr<InboundCall> call, CertificateDecision d) {
+    if (d.accepted && (closing_ || finalized_)) {
+      // The chain could not follow: not Accepted for a certificate the charger never gets.
+      d = CertificateDecision{
+          .accepted = false,
+          .reason_code = "TryAgain",
+          .reason = "the connection is closing; send it again after reconnecting",
+          .certificate_chain = {}};
+    }
+    ctx_.metrics.certificate("sign", d.accepted ? "accepted" : "rejected");
+    if (d.accepted) {
+      log::info("charger certificate signed; sending CertificateSigned",
+                {{"charger_id", charger_id_}, {"message_id", call->message_id}});
+    } else {
+      log::warn(
+          "SignCertificate rejected",
+          {{"charger_id", charger_id_}, {"message_id", call->message_id}, {"reason", d.reason}});
+    }
+    std::string answer_json = sign_certificate_answer(worker_.encoder, version_, d);
+    std::move_only_function<void()> then;
+    if (d.accepted) {
+      then = [this, request = *call->signing, chain = std::move(d.certificate_chain)] {
+        deliver_certificate(request, chain);
+      };
+    }
+    publish_then_answer(std::move(call), std::move(answer_json), std::move(then));
+  }
+
+  void deliver_certificate(const SigningRequest& request, const std::string& chain) {
+    auto self = this->shared_from_this();
+    enqueue_command(
+        "CertificateSigned", certificate_signed_request(worker_.encoder, version_, request, chain),
+        [self](Result<CommandReply> reply) {
+          const std::string status =
+              reply && reply->error_code.empty() ? reply->status : std::string("error");
+          // The schema allows Accepted or Rejected only: a bounded label.
+          self->ctx_.metrics.certificate("deliver", status);
+          const std::string detail = !reply ? reply.error().message
+                                     : !reply->error_code.empty()
+                                         ? reply->error_code + ": " + reply->error_description
+                                         : status;
+          if (status == "Accepted") {
+            log::info("CertificateSigned accepted by the charger",
+                      {{"charger_id", self->charger_id_}});
+          } else {
+            log::warn("CertificateSigned not accepted by the charger",
+                      {{"charger_id", self->charger_id_}, {"answer", detail}});
+          }
+        },
+        Steady::now());
+  }
+
+  // The durability rule: the charger hears back only once its event is acknowledged. `then`
+  // runs on this session's thread right after the answer is sent.
+  void publish_then_answer(std::unique_ptr<InboundCall> call, std::string answer_json,
+                           std::move_only_function<void()> then = {}) {
     std::string& bytes = worker_.scratch;
     call->event.SerializeToString(&bytes);
     auto self = this->shared_from_this();
     auto* raw = call.release();
     ctx_.publisher.publish(
         ctx_.config.events_topic, charger_id_, bytes,
-        [self, raw, answer_json = std::move(answer_json)](Result<void> r) mutable {
+        [self, raw, answer_json = std::move(answer_json),
+         then = std::move(then)](Result<void> r) mutable {
           net::post(self->ws_.get_executor(), [self, raw, answer_json = std::move(answer_json),
-                                               r = std::move(r)]() mutable {
+                                               then = std::move(then), r = std::move(r)]() mutable {
             std::unique_ptr<InboundCall> owned(raw);
             if (!r) {
               return self->fail_call(std::move(owned), "event not durable: " + r.error().message);
             }
             self->answer(owned->message_id, answer_json);
+            if (then) then();
             self->ctx_.metrics.message(owned->message->action, MessageDirection::kIn,
                                        MessageOutcome::kOk);
             self->ctx_.metrics.ack_latency(
@@ -910,8 +994,10 @@ class ChargerSession final : public Session,
     event->set_action(reply.action);
     event->set_raw_frame(std::string(text));
     auto* result = event->mutable_command_result();
-    if (frame.payload_type != nullptr)
-      result->set_status(status_of(*frame.payload_type, frame.payload));
+    if (frame.payload_type != nullptr) {
+      reply.status = status_of(*frame.payload_type, frame.payload);
+      result->set_status(reply.status);
+    }
     result->set_payload_json(reply.payload_json);
     result->set_error_code(reply.error_code);
     result->set_error_description(reply.error_description);

@@ -93,6 +93,13 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                         .Register(registry);
   auth_lockouts_->Add({{"key", "charger"}});
   auth_lockouts_->Add({{"key", "address"}});
+  certificates_ = &prometheus::BuildCounter()
+                       .Name("switchyard_gateway_certificates_total")
+                       .Help(
+                           "Chargers' certificate signing requests (step sign: accepted, "
+                           "rejected) and the delivery of the signed certificate (step "
+                           "deliver: the charger's Accepted / Rejected, or error)")
+                       .Register(registry_);
   throttled_ = &prometheus::BuildCounter()
                     .Name("switchyard_gateway_throttled_total")
                     .Help("Frames delayed because a charger exceeded its rate")
@@ -180,6 +187,10 @@ void GatewayMetrics::quirks(std::uint8_t bits) {
 }
 
 void GatewayMetrics::throttled() { throttled_->Increment(); }
+
+void GatewayMetrics::certificate(std::string_view step, std::string_view result) {
+  certificates_->Add({{"step", std::string(step)}, {"result", std::string(result)}}).Increment();
+}
 
 void GatewayMetrics::auth_lockout(std::string_view key) {
   auth_lockouts_->Add({{"key", std::string(key)}}).Increment();

@@ -46,6 +46,10 @@ class GatewayMetrics {
   void drain_closed();
   // A charger id or source address locked after too many failed authentications.
   void auth_lockout(std::string_view key);
+  // Certificate signing (SignCertificate -> CertificateSigned). step "sign": accepted or
+  // rejected (a CA that cannot be reached is an InternalError in messages_total); step
+  // "deliver": the charger's answer to CertificateSigned (Accepted, Rejected) or error.
+  void certificate(std::string_view step, std::string_view result);
 
  private:
   prometheus::Registry& registry_;
@@ -64,6 +68,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* ownership_;
   prometheus::Counter* drain_closed_;
   prometheus::Family<prometheus::Counter>* auth_lockouts_;
+  prometheus::Family<prometheus::Counter>* certificates_;
 };
 
 }  // namespace switchyard::gateway

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "common/ocpp/decoder.h"
+
 #include "common/ocpp/generated/v16/messages.h"
 #include "common/ocpp/generated/v201/messages.h"
 #include "common/ocpp/generated/v21/messages.h"
@@ -119,6 +121,7 @@ InboundKind classify_inbound(const ocpp::MessageInfo& message) {
     return InboundKind::kTransaction;
   }
   if (a == "DataTransfer") return InboundKind::kAcknowledge;
+  if (a == "SignCertificate") return InboundKind::kSignCertificate;
   // Notifications whose answer has no required member: acknowledge once durable.
   if (message.response != nullptr && message.response->required_mask == 0) {
     return InboundKind::kAcknowledge;
@@ -205,6 +208,102 @@ std::string acknowledge_answer(ocpp::Encoder& e, const ocpp::MessageInfo& messag
     return R"({"status":"Accepted"})";
   }
   (void)e;
+  return "{}";
+}
+
+std::optional<SigningRequest> signing_request(const ocpp::DecodedFrame& frame) {
+  if (const auto* r = frame.as<v16::SignCertificateRequest>()) {
+    return SigningRequest{.csr = r->csr.str(), .certificate_type = {}, .request_id = {}};
+  }
+  if (const auto* r = frame.as<v201::SignCertificateRequest>()) {
+    return SigningRequest{
+        .csr = r->csr.str(),
+        .certificate_type = r->certificate_type ? std::string(to_string(*r->certificate_type)) : "",
+        .request_id = {}};
+  }
+  if (const auto* r = frame.as<v21::SignCertificateRequest>()) {
+    return SigningRequest{
+        .csr = r->csr.str(),
+        .certificate_type = r->certificate_type ? std::string(to_string(*r->certificate_type)) : "",
+        .request_id = r->request_id};
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// At most `limit` bytes of `text`, not cutting a UTF-8 sequence (a limit in code points holds).
+std::string_view clipped(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+template <typename Response, typename Status, typename StatusInfo>
+std::string sign_certificate_2x(ocpp::Encoder& e, const CertificateDecision& d) {
+  Response r{};
+  r.status = d.accepted ? Status::kAccepted : Status::kRejected;
+  if (!d.accepted) {
+    StatusInfo info{};
+    const std::string_view code =
+        d.reason_code.empty() ? std::string_view("Rejected") : std::string_view(d.reason_code);
+    info.reason_code = clipped(code, 20);
+    info.additional_info = clipped(d.reason, 512);
+    r.status_info = info;
+  }
+  return std::string(e.payload(Response::schema(), &r));
+}
+
+template <typename Request, typename Use>
+std::string certificate_signed_2x(ocpp::Encoder& e, const SigningRequest& s,
+                                  const std::string& chain, std::optional<std::int64_t> id) {
+  Request r{};
+  r.certificate_chain = chain;
+  if (!s.certificate_type.empty()) {
+    Use use{};
+    if (from_string(s.certificate_type, use)) r.certificate_type = use;
+  }
+  if constexpr (requires { r.request_id; }) r.request_id = id;
+  return std::string(e.payload(Request::schema(), &r));
+}
+
+}  // namespace
+
+std::string sign_certificate_answer(ocpp::Encoder& e, ocpp::Version version,
+                                    const CertificateDecision& d) {
+  switch (version) {
+    case ocpp::Version::k16: {
+      v16::SignCertificateResponse r{};
+      r.status = d.accepted ? v16::CancelReservationResponseStatus::kAccepted
+                            : v16::CancelReservationResponseStatus::kRejected;
+      return std::string(e.payload(v16::SignCertificateResponse::schema(), &r));
+    }
+    case ocpp::Version::k201:
+      return sign_certificate_2x<v201::SignCertificateResponse, v201::CancelReservationStatusEnum,
+                                 v201::StatusInfo>(e, d);
+    case ocpp::Version::k21:
+      return sign_certificate_2x<v21::SignCertificateResponse, v21::GenericStatusEnum,
+                                 v21::StatusInfo>(e, d);
+  }
+  return "{}";
+}
+
+std::string certificate_signed_request(ocpp::Encoder& e, ocpp::Version version,
+                                       const SigningRequest& s, const std::string& chain) {
+  switch (version) {
+    case ocpp::Version::k16: {
+      v16::CertificateSignedRequest r{};
+      r.certificate_chain = chain;
+      return std::string(e.payload(v16::CertificateSignedRequest::schema(), &r));
+    }
+    case ocpp::Version::k201:
+      return certificate_signed_2x<v201::CertificateSignedRequest, v201::CertificateSigningUseEnum>(
+          e, s, chain, {});
+    case ocpp::Version::k21:
+      return certificate_signed_2x<v21::CertificateSignedRequest, v21::CertificateSigningUseEnum>(
+          e, s, chain, s.request_id);
+  }
   return "{}";
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,19 +15,32 @@
 namespace switchyard::v1 {
 class ChargerEvent;
 }
+namespace switchyard::ocpp {
+struct DecodedFrame;
+}
 
 namespace switchyard::gateway {
 
 enum class InboundKind {
-  kHeartbeat,     // answered at once with the time, no event
-  kBoot,          // decision: BootDecision
-  kAuthorize,     // decision: TokenDecision
-  kTransaction,   // decision: TransactionDecision (1.6 start allocates the id)
-  kAcknowledge,   // no decision: a fixed answer once the event is durable
-  kNotSupported,  // the answer needs logic this CSMS does not have: CALLERROR NotSupported
+  kHeartbeat,        // answered at once with the time, no event
+  kBoot,             // decision: BootDecision
+  kAuthorize,        // decision: TokenDecision
+  kTransaction,      // decision: TransactionDecision (1.6 start allocates the id)
+  kSignCertificate,  // decision: CertificateDecision; a signed one goes out in CertificateSigned
+  kAcknowledge,      // no decision: a fixed answer once the event is durable
+  kNotSupported,     // the answer needs logic this CSMS does not have: CALLERROR NotSupported
 };
 
 InboundKind classify_inbound(const ocpp::MessageInfo& message);
+
+// What a SignCertificate asks for (1.6 security extension, 2.0.1, 2.1).
+struct SigningRequest {
+  std::string csr;
+  std::string certificate_type;            // empty in 1.6 (and when the charger left it out)
+  std::optional<std::int64_t> request_id;  // 2.1: echoed in CertificateSigned
+};
+// nullopt when the frame is no SignCertificate CALL.
+std::optional<SigningRequest> signing_request(const ocpp::DecodedFrame& frame);
 
 // Answers (payload JSON) per version. `now` is the CSMS clock.
 std::string heartbeat_answer(ocpp::Encoder& encoder, ocpp::Version version,
@@ -40,6 +55,13 @@ Result<std::string> transaction_answer(ocpp::Encoder& encoder, ocpp::Version ver
                                        std::string_view action,
                                        const TransactionDecision& decision);
 std::string acknowledge_answer(ocpp::Encoder& encoder, const ocpp::MessageInfo& message);
+// SignCertificateResponse: Accepted, or Rejected with the reason (2.x statusInfo).
+std::string sign_certificate_answer(ocpp::Encoder& encoder, ocpp::Version version,
+                                    const CertificateDecision& decision);
+// The CertificateSigned request that delivers a signed chain.
+std::string certificate_signed_request(ocpp::Encoder& encoder, ocpp::Version version,
+                                       const SigningRequest& request,
+                                       const std::string& certificate_chain);
 
 // Records the decision in the event that is published with it.
 void record_decision(v1::ChargerEvent& event, const BootDecision& decision);

@@ -41,6 +41,15 @@ struct TransactionDecision {
   std::optional<TokenDecision> token;
 };
 
+// The answer to a charger's SignCertificate: signed (the chain goes to the charger in a
+// CertificateSigned), or refused with why.
+struct CertificateDecision {
+  bool accepted = false;
+  std::string reason_code;        // why not, in short: InvalidCSR, NotConfigured
+  std::string reason;             // why not, in words, for statusInfo and the log
+  std::string certificate_chain;  // PEM, when accepted
+};
+
 class DecisionService {
  public:
   virtual ~DecisionService() = default;
@@ -52,6 +61,12 @@ class DecisionService {
   virtual void transaction(const std::string& charger_id, ocpp::Version version,
                            const v1::TransactionEvent& event,
                            std::move_only_function<void(Result<TransactionDecision>)> done) = 0;
+  // A charger's CSR to sign (OCPP SignCertificate). A refusal is a decision; an error means no
+  // one could decide (the charger gets InternalError and asks again). Without a certificate
+  // authority every CSR is refused (reason_code NotConfigured).
+  virtual void sign_certificate(
+      const std::string& charger_id, const std::string& csr, const std::string& certificate_type,
+      std::move_only_function<void(Result<CertificateDecision>)> done) = 0;
 };
 
 enum class CredentialVerdict {

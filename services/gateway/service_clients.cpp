@@ -94,6 +94,37 @@ void GrpcDecisions::boot(const std::string& charger_id, const v1::BootNotificati
       });
 }
 
+void GrpcDecisions::sign_certificate(
+    const std::string& charger_id, const std::string& csr, const std::string& certificate_type,
+    std::move_only_function<void(Result<CertificateDecision>)> done) {
+  v1::SignCertificateRequest request;
+  request.set_charger_id(charger_id);
+  request.set_csr(csr);
+  request.set_certificate_type(certificate_type);
+  call<v1::SignCertificateRequest, v1::SignCertificateResponse>(
+      deadline_, std::move(request),
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        auth_->async()->SignCertificate(ctx, req, resp, std::move(cb));
+      },
+      [done = std::move(done)](Result<v1::SignCertificateResponse> r) mutable {
+        if (r) {
+          return done(CertificateDecision{.accepted = true,
+                                          .reason_code = {},
+                                          .reason = {},
+                                          .certificate_chain = r->certificate_chain()});
+        }
+        const ErrorCode code = r.error().code;
+        if (code == ErrorCode::kInvalidArgument || code == ErrorCode::kFailedPrecondition) {
+          return done(CertificateDecision{
+              .accepted = false,
+              .reason_code = code == ErrorCode::kInvalidArgument ? "InvalidCSR" : "NotConfigured",
+              .reason = r.error().message,
+              .certificate_chain = {}});
+        }
+        done(std::unexpected(r.error()));
+      });
+}
+
 void GrpcDecisions::authorize(const std::string& charger_id, const v1::IdToken& token,
                               std::move_only_function<void(Result<TokenDecision>)> done) {
   v1::AuthorizeRequest request;

@@ -31,6 +31,10 @@ class GrpcDecisions final : public DecisionService {
   void transaction(const std::string& charger_id, ocpp::Version version,
                    const v1::TransactionEvent& event,
                    std::move_only_function<void(Result<TransactionDecision>)> done) override;
+  // Authorization.SignCertificate; INVALID_ARGUMENT and FAILED_PRECONDITION are refusals.
+  void sign_certificate(const std::string& charger_id, const std::string& csr,
+                        const std::string& certificate_type,
+                        std::move_only_function<void(Result<CertificateDecision>)> done) override;
 
  private:
   std::shared_ptr<v1::Authorization::Stub> auth_;

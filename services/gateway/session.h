@@ -20,6 +20,7 @@ struct CommandReply {
   std::string payload_json;       // CALLRESULT
   std::string error_code;         // CALLERROR
   std::string error_description;  // CALLERROR
+  std::string status;             // CALLRESULT: its "status" member, when it has one
 };
 
 // UNAVAILABLE (offline, connection closed), INVALID_ARGUMENT (payload does not validate),

@@ -36,6 +36,13 @@ class LateBoundDecisions final : public gateway::DecisionService {
       return t->transaction(charger_id, version, event, std::move(done));
     done(make_error(ErrorCode::kUnavailable, "starting"));
   }
+  void sign_certificate(
+      const std::string& charger_id, const std::string& csr, const std::string& certificate_type,
+      std::move_only_function<void(Result<gateway::CertificateDecision>)> done) override {
+    if (auto* t = target_.load())
+      return t->sign_certificate(charger_id, csr, certificate_type, std::move(done));
+    done(make_error(ErrorCode::kUnavailable, "starting"));
+  }
 
  private:
   std::unique_ptr<gateway::DecisionService> owned_;

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   std::string event_log;
   auth::AuthConfig auth_config;
   auth_config.accept_unknown_chargers = true;  // a first try just works; the log says so
+  auth::CertificateAuthorityConfig ca_config;
   int threads = 4;
   std::string log_level = "info";
 
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
            "Boot answer for chargers without their own: Accept, Pending, Reject")
       .add("service-threads", threads, "Threads doing database work for gRPC calls")
       .add("log-level", log_level, "debug, info, warn or error");
+  auth::add_settings(settings, ca_config);
   gateway::add_settings(settings, gw_config, gateway::SettingsScope::kEmbedded);
   smart_charging::ProfileSettings profiles;
   smart_charging::add_profile_settings(settings, profiles);
@@ -114,6 +116,9 @@ int main(int argc, char** argv) {
         "(--accept-unknown-chargers=false to refuse them)");
   }
 
+  auto ca = auth::CertificateAuthority::load(ca_config);
+  if (!ca) return fail(ca.error().message);
+
   auto& metrics = process.metrics();
   auto db = sql::open_sqlite(database, &metrics);
   if (!db) return fail(db.error().message);
@@ -132,6 +137,7 @@ int main(int argc, char** argv) {
   // auth
   auth::SqlAuthStore auth_store(**db);
   auth::AuthService auth_service(auth_config, auth_store, system_clock(), &metrics);
+  auth_service.set_certificate_authority(std::move(*ca));
   WorkPool pool(threads);
   // Transactions' decisions call Authorize in process and wait for it: auth answers from its
   // own threads, or a few concurrent starts would take every thread and wait for each other.

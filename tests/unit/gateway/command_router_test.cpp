@@ -17,7 +17,7 @@ class FakeSession final : public Session {
   }
   void send_command(std::string action, std::string payload, CommandCallback done) override {
     sent.emplace_back(action, payload);
-    done(CommandReply{action, ocpp::Version::k16, R"({"status":"Accepted"})", "", ""});
+    done(CommandReply{action, ocpp::Version::k16, R"({"status":"Accepted"})", "", "", "Accepted"});
   }
   void close(SessionCloseReason reason) override { closed = reason; }
   void claim_again() override {}

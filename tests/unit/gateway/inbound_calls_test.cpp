@@ -12,14 +12,20 @@ namespace {
 using ocpp::Version;
 constexpr Version kAll[] = {Version::k16, Version::k201, Version::k21};
 
-void expect_valid_answer(Version v, std::string_view action, const std::string& json) {
+// `json` validates as the request (or, by default, the answer) of `action` in version `v`.
+void expect_valid(Version v, std::string_view action, const std::string& json,
+                  bool request = false) {
   const ocpp::MessageInfo* m = ocpp::find_message(v, action);
   ASSERT_NE(m, nullptr);
   ocpp::Decoder decoder;
-  auto r = decoder.decode_payload(v, *m->response, json);
+  auto r = decoder.decode_payload(v, request ? *m->request : *m->response, json);
   EXPECT_TRUE(r) << action << " " << ocpp::version_label(v) << ": "
                  << (r ? "" : r.error().description) << "\n"
                  << json;
+}
+
+void expect_valid_answer(Version v, std::string_view action, const std::string& json) {
+  expect_valid(v, action, json);
 }
 
 TEST(InboundCalls, ClassifiesByWhatTheAnswerNeeds) {
@@ -33,9 +39,65 @@ TEST(InboundCalls, ClassifiesByWhatTheAnswerNeeds) {
             InboundKind::kAcknowledge);
   EXPECT_EQ(classify_inbound(*ocpp::find_message(Version::k201, "NotifyEvent")),
             InboundKind::kAcknowledge);
-  // SignCertificate's answer needs a CA this gateway does not have yet.
-  EXPECT_EQ(classify_inbound(*ocpp::find_message(Version::k16, "SignCertificate")),
-            InboundKind::kNotSupported);
+  for (Version v : kAll) {
+    EXPECT_EQ(classify_inbound(*ocpp::find_message(v, "SignCertificate")),
+              InboundKind::kSignCertificate);
+  }
+}
+
+TEST(InboundCalls, SignCertificateAnswersAndCertificateSignedValidateInEveryVersion) {
+  ocpp::Encoder e;
+  const CertificateDecision accepted{.accepted = true,
+                                     .reason_code = {},
+                                     .reason = {},
+                                     .certificate_chain = "-----BEGIN CERTIFICATE-----\n"};
+  // A reason longer than statusInfo allows is cut, not sent as an invalid frame.
+  const CertificateDecision refused{.accepted = false,
+                                    .reason_code = "InvalidCSRWithALongCode",
+                                    .reason = std::string(600, 'x') + "\u00e9",
+                                    .certificate_chain = {}};
+  for (Version v : kAll) {
+    SCOPED_TRACE(std::string(ocpp::version_label(v)));
+    expect_valid_answer(v, "SignCertificate", sign_certificate_answer(e, v, accepted));
+    expect_valid_answer(v, "SignCertificate", sign_certificate_answer(e, v, refused));
+    const SigningRequest request{
+        .csr = "csr", .certificate_type = "ChargingStationCertificate", .request_id = 7};
+    expect_valid(v, "CertificateSigned",
+                 certificate_signed_request(e, v, request, accepted.certificate_chain),
+                 /*request=*/true);
+  }
+  EXPECT_EQ(sign_certificate_answer(e, Version::k16, refused), R"({"status":"Rejected"})");
+  const std::string v201_refused = sign_certificate_answer(e, Version::k201, refused);
+  EXPECT_NE(v201_refused.find(R"("reasonCode":"InvalidCSRWithALongC")"), std::string::npos)
+      << v201_refused;
+  const SigningRequest with_id{.csr = "c", .certificate_type = "V2GCertificate", .request_id = 7};
+  const std::string v21_signed = certificate_signed_request(e, Version::k21, with_id, "PEM");
+  EXPECT_NE(v21_signed.find(R"("requestId":7)"), std::string::npos) << v21_signed;
+  EXPECT_NE(v21_signed.find(R"("certificateType":"V2GCertificate")"), std::string::npos)
+      << v21_signed;
+}
+
+TEST(InboundCalls, ReadsTheSigningRequestOfEachVersion) {
+  ocpp::Decoder decoder;
+  auto v16 = decoder.decode(Version::k16, ocpp::Role::kCsms,
+                            R"([2,"1","SignCertificate",{"csr":"PEM16"}])");
+  ASSERT_TRUE(v16);
+  auto r16 = signing_request(*v16);
+  ASSERT_TRUE(r16);
+  EXPECT_EQ(r16->csr, "PEM16");
+  EXPECT_EQ(r16->certificate_type, "");
+  auto v21 = decoder.decode(
+      Version::k21, ocpp::Role::kCsms,
+      R"([2,"2","SignCertificate",{"csr":"PEM21","certificateType":"V2GCertificate","requestId":9}])");
+  ASSERT_TRUE(v21);
+  auto r21 = signing_request(*v21);
+  ASSERT_TRUE(r21);
+  EXPECT_EQ(r21->csr, "PEM21");
+  EXPECT_EQ(r21->certificate_type, "V2GCertificate");
+  EXPECT_EQ(r21->request_id, 9);
+  auto heartbeat = decoder.decode(Version::k201, ocpp::Role::kCsms, R"([2,"3","Heartbeat",{}])");
+  ASSERT_TRUE(heartbeat);
+  EXPECT_FALSE(signing_request(*heartbeat));
 }
 
 TEST(InboundCalls, EveryAnswerValidatesInEveryVersion) {

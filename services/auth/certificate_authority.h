@@ -1,0 +1,62 @@
+// The CA that signs chargers' certificate signing requests (OCPP SignCertificate: 1.6 security
+// extension, 2.0.1 / 2.1 A02-A03). It signs a CSR only when it is well formed, its signature
+// proves the key, its common name is the charger's id (and its organization the configured one),
+// and its key is strong enough; the certificate it issues is a TLS client certificate (security
+// profile 3) whose subject holds only that CN and the configured O. The key stays in this service:
+// gateways ask it over gRPC. Thread-safe (signing only reads the CA).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/runtime/core/clock.h"
+#include "common/runtime/core/error.h"
+
+namespace switchyard {
+class Settings;
+}
+
+namespace switchyard::auth {
+
+constexpr int kMaxValidityDays = 3650;
+
+struct CertificateAuthorityConfig {
+  std::string certificate_file;  // PEM: the signing CA's certificate, then any intermediates
+  std::string key_file;          // PEM: the signing CA's private key
+  int validity_days = 365;
+  // Non-empty: the CSR's O must be this (the CPO's name), and the certificate names it; empty:
+  // the certificate names no organization (the CA vouches only for the charger id).
+  std::string organization;
+};
+
+struct SignedCertificate {
+  std::string chain_pem;  // the new certificate, then the CA file's non-root certificates
+  std::string serial;     // upper-case hex
+  std::chrono::system_clock::time_point not_after;
+};
+
+// --ca-certificate, --ca-key, --ca-validity-days, --ca-organization (auth and standalone).
+void add_settings(Settings& settings, CertificateAuthorityConfig& config);
+
+class CertificateAuthority {
+ public:
+  // Reads and checks the CA: the key matches the certificate, which is a CA. nullptr when
+  // neither file is configured (no CA).
+  static Result<std::unique_ptr<CertificateAuthority>> load(const CertificateAuthorityConfig& c);
+  ~CertificateAuthority();
+  CertificateAuthority(const CertificateAuthority&) = delete;
+  CertificateAuthority& operator=(const CertificateAuthority&) = delete;
+
+  // kInvalidArgument (with why) for a CSR it will not sign; kInternal if OpenSSL fails.
+  Result<SignedCertificate> sign(std::string_view charger_id, std::string_view csr_pem,
+                                 std::chrono::system_clock::time_point now) const;
+
+ private:
+  struct Impl;
+  explicit CertificateAuthority(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace switchyard::auth
