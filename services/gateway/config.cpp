@@ -25,6 +25,9 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("tls-private-key", c.tls_private_key, "PEM file: server private key")
       .add("tls-client-ca", c.tls_client_ca,
            "PEM file: CA(s) that sign charger certificates (profile 3)")
+      .add("tls-reload-interval", c.tls_reload_interval,
+           "How often the TLS files are checked; a change loads them for new connections "
+           "(open ones keep theirs), a bad one keeps the current; 0 = never")
       .add("call-timeout", c.call_timeout, "How long a command waits for the charger's answer")
       .add("handshake-timeout", c.handshake_timeout, "TLS + HTTP upgrade must finish within this")
       .add("idle-timeout", c.idle_timeout, "Close a connection silent this long (pings at half)")

@@ -28,7 +28,9 @@ struct GatewayConfig {
   // Security.
   std::string tls_certificate;  // PEM chain of the server certificate
   std::string tls_private_key;
-  std::string tls_client_ca;     // PEM CA(s) for security profile 3 client certificates
+  std::string tls_client_ca;  // PEM CA(s) for security profile 3 client certificates
+  // How often the three files are checked for a change, which reloads them (0 = never).
+  std::chrono::milliseconds tls_reload_interval{60000};
   std::string credentials_file;  // charger credentials (see credentials.h); empty = none
   // Security profile of chargers the credential file does not list: 0 (no auth), 1, 2 or 3;
   // -1 = unknown chargers are refused.

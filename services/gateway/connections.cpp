@@ -16,13 +16,17 @@
 #include <boost/beast/websocket.hpp>
 #include "gateway/tls_stream.h"
 
+#include <ctime>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
 
 #include "common/ocpp/decoder.h"
 #include "common/ocpp/encoder.h"
+#include "common/runtime/core/clock.h"
 #include "common/runtime/core/log.h"
+#include "gateway/file_watch.h"
 #include "gateway/inbound_calls.h"
 #include "gateway/normalize.h"
 #include "gateway/upgrade.h"
@@ -211,6 +215,15 @@ Result<std::unique_ptr<ssl::context>> make_tls_context(const GatewayConfig& c) {
   return ctx;
 }
 
+// When the context's server certificate expires (Unix seconds), 0 if it cannot tell.
+double certificate_expiry(ssl::context& context) {
+  X509* certificate = SSL_CTX_get0_certificate(context.native_handle());
+  if (certificate == nullptr) return 0;
+  std::tm end{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &end) != 1) return 0;
+  return static_cast<double>(timegm(&end));
+}
+
 // The peer's verified client certificate CN, if it presented one that verified.
 [[maybe_unused]] std::optional<std::string> verified_client_cn(SSL* ssl) {
   X509* cert = SSL_get1_peer_certificate(ssl);
@@ -235,7 +248,12 @@ struct Connections::Impl {
 
   GatewayContext& ctx;
   std::vector<std::unique_ptr<Worker>> workers;
-  std::unique_ptr<ssl::context> tls;
+  // The TLS context new connections get: replaced when the files change (an open connection's
+  // SSL object holds its own reference to the context it started with).
+  std::mutex tls_mutex;
+  std::shared_ptr<ssl::context> tls;
+  std::unique_ptr<FileWatch> tls_files;
+  std::unique_ptr<net::steady_timer> tls_timer;  // on the first worker
   int ws_port = 0;
   int wss_port = 0;
   std::atomic<bool> accepting{false};
@@ -243,6 +261,18 @@ struct Connections::Impl {
   Result<void> listen(int port, bool tls_port, int& bound);
   template <bool Tls>
   void accept(Worker& worker, tcp::acceptor& acceptor);
+
+  std::shared_ptr<ssl::context> current_tls() {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
+  void use_tls(std::shared_ptr<ssl::context> context) {
+    ctx.metrics.tls_certificate_expiry(certificate_expiry(*context));
+    std::lock_guard lock(tls_mutex);
+    tls = std::move(context);
+  }
+  void watch_tls_files();
+  void reload_tls();
 };
 
 namespace {
@@ -1441,7 +1471,7 @@ void Connections::Impl::accept(Worker& worker, tcp::acceptor& acceptor) {
           socket.set_option(tcp::no_delay(true), ec);
           if constexpr (Tls) {
             std::make_shared<Handshake<TlsStream>>(
-                TlsStream(beast::tcp_stream(std::move(socket)), *tls), worker, ctx)
+                TlsStream(beast::tcp_stream(std::move(socket)), *current_tls()), worker, ctx)
                 ->run();
           } else {
             std::make_shared<Handshake<PlainStream>>(PlainStream(std::move(socket)), worker, ctx)
@@ -1452,6 +1482,37 @@ void Connections::Impl::accept(Worker& worker, tcp::acceptor& acceptor) {
         }
         if (accepting) accept<Tls>(worker, acceptor);
       });
+}
+
+void Connections::Impl::watch_tls_files() {
+  tls_timer->expires_after(ctx.config.tls_reload_interval);
+  tls_timer->async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    if (tls_files->changed()) reload_tls();
+    watch_tls_files();
+  });
+}
+
+void Connections::Impl::reload_tls() {
+  const GatewayConfig& c = ctx.config;
+  auto fresh = make_tls_context(c);
+  if (!fresh) {
+    // A half-written set (the certificate before its key) fails too: the next change retries.
+    ctx.metrics.tls_loaded("failed");
+    log::error("tls files changed but cannot be loaded; the current ones stay in use",
+               {{"error", fresh.error().message}});
+    return;
+  }
+  std::shared_ptr<ssl::context> context = std::move(*fresh);
+  const double expiry = certificate_expiry(*context);
+  use_tls(std::move(context));
+  ctx.metrics.tls_loaded("ok");
+  log::info(
+      "tls files reloaded; new connections use them",
+      {{"certificate", c.tls_certificate},
+       {"client_ca", c.tls_client_ca},
+       {"not_after",
+        format_rfc3339(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(expiry)))}});
 }
 
 Connections::Connections(GatewayContext& context) : impl_(std::make_unique<Impl>(context)) {}
@@ -1471,8 +1532,16 @@ Result<void> Connections::start() {
   if (c.wss_port > 0 && !c.tls_certificate.empty()) {
     auto tls = make_tls_context(c);
     if (!tls) return std::unexpected(tls.error());
-    impl_->tls = std::move(*tls);
+    impl_->use_tls(std::move(*tls));
+    impl_->ctx.metrics.tls_loaded("ok");
     if (auto r = impl_->listen(c.wss_port, true, impl_->wss_port); !r) return r;
+    if (c.tls_reload_interval.count() > 0) {
+      std::vector<std::string> files{c.tls_certificate, c.tls_private_key};
+      if (!c.tls_client_ca.empty()) files.push_back(c.tls_client_ca);
+      impl_->tls_files = std::make_unique<FileWatch>(std::move(files));
+      impl_->tls_timer = std::make_unique<net::steady_timer>(impl_->workers.front()->ioc);
+      impl_->watch_tls_files();
+    }
   }
   for (auto& worker : impl_->workers) {
     worker->work.emplace(worker->ioc.get_executor());

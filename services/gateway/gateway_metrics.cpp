@@ -100,6 +100,20 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                            "rejected) and the delivery of the signed certificate (step "
                            "deliver: the charger's Accepted / Rejected, or error)")
                        .Register(registry_);
+  tls_loads_ = &prometheus::BuildCounter()
+                    .Name("switchyard_gateway_tls_loads_total")
+                    .Help(
+                        "TLS certificate files loaded at start or reloaded after a change "
+                        "(result ok), or changed files that could not be loaded (failed: the "
+                        "previous ones stay in use)")
+                    .Register(registry_);
+  tls_loads_->Add({{"result", "ok"}});
+  tls_loads_->Add({{"result", "failed"}});
+  tls_expiry_ = &prometheus::BuildGauge()
+                     .Name("switchyard_gateway_tls_certificate_expiry_seconds")
+                     .Help("When the server certificate in use expires (Unix time; 0 without TLS)")
+                     .Register(registry_)
+                     .Add({});
   throttled_ = &prometheus::BuildCounter()
                     .Name("switchyard_gateway_throttled_total")
                     .Help("Frames delayed because a charger exceeded its rate")
@@ -191,6 +205,12 @@ void GatewayMetrics::throttled() { throttled_->Increment(); }
 void GatewayMetrics::certificate(std::string_view step, std::string_view result) {
   certificates_->Add({{"step", std::string(step)}, {"result", std::string(result)}}).Increment();
 }
+
+void GatewayMetrics::tls_loaded(std::string_view result) {
+  tls_loads_->Add({{"result", std::string(result)}}).Increment();
+}
+
+void GatewayMetrics::tls_certificate_expiry(double unix_seconds) { tls_expiry_->Set(unix_seconds); }
 
 void GatewayMetrics::auth_lockout(std::string_view key) {
   auth_lockouts_->Add({{"key", std::string(key)}}).Increment();

@@ -50,6 +50,10 @@ class GatewayMetrics {
   // rejected (a CA that cannot be reached is an InternalError in messages_total); step
   // "deliver": the charger's answer to CertificateSigned (Accepted, Rejected) or error.
   void certificate(std::string_view step, std::string_view result);
+  // The TLS files were loaded (result "ok") or a changed set could not be ("failed"), and when
+  // the server certificate in use expires (Unix seconds).
+  void tls_loaded(std::string_view result);
+  void tls_certificate_expiry(double unix_seconds);
 
  private:
   prometheus::Registry& registry_;
@@ -69,6 +73,8 @@ class GatewayMetrics {
   prometheus::Counter* drain_closed_;
   prometheus::Family<prometheus::Counter>* auth_lockouts_;
   prometheus::Family<prometheus::Counter>* certificates_;
+  prometheus::Family<prometheus::Counter>* tls_loads_;
+  prometheus::Gauge* tls_expiry_;
 };
 
 }  // namespace switchyard::gateway

@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
   log::init("gateway", config.pod_id, log::parse_level(config.log_level));
 
   // Signals are waited for on this thread; every other thread inherits the mask.
+  // A charger gone while we write (OpenSSL writes the socket itself: a TLS 1.3 session ticket to
+  // a client that closed right after its handshake) is EPIPE there, never the end of the pod.
+  std::signal(SIGPIPE, SIG_IGN);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);

@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 
 #include <sys/resource.h>
+
+#include <csignal>
 #include <fstream>
 #include <iostream>
 
@@ -15,6 +17,7 @@
 using namespace switchyard;
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a server gone while a charger writes: EPIPE, not our end
   loadgen::LoadgenConfig config;
   Settings settings("switchyard-loadgen",
                     "Simulated OCPP 1.6 / 2.0.1 chargers: idle, fleet, storm, saturate, rate and "

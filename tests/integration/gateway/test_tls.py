@@ -1,11 +1,15 @@
 """Security profiles: 1 (Basic over ws), 2 (TLS + Basic), 3 (TLS client certificate, CN = charger
 id). Chargers not in the credentials file are refused."""
 
+import shutil
+import socket
 import ssl
+import time
+from pathlib import Path
 
 import pytest
 
-from testkit import (basic_auth, connect, hash_password, raw_call, run, upgrade_status,
+from testkit import (basic_auth, connect, eventually, hash_password, raw_call, run, upgrade_status,
                      wait_until)
 
 PASSWORD = "correct horse battery staple"
@@ -122,3 +126,84 @@ def test_profile_3_refuses_basic_auth_instead_of_a_certificate(secured, tls):
 def test_unknown_charger_is_refused_with_404_over_tls(secured, tls):
     assert upgrade_status(secured.wss_port, "/ocpp/stranger",
                           tls_context=tls.client_context(cn="stranger")) == 404
+
+
+# -- certificates reloaded without a restart --------------------------------------------------
+
+def served_certificate(port, ca):
+    """The DER of the certificate a new TLS connection to `port` is served."""
+    context = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        with context.wrap_socket(sock, server_hostname="localhost") as tls_socket:
+            return tls_socket.getpeercert(binary_form=True)
+
+
+def der_of(pem_path):
+    return ssl.PEM_cert_to_DER_cert(Path(pem_path).read_text())
+
+
+def test_clients_gone_right_after_the_tls_handshake_do_not_bring_the_pod_down(secured, tls):
+    """A TLS 1.3 client (a load balancer's TLS probe, a scanner) that closes as soon as its
+    handshake is done: the pod's session ticket meets a closed socket (EPIPE). The pod goes on
+    (SIGPIPE once ended the process)."""
+    for _ in range(5):
+        served_certificate(secured.wss_port, tls.ca)
+    time.sleep(0.5)
+    assert served_certificate(secured.wss_port, tls.ca) == der_of(tls.server_certificate)
+    assert secured.http_get("/healthz")[0] == 200
+    run(heartbeat_over(secured.ws_url("p3-charger", tls=True),
+                       ssl=tls.client_context(cn="p3-charger")))
+
+
+def test_renewed_certificates_are_picked_up_without_a_restart_and_open_connections_stay(
+        deployment, tls, tmp_path):
+    """cert-manager renews the server certificate and the operator adds a second client CA: the
+    files change under the running pod, which serves them to new connections within the reload
+    interval; a charger connected before keeps its connection. A broken file is refused and the
+    current certificates stay in use."""
+    live_certificate, live_key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    live_ca = tmp_path / "ca.crt"
+    shutil.copy(tls.server_certificate, live_certificate)
+    shutil.copy(tls.server_key, live_key)
+    shutil.copy(tls.ca, live_ca)
+    credentials = tmp_path / "credentials.csv"
+    credentials.write_text("p3-charger,3,\np3-other,3,\n")
+    gateway = deployment.start_gateway(
+        "a", credentials_file=credentials, unknown_charger_profile=-1,
+        tls_certificate=live_certificate, tls_private_key=live_key, tls_client_ca=live_ca,
+        tls_reload_interval=200)
+    assert served_certificate(gateway.wss_port, tls.ca) == der_of(tls.server_certificate)
+    assert gateway.metric("switchyard_gateway_tls_certificate_expiry_seconds") > time.time()
+    renewed_certificate, renewed_key = tls.server("renewed")
+    other_cn = tls.client("p3-other", signed_by="untrusted-ca")
+
+    async def scenario():
+        async with connect(gateway.ws_url("p3-charger", tls=True),
+                           ssl=tls.client_context(cn="p3-charger")) as before:
+            # Renewed: key first, then the certificate (a half-written pair fails and is retried).
+            shutil.copy(renewed_key, live_key)
+            shutil.copy(renewed_certificate, live_certificate)
+            await eventually(lambda: served_certificate(gateway.wss_port, tls.ca) ==
+                             der_of(renewed_certificate), 10, "the renewed certificate served")
+            # The charger connected before the renewal goes on.
+            assert (await raw_call(before, "Heartbeat", {}))[0] == 3
+            # A second client CA: chargers it signed get in now.
+            loaded = gateway.metric("switchyard_gateway_tls_loads_total", result="ok")
+            live_ca.write_text(Path(tls.ca).read_text() + Path(tls.untrusted_ca).read_text())
+            await eventually(lambda: gateway.metric("switchyard_gateway_tls_loads_total",
+                                                    result="ok") > loaded, 10, "the CA reloaded")
+            context = ssl.create_default_context(cafile=str(tls.ca))
+            context.load_cert_chain(*map(str, other_cn))
+            assert upgrade_status(gateway.wss_port, "/ocpp/p3-other", tls_context=context) == 101
+            # A broken certificate file is refused; the renewed one stays in use.
+            failed = gateway.metric("switchyard_gateway_tls_loads_total", result="failed")
+            live_certificate.write_text("-----BEGIN CERTIFICATE-----\nbroken\n")
+            await eventually(lambda: gateway.metric("switchyard_gateway_tls_loads_total",
+                                                    result="failed") > failed, 10, "refused")
+            assert served_certificate(gateway.wss_port, tls.ca) == der_of(renewed_certificate)
+            assert (await raw_call(before, "Heartbeat", {}))[0] == 3
+
+    run(scenario())
+    log = gateway.log()
+    assert '"msg":"tls files reloaded; new connections use them"' in log
+    assert '"msg":"tls files changed but cannot be loaded; the current ones stay in use"' in log

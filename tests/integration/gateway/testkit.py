@@ -449,10 +449,15 @@ class TlsMaterial:
     def make(self):
         self.ca = self._ca("ca")
         self.untrusted_ca = self._ca("untrusted-ca")
-        self.server_certificate, self.server_key = self._signed(
-            "server", "/CN=localhost", "ca",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        self.server_certificate, self.server_key = self.server("server")
         return self
+
+    def server(self, name):
+        """(certificate, key) of a server certificate for 127.0.0.1 / localhost signed by "ca"
+        (another one than the gateways use: a renewal)."""
+        return self._signed(
+            name, "/CN=localhost", "ca",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
 
     def client(self, cn, signed_by="ca"):
         """(certificate, key) of a charger certificate with CN=cn, signed by "ca" or

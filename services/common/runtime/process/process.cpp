@@ -22,6 +22,9 @@ struct Process::Impl {
 };
 
 Process::Process() : impl_(std::make_unique<Impl>()) {
+  // A peer gone while we write (a TLS 1.3 session ticket to a client that closed right after
+  // its handshake) is EPIPE on that socket, not SIGPIPE's default: ending the process.
+  std::signal(SIGPIPE, SIG_IGN);
   // Every thread created after this inherits the mask; wait_for_signal() takes them.
   sigemptyset(&impl_->signals);
   sigaddset(&impl_->signals, SIGTERM);
