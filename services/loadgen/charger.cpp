@@ -317,6 +317,19 @@ void Charger::on_upgrade(const ConnectionPtr& c, const ws::UpgradeResponse& resp
     }
     ++worker_.stats().errors.http_status[response.status];
     ++worker_.interval().errors;
+    if ((response.status == 503 || response.status == 429) && response.retry_after_s &&
+        worker_.config().honor_retry_after) {
+      // The server said when to come back (admission control, a lockout, a draining pod).
+      ++worker_.stats().retry_after;
+      worker_.stats().retry_after_s += static_cast<std::uint64_t>(*response.retry_after_s);
+      if (in_storm_) {
+        worker_.context().signals->storm_failures.fetch_add(1, std::memory_order_relaxed);
+      }
+      close_now();
+      schedule_reconnect(std::chrono::seconds(*response.retry_after_s) +
+                         random_upto(worker_.rng(), std::chrono::seconds(1)));
+      return;
+    }
     fail_connect(nullptr);
     return;
   }

@@ -48,6 +48,9 @@ void add_settings(Settings& s, LoadgenConfig& c) {
   s.add("call-timeout", c.call_timeout, "A CALL unanswered this long counts as a timeout");
   s.add("reconnect-delay", c.reconnect_delay,
         "Wait after a failed or lost connection (plus up to as much again at random)");
+  s.add("honor-retry-after", c.honor_retry_after,
+        "After an upgrade refused with 503 or 429 and a Retry-After, wait that long (plus up to "
+        "one second at random) instead of --reconnect-delay; false: a charger that ignores it");
   s.add("boot-wait", c.boot_wait,
         "saturate/rate/storm: longest wait for every charger to boot before going on");
   s.add("session-interval", c.session_interval, "fleet: a charging session starts every ...");

@@ -55,6 +55,7 @@ struct LoadgenConfig {
   milliseconds connect_timeout{10'000};
   milliseconds call_timeout{30'000};
   milliseconds reconnect_delay{1'000};  // after a failure, plus up to as much again at random
+  bool honor_retry_after = true;        // a 503 / 429 upgrade answer's Retry-After sets the wait
   milliseconds boot_wait{60'000};       // saturate / rate / storm: longest wait for every boot
 
   // fleet

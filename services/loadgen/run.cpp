@@ -416,6 +416,16 @@ std::string summary_table(const LoadgenConfig& config, const RunResult& r) {
                   format_ms(tls.p99).c_str());
     out += line;
   }
+  if (r.stats.retry_after > 0) {
+    std::snprintf(
+        line, sizeof line,
+        "retry-after  %" PRIu64
+        " refused upgrades told when to come back (%.1f s on "
+        "average), waited as told\n",
+        r.stats.retry_after,
+        static_cast<double>(r.stats.retry_after_s) / static_cast<double>(r.stats.retry_after));
+    out += line;
+  }
   if (config.profile == "storm") {
     std::snprintf(line, sizeof line,
                   "storm        dropped %" PRId64 "  recovered %" PRId64
@@ -512,7 +522,9 @@ boost::json::object report_json(const LoadgenConfig& config, const RunResult& r)
                                     {"server_calls", r.stats.server_calls}};
   report["connections"] = json::object{{"opened", r.stats.connects},
                                        {"open_at_end", r.connected_at_end},
-                                       {"tls_resumed", r.stats.tls_resumed}};
+                                       {"tls_resumed", r.stats.tls_resumed},
+                                       {"retry_after_honored", r.stats.retry_after},
+                                       {"retry_after_seconds", r.stats.retry_after_s}};
   const auto& e = r.stats.errors;
   json::object http;
   for (const auto& [status, count] : e.http_status) http[std::to_string(status)] = count;

@@ -37,6 +37,8 @@ void Stats::merge(const Stats& o) {
   server_calls += o.server_calls;
   connects += o.connects;
   tls_resumed += o.tls_resumed;
+  retry_after += o.retry_after;
+  retry_after_s += o.retry_after_s;
   errors.merge(o.errors);
 }
 

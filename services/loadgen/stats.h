@@ -36,14 +36,16 @@ struct ErrorCounts {
 
 struct Stats {
   std::array<Histogram, kActionCount> latency;  // CALL -> answer, per action
-  Histogram connect;               // connection start -> WebSocket open (TCP, TLS, upgrade)
-  Histogram tls;                   // TLS handshake alone
-  Histogram boot;                  // connection start -> BootNotification Accepted
-  std::uint64_t sent = 0;          // CALLs written
-  std::uint64_t answered = 0;      // CALLs answered (CALLRESULT, CALLERROR or echo)
-  std::uint64_t server_calls = 0;  // CALLs from the server answered by a charger
-  std::uint64_t connects = 0;      // WebSocket connections opened
-  std::uint64_t tls_resumed = 0;   // TLS handshakes that resumed a session
+  Histogram connect;                // connection start -> WebSocket open (TCP, TLS, upgrade)
+  Histogram tls;                    // TLS handshake alone
+  Histogram boot;                   // connection start -> BootNotification Accepted
+  std::uint64_t sent = 0;           // CALLs written
+  std::uint64_t answered = 0;       // CALLs answered (CALLRESULT, CALLERROR or echo)
+  std::uint64_t server_calls = 0;   // CALLs from the server answered by a charger
+  std::uint64_t connects = 0;       // WebSocket connections opened
+  std::uint64_t tls_resumed = 0;    // TLS handshakes that resumed a session
+  std::uint64_t retry_after = 0;    // upgrades refused with a Retry-After that was honored
+  std::uint64_t retry_after_s = 0;  // the seconds those Retry-Afters asked for, summed
   ErrorCounts errors;
 
   void merge(const Stats& other);

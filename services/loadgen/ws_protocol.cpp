@@ -106,6 +106,18 @@ std::optional<UpgradeResponse> parse_upgrade_response(std::string_view bytes) {
     const std::string_view value = trim(line.substr(colon + 1));
     if (iequals(name, "Sec-WebSocket-Accept")) response.accept = value;
     if (iequals(name, "Sec-WebSocket-Protocol")) response.protocol = value;
+    if (iequals(name, "Retry-After") && !value.empty() && value.size() <= 9) {
+      int seconds = 0;
+      bool digits = true;
+      for (char ch : value) {
+        if (ch < '0' || ch > '9') {
+          digits = false;
+          break;
+        }
+        seconds = seconds * 10 + (ch - '0');
+      }
+      if (digits) response.retry_after_s = seconds;
+    }
   }
   return response;
 }

@@ -32,10 +32,11 @@ std::string upgrade_request(std::string_view host, std::string_view target, std:
                             std::string_view protocol, std::string_view authorization);
 
 struct UpgradeResponse {
-  int status = 0;                // HTTP status; 101 when the upgrade succeeded
-  std::string_view accept;       // Sec-WebSocket-Accept
-  std::string_view protocol;     // Sec-WebSocket-Protocol
-  std::size_t header_bytes = 0;  // up to and including the blank line
+  int status = 0;                    // HTTP status; 101 when the upgrade succeeded
+  std::string_view accept;           // Sec-WebSocket-Accept
+  std::string_view protocol;         // Sec-WebSocket-Protocol
+  std::optional<int> retry_after_s;  // Retry-After in seconds (an HTTP-date is not read)
+  std::size_t header_bytes = 0;      // up to and including the blank line
 };
 
 // nullopt while the response head is incomplete; status 0 when it is not HTTP.

@@ -70,6 +70,9 @@ def test_every_charger_of_a_storm_gets_in_eventually(deployment, tmp_path):
     refused = r["errors"]["http_status"].get("503", 0)
     assert refused > 0, r["errors"]  # 600 at once against 100 a second
     assert r["connections"]["open_at_end"] == 600, r["connections"]
+    # The loadgen, like a well-behaved charger, came back when the Retry-After said.
+    assert r["connections"]["retry_after_honored"] == refused, r["connections"]
+    assert 1 <= r["connections"]["retry_after_seconds"] / refused <= 5, r["connections"]
     assert pod.metric("switchyard_gateway_connects_total") == 600  # each got in once
     assert pod.metric("switchyard_gateway_handshakes_refused_total",
                       reason="overloaded") == refused

@@ -50,6 +50,17 @@ TEST(WsProtocolTest, ParsesTheUpgradeAnswer) {
       parse_upgrade_response("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 401);
+  EXPECT_FALSE(refused->retry_after_s);
+  const auto overloaded = parse_upgrade_response(
+      "HTTP/1.1 503 Service Unavailable\r\nretry-after:  17 \r\nContent-Length: 0\r\n\r\n");
+  ASSERT_TRUE(overloaded);
+  EXPECT_EQ(overloaded->status, 503);
+  EXPECT_EQ(overloaded->retry_after_s, 17);
+  // An HTTP-date (or anything but delta-seconds) is not read as a wait.
+  const auto dated = parse_upgrade_response(
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\n\r\n");
+  ASSERT_TRUE(dated);
+  EXPECT_FALSE(dated->retry_after_s);
   const auto garbage = parse_upgrade_response("SSH-2.0-OpenSSH\r\n\r\n");
   ASSERT_TRUE(garbage);
   EXPECT_EQ(garbage->status, 0);
