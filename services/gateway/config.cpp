@@ -56,6 +56,10 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
            "New connections taken at once after a quiet time; 0 = one second's worth")
       .add("admission-retry-after-max", c.admission_retry_after_max,
            "Longest Retry-After told to a refused charger (spread by the size of the storm)")
+      .add("admission-address-share", c.admission_address_share,
+           "Share (0..1] of --admission-rate and --admission-burst one source address may take, "
+           "so a flood from one address cannot starve the others; 0 = no per-address limit "
+           "(chargers behind a carrier NAT share addresses: keep it generous, e.g. 0.2)")
       .add("certificate-signing-min-profile", c.certificate_signing_min_profile,
            "Lowest security profile on which a charger's SignCertificate is passed to the CA "
            "(below it: Rejected, reasonCode SecurityProfile); 2 = over TLS only");

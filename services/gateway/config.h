@@ -49,6 +49,7 @@ struct GatewayConfig {
   double admission_rate = 0;
   double admission_burst = 0;
   std::chrono::milliseconds admission_retry_after_max{30000};
+  double admission_address_share = 0;  // of the rate and burst, per source address; 0 = no limit
   // SignCertificate is refused below this security profile: a certificate that opens profile 3
   // must not be had for a password sent over plain ws (or none).
   int certificate_signing_min_profile = 2;

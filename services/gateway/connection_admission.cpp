@@ -14,9 +14,15 @@ ConnectionAdmission::ConnectionAdmission(ConnectionAdmissionSettings settings, c
       tokens_(burst_),
       refilled_(clock.steady_now()),
       second_start_(refilled_),
-      rng_(seed) {}
+      rng_(seed) {
+  if (settings_.address_share > 0) {
+    const double share = std::min(1.0, settings_.address_share);
+    address_rate_ = settings_.rate * share;
+    address_burst_ = std::max(1.0, burst_ * share);
+  }
+}
 
-std::optional<std::chrono::seconds> ConnectionAdmission::admit() {
+std::optional<AdmissionRefusal> ConnectionAdmission::admit(std::string_view address) {
   if (!settings_.enabled()) return std::nullopt;
   std::lock_guard lock(mutex_);
   const auto now = std::max(clock_.steady_now(), refilled_);  // read under the lock: monotonic
@@ -30,10 +36,19 @@ std::optional<std::chrono::seconds> ConnectionAdmission::admit() {
     refused_this_second_ = 0;
     second_start_ = now;
   }
+  AddressBucket* bucket = address_bucket(address, now);
+  if (bucket != nullptr && bucket->tokens < 1) {
+    return AdmissionRefusal{.retry_after = retry_after(), .address = true};
+  }
   if (tokens_ >= 1) {
     tokens_ -= 1;
+    if (bucket != nullptr) bucket->tokens -= 1;
     return std::nullopt;
   }
+  return AdmissionRefusal{.retry_after = retry_after(), .address = false};
+}
+
+std::chrono::seconds ConnectionAdmission::retry_after() {
   ++refused_this_second_;
   // The refused of a second come back over `spread` seconds: about `rate` a second.
   const double demand = static_cast<double>(std::max(refused_this_second_, refused_last_second_));
@@ -42,6 +57,39 @@ std::optional<std::chrono::seconds> ConnectionAdmission::admit() {
       static_cast<double>(std::max<std::int64_t>(1, settings_.retry_after_max.count()))));
   std::uniform_int_distribution<std::int64_t> pick(1, spread);
   return std::chrono::seconds(pick(rng_));
+}
+
+ConnectionAdmission::AddressBucket* ConnectionAdmission::address_bucket(
+    std::string_view address, std::chrono::steady_clock::time_point now) {
+  if (address_rate_ <= 0 || address.empty()) return nullptr;
+  const auto refill = [&](AddressBucket& b) {
+    const double elapsed = std::chrono::duration<double>(now - b.refilled).count();
+    b.tokens = std::min(address_burst_, b.tokens + std::max(0.0, elapsed) * address_rate_);
+    b.refilled = now;
+  };
+  const std::string key(address);
+  if (auto found = addresses_.find(key); found != addresses_.end()) {
+    refill(found->second);
+    return &found->second;
+  }
+  if (addresses_.size() >= kMaxAddresses) {
+    // Full of busy addresses (many sources at once, IPv6): the pod's rate still holds. A sweep
+    // walks them all, so at most one a second, not one per new address.
+    if (now - last_sweep_ < std::chrono::seconds(1)) return nullptr;
+    last_sweep_ = now;
+    // A full bucket is the same as none: forget the addresses that have been quiet long enough.
+    for (auto it = addresses_.begin(); it != addresses_.end();) {
+      refill(it->second);
+      it = it->second.tokens >= address_burst_ ? addresses_.erase(it) : std::next(it);
+    }
+    if (addresses_.size() >= kMaxAddresses) return nullptr;
+  }
+  return &addresses_.emplace(key, AddressBucket{address_burst_, now}).first->second;
+}
+
+std::size_t ConnectionAdmission::tracked_addresses() {
+  std::lock_guard lock(mutex_);
+  return addresses_.size();
 }
 
 }  // namespace switchyard::gateway

@@ -4,7 +4,9 @@
 // chargers already connected. Over the rate a connection is refused with a Retry-After drawn
 // from [1, spread] s, the spread growing with how many were refused in the last second (their
 // count over the rate, capped at `retry_after_max`), so the refused come back in a trickle the
-// pod can take. Thread-safe (the listeners' I/O threads share one).
+// pod can take. With an address share, one source address takes at most that share of the rate
+// and burst (a bucket of its own, kept for at most kMaxAddresses addresses), so an upgrade flood
+// from one address cannot starve the others. Thread-safe (the listeners' I/O threads share one).
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,9 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "common/runtime/core/clock.h"
 
@@ -21,7 +26,15 @@ struct ConnectionAdmissionSettings {
   double rate = 0;   // new connections per second; 0: no limit
   double burst = 0;  // taken at once after a quiet time; 0: one second's worth
   std::chrono::seconds retry_after_max{30};
+  // At most this share (0..1] of the rate and burst goes to one source address; 0: no limit.
+  // Chargers behind a carrier's NAT share an address: keep it well above one charger's share.
+  double address_share = 0;
   bool enabled() const { return rate > 0; }
+};
+
+struct AdmissionRefusal {
+  std::chrono::seconds retry_after{1};
+  bool address = false;  // the source address took its share (else: the pod is at its rate)
 };
 
 class ConnectionAdmission {
@@ -29,10 +42,14 @@ class ConnectionAdmission {
   ConnectionAdmission(ConnectionAdmissionSettings settings, const Clock& clock,
                       std::uint64_t seed = 0x5eed);
 
-  // nullopt: admitted (one token taken); otherwise refused, with the Retry-After to answer.
-  std::optional<std::chrono::seconds> admit();
+  // nullopt: admitted (one token taken, and one of `address`'s share); otherwise refused, with
+  // the Retry-After to answer. `address`: the source address (empty: not known).
+  std::optional<AdmissionRefusal> admit(std::string_view address = {});
 
   bool enabled() const { return settings_.enabled(); }
+  std::size_t tracked_addresses();
+
+  static constexpr std::size_t kMaxAddresses = 65536;
 
  private:
   ConnectionAdmissionSettings settings_;
@@ -45,6 +62,20 @@ class ConnectionAdmission {
   std::uint64_t refused_this_second_ = 0;
   std::uint64_t refused_last_second_ = 0;
   std::mt19937_64 rng_;
+  struct AddressBucket {
+    double tokens;
+    std::chrono::steady_clock::time_point refilled;
+  };
+  double address_rate_ = 0;
+  double address_burst_ = 0;
+  std::unordered_map<std::string, AddressBucket> addresses_;
+  std::chrono::steady_clock::time_point last_sweep_{};
+
+  std::chrono::seconds retry_after();
+  // The bucket of `address`, refilled to `now`; nullptr when no per-address limit applies (off,
+  // no address, or kMaxAddresses busy addresses tracked already: the pod's rate still holds).
+  AddressBucket* address_bucket(std::string_view address,
+                                std::chrono::steady_clock::time_point now);
 };
 
 }  // namespace switchyard::gateway

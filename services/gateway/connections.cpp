@@ -1182,17 +1182,6 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
       : stream_(std::move(stream)), worker_(worker), ctx_(ctx), deadline_(stream_.get_executor()) {}
 
   void run() {
-    if constexpr (kTls) {
-      // Over the pod's rate of new connections: closed before any other work and before the TLS
-      // handshake, the costly part; the charger backs off and comes again (plain ones get 503
-      // and Retry-After).
-      if (ctx_.connection_admission != nullptr && ctx_.connection_admission->admit()) {
-        ctx_.metrics.handshake_refused("overloaded");
-        beast::error_code closing;
-        beast::get_lowest_layer(stream_).socket().close(closing);
-        return;
-      }
-    }
     beast::error_code ignored;
     const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     // IPv4 as such (also when a dual-stack listener sees it v4-mapped), IPv6 in brackets, so the
@@ -1203,6 +1192,19 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     }
     remote_ = (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
               std::to_string(endpoint.port());
+    if constexpr (kTls) {
+      // Over the pod's rate of new connections (or this address's share of it): closed before
+      // the TLS handshake, the costly part; the charger backs off and comes again (plain ones
+      // get 503 and Retry-After).
+      if (ctx_.connection_admission != nullptr) {
+        if (auto refused = ctx_.connection_admission->admit(address_of(remote_))) {
+          ctx_.metrics.handshake_refused(refused->address ? "overloaded_address" : "overloaded");
+          beast::error_code closing;
+          beast::get_lowest_layer(stream_).socket().close(closing);
+          return;
+        }
+      }
+    }
     // Slow-loris and never-finishing TLS handshakes are cut off here: by the TCP stream's
     // expiry on plain connections; OpenSSL does the TLS stream's I/O itself, so a timer closes
     // the socket there.
@@ -1274,11 +1276,15 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     // upgrade or a locked-out guesser does not spend a charger's turn).
     if constexpr (!kTls) {
       if (ctx_.connection_admission != nullptr) {
-        if (auto retry = ctx_.connection_admission->admit()) {
-          retry_after_ = *retry;
-          return refuse(http::status::service_unavailable, "overloaded",
-                        "this pod is taking new connections at its limit; retry after " +
-                            std::to_string(retry->count()) + " s");
+        if (auto refused = ctx_.connection_admission->admit(address_of(remote_))) {
+          retry_after_ = refused->retry_after;
+          return refuse(
+              http::status::service_unavailable,
+              refused->address ? "overloaded_address" : "overloaded",
+              std::string(refused->address ? "this address is taking its share of the pod's new "
+                                             "connections"
+                                           : "this pod is taking new connections at its limit") +
+                  "; retry after " + std::to_string(refused->retry_after.count()) + " s");
         }
       }
     }
@@ -1383,8 +1389,10 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
 
   void refuse(http::status status, std::string_view reason, std::string body) {
     ctx_.metrics.handshake_refused(reason);
-    // A storm refused for overload would write a line per charger: the metric counts those.
-    log::write(reason == "overloaded" ? log::Level::kDebug : log::Level::kInfo, "upgrade refused",
+    // A storm (or flood) refused for overload would write a line per charger: the metric
+    // counts those.
+    log::write(reason.starts_with("overloaded") ? log::Level::kDebug : log::Level::kInfo,
+               "upgrade refused",
                {{"charger_id", charger_id_},
                 {"remote", remote_},
                 {"status", static_cast<int>(status)},

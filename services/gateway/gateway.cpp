@@ -33,7 +33,8 @@ ConnectionAdmissionSettings connection_admission_settings(const GatewayConfig& c
           .burst = std::max(0.0, c.admission_burst),
           .retry_after_max = std::max(
               std::chrono::seconds(1),
-              std::chrono::duration_cast<std::chrono::seconds>(c.admission_retry_after_max))};
+              std::chrono::duration_cast<std::chrono::seconds>(c.admission_retry_after_max)),
+          .address_share = std::clamp(c.admission_address_share, 0.0, 1.0)};
 }
 
 }  // namespace

@@ -13,9 +13,9 @@ import subprocess
 from testkit import BIN_DIR, connect, raw_call, run
 
 
-def upgrade(port, charger_id):
-    """A WebSocket upgrade request: (status, headers)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def upgrade(port, charger_id, source="127.0.0.1"):
+    """A WebSocket upgrade request from `source`: (status, headers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     try:
         conn.request("GET", f"/ocpp/{charger_id}", headers={
             "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
@@ -76,3 +76,20 @@ def test_every_charger_of_a_storm_gets_in_eventually(deployment, tmp_path):
     assert pod.metric("switchyard_gateway_connects_total") == 600  # each got in once
     assert pod.metric("switchyard_gateway_handshakes_refused_total",
                       reason="overloaded") == refused
+
+
+def test_a_flood_from_one_address_cannot_starve_the_others(deployment):
+    """One address (a misbehaving site controller, an attacker) floods upgrades: it gets its
+    share of the pod's rate (--admission-address-share) and no more, refused with 503 and
+    Retry-After; chargers from other addresses still get in from the same bucket."""
+    pod = deployment.start_gateway("a", admission_rate=10, admission_burst=10,
+                                   admission_address_share=0.2)
+    flood = [upgrade(pod.ws_port, f"flood-{i:02d}", source="127.0.0.2")[0] for i in range(40)]
+    others = [upgrade(pod.ws_port, f"other-{i}", source=f"127.0.0.{3 + i}")[0]
+              for i in range(5)]
+    assert flood.count(101) <= 3, flood  # its share: 2 at once, 2 a second
+    assert set(flood) <= {101, 503}, flood
+    assert others == [101] * 5, others
+    assert pod.metric("switchyard_gateway_handshakes_refused_total",
+                      reason="overloaded_address") == flood.count(503)
+    assert pod.metric("switchyard_gateway_handshakes_refused_total", reason="overloaded") == 0

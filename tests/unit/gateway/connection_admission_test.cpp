@@ -39,7 +39,7 @@ TEST(ConnectionAdmissionTest, TheRefusedAreSpreadOverMoreSecondsTheLargerTheCrow
   ConnectionAdmission admission({.rate = 100, .burst = 100, .retry_after_max = 30s}, clock);
   std::vector<std::int64_t> retry_after;
   for (int i = 0; i < 3100; ++i) {
-    if (auto r = admission.admit()) retry_after.push_back(r->count());
+    if (auto r = admission.admit()) retry_after.push_back(r->retry_after.count());
   }
   // 3,000 refused at 100 a second: the first ones (a small crowd so far) come back at once,
   // the last ones anywhere within 1 to 30 s, about evenly.
@@ -57,7 +57,7 @@ TEST(ConnectionAdmissionTest, TheRefusedAreSpreadOverMoreSecondsTheLargerTheCrow
   ConnectionAdmission small({.rate = 100, .burst = 100, .retry_after_max = 30s}, clock);
   std::int64_t longest = 0;
   for (int i = 0; i < 250; ++i) {
-    if (auto r = small.admit()) longest = std::max<std::int64_t>(longest, r->count());
+    if (auto r = small.admit()) longest = std::max<std::int64_t>(longest, r->retry_after.count());
   }
   EXPECT_LE(longest, 2);
 }
@@ -68,7 +68,7 @@ TEST(ConnectionAdmissionTest, RetryAfterNeverExceedsItsMaximum) {
   for (int i = 0; i < 10'000; ++i) {
     const auto r = admission.admit();
     if (r) {
-      ASSERT_LE(r->count(), 10);
+      ASSERT_LE(r->retry_after.count(), 10);
     }
   }
 }
@@ -90,6 +90,52 @@ TEST(ConnectionAdmissionTest, AQuietPodAdmitsABurstAgain) {
   int admitted = 0;
   for (int i = 0; i < 100; ++i) admitted += admission.admit() ? 0 : 1;
   EXPECT_EQ(admitted, 20);  // the bucket refills to its burst, not beyond
+}
+
+TEST(ConnectionAdmissionTest, AFloodFromOneAddressCannotStarveTheOthers) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({.rate = 100, .burst = 100, .address_share = 0.1}, clock);
+  int flood_admitted = 0;
+  int others_admitted = 0;
+  for (int tick = 0; tick < 100; ++tick) {  // one second
+    for (int i = 0; i < 50; ++i) {
+      const auto r = admission.admit("10.0.0.1");
+      if (!r) {
+        ++flood_admitted;
+      } else {
+        EXPECT_TRUE(r->address) << "the flood is refused for its address, not the pod's rate";
+      }
+    }
+    others_admitted += admission.admit("192.0.2." + std::to_string(tick)) ? 0 : 1;
+    clock.advance(10ms);
+  }
+  EXPECT_NEAR(flood_admitted, 10 + 10, 2);  // its share of the burst, then of the rate
+  EXPECT_EQ(others_admitted, 100);          // every other charger got in
+}
+
+TEST(ConnectionAdmissionTest, ThePodsRateStillHoldsAcrossAddresses) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({.rate = 100, .burst = 50, .address_share = 0.5}, clock);
+  int admitted = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const auto r = admission.admit("198.51.100." + std::to_string(i % 200));
+    admitted += r ? 0 : 1;
+    if (r) {
+      EXPECT_FALSE(r->address);
+    }
+  }
+  EXPECT_EQ(admitted, 50);
+}
+
+TEST(ConnectionAdmissionTest, AddressesTrackedAreBoundedAndQuietOnesForgotten) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({.rate = 1e6, .burst = 1e6, .address_share = 0.5}, clock);
+  const auto many = ConnectionAdmission::kMaxAddresses + 1000;
+  for (std::size_t i = 0; i < many; ++i) (void)admission.admit("a" + std::to_string(i));
+  EXPECT_LE(admission.tracked_addresses(), ConnectionAdmission::kMaxAddresses);
+  clock.advance(10s);  // every bucket full again: none is worth keeping
+  (void)admission.admit("late");
+  EXPECT_LE(admission.tracked_addresses(), 2U);
 }
 
 }  // namespace
