@@ -38,14 +38,16 @@ std::optional<AdmissionRefusal> ConnectionAdmission::admit(std::string_view addr
   }
   AddressBucket* bucket = address_bucket(address, now);
   if (bucket != nullptr && bucket->tokens < 1) {
-    return AdmissionRefusal{.retry_after = retry_after(), .address = true};
+    const bool report = !bucket->reported || now - *bucket->reported >= std::chrono::minutes(1);
+    if (report) bucket->reported = now;
+    return AdmissionRefusal{.retry_after = retry_after(), .address = true, .report = report};
   }
   if (tokens_ >= 1) {
     tokens_ -= 1;
     if (bucket != nullptr) bucket->tokens -= 1;
     return std::nullopt;
   }
-  return AdmissionRefusal{.retry_after = retry_after(), .address = false};
+  return AdmissionRefusal{.retry_after = retry_after(), .address = false, .report = false};
 }
 
 std::chrono::seconds ConnectionAdmission::retry_after() {
@@ -84,7 +86,10 @@ ConnectionAdmission::AddressBucket* ConnectionAdmission::address_bucket(
     }
     if (addresses_.size() >= kMaxAddresses) return nullptr;
   }
-  return &addresses_.emplace(key, AddressBucket{address_burst_, now}).first->second;
+  return &addresses_
+              .emplace(key,
+                       AddressBucket{.tokens = address_burst_, .refilled = now, .reported = {}})
+              .first->second;
 }
 
 std::size_t ConnectionAdmission::tracked_addresses() {

@@ -35,6 +35,9 @@ struct ConnectionAdmissionSettings {
 struct AdmissionRefusal {
   std::chrono::seconds retry_after{1};
   bool address = false;  // the source address took its share (else: the pod is at its rate)
+  // The first refusal of this address's surplus in a minute: worth a log line (the rest are
+  // counted only, a flood would write one per request).
+  bool report = false;
 };
 
 class ConnectionAdmission {
@@ -65,6 +68,7 @@ class ConnectionAdmission {
   struct AddressBucket {
     double tokens;
     std::chrono::steady_clock::time_point refilled;
+    std::optional<std::chrono::steady_clock::time_point> reported;  // last one worth a log line
   };
   double address_rate_ = 0;
   double address_burst_ = 0;

@@ -1198,6 +1198,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
       // get 503 and Retry-After).
       if (ctx_.connection_admission != nullptr) {
         if (auto refused = ctx_.connection_admission->admit(address_of(remote_))) {
+          if (refused->report) report_address_over_share(*refused);
           ctx_.metrics.handshake_refused(refused->address ? "overloaded_address" : "overloaded");
           beast::error_code closing;
           beast::get_lowest_layer(stream_).socket().close(closing);
@@ -1277,6 +1278,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     if constexpr (!kTls) {
       if (ctx_.connection_admission != nullptr) {
         if (auto refused = ctx_.connection_admission->admit(address_of(remote_))) {
+          if (refused->report) report_address_over_share(*refused);
           retry_after_ = refused->retry_after;
           return refuse(
               http::status::service_unavailable,
@@ -1385,6 +1387,16 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
                {"remote_address", address},
                {"failures", lock->failures},
                {"lockout_s", static_cast<std::int64_t>(lock->retry_after.count())}});
+  }
+
+  // A source address past its share of the pod's new connections: a flood, or many chargers
+  // behind one NAT (then the share is too small). Once a minute per address; the metric counts
+  // every refusal.
+  void report_address_over_share(const AdmissionRefusal& refused) {
+    log::warn("a source address is over its share of new connections; refusing its surplus",
+              {{"remote_address", address_of(remote_)},
+               {"retry_after_s", static_cast<std::int64_t>(refused.retry_after.count())},
+               {"share", ctx_.config.admission_address_share}});
   }
 
   void refuse(http::status status, std::string_view reason, std::string body) {

@@ -93,3 +93,7 @@ def test_a_flood_from_one_address_cannot_starve_the_others(deployment):
     assert pod.metric("switchyard_gateway_handshakes_refused_total",
                       reason="overloaded_address") == flood.count(503)
     assert pod.metric("switchyard_gateway_handshakes_refused_total", reason="overloaded") == 0
+    # The operator sees the address once (not a line per refused request).
+    warned = [line for line in pod.log().splitlines()
+              if "over its share of new connections" in line]
+    assert len(warned) == 1 and '"remote_address":"127.0.0.2"' in warned[0], warned

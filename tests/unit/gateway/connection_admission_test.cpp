@@ -97,6 +97,7 @@ TEST(ConnectionAdmissionTest, AFloodFromOneAddressCannotStarveTheOthers) {
   ConnectionAdmission admission({.rate = 100, .burst = 100, .address_share = 0.1}, clock);
   int flood_admitted = 0;
   int others_admitted = 0;
+  int reported = 0;
   for (int tick = 0; tick < 100; ++tick) {  // one second
     for (int i = 0; i < 50; ++i) {
       const auto r = admission.admit("10.0.0.1");
@@ -104,6 +105,7 @@ TEST(ConnectionAdmissionTest, AFloodFromOneAddressCannotStarveTheOthers) {
         ++flood_admitted;
       } else {
         EXPECT_TRUE(r->address) << "the flood is refused for its address, not the pod's rate";
+        reported += r->report ? 1 : 0;
       }
     }
     others_admitted += admission.admit("192.0.2." + std::to_string(tick)) ? 0 : 1;
@@ -111,6 +113,11 @@ TEST(ConnectionAdmissionTest, AFloodFromOneAddressCannotStarveTheOthers) {
   }
   EXPECT_NEAR(flood_admitted, 10 + 10, 2);  // its share of the burst, then of the rate
   EXPECT_EQ(others_admitted, 100);          // every other charger got in
+  EXPECT_EQ(reported, 1);                   // one log line for ~4,900 refusals
+  clock.advance(61s);
+  for (int i = 0; i < 100; ++i)
+    reported += admission.admit("10.0.0.1").value_or(AdmissionRefusal{}).report ? 1 : 0;
+  EXPECT_EQ(reported, 2);  // and one a minute while it goes on
 }
 
 TEST(ConnectionAdmissionTest, ThePodsRateStillHoldsAcrossAddresses) {
