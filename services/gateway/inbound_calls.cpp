@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "common/ocpp/decoder.h"
+#include "common/ocpp/formats.h"
 
 #include "common/ocpp/generated/v16/messages.h"
 #include "common/ocpp/generated/v201/messages.h"
@@ -232,14 +233,6 @@ std::optional<SigningRequest> signing_request(const ocpp::DecodedFrame& frame) {
 
 namespace {
 
-// At most `limit` bytes of `text`, not cutting a UTF-8 sequence (a limit in code points holds).
-std::string_view clipped(std::string_view text, std::size_t limit) {
-  if (text.size() <= limit) return text;
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
-}
-
 template <typename Response, typename Status, typename StatusInfo>
 std::string sign_certificate_2x(ocpp::Encoder& e, const CertificateDecision& d) {
   Response r{};
@@ -248,8 +241,8 @@ std::string sign_certificate_2x(ocpp::Encoder& e, const CertificateDecision& d) 
     StatusInfo info{};
     const std::string_view code =
         d.reason_code.empty() ? std::string_view("Rejected") : std::string_view(d.reason_code);
-    info.reason_code = clipped(code, 20);
-    info.additional_info = clipped(d.reason, 512);
+    info.reason_code = ocpp::utf8_prefix(code, 20);
+    info.additional_info = ocpp::utf8_prefix(d.reason, 512);
     r.status_info = info;
   }
   return std::string(e.payload(Response::schema(), &r));
