@@ -362,10 +362,16 @@ roaming = dashboard(
              "{{command}} {{result}}")], "ops",
            description="START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION, "
                        "UNLOCK_CONNECTOR: the CommandResult sent to the eMSP (or the refusal)."),
-        text("Later roaming slices",
+        text("Hubject (OICP 2.3) and later roaming slices",
              "Locations, sessions, CDRs and tariffs are published and eMSPs' commands reach "
-             "the chargers. Later slices add, with their metrics: partner HTTP latency, "
-             "real-time authorizations by result, tariff pushes and OICP 2.3.", width=12),
+             "the chargers. **Hubject (OICP 2.3)**, when roaming runs with `--oicp-url`: its "
+             "outbox shows above as partner `@hubject` (module locations: EVSE data and "
+             "statuses); its pushes in `switchyard_roaming_oicp_pushes_total{operation, action, "
+             "result}`, the EVSEs it holds in `switchyard_roaming_oicp_evses`, the last fullLoad "
+             "in `switchyard_roaming_oicp_last_full_load_timestamp_seconds`, its requests in "
+             "`switchyard_roaming_requests_total{protocol=\"oicp\"}` (panels here only with "
+             "OICP on). Later slices add: partner HTTP latency, real-time authorizations by "
+             "result, OICP sessions and CDRs.", width=12),
     ])
 
 DASHBOARDS = {

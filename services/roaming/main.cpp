@@ -27,10 +27,11 @@ int main(int argc, char** argv) {
   std::string gateway_address;
   std::string transactions_address;
   Settings settings("switchyard-roaming",
-                    "Switchyard roaming: OCPI 2.2.1 CPO (versions, credentials, locations) and "
-                    "its partners");
+                    "Switchyard roaming: OCPI 2.2.1 CPO (versions, credentials, locations, ...) "
+                    "and its partners; OICP 2.3 EVSE data and statuses to Hubject");
   options.add_to(settings, "switchyard.v1.Roaming");
   roaming::add_ocpi_settings(settings, ocpi);
+  roaming::add_oicp_settings(settings, ocpi.oicp);
   settings
       .add("transactions-topic", ocpi.transactions_topic,
            "Topic of the transactions service's transaction updates (roaming drivers' sessions)")

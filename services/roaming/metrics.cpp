@@ -16,6 +16,9 @@ namespace {
 constexpr std::array<std::string_view, 11> kModules = {
     "versions", "credentials", "locations",        "sessions",      "cdrs",   "tariffs",
     "tokens",   "commands",    "chargingprofiles", "hubclientinfo", "unknown"};
+constexpr std::array<std::string_view, 9> kOicpOperations = {
+    "evse-data",    "evse-status", "charge-detail-record", "authorize-start", "authorize-stop",
+    "remote-start", "remote-stop", "pricing-products",     "evse-pricing"};
 constexpr std::array<std::string_view, 6> kMethods = {"GET",   "POST",   "PUT",
                                                       "PATCH", "DELETE", "OPTIONS"};
 
@@ -54,11 +57,12 @@ RoamingMetrics::RoamingMetrics(prometheus::Registry& registry)
 RoamingMetrics::~RoamingMetrics() = default;
 
 void RoamingMetrics::request(std::string_view direction, std::string_view module,
-                             std::string_view method, int status) {
+                             std::string_view method, int status, std::string_view protocol) {
+  const bool oicp = protocol == "oicp";
   impl_->requests
       .Add({{"direction", direction == "in" ? "in" : "out"},
-            {"protocol", "ocpi"},
-            {"module", bounded(module, kModules)},
+            {"protocol", oicp ? "oicp" : "ocpi"},
+            {"module", oicp ? bounded(module, kOicpOperations) : bounded(module, kModules)},
             {"method", bounded(method, kMethods)},
             {"status", status > 0 ? std::to_string(status) : std::string("error")}})
       .Increment();

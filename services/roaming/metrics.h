@@ -18,11 +18,13 @@ class RoamingMetrics {
   RoamingMetrics(const RoamingMetrics&) = delete;
   RoamingMetrics& operator=(const RoamingMetrics&) = delete;
 
-  // switchyard_roaming_requests_total{direction, protocol="ocpi", module, method, status}.
+  // switchyard_roaming_requests_total{direction, protocol, module, method, status}.
   // `direction` "in" or "out"; `status` the HTTP status, 0 for no answer ("error"). Labels are
   // bounded: a module or method outside the known set counts as "other".
+  // `protocol` "ocpi" (modules: versions, credentials, locations, ...) or "oicp" (operations:
+  // evse-data, evse-status, ...).
   void request(std::string_view direction, std::string_view module, std::string_view method,
-               int status);
+               int status, std::string_view protocol = "ocpi");
   // switchyard_roaming_partners{state}.
   void partners(int invited, int registered, int unregistered);
 

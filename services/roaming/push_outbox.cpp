@@ -21,12 +21,31 @@ Result<void> enqueue_push(sql::Transaction& tx, std::span<const std::string> par
 }
 
 Result<std::vector<PendingPush>> PushOutbox::due(std::int64_t now_ms, int limit) {
+  return select_due(
+      "next_attempt_ms <= $1 AND partner_id NOT LIKE '" + std::string(kBuiltInPrefix) + "%'",
+      {std::to_string(now_ms)}, limit);
+}
+
+Result<std::vector<PendingPush>> PushOutbox::due_of(const std::string& partner_id,
+                                                    std::int64_t now_ms, int limit) {
+  return select_due("next_attempt_ms <= $1 AND partner_id = $2",
+                    {std::to_string(now_ms), partner_id}, limit);
+}
+
+Result<std::vector<PendingPush>> PushOutbox::all_of(const std::string& partner_id) {
+  return select_due("partner_id = $1", {partner_id}, 1 << 30);
+}
+
+Result<std::vector<PendingPush>> PushOutbox::select_due(const std::string& where,
+                                                        std::vector<std::string> params,
+                                                        int limit) {
+  std::vector<sql::Param> bound(params.begin(), params.end());
   auto r = db_.exec(
       "SELECT partner_id, module, object_id, part, version, enqueued_ms, attempts "
-      "FROM roaming_outbox WHERE next_attempt_ms <= $1 "
-      "ORDER BY enqueued_ms, partner_id, module, object_id, part LIMIT " +
+      "FROM roaming_outbox WHERE " +
+          where + " ORDER BY enqueued_ms, partner_id, module, object_id, part LIMIT " +
           std::to_string(limit),
-      {std::to_string(now_ms)});
+      bound);
   if (!r) return std::unexpected(r.error());
   std::vector<PendingPush> out;
   out.reserve(static_cast<std::size_t>(r->size()));

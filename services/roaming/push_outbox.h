@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/runtime/core/error.h"
@@ -18,6 +19,10 @@ class Transaction;
 }  // namespace switchyard::sql
 
 namespace switchyard::roaming {
+
+// Outboxes of partners that are not OCPI partners (Hubject: "@hubject") have ids with this prefix,
+// which OCPI partner ids cannot have; the OCPI pusher leaves them to their own pusher.
+inline constexpr std::string_view kBuiltInPrefix = "@";
 
 // An object a partner has still to be told about. `part` narrows it ("" the whole object; for
 // locations an EVSE uid: its status only). `version` grows with each change while it waits.
@@ -53,8 +58,13 @@ class PushOutbox {
  public:
   explicit PushOutbox(sql::Database& db) : db_(db) {}
 
-  // Entries whose next attempt is due, oldest change first.
+  // Entries of partners (not the built-in ones) whose next attempt is due, oldest change first.
   Result<std::vector<PendingPush>> due(std::int64_t now_ms, int limit);
+  // The same for one partner (a built-in one such as OICP's kHubjectPartner).
+  Result<std::vector<PendingPush>> due_of(const std::string& partner_id, std::int64_t now_ms,
+                                          int limit);
+  // Every entry of a partner, due or not.
+  Result<std::vector<PendingPush>> all_of(const std::string& partner_id);
   // Delivered: the entry goes unless the object changed again meanwhile (then it stays, due).
   Result<void> done(const PendingPush& push);
   // Not delivered: tried again at `next_ms`.
@@ -70,6 +80,9 @@ class PushOutbox {
   Result<std::vector<PushStats>> stats();
 
  private:
+  Result<std::vector<PendingPush>> select_due(const std::string& where,
+                                              std::vector<std::string> params, int limit);
+
   sql::Database& db_;
 };
 

@@ -53,6 +53,12 @@ void Pusher::add_source(PushSource& source) {
   }
 }
 
+void Pusher::add_built_in_receiver(std::string module, std::string partner_id,
+                                   std::function<void()> wake) {
+  built_in_.emplace_back(std::move(module), std::move(partner_id));
+  built_in_wakes_.push_back(std::move(wake));
+}
+
 Result<std::vector<std::string>> Pusher::receivers(std::string_view module) {
   std::lock_guard lock(receivers_mutex_);
   const auto now = clock_.steady_now();
@@ -68,6 +74,9 @@ Result<std::vector<std::string>> Pusher::receivers(std::string_view module) {
   std::vector<std::string> out;
   for (const auto& p : registered_) {
     if (!receiver_url(p, module).empty()) out.push_back(p.id);
+  }
+  for (const auto& [m, id] : built_in_) {
+    if (m == module) out.push_back(id);
   }
   return out;
 }
@@ -94,6 +103,7 @@ void Pusher::wake() {
     woken_ = true;
   }
   cv_.notify_all();
+  for (const auto& wake : built_in_wakes_) wake();
 }
 
 std::int64_t Pusher::now_ms() const { return unix_ms(clock_.now()); }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -87,10 +88,15 @@ class Pusher {
 
   // Before start(); `source` outlives this.
   void add_source(PushSource& source);
+  // Before start(): a built-in partner (kBuiltInPrefix, e.g. OICP's Hubject) whose own pusher
+  // sends `module`'s changes; receivers(module) names it, so changes go into its outbox too, and
+  // wake() calls `wake` as well.
+  void add_built_in_receiver(std::string module, std::string partner_id,
+                             std::function<void()> wake);
 
-  // Ids of the registered partners with a RECEIVER endpoint of `module`. Read from the partner
-  // store at most once a second (every charger event asks): a partner registering now gets
-  // changes from a second later.
+  // Ids of the registered partners with a RECEIVER endpoint of `module` (and the built-in ones).
+  // Read from the partner store at most once a second (every charger event asks): a partner
+  // registering now gets changes from a second later.
   Result<std::vector<std::string>> receivers(std::string_view module);
   // A partner registered or changed: the next receivers() reads the store again.
   void forget_receivers();
@@ -118,6 +124,8 @@ class Pusher {
   const Clock& clock_;
   PushOptions options_;
   std::map<std::string, PushSource*, std::less<>> sources_;
+  std::vector<std::pair<std::string, std::string>> built_in_;  // (module, partner id)
+  std::vector<std::function<void()>> built_in_wakes_;
   prometheus::Family<prometheus::Counter>* pushes_ = nullptr;
   prometheus::Family<prometheus::Gauge>* pending_ = nullptr;
   prometheus::Family<prometheus::Gauge>* oldest_ = nullptr;

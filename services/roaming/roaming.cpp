@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <stdexcept>
 
 #include "common/runtime/bus/event_consumer.h"
 #include "common/runtime/core/log.h"
@@ -18,6 +19,8 @@
 #include "roaming/metrics.h"
 #include "roaming/ocpi_client.h"
 #include "roaming/ocpi_routes.h"
+#include "roaming/oicp_client.h"
+#include "roaming/oicp_pusher.h"
 #include "roaming/partners.h"
 #include "roaming/sessions.h"
 #include "roaming/status_feed.h"
@@ -110,6 +113,14 @@ struct RoamingService::Impl {
                 {{"partner_id", p.id}, {"locations", *queued}});
       pusher.wake();
     });
+    if (s.oicp.enabled()) {
+      oicp_client = std::make_unique<HttpOicpClient>(s.oicp, metrics.get());
+      oicp_pusher = std::make_unique<OicpPusher>(s.oicp, locations, outbox, db, *oicp_client, clock,
+                                                 registry);
+      // Location and EVSE status changes go into Hubject's outbox too.
+      pusher.add_built_in_receiver("locations", std::string(kHubjectPartner),
+                                   [this] { oicp_pusher->wake(); });
+    }
     token_authorizer.on_decision([this](const std::string& uid, const RoamingTokenDecision& d) {
       session_feed.authorized(uid, d);
     });
@@ -144,6 +155,8 @@ struct RoamingService::Impl {
   std::string transactions_topic;
   std::string cdrs_topic;
   RoamingApi api;
+  std::unique_ptr<HttpOicpClient> oicp_client;  // with --oicp-url
+  std::unique_ptr<OicpPusher> oicp_pusher;
 };
 
 RoamingService::RoamingService(const OcpiSettings& checked_settings, sql::Database& db,
@@ -164,7 +177,10 @@ Registration& RoamingService::registration() { return impl_->registration; }
 
 std::string RoamingService::versions_url() const { return impl_->registration.versions_url(); }
 
-void RoamingService::start() { impl_->pusher.start(); }
+void RoamingService::start() {
+  impl_->pusher.start();
+  if (impl_->oicp_pusher) impl_->oicp_pusher->start();
+}
 
 Result<RoamingTokenDecision> RoamingService::authorize_token(const std::string& id_token) {
   return impl_->token_authorizer.authorize(id_token);
@@ -172,6 +188,7 @@ Result<RoamingTokenDecision> RoamingService::authorize_token(const std::string& 
 
 void RoamingService::stop() {
   impl_->pusher.stop();
+  if (impl_->oicp_pusher) impl_->oicp_pusher->stop();
   impl_->commands.stop();  // the commands in flight post their results first
 }
 
@@ -196,7 +213,14 @@ Result<std::unique_ptr<RoamingService>> make_roaming_service(
     http::Server& server, const Clock& clock, prometheus::Registry* metrics) {
   auto checked = checked_ocpi_settings(std::move(settings), default_base_url);
   if (!checked) return std::unexpected(checked.error());
-  auto service = std::make_unique<RoamingService>(*checked, db, pool, clock, metrics);
+  std::unique_ptr<RoamingService> service;
+  try {
+    service = std::make_unique<RoamingService>(*checked, db, pool, clock, metrics);
+  } catch (const std::runtime_error& e) {  // the OICP client's certificate, key or CA
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        std::string("--oicp-client-certificate / --oicp-client-key / --oicp-ca: ") + e.what());
+  }
   service->install_routes(server);
   return service;
 }

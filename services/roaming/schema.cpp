@@ -187,6 +187,22 @@ CREATE TABLE roaming_tariffs (
 );
 )sql",
      ""},
+    // OICP (oicp_pusher.h): the EVSEs Hubject holds, with the EvseDataRecord it has of each, and
+    // when it last accepted a fullLoad.
+    {9, "roaming oicp",
+     R"sql(
+CREATE TABLE roaming_oicp_evses (
+  evse_id TEXT PRIMARY KEY,
+  location_id TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX roaming_oicp_evses_location ON roaming_oicp_evses (location_id);
+CREATE TABLE roaming_oicp_state (
+  name TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+)sql",
+     ""},
 };
 
 }  // namespace

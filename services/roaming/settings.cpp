@@ -1,8 +1,9 @@
-// OCPI flags (see settings.h).
+// Roaming flags (see settings.h).
 #include "roaming/settings.h"
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 
 #include "common/runtime/core/settings.h"
 #include "common/runtime/http/client.h"
@@ -23,12 +24,73 @@ void add_ocpi_settings(Settings& settings, OcpiSettings& ocpi) {
            "tariff's)");
 }
 
+void add_oicp_settings(Settings& settings, OicpSettings& oicp) {
+  settings
+      .add("oicp-url", oicp.url,
+           "Hubject's OICP 2.3 root, e.g. https://service.hubject.com/api/oicp (empty: no OICP)")
+      .add("oicp-operator-id", oicp.operator_id,
+           "Our OICP OperatorID, e.g. DE*SWY (the prefix of every EvseID pushed to Hubject)")
+      .add("oicp-operator-name", oicp.operator_name, "Our operator name in OICP EVSE data")
+      .add("oicp-client-certificate", oicp.client_certificate,
+           "PEM client certificate (chain) Hubject issued for our OperatorID")
+      .add("oicp-client-key", oicp.client_key, "PEM key of --oicp-client-certificate")
+      .add("oicp-ca", oicp.ca, "PEM CA of Hubject's server certificate (empty: the system's)")
+      .add("oicp-hotline-phone", oicp.hotline_phone,
+           "HotlinePhoneNumber of our EVSEs in OICP (+ and 5 to 15 digits)")
+      .add("oicp-timeout", oicp.timeout, "Timeout of a request to Hubject")
+      .add("oicp-full-load-interval", oicp.full_load_interval,
+           "How often EVSE data and statuses are sent to Hubject in full (fullLoad)");
+}
+
+bool is_oicp_operator_id(std::string_view id) {
+  static const std::regex kOperator(
+      R"(^(([A-Za-z]{2}\*?[A-Za-z0-9]{3})|(\+?[0-9]{1,3}\*[0-9]{3}))$)");
+  return std::regex_match(id.begin(), id.end(), kOperator);
+}
+
 std::string ocpi_default_base_url(const std::string& listen_address, int http_port) {
   const bool any = listen_address.empty() || listen_address == "0.0.0.0" || listen_address == "::";
   std::string host = any ? std::string("127.0.0.1") : listen_address;
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
   return "http://" + host + ":" + std::to_string(http_port) + "/ocpi";
 }
+
+namespace {
+
+Result<void> checked_oicp_settings(OicpSettings& s) {
+  const auto invalid = [](const std::string& message) {
+    return make_error(ErrorCode::kInvalidArgument, message);
+  };
+  if (!s.enabled()) return {};
+  while (!s.url.empty() && s.url.back() == '/') s.url.pop_back();
+  auto url = http::parse_url(s.url);
+  if (!url || url->scheme != "https") {
+    return invalid("--oicp-url: '" + s.url + "' is not an https URL (Hubject needs mutual TLS)");
+  }
+  if (url->target.find('?') != std::string::npos)
+    return invalid("--oicp-url: must not have a query");
+  if (!is_oicp_operator_id(s.operator_id)) {
+    return invalid("--oicp-operator-id: '" + s.operator_id +
+                   "' is not an OICP OperatorID such as DE*SWY");
+  }
+  if (s.operator_name.empty() || s.operator_name.size() > 100) {
+    return invalid("--oicp-operator-name: must be 1 to 100 characters");
+  }
+  if (s.client_certificate.empty() != s.client_key.empty()) {
+    return invalid("--oicp-client-certificate and --oicp-client-key: give both or neither");
+  }
+  static const std::regex kPhone(R"(^\+[0-9]{5,15}$)");
+  if (!std::regex_match(s.hotline_phone, kPhone)) {
+    return invalid("--oicp-hotline-phone: must be + and 5 to 15 digits");
+  }
+  if (s.timeout <= std::chrono::milliseconds(0)) return invalid("--oicp-timeout: must be above 0");
+  if (s.full_load_interval < std::chrono::minutes(1)) {
+    return invalid("--oicp-full-load-interval: must be at least 1 minute");
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<OcpiSettings> checked_ocpi_settings(OcpiSettings s, const std::string& default_base_url) {
   if (s.base_url.empty()) s.base_url = default_base_url;
@@ -65,6 +127,7 @@ Result<OcpiSettings> checked_ocpi_settings(OcpiSettings s, const std::string& de
   if (s.timeout <= std::chrono::milliseconds(0)) {
     return make_error(ErrorCode::kInvalidArgument, "--ocpi-timeout: must be above 0");
   }
+  if (auto oicp = checked_oicp_settings(s.oicp); !oicp) return std::unexpected(oicp.error());
   return s;
 }
 

@@ -1,8 +1,10 @@
-// The OCPI flags (switchyard-roaming and switchyard-standalone alike) and their checks.
+// The roaming flags, OCPI and OICP (switchyard-roaming and switchyard-standalone alike), and their
+// checks.
 #pragma once
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include "common/runtime/core/error.h"
 
@@ -11,6 +13,24 @@ class Settings;
 }  // namespace switchyard
 
 namespace switchyard::roaming {
+
+// Hubject OICP 2.3 as a CPO (oicp_pusher.h): off while `url` is empty.
+struct OicpSettings {
+  // Hubject's API root, e.g. "https://service.hubject.com/api/oicp" (https only: Hubject
+  // identifies the operator by the client certificate).
+  std::string url;
+  std::string operator_id;  // ours, e.g. "DE*SWY": the prefix of every EvseID we push
+  std::string operator_name = "Switchyard CPO";
+  std::string client_certificate;  // PEM chain Hubject issued for operator_id
+  std::string client_key;          // PEM
+  std::string ca;                  // CA of Hubject's server certificate; empty: the system's
+  std::string hotline_phone = "+4930000000";  // EvseDataRecord.HotlinePhoneNumber: +digits
+  std::chrono::milliseconds timeout{10000};   // each request, connect included
+  // A fullLoad of EVSE data and statuses replaces what Hubject holds this often (and at the
+  // first start); changes go as insert / update / delete in between.
+  std::chrono::milliseconds full_load_interval{24 * 3600 * 1000};
+  bool enabled() const { return !url.empty(); }
+};
 
 struct OcpiSettings {
   // Public root of our OCPI API, e.g. "https://cpo.example.com/ocpi"; empty: the default from
@@ -25,11 +45,18 @@ struct OcpiSettings {
   // tells them apart by these names.
   std::string transactions_topic = "csms.transactions.v1";
   std::string cdrs_topic = "csms.cdrs.v1";
+  OicpSettings oicp;  // --oicp-*
 };
 
 // --ocpi-base-url, --ocpi-country-code, --ocpi-party-id, --ocpi-business-name, --ocpi-timeout,
 // --ocpi-currency (the topics are switchyard-roaming's own flags).
 void add_ocpi_settings(Settings& settings, OcpiSettings& ocpi);
+// --oicp-url, --oicp-operator-id, --oicp-operator-name, --oicp-client-certificate,
+// --oicp-client-key, --oicp-ca, --oicp-hotline-phone, --oicp-timeout, --oicp-full-load-interval.
+void add_oicp_settings(Settings& settings, OicpSettings& oicp);
+
+// Whether `id` is an OICP OperatorID (ISO "DE*SWY" / "DESWY" or DIN "+49*536").
+bool is_oicp_operator_id(std::string_view id);
 
 // "http://<address>:<port>/ocpi" (an empty, 0.0.0.0 or :: address as 127.0.0.1).
 std::string ocpi_default_base_url(const std::string& listen_address, int http_port);

@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   // the same flags as switchyard-roaming's.
   roaming::OcpiSettings ocpi;
   roaming::add_ocpi_settings(settings, ocpi);
+  roaming::add_oicp_settings(settings, ocpi.oicp);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("standalone", gw_config.pod_id, log::parse_level(log_level));
   gw_config.listen_address = listen_address;

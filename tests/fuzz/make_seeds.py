@@ -64,6 +64,9 @@ OCPI_SEEDS = [
     (6, 'Token ebf3b399-779f-4497-9b9d-ac6ad3cc44d2'),
     (6, '/ocpi/cpo/2.2.1/tokens/DE/EMS/04A1B2C3D4?type=RFID'),
     (6, '/ocpi/emsp/2.2.1/tokens/04A1%20B2/authorize'),
+    (7, '{"Result":true,"StatusCode":{"Code":"000","Description":"Success"}}'),
+    (7, '{"Result":false,"StatusCode":{"Code":"017","Description":"Unauthorized Access",'
+        '"AdditionalInfo":"certificate DE*XYZ"},"SessionID":"b2688855-7f00-0002-6d8e-48d883f6abb6"}'),
 ]
 
 

@@ -6,7 +6,9 @@
 //  * a token patch that applies gives a token whose stored JSON parses as a token again, with
 //    the same identity (country, party, uid, type: a patch cannot change them);
 //  * a paging query either fails naming a parameter or gives 0 <= offset, 1 <= limit <= max;
-//  * an Authorization header never yields an empty token.
+//  * an Authorization header never yields an empty token;
+//  * Hubject's answer (OICP eRoamingAcknowledgment) is a success only when it says Result true,
+//    and a refusal's message names the operation.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +19,7 @@
 #include "roaming/ocpi_envelope.h"
 #include "roaming/ocpi_paging.h"
 #include "roaming/ocpi_types.h"
+#include "roaming/oicp_client.h"
 #include "roaming/tokens.h"
 
 using namespace switchyard;
@@ -120,12 +123,22 @@ void headers_and_paths(std::string_view input) {
   (void)redact_token_path(input);
 }
 
+void oicp_acknowledgement(std::string_view input) {
+  auto read = read_acknowledgement("evse-data", 200, input);
+  if (read && input.find("true") == std::string_view::npos) {
+    fail("an acknowledgement without Result true is a success", input);
+  }
+  if (!read && !read.error().message.starts_with("evse-data: ")) {
+    fail("a refused acknowledgement does not name the operation", input);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
     case 0:
       credentials(input);
       break;
@@ -143,6 +156,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 5:
       paging(input);
+      break;
+    case 7:
+      oicp_acknowledgement(input);
       break;
     default:
       headers_and_paths(input);

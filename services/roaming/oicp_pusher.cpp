@@ -1,0 +1,427 @@
+// Pushes to Hubject (see oicp_pusher.h).
+#include "roaming/oicp_pusher.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/runtime/core/log.h"
+#include "common/runtime/sql/database.h"
+#include "roaming/location_store.h"
+
+namespace switchyard::roaming {
+
+namespace {
+
+const std::string kHubject(kHubjectPartner);
+
+// A live EVSE of a published location that Hubject may show.
+struct LiveEvse {
+  std::string evse_id;
+  std::string location_id;
+  std::string record;  // EvseDataRecord JSON
+  std::string status;  // OICP EvseStatus
+};
+
+// The EVSEs of `location` Hubject should hold (none when unpublished); `skipped` counts the ones
+// it cannot (logged once per pass by the caller).
+std::vector<LiveEvse> live_evses(const v1::RoamingLocation& location, const OicpSettings& s,
+                                 std::vector<std::string>& skipped) {
+  std::vector<LiveEvse> out;
+  if (!location.publish()) return out;
+  for (const auto& e : location.evses()) {
+    if (e.status() == "REMOVED") continue;
+    const OicpEvse evse{&location, &e};
+    if (auto ok = check_oicp_evse(evse, s); !ok) {
+      skipped.push_back(location.id() + ": " + ok.error().message);
+      continue;
+    }
+    out.push_back({e.evse_id(), location.id(), evse_data_record(evse, s),
+                   std::string(oicp_evse_status(e.status()))});
+  }
+  return out;
+}
+
+// Statuses as (EvseID, status) records, each EVSE once (the last one wins).
+std::vector<OicpStatus> unique_statuses(const std::vector<OicpStatus>& in) {
+  std::map<std::string, std::string> by_id;
+  for (const auto& s : in) by_id[s.evse_id] = s.status;
+  std::vector<OicpStatus> out;
+  out.reserve(by_id.size());
+  for (auto& [id, status] : by_id) out.push_back({id, status});
+  return out;
+}
+
+}  // namespace
+
+OicpPusher::OicpPusher(const OicpSettings& settings, LocationStore& locations, PushOutbox& outbox,
+                       sql::Database& db, OicpClient& client, const Clock& clock,
+                       prometheus::Registry* metrics, OicpPushOptions options)
+    : settings_(settings),
+      locations_(locations),
+      outbox_(outbox),
+      db_(db),
+      client_(client),
+      clock_(clock),
+      options_(options) {
+  if (metrics == nullptr) return;
+  pushes_ =
+      &prometheus::BuildCounter()
+           .Name("switchyard_roaming_oicp_pushes_total")
+           .Help(
+               "Pushes to Hubject by operation (evse-data, evse-status), action (fullLoad, "
+               "insert, update, delete) and result (accepted; refused: Hubject answered "
+               "Result false; unreachable). Refused and unreachable ones are kept and retried")
+           .Register(*metrics);
+  for (const auto* op : {"evse-data", "evse-status"}) {
+    for (const auto* result : {"accepted", "refused", "unreachable"}) {
+      pushes_->Add({{"operation", op}, {"action", "update"}, {"result", result}});
+    }
+  }
+  evses_ = &prometheus::BuildGauge()
+                .Name("switchyard_roaming_oicp_evses")
+                .Help("EVSEs Hubject holds (as of the last pushes it accepted)")
+                .Register(*metrics)
+                .Add({});
+  full_load_time_ = &prometheus::BuildGauge()
+                         .Name("switchyard_roaming_oicp_last_full_load_timestamp_seconds")
+                         .Help("When Hubject last accepted a fullLoad of our EVSEs (0: never)")
+                         .Register(*metrics)
+                         .Add({});
+}
+
+OicpPusher::~OicpPusher() { stop(); }
+
+void OicpPusher::start() {
+  count_evses();
+  thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+}
+
+void OicpPusher::stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  cv_.notify_all();
+  thread_.join();
+}
+
+void OicpPusher::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+std::int64_t OicpPusher::now_ms() const { return unix_ms(clock_.now()); }
+
+void OicpPusher::count_evses() {
+  if (evses_ == nullptr) return;
+  if (auto r = db_.exec("SELECT COUNT(*) FROM roaming_oicp_evses"); r && r->size() == 1) {
+    evses_->Set(static_cast<double>(r->int64(0, 0)));
+  }
+}
+
+Result<std::optional<std::int64_t>> OicpPusher::last_full_load() {
+  if (last_full_load_ms_) return last_full_load_ms_;
+  auto r = db_.exec("SELECT value FROM roaming_oicp_state WHERE name = 'last_full_load_ms'");
+  if (!r) return std::unexpected(r.error());
+  if (r->size() == 1) last_full_load_ms_ = r->int64(0, 0);
+  if (last_full_load_ms_ && full_load_time_ != nullptr) {
+    full_load_time_->Set(static_cast<double>(*last_full_load_ms_) / 1000.0);
+  }
+  return last_full_load_ms_;
+}
+
+Result<void> OicpPusher::send(OicpOperation operation, OicpAction action, std::string body,
+                              int records) {
+  const std::string op(oicp_operation_name(operation));
+  const std::string act(oicp_action_name(action));
+  auto sent = client_.push(operation, std::move(body));
+  const char* result = sent                                           ? "accepted"
+                       : sent.error().code == ErrorCode::kUnavailable ? "unreachable"
+                                                                      : "refused";
+  if (pushes_ != nullptr) {
+    pushes_->Add({{"operation", op}, {"action", act}, {"result", result}}).Increment();
+  }
+  if (!sent) return sent;
+  log::debug("OICP push accepted", {{"operation", op}, {"action", act}, {"records", records}});
+  return {};
+}
+
+Result<void> OicpPusher::back_off(const std::vector<PendingPush>& entries, const Error& error) {
+  const std::int64_t wait =
+      std::min<std::int64_t>(options_.max_backoff.count(), 1000LL << std::min(failures_, 20));
+  ++failures_;
+  backoff_until_ms_ = now_ms() + wait;
+  if (failures_ == 1 || failures_ % 10 == 0) {
+    log::warn("OICP push failed; kept and retried",
+              {{"error", error.message}, {"failures", failures_}, {"retry_in_ms", wait}});
+  }
+  for (const auto& e : entries) {
+    if (auto f = outbox_.failed(e, error.message, backoff_until_ms_); !f) return f;
+  }
+  return outbox_.defer(kHubject, backoff_until_ms_);
+}
+
+Result<void> OicpPusher::all_done(const std::vector<PendingPush>& entries) {
+  for (const auto& e : entries) {
+    if (auto d = outbox_.done(e); !d) return d;
+  }
+  return {};
+}
+
+Result<int> OicpPusher::push_due() {
+  const std::int64_t now = now_ms();
+  if (now < backoff_until_ms_) return 0;
+  auto last = last_full_load();
+  if (!last) return std::unexpected(last.error());
+  auto sent = (!*last || now - **last >= settings_.full_load_interval.count()) ? full_load(now)
+                                                                               : changes(now);
+  if (sent && *sent > 0) {
+    if (failures_ > 0) log::info("OICP pushes accepted again", {{"failures", failures_}});
+    failures_ = 0;
+  }
+  return sent;
+}
+
+Result<int> OicpPusher::full_load(std::int64_t now) {
+  // What waits now is contained in the full load (entries that change meanwhile stay: done()).
+  auto waiting = outbox_.all_of(kHubject);
+  if (!waiting) return std::unexpected(waiting.error());
+  std::vector<LiveEvse> live;
+  std::vector<std::string> skipped;
+  for (std::string after;;) {
+    auto page = locations_.list(after, 500);
+    if (!page) return std::unexpected(page.error());
+    for (const auto& l : *page) {
+      auto evses = live_evses(l, settings_, skipped);
+      live.insert(live.end(), std::make_move_iterator(evses.begin()),
+                  std::make_move_iterator(evses.end()));
+    }
+    if (page->size() < 500) break;
+    after = page->back().id();
+  }
+  std::vector<std::string> records;
+  std::vector<OicpStatus> statuses;
+  for (const auto& e : live) {
+    records.push_back(e.record);
+    statuses.push_back({e.evse_id, e.status});
+  }
+  if (auto s = send(OicpOperation::kPushEvseData, OicpAction::kFullLoad,
+                    push_evse_data_body(OicpAction::kFullLoad, records, settings_),
+                    static_cast<int>(records.size()));
+      !s) {
+    if (auto b = back_off(*waiting, s.error()); !b) return std::unexpected(b.error());
+    return 0;
+  }
+  auto stored = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    if (auto d = tx.exec("DELETE FROM roaming_oicp_evses"); !d) return std::unexpected(d.error());
+    for (const auto& e : live) {
+      auto i = tx.exec(
+          "INSERT INTO roaming_oicp_evses (evse_id, location_id, record) VALUES ($1, $2, $3) "
+          "ON CONFLICT (evse_id) DO UPDATE SET location_id = $2, record = $3",
+          {e.evse_id, e.location_id, e.record});
+      if (!i) return std::unexpected(i.error());
+    }
+    return {};
+  });
+  if (!stored) return std::unexpected(stored.error());
+  count_evses();
+  if (auto s =
+          send(OicpOperation::kPushEvseStatus, OicpAction::kFullLoad,
+               push_evse_status_body(OicpAction::kFullLoad, unique_statuses(statuses), settings_),
+               static_cast<int>(statuses.size()));
+      !s) {
+    if (auto b = back_off(*waiting, s.error()); !b) return std::unexpected(b.error());
+    return 1;
+  }
+  auto saved = db_.exec(
+      "INSERT INTO roaming_oicp_state (name, value) VALUES ('last_full_load_ms', $1) "
+      "ON CONFLICT (name) DO UPDATE SET value = $1",
+      {std::to_string(now)});
+  if (!saved) return std::unexpected(saved.error());
+  last_full_load_ms_ = now;
+  if (full_load_time_ != nullptr) full_load_time_->Set(static_cast<double>(now) / 1000.0);
+  if (auto d = all_done(*waiting); !d) return std::unexpected(d.error());
+  log::info("OICP fullLoad accepted",
+            {{"evses", static_cast<std::int64_t>(live.size())},
+             {"skipped", static_cast<std::int64_t>(skipped.size())},
+             {"first_skipped", skipped.empty() ? std::string() : skipped.front()}});
+  return 2;
+}
+
+Result<int> OicpPusher::changes(std::int64_t now) {
+  auto due = outbox_.due_of(kHubject, now, 5000);
+  if (!due) return std::unexpected(due.error());
+  if (due->empty()) return 0;
+  std::vector<PendingPush> data_entries;
+  std::vector<PendingPush> status_entries;
+  for (auto& e : *due) (e.part.empty() ? data_entries : status_entries).push_back(std::move(e));
+
+  std::map<std::string, std::optional<v1::RoamingLocation>> locations;
+  const auto location = [&](const std::string& id) -> Result<const v1::RoamingLocation*> {
+    auto it = locations.find(id);
+    if (it == locations.end()) {
+      auto got = locations_.get(id);
+      if (!got) return std::unexpected(got.error());
+      it = locations.emplace(id, std::move(*got)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  };
+  int accepted = 0;
+  std::vector<OicpStatus> statuses;
+  std::vector<std::string> skipped;
+
+  // EVSE data of the changed locations: what Hubject holds against what it should.
+  if (!data_entries.empty()) {
+    std::map<std::string, LiveEvse> should;   // by EvseID
+    std::map<std::string, std::string> held;  // EvseID → record Hubject has
+    for (const auto& entry : data_entries) {
+      auto l = location(entry.object_id);
+      if (!l) return std::unexpected(l.error());
+      if (*l != nullptr) {
+        for (auto& e : live_evses(**l, settings_, skipped)) should[e.evse_id] = std::move(e);
+      }
+      auto r = db_.exec("SELECT evse_id, record FROM roaming_oicp_evses WHERE location_id = $1",
+                        {entry.object_id});
+      if (!r) return std::unexpected(r.error());
+      for (int i = 0; i < r->size(); ++i) held[r->text(i, 0)] = r->text(i, 1);
+    }
+    std::vector<std::string> deletes;
+    std::vector<std::string> delete_ids;
+    std::vector<const LiveEvse*> inserts;
+    std::vector<const LiveEvse*> updates;
+    for (const auto& [id, record] : held) {
+      if (!should.contains(id)) {
+        deletes.push_back(record);
+        delete_ids.push_back(id);
+      }
+    }
+    for (const auto& [id, e] : should) {
+      const auto h = held.find(id);
+      if (h == held.end()) {
+        inserts.push_back(&e);
+      } else if (h->second != e.record) {
+        updates.push_back(&e);
+      }
+    }
+    // An EVSE that moved to another location is held under the old one: an update, not an insert.
+    for (auto it = inserts.begin(); it != inserts.end();) {
+      auto r = db_.exec("SELECT 1 FROM roaming_oicp_evses WHERE evse_id = $1", {(*it)->evse_id});
+      if (!r) return std::unexpected(r.error());
+      if (r->size() > 0) {
+        updates.push_back(*it);
+        it = inserts.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    const auto batch = static_cast<std::size_t>(std::max(1, options_.batch));
+    const auto push_records = [&](OicpAction action,
+                                  const std::vector<std::string>& records) -> Result<bool> {
+      for (std::size_t from = 0; from < records.size(); from += batch) {
+        const std::size_t to = std::min(records.size(), from + batch);
+        std::vector<std::string> part(records.begin() + static_cast<std::ptrdiff_t>(from),
+                                      records.begin() + static_cast<std::ptrdiff_t>(to));
+        auto s = send(OicpOperation::kPushEvseData, action,
+                      push_evse_data_body(action, part, settings_), static_cast<int>(part.size()));
+        if (!s) {
+          std::vector<PendingPush> kept = data_entries;
+          kept.insert(kept.end(), status_entries.begin(), status_entries.end());
+          if (auto b = back_off(kept, s.error()); !b) return std::unexpected(b.error());
+          return false;
+        }
+        ++accepted;
+      }
+      return true;
+    };
+    const auto texts = [](const std::vector<const LiveEvse*>& evses) {
+      std::vector<std::string> out;
+      out.reserve(evses.size());
+      for (const auto* e : evses) out.push_back(e->record);
+      return out;
+    };
+    // Deleted first (an EVSE id may come back under another EVSE), then inserted, then updated;
+    // what Hubject accepted is recorded at once, so a later failure does not send it again.
+    auto d = push_records(OicpAction::kDelete, deletes);
+    if (!d) return std::unexpected(d.error());
+    if (!*d) return accepted;
+    for (const auto& id : delete_ids) {
+      if (auto r = db_.exec("DELETE FROM roaming_oicp_evses WHERE evse_id = $1", {id}); !r) {
+        return std::unexpected(r.error());
+      }
+    }
+    const auto record_held = [&](const std::vector<const LiveEvse*>& evses) -> Result<void> {
+      for (const auto* e : evses) {
+        auto r = db_.exec(
+            "INSERT INTO roaming_oicp_evses (evse_id, location_id, record) VALUES ($1, $2, $3) "
+            "ON CONFLICT (evse_id) DO UPDATE SET location_id = $2, record = $3",
+            {e->evse_id, e->location_id, e->record});
+        if (!r) return std::unexpected(r.error());
+      }
+      return {};
+    };
+    for (auto [action, evses] :
+         {std::pair{OicpAction::kInsert, &inserts}, std::pair{OicpAction::kUpdate, &updates}}) {
+      auto p = push_records(action, texts(*evses));
+      if (!p) return std::unexpected(p.error());
+      if (!*p) return accepted;
+      if (auto r = record_held(*evses); !r) return std::unexpected(r.error());
+    }
+    // A new EVSE's status goes with this pass's status update.
+    for (const auto* e : inserts) statuses.push_back({e->evse_id, e->status});
+    count_evses();
+    if (!skipped.empty()) {
+      log::warn("EVSEs not sent to Hubject",
+                {{"count", static_cast<std::int64_t>(skipped.size())}, {"first", skipped.front()}});
+    }
+  }
+
+  // Statuses: the latest of each changed EVSE Hubject holds.
+  for (const auto& entry : status_entries) {
+    auto l = location(entry.object_id);
+    if (!l) return std::unexpected(l.error());
+    if (*l == nullptr || !(*l)->publish()) continue;
+    for (const auto& e : (*l)->evses()) {
+      if (e.uid() != entry.part || e.status() == "REMOVED") continue;
+      auto r = db_.exec("SELECT 1 FROM roaming_oicp_evses WHERE evse_id = $1", {e.evse_id()});
+      if (!r) return std::unexpected(r.error());
+      if (r->size() > 0)
+        statuses.push_back({e.evse_id(), std::string(oicp_evse_status(e.status()))});
+    }
+  }
+  const auto unique = unique_statuses(statuses);
+  const auto batch = static_cast<std::size_t>(std::max(1, options_.batch));
+  for (std::size_t from = 0; from < unique.size(); from += batch) {
+    const std::size_t to = std::min(unique.size(), from + batch);
+    std::vector<OicpStatus> part(unique.begin() + static_cast<std::ptrdiff_t>(from),
+                                 unique.begin() + static_cast<std::ptrdiff_t>(to));
+    auto s = send(OicpOperation::kPushEvseStatus, OicpAction::kUpdate,
+                  push_evse_status_body(OicpAction::kUpdate, part, settings_),
+                  static_cast<int>(part.size()));
+    if (!s) {
+      if (auto d = all_done(data_entries); !d) return std::unexpected(d.error());
+      if (auto b = back_off(status_entries, s.error()); !b) return std::unexpected(b.error());
+      return accepted;
+    }
+    ++accepted;
+  }
+  if (auto d = all_done(data_entries); !d) return std::unexpected(d.error());
+  if (auto d = all_done(status_entries); !d) return std::unexpected(d.error());
+  return accepted;
+}
+
+void OicpPusher::run(const std::stop_token& stop) {
+  while (!stop.stop_requested()) {
+    auto r = push_due();
+    if (!r) log::warn("OICP pushes failed; retrying", {{"error", r.error().message}});
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, stop, options_.interval, [this] { return woken_; });
+    woken_ = false;
+  }
+}
+
+}  // namespace switchyard::roaming

@@ -1,0 +1,298 @@
+"""Roaming slice: Hubject OICP 2.3 as a CPO, EVSE data and live statuses, against
+switchyard-standalone and the mock Hubject of hubject_peer.py (mutual TLS; every request checked
+against Hubject's OpenAPI description of the CPO interface in ../shared/roaming).
+
+What it proves:
+
+* With `--oicp-url` and the client certificate Hubject issued for our OperatorID, the roaming
+  service sends a fullLoad first, then every published EVSE as an EvseDataRecord
+  (eRoamingPushEvseData insert / update / delete) and its live status (eRoamingPushEvseStatus);
+  every request validates, carries our OperatorID in the path and body, and comes over mutual TLS
+  with the CN Hubject checks; pushes of one operation are never sent in parallel.
+* An EVSE that leaves its location, or a location that is unpublished, is deleted at Hubject.
+* Hubject down while 1,000 status changes and a location change happen: when it is back it holds
+  the latest status of every EVSE and the new EVSE within 60 s, having received at most one status
+  record per changed EVSE (never the history) and one insert.
+* A certificate of another operator: Hubject answers 017 Unauthorized Access; the push is counted
+  as refused, logged, and kept (nothing is dropped). Flags that cannot work stop the start with a
+  message naming the flag.
+"""
+
+import asyncio
+import subprocess
+import time
+
+import pytest
+from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call as call16
+
+from hubject_peer import Hubject, missing_openapi
+from servicekit import (BIN_DIR, OcppCharger, Standalone, at, clean_environment, free_port,
+                        in_ci, run)
+from test_roaming_locations import evse, location, put
+
+STATUS = "eRoamingPushEvseStatus"
+DATA = "eRoamingPushEvseData"
+
+
+@pytest.fixture
+def hubject(tmp_path):
+    missing = missing_openapi()
+    if missing:
+        if in_ci():
+            pytest.fail(missing)
+        pytest.skip(missing)
+    hub = Hubject(tmp_path / "hubject")
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+def start_csms(tmp_path, flags):
+    directory = tmp_path / "csms"
+    directory.mkdir(exist_ok=True)
+    return Standalone(directory, **flags).start()
+
+
+def settled(check, timeout=10):
+    """Waits for `check()` (a metric counted just after Hubject's answer, say)."""
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def records(request):
+    body = request["body"]
+    if request["operation"] == STATUS:
+        return body["OperatorEvseStatus"]["EvseStatusRecord"]
+    return body["OperatorEvseData"]["EvseDataRecord"]
+
+
+def check_all_valid(hub):
+    bad = [(r["operation"], r["status"], r["code"], r["errors"][:3]) for r in hub.requests
+           if not r["valid"] or r["status"] != 200]
+    assert not bad, bad
+    assert not hub.overlaps(), hub.overlaps()
+    assert {r["client_cn"] for r in hub.requests} == {"DE*SWY"}
+    assert {r["operator_id"] for r in hub.requests} == {"DE*SWY"}
+
+
+async def statuses(cp, changes):
+    """Sends StatusNotifications [(connector, status, seconds)] one after the other."""
+    for connector_id, value, seconds in changes:
+        await cp.call(call16.StatusNotification(connector_id=connector_id, error_code="NoError",
+                                                status=value, timestamp=at(seconds)),
+                      suppress=False)
+
+
+async def boot(cp):
+    answer = await cp.call(call16.BootNotification(charge_point_vendor="Acme",
+                                                   charge_point_model="Volt-16"), suppress=False)
+    assert answer.status == "Accepted", answer
+
+
+def test_evse_data_and_live_statuses_reach_hubject_over_mutual_tls(hubject, tmp_path):
+    csms = start_csms(tmp_path, hubject.cpo_flags())
+    try:
+        charger_id = "cp-oicp-live"
+        csms.ctl("chargers", "register", charger_id, "--security-profile", "0")
+        hubject.wait_requests(DATA)  # the first fullLoad (of nothing yet)
+        site = location("LOC-OICP", [evse("E1", charger_id, 1), evse("E2", charger_id, 2)])
+        put(csms, tmp_path, site)
+        hubject.wait_for(lambda h: set(h.evses) == {"DE*SWY*E1*1", "DE*SWY*E2*2"}, 20,
+                         "both EVSEs at Hubject")
+        first = hubject.requests[0]
+        assert (first["operation"], first["body"]["ActionType"]) == (DATA, "fullLoad"), first
+        inserts = [r for r in hubject.since(0, DATA) if r["body"]["ActionType"] == "insert"]
+        assert [[x["EvseID"] for x in records(r)] for r in inserts] == [
+            ["DE*SWY*E1*1", "DE*SWY*E2*2"]], inserts
+        record = hubject.evses["DE*SWY*E1*1"]
+        assert record["Plugs"] and record["ChargingFacilities"], record
+        assert record["Address"]["City"] == "Berlin" and record["ChargingStationId"] == charger_id
+        hubject.wait_for(lambda h: h.statuses.get("DE*SWY*E1*1") == "Unknown", 20,
+                         "the new EVSEs' statuses (Unknown: the charger never reported)")
+
+        async def scenario():
+            async with OcppCharger(csms.ws_url(charger_id), ChargePoint16, "ocpp1.6") as cp:
+                await boot(cp)
+                await statuses(cp, [(1, "Charging", 0), (2, "Available", 1)])
+                await asyncio.to_thread(hubject.wait_for, lambda h: h.statuses == {
+                    "DE*SWY*E1*1": "Occupied", "DE*SWY*E2*2": "Available"}, 20,
+                    "E1 Occupied, E2 Available")
+                # Connector 0 is the whole charger.
+                await statuses(cp, [(0, "Faulted", 2)])
+                await asyncio.to_thread(hubject.wait_for, lambda h: set(h.statuses.values()) == {
+                    "OutOfService"}, 20, "both OutOfService")
+
+        run(scenario(), timeout=90)
+        # E2 leaves the location: deleted at Hubject, with the record it holds.
+        site["evses"] = site["evses"][:1]
+        put(csms, tmp_path, site)
+        hubject.wait_for(lambda h: set(h.evses) == {"DE*SWY*E1*1"}, 20, "E2 deleted")
+        # Unpublished: nothing of it stays at Hubject.
+        site["publish"] = False
+        put(csms, tmp_path, site)
+        hubject.wait_for(lambda h: not h.evses, 20, "every EVSE deleted")
+        check_all_valid(hubject)
+        assert not hubject.anomalies, hubject.anomalies
+
+        process = csms.process
+        settled(lambda: process.metric("switchyard_roaming_requests_total", protocol="oicp")
+                == len(hubject.requests))
+        assert process.metric("switchyard_roaming_oicp_pushes_total", operation="evse-status",
+                              result="accepted") >= 3
+        assert process.metric("switchyard_roaming_oicp_pushes_total", operation="evse-data",
+                              action="delete", result="accepted") == 2
+        assert process.metric("switchyard_roaming_requests_total", protocol="oicp",
+                              direction="out", status="200") == len(hubject.requests)
+        assert process.metric("switchyard_roaming_oicp_last_full_load_timestamp_seconds") > 0
+        assert process.metric("switchyard_roaming_oicp_evses") == 0
+        assert '"msg":"OICP fullLoad accepted"' in process.log()
+    finally:
+        csms.stop()
+        csms.print_logs()
+
+
+def test_hubject_down_during_1000_status_changes_gets_the_latest_states_once_back(
+        hubject, tmp_path):
+    csms = start_csms(tmp_path, hubject.cpo_flags())
+    try:
+        chargers = [f"cp-oicp-{n}" for n in range(5)]
+        for charger_id in chargers:
+            csms.ctl("chargers", "register", charger_id, "--security-profile", "0")
+        sites = {
+            "LOC-A": location("LOC-A", [evse(f"E{n}{c}", chargers[n], c)
+                                        for n in range(3) for c in (1, 2)]),
+            "LOC-B": location("LOC-B", [evse(f"E{n}{c}", chargers[n], c)
+                                        for n in (3, 4) for c in (1, 2)]),
+        }
+        hubject.wait_requests(DATA)  # the first fullLoad (of nothing yet)
+        for site in sites.values():
+            put(csms, tmp_path, site)
+        evse_ids = {e["evseId"] for site in sites.values() for e in site["evses"]}
+        hubject.wait_for(lambda h: set(h.statuses) == evse_ids and set(h.evses) == evse_ids, 20,
+                         "10 EVSEs and their statuses at Hubject")
+        hubject.down()
+        cycle = ["Available", "Charging", "Reserved", "Faulted", "Preparing"]
+        # The chargers stay connected until Hubject has the state (a disconnected charger's EVSEs
+        # are Unknown).
+        sent = []
+        figures = {}
+
+        async def charger(n, charger_id, finished):
+            async with OcppCharger(csms.ws_url(charger_id), ChargePoint16, "ocpp1.6") as cp:
+                await boot(cp)
+                changes = []
+                for i in range(100):  # 200 changes per charger, 1,000 in all
+                    changes += [(1, cycle[(i + n) % 5], 2 * i), (2, cycle[(i + n + 2) % 5],
+                                                                 2 * i + 1)]
+                changes[-2:] = [(1, "Charging", 198), (2, "Available", 199)]
+                await statuses(cp, changes)
+                sent.append(len(changes))
+                await finished.wait()
+
+        def hubject_back():
+            # A location change while Hubject is down: a new EVSE (its charger never reports it).
+            sites["LOC-B"]["evses"].append(evse("E43", chargers[4], 3))
+            put(csms, tmp_path, sites["LOC-B"])
+            # The backlog shows where an operator looks: Hubject's outbox (one entry per EVSE).
+            settled(lambda: pending() >= 11, 15)
+            figures["pending"] = pending()
+            figures["mark"] = len(hubject.requests)
+            back = time.monotonic()
+            hubject.up()
+            hubject.wait_for(lambda h: h.statuses == expected and "DE*SWY*E43*3" in h.evses, 60,
+                             "the latest status of every EVSE and the new EVSE")
+            figures["recovered_in"] = time.monotonic() - back
+
+        expected = {e: ("Occupied" if e.endswith("*1") else "Available") for e in evse_ids}
+        expected["DE*SWY*E43*3"] = "Unknown"
+
+        def pending():
+            return csms.process.metric("switchyard_roaming_outbox_pending", partner="@hubject")
+
+        async def scenario():
+            finished = asyncio.Event()
+            started = time.monotonic()
+            tasks = [asyncio.create_task(charger(n, c, finished)) for n, c in enumerate(chargers)]
+            while len(sent) < len(chargers):
+                if any(t.done() for t in tasks):
+                    await asyncio.gather(*tasks)  # raises what failed
+                await asyncio.sleep(0.05)
+            figures["changed_in"] = time.monotonic() - started
+            try:
+                await asyncio.to_thread(hubject_back)
+            finally:
+                finished.set()
+                await asyncio.gather(*tasks)
+
+        run(scenario(), timeout=300)
+        assert sum(sent) == 1000, sent
+        changed_in, recovered_in, mark = (figures["changed_in"], figures["recovered_in"],
+                                          figures["mark"])
+        after = hubject.since(mark)
+        status_records = [x["EvseID"] for r in after if r["operation"] == STATUS
+                          for x in records(r)]
+        data = [(r["body"]["ActionType"], [x["EvseID"] for x in records(r)])
+                for r in after if r["operation"] == DATA]
+        print(f"1,000 status changes in {changed_in:.1f} s while Hubject was down; back: latest "
+              f"state in {recovered_in:.1f} s with {len(after)} requests, "
+              f"{len(status_records)} status records, data {data}")
+        assert figures["pending"] == 11, figures  # 10 EVSEs' statuses and LOC-B's data
+        settled(lambda: pending() == 0, 15)
+        assert pending() == 0
+        assert len(status_records) == len(set(status_records)) <= 11, status_records
+        assert data == [("insert", ["DE*SWY*E43*3"])], data
+        check_all_valid(hubject)
+        assert not hubject.anomalies, hubject.anomalies
+        assert csms.process.metric("switchyard_roaming_oicp_pushes_total",
+                                   result="unreachable") >= 1
+        assert '"msg":"OICP push failed; kept and retried"' in csms.process.log()
+    finally:
+        csms.stop()
+        csms.print_logs()
+
+
+def test_a_certificate_of_another_operator_is_refused_with_017_and_kept(hubject, tmp_path):
+    flags = hubject.cpo_flags()
+    certificate, key = hubject.client_files("DE*XYZ")
+    flags.update({"oicp-client-certificate": certificate, "oicp-client-key": key})
+    csms = start_csms(tmp_path, flags)
+    try:
+        hubject.wait_for(lambda h: any(r["code"] == "017" for r in h.requests), 20,
+                         "a request refused with 017")
+        assert not hubject.evses and all(r["result"] is False for r in hubject.requests)
+        settled(lambda: csms.process.metric("switchyard_roaming_oicp_pushes_total",
+                                            result="refused") >= 1)
+        assert csms.process.metric("switchyard_roaming_oicp_pushes_total",
+                                   result="refused") >= 1
+        assert "StatusCode 017 Unauthorized Access" in csms.process.log()
+        assert csms.process.metric("switchyard_roaming_oicp_last_full_load_timestamp_seconds") == 0
+    finally:
+        csms.stop()
+        csms.print_logs()
+
+
+@pytest.mark.parametrize("flags, message", [
+    ({"oicp-url": "http://127.0.0.1:1/api/oicp", "oicp-operator-id": "DE*SWY"},
+     "--oicp-url: 'http://127.0.0.1:1/api/oicp' is not an https URL"),
+    ({"oicp-url": "https://127.0.0.1:1/api/oicp", "oicp-operator-id": "SWY"},
+     "--oicp-operator-id: 'SWY' is not an OICP OperatorID"),
+    ({"oicp-url": "https://127.0.0.1:1/api/oicp", "oicp-operator-id": "DE*SWY",
+      "oicp-client-certificate": "/nonexistent/cert.pem", "oicp-client-key": "/nonexistent/k"},
+     "--oicp-client-certificate / --oicp-client-key / --oicp-ca"),
+    ({"oicp-url": "https://127.0.0.1:1/api/oicp", "oicp-operator-id": "DE*SWY",
+      "oicp-hotline-phone": "030 123"}, "--oicp-hotline-phone"),
+])
+def test_oicp_flags_that_cannot_work_stop_the_start_with_a_message(tmp_path, flags, message):
+    argv = [str(BIN_DIR / "switchyard-standalone"), "--listen-address", "127.0.0.1",
+            "--database", str(tmp_path / "db.sqlite")]
+    for port in ("ws-port", "wss-port", "grpc-port", "http-port"):
+        argv += [f"--{port}", str(free_port())]
+    for flag, value in flags.items():
+        argv += [f"--{flag}", value]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                          env=clean_environment())
+    assert done.returncode != 0, done
+    assert message in done.stdout + done.stderr, done.stdout[-2000:] + done.stderr[-2000:]

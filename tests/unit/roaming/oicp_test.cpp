@@ -1,0 +1,302 @@
+// OICP 2.3 to Hubject against a fake Hubject on a real SQLite store: the EvseDataRecord built
+// from a location, OCPI → OICP statuses, the first fullLoad, many status changes while Hubject is
+// down becoming one status update with the latest states, EVSEs that leave (delete with the record
+// Hubject holds) and arrive (insert, then their status), a refused push kept and retried, and the
+// OCPI pusher leaving Hubject's outbox alone.
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <boost/json.hpp>
+
+#include "roaming/oicp_client.h"
+#include "roaming/oicp_pusher.h"
+#include "roaming/oicp_records.h"
+#include "roaming_test_support.h"
+
+namespace switchyard::roaming {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+struct Pushed {
+  OicpOperation operation;
+  json::object body;
+  std::string action() const { return std::string(body.at("ActionType").as_string()); }
+  // EvseID → EvseStatus of a status push; EvseIDs of a data push.
+  std::map<std::string, std::string> statuses() const {
+    std::map<std::string, std::string> out;
+    for (const auto& r : body.at("OperatorEvseStatus").at("EvseStatusRecord").as_array()) {
+      out[std::string(r.at("EvseID").as_string())] = std::string(r.at("EvseStatus").as_string());
+    }
+    return out;
+  }
+  std::vector<std::string> evse_ids() const {
+    std::vector<std::string> out;
+    for (const auto& r : body.at("OperatorEvseData").at("EvseDataRecord").as_array()) {
+      out.emplace_back(r.at("EvseID").as_string());
+    }
+    return out;
+  }
+};
+
+class FakeHubject final : public OicpClient {
+ public:
+  bool down = false;
+  bool refuse = false;
+  std::vector<Pushed> pushed;
+  Result<void> push(OicpOperation operation, std::string body) override {
+    if (down) return make_error(ErrorCode::kUnavailable, "evse-status: connection refused");
+    pushed.push_back({operation, json::parse(body).as_object()});
+    if (refuse) {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        "evse-data: HTTP 200, Result false, StatusCode 022 Data error");
+    }
+    return {};
+  }
+};
+
+OicpSettings settings() {
+  OicpSettings s;
+  s.url = "https://hubject.test/api/oicp";
+  s.operator_id = "DE*SWY";
+  s.hotline_phone = "+4930123456";
+  return s;
+}
+
+TEST(OicpRecords, AnEvseDataRecordCarriesWhatHubjectRequires) {
+  const auto l = testing::sample_location();
+  const OicpEvse evse{&l, &l.evses(0)};
+  ASSERT_TRUE(check_oicp_evse(evse, settings()));
+  const auto r = json::parse(evse_data_record(evse, settings())).as_object();
+  EXPECT_EQ(r.at("EvseID"), "DE*SWY*E1*1");
+  EXPECT_EQ(r.at("ChargingStationId"), "CP1");
+  EXPECT_EQ(r.at("Address").at("Street"), "Hauptstr.");
+  EXPECT_EQ(r.at("Address").at("HouseNum"), "1");
+  EXPECT_EQ(r.at("Address").at("Country"), "DEU");
+  EXPECT_EQ(r.at("GeoCoordinates").at("DecimalDegree").at("Latitude"), "52.520008");
+  EXPECT_EQ(r.at("Plugs"), json::array{"Type 2 Outlet"});
+  // 230 V x 32 A x 3 phases = 22 kW.
+  EXPECT_EQ(r.at("ChargingFacilities"),
+            (json::array{json::object{
+                {"PowerType", "AC_3_PHASE"}, {"Power", 22}, {"Voltage", 230}, {"Amperage", 32}}}));
+  EXPECT_EQ(r.at("HotlinePhoneNumber"), "+4930123456");
+  EXPECT_EQ(r.at("IsHubjectCompatible"), true);
+  EXPECT_FALSE(r.contains("lastUpdate"));
+}
+
+TEST(OicpRecords, EvsesOfAnotherOperatorOrWithoutAKnownPlugAreRefused) {
+  auto l = testing::sample_location();
+  l.mutable_evses(0)->set_evse_id("DE*ABC*E1*1");
+  l.mutable_evses(1)->mutable_connectors(0)->set_standard("PANTOGRAPH_BOTTOM_UP");
+  auto other = check_oicp_evse({&l, &l.evses(0)}, settings());
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message.find("is not of operator DE*SWY"), std::string::npos);
+  auto no_plug = check_oicp_evse({&l, &l.evses(1)}, settings());
+  ASSERT_FALSE(no_plug);
+  EXPECT_NE(no_plug.error().message.find("plug"), std::string::npos);
+  EXPECT_TRUE(evse_of_operator("DESWYE11", "DE*SWY"));
+  EXPECT_TRUE(evse_of_operator("de*swy*E1", "DESWY"));
+}
+
+TEST(OicpRecords, OcpiStatusesMapToOicpOnes) {
+  EXPECT_EQ(oicp_evse_status("AVAILABLE"), "Available");
+  EXPECT_EQ(oicp_evse_status("CHARGING"), "Occupied");
+  EXPECT_EQ(oicp_evse_status("BLOCKED"), "Occupied");
+  EXPECT_EQ(oicp_evse_status("RESERVED"), "Reserved");
+  EXPECT_EQ(oicp_evse_status("OUTOFORDER"), "OutOfService");
+  EXPECT_EQ(oicp_evse_status("INOPERATIVE"), "OutOfService");
+  EXPECT_EQ(oicp_evse_status("UNKNOWN"), "Unknown");
+  EXPECT_EQ(oicp_time(1'700'000'000'123), "2023-11-14T22:13:20.123+00:00");
+}
+
+TEST(OicpSettingsCheck, OperatorIdsAndUrlsAreChecked) {
+  EXPECT_TRUE(is_oicp_operator_id("DE*SWY"));
+  EXPECT_TRUE(is_oicp_operator_id("DESWY"));
+  EXPECT_TRUE(is_oicp_operator_id("+49*536"));
+  EXPECT_FALSE(is_oicp_operator_id("DE*SW"));
+  EXPECT_FALSE(is_oicp_operator_id("DE-SWY"));
+  OcpiSettings s;
+  s.oicp = settings();
+  EXPECT_TRUE(checked_ocpi_settings(s, "http://127.0.0.1:8095/ocpi"));
+  s.oicp.url = "http://hubject.test/api/oicp";
+  auto plain = checked_ocpi_settings(s, "http://127.0.0.1:8095/ocpi");
+  ASSERT_FALSE(plain);
+  EXPECT_NE(plain.error().message.find("--oicp-url"), std::string::npos);
+  s.oicp = settings();
+  s.oicp.client_certificate = "/etc/cert.pem";
+  auto half = checked_ocpi_settings(s, "http://127.0.0.1:8095/ocpi");
+  ASSERT_FALSE(half);
+  EXPECT_NE(half.error().message.find("--oicp-client-key"), std::string::npos);
+}
+
+class OicpPusherTest : public testing::PushFixture {
+ protected:
+  void SetUp() override {
+    pusher_.add_built_in_receiver("locations", std::string(kHubjectPartner), [] {});
+  }
+  std::vector<std::string> receivers() {
+    auto r = pusher_.receivers("locations");
+    EXPECT_TRUE(r);
+    return r ? *r : std::vector<std::string>{};
+  }
+  void put(const v1::RoamingLocation& l) { ASSERT_TRUE(locations_.put(l, receivers())); }
+  void status(int evse, const std::string& s) {
+    at_ += 1000;
+    ASSERT_TRUE(locations_.apply_status("CP1", evse, evse, s, at_, receivers()));
+  }
+  void online() { ASSERT_TRUE(locations_.apply_online("CP1", true, at_ += 1000, receivers())); }
+  int pass() {
+    auto r = oicp_.push_due();
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : -1;
+  }
+  std::vector<Pushed> take() { return std::exchange(hubject_.pushed, {}); }
+  std::int64_t hubject_pending() {
+    auto all = outbox_.all_of(std::string(kHubjectPartner));
+    EXPECT_TRUE(all);
+    return all ? static_cast<std::int64_t>(all->size()) : -1;
+  }
+
+  FakeHubject hubject_;
+  OicpPusher oicp_{settings(), locations_, outbox_, *db_, hubject_, clock_, &registry_};
+  std::int64_t at_ = 0;
+};
+
+TEST_F(OicpPusherTest, TheFirstPassIsAFullLoadOfDataAndStatuses) {
+  put(testing::sample_location());
+  online();
+  status(1, "Charging");
+  EXPECT_EQ(pass(), 2);
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].operation, OicpOperation::kPushEvseData);
+  EXPECT_EQ(sent[0].action(), "fullLoad");
+  EXPECT_EQ(sent[0].evse_ids(), (std::vector<std::string>{"DE*SWY*E1*1", "DE*SWY*E1*2"}));
+  EXPECT_EQ(sent[1].operation, OicpOperation::kPushEvseStatus);
+  EXPECT_EQ(sent[1].action(), "fullLoad");
+  EXPECT_EQ(sent[1].statuses(), (std::map<std::string, std::string>{{"DE*SWY*E1*1", "Occupied"},
+                                                                    {"DE*SWY*E1*2", "Unknown"}}));
+  EXPECT_EQ(hubject_pending(), 0);  // what waited went with the full load
+  EXPECT_EQ(pass(), 0);
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(OicpPusherTest, ManyStatusChangesWhileHubjectIsDownAreOneUpdateWithTheLatestStates) {
+  put(testing::sample_location());
+  online();
+  EXPECT_EQ(pass(), 2);
+  take();
+  hubject_.down = true;
+  for (int i = 0; i < 50; ++i) {
+    status(1, i % 2 == 0 ? "Charging" : "Available");
+    status(2, i % 3 == 0 ? "Faulted" : "Available");
+  }
+  status(1, "Reserved");
+  EXPECT_EQ(pass(), 0);
+  EXPECT_EQ(hubject_pending(), 2);  // one entry per EVSE, however many changes
+  hubject_.down = false;
+  EXPECT_EQ(pass(), 0);  // backing off: not asked again at once
+  clock_.advance(2s);
+  EXPECT_EQ(pass(), 1);
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].operation, OicpOperation::kPushEvseStatus);
+  EXPECT_EQ(sent[0].action(), "update");
+  EXPECT_EQ(sent[0].statuses(), (std::map<std::string, std::string>{{"DE*SWY*E1*1", "Reserved"},
+                                                                    {"DE*SWY*E1*2", "Available"}}));
+  EXPECT_EQ(hubject_pending(), 0);
+}
+
+TEST_F(OicpPusherTest, EvsesThatLeaveAreDeletedAndNewOnesInsertedWithTheirStatus) {
+  auto l = testing::sample_location();
+  put(l);
+  online();
+  EXPECT_EQ(pass(), 2);
+  take();
+  const auto held_e2 = json::parse(evse_data_record({&l, &l.evses(1)}, settings()));
+  // E2 leaves; E3 arrives; E1 gets a CCS connector.
+  l.mutable_evses()->DeleteSubrange(1, 1);
+  auto* e3 = l.add_evses();
+  *e3 = l.evses(0);
+  e3->set_uid("E3");
+  e3->set_evse_id("DE*SWY*E1*3");
+  e3->set_ocpp_evse_id(3);
+  l.mutable_evses(0)->mutable_connectors(0)->set_standard("IEC_62196_T2_COMBO");
+  put(l);
+  EXPECT_EQ(pass(), 4);
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 4u);
+  EXPECT_EQ(sent[0].action(), "delete");
+  EXPECT_EQ(sent[0].body.at("OperatorEvseData").at("EvseDataRecord").as_array()[0], held_e2);
+  EXPECT_EQ(sent[1].action(), "insert");
+  EXPECT_EQ(sent[1].evse_ids(), std::vector<std::string>{"DE*SWY*E1*3"});
+  EXPECT_EQ(sent[2].action(), "update");
+  EXPECT_EQ(sent[2].evse_ids(), std::vector<std::string>{"DE*SWY*E1*1"});
+  EXPECT_EQ(sent[3].operation, OicpOperation::kPushEvseStatus);
+  EXPECT_EQ(sent[3].statuses().count("DE*SWY*E1*3"), 1u);
+  // The same location again changes nothing Hubject holds: no request.
+  put(l);
+  EXPECT_EQ(pass(), 0);
+  EXPECT_TRUE(take().empty());
+  // Unpublished: every EVSE of it is deleted.
+  l.set_publish(false);
+  put(l);
+  EXPECT_EQ(pass(), 1);
+  sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].action(), "delete");
+  EXPECT_EQ(sent[0].evse_ids(), (std::vector<std::string>{"DE*SWY*E1*1", "DE*SWY*E1*3"}));
+}
+
+TEST_F(OicpPusherTest, ARefusedPushIsKeptWithItsErrorAndRetried) {
+  put(testing::sample_location());
+  online();
+  EXPECT_EQ(pass(), 2);
+  take();
+  hubject_.refuse = true;
+  status(1, "Charging");
+  EXPECT_EQ(pass(), 0);
+  auto stats = outbox_.stats();
+  ASSERT_TRUE(stats);
+  ASSERT_EQ(stats->size(), 1u);
+  EXPECT_EQ((*stats)[0].partner_id, kHubjectPartner);
+  EXPECT_NE((*stats)[0].last_error.find("StatusCode 022"), std::string::npos);
+  hubject_.refuse = false;
+  take();
+  clock_.advance(2s);
+  EXPECT_EQ(pass(), 1);
+  EXPECT_EQ(take()[0].statuses().at("DE*SWY*E1*1"), "Occupied");
+  EXPECT_EQ(hubject_pending(), 0);
+}
+
+TEST_F(OicpPusherTest, TheOcpiPusherLeavesHubjectsOutboxAlone) {
+  put(testing::sample_location());
+  status(1, "Charging");
+  ASSERT_GT(hubject_pending(), 0);
+  const auto before = hubject_pending();
+  auto r = pusher_.push_due();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(hubject_pending(), before);
+  EXPECT_TRUE(receiver_.sent.empty());
+}
+
+TEST(OicpAcknowledgement, ResultsAndStatusCodesAreRead) {
+  EXPECT_TRUE(
+      read_acknowledgement("evse-data", 200, R"({"Result":true,"StatusCode":{"Code":"000"}})"));
+  auto refused = read_acknowledgement(
+      "evse-data", 200,
+      R"({"Result":false,"StatusCode":{"Code":"017","Description":"Unauthorized Access"}})");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(refused.error().message.find("StatusCode 017 Unauthorized Access"), std::string::npos);
+  auto gateway = read_acknowledgement("evse-status", 503, "<html>busy</html>");
+  ASSERT_FALSE(gateway);
+  EXPECT_EQ(gateway.error().code, ErrorCode::kUnavailable);
+  auto rejected = read_acknowledgement("evse-status", 400, "not json");
+  ASSERT_FALSE(rejected);
+  EXPECT_EQ(rejected.error().code, ErrorCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace switchyard::roaming
