@@ -366,12 +366,13 @@ roaming = dashboard(
              "Locations, sessions, CDRs and tariffs are published and eMSPs' commands reach "
              "the chargers. **Hubject (OICP 2.3)**, when roaming runs with `--oicp-url`: its "
              "outbox shows above as partner `@hubject` (module locations: EVSE data and "
-             "statuses); its pushes in `switchyard_roaming_oicp_pushes_total{operation, action, "
-             "result}`, the EVSEs it holds in `switchyard_roaming_oicp_evses`, the last fullLoad "
+             "statuses; cdrs); its pushes in `switchyard_roaming_oicp_pushes_total{operation, "
+             "action, result}`, the EVSEs it holds in `switchyard_roaming_oicp_evses`, the last fullLoad "
              "in `switchyard_roaming_oicp_last_full_load_timestamp_seconds`, its requests in "
-             "`switchyard_roaming_requests_total{protocol=\"oicp\"}` (panels here only with "
-             "OICP on). Later slices add: partner HTTP latency, real-time authorizations by "
-             "result, OICP sessions and CDRs.", width=12),
+             "`switchyard_roaming_requests_total{protocol=\"oicp\"}`, its remote starts and "
+             "stops in `switchyard_roaming_oicp_remote_total{operation, code}` (panels here "
+             "only with OICP on). Later slices add: partner HTTP latency, real-time "
+             "authorizations by result, OICP AuthorizeStart for RFID cards.", width=12),
     ])
 
 DASHBOARDS = {

@@ -3,6 +3,8 @@
 // locations (put, get, list), checked here and stored by the location store.
 #pragma once
 
+#include <functional>
+
 #include "common/runtime/grpc/work_pool.h"
 #include "roaming/credentials.h"
 #include "roaming/location_store.h"
@@ -19,13 +21,15 @@ void to_proto(const Partner& partner, v1::Partner* out, const PushStats* outbox 
 
 class RoamingApi final : public v1::Roaming::CallbackService {
  public:
+  // `authorize`: Roaming.AuthorizeToken's decision (the eMSPs' tokens, Hubject's sessions).
+  using Authorize = std::function<Result<RoamingTokenDecision>(const std::string&)>;
   RoamingApi(Registration& registration, LocationStore& locations, PushOutbox& outbox,
-             Pusher& pusher, TokenAuthorizer& tokens, Party party, WorkPool& pool)
+             Pusher& pusher, Authorize authorize, Party party, WorkPool& pool)
       : registration_(registration),
         locations_(locations),
         outbox_(outbox),
         pusher_(pusher),
-        tokens_(tokens),
+        tokens_(std::move(authorize)),
         party_(std::move(party)),
         pool_(pool) {}
 
@@ -54,7 +58,7 @@ class RoamingApi final : public v1::Roaming::CallbackService {
   LocationStore& locations_;
   PushOutbox& outbox_;
   Pusher& pusher_;
-  TokenAuthorizer& tokens_;
+  Authorize tokens_;
   Party party_;
   WorkPool& pool_;
 };

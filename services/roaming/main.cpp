@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
 
   const std::string default_base_url =
       roaming::ocpi_default_base_url(options.listen_address, options.http_port);
+  ocpi.oicp.listen_address = options.listen_address;
   // Bad OCPI flags fail before anything touches the database.
   if (auto checked = roaming::checked_ocpi_settings(ocpi, default_base_url); !checked) {
     return fail(checked.error().message);

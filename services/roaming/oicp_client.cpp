@@ -35,6 +35,8 @@ std::string_view oicp_operation_name(OicpOperation operation) {
       return "evse-data";
     case OicpOperation::kPushEvseStatus:
       return "evse-status";
+    case OicpOperation::kChargeDetailRecord:
+      return "charge-detail-record";
   }
   return "other";
 }
@@ -46,6 +48,8 @@ std::string oicp_path(OicpOperation operation, std::string_view operator_id) {
       return "/evsepush/v23/operators/" + op + "/data-records";
     case OicpOperation::kPushEvseStatus:
       return "/evsepush/v21/operators/" + op + "/status-records";
+    case OicpOperation::kChargeDetailRecord:
+      return "/cdrmgmt/v22/operators/" + op + "/charge-detail-record";
   }
   return "/";
 }

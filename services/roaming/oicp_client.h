@@ -16,10 +16,11 @@ namespace switchyard::roaming {
 class RoamingMetrics;
 
 enum class OicpOperation {
-  kPushEvseData,    // eRoamingPushEvseData 2.3
-  kPushEvseStatus,  // eRoamingPushEvseStatus 2.1
+  kPushEvseData,        // eRoamingPushEvseData 2.3
+  kPushEvseStatus,      // eRoamingPushEvseStatus 2.1
+  kChargeDetailRecord,  // eRoamingChargeDetailRecord 2.2
 };
-// For metrics and logs: "evse-data", "evse-status".
+// For metrics and logs: "evse-data", "evse-status", "charge-detail-record".
 std::string_view oicp_operation_name(OicpOperation operation);
 // The path under --oicp-url, e.g. "/evsepush/v23/operators/DE*SWY/data-records".
 std::string oicp_path(OicpOperation operation, std::string_view operator_id);

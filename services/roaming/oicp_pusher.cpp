@@ -11,6 +11,7 @@
 #include "common/runtime/core/log.h"
 #include "common/runtime/sql/database.h"
 #include "roaming/location_store.h"
+#include "roaming/oicp_sessions.h"
 
 namespace switchyard::roaming {
 
@@ -59,14 +60,16 @@ std::vector<OicpStatus> unique_statuses(const std::vector<OicpStatus>& in) {
 
 OicpPusher::OicpPusher(const OicpSettings& settings, LocationStore& locations, PushOutbox& outbox,
                        sql::Database& db, OicpClient& client, const Clock& clock,
-                       prometheus::Registry* metrics, OicpPushOptions options)
+                       prometheus::Registry* metrics, OicpPushOptions options,
+                       OicpSessionStore* sessions)
     : settings_(settings),
       locations_(locations),
       outbox_(outbox),
       db_(db),
       client_(client),
       clock_(clock),
-      options_(options) {
+      options_(options),
+      sessions_(sessions) {
   if (metrics == nullptr) return;
   pushes_ =
       &prometheus::BuildCounter()
@@ -76,9 +79,11 @@ OicpPusher::OicpPusher(const OicpSettings& settings, LocationStore& locations, P
                "insert, update, delete) and result (accepted; refused: Hubject answered "
                "Result false; unreachable). Refused and unreachable ones are kept and retried")
            .Register(*metrics);
-  for (const auto* op : {"evse-data", "evse-status"}) {
+  for (const auto& [op, action] :
+       {std::pair{"evse-data", "update"}, std::pair{"evse-status", "update"},
+        std::pair{"charge-detail-record", "send"}}) {
     for (const auto* result : {"accepted", "refused", "unreachable"}) {
-      pushes_->Add({{"operation", op}, {"action", "update"}, {"result", result}});
+      pushes_->Add({{"operation", op}, {"action", action}, {"result", result}});
     }
   }
   evses_ = &prometheus::BuildGauge()
@@ -135,10 +140,10 @@ Result<std::optional<std::int64_t>> OicpPusher::last_full_load() {
   return last_full_load_ms_;
 }
 
-Result<void> OicpPusher::send(OicpOperation operation, OicpAction action, std::string body,
+Result<void> OicpPusher::send(OicpOperation operation, std::string_view action, std::string body,
                               int records) {
   const std::string op(oicp_operation_name(operation));
-  const std::string act(oicp_action_name(action));
+  const std::string act(action);
   auto sent = client_.push(operation, std::move(body));
   const char* result = sent                                           ? "accepted"
                        : sent.error().code == ErrorCode::kUnavailable ? "unreachable"
@@ -191,6 +196,8 @@ Result<int> OicpPusher::full_load(std::int64_t now) {
   // What waits now is contained in the full load (entries that change meanwhile stay: done()).
   auto waiting = outbox_.all_of(kHubject);
   if (!waiting) return std::unexpected(waiting.error());
+  // CDRs are not part of it: they wait for their own request.
+  std::erase_if(*waiting, [](const PendingPush& p) { return p.module != "locations"; });
   std::vector<LiveEvse> live;
   std::vector<std::string> skipped;
   for (std::string after;;) {
@@ -210,7 +217,7 @@ Result<int> OicpPusher::full_load(std::int64_t now) {
     records.push_back(e.record);
     statuses.push_back({e.evse_id, e.status});
   }
-  if (auto s = send(OicpOperation::kPushEvseData, OicpAction::kFullLoad,
+  if (auto s = send(OicpOperation::kPushEvseData, oicp_action_name(OicpAction::kFullLoad),
                     push_evse_data_body(OicpAction::kFullLoad, records, settings_),
                     static_cast<int>(records.size()));
       !s) {
@@ -231,7 +238,7 @@ Result<int> OicpPusher::full_load(std::int64_t now) {
   if (!stored) return std::unexpected(stored.error());
   count_evses();
   if (auto s =
-          send(OicpOperation::kPushEvseStatus, OicpAction::kFullLoad,
+          send(OicpOperation::kPushEvseStatus, oicp_action_name(OicpAction::kFullLoad),
                push_evse_status_body(OicpAction::kFullLoad, unique_statuses(statuses), settings_),
                static_cast<int>(statuses.size()));
       !s) {
@@ -259,7 +266,21 @@ Result<int> OicpPusher::changes(std::int64_t now) {
   if (due->empty()) return 0;
   std::vector<PendingPush> data_entries;
   std::vector<PendingPush> status_entries;
-  for (auto& e : *due) (e.part.empty() ? data_entries : status_entries).push_back(std::move(e));
+  std::vector<PendingPush> cdr_entries;
+  for (auto& e : *due) {
+    if (e.module == "cdrs") {
+      cdr_entries.push_back(std::move(e));
+    } else {
+      (e.part.empty() ? data_entries : status_entries).push_back(std::move(e));
+    }
+  }
+  int accepted = 0;
+  // CDRs first: a driver's bill does not wait for EVSE data Hubject refuses.
+  if (!cdr_entries.empty()) {
+    auto reached = cdrs(cdr_entries, accepted);
+    if (!reached) return std::unexpected(reached.error());
+    if (!*reached) return accepted;
+  }
 
   std::map<std::string, std::optional<v1::RoamingLocation>> locations;
   const auto location = [&](const std::string& id) -> Result<const v1::RoamingLocation*> {
@@ -271,7 +292,6 @@ Result<int> OicpPusher::changes(std::int64_t now) {
     }
     return it->second ? &*it->second : nullptr;
   };
-  int accepted = 0;
   std::vector<OicpStatus> statuses;
   std::vector<std::string> skipped;
 
@@ -326,7 +346,7 @@ Result<int> OicpPusher::changes(std::int64_t now) {
         const std::size_t to = std::min(records.size(), from + batch);
         std::vector<std::string> part(records.begin() + static_cast<std::ptrdiff_t>(from),
                                       records.begin() + static_cast<std::ptrdiff_t>(to));
-        auto s = send(OicpOperation::kPushEvseData, action,
+        auto s = send(OicpOperation::kPushEvseData, oicp_action_name(action),
                       push_evse_data_body(action, part, settings_), static_cast<int>(part.size()));
         if (!s) {
           std::vector<PendingPush> kept = data_entries;
@@ -399,7 +419,7 @@ Result<int> OicpPusher::changes(std::int64_t now) {
     const std::size_t to = std::min(unique.size(), from + batch);
     std::vector<OicpStatus> part(unique.begin() + static_cast<std::ptrdiff_t>(from),
                                  unique.begin() + static_cast<std::ptrdiff_t>(to));
-    auto s = send(OicpOperation::kPushEvseStatus, OicpAction::kUpdate,
+    auto s = send(OicpOperation::kPushEvseStatus, oicp_action_name(OicpAction::kUpdate),
                   push_evse_status_body(OicpAction::kUpdate, part, settings_),
                   static_cast<int>(part.size()));
     if (!s) {
@@ -412,6 +432,47 @@ Result<int> OicpPusher::changes(std::int64_t now) {
   if (auto d = all_done(data_entries); !d) return std::unexpected(d.error());
   if (auto d = all_done(status_entries); !d) return std::unexpected(d.error());
   return accepted;
+}
+
+Result<bool> OicpPusher::cdrs(std::vector<PendingPush>& entries, int& accepted) {
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const PendingPush& entry = entries[i];
+    auto body = sessions_ != nullptr ? sessions_->cdr_to_send(entry.object_id)
+                                     : Result<std::optional<std::string>>(std::nullopt);
+    if (!body) return std::unexpected(body.error());
+    if (!*body) {  // accepted already, or no such session: nothing to send
+      if (auto d = outbox_.done(entry); !d) return std::unexpected(d.error());
+      continue;
+    }
+    auto sent = send(OicpOperation::kChargeDetailRecord, "send", std::move(**body), 1);
+    if (sent) {
+      ++accepted;
+      if (auto a = sessions_->cdr_accepted(entry.object_id, now_ms()); !a) {
+        return std::unexpected(a.error());
+      }
+      if (auto d = outbox_.done(entry); !d) return std::unexpected(d.error());
+      log::info("OICP CDR accepted",
+                {{"session_id", entry.object_id}, {"attempts", entry.attempts}});
+      continue;
+    }
+    if (sent.error().code == ErrorCode::kUnavailable) {
+      std::vector<PendingPush> rest(entries.begin() + static_cast<std::ptrdiff_t>(i),
+                                    entries.end());
+      if (auto b = back_off(rest, sent.error()); !b) return std::unexpected(b.error());
+      return false;
+    }
+    // Refused (Result false): this CDR alone waits, with its own back-off.
+    const std::int64_t wait = std::min<std::int64_t>(
+        options_.max_backoff.count(), 1000LL << std::min<std::int64_t>(entry.attempts, 20));
+    if (entry.attempts == 0) {
+      log::warn("OICP CDR refused; kept and retried",
+                {{"session_id", entry.object_id}, {"error", sent.error().message}});
+    }
+    if (auto f = outbox_.failed(entry, sent.error().message, now_ms() + wait); !f) {
+      return std::unexpected(f.error());
+    }
+  }
+  return true;
 }
 
 void OicpPusher::run(const std::stop_token& stop) {

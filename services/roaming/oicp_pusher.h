@@ -7,10 +7,12 @@
 // run in parallel (Hubject's rule), and batches them: the changed EVSEs of a pass go as at most
 // one delete, one insert and one update of EVSE data (per `batch` records), then one status update
 // with the latest status of every changed EVSE: after an outage Hubject gets the latest state in a
-// few requests, never the history. A fullLoad of data and statuses replaces what Hubject holds at
-// the first start and every --oicp-full-load-interval. Failures back off (1 s doubling to
-// `max_backoff`) and keep the entries; which EVSEs Hubject holds (and the record it has of each)
-// is kept in roaming_oicp_evses, so an EVSE that left is deleted with the record Hubject knows.
+// few requests, never the history. The CDRs of Hubject's sessions (oicp_sessions.h) go first in a
+// pass, one eRoamingChargeDetailRecord each, retried with back-off until Hubject accepts it. A
+// fullLoad of data and statuses replaces what Hubject holds at the first start and every
+// --oicp-full-load-interval. Failures back off (1 s doubling to `max_backoff`) and keep the
+// entries; which EVSEs Hubject holds (and the record it has of each) is kept in roaming_oicp_evses,
+// so an EVSE that left is deleted with the record Hubject knows.
 #pragma once
 
 #include <chrono>
@@ -46,6 +48,7 @@ class Database;
 namespace switchyard::roaming {
 
 class LocationStore;
+class OicpSessionStore;
 
 // Hubject's outbox in roaming_outbox.
 inline constexpr std::string_view kHubjectPartner = "@hubject";
@@ -59,9 +62,11 @@ struct OicpPushOptions {
 class OicpPusher {
  public:
   // Everything outlives this; `metrics` may be null.
+  // `sessions` (may be null): the CDRs of Hubject's sessions (module "cdrs" of its outbox).
   OicpPusher(const OicpSettings& settings, LocationStore& locations, PushOutbox& outbox,
              sql::Database& db, OicpClient& client, const Clock& clock,
-             prometheus::Registry* metrics, OicpPushOptions options = {});
+             prometheus::Registry* metrics, OicpPushOptions options = {},
+             OicpSessionStore* sessions = nullptr);
   ~OicpPusher();
   OicpPusher(const OicpPusher&) = delete;
   OicpPusher& operator=(const OicpPusher&) = delete;
@@ -80,7 +85,10 @@ class OicpPusher {
   Result<int> full_load(std::int64_t now);
   Result<int> changes(std::int64_t now);
   // POSTs one push to Hubject; counted in switchyard_roaming_oicp_pushes_total.
-  Result<void> send(OicpOperation operation, OicpAction action, std::string body, int records);
+  Result<void> send(OicpOperation operation, std::string_view action, std::string body,
+                    int records);
+  // The due CDRs, one request each; false when Hubject cannot be reached (the pass ends).
+  Result<bool> cdrs(std::vector<PendingPush>& entries, int& accepted);
   // After a failure: every entry of `entries` kept with the error, none tried before the
   // back-off ends.
   Result<void> back_off(const std::vector<PendingPush>& entries, const Error& error);
@@ -95,6 +103,7 @@ class OicpPusher {
   OicpClient& client_;
   const Clock& clock_;
   OicpPushOptions options_;
+  OicpSessionStore* sessions_;
   prometheus::Family<prometheus::Counter>* pushes_ = nullptr;
   prometheus::Gauge* evses_ = nullptr;
   prometheus::Gauge* full_load_time_ = nullptr;

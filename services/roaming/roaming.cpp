@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "common/runtime/bus/event_consumer.h"
+#include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/http/client.h"
 #include "roaming/commands.h"
@@ -21,10 +22,12 @@
 #include "roaming/ocpi_routes.h"
 #include "roaming/oicp_client.h"
 #include "roaming/oicp_pusher.h"
+#include "roaming/oicp_sessions.h"
 #include "roaming/partners.h"
 #include "roaming/sessions.h"
 #include "roaming/status_feed.h"
 #include "roaming/tokens.h"
+#include "switchyard/v1/transactions.pb.h"
 
 namespace switchyard::roaming {
 
@@ -32,6 +35,10 @@ namespace {
 
 // How long a charger has to answer a command (and what the CommandResponse promises).
 constexpr std::chrono::milliseconds kCommandTimeout{30000};
+// Hubject wants a remote start / stop answered within 10 s, network included.
+constexpr std::chrono::milliseconds kOicpCommandTimeout{7000};
+// A driver Hubject started remotely is accepted by the charger's authorization this long.
+constexpr std::int64_t kOicpAuthorizationWindowMs = 15LL * 60 * 1000;
 
 http::ClientSettings client_settings(const OcpiSettings& s) {
   http::ClientSettings c;
@@ -78,8 +85,11 @@ struct RoamingService::Impl {
                  std::chrono::duration_cast<std::chrono::seconds>(kCommandTimeout)),
         transactions_topic(s.transactions_topic),
         cdrs_topic(s.cdrs_topic),
-        api(registration, locations, outbox, pusher, token_authorizer,
-            Party{s.country_code, s.party_id}, pool) {
+        api(
+            registration, locations, outbox, pusher,
+            [this](const std::string& id_token) { return authorize(id_token); },
+            Party{s.country_code, s.party_id}, pool),
+        clock_ref(clock) {
     registration.add_module(locations_sender);
     registration.add_module(tokens_receiver);
     registration.add_module(sessions_sender);
@@ -115,8 +125,23 @@ struct RoamingService::Impl {
     });
     if (s.oicp.enabled()) {
       oicp_client = std::make_unique<HttpOicpClient>(s.oicp, metrics.get());
+      oicp_sessions = std::make_unique<OicpSessionStore>(db);
       oicp_pusher = std::make_unique<OicpPusher>(s.oicp, locations, outbox, db, *oicp_client, clock,
-                                                 registry);
+                                                 registry, OicpPushOptions{}, oicp_sessions.get());
+      if (s.oicp.port > 0) {
+        oicp_chargers = std::make_unique<GrpcChargerCommands>(kOicpCommandTimeout);
+        oicp_remote = std::make_unique<OicpRemoteReceiver>(
+            s.oicp, db, locations, *oicp_sessions, *oicp_chargers, clock, metrics.get(), registry);
+        http::ServerConfig c;
+        c.address = s.oicp.listen_address;
+        c.port = s.oicp.port;
+        c.threads = 2;
+        c.tls_certificate = s.oicp.server_certificate;
+        c.tls_key = s.oicp.server_key;
+        c.tls_client_ca = s.oicp.client_ca;
+        oicp_server = std::make_unique<http::Server>(c);
+        oicp_remote->install_routes(*oicp_server);
+      }
       // Location and EVSE status changes go into Hubject's outbox too.
       pusher.add_built_in_receiver("locations", std::string(kHubjectPartner),
                                    [this] { oicp_pusher->wake(); });
@@ -124,6 +149,26 @@ struct RoamingService::Impl {
     token_authorizer.on_decision([this](const std::string& uid, const RoamingTokenDecision& d) {
       session_feed.authorized(uid, d);
     });
+  }
+
+  // A token the auth service does not know: a driver Hubject just started remotely (the
+  // charger's own authorization of the token), else an eMSP's token.
+  Result<RoamingTokenDecision> authorize(const std::string& id_token) {
+    if (oicp_sessions) {
+      auto session =
+          oicp_sessions->authorizes(id_token, unix_ms(clock_ref.now()), kOicpAuthorizationWindowMs);
+      if (!session) return std::unexpected(session.error());
+      if (*session) {
+        RoamingTokenDecision d;
+        d.known = true;
+        d.status = "Accepted";
+        d.partner_id = std::string(kHubjectPartner);
+        d.contract_id = id_token;
+        d.authorization_reference = (*session)->session_id;
+        return d;
+      }
+    }
+    return token_authorizer.authorize(id_token);
   }
 
   SqlPartnerStore store;
@@ -156,7 +201,12 @@ struct RoamingService::Impl {
   std::string cdrs_topic;
   RoamingApi api;
   std::unique_ptr<HttpOicpClient> oicp_client;  // with --oicp-url
+  std::unique_ptr<OicpSessionStore> oicp_sessions;
   std::unique_ptr<OicpPusher> oicp_pusher;
+  std::unique_ptr<GrpcChargerCommands> oicp_chargers;  // with --oicp-port
+  std::unique_ptr<OicpRemoteReceiver> oicp_remote;
+  std::unique_ptr<http::Server> oicp_server;
+  const Clock& clock_ref;
 };
 
 RoamingService::RoamingService(const OcpiSettings& checked_settings, sql::Database& db,
@@ -183,10 +233,25 @@ void RoamingService::start() {
 }
 
 Result<RoamingTokenDecision> RoamingService::authorize_token(const std::string& id_token) {
-  return impl_->token_authorizer.authorize(id_token);
+  return impl_->authorize(id_token);
+}
+
+Result<void> RoamingService::listen_oicp() {
+  auto& server = impl_->oicp_server;
+  if (!server) return {};
+  if (auto started = server->start(); !started) {
+    return make_error(started.error().code, "--oicp-port: " + started.error().message);
+  }
+  log::info("OICP listener started", {{"port", server->port()}});
+  return {};
+}
+
+int RoamingService::oicp_port() const {
+  return impl_->oicp_server ? impl_->oicp_server->port() : 0;
 }
 
 void RoamingService::stop() {
+  if (impl_->oicp_server) impl_->oicp_server->stop();
   impl_->pusher.stop();
   if (impl_->oicp_pusher) impl_->oicp_pusher->stop();
   impl_->commands.stop();  // the commands in flight post their results first
@@ -199,12 +264,30 @@ void RoamingService::set_transactions_channel(
 
 void RoamingService::set_gateway_channel(const std::shared_ptr<grpc::ChannelInterface>& channel) {
   impl_->chargers.set_channel(channel);
+  if (impl_->oicp_chargers) impl_->oicp_chargers->set_channel(channel);
 }
 
 Result<void> RoamingService::handle_event(const bus::Event& event) {
-  if (event.topic == impl_->transactions_topic)
+  if (event.topic == impl_->transactions_topic) {
+    if (impl_->oicp_sessions) {
+      v1::TransactionUpdated update;
+      if (bus::parse_event(event, update, nullptr)) {
+        if (auto a = impl_->oicp_sessions->apply(update); !a) return a;
+      }
+    }
     return impl_->session_feed.handle_transaction(event);
-  if (event.topic == impl_->cdrs_topic) return impl_->session_feed.handle_cdr(event);
+  }
+  if (event.topic == impl_->cdrs_topic) {
+    if (impl_->oicp_sessions) {
+      v1::Cdr cdr;
+      if (bus::parse_event(event, cdr, nullptr)) {
+        auto queued = impl_->oicp_sessions->put_cdr(cdr, unix_ms(impl_->clock_ref.now()));
+        if (!queued) return std::unexpected(queued.error());
+        if (*queued) impl_->oicp_pusher->wake();
+      }
+    }
+    return impl_->session_feed.handle_cdr(event);
+  }
   return impl_->status_feed.handle(event);
 }
 
@@ -222,6 +305,9 @@ Result<std::unique_ptr<RoamingService>> make_roaming_service(
         std::string("--oicp-client-certificate / --oicp-client-key / --oicp-ca: ") + e.what());
   }
   service->install_routes(server);
+  if (auto listening = service->listen_oicp(); !listening) {
+    return std::unexpected(listening.error());
+  }
   return service;
 }
 

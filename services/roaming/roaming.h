@@ -53,6 +53,10 @@ class RoamingService {
   Registration& registration();
   // Our versions endpoint (what partners are told).
   std::string versions_url() const;
+  // Binds the OICP listener for Hubject's calls (--oicp-port, mutual TLS) when configured;
+  // make_roaming_service does. The bound port (0: none).
+  Result<void> listen_oicp();
+  int oicp_port() const;
   // Starts / stops pushing changes to partners (a thread). stop() before the database goes.
   void start();
   void stop();

@@ -203,6 +203,29 @@ CREATE TABLE roaming_oicp_state (
 );
 )sql",
      ""},
+    // Hubject's sessions at our chargers (oicp_sessions.h): remote starts, their transaction and
+    // the eRoamingChargeDetailRecord (cdr; cdr_accepted_ms once Hubject accepted it).
+    {10, "roaming oicp sessions",
+     R"sql(
+CREATE TABLE roaming_oicp_sessions (
+  session_id TEXT PRIMARY KEY,
+  provider_id TEXT NOT NULL,
+  evse_id TEXT NOT NULL,
+  charger_id TEXT NOT NULL,
+  ocpp_evse_id BIGINT NOT NULL,
+  id_token TEXT NOT NULL,
+  identification TEXT NOT NULL,
+  emp_partner_session_id TEXT NOT NULL,
+  requested_ms BIGINT NOT NULL,
+  transaction_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  cdr TEXT NOT NULL,
+  cdr_accepted_ms BIGINT NOT NULL
+);
+CREATE INDEX roaming_oicp_sessions_token ON roaming_oicp_sessions (id_token, requested_ms);
+CREATE INDEX roaming_oicp_sessions_transaction ON roaming_oicp_sessions (charger_id, transaction_id);
+)sql",
+     ""},
 };
 
 }  // namespace

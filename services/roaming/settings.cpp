@@ -39,7 +39,14 @@ void add_oicp_settings(Settings& settings, OicpSettings& oicp) {
            "HotlinePhoneNumber of our EVSEs in OICP (+ and 5 to 15 digits)")
       .add("oicp-timeout", oicp.timeout, "Timeout of a request to Hubject")
       .add("oicp-full-load-interval", oicp.full_load_interval,
-           "How often EVSE data and statuses are sent to Hubject in full (fullLoad)");
+           "How often EVSE data and statuses are sent to Hubject in full (fullLoad)")
+      .add("oicp-port", oicp.port,
+           "HTTPS port (mutual TLS) for Hubject's calls: remote start / stop (0: none)")
+      .add("oicp-server-certificate", oicp.server_certificate,
+           "PEM certificate (chain) of the --oicp-port listener")
+      .add("oicp-server-key", oicp.server_key, "PEM key of --oicp-server-certificate")
+      .add("oicp-client-ca", oicp.client_ca,
+           "PEM CA Hubject's client certificates chain to (required with --oicp-port)");
 }
 
 bool is_oicp_operator_id(std::string_view id) {
@@ -61,7 +68,10 @@ Result<void> checked_oicp_settings(OicpSettings& s) {
   const auto invalid = [](const std::string& message) {
     return make_error(ErrorCode::kInvalidArgument, message);
   };
-  if (!s.enabled()) return {};
+  if (!s.enabled()) {
+    if (s.port != 0) return invalid("--oicp-port: needs --oicp-url");
+    return {};
+  }
   while (!s.url.empty() && s.url.back() == '/') s.url.pop_back();
   auto url = http::parse_url(s.url);
   if (!url || url->scheme != "https") {
@@ -84,6 +94,12 @@ Result<void> checked_oicp_settings(OicpSettings& s) {
     return invalid("--oicp-hotline-phone: must be + and 5 to 15 digits");
   }
   if (s.timeout <= std::chrono::milliseconds(0)) return invalid("--oicp-timeout: must be above 0");
+  if (s.port < 0 || s.port > 65535) return invalid("--oicp-port: must be 0 to 65535");
+  if (s.port > 0 && (s.server_certificate.empty() || s.server_key.empty() || s.client_ca.empty())) {
+    return invalid(
+        "--oicp-port: needs --oicp-server-certificate, --oicp-server-key and --oicp-client-ca "
+        "(Hubject's calls are accepted over mutual TLS only)");
+  }
   if (s.full_load_interval < std::chrono::minutes(1)) {
     return invalid("--oicp-full-load-interval: must be at least 1 minute");
   }

@@ -29,6 +29,13 @@ struct OicpSettings {
   // A fullLoad of EVSE data and statuses replaces what Hubject holds this often (and at the
   // first start); changes go as insert / update / delete in between.
   std::chrono::milliseconds full_load_interval{24 * 3600 * 1000};
+  // Hubject's calls to us (remote start / stop) on an HTTPS listener of our own, mutual TLS only:
+  // our server certificate and key, and the CA Hubject's client certificates chain to. 0: none.
+  int port = 0;
+  std::string server_certificate;
+  std::string server_key;
+  std::string client_ca;
+  std::string listen_address = "0.0.0.0";  // the binary's --listen-address
   bool enabled() const { return !url.empty(); }
 };
 
@@ -52,7 +59,8 @@ struct OcpiSettings {
 // --ocpi-currency (the topics are switchyard-roaming's own flags).
 void add_ocpi_settings(Settings& settings, OcpiSettings& ocpi);
 // --oicp-url, --oicp-operator-id, --oicp-operator-name, --oicp-client-certificate,
-// --oicp-client-key, --oicp-ca, --oicp-hotline-phone, --oicp-timeout, --oicp-full-load-interval.
+// --oicp-client-key, --oicp-ca, --oicp-hotline-phone, --oicp-timeout, --oicp-full-load-interval,
+// --oicp-port, --oicp-server-certificate, --oicp-server-key, --oicp-client-ca.
 void add_oicp_settings(Settings& settings, OicpSettings& oicp);
 
 // Whether `id` is an OICP OperatorID (ISO "DE*SWY" / "DESWY" or DIN "+49*536").

@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   gw_config.http_port = http_port;
   if (event_log.empty()) event_log = database + "-events";
   const std::string ocpi_default_url = roaming::ocpi_default_base_url(listen_address, http_port);
+  ocpi.oicp.listen_address = listen_address;
   // Bad OCPI flags fail before anything touches the database.
   if (auto checked = roaming::checked_ocpi_settings(ocpi, ocpi_default_url); !checked)
     return fail(checked.error().message);

@@ -16,20 +16,37 @@ What it proves:
 * A certificate of another operator: Hubject answers 017 Unauthorized Access; the push is counted
   as refused, logged, and kept (nothing is dropped). Flags that cannot work stop the start with a
   message naming the flag.
+* Hubject starts a session remotely on our --oicp-port (mutual TLS, its client certificate):
+  answered within its 10 s with an eRoamingAcknowledgment, the `ocpp` charger gets
+  RemoteStartTransaction with the EvcoID, whose authorization is Accepted (the session's token);
+  Hubject's retry of the same start is answered the same without a second start; the remote stop
+  reaches the charger with the transaction; the eRoamingChargeDetailRecord (the session's
+  SessionID, EvseID, identification, kWh, the tariff as PartnerProductID) reaches Hubject exactly
+  once in effect, although Hubject refused the first attempt.
+* Calls that cannot work get OICP's codes: 603 unknown EVSE, 022 malformed (HTTP 400 when not
+  JSON), 400 unknown session, 501 a charger that never reported; a client without a certificate
+  from Hubject's CA does not get past the TLS handshake.
 """
 
 import asyncio
+import json
 import subprocess
 import time
+import uuid
 
 import pytest
+import requests
+from ocpp.routing import after
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
+from ocpp.v16.enums import Action as Action16
 
 from hubject_peer import Hubject, missing_openapi
-from servicekit import (BIN_DIR, OcppCharger, Standalone, at, clean_environment, free_port,
-                        in_ci, run)
+from servicekit import (BIN_DIR, TARIFF, OcppCharger, Standalone, at, clean_environment,
+                        free_port, in_ci, run)
+from test_roaming_commands import RemoteCharger
 from test_roaming_locations import evse, location, put
+from testkit import TlsMaterial
 
 STATUS = "eRoamingPushEvseStatus"
 DATA = "eRoamingPushEvseData"
@@ -284,6 +301,10 @@ def test_a_certificate_of_another_operator_is_refused_with_017_and_kept(hubject,
      "--oicp-client-certificate / --oicp-client-key / --oicp-ca"),
     ({"oicp-url": "https://127.0.0.1:1/api/oicp", "oicp-operator-id": "DE*SWY",
       "oicp-hotline-phone": "030 123"}, "--oicp-hotline-phone"),
+    ({"oicp-url": "https://127.0.0.1:1/api/oicp", "oicp-operator-id": "DE*SWY",
+      "oicp-port": "8096"}, "--oicp-port: needs --oicp-server-certificate, --oicp-server-key and "
+                            "--oicp-client-ca"),
+    ({"oicp-port": "8096"}, "--oicp-port: needs --oicp-url"),
 ])
 def test_oicp_flags_that_cannot_work_stop_the_start_with_a_message(tmp_path, flags, message):
     argv = [str(BIN_DIR / "switchyard-standalone"), "--listen-address", "127.0.0.1",
@@ -296,3 +317,235 @@ def test_oicp_flags_that_cannot_work_stop_the_start_with_a_message(tmp_path, fla
                           env=clean_environment())
     assert done.returncode != 0, done
     assert message in done.stdout + done.stderr, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+# -- Hubject's remote start / stop and the CDR ------------------------------------------------
+
+EVCO = "DE*8EO*Aet5e4*3"
+OICP_SESSION = "eRoamingChargeDetailRecord"
+
+
+class HubjectCharger(RemoteCharger):
+    """RemoteCharger (test_roaming_commands) that also keeps the authorization of each start."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.authorizations = []
+
+    @after(Action16.remote_start_transaction)
+    async def after_remote_start(self, id_tag, connector_id=None, **_):
+        start = await self.call(call16.StartTransaction(
+            connector_id=connector_id or 1, id_tag=id_tag, meter_start=1000, timestamp=at(0)))
+        self.authorizations.append(start.id_tag_info["status"])
+        self.transactions.append(start.transaction_id)
+
+
+class OicpListener:
+    """Our --oicp-port, called as Hubject calls it (its client certificate, mutual TLS)."""
+
+    def __init__(self, hub, tls, port):
+        self.hub, self.tls, self.port = hub, tls, port
+        self.base = f"https://127.0.0.1:{port}/api/oicp/charging/v21/providers"
+
+    def flags(self):
+        return {"oicp-port": self.port, "oicp-server-certificate": self.tls.server_certificate,
+                "oicp-server-key": self.tls.server_key, "oicp-client-ca": self.hub.hubject_ca}
+
+    def post(self, operation, body, provider="DE*8EO", cert=None, raw=None):
+        """(HTTP status, answer); the answer validated as an eRoamingAcknowledgment."""
+        response = requests.post(
+            f"{self.base}/{provider}/authorize-remote/{operation}",
+            data=raw if raw is not None else json.dumps(body),
+            headers={"Content-Type": "application/json"},
+            cert=cert or tuple(str(p) for p in self.hub.hubject_client_files()),
+            verify=str(self.tls.ca), timeout=20)
+        answer = response.json()
+        self.hub.schemas.validate("eRoamingAcknowledgment", answer)
+        return response.status_code, answer
+
+
+def remote_start(sid, evse_id="DE*SWY*E1*1", evco=EVCO, **extra):
+    return {"SessionID": sid, "ProviderID": "DE*8EO", "EvseID": evse_id,
+            "Identification": {"RemoteIdentification": {"EvcoID": evco}}, **extra}
+
+
+def code(answer):
+    return answer[1]["StatusCode"]["Code"]
+
+
+def remote_session(csms, hubject, listener, charger_id, sid):
+    """Hubject starts a session at E1 of `charger_id` (an `ocpp` 1.6 charger that accepts and
+    starts it), then stops it; the answers (and how long the start took), once the CDR is at
+    Hubject."""
+    answers = {}
+
+    async def scenario():
+        async with OcppCharger(csms.ws_url(charger_id), HubjectCharger, "ocpp1.6") as cp:
+            await boot(cp)
+            # Offline or never reported: Hubject is told why it cannot start (501).
+            answers["unknown_status"] = await asyncio.to_thread(
+                listener.post, "start", remote_start(str(uuid.uuid4())))
+            await statuses(cp, [(1, "Available", 0)])
+            await asyncio.to_thread(hubject.wait_for, lambda h: h.statuses.get(
+                "DE*SWY*E1*1") == "Available", 30, "E1 Available")
+            started = time.monotonic()
+            answers["start"] = await asyncio.to_thread(
+                listener.post, "start", remote_start(sid, EMPPartnerSessionID="emp-7"))
+            answers["start_seconds"] = time.monotonic() - started
+            # Hubject's retry of the same request: the same answer, no second start.
+            answers["again"] = await asyncio.to_thread(listener.post, "start", remote_start(sid))
+            deadline = time.monotonic() + 20
+            while not cp.transactions and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert cp.requests == [("start", EVCO, 1)], cp.requests
+            assert cp.authorizations == ["Accepted"], cp.authorizations
+            await statuses(cp, [(1, "Charging", 1)])
+            # Refused (400) only until the transaction reaches roaming.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                answers["stop"] = await asyncio.to_thread(listener.post, "stop", {
+                    "SessionID": sid, "ProviderID": "DE*8EO", "EvseID": "DE*SWY*E1*1"})
+                if code(answers["stop"]) != "400":
+                    break
+                await asyncio.sleep(0.2)
+            [transaction_id] = cp.transactions
+            assert cp.requests[1] == ("stop", transaction_id), cp.requests
+            await asyncio.to_thread(hubject.wait_for, lambda h: h.cdr_sessions.get(sid), 45,
+                                    "the CDR at Hubject")
+
+    run(scenario(), timeout=180)
+    print(f"remote start answered in {answers['start_seconds'] * 1000:.0f} ms")
+    assert code(answers["unknown_status"]) == "501", answers["unknown_status"]
+    assert answers["start"] == (200, {
+        "Result": True, "StatusCode": {"Code": "000", "Description": "Success"},
+        "SessionID": sid, "EMPPartnerSessionID": "emp-7"}), answers["start"]
+    assert answers["start_seconds"] < 10, answers  # Hubject's limit, network included
+    assert code(answers["again"]) == "000", answers["again"]
+    assert code(answers["stop"]) == "000", answers["stop"]
+    return answers
+
+
+def check_cdr(hubject, sid, codes):
+    """The session's CDR requests answered with `codes`; the accepted one as it should be."""
+    time.sleep(2)  # nothing more comes
+    cdr_requests = hubject.since(0, OICP_SESSION)
+    assert [r["code"] for r in cdr_requests] == codes, hubject.summary()
+    assert hubject.cdr_sessions[sid] == 1
+    [cdr] = [r["body"] for r in cdr_requests if r["code"] == "000"]
+    assert cdr["SessionID"] == sid and cdr["EvseID"] == "DE*SWY*E1*1", cdr
+    assert cdr["Identification"] == {"RemoteIdentification": {"EvcoID": EVCO}}, cdr
+    assert cdr["ConsumedEnergy"] == 10.5 and cdr["PartnerProductID"] == "ac-standard", cdr
+    assert cdr["EMPPartnerSessionID"] == "emp-7" and cdr["CPOPartnerSessionID"], cdr
+    assert cdr["ChargingStart"] == at(0).replace(".000Z", ".000+00:00"), cdr
+    assert cdr["ChargingEnd"] == at(5400).replace(".000Z", ".000+00:00"), cdr
+    check_all_valid(hubject)
+
+
+def listener_for(hubject, tmp_path):
+    tls_dir = tmp_path / "tls"
+    tls_dir.mkdir()
+    return OicpListener(hubject, TlsMaterial(tls_dir).make(), free_port())
+
+
+def test_hubject_starts_and_stops_a_session_remotely_and_gets_its_cdr_once(hubject, tmp_path):
+    listener = listener_for(hubject, tmp_path)
+    csms = start_csms(tmp_path, {**hubject.cpo_flags(), **listener.flags()})
+    try:
+        charger_id = "cp-oicp-remote"
+        csms.ctl(*TARIFF)
+        csms.ctl("chargers", "register", charger_id, "--security-profile", "0")
+        put(csms, tmp_path, location("LOC-REMOTE", [evse("E1", charger_id, 1)]))
+        hubject.wait_for(lambda h: "DE*SWY*E1*1" in h.evses, 20, "the EVSE at Hubject")
+        # Hubject refuses the first CDR (a transient error at Hubject): it comes again.
+        hubject.fail(OICP_SESSION, times=1, code="021")
+        sid = str(uuid.uuid4())
+        remote_session(csms, hubject, listener, charger_id, sid)
+        check_cdr(hubject, sid, ["021", "000"])
+
+        process = csms.process
+        assert process.metric("switchyard_roaming_oicp_remote_total", operation="start",
+                              code="000") == 2
+        assert process.metric("switchyard_roaming_oicp_remote_total", operation="stop",
+                              code="000") == 1
+        assert process.metric("switchyard_roaming_oicp_pushes_total",
+                              operation="charge-detail-record", result="accepted") == 1
+        assert process.metric("switchyard_roaming_oicp_pushes_total",
+                              operation="charge-detail-record", result="refused") == 1
+        assert process.metric("switchyard_roaming_requests_total", protocol="oicp",
+                              direction="in", module="remote-start", status="200") >= 3
+        assert process.log().count('"msg":"OICP CDR accepted"') == 1
+    finally:
+        csms.stop()
+        csms.print_logs()
+
+
+def test_distributed_hubject_session_through_auth_kafka_and_switchyard_roaming(
+        stack_factory, hubject, tmp_path):
+    """The same through the distributed stack: the remote start reaches the charger through a
+    gateway pod's ChargerControl, the charger's authorization goes gateway -> auth -> roaming
+    (gRPC), the transaction and its CDR come to switchyard-roaming over Kafka."""
+    listener = listener_for(hubject, tmp_path)
+    stack = stack_factory
+    roaming = stack.start_roaming(**hubject.cpo_flags(), **listener.flags())
+    stack.start(auth_flags={"roaming-address": roaming.grpc_address})
+    # Roaming reaches the chargers through any gateway pod (known now): restarted where it was.
+    roaming.stop()
+    roaming.flags["gateway-address"] = stack.deployment.gateways[0].grpc_address
+    roaming.flags["transactions-address"] = stack.transactions.grpc_address
+    roaming.start(same_ports=True)
+    charger_id = "cp-oicp-kafka"
+    stack.ctl(*TARIFF)
+    stack.ctl("chargers", "register", charger_id, "--security-profile", "0")
+    put(stack, tmp_path, location("LOC-KAFKA", [evse("E1", charger_id, 1)]))
+    hubject.wait_for(lambda h: "DE*SWY*E1*1" in h.evses, 30, "the EVSE at Hubject")
+    sid = str(uuid.uuid4())
+    remote_session(stack, hubject, listener, charger_id, sid)
+    check_cdr(hubject, sid, ["000"])
+    assert roaming.metric("switchyard_roaming_oicp_pushes_total",
+                          operation="charge-detail-record", result="accepted") == 1
+
+
+def test_hubject_calls_that_cannot_work_are_answered_with_oicp_codes(hubject, tmp_path):
+    tls_dir = tmp_path / "tls"
+    tls_dir.mkdir()
+    tls = TlsMaterial(tls_dir).make()
+    listener = OicpListener(hubject, tls, free_port())
+    csms = start_csms(tmp_path, {**hubject.cpo_flags(), **listener.flags()})
+    try:
+        charger_id = "cp-oicp-bad"
+        csms.ctl("chargers", "register", charger_id, "--security-profile", "0")
+        put(csms, tmp_path, location("LOC-BAD", [evse("E1", charger_id, 1)]))
+        hubject.wait_for(lambda h: "DE*SWY*E1*1" in h.evses, 20, "the EVSE at Hubject")
+        sid = str(uuid.uuid4())
+        cases = [
+            ("unknown EVSE", "start", remote_start(sid, evse_id="DE*SWY*E9*9"), None, 200, "603"),
+            ("SessionID no GUID", "start", remote_start("nope"), None, 200, "022"),
+            ("no identification", "start", {**remote_start(sid), "Identification": {}}, None,
+             200, "022"),
+            ("EvcoID not OICP's", "start", remote_start(sid, evco="not an evco"), None, 200,
+             "022"),
+            ("another provider in the URL", "start", remote_start(sid), "DE*XYZ", 200, "022"),
+            ("unknown session stopped", "stop", {"SessionID": sid, "ProviderID": "DE*8EO",
+                                                 "EvseID": "DE*SWY*E1*1"}, None, 200, "400"),
+        ]
+        for what, operation, body, provider, status, expected in cases:
+            answer = listener.post(operation, body, provider=provider or "DE*8EO")
+            assert (answer[0], code(answer)) == (status, expected), (what, answer)
+            assert answer[1]["Result"] is False and answer[1]["StatusCode"].get(
+                "AdditionalInfo"), (what, answer)
+        answer = listener.post("start", None, raw="{not json")
+        assert (answer[0], code(answer)) == (400, "022"), answer
+        # Only Hubject (a client certificate from its CA) gets in.
+        for cert in (hubject.client_files(), ()):
+            with pytest.raises(requests.exceptions.RequestException):
+                requests.post(f"{listener.base}/DE*8EO/authorize-remote/start",
+                              json=remote_start(sid), verify=str(tls.ca), timeout=10,
+                              cert=tuple(str(p) for p in cert) or None)
+        # Nothing of it reached a charger or the session store: a real start still works after.
+        assert csms.process.metric("switchyard_roaming_oicp_remote_total", code="000") == 0
+        assert csms.process.metric("switchyard_roaming_oicp_remote_total", operation="start",
+                                   code="603") == 1
+        assert '"msg":"OICP remote start refused"' in csms.process.log()
+    finally:
+        csms.stop()
+        csms.print_logs()

@@ -78,12 +78,20 @@ struct Cpo {
         metrics(registry),
         client(client_settings(), &metrics),
         registration(settings(party_id, port), store, client, system_clock(), &metrics),
-        server(http::ServerConfig{"127.0.0.1", port, 2}) {
+        server(server_config(port)) {
     install_ocpi_routes(server, registration, &metrics);
     auto started = server.start();
     EXPECT_TRUE(started) << started.error().message;
   }
   ~Cpo() { server.stop(); }
+
+  static http::ServerConfig server_config(int port) {
+    http::ServerConfig c;
+    c.address = "127.0.0.1";
+    c.port = port;
+    c.threads = 2;
+    return c;
+  }
 
   static http::ClientSettings client_settings() {
     http::ClientSettings s;

@@ -11,7 +11,9 @@
 #include "roaming/oicp_client.h"
 #include "roaming/oicp_pusher.h"
 #include "roaming/oicp_records.h"
+#include "roaming/oicp_sessions.h"
 #include "roaming_test_support.h"
+#include "switchyard/v1/transactions.pb.h"
 
 namespace switchyard::roaming {
 namespace {
@@ -279,6 +281,125 @@ TEST_F(OicpPusherTest, TheOcpiPusherLeavesHubjectsOutboxAlone) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(hubject_pending(), before);
   EXPECT_TRUE(receiver_.sent.empty());
+}
+
+class OicpSessionTest : public OicpPusherTest {
+ protected:
+  OicpSession session(const std::string& id = "b2688855-7f00-0002-6d8e-48d883f6abb6") {
+    return {id,
+            "DE*8EO",
+            "DE*SWY*E1*1",
+            "CP1",
+            1,
+            "DE*8EO*Aet5e4*3",
+            R"({"RemoteIdentification":{"EvcoID":"DE*8EO*Aet5e4*3"}})",
+            "emp-1",
+            1000,
+            "",
+            "requested"};
+  }
+  static v1::TransactionUpdated started(const std::string& token, const std::string& change) {
+    v1::TransactionUpdated u;
+    u.set_change(change);
+    auto* t = u.mutable_transaction();
+    t->set_charger_id("CP1");
+    t->set_transaction_id("42");
+    t->mutable_id_token()->set_id(token);
+    t->mutable_location()->set_evse_id(1);
+    if (change == "ended") t->mutable_ended_at()->set_seconds(5400);
+    return u;
+  }
+  static v1::Cdr cdr() {
+    v1::Cdr c;
+    c.set_cdr_id("cdr-42");
+    c.set_charger_id("CP1");
+    c.set_transaction_id("42");
+    c.mutable_id_token()->set_id("DE*8EO*Aet5e4*3");
+    c.mutable_location()->set_evse_id(1);
+    c.mutable_started_at()->set_seconds(1'700'000'000);
+    c.mutable_ended_at()->set_seconds(1'700'005'400);
+    c.set_energy_wh(10500);
+    c.set_tariff_id("ac-standard");
+    return c;
+  }
+  OicpSessionStore sessions_{*db_};
+  OicpPusher cdr_pusher_{settings(), locations_, outbox_, *db_,      hubject_,
+                         clock_,     nullptr,    {},      &sessions_};
+};
+
+TEST_F(OicpSessionTest, ARemotelyStartedDriverIsAuthorizedUntilTheSessionEnds) {
+  ASSERT_TRUE(sessions_.add(session()));
+  auto again = sessions_.add(session());
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  auto a = sessions_.authorizes("DE*8EO*Aet5e4*3", 2000, 60'000);
+  ASSERT_TRUE(a && *a);
+  EXPECT_EQ((*a)->session_id, session().session_id);
+  auto late = sessions_.authorizes("DE*8EO*Aet5e4*3", 1000 + 60'001, 60'000);
+  ASSERT_TRUE(late);
+  EXPECT_FALSE(*late);  // requested too long ago
+  ASSERT_TRUE(sessions_.apply(started("SOMEONE-ELSE", "started")));
+  EXPECT_TRUE((*sessions_.get(session().session_id))->transaction_id.empty());
+  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "started")));
+  EXPECT_EQ((*sessions_.get(session().session_id))->transaction_id, "42");
+  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "ended")));
+  EXPECT_EQ((*sessions_.get(session().session_id))->state, "ended");
+  auto after = sessions_.authorizes("DE*8EO*Aet5e4*3", 2000, 60'000);
+  ASSERT_TRUE(after);
+  EXPECT_FALSE(*after);
+}
+
+TEST_F(OicpSessionTest, ASessionsCdrGoesToHubjectOnceAndARefusedOneIsRetried) {
+  ASSERT_TRUE(sessions_.add(session()));
+  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "started")));
+  auto queued = sessions_.put_cdr(cdr(), 3000);
+  ASSERT_TRUE(queued);
+  EXPECT_TRUE(*queued);
+  auto twice = sessions_.put_cdr(cdr(), 3100);  // the bus delivered it again
+  ASSERT_TRUE(twice);
+  EXPECT_FALSE(*twice);
+  EXPECT_EQ(cdr_pusher_.push_due().value_or(-1), 2);  // the first pass: the fullLoad
+  take();
+  hubject_.refuse = true;
+  EXPECT_EQ(cdr_pusher_.push_due().value_or(-1), 0);
+  ASSERT_EQ(hubject_.pushed.size(), 1u);
+  EXPECT_EQ(hubject_.pushed[0].operation, OicpOperation::kChargeDetailRecord);
+  take();
+  hubject_.refuse = false;
+  clock_.advance(2s);
+  EXPECT_EQ(cdr_pusher_.push_due().value_or(-1), 1);
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  const auto& body = sent[0].body;
+  EXPECT_EQ(body.at("SessionID").as_string(), session().session_id);
+  EXPECT_EQ(body.at("EvseID"), "DE*SWY*E1*1");
+  EXPECT_EQ(body.at("ConsumedEnergy"), 10.5);
+  EXPECT_EQ(body.at("PartnerProductID"), "ac-standard");
+  EXPECT_EQ(body.at("EMPPartnerSessionID"), "emp-1");
+  EXPECT_EQ(body.at("ChargingStart"), "2023-11-14T22:13:20.000+00:00");
+  EXPECT_EQ(body.at("Identification").at("RemoteIdentification").at("EvcoID"), "DE*8EO*Aet5e4*3");
+  EXPECT_EQ(hubject_pending(), 0);
+  // Accepted: a CDR the bus delivers again is never sent again.
+  auto redelivered = sessions_.put_cdr(cdr(), 9000);
+  ASSERT_TRUE(redelivered);
+  EXPECT_FALSE(*redelivered);
+  clock_.advance(2s);
+  EXPECT_EQ(cdr_pusher_.push_due().value_or(-1), 0);
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(OicpSessionTest, ACdrBeforeItsTransactionsStartStillFindsTheSession) {
+  ASSERT_TRUE(sessions_.add(session()));
+  auto queued = sessions_.put_cdr(cdr(), 3000);  // the transactions topic is behind
+  ASSERT_TRUE(queued);
+  EXPECT_TRUE(*queued);
+  EXPECT_EQ((*sessions_.get(session().session_id))->transaction_id, "42");
+  auto other = cdr();
+  other.set_transaction_id("43");
+  other.mutable_id_token()->set_id("NOT-HUBJECTS");
+  auto none = sessions_.put_cdr(other, 3000);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
 }
 
 TEST(OicpAcknowledgement, ResultsAndStatusCodesAreRead) {

@@ -129,5 +129,19 @@ TEST(UrlDecode, DecodesEscapesAndRejectsBrokenOnes) {
   EXPECT_FALSE(url_decode("bad%zz"));
 }
 
+TEST(HttpServerTls, FilesThatDoNotLoadStopTheStartNamingTheFile) {
+  ServerConfig config;
+  config.address = "127.0.0.1";
+  config.port = 0;
+  config.tls_certificate = "/nonexistent/server.pem";
+  config.tls_key = "/nonexistent/server.key";
+  Server server(config);
+  auto started = server.start();
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(started.error().message.find("/nonexistent/server.pem"), std::string::npos)
+      << started.error().message;
+}
+
 }  // namespace
 }  // namespace switchyard::http

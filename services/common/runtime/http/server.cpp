@@ -1,14 +1,20 @@
 // Beast HTTP/1.1 server: async accept, keep-alive sessions on strands, bounded bodies and reads.
 #include "common/runtime/http/server.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <algorithm>
 #include <map>
 #include <thread>
+#include <type_traits>
 
 #include "common/runtime/core/log.h"
 
@@ -17,6 +23,7 @@ namespace switchyard::http {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 
 std::string_view Request::header(std::string_view name) const {
@@ -95,6 +102,7 @@ struct Server::Impl {
   std::vector<std::pair<std::string, Route>> prefixes;  // sorted longest first
   int bound_port = 0;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::optional<ssl::context> tls;  // with ServerConfig::tls_certificate
 
   explicit Impl(ServerConfig c) : config(std::move(c)) {}
 
@@ -123,26 +131,57 @@ struct Server::Impl {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, const Server::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+// The verified peer certificate's CN; empty without one.
+std::string peer_common_name(SSL* ssl) {
+  X509* peer = SSL_get1_peer_certificate(ssl);
+  if (peer == nullptr) return {};
+  std::string out;
+  char cn[256];
+  const int n =
+      X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
+  if (n > 0) out.assign(cn, static_cast<std::size_t>(n));
+  X509_free(peer);
+  return out;
+}
 
-  void start() { read(); }
+// One connection: plain (beast::tcp_stream) or TLS (beast::ssl_stream over it).
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(Stream stream, const Server::Impl& server)
+      : stream_(std::move(stream)), server_(server) {}
+
+  void start() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(server_.config.read_timeout);
+      stream_.async_handshake(
+          ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+            if (ec) return;  // refused (no or untrusted certificate), gone
+            self->client_common_name_ = peer_common_name(self->stream_.native_handle());
+            self->read();
+          });
+    } else {
+      read();
+    }
+  }
 
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
   void read() {
     parser_.emplace();
     parser_->body_limit(server_.config.body_limit);
-    stream_.expires_after(server_.config.read_timeout);
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    beast::get_lowest_layer(stream_).expires_after(server_.config.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_read(ec);
+                      });
   }
 
   void on_read(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == ssl::error::stream_truncated) {
       return close();
     }
     if (ec) {
@@ -164,8 +203,9 @@ class Session : public std::enable_shared_from_this<Session> {
       req.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     req.body = msg.body();
+    req.client_common_name = client_common_name_;
     beast::error_code ignored;
-    const auto endpoint = stream_.socket().remote_endpoint(ignored);
+    const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     req.remote_address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
     Response response;
     try {
@@ -187,34 +227,51 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    stream_.expires_after(server_.config.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(server_.config.read_timeout);
     bhttp::async_write(
         stream_, *res,
-        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+        [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
           if (ec || !keep_alive) return self->close();
           self->read();
         });
   }
 
   void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->stream_)
+            .socket()
+            .shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const Server::Impl& server_;
+  std::string client_common_name_;
 };
 
 void do_accept(Server::Impl& impl) {
-  impl.acceptor->async_accept(net::make_strand(impl.ioc),
-                              [&impl](beast::error_code ec, tcp::socket socket) {
-                                if (ec == net::error::operation_aborted) return;
-                                if (!ec)
-                                  std::make_shared<Session>(std::move(socket), impl)->start();
-                                do_accept(impl);
-                              });
+  impl.acceptor->async_accept(
+      net::make_strand(impl.ioc), [&impl](beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted) return;
+        if (!ec && impl.tls) {
+          using Tls = beast::ssl_stream<beast::tcp_stream>;
+          std::make_shared<Session<Tls>>(Tls(beast::tcp_stream(std::move(socket)), *impl.tls), impl)
+              ->start();
+        } else if (!ec) {
+          std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), impl)
+              ->start();
+        }
+        do_accept(impl);
+      });
 }
 
 }  // namespace
@@ -234,7 +291,38 @@ void Server::route_prefix(std::string method, std::string prefix, Handler handle
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
+namespace {
+
+// The server's TLS context from the config's files; kInvalidArgument naming what did not load.
+Result<void> load_tls(Server::Impl& impl) {
+  const auto& c = impl.config;
+  auto& tls = impl.tls.emplace(ssl::context::tls_server);
+  tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  const auto failed = [&](const std::string& what, const std::string& file) {
+    impl.tls.reset();
+    return make_error(ErrorCode::kInvalidArgument,
+                      "http: " + what + " " + file + " does not load: " + ec.message());
+  };
+  tls.use_certificate_chain_file(c.tls_certificate, ec);
+  if (ec) return failed("certificate", c.tls_certificate);
+  tls.use_private_key_file(c.tls_key, ssl::context::pem, ec);
+  if (ec) return failed("key", c.tls_key);
+  if (!c.tls_client_ca.empty()) {
+    tls.load_verify_file(c.tls_client_ca, ec);
+    if (ec) return failed("client CA", c.tls_client_ca);
+    tls.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<void> Server::start() {
+  if (!impl_->config.tls_certificate.empty()) {
+    if (auto loaded = load_tls(*impl_); !loaded) return loaded;
+  }
   beast::error_code ec;
   const auto address = net::ip::make_address(impl_->config.address, ec);
   if (ec) {

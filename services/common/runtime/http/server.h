@@ -23,6 +23,9 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   std::string remote_address;
+  // Over TLS with client certificates (ServerConfig::tls_client_ca): the verified certificate's
+  // subject CN. Empty otherwise.
+  std::string client_common_name;
 
   // Empty when absent. `name` must be lower case.
   std::string_view header(std::string_view name) const;
@@ -49,6 +52,11 @@ struct ServerConfig {
   std::size_t body_limit = 1 << 20;
   // A request must arrive completely within this time (slow clients are cut off).
   std::chrono::milliseconds read_timeout{15000};
+  // HTTPS when set (PEM files, TLS 1.2 or later): the server's certificate chain and key; with
+  // tls_client_ca every client must present a certificate that chains to it (mutual TLS).
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_client_ca;
 };
 
 class Server {
@@ -63,7 +71,8 @@ class Server {
   void route(std::string method, std::string path, Handler handler);
   void route_prefix(std::string method, std::string prefix, Handler handler);
 
-  // Binds and starts serving; a taken port is an error naming the address.
+  // Binds and starts serving; a taken port is an error naming the address, TLS files that do not
+  // load are kInvalidArgument naming the file.
   Result<void> start();
   void stop();
   // The bound port (useful with port 0).

@@ -1,0 +1,127 @@
+// Hubject's sessions at our chargers (OICP 2.3, CPO role): an EMP's driver started remotely
+// through Hubject (eRoamingAuthorizeRemoteStart, which Hubject POSTs to our OICP listener over
+// mutual TLS), stopped the same way (eRoamingAuthorizeRemoteStop), and billed with an
+// eRoamingChargeDetailRecord once the transaction ends.
+//
+// A remote start names the Hubject SessionID, the EvseID (one of ours Hubject holds:
+// roaming_oicp_evses) and the driver's identification; the session is recorded before the charger
+// is asked (RemoteStartTransaction / RequestStartTransaction with the EvcoID or RFID UID), so the
+// charger's own authorization of that token is answered Accepted by roaming (authorizes()). The
+// transaction that starts at that EVSE with that token is the session's (apply(transaction));
+// its CDR becomes the session's eRoamingChargeDetailRecord, put into Hubject's push outbox (module
+// "cdrs") and sent by OicpPusher until Hubject accepts it, once in effect.
+//
+// Every answer is an eRoamingAcknowledgment: Result true with StatusCode 000, or Result false with
+// OICP's code: 022 (a body that is no valid request: HTTP 400 when not JSON), 603 unknown EvseID,
+// 700 out of service, 602 in use, 601 reserved, 501 the charger cannot be reached or did not
+// answer, 400 an unknown or finished session. Boost.JSON stays in the .cpp.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/runtime/core/clock.h"
+#include "common/runtime/core/error.h"
+#include "roaming/settings.h"
+
+namespace prometheus {
+class Registry;
+class Counter;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace switchyard {
+namespace http {
+struct Request;
+struct Response;
+class Server;
+}  // namespace http
+namespace sql {
+class Database;
+}  // namespace sql
+namespace v1 {
+class TransactionUpdated;
+class Cdr;
+}  // namespace v1
+}  // namespace switchyard
+
+namespace switchyard::roaming {
+
+class ChargerCommands;
+class LocationStore;
+class RoamingMetrics;
+
+struct OicpSession {
+  std::string session_id;  // Hubject's
+  std::string provider_id;
+  std::string evse_id;  // OICP EvseID
+  std::string charger_id;
+  int ocpp_evse_id = 0;
+  std::string id_token;        // what the charger is given: the EvcoID or the RFID UID
+  std::string identification;  // the Identification object as Hubject sent it (JSON)
+  std::string emp_partner_session_id;
+  std::int64_t requested_ms = 0;
+  std::string transaction_id;  // once the charger started it
+  std::string state;           // requested, started, ended, failed
+};
+
+class OicpSessionStore {
+ public:
+  explicit OicpSessionStore(sql::Database& db) : db_(db) {}
+
+  // A new session; kAlreadyExists when the SessionID is known.
+  Result<void> add(const OicpSession& session);
+  Result<std::optional<OicpSession>> get(const std::string& session_id);
+  Result<void> set_state(const std::string& session_id, const std::string& state);
+  // Whether `id_token` belongs to a session requested within `window_ms` before `now_ms` that has
+  // not ended: the charger's authorization of a remotely started driver.
+  Result<std::optional<OicpSession>> authorizes(const std::string& id_token, std::int64_t now_ms,
+                                                std::int64_t window_ms);
+  // A transaction update: the session at its charger EVSE with its token gets its transaction id
+  // (started), or ends with it. Other transactions change nothing.
+  Result<void> apply(const v1::TransactionUpdated& update);
+  // The CDR of a session's transaction: its eRoamingChargeDetailRecord stored and put into
+  // Hubject's outbox (module "cdrs"), once: a CDR delivered again changes nothing. True when it
+  // was a session's.
+  Result<bool> put_cdr(const v1::Cdr& cdr, std::int64_t now_ms);
+  // The stored eRoamingChargeDetailRecord of a session; nullopt when none waits (accepted
+  // already, or none).
+  Result<std::optional<std::string>> cdr_to_send(const std::string& session_id);
+  Result<void> cdr_accepted(const std::string& session_id, std::int64_t now_ms);
+
+ private:
+  sql::Database& db_;
+};
+
+// Serves Hubject's calls on the OICP listener (--oicp-port, mutual TLS): POST
+// .../charging/v21/providers/{ProviderID}/authorize-remote/start and .../stop, under any path
+// prefix (the URL registered at Hubject).
+class OicpRemoteReceiver {
+ public:
+  // Everything outlives this; `metrics` and `registry` may be null.
+  OicpRemoteReceiver(const OicpSettings& settings, sql::Database& db, LocationStore& locations,
+                     OicpSessionStore& sessions, ChargerCommands& chargers, const Clock& clock,
+                     RoamingMetrics* metrics, prometheus::Registry* registry);
+
+  void install_routes(http::Server& server);
+  http::Response handle(const http::Request& request);
+
+ private:
+  struct Answer;
+  Answer remote_start(const std::string& provider_id, const std::string& body);
+  Answer remote_stop(const std::string& provider_id, const std::string& body);
+  Result<std::optional<std::string>> held_location(const std::string& evse_id);
+
+  OicpSettings settings_;
+  sql::Database& db_;
+  LocationStore& locations_;
+  OicpSessionStore& sessions_;
+  ChargerCommands& chargers_;
+  const Clock& clock_;
+  RoamingMetrics* metrics_;
+  prometheus::Family<prometheus::Counter>* remote_ = nullptr;
+};
+
+}  // namespace switchyard::roaming
