@@ -224,7 +224,7 @@ RoamingApi::Reactor* RoamingApi::AuthorizeToken(Context* c, const v1::AuthorizeT
   return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
     if (r->id_token().empty()) return invalid("id_token: required");
     if (r->id_token().size() > 36) return invalid("id_token: longer than 36 characters");
-    auto d = tokens_(r->id_token());
+    auto d = tokens_(r->id_token(), r->charger_id());
     if (!d) return to_grpc_status(d.error());
     out->set_known(d->known);
     out->set_status(d->status);

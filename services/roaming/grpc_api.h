@@ -22,7 +22,8 @@ void to_proto(const Partner& partner, v1::Partner* out, const PushStats* outbox 
 class RoamingApi final : public v1::Roaming::CallbackService {
  public:
   // `authorize`: Roaming.AuthorizeToken's decision (the eMSPs' tokens, Hubject's sessions).
-  using Authorize = std::function<Result<RoamingTokenDecision>(const std::string&)>;
+  using Authorize = std::function<Result<RoamingTokenDecision>(const std::string& id_token,
+                                                               const std::string& charger_id)>;
   RoamingApi(Registration& registration, LocationStore& locations, PushOutbox& outbox,
              Pusher& pusher, Authorize authorize, Party party, WorkPool& pool)
       : registration_(registration),

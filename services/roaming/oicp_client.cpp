@@ -37,6 +37,8 @@ std::string_view oicp_operation_name(OicpOperation operation) {
       return "evse-status";
     case OicpOperation::kChargeDetailRecord:
       return "charge-detail-record";
+    case OicpOperation::kAuthorizeStart:
+      return "authorize-start";
   }
   return "other";
 }
@@ -50,6 +52,8 @@ std::string oicp_path(OicpOperation operation, std::string_view operator_id) {
       return "/evsepush/v21/operators/" + op + "/status-records";
     case OicpOperation::kChargeDetailRecord:
       return "/cdrmgmt/v22/operators/" + op + "/charge-detail-record";
+    case OicpOperation::kAuthorizeStart:
+      return "/charging/v21/operators/" + op + "/authorize/start";
   }
   return "/";
 }
@@ -83,16 +87,34 @@ Result<void> read_acknowledgement(std::string_view what, int http_status, std::s
 HttpOicpClient::HttpOicpClient(const OicpSettings& settings, RoamingMetrics* metrics)
     : settings_(settings), client_(client_settings(settings)), metrics_(metrics) {}
 
-Result<void> HttpOicpClient::push(OicpOperation operation, std::string body) {
+Result<http::Response> HttpOicpClient::post(OicpOperation operation, std::string body) {
   const std::string_view name = oicp_operation_name(operation);
   auto answer = client_.post_json(settings_.url + oicp_path(operation, settings_.operator_id),
                                   std::move(body));
-  if (metrics_ != nullptr)
+  if (metrics_ != nullptr) {
     metrics_->request("out", name, "POST", answer ? answer->status : 0, "oicp");
+  }
   if (!answer) {
     return make_error(ErrorCode::kUnavailable, std::string(name) + ": " + answer.error().message);
   }
-  return read_acknowledgement(name, answer->status, answer->body);
+  return std::move(*answer);
+}
+
+Result<void> HttpOicpClient::push(OicpOperation operation, std::string body) {
+  auto answer = post(operation, std::move(body));
+  if (!answer) return std::unexpected(answer.error());
+  return read_acknowledgement(oicp_operation_name(operation), answer->status, answer->body);
+}
+
+Result<std::string> HttpOicpClient::request(OicpOperation operation, std::string body) {
+  auto answer = post(operation, std::move(body));
+  if (!answer) return std::unexpected(answer.error());
+  if (answer->status == 200) return std::move(answer->body);
+  const std::string name(oicp_operation_name(operation));
+  return make_error(
+      answer->status >= 500 || answer->status == 429 ? ErrorCode::kUnavailable
+                                                     : ErrorCode::kFailedPrecondition,
+      name + ": HTTP " + std::to_string(answer->status) + ": " + answer->body.substr(0, 200));
 }
 
 }  // namespace switchyard::roaming

@@ -19,8 +19,9 @@ enum class OicpOperation {
   kPushEvseData,        // eRoamingPushEvseData 2.3
   kPushEvseStatus,      // eRoamingPushEvseStatus 2.1
   kChargeDetailRecord,  // eRoamingChargeDetailRecord 2.2
+  kAuthorizeStart,      // eRoamingAuthorizeStart 2.1 (answered with eRoamingAuthorizationStart)
 };
-// For metrics and logs: "evse-data", "evse-status", "charge-detail-record".
+// For metrics and logs: "evse-data", "evse-status", "charge-detail-record", "authorize-start".
 std::string_view oicp_operation_name(OicpOperation operation);
 // The path under --oicp-url, e.g. "/evsepush/v23/operators/DE*SWY/data-records".
 std::string oicp_path(OicpOperation operation, std::string_view operator_id);
@@ -33,6 +34,9 @@ class OicpClient {
  public:
   virtual ~OicpClient() = default;
   virtual Result<void> push(OicpOperation operation, std::string body) = 0;
+  // A request answered with its own message (eRoamingAuthorizeStart): the answer's JSON when it
+  // came with HTTP 200; kUnavailable / kFailedPrecondition as for push().
+  virtual Result<std::string> request(OicpOperation operation, std::string body) = 0;
 };
 
 // Thread-safe. Counts switchyard_roaming_requests_total{direction="out",protocol="oicp"}.
@@ -42,8 +46,12 @@ class HttpOicpClient final : public OicpClient {
   // failure).
   HttpOicpClient(const OicpSettings& settings, RoamingMetrics* metrics);
   Result<void> push(OicpOperation operation, std::string body) override;
+  Result<std::string> request(OicpOperation operation, std::string body) override;
 
  private:
+  // The answer of a POST, counted; kUnavailable when none came.
+  Result<http::Response> post(OicpOperation operation, std::string body);
+
   OicpSettings settings_;
   http::Client client_;
   RoamingMetrics* metrics_;

@@ -13,6 +13,7 @@
 #include "roaming/commands.h"
 #include "roaming/location_store.h"
 #include "roaming/metrics.h"
+#include "roaming/oicp_client.h"
 #include "roaming/oicp_pusher.h"
 #include "roaming/oicp_records.h"
 #include "roaming/push_outbox.h"
@@ -45,10 +46,10 @@ OicpSession session_of(const sql::Rows& r, int i) {
   return s;
 }
 
-// " AND ocpp_evse_id = $<n>" when the EVSE is known (0: any EVSE of the charger; the parameter
-// is still bound).
+// " AND ocpp_evse_id = $<n>" when the transaction's EVSE is known (0: any EVSE of the charger;
+// the parameter is still bound); a session Hubject authorized without an EVSE (0) matches any.
 std::string evse_condition(int evse_id, int n) {
-  return evse_id > 0 ? " AND ocpp_evse_id = $" + std::to_string(n)
+  return evse_id > 0 ? " AND (ocpp_evse_id = $" + std::to_string(n) + " OR ocpp_evse_id = 0)"
                      : " AND $" + std::to_string(n) + " IS NOT NULL";
 }
 
@@ -179,7 +180,8 @@ Result<void> OicpSessionStore::apply(const v1::TransactionUpdated& update) {
   if (linked->affected() > 0) return {};
   // The session requested at that EVSE for that token takes the transaction.
   auto r = db_.exec(
-      "UPDATE roaming_oicp_sessions SET transaction_id = $2, state = $4 WHERE session_id = ("
+      "UPDATE roaming_oicp_sessions SET transaction_id = $2, state = $4, ocpp_evse_id = "
+      "CASE WHEN ocpp_evse_id = 0 THEN $5 ELSE ocpp_evse_id END WHERE session_id = ("
       "SELECT session_id FROM roaming_oicp_sessions WHERE charger_id = $1 AND id_token = $3 AND "
       "transaction_id = '' AND state = 'requested'" +
           evse_condition(t.location().evse_id(), 5) + " ORDER BY requested_ms DESC LIMIT 1)",
@@ -195,6 +197,26 @@ Result<void> OicpSessionStore::apply(const v1::TransactionUpdated& update) {
 
 Result<bool> OicpSessionStore::put_cdr(const v1::Cdr& cdr, std::int64_t now_ms) {
   if (cdr.charger_id().empty() || cdr.transaction_id().empty()) return false;
+  // A session Hubject authorized without an EVSE takes the one the transaction ran at. Looked up
+  // before the transaction (SQLite has one connection), and only when the charger has such a
+  // session.
+  std::string placed_evse_id;
+  if (locations_ != nullptr) {
+    auto open = db_.exec(
+        "SELECT 1 FROM roaming_oicp_sessions WHERE charger_id = $1 AND evse_id = '' AND cdr = '' "
+        "LIMIT 1",
+        {cdr.charger_id()});
+    if (!open) return std::unexpected(open.error());
+    if (!open->empty()) {
+      auto placed = locations_->place(cdr.charger_id(), cdr.location().evse_id());
+      if (!placed) return std::unexpected(placed.error());
+      if (*placed) {
+        for (const auto& e : (*placed)->location.evses()) {
+          if (e.uid() == (*placed)->evse_uid) placed_evse_id = e.evse_id();
+        }
+      }
+    }
+  }
   bool queued = false;
   auto done = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
     auto r = tx.exec("SELECT " + std::string(kColumns) +
@@ -214,8 +236,14 @@ Result<bool> OicpSessionStore::put_cdr(const v1::Cdr& cdr, std::int64_t now_ms) 
       if (!r) return std::unexpected(r.error());
       if (r->empty()) return {};
     }
-    const OicpSession s = session_of(*r, 0);
+    OicpSession s = session_of(*r, 0);
     if (!r->text(0, 11).empty()) return {};  // delivered again: stored (and queued) already
+    if (s.evse_id.empty()) s.evse_id = placed_evse_id;
+    if (s.evse_id.empty()) {
+      log::warn("OICP CDR not sent: its EVSE is in no published location",
+                {{"session_id", s.session_id}, {"charger_id", cdr.charger_id()}});
+      return {};
+    }
     boost::system::error_code ec;
     json::value identification = json::parse(s.identification, ec);
     if (ec) identification = json::object{};
@@ -265,6 +293,107 @@ Result<void> OicpSessionStore::cdr_accepted(const std::string& session_id, std::
                     {session_id, std::to_string(now_ms)});
   if (!r) return std::unexpected(r.error());
   return {};
+}
+
+// -- real-time authorization ---------------------------------------------------------------------
+
+OicpAuthorizer::OicpAuthorizer(const OicpSettings& settings, OicpSessionStore& sessions,
+                               OicpClient& client, const Clock& clock,
+                               prometheus::Registry* registry)
+    : settings_(settings), sessions_(sessions), client_(client), clock_(clock) {
+  if (registry == nullptr) return;
+  authorizations_ = &prometheus::BuildCounter()
+                         .Name("switchyard_roaming_oicp_authorizations_total")
+                         .Help(
+                             "Tokens only Hubject may know, asked about in real time "
+                             "(eRoamingAuthorizeStart), by result: authorized, not_authorized, "
+                             "unreachable (Hubject did not answer), error (an answer that is no "
+                             "eRoamingAuthorizationStart)")
+                         .Register(*registry);
+  for (const char* r : {"authorized", "not_authorized", "unreachable", "error"}) {
+    authorizations_->Add({{"result", r}});
+  }
+}
+
+void OicpAuthorizer::count(const char* result) {
+  if (authorizations_ != nullptr) authorizations_->Add({{"result", result}}).Increment();
+}
+
+Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
+    const std::string& id_token, const std::string& charger_id) {
+  static const std::regex kUid(R"(^([0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$)");
+  json::object identification;
+  if (matches(kUid, id_token)) {
+    identification["RFIDMifareFamilyIdentification"] = json::object{{"UID", id_token}};
+  } else if (token_of(json::object{
+                 {"PlugAndChargeIdentification", json::object{{"EvcoID", id_token}}}})) {
+    identification["PlugAndChargeIdentification"] = json::object{{"EvcoID", id_token}};
+  } else {
+    return std::nullopt;  // not an identification Hubject could know
+  }
+  const std::string sent_identification = json::serialize(identification);
+  auto answer =
+      client_.request(OicpOperation::kAuthorizeStart,
+                      json::serialize(json::object{{"OperatorID", settings_.operator_id},
+                                                   {"Identification", std::move(identification)}}));
+  if (!answer) {
+    count("unreachable");
+    log::warn("OICP authorization failed: Hubject did not answer",
+              {{"charger_id", charger_id}, {"error", answer.error().message}});
+    return std::nullopt;
+  }
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(*answer, ec);
+  const json::object* o = ec ? nullptr : parsed.if_object();
+  const std::string status = o != nullptr ? text_at(*o, "AuthorizationStatus") : std::string();
+  const std::string session_id = o != nullptr ? text_at(*o, "SessionID") : std::string();
+  std::string code;
+  if (o != nullptr) {
+    if (const auto* sc = o->if_contains("StatusCode"); sc != nullptr && sc->is_object()) {
+      code = text_at(sc->as_object(), "Code");
+    }
+  }
+  RoamingTokenDecision d;
+  d.known = true;
+  d.real_time = true;
+  d.partner_id = std::string(kHubjectPartner);
+  d.contract_id = id_token;
+  if (status == "Authorized" && matches(session_id_pattern(), session_id)) {
+    OicpSession s;
+    s.session_id = session_id;
+    s.provider_id = text_at(*o, "ProviderID");
+    s.charger_id = charger_id;
+    s.id_token = id_token;
+    s.identification = sent_identification;
+    s.emp_partner_session_id = text_at(*o, "EMPPartnerSessionID");
+    s.requested_ms = unix_ms(clock_.now());
+    s.state = "requested";
+    if (auto added = sessions_.add(s); !added && added.error().code != ErrorCode::kAlreadyExists) {
+      return std::unexpected(added.error());
+    }
+    count("authorized");
+    d.status = "Accepted";
+    d.authorization_reference = session_id;
+    log::info("OICP authorization", {{"charger_id", charger_id},
+                                     {"token", log::redact(id_token)},
+                                     {"result", "Authorized"},
+                                     {"session_id", session_id},
+                                     {"provider_id", s.provider_id}});
+    return d;
+  }
+  if (status == "NotAuthorized") {
+    count("not_authorized");
+    d.status = "Invalid";
+    log::info("OICP authorization", {{"charger_id", charger_id},
+                                     {"token", log::redact(id_token)},
+                                     {"result", "NotAuthorized"},
+                                     {"code", code}});
+    return d;
+  }
+  count("error");
+  log::warn("OICP authorization: no eRoamingAuthorizationStart in Hubject's answer",
+            {{"charger_id", charger_id}, {"answer", answer->substr(0, 200)}});
+  return std::nullopt;
 }
 
 // -- Hubject's calls -----------------------------------------------------------------------------

@@ -12,6 +12,10 @@
 // "cdrs") and sent by OicpPusher until Hubject accepts it, once in effect.
 //
 // Every answer is an eRoamingAcknowledgment: Result true with StatusCode 000, or Result false with
+// A token presented at a charger that only Hubject knows is asked about in real time
+// (OicpAuthorizer, eRoamingAuthorizeStart): Hubject's SessionID then names the session the same
+// way, and its CDR follows.
+//
 // OICP's code: 022 (a body that is no valid request: HTTP 400 when not JSON), 603 unknown EvseID,
 // 700 out of service, 602 in use, 601 reserved, 501 the charger cannot be reached or did not
 // answer, 400 an unknown or finished session. Boost.JSON stays in the .cpp.
@@ -24,6 +28,7 @@
 #include "common/runtime/core/clock.h"
 #include "common/runtime/core/error.h"
 #include "roaming/settings.h"
+#include "roaming/tokens.h"
 
 namespace prometheus {
 class Registry;
@@ -51,6 +56,7 @@ namespace switchyard::roaming {
 
 class ChargerCommands;
 class LocationStore;
+class OicpClient;
 class RoamingMetrics;
 
 struct OicpSession {
@@ -69,7 +75,10 @@ struct OicpSession {
 
 class OicpSessionStore {
  public:
-  explicit OicpSessionStore(sql::Database& db) : db_(db) {}
+  // `locations` (may be null) names the EVSE of a session Hubject authorized without one
+  // (AuthorizeStart) from where its transaction ran.
+  explicit OicpSessionStore(sql::Database& db, LocationStore* locations = nullptr)
+      : db_(db), locations_(locations) {}
 
   // A new session; kAlreadyExists when the SessionID is known.
   Result<void> add(const OicpSession& session);
@@ -93,6 +102,31 @@ class OicpSessionStore {
 
  private:
   sql::Database& db_;
+  LocationStore* locations_;
+};
+
+// A token neither our registry nor an eMSP knows, presented at one of our chargers: when it is an
+// RFID UID (8, 14 or 20 hex digits) or an EvcoID, Hubject is asked in real time
+// (eRoamingAuthorizeStart; the client given has a short timeout: the charger waits). Authorized:
+// the session is recorded under Hubject's SessionID (its transaction and CDR follow as for a remote
+// start) and the token Accepted; NotAuthorized: Invalid; Hubject unreachable or answering nonsense:
+// nullopt, so the auth service's default applies. Counted in
+// switchyard_roaming_oicp_authorizations_total.
+class OicpAuthorizer {
+ public:
+  OicpAuthorizer(const OicpSettings& settings, OicpSessionStore& sessions, OicpClient& client,
+                 const Clock& clock, prometheus::Registry* registry);
+  Result<std::optional<RoamingTokenDecision>> authorize(const std::string& id_token,
+                                                        const std::string& charger_id);
+
+ private:
+  void count(const char* result);
+
+  OicpSettings settings_;
+  OicpSessionStore& sessions_;
+  OicpClient& client_;
+  const Clock& clock_;
+  prometheus::Family<prometheus::Counter>* authorizations_ = nullptr;
 };
 
 // Serves Hubject's calls on the OICP listener (--oicp-port, mutual TLS): POST

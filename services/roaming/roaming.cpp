@@ -37,6 +37,8 @@ namespace {
 constexpr std::chrono::milliseconds kCommandTimeout{30000};
 // Hubject wants a remote start / stop answered within 10 s, network included.
 constexpr std::chrono::milliseconds kOicpCommandTimeout{7000};
+// Hubject's real-time authorization of a token only it knows (eRoamingAuthorizeStart).
+constexpr std::chrono::milliseconds kOicpAuthorizationTimeout{2500};
 // A driver Hubject started remotely is accepted by the charger's authorization this long.
 constexpr std::int64_t kOicpAuthorizationWindowMs = 15LL * 60 * 1000;
 
@@ -87,7 +89,9 @@ struct RoamingService::Impl {
         cdrs_topic(s.cdrs_topic),
         api(
             registration, locations, outbox, pusher,
-            [this](const std::string& id_token) { return authorize(id_token); },
+            [this](const std::string& id_token, const std::string& charger_id) {
+              return authorize(id_token, charger_id);
+            },
             Party{s.country_code, s.party_id}, pool),
         clock_ref(clock) {
     registration.add_module(locations_sender);
@@ -125,7 +129,14 @@ struct RoamingService::Impl {
     });
     if (s.oicp.enabled()) {
       oicp_client = std::make_unique<HttpOicpClient>(s.oicp, metrics.get());
-      oicp_sessions = std::make_unique<OicpSessionStore>(db);
+      oicp_sessions = std::make_unique<OicpSessionStore>(db, &locations);
+      // A charger waits for the authorization: Hubject gets at most 2.5 s (the auth service
+      // waits 3 s for roaming, --roaming-timeout).
+      OicpSettings quick = s.oicp;
+      quick.timeout = std::min(quick.timeout, kOicpAuthorizationTimeout);
+      oicp_authorization_client = std::make_unique<HttpOicpClient>(quick, metrics.get());
+      oicp_authorizer = std::make_unique<OicpAuthorizer>(
+          s.oicp, *oicp_sessions, *oicp_authorization_client, clock, registry);
       oicp_pusher = std::make_unique<OicpPusher>(s.oicp, locations, outbox, db, *oicp_client, clock,
                                                  registry, OicpPushOptions{}, oicp_sessions.get());
       if (s.oicp.port > 0) {
@@ -151,9 +162,11 @@ struct RoamingService::Impl {
     });
   }
 
-  // A token the auth service does not know: a driver Hubject just started remotely (the
-  // charger's own authorization of the token), else an eMSP's token.
-  Result<RoamingTokenDecision> authorize(const std::string& id_token) {
+  // A token the auth service does not know, presented at `charger_id`: a driver Hubject just
+  // started remotely (the charger's own authorization of the token), else an eMSP's token, else
+  // (unknown to every eMSP) Hubject asked in real time.
+  Result<RoamingTokenDecision> authorize(const std::string& id_token,
+                                         const std::string& charger_id) {
     if (oicp_sessions) {
       auto session =
           oicp_sessions->authorizes(id_token, unix_ms(clock_ref.now()), kOicpAuthorizationWindowMs);
@@ -168,7 +181,11 @@ struct RoamingService::Impl {
         return d;
       }
     }
-    return token_authorizer.authorize(id_token);
+    auto ocpi = token_authorizer.authorize(id_token);
+    if (!ocpi || ocpi->known || !oicp_authorizer) return ocpi;
+    auto hubject = oicp_authorizer->authorize(id_token, charger_id);
+    if (!hubject) return std::unexpected(hubject.error());
+    return *hubject ? **hubject : *ocpi;
   }
 
   SqlPartnerStore store;
@@ -202,6 +219,8 @@ struct RoamingService::Impl {
   RoamingApi api;
   std::unique_ptr<HttpOicpClient> oicp_client;  // with --oicp-url
   std::unique_ptr<OicpSessionStore> oicp_sessions;
+  std::unique_ptr<HttpOicpClient> oicp_authorization_client;
+  std::unique_ptr<OicpAuthorizer> oicp_authorizer;
   std::unique_ptr<OicpPusher> oicp_pusher;
   std::unique_ptr<GrpcChargerCommands> oicp_chargers;  // with --oicp-port
   std::unique_ptr<OicpRemoteReceiver> oicp_remote;
@@ -232,8 +251,9 @@ void RoamingService::start() {
   if (impl_->oicp_pusher) impl_->oicp_pusher->start();
 }
 
-Result<RoamingTokenDecision> RoamingService::authorize_token(const std::string& id_token) {
-  return impl_->authorize(id_token);
+Result<RoamingTokenDecision> RoamingService::authorize_token(const std::string& id_token,
+                                                             const std::string& charger_id) {
+  return impl_->authorize(id_token, charger_id);
 }
 
 Result<void> RoamingService::listen_oicp() {

@@ -68,7 +68,10 @@ class RoamingService {
   void set_transactions_channel(const std::shared_ptr<grpc::ChannelInterface>& channel);
   // A driver's token from the tokens partners pushed (in process: what Roaming.AuthorizeToken
   // answers).
-  Result<RoamingTokenDecision> authorize_token(const std::string& id_token);
+  // `charger_id`: where it was presented (Hubject's AuthorizeStart names the EVSE when the
+  // charger has one).
+  Result<RoamingTokenDecision> authorize_token(const std::string& id_token,
+                                               const std::string& charger_id = "");
   // The handler for ocpp.events.v1 (EVSE statuses of the locations) and the transactions
   // service's topics (roaming drivers' sessions and CDRs), consumer group "switchyard-roaming".
   // An error means "retry the event".

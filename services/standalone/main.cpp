@@ -212,17 +212,18 @@ int main(int argc, char** argv) {
                                     system_clock(), &metrics);
   if (!roaming_service) return fail(roaming_service.error().message);
   // Tokens the registry does not know may be a roaming partner's (OCPI tokens module).
-  auth_service.set_roaming([&service = **roaming_service](
-                               const std::string& id_token,
-                               const std::string&) -> Result<std::optional<auth::TokenDecision>> {
-    auto d = service.authorize_token(id_token);
-    if (!d) return std::unexpected(d.error());
-    if (!d->known) return std::optional<auth::TokenDecision>{};
-    auth::TokenDecision decision;
-    decision.status = d->status;
-    decision.group_id = d->group_id;
-    return std::optional<auth::TokenDecision>(std::move(decision));
-  });
+  auth_service.set_roaming(
+      [&service = **roaming_service](
+          const std::string& id_token,
+          const std::string& charger_id) -> Result<std::optional<auth::TokenDecision>> {
+        auto d = service.authorize_token(id_token, charger_id);
+        if (!d) return std::unexpected(d.error());
+        if (!d->known) return std::optional<auth::TokenDecision>{};
+        auth::TokenDecision decision;
+        decision.status = d->status;
+        decision.group_id = d->group_id;
+        return std::optional<auth::TokenDecision>(std::move(decision));
+      });
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   if (*grid) (*grid)->start();
   std::vector<grpc::Service*> services = gw.grpc_services();

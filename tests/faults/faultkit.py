@@ -308,6 +308,9 @@ class Verdict:
     cdr_problems: list = field(default_factory=list)
     heartbeats_without_event: int = 0  # answered while Kafka was away: allowed
     call_errors: int = 0
+    # (action, cause, seconds after the fault began in 5 s steps) -> how many, from the gateways'
+    # "answering InternalError" lines: what a CALLERROR count is made of.
+    call_error_causes: collections.Counter = field(default_factory=collections.Counter)
     timeouts: int = 0  # CALLs the charger gave up waiting for
     unanswered_at_drain: int = 0  # in flight when a draining pod closed: resent by the charger
     unanswered_elsewhere: list = field(default_factory=list)  # unanswered at any other close
@@ -330,6 +333,12 @@ class Verdict:
               "heartbeats without event | sessions | CDR problems | CALLERRORs | unanswered | "
               "recovery | gateway RSS |\n"
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+    def causes(self, top=8):
+        """The most frequent CALLERROR causes, one per line ("12 x StartTransaction at +5 s:
+        ...")."""
+        return [f"{n} x {action} at +{at} s: {cause}"
+                for (action, cause, at), n in self.call_error_causes.most_common(top)]
 
     def problems(self):
         listed = [(self.lost, "acknowledged messages not in Kafka"),
@@ -370,6 +379,26 @@ def compare_with_kafka(verdict, answers, events):
     verdict.heartbeats_without_event = sum(1 for k in heartbeats if by_message[k] == 0)
     verdict.duplicated = sorted({k for k, n in by_message.items() if n > 1} |
                                 {k for k, n in by_id.items() if n > 1})
+
+
+def count_call_error_causes(verdict, gateways, since):
+    """verdict.call_error_causes from every gateway's log (restarts append to it): each
+    "answering InternalError" line by action, cause (the error's first 80 characters, ids and
+    numbers left out so alike causes add up) and when, in 5 s steps after `since` (unix s)."""
+    for g in gateways:
+        for line in g.log().splitlines():
+            if '"msg":"answering InternalError"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            t = datetime.datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).timestamp()
+            if t < since:
+                continue
+            cause = re.sub(r"[0-9a-f]{8,}|\d+", "N", str(entry.get("error", "")))[:80]
+            step = int((t - since) // 5) * 5
+            verdict.call_error_causes[(entry.get("action", "?"), cause, step)] += 1
 
 
 def compare_with_cdrs(verdict, answers, cdrs):

@@ -96,6 +96,7 @@ class Scenario:
                                     faultkit.drain_windows(self.gateways), events)
         expected = {(a.charger, a.end[0]) for a in answers if a.outcome == "R" and a.end}
         faultkit.compare_with_cdrs(verdict, answers, self.cdrs(expected))
+        faultkit.count_call_error_causes(verdict, self.gateways, started)
         errors_after = [a.ms / 1000 for a in answers if a.outcome == "E" and a.ms / 1000 >= healed]
         back = sampler.all_booted_at(healed, chargers) or healed
         verdict.recovery_seconds = max([back, *errors_after]) - healed
@@ -164,6 +165,8 @@ def scenario(private_servers, request, tmp_path):
 
 def assert_kept_promises(verdict):
     print("\n" + Verdict.HEADER + "\n" + verdict.row())
+    if verdict.call_errors:
+        print("CALLERRORs by cause:\n  " + "\n  ".join(verdict.causes()))
     assert not verdict.problems(), "\n".join(verdict.problems())
 
 
@@ -213,4 +216,4 @@ def test_rolling_restart_of_every_service_and_gateway(scenario):
     assert_kept_promises(verdict)
     # Decisions wait for a restarting service (it was 561 CALLERRORs before they did); a call
     # that reached a service in its last moment may still be cancelled by its shutdown.
-    assert verdict.call_errors <= 10, verdict.call_errors
+    assert verdict.call_errors <= 10, (verdict.call_errors, verdict.causes())

@@ -549,3 +549,58 @@ def test_hubject_calls_that_cannot_work_are_answered_with_oicp_codes(hubject, tm
     finally:
         csms.stop()
         csms.print_logs()
+
+
+def test_a_card_only_hubject_knows_is_authorized_in_real_time_and_billed_through_it(
+        hubject, tmp_path):
+    csms = start_csms(tmp_path, hubject.cpo_flags())
+    try:
+        charger_id = "cp-oicp-card"
+        csms.ctl(*TARIFF)
+        csms.ctl("chargers", "register", charger_id, "--security-profile", "0")
+        put(csms, tmp_path, location("LOC-CARD", [evse("E1", charger_id, 1)]))
+        hubject.wait_for(lambda h: "DE*SWY*E1*1" in h.evses, 20, "the EVSE at Hubject")
+        card, refused_card = "04A1B2C3", "04A1B2C4"
+        hubject.authorize(card).authorize(refused_card, authorized=False)
+        results = {}
+
+        async def scenario():
+            async with OcppCharger(csms.ws_url(charger_id), ChargePoint16, "ocpp1.6") as cp:
+                await boot(cp)
+                for uid in (card, refused_card, "NOT-A-UID"):
+                    answer = await cp.call(call16.Authorize(id_tag=uid), suppress=False)
+                    results[uid] = answer.id_tag_info["status"]
+                start = await cp.call(call16.StartTransaction(
+                    connector_id=1, id_tag=card, meter_start=1000, timestamp=at(0)),
+                    suppress=False)
+                results["start"] = start.id_tag_info["status"]
+                await cp.call(call16.StopTransaction(
+                    meter_stop=11500, timestamp=at(5400), transaction_id=start.transaction_id,
+                    reason="Local", id_tag=card), suppress=False)
+
+        run(scenario(), timeout=90)
+        assert results == {card: "Accepted", refused_card: "Invalid", "NOT-A-UID": "Invalid",
+                           "start": "Accepted"}, results
+        asked = hubject.since(0, "eRoamingAuthorizeStart")
+        # Once per card: the StartTransaction found the session Hubject named; "NOT-A-UID" is no
+        # identification Hubject could know and was not sent.
+        assert [r["body"]["Identification"]["RFIDMifareFamilyIdentification"]["UID"]
+                for r in asked] == [card, refused_card], asked
+        sid = asked[0]["answer"]["SessionID"]
+        hubject.wait_for(lambda h: h.cdr_sessions.get(sid), 30, "the card's CDR at Hubject")
+        time.sleep(1)
+        [cdr] = [r["body"] for r in hubject.since(0, OICP_SESSION)]
+        assert cdr["SessionID"] == sid and cdr["EvseID"] == "DE*SWY*E1*1", cdr
+        assert cdr["Identification"] == {"RFIDMifareFamilyIdentification": {"UID": card}}, cdr
+        assert cdr["ConsumedEnergy"] == 10.5, cdr
+        check_all_valid(hubject)
+        assert not hubject.anomalies, hubject.anomalies
+        process = csms.process
+        assert process.metric("switchyard_roaming_oicp_authorizations_total",
+                              result="authorized") == 1
+        assert process.metric("switchyard_roaming_oicp_authorizations_total",
+                              result="not_authorized") == 1
+        assert card not in process.log() and refused_card not in process.log()
+    finally:
+        csms.stop()
+        csms.print_logs()

@@ -47,6 +47,15 @@ class FakeHubject final : public OicpClient {
   bool down = false;
   bool refuse = false;
   std::vector<Pushed> pushed;
+  // eRoamingAuthorizeStart: what Hubject answers (JSON); the requests it got.
+  std::string authorization_answer;
+  std::vector<json::object> authorization_requests;
+  Result<std::string> request(OicpOperation operation, std::string body) override {
+    if (down) return make_error(ErrorCode::kUnavailable, "authorize-start: connection refused");
+    EXPECT_EQ(operation, OicpOperation::kAuthorizeStart);
+    authorization_requests.push_back(json::parse(body).as_object());
+    return authorization_answer;
+  }
   Result<void> push(OicpOperation operation, std::string body) override {
     if (down) return make_error(ErrorCode::kUnavailable, "evse-status: connection refused");
     pushed.push_back({operation, json::parse(body).as_object()});
@@ -322,7 +331,7 @@ class OicpSessionTest : public OicpPusherTest {
     c.set_tariff_id("ac-standard");
     return c;
   }
-  OicpSessionStore sessions_{*db_};
+  OicpSessionStore sessions_{*db_, &locations_};
   OicpPusher cdr_pusher_{settings(), locations_, outbox_, *db_,      hubject_,
                          clock_,     nullptr,    {},      &sessions_};
 };
@@ -400,6 +409,54 @@ TEST_F(OicpSessionTest, ACdrBeforeItsTransactionsStartStillFindsTheSession) {
   auto none = sessions_.put_cdr(other, 3000);
   ASSERT_TRUE(none);
   EXPECT_FALSE(*none);
+}
+
+TEST_F(OicpSessionTest, HubjectIsAskedAboutTokensOnlyItMayKnow) {
+  OicpAuthorizer authorizer(settings(), sessions_, hubject_, clock_, &registry_);
+  hubject_.authorization_answer =
+      R"({"AuthorizationStatus":"Authorized","SessionID":"c2688855-7f00-0002-6d8e-48d883f6abb6",)"
+      R"("ProviderID":"DE*8EO","StatusCode":{"Code":"000"}})";
+  auto accepted = authorizer.authorize("04A1B2C3", "CP1");
+  ASSERT_TRUE(accepted && *accepted);
+  EXPECT_EQ((*accepted)->status, "Accepted");
+  EXPECT_EQ((*accepted)->authorization_reference, "c2688855-7f00-0002-6d8e-48d883f6abb6");
+  ASSERT_EQ(hubject_.authorization_requests.size(), 1u);
+  EXPECT_EQ(hubject_.authorization_requests[0].at("OperatorID"), "DE*SWY");
+  EXPECT_EQ(hubject_.authorization_requests[0]
+                .at("Identification")
+                .at("RFIDMifareFamilyIdentification")
+                .at("UID"),
+            "04A1B2C3");
+  // The session Hubject named: its transaction and CDR follow (the EVSE from the location).
+  auto s = sessions_.get("c2688855-7f00-0002-6d8e-48d883f6abb6");
+  ASSERT_TRUE(s && *s);
+  EXPECT_EQ((*s)->charger_id, "CP1");
+  put(testing::sample_location());
+  auto card = cdr();
+  card.mutable_id_token()->set_id("04A1B2C3");
+  card.mutable_location()->set_evse_id(2);
+  auto queued = sessions_.put_cdr(card, 3000);
+  ASSERT_TRUE(queued);
+  EXPECT_TRUE(*queued);
+  auto body = sessions_.cdr_to_send("c2688855-7f00-0002-6d8e-48d883f6abb6");
+  ASSERT_TRUE(body && *body);
+  EXPECT_EQ(json::parse(**body).at("EvseID"), "DE*SWY*E1*2");
+
+  hubject_.authorization_answer =
+      R"({"AuthorizationStatus":"NotAuthorized","StatusCode":{"Code":"102"}})";
+  auto refused = authorizer.authorize("04A1B2C4", "CP1");
+  ASSERT_TRUE(refused && *refused);
+  EXPECT_EQ((*refused)->status, "Invalid");
+  hubject_.down = true;
+  auto unreachable = authorizer.authorize("04A1B2C5", "CP1");
+  ASSERT_TRUE(unreachable);
+  EXPECT_FALSE(*unreachable);  // the auth service's default decides
+  hubject_.down = false;
+  hubject_.authorization_requests.clear();
+  auto not_oicp = authorizer.authorize("driver-7", "CP1");  // neither a UID nor an EvcoID
+  ASSERT_TRUE(not_oicp);
+  EXPECT_FALSE(*not_oicp);
+  EXPECT_TRUE(hubject_.authorization_requests.empty());
 }
 
 TEST(OicpAcknowledgement, ResultsAndStatusCodesAreRead) {
