@@ -6,6 +6,7 @@
 #include <prometheus/registry.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "common/runtime/core/log.h"
@@ -21,6 +22,7 @@ const std::string kHubject(kHubjectPartner);
 
 // A live EVSE of a published location that Hubject may show.
 struct LiveEvse {
+  std::string uid;  // ours, within the location
   std::string evse_id;
   std::string location_id;
   std::string record;  // EvseDataRecord JSON
@@ -40,7 +42,7 @@ std::vector<LiveEvse> live_evses(const v1::RoamingLocation& location, const Oicp
       skipped.push_back(location.id() + ": " + ok.error().message);
       continue;
     }
-    out.push_back({e.evse_id(), location.id(), evse_data_record(evse, s),
+    out.push_back({e.uid(), e.evse_id(), location.id(), evse_data_record(evse, s),
                    std::string(oicp_evse_status(e.status()))});
   }
   return out;
@@ -160,6 +162,7 @@ Result<void> OicpPusher::back_off(const std::vector<PendingPush>& entries, const
   const std::int64_t wait =
       std::min<std::int64_t>(options_.max_backoff.count(), 1000LL << std::min(failures_, 20));
   ++failures_;
+  backed_off_ = true;
   backoff_until_ms_ = now_ms() + wait;
   if (failures_ == 1 || failures_ % 10 == 0) {
     log::warn("OICP push failed; kept and retried",
@@ -181,15 +184,34 @@ Result<void> OicpPusher::all_done(const std::vector<PendingPush>& entries) {
 Result<int> OicpPusher::push_due() {
   const std::int64_t now = now_ms();
   if (now < backoff_until_ms_) return 0;
+  backed_off_ = false;
+  auto due = outbox_.due_of(kHubject, now, 5000);
+  if (!due) return std::unexpected(due.error());
+  std::vector<PendingPush> cdr_entries;
+  std::vector<PendingPush> location_entries;
+  for (auto& e : *due) {
+    (e.module == "cdrs" ? cdr_entries : location_entries).push_back(std::move(e));
+  }
+  int accepted = 0;
+  // CDRs first: a driver's bill waits for nothing else Hubject may refuse (EVSE data, a fullLoad).
+  if (!cdr_entries.empty()) {
+    auto reached = cdrs(cdr_entries, accepted);
+    if (!reached) return std::unexpected(reached.error());
+    if (!*reached) return accepted;
+  }
   auto last = last_full_load();
   if (!last) return std::unexpected(last.error());
-  auto sent = (!*last || now - **last >= settings_.full_load_interval.count()) ? full_load(now)
-                                                                               : changes(now);
-  if (sent && *sent > 0) {
+  auto sent = (!*last || now - **last >= settings_.full_load_interval.count())
+                  ? full_load(now)
+                  : changes(location_entries);
+  if (!sent) return std::unexpected(sent.error());
+  accepted += *sent;
+  // The back-off grows until a pass goes through without one.
+  if (accepted > 0 && !backed_off_) {
     if (failures_ > 0) log::info("OICP pushes accepted again", {{"failures", failures_}});
     failures_ = 0;
   }
-  return sent;
+  return accepted;
 }
 
 Result<int> OicpPusher::full_load(std::int64_t now) {
@@ -243,7 +265,7 @@ Result<int> OicpPusher::full_load(std::int64_t now) {
                static_cast<int>(statuses.size()));
       !s) {
     if (auto b = back_off(*waiting, s.error()); !b) return std::unexpected(b.error());
-    return 1;
+    return 0;  // the whole fullLoad again after the back-off
   }
   auto saved = db_.exec(
       "INSERT INTO roaming_oicp_state (name, value) VALUES ('last_full_load_ms', $1) "
@@ -260,27 +282,12 @@ Result<int> OicpPusher::full_load(std::int64_t now) {
   return 2;
 }
 
-Result<int> OicpPusher::changes(std::int64_t now) {
-  auto due = outbox_.due_of(kHubject, now, 5000);
-  if (!due) return std::unexpected(due.error());
-  if (due->empty()) return 0;
+Result<int> OicpPusher::changes(const std::vector<PendingPush>& due) {
+  if (due.empty()) return 0;
   std::vector<PendingPush> data_entries;
   std::vector<PendingPush> status_entries;
-  std::vector<PendingPush> cdr_entries;
-  for (auto& e : *due) {
-    if (e.module == "cdrs") {
-      cdr_entries.push_back(std::move(e));
-    } else {
-      (e.part.empty() ? data_entries : status_entries).push_back(std::move(e));
-    }
-  }
+  for (const auto& e : due) (e.part.empty() ? data_entries : status_entries).push_back(e);
   int accepted = 0;
-  // CDRs first: a driver's bill does not wait for EVSE data Hubject refuses.
-  if (!cdr_entries.empty()) {
-    auto reached = cdrs(cdr_entries, accepted);
-    if (!reached) return std::unexpected(reached.error());
-    if (!*reached) return accepted;
-  }
 
   std::map<std::string, std::optional<v1::RoamingLocation>> locations;
   const auto location = [&](const std::string& id) -> Result<const v1::RoamingLocation*> {
@@ -340,8 +347,12 @@ Result<int> OicpPusher::changes(std::int64_t now) {
       }
     }
     const auto batch = static_cast<std::size_t>(std::max(1, options_.batch));
-    const auto push_records = [&](OicpAction action,
-                                  const std::vector<std::string>& records) -> Result<bool> {
+    // POSTs `records` in batches; `accepted_batch(from, to)` records each batch Hubject accepted
+    // at once, so a later failure does not send it again. False when one failed (backed off).
+    const auto push_records =
+        [&](OicpAction action, const std::vector<std::string>& records,
+            const std::function<Result<void>(std::size_t, std::size_t)>& accepted_batch)
+        -> Result<bool> {
       for (std::size_t from = 0; from < records.size(); from += batch) {
         const std::size_t to = std::min(records.size(), from + batch);
         std::vector<std::string> part(records.begin() + static_cast<std::ptrdiff_t>(from),
@@ -355,6 +366,7 @@ Result<int> OicpPusher::changes(std::int64_t now) {
           return false;
         }
         ++accepted;
+        if (auto r = accepted_batch(from, to); !r) return std::unexpected(r.error());
       }
       return true;
     };
@@ -364,35 +376,49 @@ Result<int> OicpPusher::changes(std::int64_t now) {
       for (const auto* e : evses) out.push_back(e->record);
       return out;
     };
-    // Deleted first (an EVSE id may come back under another EVSE), then inserted, then updated;
-    // what Hubject accepted is recorded at once, so a later failure does not send it again.
-    auto d = push_records(OicpAction::kDelete, deletes);
+    const auto record_held = [&](const std::vector<const LiveEvse*>& evses, std::size_t from,
+                                 std::size_t to, bool inserted) -> Result<void> {
+      return db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+        for (std::size_t i = from; i < to; ++i) {
+          const LiveEvse* e = evses[i];
+          auto r = tx.exec(
+              "INSERT INTO roaming_oicp_evses (evse_id, location_id, record) VALUES ($1, $2, $3) "
+              "ON CONFLICT (evse_id) DO UPDATE SET location_id = $2, record = $3",
+              {e->evse_id, e->location_id, e->record});
+          if (!r) return std::unexpected(r.error());
+          if (!inserted) continue;
+          // A new EVSE's status follows (its own outbox entry: kept until Hubject has it).
+          const std::string hubject[] = {kHubject};
+          if (auto q = enqueue_push(tx, hubject, "locations", e->location_id, e->uid, now_ms());
+              !q) {
+            return q;
+          }
+        }
+        return {};
+      });
+    };
+    // Deleted first (an EVSE id may come back under another EVSE), then inserted, then updated.
+    auto d = push_records(
+        OicpAction::kDelete, deletes, [&](std::size_t from, std::size_t to) -> Result<void> {
+          for (std::size_t i = from; i < to; ++i) {
+            auto r = db_.exec("DELETE FROM roaming_oicp_evses WHERE evse_id = $1", {delete_ids[i]});
+            if (!r) return std::unexpected(r.error());
+          }
+          return {};
+        });
     if (!d) return std::unexpected(d.error());
     if (!*d) return accepted;
-    for (const auto& id : delete_ids) {
-      if (auto r = db_.exec("DELETE FROM roaming_oicp_evses WHERE evse_id = $1", {id}); !r) {
-        return std::unexpected(r.error());
-      }
-    }
-    const auto record_held = [&](const std::vector<const LiveEvse*>& evses) -> Result<void> {
-      for (const auto* e : evses) {
-        auto r = db_.exec(
-            "INSERT INTO roaming_oicp_evses (evse_id, location_id, record) VALUES ($1, $2, $3) "
-            "ON CONFLICT (evse_id) DO UPDATE SET location_id = $2, record = $3",
-            {e->evse_id, e->location_id, e->record});
-        if (!r) return std::unexpected(r.error());
-      }
-      return {};
-    };
-    for (auto [action, evses] :
-         {std::pair{OicpAction::kInsert, &inserts}, std::pair{OicpAction::kUpdate, &updates}}) {
-      auto p = push_records(action, texts(*evses));
-      if (!p) return std::unexpected(p.error());
-      if (!*p) return accepted;
-      if (auto r = record_held(*evses); !r) return std::unexpected(r.error());
-    }
-    // A new EVSE's status goes with this pass's status update.
-    for (const auto* e : inserts) statuses.push_back({e->evse_id, e->status});
+    auto i = push_records(
+        OicpAction::kInsert, texts(inserts),
+        [&](std::size_t from, std::size_t to) { return record_held(inserts, from, to, true); });
+    if (!i) return std::unexpected(i.error());
+    if (!*i) return accepted;
+    auto u = push_records(
+        OicpAction::kUpdate, texts(updates),
+        [&](std::size_t from, std::size_t to) { return record_held(updates, from, to, false); });
+    if (!u) return std::unexpected(u.error());
+    if (!*u) return accepted;
+    if (!inserts.empty()) wake();  // their statuses: the next pass, at once
     count_evses();
     if (!skipped.empty()) {
       log::warn("EVSEs not sent to Hubject",

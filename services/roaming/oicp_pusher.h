@@ -83,7 +83,8 @@ class OicpPusher {
   void run(const std::stop_token& stop);
   std::int64_t now_ms() const;
   Result<int> full_load(std::int64_t now);
-  Result<int> changes(std::int64_t now);
+  // The changed EVSEs' data, then their statuses, from Hubject's due "locations" entries.
+  Result<int> changes(const std::vector<PendingPush>& due);
   // POSTs one push to Hubject; counted in switchyard_roaming_oicp_pushes_total.
   Result<void> send(OicpOperation operation, std::string_view action, std::string body,
                     int records);
@@ -110,6 +111,7 @@ class OicpPusher {
   // Only the pusher's thread (or a test calling push_due) touches these.
   std::optional<std::int64_t> last_full_load_ms_;
   int failures_ = 0;
+  bool backed_off_ = false;  // in this pass
   std::int64_t backoff_until_ms_ = 0;
   std::mutex mutex_;
   std::condition_variable_any cv_;

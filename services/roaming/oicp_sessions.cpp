@@ -26,6 +26,12 @@ namespace json = boost::json;
 
 namespace {
 
+// A session is taken by a transaction of its token at its charger starting within an hour of the
+// request (a request left unused does not bill a later visit); a CDR that comes before its
+// transaction's start event (another topic) within two days.
+constexpr std::int64_t kLinkWindowMs = 3'600'000;
+constexpr std::int64_t kCdrLinkWindowMs = 2LL * 24 * 3'600'000;
+
 constexpr const char* kColumns =
     "session_id, provider_id, evse_id, charger_id, ocpp_evse_id, id_token, identification, "
     "emp_partner_session_id, requested_ms, transaction_id, state";
@@ -49,12 +55,14 @@ OicpSession session_of(const sql::Rows& r, int i) {
 // " AND ocpp_evse_id = $<n>" when the transaction's EVSE is known (0: any EVSE of the charger;
 // the parameter is still bound); a session Hubject authorized without an EVSE (0) matches any.
 std::string evse_condition(int evse_id, int n) {
+  // PostgreSQL must be able to type every parameter: CAST, not a bare "$n IS NOT NULL".
   return evse_id > 0 ? " AND (ocpp_evse_id = $" + std::to_string(n) + " OR ocpp_evse_id = 0)"
-                     : " AND $" + std::to_string(n) + " IS NOT NULL";
+                     : " AND CAST($" + std::to_string(n) + " AS BIGINT) IS NOT NULL";
 }
 
 std::string_view description(std::string_view code) {
   if (code == "000") return "Success";
+  if (code == "017") return "Unauthorized Access";
   if (code == "022") return "Data error";
   if (code == "400") return "Session is invalid";
   if (code == "501") return "Communication to EVSE failed";
@@ -156,18 +164,20 @@ Result<void> OicpSessionStore::set_state(const std::string& session_id, const st
 }
 
 Result<std::optional<OicpSession>> OicpSessionStore::authorizes(const std::string& id_token,
+                                                                const std::string& charger_id,
                                                                 std::int64_t now_ms,
                                                                 std::int64_t window_ms) {
   auto r = db_.exec("SELECT " + std::string(kColumns) +
-                        " FROM roaming_oicp_sessions WHERE id_token = $1 AND requested_ms >= $2 "
-                        "AND state IN ('requested', 'started') ORDER BY requested_ms DESC LIMIT 1",
-                    {id_token, std::to_string(now_ms - window_ms)});
+                        " FROM roaming_oicp_sessions WHERE id_token = $1 AND charger_id = $3 AND "
+                        "requested_ms >= $2 AND state IN ('requested', 'started') "
+                        "ORDER BY requested_ms DESC LIMIT 1",
+                    {id_token, std::to_string(now_ms - window_ms), charger_id});
   if (!r) return std::unexpected(r.error());
   if (r->empty()) return std::nullopt;
   return session_of(*r, 0);
 }
 
-Result<void> OicpSessionStore::apply(const v1::TransactionUpdated& update) {
+Result<void> OicpSessionStore::apply(const v1::TransactionUpdated& update, std::int64_t now_ms) {
   const auto& t = update.transaction();
   if (t.charger_id().empty() || t.transaction_id().empty() || t.id_token().id().empty()) return {};
   const bool ended = update.change() == "ended" || t.has_ended_at();
@@ -181,12 +191,13 @@ Result<void> OicpSessionStore::apply(const v1::TransactionUpdated& update) {
   // The session requested at that EVSE for that token takes the transaction.
   auto r = db_.exec(
       "UPDATE roaming_oicp_sessions SET transaction_id = $2, state = $4, ocpp_evse_id = "
-      "CASE WHEN ocpp_evse_id = 0 THEN $5 ELSE ocpp_evse_id END WHERE session_id = ("
+      "CASE WHEN ocpp_evse_id = 0 THEN CAST($5 AS BIGINT) ELSE ocpp_evse_id END WHERE "
+      "session_id = ("
       "SELECT session_id FROM roaming_oicp_sessions WHERE charger_id = $1 AND id_token = $3 AND "
-      "transaction_id = '' AND state = 'requested'" +
+      "transaction_id = '' AND state = 'requested' AND requested_ms >= $6" +
           evse_condition(t.location().evse_id(), 5) + " ORDER BY requested_ms DESC LIMIT 1)",
       {t.charger_id(), t.transaction_id(), t.id_token().id(), ended ? "ended" : "started",
-       std::to_string(t.location().evse_id())});
+       std::to_string(t.location().evse_id()), std::to_string(now_ms - kLinkWindowMs)});
   if (!r) return std::unexpected(r.error());
   if (r->affected() > 0) {
     log::info("OICP session started",
@@ -227,12 +238,13 @@ Result<bool> OicpSessionStore::put_cdr(const v1::Cdr& cdr, std::int64_t now_ms) 
     if (r->empty()) {
       // The CDR came before the transaction's start (another topic): the session requested at
       // that EVSE for that token.
-      r = tx.exec(
-          "SELECT " + std::string(kColumns) +
-              ", cdr FROM roaming_oicp_sessions WHERE charger_id = $1 AND id_token = $2 "
-              "AND transaction_id = '' AND state = 'requested'" +
-              evse_condition(cdr.location().evse_id(), 3) + " ORDER BY requested_ms DESC LIMIT 1",
-          {cdr.charger_id(), cdr.id_token().id(), std::to_string(cdr.location().evse_id())});
+      r = tx.exec("SELECT " + std::string(kColumns) +
+                      ", cdr FROM roaming_oicp_sessions WHERE charger_id = $1 AND id_token = $2 "
+                      "AND transaction_id = '' AND state = 'requested' AND requested_ms >= $4" +
+                      evse_condition(cdr.location().evse_id(), 3) +
+                      " ORDER BY requested_ms DESC LIMIT 1",
+                  {cdr.charger_id(), cdr.id_token().id(), std::to_string(cdr.location().evse_id()),
+                   std::to_string(now_ms - kCdrLinkWindowMs)});
       if (!r) return std::unexpected(r.error());
       if (r->empty()) return {};
     }
@@ -391,8 +403,11 @@ Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
     return d;
   }
   count("error");
-  log::warn("OICP authorization: no eRoamingAuthorizationStart in Hubject's answer",
-            {{"charger_id", charger_id}, {"answer", answer->substr(0, 200)}});
+  // Not the answer itself: it may carry identifications.
+  log::warn("OICP authorization failed: no eRoamingAuthorizationStart in Hubject's answer",
+            {{"charger_id", charger_id},
+             {"authorization_status", status.substr(0, 20)},
+             {"code", code.substr(0, 8)}});
   return std::nullopt;
 }
 
@@ -454,6 +469,11 @@ http::Response OicpRemoteReceiver::handle(const http::Request& request) {
   std::string operation = "other";
   if (!std::regex_match(request.path, m, kPath)) {
     answer = Answer::refusal(404, "022", "no OICP operation at " + request.path.substr(0, 200));
+  } else if (!settings_.client_name.empty() &&
+             request.client_common_name != settings_.client_name) {
+    answer = Answer::refusal(403, "017",
+                             "client certificate CN '" + request.client_common_name.substr(0, 64) +
+                                 "' is not " + settings_.client_name);
   } else if (request.method != "POST") {
     answer = Answer::refusal(405, "022", "method " + request.method + " not allowed");
   } else {

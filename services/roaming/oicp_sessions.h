@@ -84,13 +84,16 @@ class OicpSessionStore {
   Result<void> add(const OicpSession& session);
   Result<std::optional<OicpSession>> get(const std::string& session_id);
   Result<void> set_state(const std::string& session_id, const std::string& state);
-  // Whether `id_token` belongs to a session requested within `window_ms` before `now_ms` that has
-  // not ended: the charger's authorization of a remotely started driver.
-  Result<std::optional<OicpSession>> authorizes(const std::string& id_token, std::int64_t now_ms,
+  // Whether `id_token` presented at `charger_id` belongs to a session at that charger requested
+  // within `window_ms` before `now_ms` that has not ended: the charger's authorization of a
+  // remotely started (or Hubject-authorized) driver. At another charger the token is not.
+  Result<std::optional<OicpSession>> authorizes(const std::string& id_token,
+                                                const std::string& charger_id, std::int64_t now_ms,
                                                 std::int64_t window_ms);
-  // A transaction update: the session at its charger EVSE with its token gets its transaction id
-  // (started), or ends with it. Other transactions change nothing.
-  Result<void> apply(const v1::TransactionUpdated& update);
+  // A transaction update: the session at its charger EVSE with its token, requested within the
+  // hour before `now_ms`, gets its transaction id (started), or ends with it. Other transactions
+  // change nothing.
+  Result<void> apply(const v1::TransactionUpdated& update, std::int64_t now_ms);
   // The CDR of a session's transaction: its eRoamingChargeDetailRecord stored and put into
   // Hubject's outbox (module "cdrs"), once: a CDR delivered again changes nothing. True when it
   // was a session's.

@@ -146,7 +146,7 @@ struct RoamingService::Impl {
         http::ServerConfig c;
         c.address = s.oicp.listen_address;
         c.port = s.oicp.port;
-        c.threads = 2;
+        c.threads = 4;  // a handler waits up to 7 s for a charger
         c.tls_certificate = s.oicp.server_certificate;
         c.tls_key = s.oicp.server_key;
         c.tls_client_ca = s.oicp.client_ca;
@@ -168,8 +168,8 @@ struct RoamingService::Impl {
   Result<RoamingTokenDecision> authorize(const std::string& id_token,
                                          const std::string& charger_id) {
     if (oicp_sessions) {
-      auto session =
-          oicp_sessions->authorizes(id_token, unix_ms(clock_ref.now()), kOicpAuthorizationWindowMs);
+      auto session = oicp_sessions->authorizes(id_token, charger_id, unix_ms(clock_ref.now()),
+                                               kOicpAuthorizationWindowMs);
       if (!session) return std::unexpected(session.error());
       if (*session) {
         RoamingTokenDecision d;
@@ -292,7 +292,9 @@ Result<void> RoamingService::handle_event(const bus::Event& event) {
     if (impl_->oicp_sessions) {
       v1::TransactionUpdated update;
       if (bus::parse_event(event, update, nullptr)) {
-        if (auto a = impl_->oicp_sessions->apply(update); !a) return a;
+        if (auto a = impl_->oicp_sessions->apply(update, unix_ms(impl_->clock_ref.now())); !a) {
+          return a;
+        }
       }
     }
     return impl_->session_feed.handle_transaction(event);

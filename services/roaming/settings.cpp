@@ -46,7 +46,9 @@ void add_oicp_settings(Settings& settings, OicpSettings& oicp) {
            "PEM certificate (chain) of the --oicp-port listener")
       .add("oicp-server-key", oicp.server_key, "PEM key of --oicp-server-certificate")
       .add("oicp-client-ca", oicp.client_ca,
-           "PEM CA Hubject's client certificates chain to (required with --oicp-port)");
+           "PEM CA Hubject's client certificates chain to (required with --oicp-port)")
+      .add("oicp-client-name", oicp.client_name,
+           "The CN Hubject's client certificate must have (empty: any from --oicp-client-ca)");
 }
 
 bool is_oicp_operator_id(std::string_view id) {

@@ -35,6 +35,8 @@ struct OicpSettings {
   std::string server_certificate;
   std::string server_key;
   std::string client_ca;
+  // The CN Hubject's client certificate must have (empty: any certificate from client_ca).
+  std::string client_name;
   std::string listen_address = "0.0.0.0";  // the binary's --listen-address
   bool enabled() const { return !url.empty(); }
 };
@@ -60,7 +62,7 @@ struct OcpiSettings {
 void add_ocpi_settings(Settings& settings, OcpiSettings& ocpi);
 // --oicp-url, --oicp-operator-id, --oicp-operator-name, --oicp-client-certificate,
 // --oicp-client-key, --oicp-ca, --oicp-hotline-phone, --oicp-timeout, --oicp-full-load-interval,
-// --oicp-port, --oicp-server-certificate, --oicp-server-key, --oicp-client-ca.
+// --oicp-port, --oicp-server-certificate, --oicp-server-key, --oicp-client-ca, --oicp-client-name.
 void add_oicp_settings(Settings& settings, OicpSettings& oicp);
 
 // Whether `id` is an OICP OperatorID (ISO "DE*SWY" / "DESWY" or DIN "+49*536").

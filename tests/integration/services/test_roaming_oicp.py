@@ -25,7 +25,8 @@ What it proves:
   once in effect, although Hubject refused the first attempt.
 * Calls that cannot work get OICP's codes: 603 unknown EVSE, 022 malformed (HTTP 400 when not
   JSON), 400 unknown session, 501 a charger that never reported; a client without a certificate
-  from Hubject's CA does not get past the TLS handshake.
+  from Hubject's CA does not get past the TLS handshake, and one from that CA with another CN than
+  --oicp-client-name is answered 403 / 017.
 """
 
 import asyncio
@@ -349,7 +350,8 @@ class OicpListener:
 
     def flags(self):
         return {"oicp-port": self.port, "oicp-server-certificate": self.tls.server_certificate,
-                "oicp-server-key": self.tls.server_key, "oicp-client-ca": self.hub.hubject_ca}
+                "oicp-server-key": self.tls.server_key, "oicp-client-ca": self.hub.hubject_ca,
+                "oicp-client-name": "Hubject"}
 
     def post(self, operation, body, provider="DE*8EO", cert=None, raw=None):
         """(HTTP status, answer); the answer validated as an eRoamingAcknowledgment."""
@@ -535,6 +537,12 @@ def test_hubject_calls_that_cannot_work_are_answered_with_oicp_codes(hubject, tm
                 "AdditionalInfo"), (what, answer)
         answer = listener.post("start", None, raw="{not json")
         assert (answer[0], code(answer)) == (400, "022"), answer
+        # A certificate from Hubject's CA that is not Hubject's own (--oicp-client-name).
+        intruder = hubject._pki.signed("intruder", "Intruder", "hubject-ca",
+                                       "extendedKeyUsage = clientAuth\n")
+        answer = listener.post("start", remote_start(sid),
+                               cert=tuple(str(p) for p in intruder))
+        assert (answer[0], code(answer)) == (403, "017"), answer
         # Only Hubject (a client certificate from its CA) gets in.
         for cert in (hubject.client_files(), ()):
             with pytest.raises(requests.exceptions.RequestException):

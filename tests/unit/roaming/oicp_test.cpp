@@ -235,17 +235,22 @@ TEST_F(OicpPusherTest, EvsesThatLeaveAreDeletedAndNewOnesInsertedWithTheirStatus
   e3->set_ocpp_evse_id(3);
   l.mutable_evses(0)->mutable_connectors(0)->set_standard("IEC_62196_T2_COMBO");
   put(l);
-  EXPECT_EQ(pass(), 4);
+  EXPECT_EQ(pass(), 3);
   auto sent = take();
-  ASSERT_EQ(sent.size(), 4u);
+  ASSERT_EQ(sent.size(), 3u);
   EXPECT_EQ(sent[0].action(), "delete");
   EXPECT_EQ(sent[0].body.at("OperatorEvseData").at("EvseDataRecord").as_array()[0], held_e2);
   EXPECT_EQ(sent[1].action(), "insert");
   EXPECT_EQ(sent[1].evse_ids(), std::vector<std::string>{"DE*SWY*E1*3"});
   EXPECT_EQ(sent[2].action(), "update");
   EXPECT_EQ(sent[2].evse_ids(), std::vector<std::string>{"DE*SWY*E1*1"});
-  EXPECT_EQ(sent[3].operation, OicpOperation::kPushEvseStatus);
-  EXPECT_EQ(sent[3].statuses().count("DE*SWY*E1*3"), 1u);
+  // The new EVSE's status: its own outbox entry, sent in the next pass (kept until it is).
+  EXPECT_EQ(hubject_pending(), 1);
+  EXPECT_EQ(pass(), 1);
+  sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].operation, OicpOperation::kPushEvseStatus);
+  EXPECT_EQ(sent[0].statuses(), (std::map<std::string, std::string>{{"DE*SWY*E1*3", "Unknown"}}));
   // The same location again changes nothing Hubject holds: no request.
   put(l);
   EXPECT_EQ(pass(), 0);
@@ -341,44 +346,49 @@ TEST_F(OicpSessionTest, ARemotelyStartedDriverIsAuthorizedUntilTheSessionEnds) {
   auto again = sessions_.add(session());
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
-  auto a = sessions_.authorizes("DE*8EO*Aet5e4*3", 2000, 60'000);
+  auto a = sessions_.authorizes("DE*8EO*Aet5e4*3", "CP1", 2000, 60'000);
   ASSERT_TRUE(a && *a);
   EXPECT_EQ((*a)->session_id, session().session_id);
-  auto late = sessions_.authorizes("DE*8EO*Aet5e4*3", 1000 + 60'001, 60'000);
+  auto elsewhere = sessions_.authorizes("DE*8EO*Aet5e4*3", "CP2", 2000, 60'000);
+  ASSERT_TRUE(elsewhere);
+  EXPECT_FALSE(*elsewhere);  // only at the charger Hubject started it at
+  auto late = sessions_.authorizes("DE*8EO*Aet5e4*3", "CP1", 1000 + 60'001, 60'000);
   ASSERT_TRUE(late);
   EXPECT_FALSE(*late);  // requested too long ago
-  ASSERT_TRUE(sessions_.apply(started("SOMEONE-ELSE", "started")));
+  ASSERT_TRUE(sessions_.apply(started("SOMEONE-ELSE", "started"), 2000));
   EXPECT_TRUE((*sessions_.get(session().session_id))->transaction_id.empty());
-  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "started")));
+  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "started"), 2000));
   EXPECT_EQ((*sessions_.get(session().session_id))->transaction_id, "42");
-  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "ended")));
+  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "ended"), 2000));
   EXPECT_EQ((*sessions_.get(session().session_id))->state, "ended");
-  auto after = sessions_.authorizes("DE*8EO*Aet5e4*3", 2000, 60'000);
+  auto after = sessions_.authorizes("DE*8EO*Aet5e4*3", "CP1", 2000, 60'000);
   ASSERT_TRUE(after);
   EXPECT_FALSE(*after);
 }
 
 TEST_F(OicpSessionTest, ASessionsCdrGoesToHubjectOnceAndARefusedOneIsRetried) {
   ASSERT_TRUE(sessions_.add(session()));
-  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "started")));
+  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "started"), 2000));
   auto queued = sessions_.put_cdr(cdr(), 3000);
   ASSERT_TRUE(queued);
   EXPECT_TRUE(*queued);
   auto twice = sessions_.put_cdr(cdr(), 3100);  // the bus delivered it again
   ASSERT_TRUE(twice);
   EXPECT_FALSE(*twice);
-  EXPECT_EQ(cdr_pusher_.push_due().value_or(-1), 2);  // the first pass: the fullLoad
-  take();
+  // Hubject refuses everything at first: the CDR goes first all the same (a refused fullLoad
+  // does not hold up a bill), and both are kept.
   hubject_.refuse = true;
   EXPECT_EQ(cdr_pusher_.push_due().value_or(-1), 0);
-  ASSERT_EQ(hubject_.pushed.size(), 1u);
+  ASSERT_EQ(hubject_.pushed.size(), 2u);
   EXPECT_EQ(hubject_.pushed[0].operation, OicpOperation::kChargeDetailRecord);
+  EXPECT_EQ(hubject_.pushed[1].action(), "fullLoad");
   take();
   hubject_.refuse = false;
   clock_.advance(2s);
-  EXPECT_EQ(cdr_pusher_.push_due().value_or(-1), 1);
+  EXPECT_EQ(cdr_pusher_.push_due().value_or(-1), 3);  // the CDR, then the fullLoad
   auto sent = take();
-  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].operation, OicpOperation::kChargeDetailRecord);
   const auto& body = sent[0].body;
   EXPECT_EQ(body.at("SessionID").as_string(), session().session_id);
   EXPECT_EQ(body.at("EvseID"), "DE*SWY*E1*1");

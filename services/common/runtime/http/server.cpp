@@ -156,7 +156,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       beast::get_lowest_layer(stream_).expires_after(server_.config.read_timeout);
       stream_.async_handshake(
           ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
-            if (ec) return;  // refused (no or untrusted certificate), gone
+            if (ec) {  // no or an untrusted certificate, or gone
+              log::debug("https handshake failed", {{"error", ec.message()}});
+              return;
+            }
             self->client_common_name_ = peer_common_name(self->stream_.native_handle());
             self->read();
           });
@@ -313,6 +316,10 @@ Result<void> load_tls(Server::Impl& impl) {
     tls.load_verify_file(c.tls_client_ca, ec);
     if (ec) return failed("client CA", c.tls_client_ca);
     tls.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    // With client certificates OpenSSL refuses to resume a TLS 1.2 session without an id
+    // context (SESSION_ID_CONTEXT_UNINITIALIZED): a peer that resumes would fail its handshake.
+    static constexpr unsigned char kContext[] = "switchyard-http";
+    SSL_CTX_set_session_id_context(tls.native_handle(), kContext, sizeof kContext - 1);
   }
   return {};
 }
