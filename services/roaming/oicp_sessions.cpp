@@ -420,6 +420,7 @@ struct OicpRemoteReceiver::Answer {
   std::string session_id;
   std::string emp_partner_session_id;
 
+  // A refusal before the body could be read.
   static Answer refusal(int http, std::string code, std::string info) {
     Answer a;
     a.http = http;
@@ -479,8 +480,23 @@ http::Response OicpRemoteReceiver::handle(const http::Request& request) {
   } else {
     operation = m[2].str();
     const std::string provider = http::url_decode(m[1].str()).value_or("");
-    answer = operation == "start" ? remote_start(provider, request.body)
-                                  : remote_stop(provider, request.body);
+    boost::system::error_code ec;
+    const json::value parsed = json::parse(request.body, ec);
+    if (ec || !parsed.is_object()) {
+      answer = Answer::refusal(400, "022", "the body is not a JSON object");
+    } else {
+      const json::object& body = parsed.as_object();
+      answer.code = "022";
+      answer.session_id = text_at(body, "SessionID");
+      answer.emp_partner_session_id = text_at(body, "EMPPartnerSessionID");
+      if (!matches(session_id_pattern(), answer.session_id)) {
+        answer.code = "022";
+        answer.info = "SessionID: missing or not a GUID";
+      } else {
+        answer = operation == "start" ? remote_start(provider, body, std::move(answer))
+                                      : remote_stop(provider, body, std::move(answer));
+      }
+    }
   }
   json::object ack{{"Result", answer.code == "000"},
                    {"StatusCode", json::object{{"Code", answer.code},
@@ -510,21 +526,13 @@ http::Response OicpRemoteReceiver::handle(const http::Request& request) {
 }
 
 OicpRemoteReceiver::Answer OicpRemoteReceiver::remote_start(const std::string& provider,
-                                                            const std::string& text) {
-  boost::system::error_code ec;
-  const json::value parsed = json::parse(text, ec);
-  if (ec || !parsed.is_object())
-    return Answer::refusal(400, "022", "the body is not a JSON object");
-  const json::object& body = parsed.as_object();
-  Answer answer{200, "022", "", text_at(body, "SessionID"), text_at(body, "EMPPartnerSessionID")};
+                                                            const json::object& body,
+                                                            Answer answer) {
   const auto refuse = [&](std::string code, std::string info) {
     answer.code = std::move(code);
     answer.info = std::move(info);
     return answer;
   };
-  if (!matches(session_id_pattern(), answer.session_id)) {
-    return refuse("022", "SessionID: missing or not a GUID");
-  }
   const std::string provider_id = text_at(body, "ProviderID");
   if (!matches(provider_id_pattern(), provider_id)) {
     return refuse("022", "ProviderID: missing or not an OICP ProviderID");
@@ -597,21 +605,13 @@ OicpRemoteReceiver::Answer OicpRemoteReceiver::remote_start(const std::string& p
 }
 
 OicpRemoteReceiver::Answer OicpRemoteReceiver::remote_stop(const std::string& provider,
-                                                           const std::string& text) {
-  boost::system::error_code ec;
-  const json::value parsed = json::parse(text, ec);
-  if (ec || !parsed.is_object())
-    return Answer::refusal(400, "022", "the body is not a JSON object");
-  const json::object& body = parsed.as_object();
-  Answer answer{200, "022", "", text_at(body, "SessionID"), text_at(body, "EMPPartnerSessionID")};
+                                                           const json::object& body,
+                                                           Answer answer) {
   const auto refuse = [&](std::string code, std::string info) {
     answer.code = std::move(code);
     answer.info = std::move(info);
     return answer;
   };
-  if (!matches(session_id_pattern(), answer.session_id)) {
-    return refuse("022", "SessionID: missing or not a GUID");
-  }
   auto session = sessions_.get(answer.session_id);
   if (!session) return refuse("021", session.error().message);
   if (!*session) return refuse("400", "no session " + answer.session_id);

@@ -30,6 +30,9 @@
 #include "roaming/settings.h"
 #include "roaming/tokens.h"
 
+namespace boost::json {
+class object;
+}  // namespace boost::json
 namespace prometheus {
 class Registry;
 class Counter;
@@ -147,8 +150,12 @@ class OicpRemoteReceiver {
 
  private:
   struct Answer;
-  Answer remote_start(const std::string& provider_id, const std::string& body);
-  Answer remote_stop(const std::string& provider_id, const std::string& body);
+  // Past the checks every call shares (a JSON object, a well-formed SessionID): `answer` has the
+  // request's SessionID and EMPPartnerSessionID.
+  Answer remote_start(const std::string& provider_id, const boost::json::object& body,
+                      Answer answer);
+  Answer remote_stop(const std::string& provider_id, const boost::json::object& body,
+                     Answer answer);
   Result<std::optional<std::string>> held_location(const std::string& evse_id);
 
   OicpSettings settings_;
