@@ -77,6 +77,12 @@ bool matches(const std::regex& pattern, std::string_view text) {
   return std::regex_match(text.begin(), text.end(), pattern);
 }
 
+// OICP's RFID UID: 8, 14 or 20 hex digits.
+const std::regex& uid_pattern() {
+  static const std::regex p(R"(^([0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$)");
+  return p;
+}
+
 const std::regex& session_id_pattern() {
   static const std::regex p(R"(^[A-Za-z0-9]{8}(-[A-Za-z0-9]{4}){3}-[A-Za-z0-9]{12}$)");
   return p;
@@ -107,13 +113,12 @@ struct Token {
   std::string type;
 };
 std::optional<Token> token_of(const json::object& identification) {
-  static const std::regex kUid(R"(^([0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$)");
   static const std::regex kEvco(
       R"(^(([A-Za-z]{2}\-?[A-Za-z0-9]{3}\-?C[A-Za-z0-9]{8}\-?[\d|A-Za-z])|([A-Za-z]{2}[\*|\-]?[A-Za-z0-9]{3}[\*|\-]?[A-Za-z0-9]{6}[\*|\-]?[\d|X]))$)");
   for (const char* rfid : {"RFIDIdentification", "RFIDMifareFamilyIdentification"}) {
     if (const auto* v = identification.if_contains(rfid); v != nullptr && v->is_object()) {
       const std::string uid = text_at(v->as_object(), "UID");
-      if (matches(kUid, uid)) return Token{uid, "ISO14443"};
+      if (matches(uid_pattern(), uid)) return Token{uid, "ISO14443"};
       return std::nullopt;
     }
   }
@@ -333,9 +338,8 @@ void OicpAuthorizer::count(const char* result) {
 
 Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
     const std::string& id_token, const std::string& charger_id) {
-  static const std::regex kUid(R"(^([0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$)");
   json::object identification;
-  if (matches(kUid, id_token)) {
+  if (matches(uid_pattern(), id_token)) {
     identification["RFIDMifareFamilyIdentification"] = json::object{{"UID", id_token}};
   } else if (token_of(json::object{
                  {"PlugAndChargeIdentification", json::object{{"EvcoID", id_token}}}})) {

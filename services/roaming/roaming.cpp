@@ -288,27 +288,27 @@ void RoamingService::set_gateway_channel(const std::shared_ptr<grpc::ChannelInte
 }
 
 Result<void> RoamingService::handle_event(const bus::Event& event) {
+  // With OICP, each transaction update and CDR is parsed once for both feeds; one that does not
+  // parse goes to the session feed alone, which counts and skips it.
   if (event.topic == impl_->transactions_topic) {
-    if (impl_->oicp_sessions) {
-      v1::TransactionUpdated update;
-      if (bus::parse_event(event, update, nullptr)) {
-        if (auto a = impl_->oicp_sessions->apply(update, unix_ms(impl_->clock_ref.now())); !a) {
-          return a;
-        }
-      }
+    v1::TransactionUpdated update;
+    if (!impl_->oicp_sessions || !bus::parse_event(event, update, nullptr)) {
+      return impl_->session_feed.handle_transaction(event);
     }
-    return impl_->session_feed.handle_transaction(event);
+    if (auto a = impl_->oicp_sessions->apply(update, unix_ms(impl_->clock_ref.now())); !a) {
+      return a;
+    }
+    return impl_->session_feed.apply(update);
   }
   if (event.topic == impl_->cdrs_topic) {
-    if (impl_->oicp_sessions) {
-      v1::Cdr cdr;
-      if (bus::parse_event(event, cdr, nullptr)) {
-        auto queued = impl_->oicp_sessions->put_cdr(cdr, unix_ms(impl_->clock_ref.now()));
-        if (!queued) return std::unexpected(queued.error());
-        if (*queued) impl_->oicp_pusher->wake();
-      }
+    v1::Cdr cdr;
+    if (!impl_->oicp_sessions || !bus::parse_event(event, cdr, nullptr)) {
+      return impl_->session_feed.handle_cdr(event);
     }
-    return impl_->session_feed.handle_cdr(event);
+    auto queued = impl_->oicp_sessions->put_cdr(cdr, unix_ms(impl_->clock_ref.now()));
+    if (!queued) return std::unexpected(queued.error());
+    if (*queued) impl_->oicp_pusher->wake();
+    return impl_->session_feed.apply(cdr);
   }
   return impl_->status_feed.handle(event);
 }
