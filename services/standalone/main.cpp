@@ -270,7 +270,8 @@ int main(int argc, char** argv) {
   });
   std::jthread status_consuming([&](std::stop_token stop) {
     (*status_events)
-        ->run([&](const bus::Event& e) { return status_projector.handle(e); }, std::move(stop));
+        ->run([&](const bus::Event& e) { return status_projector.handle(e); },
+              [&] { return status_projector.flush(); }, std::move(stop));
   });
 
   std::jthread smart_consuming([&](std::stop_token stop) {

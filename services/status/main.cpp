@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   auto bound = process.start_grpc(options.listen_address, options.grpc_port, {&api});
   if (!bound) return fail(bound.error().message);
   std::jthread consuming([&](std::stop_token stop) {
-    events.run([&](const bus::Event& e) { return projector.handle(e); }, std::move(stop));
+    events.run([&](const bus::Event& e) { return projector.handle(e); },
+               [&] { return projector.flush(); }, std::move(stop));
   });
   std::jthread pruning([&](const std::stop_token& stop) {
     // Processed event ids are kept longer than the topic's retention, then forgotten.

@@ -132,6 +132,27 @@ std::string_view security_event_label(std::string_view type) {
   return "other";
 }
 
+// Whether the event changes more than the charger's last_seen (and OCPP version).
+bool changes_state(const v1::ChargerEvent& e) {
+  switch (e.payload_case()) {
+    case v1::ChargerEvent::kConnectionOpened:
+    case v1::ChargerEvent::kConnectionClosed:
+    case v1::ChargerEvent::kBootNotification:
+    case v1::ChargerEvent::kFirmwareStatus:
+    case v1::ChargerEvent::kLogStatus:
+    case v1::ChargerEvent::kStatusNotification:
+    case v1::ChargerEvent::kDeviceEvent:
+    case v1::ChargerEvent::kSecurityEvent:
+      return true;
+    case v1::ChargerEvent::kCommandResult:
+      return e.command_result().error_code().empty();
+    case v1::ChargerEvent::kOther:
+      return e.action() == "NotifyReport";
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 StatusProjector::StatusProjector(sql::Database& db, prometheus::Registry* metrics) : db_(db) {
@@ -158,6 +179,19 @@ StatusProjector::StatusProjector(sql::Database& db, prometheus::Registry* metric
                        "SecurityEventNotifications from chargers, by type (standard OCPP types; "
                        "vendor types as other)")
                    .Register(*metrics);
+  last_seen_events_ =
+      &prometheus::BuildCounter()
+           .Name("switchyard_status_last_seen_events_total")
+           .Help(
+               "Events that only moved a charger's last seen (MeterValues, Heartbeat, "
+               "TransactionEvent, ...): gathered, written once per consumer poll")
+           .Register(*metrics)
+           .Add({});
+  last_seen_writes_ = &prometheus::BuildCounter()
+                           .Name("switchyard_status_last_seen_writes_total")
+                           .Help("Charger rows those gathered events were written to")
+                           .Register(*metrics)
+                           .Add({});
   malformed_ = &prometheus::BuildCounter()
                     .Name("switchyard_status_malformed_events_total")
                     .Help("Events that could not be parsed or had no charger / event id (skipped)")
@@ -179,6 +213,16 @@ Result<void> StatusProjector::apply(const v1::ChargerEvent& e) {
   }
   const std::int64_t received = millis(e.received_at());
   const std::string& charger = e.charger_id();
+  if (!changes_state(e)) {
+    // Only last_seen moves: kept until flush(), the latest per charger, one write for all.
+    Seen& seen = seen_[charger];
+    if (received >= seen.at) {
+      seen.at = received;
+      seen.ocpp_version = version_name(e.protocol_version());
+    }
+    if (last_seen_events_ != nullptr) last_seen_events_->Increment();
+    return {};
+  }
   bool duplicate = false;
   std::vector<ConnectorRow> new_errors;
   std::string config_problem;
@@ -336,6 +380,20 @@ Result<void> StatusProjector::apply(const v1::ChargerEvent& e) {
     log::warn("configuration in an event could not be read",
               {{"charger_id", charger}, {"action", e.action()}, {"error", config_problem}});
   }
+  return {};
+}
+
+Result<void> StatusProjector::flush() {
+  if (seen_.empty()) return {};
+  auto written = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    for (const auto& [charger, seen] : seen_) {
+      if (auto r = touch_charger(tx, charger, seen.at, seen.ocpp_version); !r) return r;
+    }
+    return {};
+  });
+  if (!written) return written;
+  if (last_seen_writes_ != nullptr) last_seen_writes_->Increment(static_cast<double>(seen_.size()));
+  seen_.clear();
   return {};
 }
 

@@ -190,7 +190,8 @@ Result<void> touch_charger(sql::Transaction& tx, const std::string& charger_id,
       "ON CONFLICT (charger_id) DO UPDATE SET "
       "last_seen = CASE WHEN excluded.last_seen > st_chargers.last_seen THEN excluded.last_seen "
       "ELSE st_chargers.last_seen END, "
-      "ocpp_version = CASE WHEN excluded.ocpp_version <> '' THEN excluded.ocpp_version "
+      "ocpp_version = CASE WHEN excluded.ocpp_version <> '' AND "
+      "excluded.last_seen >= st_chargers.last_seen THEN excluded.ocpp_version "
       "ELSE st_chargers.ocpp_version END",
       {charger_id, std::to_string(seen_at), ocpp_version});
   if (!r) return std::unexpected(r.error());

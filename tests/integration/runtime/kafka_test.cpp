@@ -90,6 +90,62 @@ TEST_F(KafkaTest, TenThousandMessagesOverEightKeysComeBackInPerKeyOrderAndNoneLo
   for (const auto& [key, n] : next_seq) EXPECT_EQ(n, kMessages / kKeys) << key;
 }
 
+TEST_F(KafkaTest, AFailedFlushCommitsNothingOfItsBatch) {
+  auto p = producer();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(p->produce(topic_, "k" + std::to_string(i % 4), std::to_string(i),
+                           [](Result<Delivery>) {}));
+  }
+  ASSERT_TRUE(p->flush(30s));
+  const std::string group = testing::unique_name("g");
+  std::multiset<std::string> pending;  // handled since the last flush
+  std::multiset<std::string> flushed;  // what the flushes wrote
+  int failed_flushes = 0;
+  {
+    auto c = consumer(group);
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (flushed.size() < 20 && std::chrono::steady_clock::now() < deadline) {
+      auto r = c->poll_once(
+          [&](const Record& rec) -> Result<void> {
+            pending.emplace(rec.value);
+            return {};
+          },
+          [&]() -> Result<void> {
+            if (failed_flushes == 0) {
+              ++failed_flushes;
+              pending.clear();  // what a failed transaction leaves: nothing
+              return make_error(ErrorCode::kUnavailable, "database down");
+            }
+            flushed.merge(pending);
+            pending.clear();
+            return {};
+          });
+      if (!r) {
+        EXPECT_NE(r.error().message.find("database down"), std::string::npos);
+      }
+    }
+    c->close();
+  }
+  EXPECT_EQ(failed_flushes, 1);
+  std::multiset<std::string> all;
+  for (int i = 0; i < 20; ++i) all.emplace(std::to_string(i));
+  EXPECT_EQ(flushed, all);  // each once: the failed batch came again, nothing committed twice
+
+  // Everything flushed was committed: a new member of the group gets nothing old.
+  auto again = consumer(group);
+  std::vector<std::string> later;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  ASSERT_TRUE(p->produce(topic_, "k", "20", [](Result<Delivery>) {}));
+  ASSERT_TRUE(p->flush(30s));
+  while (later.empty() && std::chrono::steady_clock::now() < deadline) {
+    (void)again->poll_once([&](const Record& rec) -> Result<void> {
+      later.emplace_back(rec.value);
+      return {};
+    });
+  }
+  EXPECT_EQ(later, std::vector<std::string>{"20"});
+}
+
 TEST_F(KafkaTest, CommittedRecordsAreNotDeliveredAgainButFailedOnesAre) {
   auto p = producer();
   for (int i = 0; i < 10; ++i) {

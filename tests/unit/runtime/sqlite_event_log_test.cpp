@@ -161,6 +161,44 @@ TEST_F(SqliteEventLogTest, HandlerErrorRedeliversThatEventAndSkipsNothing) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(handled[i], "v" + std::to_string(i));
 }
 
+TEST_F(SqliteEventLogTest, FlushRunsOncePerPollAndItsFailureRedeliversThePoll) {
+  ASSERT_EQ(publish("t", 10), 0);
+  auto c = consumer("g", {"t"});
+  std::vector<std::string> handled;
+  std::vector<std::string> written;  // what the handler gathered, as its flush writes it
+  int flushes = 0;
+  bool fail_flush = true;
+  auto handler = [&](const Event& e) -> Result<void> {
+    handled.emplace_back(e.value);
+    return {};
+  };
+  auto flush = [&]() -> Result<void> {
+    ++flushes;
+    if (fail_flush) {
+      fail_flush = false;
+      return make_error(ErrorCode::kUnavailable, "database down");
+    }
+    written = handled;
+    return {};
+  };
+  auto first = c->poll_once(handler, flush);
+  ASSERT_FALSE(first);
+  EXPECT_NE(first.error().message.find("flushing a batch of 10 events failed: database down"),
+            std::string::npos)
+      << first.error().message;
+  EXPECT_EQ(flushes, 1);
+  handled.clear();
+  // Nothing of the failed poll was committed: all ten come again, and are flushed once.
+  auto second = c->poll_once(handler, flush);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(*second, 10U);
+  EXPECT_EQ(flushes, 2);
+  ASSERT_EQ(written.size(), 10U);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(written[i], "v" + std::to_string(i));
+  expect_nothing_more(*c);
+  EXPECT_EQ(flushes, 2);  // an empty poll flushes nothing
+}
+
 TEST_F(SqliteEventLogTest, ReopenedLogKeepsEventsAndCommittedPositions) {
   ASSERT_EQ(publish("t", 10, "old"), 0);
   {

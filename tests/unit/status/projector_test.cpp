@@ -135,6 +135,56 @@ TEST_F(StatusProjectorTest, ReplayingEventsChangesNothing) {
       std::string::npos);
 }
 
+TEST_F(StatusProjectorTest, EventsThatOnlyMoveLastSeenAreWrittenOncePerFlush) {
+  auto boot = event("boot", 1000);
+  boot.mutable_boot_notification()->set_vendor("Acme");
+  ASSERT_TRUE(projector_->apply(boot));
+  for (int i = 0; i < 50; ++i) {
+    auto e = event("mv-" + std::to_string(i), 2000 + i);
+    if (i % 2 == 0) {
+      e.mutable_meter_values();
+    } else {
+      e.mutable_heartbeat();
+    }
+    ASSERT_TRUE(projector_->apply(e));
+  }
+  // An older event delivered late (a redelivery) moves nothing back, not even the version.
+  auto late = event("late", 1500);
+  late.set_protocol_version(v1::OCPP_VERSION_2_0_1);
+  late.mutable_heartbeat();
+  ASSERT_TRUE(projector_->apply(late));
+  auto other = event("hb-2", 3000);  // a charger first seen through a heartbeat
+  other.set_charger_id("CP-2");
+  other.mutable_heartbeat();
+  ASSERT_TRUE(projector_->apply(other));
+
+  // Nothing written until the flush (the consumer runs it before committing its positions).
+  EXPECT_EQ((*get_charger(*db_, "CP-1"))->last_seen, 1000);
+  EXPECT_FALSE(*get_charger(*db_, "CP-2"));
+  ASSERT_TRUE(projector_->flush());
+  auto charger = get_charger(*db_, "CP-1");
+  EXPECT_EQ((*charger)->last_seen, 2049);
+  EXPECT_EQ((*charger)->ocpp_version, "1.6");
+  EXPECT_EQ((*charger)->vendor, "Acme");
+  auto second = get_charger(*db_, "CP-2");
+  ASSERT_TRUE(second && *second);
+  EXPECT_EQ((*second)->last_seen, 3000);
+  ASSERT_TRUE(projector_->flush());  // nothing pending: no change
+  EXPECT_EQ((*get_charger(*db_, "CP-1"))->last_seen, 2049);
+
+  // The same events again (a redelivery after a crash before the commit) change nothing.
+  auto again = event("mv-3", 2003);
+  again.mutable_heartbeat();
+  ASSERT_TRUE(projector_->apply(again));
+  ASSERT_TRUE(projector_->flush());
+  EXPECT_EQ((*get_charger(*db_, "CP-1"))->last_seen, 2049);
+  // 53 events gathered, written as 3 charger rows (CP-1 and CP-2, then CP-1 again).
+  EXPECT_NE(metrics_text().find("switchyard_status_last_seen_events_total 53"), std::string::npos)
+      << metrics_text();
+  EXPECT_NE(metrics_text().find("switchyard_status_last_seen_writes_total 3"), std::string::npos)
+      << metrics_text();
+}
+
 TEST_F(StatusProjectorTest, AnOlderStatusDoesNotOverwriteANewerOne) {
   auto newer = event("a", 2000);
   newer.mutable_status_notification()->set_status("Charging");

@@ -23,14 +23,24 @@ struct Event {
 
 // Success: processed (its offset may be committed). Error: delivered again after a pause.
 using EventHandler = std::function<Result<void>(const Event&)>;
+// Runs after the handler took the events of one poll and before their offsets are committed, so
+// a handler may gather what those events change in memory and write it once per poll (one
+// transaction instead of one per event). An error commits nothing of the poll: every event of it
+// is delivered again.
+using FlushHandler = std::function<Result<void>()>;
 
 class EventConsumer {
  public:
   virtual ~EventConsumer() = default;
-  // Handles what is available (waiting up to the poll timeout), commits, returns how many.
-  virtual Result<std::size_t> poll_once(const EventHandler& handler) = 0;
-  // Polls until `stop`; handler errors are logged and retried after a pause.
-  virtual void run(const EventHandler& handler, std::stop_token stop) = 0;
+  // Handles what is available (waiting up to the poll timeout), flushes, commits, returns how
+  // many. `flush` may be empty.
+  virtual Result<std::size_t> poll_once(const EventHandler& handler, const FlushHandler& flush) = 0;
+  // Polls until `stop`; handler and flush errors are logged and retried after a pause.
+  virtual void run(const EventHandler& handler, const FlushHandler& flush,
+                   std::stop_token stop) = 0;
+
+  Result<std::size_t> poll_once(const EventHandler& handler) { return poll_once(handler, {}); }
+  void run(const EventHandler& handler, std::stop_token stop) { run(handler, {}, std::move(stop)); }
 };
 
 }  // namespace switchyard::bus

@@ -13,17 +13,22 @@ class KafkaEventConsumer final : public EventConsumer {
   explicit KafkaEventConsumer(std::unique_ptr<kafka::Consumer> consumer)
       : consumer_(std::move(consumer)) {}
 
-  Result<std::size_t> poll_once(const EventHandler& handler) override {
-    return consumer_->poll_once([&](const kafka::Record& r) {
-      return handler(Event{r.topic, r.key, r.value, r.partition, r.offset});
-    });
+  using EventConsumer::poll_once;
+  using EventConsumer::run;
+
+  Result<std::size_t> poll_once(const EventHandler& handler, const FlushHandler& flush) override {
+    return consumer_->poll_once(
+        [&](const kafka::Record& r) {
+          return handler(Event{r.topic, r.key, r.value, r.partition, r.offset});
+        },
+        flush);
   }
-  void run(const EventHandler& handler, std::stop_token stop) override {
+  void run(const EventHandler& handler, const FlushHandler& flush, std::stop_token stop) override {
     consumer_->run(
         [&](const kafka::Record& r) {
           return handler(Event{r.topic, r.key, r.value, r.partition, r.offset});
         },
-        std::move(stop));
+        flush, std::move(stop));
   }
 
  private:

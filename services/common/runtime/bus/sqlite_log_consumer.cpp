@@ -69,11 +69,16 @@ class SqliteLogConsumer final : public EventConsumer {
         poll_timeout_(poll_timeout),
         group_lock_(shared_->group_lock(group_)) {}
 
-  Result<std::size_t> poll_once(const EventHandler& handler) override { return poll(handler, {}); }
+  using EventConsumer::poll_once;
+  using EventConsumer::run;
 
-  void run(const EventHandler& handler, std::stop_token stop) override {
+  Result<std::size_t> poll_once(const EventHandler& handler, const FlushHandler& flush) override {
+    return poll(handler, flush, {});
+  }
+
+  void run(const EventHandler& handler, const FlushHandler& flush, std::stop_token stop) override {
     while (!stop.stop_requested()) {
-      auto r = poll(handler, stop);
+      auto r = poll(handler, flush, stop);
       if (r && *r == static_cast<std::size_t>(kMaxPoll)) continue;  // behind: read on at once
       if (r && *r > 0) pause(kBatchWindow, stop);
       if (r) continue;
@@ -86,19 +91,20 @@ class SqliteLogConsumer final : public EventConsumer {
  private:
   // Reads at once; when nothing is there, waits for a commit (or the timeout: another process
   // may write the file) and reads once more.
-  Result<std::size_t> poll(const EventHandler& handler, const std::stop_token& stop) {
+  Result<std::size_t> poll(const EventHandler& handler, const FlushHandler& flush,
+                           const std::stop_token& stop) {
     const auto seen = shared_->commits();
     {
       std::lock_guard lock(group_lock_);
-      auto handled = poll_locked(handler);
+      auto handled = poll_locked(handler, flush);
       if (!handled || *handled > 0) return handled;
     }
     shared_->wait_for_commit(seen, poll_timeout_, stop);
     std::lock_guard lock(group_lock_);
-    return poll_locked(handler);
+    return poll_locked(handler, flush);
   }
 
-  Result<std::size_t> poll_locked(const EventHandler& handler) {
+  Result<std::size_t> poll_locked(const EventHandler& handler, const FlushHandler& flush) {
     auto positions = load_positions();
     if (!positions) return std::unexpected(positions.error());
     bool drained = false;
@@ -112,6 +118,12 @@ class SqliteLogConsumer final : public EventConsumer {
       if (!outcome) break;  // this event and everything after it come again
       handled_to[e.topic] = e.seq;
       ++handled;
+    }
+    if (handled > 0 && flush) {
+      if (auto flushed = flush(); !flushed) {
+        return make_error(flushed.error().code, "flushing a batch of " + std::to_string(handled) +
+                                                    " events failed: " + flushed.error().message);
+      }
     }
     if (auto r = save_positions(*positions, handled_to); !r) return std::unexpected(r.error());
     update_lag(handled_to, drained && handled == events->size());

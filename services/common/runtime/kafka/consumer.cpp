@@ -86,16 +86,18 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
     return {};
   }
 
-  Result<std::size_t> poll_once(const RecordHandler& handler) override {
-    return poll_batch(handler, std::stop_token{});
+  Result<std::size_t> poll_once(const RecordHandler& handler, const BatchFlush& flush) override {
+    return poll_batch(handler, flush, std::stop_token{});
   }
 
   // A stop request ends the batch after the record in hand (what was handled is committed, the
   // rest comes again to the partition's next owner): a SIGTERM does not wait for up to
   // max_batch more records.
-  Result<std::size_t> poll_batch(const RecordHandler& handler, const std::stop_token& stop) {
+  Result<std::size_t> poll_batch(const RecordHandler& handler, const BatchFlush& flush,
+                                 const std::stop_token& stop) {
     std::size_t handled = 0;
-    std::unordered_map<std::string, std::unordered_map<int32_t, int64_t>> next_offsets;
+    Offsets next_offsets;
+    Offsets first_offsets;  // where each partition goes back to when the flush fails
     Result<std::size_t> outcome = 0;
     auto timeout = static_cast<int>(config_.poll_timeout.count());
     for (int i = 0; i < config_.max_batch && !stop.stop_requested(); ++i) {
@@ -138,7 +140,17 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
       }
       ++handled;
       next_offsets[topic][msg->partition()] = msg->offset() + 1;
+      first_offsets[topic].try_emplace(msg->partition(), msg->offset());
       update_lag(*msg);
+    }
+    if (!next_offsets.empty() && flush) {
+      if (auto flushed = flush(); !flushed) {
+        if (metrics_.handler_errors) metrics_.handler_errors->Increment();
+        seek(first_offsets);
+        return std::unexpected(
+            Error{flushed.error().code, "flushing a batch of " + std::to_string(handled) +
+                                            " records failed: " + flushed.error().message});
+      }
     }
     if (!next_offsets.empty()) commit(next_offsets);
     if (!outcome) return outcome;
@@ -148,9 +160,9 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
     return handled;
   }
 
-  void run(const RecordHandler& handler, std::stop_token stop) override {
+  void run(const RecordHandler& handler, const BatchFlush& flush, std::stop_token stop) override {
     while (!stop.stop_requested()) {
-      auto r = poll_batch(handler, stop);
+      auto r = poll_batch(handler, flush, stop);
       if (!r) {
         log::warn("kafka consumer handler failed; retrying",
                   {{"group", config_.group_id}, {"error", r.error().message}});
@@ -181,8 +193,20 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
   }
 
  private:
-  void commit(
-      const std::unordered_map<std::string, std::unordered_map<int32_t, int64_t>>& offsets) {
+  using Offsets = std::unordered_map<std::string, std::unordered_map<int32_t, int64_t>>;
+
+  // Sends each partition back to the given offset: those records are delivered again.
+  void seek(const Offsets& offsets) {
+    for (const auto& [topic, by_partition] : offsets) {
+      for (const auto& [partition, offset] : by_partition) {
+        std::unique_ptr<RdKafka::TopicPartition> tp(
+            RdKafka::TopicPartition::create(topic, partition, offset));
+        consumer_->seek(*tp, 1000);
+      }
+    }
+  }
+
+  void commit(const Offsets& offsets) {
     std::vector<RdKafka::TopicPartition*> partitions;
     for (const auto& [topic, by_partition] : offsets) {
       for (const auto& [partition, offset] : by_partition) {

@@ -52,6 +52,9 @@ struct Record {
 // Returns success when the record is processed (its offset may be committed) or an error to
 // have it delivered again after retry_backoff.
 using RecordHandler = std::function<Result<void>(const Record&)>;
+// Runs after a batch was handled and before its offsets are committed; an error commits nothing
+// of the batch (every partition goes back to the batch's first record).
+using BatchFlush = std::function<Result<void>()>;
 
 class Consumer {
  public:
@@ -59,12 +62,17 @@ class Consumer {
                                                   prometheus::Registry* metrics);
   virtual ~Consumer() = default;
 
-  // One poll: handles up to max_batch records, commits what was handled, returns how many.
-  // A handler error seeks the partition back to the failed record and is returned.
-  virtual Result<std::size_t> poll_once(const RecordHandler& handler) = 0;
+  // One poll: handles up to max_batch records, flushes (`flush` may be empty), commits what was
+  // handled, returns how many. A handler error seeks the partition back to the failed record
+  // and is returned.
+  virtual Result<std::size_t> poll_once(const RecordHandler& handler, const BatchFlush& flush) = 0;
+  Result<std::size_t> poll_once(const RecordHandler& handler) { return poll_once(handler, {}); }
 
-  // Polls until `stop` is requested; handler errors are logged and retried.
-  virtual void run(const RecordHandler& handler, std::stop_token stop) = 0;
+  // Polls until `stop` is requested; handler and flush errors are logged and retried.
+  virtual void run(const RecordHandler& handler, const BatchFlush& flush, std::stop_token stop) = 0;
+  void run(const RecordHandler& handler, std::stop_token stop) {
+    run(handler, {}, std::move(stop));
+  }
 
   // Leaves the group cleanly (commits, revokes). Called by the destructor too.
   virtual void close() = 0;
