@@ -24,6 +24,7 @@
 
 #include "common/ocpp/decoder.h"
 #include "common/ocpp/encoder.h"
+#include "common/runtime/bus/arena_message.h"
 #include "common/runtime/core/clock.h"
 #include "common/runtime/core/log.h"
 #include "gateway/file_watch.h"
@@ -52,12 +53,20 @@ constexpr std::size_t kMaxWaitingCalls = 8;  // CALLs read while one is in progr
 
 // -- per-thread state ---------------------------------------------------------------------
 
+// One CALL from a charger until it is answered. Its event lives on an arena whose first block is
+// inside the record: normalizing a typical event allocates nothing but its strings past the
+// small-string size, and recycling the record frees the event in one step.
 struct InboundCall {
+  void clear() {
+    event.reset();
+    signing.reset();
+  }
+
   std::string message_id;
   const ocpp::MessageInfo* message = nullptr;
   ocpp::MessageType type = ocpp::MessageType::kCall;
   Steady::time_point started;
-  v1::ChargerEvent event;
+  bus::ArenaMessage<v1::ChargerEvent, 2048> event;
   std::optional<SigningRequest> signing;  // a SignCertificate's CSR
 };
 
@@ -68,7 +77,7 @@ struct Worker {
   ocpp::Encoder encoder;
   std::string scratch;  // event serialization; the publisher copies it
   std::mt19937_64 rng{std::random_device{}()};
-  std::vector<std::unique_ptr<InboundCall>> pool;  // reused inbound call records
+  std::vector<std::unique_ptr<InboundCall>> pool;  // reused inbound call records (kMaxPooled)
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::thread thread;
 
@@ -79,9 +88,10 @@ struct Worker {
     return call;
   }
   void release(std::unique_ptr<InboundCall> call) {
-    if (pool.size() >= 64) return;
-    call->event.Clear();
-    call->signing.reset();
+    // Enough for every charger of a busy thread to have a CALL in flight (2 KiB each).
+    constexpr std::size_t kMaxPooled = 256;
+    if (pool.size() >= kMaxPooled) return;
+    call->clear();
     pool.push_back(std::move(call));
   }
 };
@@ -701,7 +711,7 @@ class ChargerSession final : public Session,
     call->message = &message;
     call->type = frame.type;
     call->started = Steady::now();
-    v1::ChargerEvent& event = call->event;
+    v1::ChargerEvent& event = *call->event;
     fill_envelope(event);
     event.set_message_id(call->message_id);
     event.set_action(std::string(message.action));
@@ -738,7 +748,7 @@ class ChargerSession final : public Session,
   void ask(std::unique_ptr<InboundCall> call, Ask&& ask_fn, Then<Decision> then) {
     auto self = this->shared_from_this();
     auto* raw = call.release();  // owned by the callback below
-    ask_fn(raw->event, [self, raw, then](Result<Decision> d) mutable {
+    ask_fn(*raw->event, [self, raw, then](Result<Decision> d) mutable {
       net::post(self->ws_.get_executor(), [self, raw, then, d = std::move(d)]() mutable {
         std::unique_ptr<InboundCall> owned(raw);
         if (!d) return self->fail_call(std::move(owned), "decision failed: " + d.error().message);
@@ -803,20 +813,20 @@ class ChargerSession final : public Session,
   }
 
   void after_boot(std::unique_ptr<InboundCall> call, BootDecision d) {
-    record_decision(call->event, d);
+    record_decision(*call->event, d);
     boot_refused_ = d.status != "Accepted";
     std::string answer_json = boot_answer(worker_.encoder, version_, d, Clock::now());
     publish_then_answer(std::move(call), std::move(answer_json));
   }
 
   void after_authorize(std::unique_ptr<InboundCall> call, TokenDecision d) {
-    record_decision(call->event, d);
+    record_decision(*call->event, d);
     std::string answer_json = authorize_answer(worker_.encoder, version_, d);
     publish_then_answer(std::move(call), std::move(answer_json));
   }
 
   void after_transaction(std::unique_ptr<InboundCall> call, TransactionDecision d) {
-    record_decision(call->event, d);
+    record_decision(*call->event, d);
     auto answer_json = transaction_answer(worker_.encoder, version_, call->message->action, d);
     if (!answer_json) return fail_call(std::move(call), answer_json.error().message);
     publish_then_answer(std::move(call), std::move(*answer_json));
@@ -880,7 +890,7 @@ class ChargerSession final : public Session,
   void publish_then_answer(std::unique_ptr<InboundCall> call, std::string answer_json,
                            std::move_only_function<void()> then = {}) {
     std::string& bytes = worker_.scratch;
-    call->event.SerializeToString(&bytes);
+    call->event->SerializeToString(&bytes);
     auto self = this->shared_from_this();
     auto* raw = call.release();
     ctx_.publisher.publish(

@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "common/runtime/bus/arena_message.h"
 #include "common/runtime/bus/event_consumer.h"
 #include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
@@ -291,24 +292,24 @@ Result<void> RoamingService::handle_event(const bus::Event& event) {
   // With OICP, each transaction update and CDR is parsed once for both feeds; one that does not
   // parse goes to the session feed alone, which counts and skips it.
   if (event.topic == impl_->transactions_topic) {
-    v1::TransactionUpdated update;
-    if (!impl_->oicp_sessions || !bus::parse_event(event, update, nullptr)) {
+    if (!impl_->oicp_sessions) return impl_->session_feed.handle_transaction(event);
+    bus::ArenaMessage<v1::TransactionUpdated> update;
+    if (!bus::parse_event(event, *update, nullptr)) {
       return impl_->session_feed.handle_transaction(event);
     }
-    if (auto a = impl_->oicp_sessions->apply(update, unix_ms(impl_->clock_ref.now())); !a) {
+    if (auto a = impl_->oicp_sessions->apply(*update, unix_ms(impl_->clock_ref.now())); !a) {
       return a;
     }
-    return impl_->session_feed.apply(update);
+    return impl_->session_feed.apply(*update);
   }
   if (event.topic == impl_->cdrs_topic) {
-    v1::Cdr cdr;
-    if (!impl_->oicp_sessions || !bus::parse_event(event, cdr, nullptr)) {
-      return impl_->session_feed.handle_cdr(event);
-    }
-    auto queued = impl_->oicp_sessions->put_cdr(cdr, unix_ms(impl_->clock_ref.now()));
+    if (!impl_->oicp_sessions) return impl_->session_feed.handle_cdr(event);
+    bus::ArenaMessage<v1::Cdr> cdr;
+    if (!bus::parse_event(event, *cdr, nullptr)) return impl_->session_feed.handle_cdr(event);
+    auto queued = impl_->oicp_sessions->put_cdr(*cdr, unix_ms(impl_->clock_ref.now()));
     if (!queued) return std::unexpected(queued.error());
     if (*queued) impl_->oicp_pusher->wake();
-    return impl_->session_feed.apply(cdr);
+    return impl_->session_feed.apply(*cdr);
   }
   return impl_->status_feed.handle(event);
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "common/runtime/bus/arena_message.h"
 #include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/http/server.h"
@@ -45,15 +46,15 @@ SessionFeed::SessionFeed(SessionStore& sessions, TokenStore& tokens, Pusher* pus
 }
 
 Result<void> SessionFeed::handle_transaction(const bus::Event& event) {
-  v1::TransactionUpdated parsed;
-  if (!bus::parse_event(event, parsed, malformed_)) return {};
-  return apply(parsed);
+  bus::ArenaMessage<v1::TransactionUpdated> parsed;
+  if (!bus::parse_event(event, *parsed, malformed_)) return {};
+  return apply(*parsed);
 }
 
 Result<void> SessionFeed::handle_cdr(const bus::Event& event) {
-  v1::Cdr parsed;
-  if (!bus::parse_event(event, parsed, malformed_)) return {};
-  return apply(parsed);
+  bus::ArenaMessage<v1::Cdr> parsed;
+  if (!bus::parse_event(event, *parsed, malformed_)) return {};
+  return apply(*parsed);
 }
 
 Result<std::optional<SessionOwner>> SessionFeed::owner_of(const std::string& uid,

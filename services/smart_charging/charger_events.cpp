@@ -4,6 +4,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include "common/runtime/bus/arena_message.h"
 #include "common/runtime/bus/parse_event.h"
 #include "switchyard/v1/events.pb.h"
 
@@ -57,8 +58,8 @@ ChargerEvents::ChargerEvents(SmartChargingService& service, prometheus::Registry
 }
 
 Result<void> ChargerEvents::handle(const bus::Event& event) {
-  v1::ChargerEvent parsed;
-  if (bus::parse_event(event, parsed, malformed_)) apply(parsed);
+  bus::ArenaMessage<v1::ChargerEvent> parsed;
+  if (bus::parse_event(event, *parsed, malformed_)) apply(*parsed);
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include "common/runtime/bus/arena_message.h"
 #include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "switchyard/v1/events.pb.h"
@@ -200,9 +201,9 @@ StatusProjector::StatusProjector(sql::Database& db, prometheus::Registry* metric
 }
 
 Result<void> StatusProjector::handle(const bus::Event& event) {
-  v1::ChargerEvent parsed;
-  if (!bus::parse_event(event, parsed, malformed_)) return {};
-  return apply(parsed);
+  bus::ArenaMessage<v1::ChargerEvent> parsed;
+  if (!bus::parse_event(event, *parsed, malformed_)) return {};
+  return apply(*parsed);
 }
 
 Result<void> StatusProjector::apply(const v1::ChargerEvent& e) {

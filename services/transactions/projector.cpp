@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "common/runtime/bus/arena_message.h"
 #include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "switchyard/v1/events.pb.h"
@@ -95,9 +96,9 @@ Projector::Projector(sql::Database& db, TransactionHub& hub, ProjectorTopics top
 }
 
 Result<void> Projector::handle(const bus::Event& event) {
-  v1::ChargerEvent parsed;
-  if (!bus::parse_event(event, parsed, malformed_)) return {};
-  return apply(parsed);
+  bus::ArenaMessage<v1::ChargerEvent> parsed;
+  if (!bus::parse_event(event, *parsed, malformed_)) return {};
+  return apply(*parsed);
 }
 
 Result<void> Projector::apply(const v1::ChargerEvent& event) {
