@@ -80,6 +80,9 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("heartbeat-interval", c.heartbeat_interval_s,
            "Built-in policy: heartbeat interval given at boot (s)")
       .add("kafka-brokers", c.kafka_brokers, "Kafka bootstrap servers")
+      .add("kafka-linger", c.kafka_linger,
+           "How long the producer may hold events to batch them (librdkafka linger.ms): fewer "
+           "requests per event, acknowledgements that much later")
       .add("events-topic", c.events_topic, "Topic of charger events")
       .add("events-topic-partitions", c.events_topic_partitions,
            "Partitions when the topic is created")

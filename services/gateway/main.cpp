@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   kafka_config.brokers = config.kafka_brokers;
   kafka_config.client_id = "gateway-" + config.pod_id;
   kafka_config.delivery_timeout = config.publish_timeout;
+  kafka_config.linger = config.kafka_linger;
   auto producer = kafka::Producer::create(kafka_config, &metrics);
   if (!producer) return fail(producer.error().message);
   bus::KafkaEventPublisher publisher(std::move(*producer));

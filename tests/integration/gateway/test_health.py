@@ -60,3 +60,24 @@ def test_pod_stays_ready_while_kafka_is_unreachable(deployment):
         assert status == 200, body
     finally:
         gateway.kill()
+
+
+def test_kafka_linger_is_a_setting_and_a_bad_one_stops_the_start(deployment):
+    """--kafka-linger (librdkafka linger.ms) trades acknowledgement latency for fewer produce
+    requests: a pod with 20 ms still acknowledges durably; a negative one does not start."""
+    gateway = deployment.start_gateway("a", kafka_linger=20)
+
+    async def boot():
+        async with connect(gateway.ws_url("lingering")) as ws:
+            return await raw_call(ws, "BootNotification",
+                                  {"chargePointVendor": "Acme", "chargePointModel": "L1"})
+
+    answer = run(boot())
+    assert answer[0] == 3 and answer[2]["status"] == "Accepted", answer
+    assert gateway.metric("switchyard_gateway_messages_total", action="BootNotification",
+                          direction="in", outcome="ok") == 1
+
+    bad = deployment.start_gateway("b", wait_ready=False, kafka_linger=-1)
+    bad.process.wait(30)
+    assert bad.process.returncode != 0
+    assert "linger.ms" in bad.log(), bad.log()[-2000:]
