@@ -686,12 +686,12 @@ class ChargerSession final : public Session,
         // the time. Its event (last seen) is published without waiting.
         answer(frame.message_id, heartbeat_answer(worker_.encoder, version_, Clock::now()));
         ctx_.metrics.message(message.action, MessageDirection::kIn, MessageOutcome::kOk);
-        v1::ChargerEvent event;
-        fill_envelope(event);
-        event.set_message_id(std::string(frame.message_id));
-        event.set_action(std::string(message.action));
-        event.mutable_heartbeat();
-        publish_fire_and_forget(event);
+        bus::ArenaMessage<v1::ChargerEvent, 1024> event;  // no heap for its sub-messages
+        fill_envelope(*event);
+        event->set_message_id(std::string(frame.message_id));
+        event->set_action(std::string(message.action));
+        event->mutable_heartbeat();
+        publish_fire_and_forget(*event);
         return;
       }
       if (kind == InboundKind::kNotSupported) {

@@ -129,9 +129,7 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
         if (metrics_.handler_errors) metrics_.handler_errors->Increment();
         // Go back to the failed record so it is delivered again; later records of the same
         // partition that were already fetched are discarded by the seek.
-        std::unique_ptr<RdKafka::TopicPartition> tp(
-            RdKafka::TopicPartition::create(topic, msg->partition(), msg->offset()));
-        consumer_->seek(*tp, 1000);
+        seek(Offsets{{topic, {{msg->partition(), msg->offset()}}}});
         outcome = std::unexpected(
             Error{result.error().code,
                   "handler failed at " + topic + "/" + std::to_string(msg->partition()) + "@" +
