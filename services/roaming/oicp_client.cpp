@@ -39,6 +39,10 @@ std::string_view oicp_operation_name(OicpOperation operation) {
       return "charge-detail-record";
     case OicpOperation::kAuthorizeStart:
       return "authorize-start";
+    case OicpOperation::kPushPricingProducts:
+      return "pricing-products";
+    case OicpOperation::kPushEvsePricing:
+      return "evse-pricing";
   }
   return "other";
 }
@@ -54,6 +58,10 @@ std::string oicp_path(OicpOperation operation, std::string_view operator_id) {
       return "/cdrmgmt/v22/operators/" + op + "/charge-detail-record";
     case OicpOperation::kAuthorizeStart:
       return "/charging/v21/operators/" + op + "/authorize/start";
+    case OicpOperation::kPushPricingProducts:
+      return "/dynamicpricing/v10/operators/" + op + "/pricing-products";
+    case OicpOperation::kPushEvsePricing:
+      return "/dynamicpricing/v10/operators/" + op + "/evse-pricing";
   }
   return "/";
 }

@@ -16,12 +16,15 @@ namespace switchyard::roaming {
 class RoamingMetrics;
 
 enum class OicpOperation {
-  kPushEvseData,        // eRoamingPushEvseData 2.3
-  kPushEvseStatus,      // eRoamingPushEvseStatus 2.1
-  kChargeDetailRecord,  // eRoamingChargeDetailRecord 2.2
-  kAuthorizeStart,      // eRoamingAuthorizeStart 2.1 (answered with eRoamingAuthorizationStart)
+  kPushEvseData,         // eRoamingPushEvseData 2.3
+  kPushEvseStatus,       // eRoamingPushEvseStatus 2.1
+  kChargeDetailRecord,   // eRoamingChargeDetailRecord 2.2
+  kAuthorizeStart,       // eRoamingAuthorizeStart 2.1 (answered with eRoamingAuthorizationStart)
+  kPushPricingProducts,  // eRoamingPushPricingProductData 1.0
+  kPushEvsePricing,      // eRoamingPushEVSEPricing 1.0
 };
-// For metrics and logs: "evse-data", "evse-status", "charge-detail-record", "authorize-start".
+// For metrics and logs: "evse-data", "evse-status", "charge-detail-record", "authorize-start",
+// "pricing-products", "evse-pricing".
 std::string_view oicp_operation_name(OicpOperation operation);
 // The path under --oicp-url, e.g. "/evsepush/v23/operators/DE*SWY/data-records".
 std::string oicp_path(OicpOperation operation, std::string_view operator_id);

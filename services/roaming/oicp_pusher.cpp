@@ -12,6 +12,7 @@
 #include "common/runtime/core/log.h"
 #include "common/runtime/sql/database.h"
 #include "roaming/location_store.h"
+#include "roaming/oicp_pricing.h"
 #include "roaming/oicp_sessions.h"
 
 namespace switchyard::roaming {
@@ -63,7 +64,7 @@ std::vector<OicpStatus> unique_statuses(const std::vector<OicpStatus>& in) {
 OicpPusher::OicpPusher(const OicpSettings& settings, LocationStore& locations, PushOutbox& outbox,
                        sql::Database& db, OicpClient& client, const Clock& clock,
                        prometheus::Registry* metrics, OicpPushOptions options,
-                       OicpSessionStore* sessions)
+                       OicpSessionStore* sessions, TariffCatalog* tariffs)
     : settings_(settings),
       locations_(locations),
       outbox_(outbox),
@@ -72,18 +73,31 @@ OicpPusher::OicpPusher(const OicpSettings& settings, LocationStore& locations, P
       clock_(clock),
       options_(options),
       sessions_(sessions) {
+  if (tariffs != nullptr && settings.pricing) {
+    pricing_ = std::make_unique<OicpPricing>(
+        settings, *tariffs, db, clock,
+        [this](OicpOperation operation, std::string_view action, std::string body, int records) {
+          return send(operation, action, std::move(body), records);
+        },
+        settings.currency, options.max_backoff, options.batch);
+  }
   if (metrics == nullptr) return;
   pushes_ =
       &prometheus::BuildCounter()
            .Name("switchyard_roaming_oicp_pushes_total")
            .Help(
-               "Pushes to Hubject by operation (evse-data, evse-status), action (fullLoad, "
-               "insert, update, delete) and result (accepted; refused: Hubject answered "
-               "Result false; unreachable). Refused and unreachable ones are kept and retried")
+               "Pushes to Hubject by operation (evse-data, evse-status, charge-detail-record, "
+               "pricing-products, evse-pricing), action (fullLoad, insert, update, delete; send "
+               "for CDRs) and result (accepted; refused: Hubject answered Result false; "
+               "unreachable). Refused and unreachable ones are kept and retried")
            .Register(*metrics);
   for (const auto& [op, action] :
        {std::pair{"evse-data", "update"}, std::pair{"evse-status", "update"},
-        std::pair{"charge-detail-record", "send"}}) {
+        std::pair{"charge-detail-record", "send"}, std::pair{"pricing-products", "fullLoad"},
+        std::pair{"evse-pricing", "update"}}) {
+    if (pricing_ == nullptr && std::string_view(op).find("pricing") != std::string_view::npos) {
+      continue;
+    }
     for (const auto* result : {"accepted", "refused", "unreachable"}) {
       pushes_->Add({{"operation", op}, {"action", action}, {"result", result}});
     }
@@ -206,6 +220,12 @@ Result<int> OicpPusher::push_due() {
                   : changes(location_entries);
   if (!sent) return std::unexpected(sent.error());
   accepted += *sent;
+  // The pricing refers to the EVSEs Hubject holds: after them, and not while Hubject is down.
+  if (pricing_ != nullptr && !backed_off_) {
+    auto priced = pricing_->push();
+    if (!priced) return std::unexpected(priced.error());
+    accepted += *priced;
+  }
   // The back-off grows until a pass goes through without one.
   if (accepted > 0 && !backed_off_) {
     if (failures_ > 0) log::info("OICP pushes accepted again", {{"failures", failures_}});
@@ -274,6 +294,7 @@ Result<int> OicpPusher::full_load(std::int64_t now) {
   if (!saved) return std::unexpected(saved.error());
   last_full_load_ms_ = now;
   if (full_load_time_ != nullptr) full_load_time_->Set(static_cast<double>(now) / 1000.0);
+  if (pricing_ != nullptr) pricing_->full_load_due();
   if (auto d = all_done(*waiting); !d) return std::unexpected(d.error());
   log::info("OICP fullLoad accepted",
             {{"evses", static_cast<std::int64_t>(live.size())},
@@ -366,6 +387,7 @@ Result<int> OicpPusher::changes(const std::vector<PendingPush>& due) {
           return false;
         }
         ++accepted;
+        if (pricing_ != nullptr) pricing_->evses_changed();
         if (auto r = accepted_batch(from, to); !r) return std::unexpected(r.error());
       }
       return true;

@@ -12,12 +12,15 @@
 // fullLoad of data and statuses replaces what Hubject holds at the first start and every
 // --oicp-full-load-interval. Failures back off (1 s doubling to `max_backoff`) and keep the
 // entries; which EVSEs Hubject holds (and the record it has of each) is kept in roaming_oicp_evses,
-// so an EVSE that left is deleted with the record Hubject knows.
+// so an EVSE that left is deleted with the record Hubject knows. With `tariffs` (and
+// --oicp-pricing) the pass ends with the pricing pushes (oicp_pricing.h), after the EVSE data they
+// refer to.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -48,7 +51,9 @@ class Database;
 namespace switchyard::roaming {
 
 class LocationStore;
+class OicpPricing;
 class OicpSessionStore;
+class TariffCatalog;
 
 // Hubject's outbox in roaming_outbox.
 inline constexpr std::string_view kHubjectPartner = "@hubject";
@@ -63,10 +68,11 @@ class OicpPusher {
  public:
   // Everything outlives this; `metrics` may be null.
   // `sessions` (may be null): the CDRs of Hubject's sessions (module "cdrs" of its outbox).
+  // `tariffs` (may be null: no pricing pushes; also when settings.pricing is off): the products.
   OicpPusher(const OicpSettings& settings, LocationStore& locations, PushOutbox& outbox,
              sql::Database& db, OicpClient& client, const Clock& clock,
              prometheus::Registry* metrics, OicpPushOptions options = {},
-             OicpSessionStore* sessions = nullptr);
+             OicpSessionStore* sessions = nullptr, TariffCatalog* tariffs = nullptr);
   ~OicpPusher();
   OicpPusher(const OicpPusher&) = delete;
   OicpPusher& operator=(const OicpPusher&) = delete;
@@ -75,7 +81,8 @@ class OicpPusher {
   void stop();
   // Something was enqueued: push soon.
   void wake();
-  // One pass: the fullLoad when it is due, else the changed EVSEs' data, then their statuses.
+  // One pass: the due CDRs; the fullLoad when it is due, else the changed EVSEs' data, then their
+  // statuses; then the pricing, when it changed.
   // How many requests Hubject accepted; an error only when the store failed.
   Result<int> push_due();
 
@@ -105,6 +112,7 @@ class OicpPusher {
   const Clock& clock_;
   OicpPushOptions options_;
   OicpSessionStore* sessions_;
+  std::unique_ptr<OicpPricing> pricing_;
   prometheus::Family<prometheus::Counter>* pushes_ = nullptr;
   prometheus::Gauge* evses_ = nullptr;
   prometheus::Gauge* full_load_time_ = nullptr;

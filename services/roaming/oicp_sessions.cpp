@@ -14,6 +14,7 @@
 #include "roaming/location_store.h"
 #include "roaming/metrics.h"
 #include "roaming/oicp_client.h"
+#include "roaming/oicp_pricing.h"
 #include "roaming/oicp_pusher.h"
 #include "roaming/oicp_records.h"
 #include "roaming/push_outbox.h"
@@ -276,11 +277,9 @@ Result<bool> OicpSessionStore::put_cdr(const v1::Cdr& cdr, std::int64_t now_ms) 
     if (!s.emp_partner_session_id.empty()) {
       body["EMPPartnerSessionID"] = s.emp_partner_session_id;
     }
-    // The product the driver was priced with: the tariff's id (OICP allows custom ids up to 50
-    // characters; "Standard Price" otherwise).
-    body["PartnerProductID"] = !cdr.tariff_id().empty() && cdr.tariff_id().size() <= 50
-                                   ? cdr.tariff_id()
-                                   : std::string("Standard Price");
+    // The product the driver was priced with: the tariff's product id, the one Hubject shows for
+    // the EVSE (oicp_pricing.h); "Standard Price" when the session had no tariff.
+    body["PartnerProductID"] = oicp_product_id(cdr.product_id());
     auto u = tx.exec(
         "UPDATE roaming_oicp_sessions SET cdr = $2, state = 'ended', transaction_id = $3 "
         "WHERE session_id = $1",

@@ -138,8 +138,11 @@ struct RoamingService::Impl {
       oicp_authorization_client = std::make_unique<HttpOicpClient>(quick, metrics.get());
       oicp_authorizer = std::make_unique<OicpAuthorizer>(
           s.oicp, *oicp_sessions, *oicp_authorization_client, clock, registry);
-      oicp_pusher = std::make_unique<OicpPusher>(s.oicp, locations, outbox, db, *oicp_client, clock,
-                                                 registry, OicpPushOptions{}, oicp_sessions.get());
+      OicpSettings pushes = s.oicp;
+      pushes.currency = s.currency;  // of the default price when there is no default tariff
+      oicp_pusher =
+          std::make_unique<OicpPusher>(pushes, locations, outbox, db, *oicp_client, clock, registry,
+                                       OicpPushOptions{}, oicp_sessions.get(), &tariffs);
       if (s.oicp.port > 0) {
         oicp_chargers = std::make_unique<GrpcChargerCommands>(kOicpCommandTimeout);
         oicp_remote = std::make_unique<OicpRemoteReceiver>(

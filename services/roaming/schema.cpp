@@ -226,6 +226,19 @@ CREATE INDEX roaming_oicp_sessions_token ON roaming_oicp_sessions (id_token, req
 CREATE INDEX roaming_oicp_sessions_transaction ON roaming_oicp_sessions (charger_id, transaction_id);
 )sql",
      ""},
+    // What Hubject holds of our pricing (oicp_pricing.h), as of the pushes it accepted: kind
+    // 'products' (id ''): the PricingProductData; kind 'evse' (id the EvseID): its EVSEPricing
+    // item.
+    {11, "roaming oicp pricing",
+     R"sql(
+CREATE TABLE roaming_oicp_pricing (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+)sql",
+     ""},
 };
 
 }  // namespace

@@ -40,6 +40,9 @@ void add_oicp_settings(Settings& settings, OicpSettings& oicp) {
       .add("oicp-timeout", oicp.timeout, "Timeout of a request to Hubject")
       .add("oicp-full-load-interval", oicp.full_load_interval,
            "How often EVSE data and statuses are sent to Hubject in full (fullLoad)")
+      .add("oicp-pricing", oicp.pricing,
+           "Push our tariffs to Hubject as pricing products and each EVSE's product "
+           "(eRoamingDynamicPricing; needs a dynamic-pricing offer in Hubject's portal)")
       .add("oicp-port", oicp.port,
            "HTTPS port (mutual TLS) for Hubject's calls: remote start / stop (0: none)")
       .add("oicp-server-certificate", oicp.server_certificate,
@@ -146,6 +149,7 @@ Result<OcpiSettings> checked_ocpi_settings(OcpiSettings s, const std::string& de
     return make_error(ErrorCode::kInvalidArgument, "--ocpi-timeout: must be above 0");
   }
   if (auto oicp = checked_oicp_settings(s.oicp); !oicp) return std::unexpected(oicp.error());
+  s.oicp.currency = s.currency;
   return s;
 }
 

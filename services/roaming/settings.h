@@ -29,6 +29,11 @@ struct OicpSettings {
   // A fullLoad of EVSE data and statuses replaces what Hubject holds this often (and at the
   // first start); changes go as insert / update / delete in between.
   std::chrono::milliseconds full_load_interval{24 * 3600 * 1000};
+  // Our tariffs as Hubject pricing products and each EVSE's product (oicp_pricing.h); needs a
+  // dynamic-pricing service offer in Hubject's portal.
+  bool pricing = true;
+  // The default price's currency when no default tariff exists (the binary's --ocpi-currency).
+  std::string currency = "EUR";
   // Hubject's calls to us (remote start / stop) on an HTTPS listener of our own, mutual TLS only:
   // our server certificate and key, and the CA Hubject's client certificates chain to. 0: none.
   int port = 0;

@@ -21,8 +21,12 @@ What it proves:
   RemoteStartTransaction with the EvcoID, whose authorization is Accepted (the session's token);
   Hubject's retry of the same start is answered the same without a second start; the remote stop
   reaches the charger with the transaction; the eRoamingChargeDetailRecord (the session's
-  SessionID, EvseID, identification, kWh, the tariff as PartnerProductID) reaches Hubject exactly
-  once in effect, although Hubject refused the first attempt.
+  SessionID, EvseID, identification, kWh, the tariff's product as PartnerProductID) reaches Hubject
+  exactly once in effect, although Hubject refused the first attempt.
+* Dynamic pricing: the tariff becomes a pricing product (eRoamingPushPricingProductData: the
+  energy price per kWh without VAT, the time price as PARKING FEE per hour, the session fee as
+  START FEE) and the EVSE's product list (eRoamingPushEVSEPricing) names the same product the CDR
+  carries; both validate against Hubject's schemas.
 * Calls that cannot work get OICP's codes: 603 unknown EVSE, 022 malformed (HTTP 400 when not
   JSON), 400 unknown session, 501 a charger that never reported; a client without a certificate
   from Hubject's CA does not get past the TLS handshake, and one from that CA with another CN than
@@ -436,11 +440,29 @@ def check_cdr(hubject, sid, codes):
     [cdr] = [r["body"] for r in cdr_requests if r["code"] == "000"]
     assert cdr["SessionID"] == sid and cdr["EvseID"] == "DE*SWY*E1*1", cdr
     assert cdr["Identification"] == {"RemoteIdentification": {"EvcoID": EVCO}}, cdr
-    assert cdr["ConsumedEnergy"] == 10.5 and cdr["PartnerProductID"] == "ac-standard", cdr
+    assert cdr["ConsumedEnergy"] == 10.5 and cdr["PartnerProductID"] == "AC1", cdr
     assert cdr["EMPPartnerSessionID"] == "emp-7" and cdr["CPOPartnerSessionID"], cdr
     assert cdr["ChargingStart"] == at(0).replace(".000Z", ".000+00:00"), cdr
     assert cdr["ChargingEnd"] == at(5400).replace(".000Z", ".000+00:00"), cdr
+    check_pricing(hubject)
     check_all_valid(hubject)
+
+
+def check_pricing(hubject):
+    """TARIFF as Hubject holds it: product AC1 (prices without VAT) on the EVSE of the CDR."""
+    hubject.wait_for(lambda h: h.evse_pricing.get("DE*SWY*E1*1") == ["AC1"], 30,
+                     "the EVSE's pricing at Hubject")
+    product = hubject.products["AC1"]
+    assert product["ReferenceUnit"] == "KILOWATT_HOUR", product
+    assert product["PricePerReferenceUnit"] == 0.39 and product["ProductPriceCurrency"] == "EUR"
+    assert product["MaximumProductChargingPower"] == 22, product
+    assert product["AdditionalReferences"] == [
+        {"AdditionalReference": "PARKING FEE", "AdditionalReferenceUnit": "HOUR",
+         "PricePerAdditionalReferenceUnit": 1.2},
+        {"AdditionalReference": "START FEE", "AdditionalReferenceUnit": "KILOWATT_HOUR",
+         "PricePerAdditionalReferenceUnit": 0.5}], product
+    [item] = hubject.evse_pricing_items.values()
+    assert item == ["AC1"]
 
 
 def listener_for(hubject, tmp_path):

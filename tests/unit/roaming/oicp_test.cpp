@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "oicp_test_support.h"
 #include "roaming/oicp_client.h"
 #include "roaming/oicp_pusher.h"
 #include "roaming/oicp_records.h"
@@ -21,59 +22,10 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-struct Pushed {
-  OicpOperation operation;
-  json::object body;
-  std::string action() const { return std::string(body.at("ActionType").as_string()); }
-  // EvseID → EvseStatus of a status push; EvseIDs of a data push.
-  std::map<std::string, std::string> statuses() const {
-    std::map<std::string, std::string> out;
-    for (const auto& r : body.at("OperatorEvseStatus").at("EvseStatusRecord").as_array()) {
-      out[std::string(r.at("EvseID").as_string())] = std::string(r.at("EvseStatus").as_string());
-    }
-    return out;
-  }
-  std::vector<std::string> evse_ids() const {
-    std::vector<std::string> out;
-    for (const auto& r : body.at("OperatorEvseData").at("EvseDataRecord").as_array()) {
-      out.emplace_back(r.at("EvseID").as_string());
-    }
-    return out;
-  }
-};
+using testing::FakeHubject;
+using testing::Pushed;
 
-class FakeHubject final : public OicpClient {
- public:
-  bool down = false;
-  bool refuse = false;
-  std::vector<Pushed> pushed;
-  // eRoamingAuthorizeStart: what Hubject answers (JSON); the requests it got.
-  std::string authorization_answer;
-  std::vector<json::object> authorization_requests;
-  Result<std::string> request(OicpOperation operation, std::string body) override {
-    if (down) return make_error(ErrorCode::kUnavailable, "authorize-start: connection refused");
-    EXPECT_EQ(operation, OicpOperation::kAuthorizeStart);
-    authorization_requests.push_back(json::parse(body).as_object());
-    return authorization_answer;
-  }
-  Result<void> push(OicpOperation operation, std::string body) override {
-    if (down) return make_error(ErrorCode::kUnavailable, "evse-status: connection refused");
-    pushed.push_back({operation, json::parse(body).as_object()});
-    if (refuse) {
-      return make_error(ErrorCode::kFailedPrecondition,
-                        "evse-data: HTTP 200, Result false, StatusCode 022 Data error");
-    }
-    return {};
-  }
-};
-
-OicpSettings settings() {
-  OicpSettings s;
-  s.url = "https://hubject.test/api/oicp";
-  s.operator_id = "DE*SWY";
-  s.hotline_phone = "+4930123456";
-  return s;
-}
+OicpSettings settings() { return testing::oicp_settings(); }
 
 TEST(OicpRecords, AnEvseDataRecordCarriesWhatHubjectRequires) {
   const auto l = testing::sample_location();
@@ -334,6 +286,7 @@ class OicpSessionTest : public OicpPusherTest {
     c.mutable_ended_at()->set_seconds(1'700'005'400);
     c.set_energy_wh(10500);
     c.set_tariff_id("ac-standard");
+    c.set_product_id("AC3");
     return c;
   }
   OicpSessionStore sessions_{*db_, &locations_};
@@ -393,7 +346,7 @@ TEST_F(OicpSessionTest, ASessionsCdrGoesToHubjectOnceAndARefusedOneIsRetried) {
   EXPECT_EQ(body.at("SessionID").as_string(), session().session_id);
   EXPECT_EQ(body.at("EvseID"), "DE*SWY*E1*1");
   EXPECT_EQ(body.at("ConsumedEnergy"), 10.5);
-  EXPECT_EQ(body.at("PartnerProductID"), "ac-standard");
+  EXPECT_EQ(body.at("PartnerProductID"), "AC3");  // the tariff's product, not its id
   EXPECT_EQ(body.at("EMPPartnerSessionID"), "emp-1");
   EXPECT_EQ(body.at("ChargingStart"), "2023-11-14T22:13:20.000+00:00");
   EXPECT_EQ(body.at("Identification").at("RemoteIdentification").at("EvcoID"), "DE*8EO*Aet5e4*3");
