@@ -365,17 +365,27 @@ roaming = dashboard(
              "{{command}} {{result}}")], "ops",
            description="START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION, "
                        "UNLOCK_CONNECTOR: the CommandResult sent to the eMSP (or the refusal)."),
-        text("Hubject (OICP 2.3) and later roaming slices",
-             "Locations, sessions, CDRs and tariffs are published and eMSPs' commands reach "
-             "the chargers. **Hubject (OICP 2.3)**, when roaming runs with `--oicp-url`: its "
-             "outbox shows above as partner `@hubject` (module locations: EVSE data and "
-             "statuses; cdrs); its pushes in `switchyard_roaming_oicp_pushes_total{operation, "
-             "action, result}`, the EVSEs it holds in `switchyard_roaming_oicp_evses`, the last fullLoad "
-             "in `switchyard_roaming_oicp_last_full_load_timestamp_seconds`, its requests in "
-             "`switchyard_roaming_requests_total{protocol=\"oicp\"}`, its remote starts and "
-             "stops in `switchyard_roaming_oicp_remote_total{operation, code}` (panels here "
-             "only with OICP on). Later slices add: partner HTTP latency, real-time "
-             "authorizations by result, OICP AuthorizeStart for RFID cards.", width=12),
+        row("Hubject (OICP 2.3; empty unless roaming runs with --oicp-url)"),
+        stat("EVSEs at Hubject", "sum(switchyard_roaming_oicp_evses)"),
+        stat("Since Hubject's last fullLoad",
+             "time() - max(switchyard_roaming_oicp_last_full_load_timestamp_seconds > 0)", "s",
+             description="Data and statuses are loaded in full daily (--oicp-full-load-interval)."),
+        ts("Pushes to Hubject by operation and result",
+           [(f"sum by (operation, result) (rate(switchyard_roaming_oicp_pushes_total[{R}]))",
+             "{{operation}} {{result}}")], "ops",
+           description="evse-data, evse-status, charge-detail-record, pricing-products, "
+                       "evse-pricing; refused: Hubject answered Result false (the log says "
+                       "which StatusCode); unreachable: no answer. Both are kept and retried. "
+                       "Its outbox is partner `@hubject` above."),
+        ts("Hubject's remote starts and stops by answer",
+           [(f"sum by (operation, code) (rate(switchyard_roaming_oicp_remote_total[{R}]))",
+             "{{operation}} {{code}}")], "ops",
+           description="The StatusCode we answered: 000 accepted, 501 charger offline, 602 in "
+                       "use, 603 unknown EVSE, 022 malformed, 400 unknown session."),
+        ts("Cards only Hubject knows: real-time authorizations",
+           [(f"sum by (result) "
+             f"(rate(switchyard_roaming_oicp_authorizations_total[{R}]))", "{{result}}")],
+           "ops"),
     ])
 
 DASHBOARDS = {

@@ -6,7 +6,8 @@
   expressions.py metrics          every metric named in the rules and dashboards is registered in
                                   services/ (prometheus-cpp .Name("...")); prints the ones that are not
   expressions.py list             one JSON line per expression with its metric selectors and, for
-                                  an alert, the sides of its comparisons (used by prometheus_check)
+                                  an alert, the sides of its comparisons (used by prometheus_check);
+                                  `conditional` says why a panel may be empty on deploy/local
 
 Sources: deploy/prometheus/alerts.yml and deploy/grafana/dashboards/*.json.
 """
@@ -25,6 +26,12 @@ VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h", "$
 SELECTOR = re.compile(r"\b(switchyard_[a-z0-9_]+|up)\b\s*(\{[^}]*\})?")
 MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"')
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+# Metrics a service registers only with a feature deploy/local cannot switch on (it would need the
+# outside party): a panel whose every metric is one of them is checked by name only (`metrics`),
+# not for data by prometheus_check. Alerts never are.
+CONDITIONAL = {
+    "switchyard_roaming_oicp_": "registered only with --oicp-url (Hubject); deploy/local has none",
+}
 
 
 def substitute(expr):
@@ -117,6 +124,19 @@ def base_name(metric, registered):
     return None
 
 
+def conditional(kind, expr):
+    """Why a panel's data may be absent on deploy/local, or None."""
+    if kind != "panel":
+        return None
+    reasons = set()
+    for metric, _ in selectors(expr):
+        reason = next((r for prefix, r in CONDITIONAL.items() if metric.startswith(prefix)), None)
+        if reason is None:
+            return None
+        reasons.add(reason)
+    return "; ".join(sorted(reasons)) or None
+
+
 def cmd_rules(out_path):
     rules = []
     for i, (source, kind, name, expr) in enumerate(expressions()):
@@ -156,7 +176,8 @@ def main(argv):
         for source, kind, name, expr in expressions():
             print(json.dumps({"source": source, "kind": kind, "name": name, "expr": expr,
                               "selectors": selectors(expr),
-                              "operands": operands(expr) if kind == "alert" else [expr]}))
+                              "operands": operands(expr) if kind == "alert" else [expr],
+                              "conditional": conditional(kind, expr)}))
         return 0
     sys.exit(__doc__)
 
