@@ -2,6 +2,7 @@
 #include "gateway/inbound_calls.h"
 
 #include <charconv>
+#include <type_traits>
 
 #include "common/ocpp/decoder.h"
 #include "common/ocpp/formats.h"
@@ -45,6 +46,11 @@ v16::IdTagInfo id_tag_info(const TokenDecision& d, ocpp::DateTime& expiry_storag
     expiry_storage = to_datetime(*d.expires_at);
     info.expiry_date = expiry_storage;
   }
+  // The token's group: a charger lets another card of the same group stop the transaction. One
+  // longer than 1.6's 20 characters cannot be told.
+  if (!d.group_id.empty() && d.group_id.size() <= ocpp::CiString<20>::kMaxLength) {
+    info.parent_id_tag = ocpp::CiString<20>(d.group_id);
+  }
   return info;
 }
 
@@ -75,6 +81,20 @@ typename V::IdTokenInfo id_token_info(const TokenDecision& d, ocpp::DateTime& ex
   if (d.expires_at) {
     expiry_storage = to_datetime(*d.expires_at);
     info.cache_expiry_date_time = expiry_storage;
+  }
+  // The token's group (groupIdToken, type Central): another card of the group may stop the
+  // transaction.
+  using Group = typename decltype(info.group_id_token)::value_type;
+  using GroupId = decltype(Group{}.id_token);
+  if (!d.group_id.empty() && d.group_id.size() <= GroupId::kMaxLength) {
+    Group group{};
+    group.id_token = GroupId(d.group_id);
+    if constexpr (std::is_enum_v<decltype(group.type)>) {
+      group.type = decltype(group.type)::kCentral;  // 2.0.1's IdTokenEnumType
+    } else {
+      group.type = "Central";  // 2.1: a string
+    }
+    info.group_id_token = group;
   }
   return info;
 }

@@ -127,6 +127,29 @@ TEST(InboundCalls, EveryAnswerValidatesInEveryVersion) {
                       acknowledge_answer(e, *ocpp::find_message(Version::k16, "DataTransfer")));
 }
 
+TEST(InboundCalls, TheTokensGroupGoesToTheChargerSoACardOfTheGroupMayStop) {
+  ocpp::Encoder e;
+  const TokenDecision grouped{"Accepted", {}, "HBS-3f2a9c1d"};
+  EXPECT_NE(authorize_answer(e, Version::k16, grouped).find(R"("parentIdTag":"HBS-3f2a9c1d")"),
+            std::string::npos);
+  for (Version v : {Version::k201, Version::k21}) {
+    const std::string answer = authorize_answer(e, v, grouped);
+    EXPECT_NE(answer.find(R"("groupIdToken":{"idToken":"HBS-3f2a9c1d","type":"Central"})"),
+              std::string::npos)
+        << answer;
+    expect_valid_answer(v, "Authorize", answer);
+  }
+  expect_valid_answer(Version::k16, "Authorize", authorize_answer(e, Version::k16, grouped));
+  // A group 1.6 cannot carry (over 20 characters) is left out, never a frame the charger refuses.
+  const TokenDecision long_group{"Accepted", {}, std::string(21, 'g')};
+  const std::string answer = authorize_answer(e, Version::k16, long_group);
+  EXPECT_EQ(answer.find("parentIdTag"), std::string::npos) << answer;
+  expect_valid_answer(Version::k16, "Authorize", answer);
+  // Without a group: nothing.
+  EXPECT_EQ(authorize_answer(e, Version::k201, TokenDecision{}).find("groupIdToken"),
+            std::string::npos);
+}
+
 TEST(InboundCalls, A16StartWithoutAnIntegerIdIsAnError) {
   ocpp::Encoder e;
   auto r =
