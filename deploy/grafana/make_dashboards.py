@@ -383,9 +383,11 @@ roaming = dashboard(
            description="The StatusCode we answered: 000 accepted, 501 charger offline, 602 in "
                        "use, 603 unknown EVSE, 022 malformed, 400 unknown session."),
         ts("Cards only Hubject knows: real-time authorizations",
-           [(f"sum by (result) "
-             f"(rate(switchyard_roaming_oicp_authorizations_total[{R}]))", "{{result}}")],
-           "ops"),
+           [(f"sum by (operation, result) "
+             f"(rate(switchyard_roaming_oicp_authorizations_total[{R}]))",
+             "{{operation}} {{result}}")], "ops",
+           description="start: eRoamingAuthorizeStart; stop: eRoamingAuthorizeStop of the Hubject "
+                       "session running where another card was presented."),
     ])
 
 DASHBOARDS = {

@@ -43,6 +43,8 @@ std::string_view oicp_operation_name(OicpOperation operation) {
       return "pricing-products";
     case OicpOperation::kPushEvsePricing:
       return "evse-pricing";
+    case OicpOperation::kAuthorizeStop:
+      return "authorize-stop";
   }
   return "other";
 }
@@ -62,6 +64,8 @@ std::string oicp_path(OicpOperation operation, std::string_view operator_id) {
       return "/dynamicpricing/v10/operators/" + op + "/pricing-products";
     case OicpOperation::kPushEvsePricing:
       return "/dynamicpricing/v10/operators/" + op + "/evse-pricing";
+    case OicpOperation::kAuthorizeStop:
+      return "/charging/v21/operators/" + op + "/authorize/stop";
   }
   return "/";
 }

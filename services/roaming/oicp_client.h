@@ -22,9 +22,10 @@ enum class OicpOperation {
   kAuthorizeStart,       // eRoamingAuthorizeStart 2.1 (answered with eRoamingAuthorizationStart)
   kPushPricingProducts,  // eRoamingPushPricingProductData 1.0
   kPushEvsePricing,      // eRoamingPushEVSEPricing 1.0
+  kAuthorizeStop,        // eRoamingAuthorizeStop 2.1 (answered with eRoamingAuthorizationStop)
 };
 // For metrics and logs: "evse-data", "evse-status", "charge-detail-record", "authorize-start",
-// "pricing-products", "evse-pricing".
+// "pricing-products", "evse-pricing", "authorize-stop".
 std::string_view oicp_operation_name(OicpOperation operation);
 // The path under --oicp-url, e.g. "/evsepush/v23/operators/DE*SWY/data-records".
 std::string oicp_path(OicpOperation operation, std::string_view operator_id);
@@ -37,8 +38,8 @@ class OicpClient {
  public:
   virtual ~OicpClient() = default;
   virtual Result<void> push(OicpOperation operation, std::string body) = 0;
-  // A request answered with its own message (eRoamingAuthorizeStart): the answer's JSON when it
-  // came with HTTP 200; kUnavailable / kFailedPrecondition as for push().
+  // A request answered with its own message (eRoamingAuthorizeStart / Stop): the answer's JSON when
+  // it came with HTTP 200; kUnavailable / kFailedPrecondition as for push().
   virtual Result<std::string> request(OicpOperation operation, std::string body) = 0;
 };
 

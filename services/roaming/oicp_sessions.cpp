@@ -13,6 +13,7 @@
 #include "roaming/commands.h"
 #include "roaming/location_store.h"
 #include "roaming/metrics.h"
+#include "roaming/ocpi_envelope.h"
 #include "roaming/oicp_client.h"
 #include "roaming/oicp_pricing.h"
 #include "roaming/oicp_pusher.h"
@@ -32,6 +33,9 @@ namespace {
 // transaction's start event (another topic) within two days.
 constexpr std::int64_t kLinkWindowMs = 3'600'000;
 constexpr std::int64_t kCdrLinkWindowMs = 2LL * 24 * 3'600'000;
+// A transaction that runs longer than this is not a session's any more for authorizations (its end
+// event was lost).
+constexpr std::int64_t kRunningWindowMs = 2LL * 24 * 3'600'000;
 
 constexpr const char* kColumns =
     "session_id, provider_id, evse_id, charger_id, ocpp_evse_id, id_token, identification, "
@@ -174,13 +178,37 @@ Result<std::optional<OicpSession>> OicpSessionStore::authorizes(const std::strin
                                                                 std::int64_t now_ms,
                                                                 std::int64_t window_ms) {
   auto r = db_.exec("SELECT " + std::string(kColumns) +
-                        " FROM roaming_oicp_sessions WHERE id_token = $1 AND charger_id = $3 AND "
-                        "requested_ms >= $2 AND state IN ('requested', 'started') "
-                        "ORDER BY requested_ms DESC LIMIT 1",
-                    {id_token, std::to_string(now_ms - window_ms), charger_id});
+                        " FROM roaming_oicp_sessions WHERE charger_id = $3 AND "
+                        "((id_token = $1 AND state = 'requested' AND requested_ms >= $2) OR "
+                        "((id_token = $1 OR stop_id_token = $1) AND state = 'started' AND "
+                        "requested_ms >= $4)) ORDER BY requested_ms DESC LIMIT 1",
+                    {id_token, std::to_string(now_ms - window_ms), charger_id,
+                     std::to_string(now_ms - kRunningWindowMs)});
   if (!r) return std::unexpected(r.error());
   if (r->empty()) return std::nullopt;
   return session_of(*r, 0);
+}
+
+Result<void> OicpSessionStore::allow_stop(const std::string& session_id,
+                                          const std::string& id_token) {
+  auto r = db_.exec("UPDATE roaming_oicp_sessions SET stop_id_token = $2 WHERE session_id = $1",
+                    {session_id, id_token});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<std::vector<OicpSession>> OicpSessionStore::running_at(const std::string& charger_id,
+                                                              std::int64_t now_ms) {
+  auto r = db_.exec("SELECT " + std::string(kColumns) +
+                        " FROM roaming_oicp_sessions WHERE charger_id = $1 AND state = 'started' "
+                        "AND transaction_id <> '' AND requested_ms >= $2 "
+                        "ORDER BY requested_ms DESC LIMIT 8",
+                    {charger_id, std::to_string(now_ms - kRunningWindowMs)});
+  if (!r) return std::unexpected(r.error());
+  std::vector<OicpSession> out;
+  out.reserve(static_cast<std::size_t>(r->size()));
+  for (int i = 0; i < r->size(); ++i) out.push_back(session_of(*r, i));
+  return out;
 }
 
 Result<void> OicpSessionStore::apply(const v1::TransactionUpdated& update, std::int64_t now_ms) {
@@ -313,30 +341,45 @@ Result<void> OicpSessionStore::cdr_accepted(const std::string& session_id, std::
 
 // -- real-time authorization ---------------------------------------------------------------------
 
+std::string oicp_group_id(const std::string& session_id) {
+  return "HBS-" + sha256_hex(session_id).substr(0, 16);
+}
+
 OicpAuthorizer::OicpAuthorizer(const OicpSettings& settings, OicpSessionStore& sessions,
                                OicpClient& client, const Clock& clock,
-                               prometheus::Registry* registry)
-    : settings_(settings), sessions_(sessions), client_(client), clock_(clock) {
+                               prometheus::Registry* registry, OicpClient* stop_client)
+    : settings_(settings),
+      sessions_(sessions),
+      client_(client),
+      stop_client_(stop_client != nullptr ? *stop_client : client),
+      clock_(clock) {
   if (registry == nullptr) return;
   authorizations_ = &prometheus::BuildCounter()
                          .Name("switchyard_roaming_oicp_authorizations_total")
                          .Help(
-                             "Tokens only Hubject may know, asked about in real time "
-                             "(eRoamingAuthorizeStart), by result: authorized, not_authorized, "
-                             "unreachable (Hubject did not answer), error (an answer that is no "
-                             "eRoamingAuthorizationStart)")
+                             "Tokens only Hubject may know, asked about in real time by "
+                             "operation (start: eRoamingAuthorizeStart; stop: "
+                             "eRoamingAuthorizeStop of a running Hubject session) and result: "
+                             "authorized, not_authorized, unreachable (Hubject did not answer), "
+                             "error (an answer that is no eRoamingAuthorizationStart / Stop)")
                          .Register(*registry);
-  for (const char* r : {"authorized", "not_authorized", "unreachable", "error"}) {
-    authorizations_->Add({{"result", r}});
+  for (const char* op : {"start", "stop"}) {
+    for (const char* r : {"authorized", "not_authorized", "unreachable", "error"}) {
+      authorizations_->Add({{"operation", op}, {"result", r}});
+    }
   }
 }
 
-void OicpAuthorizer::count(const char* result) {
-  if (authorizations_ != nullptr) authorizations_->Add({{"result", result}}).Increment();
+void OicpAuthorizer::count(const char* operation, const char* result) {
+  if (authorizations_ != nullptr) {
+    authorizations_->Add({{"operation", operation}, {"result", result}}).Increment();
+  }
 }
 
-Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
-    const std::string& id_token, const std::string& charger_id) {
+namespace {
+
+// The OICP Identification of a token: an RFID UID or an EvcoID; nullopt for anything else.
+std::optional<json::object> identification_of(const std::string& id_token) {
   json::object identification;
   if (matches(uid_pattern(), id_token)) {
     identification["RFIDMifareFamilyIdentification"] = json::object{{"UID", id_token}};
@@ -344,15 +387,101 @@ Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
                  {"PlugAndChargeIdentification", json::object{{"EvcoID", id_token}}}})) {
     identification["PlugAndChargeIdentification"] = json::object{{"EvcoID", id_token}};
   } else {
-    return std::nullopt;  // not an identification Hubject could know
+    return std::nullopt;
   }
+  return identification;
+}
+
+}  // namespace
+
+Result<OicpStopAnswer> OicpAuthorizer::authorize_stop(const std::string& id_token,
+                                                      const std::string& charger_id) {
+  OicpStopAnswer out;
+  auto identification = identification_of(id_token);
+  if (!identification) return out;  // not an identification Hubject could know
+  auto running = sessions_.running_at(charger_id, unix_ms(clock_.now()));
+  if (!running) return std::unexpected(running.error());
+  if (running->empty()) return out;
+  const OicpSession& session = running->front();
+  json::object body{{"SessionID", session.session_id},
+                    {"OperatorID", settings_.operator_id},
+                    {"Identification", std::move(*identification)}};
+  if (!session.emp_partner_session_id.empty()) {
+    body["EMPPartnerSessionID"] = session.emp_partner_session_id;
+  }
+  if (!session.evse_id.empty()) body["EvseID"] = session.evse_id;
+  auto answer = stop_client_.request(OicpOperation::kAuthorizeStop, json::serialize(body));
+  if (!answer) {
+    count("stop", "unreachable");
+    log::warn("OICP stop authorization failed: Hubject did not answer",
+              {{"charger_id", charger_id},
+               {"session_id", session.session_id},
+               {"error", answer.error().message}});
+    out.kind = OicpStopAnswer::Kind::kNoAnswer;
+    return out;
+  }
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(*answer, ec);
+  const json::object* o = ec ? nullptr : parsed.if_object();
+  const std::string status = o != nullptr ? text_at(*o, "AuthorizationStatus") : std::string();
+  std::string code;
+  if (o != nullptr) {
+    if (const auto* sc = o->if_contains("StatusCode"); sc != nullptr && sc->is_object()) {
+      code = text_at(sc->as_object(), "Code");
+    }
+  }
+  // Named: a log field only views its text.
+  const std::string token = log::redact(id_token);
+  const std::string result = status.substr(0, 20);
+  const std::string short_code = code.substr(0, 8);
+  const log::Fields fields{{"charger_id", charger_id},
+                           {"token", token},
+                           {"session_id", session.session_id},
+                           {"result", result},
+                           {"code", short_code}};
+  if (status == "Authorized") {
+    count("stop", "authorized");
+    log::info("OICP stop authorization", fields);
+    // Its StopTransaction carries the card again: accepted then without a second question.
+    if (auto a = sessions_.allow_stop(session.session_id, id_token); !a) {
+      return std::unexpected(a.error());
+    }
+    out.kind = OicpStopAnswer::Kind::kAuthorized;
+    RoamingTokenDecision& d = out.decision;
+    d.known = true;
+    d.real_time = true;
+    d.status = "Accepted";
+    d.partner_id = std::string(kHubjectPartner);
+    d.contract_id = id_token;
+    d.group_id = oicp_group_id(session.session_id);
+    d.authorization_reference = session.session_id;
+    return out;
+  }
+  if (status == "NotAuthorized") {
+    count("stop", "not_authorized");
+    log::info("OICP stop authorization", fields);
+    out.kind = OicpStopAnswer::Kind::kNotAuthorized;
+    return out;
+  }
+  count("stop", "error");
+  log::warn("OICP stop authorization failed: no eRoamingAuthorizationStop in Hubject's answer",
+            fields);
+  out.kind = OicpStopAnswer::Kind::kNoAnswer;
+  return out;
+}
+
+Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
+    const std::string& id_token, const std::string& charger_id) {
+  auto found = identification_of(id_token);
+  if (!found) return std::nullopt;  // not an identification Hubject could know
+  json::object identification = std::move(*found);
   const std::string sent_identification = json::serialize(identification);
   auto answer =
       client_.request(OicpOperation::kAuthorizeStart,
                       json::serialize(json::object{{"OperatorID", settings_.operator_id},
                                                    {"Identification", std::move(identification)}}));
   if (!answer) {
-    count("unreachable");
+    count("start", "unreachable");
     log::warn("OICP authorization failed: Hubject did not answer",
               {{"charger_id", charger_id}, {"error", answer.error().message}});
     return std::nullopt;
@@ -386,9 +515,10 @@ Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
     if (auto added = sessions_.add(s); !added && added.error().code != ErrorCode::kAlreadyExists) {
       return std::unexpected(added.error());
     }
-    count("authorized");
+    count("start", "authorized");
     d.status = "Accepted";
     d.authorization_reference = session_id;
+    d.group_id = oicp_group_id(session_id);  // the charger lets a card Hubject allows stop it
     log::info("OICP authorization", {{"charger_id", charger_id},
                                      {"token", log::redact(id_token)},
                                      {"result", "Authorized"},
@@ -397,7 +527,7 @@ Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
     return d;
   }
   if (status == "NotAuthorized") {
-    count("not_authorized");
+    count("start", "not_authorized");
     d.status = "Invalid";
     log::info("OICP authorization", {{"charger_id", charger_id},
                                      {"token", log::redact(id_token)},
@@ -405,7 +535,7 @@ Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
                                      {"code", code}});
     return d;
   }
-  count("error");
+  count("start", "error");
   // Not the answer itself: it may carry identifications.
   log::warn("OICP authorization failed: no eRoamingAuthorizationStart in Hubject's answer",
             {{"charger_id", charger_id},

@@ -14,7 +14,10 @@
 // Every answer is an eRoamingAcknowledgment: Result true with StatusCode 000, or Result false with
 // A token presented at a charger that only Hubject knows is asked about in real time
 // (OicpAuthorizer, eRoamingAuthorizeStart): Hubject's SessionID then names the session the same
-// way, and its CDR follows.
+// way, and its CDR follows. Another card presented where a Hubject session runs is asked about as
+// a stop of that session first (eRoamingAuthorizeStop). Every authorization of a Hubject session
+// carries the session's group (oicp_group_id: the charger's parentIdTag / groupIdToken), so a
+// charger lets a card Hubject authorized to stop end the transaction.
 //
 // OICP's code: 022 (a body that is no valid request: HTTP 400 when not JSON), 603 unknown EvseID,
 // 700 out of service, 602 in use, 601 reserved, 501 the charger cannot be reached or did not
@@ -24,6 +27,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/runtime/core/clock.h"
 #include "common/runtime/core/error.h"
@@ -62,6 +66,10 @@ class LocationStore;
 class OicpClient;
 class RoamingMetrics;
 
+// The token group of a Hubject session, as chargers are told it (parentIdTag, at most 20
+// characters in OCPP 1.6): "HBS-" and 16 hex digits of SHA-256(SessionID).
+std::string oicp_group_id(const std::string& session_id);
+
 struct OicpSession {
   std::string session_id;  // Hubject's
   std::string provider_id;
@@ -88,11 +96,19 @@ class OicpSessionStore {
   Result<std::optional<OicpSession>> get(const std::string& session_id);
   Result<void> set_state(const std::string& session_id, const std::string& state);
   // Whether `id_token` presented at `charger_id` belongs to a session at that charger requested
-  // within `window_ms` before `now_ms` that has not ended: the charger's authorization of a
-  // remotely started (or Hubject-authorized) driver. At another charger the token is not.
+  // within `window_ms` before `now_ms` that has not started yet, or to one whose transaction runs
+  // there (started within two days), or that Hubject allowed to stop it (allow_stop): the
+  // charger's authorization of a remotely started (or Hubject-authorized) driver, and of a card
+  // that stops the session. At another charger the token is not.
   Result<std::optional<OicpSession>> authorizes(const std::string& id_token,
                                                 const std::string& charger_id, std::int64_t now_ms,
                                                 std::int64_t window_ms);
+  // A card Hubject allowed to stop the session (eRoamingAuthorizeStop): authorizes() accepts it
+  // for that session from then on.
+  Result<void> allow_stop(const std::string& session_id, const std::string& id_token);
+  // The sessions whose transaction runs at `charger_id` (started within two days before
+  // `now_ms`), the most recently requested first.
+  Result<std::vector<OicpSession>> running_at(const std::string& charger_id, std::int64_t now_ms);
   // A transaction update: the session at its charger EVSE with its token, requested within the
   // hour before `now_ms`, gets its transaction id (started), or ends with it. Other transactions
   // change nothing.
@@ -117,20 +133,38 @@ class OicpSessionStore {
 // the session is recorded under Hubject's SessionID (its transaction and CDR follow as for a remote
 // start) and the token Accepted; NotAuthorized: Invalid; Hubject unreachable or answering nonsense:
 // nullopt, so the auth service's default applies. Counted in
-// switchyard_roaming_oicp_authorizations_total.
+// switchyard_roaming_oicp_authorizations_total{operation="start"}.
+//
+// authorize_stop: such a token at a charger where a Hubject session runs (another card than the
+// one that started it) is asked about as a stop of the most recent one (eRoamingAuthorizeStop with
+// its SessionID): Authorized → Accepted with the session's group, which the charger knows from the
+// start, so it ends the transaction; NotAuthorized → not this session's (a new driver at another
+// EVSE, then asked about as a start); no answer → the auth service's default. Counted with
+// operation="stop".
+struct OicpStopAnswer {
+  enum class Kind { kNotAsked, kAuthorized, kNotAuthorized, kNoAnswer };
+  Kind kind = Kind::kNotAsked;
+  RoamingTokenDecision decision;  // with kAuthorized
+};
+
 class OicpAuthorizer {
  public:
+  // `stop_client` (may be null: `client`) asks eRoamingAuthorizeStop, which comes first when a
+  // session runs: a shorter timeout keeps both within the charger's wait.
   OicpAuthorizer(const OicpSettings& settings, OicpSessionStore& sessions, OicpClient& client,
-                 const Clock& clock, prometheus::Registry* registry);
+                 const Clock& clock, prometheus::Registry* registry,
+                 OicpClient* stop_client = nullptr);
   Result<std::optional<RoamingTokenDecision>> authorize(const std::string& id_token,
                                                         const std::string& charger_id);
+  Result<OicpStopAnswer> authorize_stop(const std::string& id_token, const std::string& charger_id);
 
  private:
-  void count(const char* result);
+  void count(const char* operation, const char* result);
 
   OicpSettings settings_;
   OicpSessionStore& sessions_;
   OicpClient& client_;
+  OicpClient& stop_client_;
   const Clock& clock_;
   prometheus::Family<prometheus::Counter>* authorizations_ = nullptr;
 };

@@ -38,8 +38,11 @@ namespace {
 constexpr std::chrono::milliseconds kCommandTimeout{30000};
 // Hubject wants a remote start / stop answered within 10 s, network included.
 constexpr std::chrono::milliseconds kOicpCommandTimeout{7000};
-// Hubject's real-time authorization of a token only it knows (eRoamingAuthorizeStart).
-constexpr std::chrono::milliseconds kOicpAuthorizationTimeout{2500};
+// Hubject's real-time authorization of a token only it knows: eRoamingAuthorizeStop first where a
+// Hubject session runs, then eRoamingAuthorizeStart; both within the auth service's 3 s wait
+// (--roaming-timeout).
+constexpr std::chrono::milliseconds kOicpAuthorizationTimeout{2000};
+constexpr std::chrono::milliseconds kOicpStopAuthorizationTimeout{800};
 // A driver Hubject started remotely is accepted by the charger's authorization this long.
 constexpr std::int64_t kOicpAuthorizationWindowMs = 15LL * 60 * 1000;
 
@@ -131,13 +134,16 @@ struct RoamingService::Impl {
     if (s.oicp.enabled()) {
       oicp_client = std::make_unique<HttpOicpClient>(s.oicp, metrics.get());
       oicp_sessions = std::make_unique<OicpSessionStore>(db, &locations);
-      // A charger waits for the authorization: Hubject gets at most 2.5 s (the auth service
-      // waits 3 s for roaming, --roaming-timeout).
+      // A charger waits for the authorization: Hubject gets at most 0.8 s for a stop and 2 s
+      // for a start (the auth service waits 3 s for roaming, --roaming-timeout).
       OicpSettings quick = s.oicp;
       quick.timeout = std::min(quick.timeout, kOicpAuthorizationTimeout);
       oicp_authorization_client = std::make_unique<HttpOicpClient>(quick, metrics.get());
-      oicp_authorizer = std::make_unique<OicpAuthorizer>(
-          s.oicp, *oicp_sessions, *oicp_authorization_client, clock, registry);
+      quick.timeout = std::min(quick.timeout, kOicpStopAuthorizationTimeout);
+      oicp_stop_client = std::make_unique<HttpOicpClient>(quick, metrics.get());
+      oicp_authorizer =
+          std::make_unique<OicpAuthorizer>(s.oicp, *oicp_sessions, *oicp_authorization_client,
+                                           clock, registry, oicp_stop_client.get());
       OicpSettings pushes = s.oicp;
       pushes.currency = s.currency;  // of the default price when there is no default tariff
       oicp_pusher =
@@ -167,8 +173,9 @@ struct RoamingService::Impl {
   }
 
   // A token the auth service does not know, presented at `charger_id`: a driver Hubject just
-  // started remotely (the charger's own authorization of the token), else an eMSP's token, else
-  // (unknown to every eMSP) Hubject asked in real time.
+  // started remotely (the charger's own authorization of the token) or whose Hubject session runs
+  // there, else an eMSP's token, else (unknown to every eMSP) Hubject asked in real time: as a stop
+  // of the Hubject session running at the charger, then as a start.
   Result<RoamingTokenDecision> authorize(const std::string& id_token,
                                          const std::string& charger_id) {
     if (oicp_sessions) {
@@ -182,11 +189,16 @@ struct RoamingService::Impl {
         d.partner_id = std::string(kHubjectPartner);
         d.contract_id = id_token;
         d.authorization_reference = (*session)->session_id;
+        d.group_id = oicp_group_id((*session)->session_id);
         return d;
       }
     }
     auto ocpi = token_authorizer.authorize(id_token);
     if (!ocpi || ocpi->known || !oicp_authorizer) return ocpi;
+    auto stop = oicp_authorizer->authorize_stop(id_token, charger_id);
+    if (!stop) return std::unexpected(stop.error());
+    if (stop->kind == OicpStopAnswer::Kind::kAuthorized) return stop->decision;
+    if (stop->kind == OicpStopAnswer::Kind::kNoAnswer) return *ocpi;  // Hubject is not there
     auto hubject = oicp_authorizer->authorize(id_token, charger_id);
     if (!hubject) return std::unexpected(hubject.error());
     return *hubject ? **hubject : *ocpi;
@@ -224,6 +236,7 @@ struct RoamingService::Impl {
   std::unique_ptr<HttpOicpClient> oicp_client;  // with --oicp-url
   std::unique_ptr<OicpSessionStore> oicp_sessions;
   std::unique_ptr<HttpOicpClient> oicp_authorization_client;
+  std::unique_ptr<HttpOicpClient> oicp_stop_client;
   std::unique_ptr<OicpAuthorizer> oicp_authorizer;
   std::unique_ptr<OicpPusher> oicp_pusher;
   std::unique_ptr<GrpcChargerCommands> oicp_chargers;  // with --oicp-port

@@ -239,6 +239,10 @@ CREATE TABLE roaming_oicp_pricing (
 );
 )sql",
      ""},
+    // A card Hubject allowed to stop a running session (eRoamingAuthorizeStop): accepted for it
+    // from then on without asking again (the charger's StopTransaction carries it once more).
+    {12, "roaming oicp stop tokens",
+     "ALTER TABLE roaming_oicp_sessions ADD COLUMN stop_id_token TEXT NOT NULL DEFAULT ''", ""},
 };
 
 }  // namespace

@@ -36,7 +36,8 @@ copied into the repository) and serves what a CPO calls there, as Hubject would:
   (or the one sent). Until `authorize()` names an identification, everyone is "Authorized" by
   provider DE-8EO; once one is named, only named ones are answered as configured and the others
   "NotAuthorized" with 102 (`authorize_unknown` True or False decides explicitly).
-  eRoamingAuthorizeStop of a session the peer authorized: "Authorized"; else "NotAuthorized" with
+  eRoamingAuthorizeStop of a session the peer authorized: "Authorized" (unless `authorize()` named
+  the identification as not authorized: "NotAuthorized" with its code); else "NotAuthorized" with
   400 "Session is invalid" (OICP: a SessionID not created by Hubject gets a negative answer).
   Refusals of these two operations (017, `fail()`) are eRoamingAuthorizationStart/Stop
   "NotAuthorized" with the StatusCode, the shape their response schema has.
@@ -755,6 +756,13 @@ class Hubject:
         if session is None or not session["authorized"]:
             answer.update(AuthorizationStatus="NotAuthorized", StatusCode=self._status(
                 "400", "the hub authorized no session with this SessionID"))
+            return answer
+        # The EMP may refuse the card: one authorize() named as not authorized.
+        ids = _identifiers(body["Identification"])
+        rule = next((self._authorizations[i] for i in ids if i in self._authorizations), None)
+        if rule is not None and not rule["authorized"]:
+            answer.update(AuthorizationStatus="NotAuthorized", StatusCode=self._status(
+                rule["code"]))
             return answer
         session["stopped"] += 1
         if session["stopped"] > 1:

@@ -31,6 +31,11 @@ What it proves:
   JSON), 400 unknown session, 501 a charger that never reported; a client without a certificate
   from Hubject's CA does not get past the TLS handshake, and one from that CA with another CN than
   --oicp-client-name is answered 403 / 017.
+* A card only Hubject knows: eRoamingAuthorizeStart, Accepted with the session's group
+  (parentIdTag); while that session runs, the driver's own card is Accepted without asking
+  Hubject, another card is asked about as a stop of the session (eRoamingAuthorizeStop:
+  Authorized -> Accepted with the same group, so the charger lets it stop; NotAuthorized -> asked
+  as a start), and the CDR reaches Hubject once.
 """
 
 import asyncio
@@ -590,33 +595,60 @@ def test_a_card_only_hubject_knows_is_authorized_in_real_time_and_billed_through
         csms.ctl("chargers", "register", charger_id, "--security-profile", "0")
         put(csms, tmp_path, location("LOC-CARD", [evse("E1", charger_id, 1)]))
         hubject.wait_for(lambda h: "DE*SWY*E1*1" in h.evses, 20, "the EVSE at Hubject")
-        card, refused_card = "04A1B2C3", "04A1B2C4"
-        hubject.authorize(card).authorize(refused_card, authorized=False)
-        results = {}
+        card, refused_card, companion = "04A1B2C3", "04A1B2C4", "04A1B2C5"
+        hubject.authorize(card).authorize(refused_card, authorized=False).authorize(companion)
+        results, groups = {}, {}
+
+        async def tap(cp, uid, key):
+            answer = await cp.call(call16.Authorize(id_tag=uid), suppress=False)
+            results[key] = answer.id_tag_info["status"]
+            groups[key] = answer.id_tag_info.get("parent_id_tag")
 
         async def scenario():
             async with OcppCharger(csms.ws_url(charger_id), ChargePoint16, "ocpp1.6") as cp:
                 await boot(cp)
                 for uid in (card, refused_card, "NOT-A-UID"):
-                    answer = await cp.call(call16.Authorize(id_tag=uid), suppress=False)
-                    results[uid] = answer.id_tag_info["status"]
+                    await tap(cp, uid, uid)
                 start = await cp.call(call16.StartTransaction(
                     connector_id=1, id_tag=card, meter_start=1000, timestamp=at(0)),
                     suppress=False)
                 results["start"] = start.id_tag_info["status"]
+                groups["start"] = start.id_tag_info.get("parent_id_tag")
+                deadline = time.monotonic() + 20
+                while '"msg":"OICP session started"' not in csms.process.log():
+                    assert time.monotonic() < deadline, "roaming never saw the transaction"
+                    await asyncio.sleep(0.1)
+                # While it runs: the driver's own card (no question to Hubject), a card the EMP
+                # lets stop it (eRoamingAuthorizeStop: Authorized), one it refuses (NotAuthorized,
+                # then asked as a start, refused again).
+                await tap(cp, card, "own card to stop")
+                await tap(cp, companion, "companion to stop")
+                await tap(cp, refused_card, "refused to stop")
                 await cp.call(call16.StopTransaction(
                     meter_stop=11500, timestamp=at(5400), transaction_id=start.transaction_id,
-                    reason="Local", id_tag=card), suppress=False)
+                    reason="Local", id_tag=companion), suppress=False)
 
         run(scenario(), timeout=90)
         assert results == {card: "Accepted", refused_card: "Invalid", "NOT-A-UID": "Invalid",
-                           "start": "Accepted"}, results
+                           "start": "Accepted", "own card to stop": "Accepted",
+                           "companion to stop": "Accepted", "refused to stop": "Invalid"}, results
         asked = hubject.since(0, "eRoamingAuthorizeStart")
         # Once per card: the StartTransaction found the session Hubject named; "NOT-A-UID" is no
         # identification Hubject could know and was not sent.
         assert [r["body"]["Identification"]["RFIDMifareFamilyIdentification"]["UID"]
-                for r in asked] == [card, refused_card], asked
+                for r in asked] == [card, refused_card, refused_card], asked
         sid = asked[0]["answer"]["SessionID"]
+        # One group for the session (parentIdTag), so the charger lets the companion card stop.
+        group = groups[card]
+        assert group and group.startswith("HBS-") and len(group) == 20, groups
+        assert {groups[k] for k in (card, "start", "own card to stop", "companion to stop")} == \
+            {group}, groups
+        assert groups[refused_card] is None and groups["refused to stop"] is None, groups
+        stops = hubject.since(0, "eRoamingAuthorizeStop")
+        assert [(r["body"]["SessionID"],
+                 r["body"]["Identification"]["RFIDMifareFamilyIdentification"]["UID"],
+                 r["answer"]["AuthorizationStatus"]) for r in stops] == [
+            (sid, companion, "Authorized"), (sid, refused_card, "NotAuthorized")], stops
         hubject.wait_for(lambda h: h.cdr_sessions.get(sid), 30, "the card's CDR at Hubject")
         time.sleep(1)
         [cdr] = [r["body"] for r in hubject.since(0, OICP_SESSION)]
@@ -626,11 +658,14 @@ def test_a_card_only_hubject_knows_is_authorized_in_real_time_and_billed_through
         check_all_valid(hubject)
         assert not hubject.anomalies, hubject.anomalies
         process = csms.process
-        assert process.metric("switchyard_roaming_oicp_authorizations_total",
-                              result="authorized") == 1
-        assert process.metric("switchyard_roaming_oicp_authorizations_total",
-                              result="not_authorized") == 1
-        assert card not in process.log() and refused_card not in process.log()
+        for operation, result, count in (("start", "authorized", 1),
+                                         ("start", "not_authorized", 2),
+                                         ("stop", "authorized", 1), ("stop", "not_authorized", 1)):
+            assert process.metric("switchyard_roaming_oicp_authorizations_total",
+                                  operation=operation, result=result) == count, (operation, result)
+        assert process.log().count('"msg":"OICP stop authorization"') == 2
+        for uid in (card, refused_card, companion):
+            assert uid not in process.log()
     finally:
         csms.stop()
         csms.print_logs()

@@ -422,6 +422,67 @@ TEST_F(OicpSessionTest, HubjectIsAskedAboutTokensOnlyItMayKnow) {
   EXPECT_TRUE(hubject_.authorization_requests.empty());
 }
 
+TEST_F(OicpSessionTest, AnotherCardWhereAHubjectSessionRunsIsAskedAboutAsAStopOfIt) {
+  OicpAuthorizer authorizer(settings(), sessions_, hubject_, clock_, &registry_);
+  // Nothing runs at CP1 yet: not asked.
+  auto idle = authorizer.authorize_stop("04A1B2C5", "CP1");
+  ASSERT_TRUE(idle);
+  EXPECT_EQ(idle->kind, OicpStopAnswer::Kind::kNotAsked);
+  auto running = session();
+  running.requested_ms = unix_ms(clock_.now());
+  ASSERT_TRUE(sessions_.add(running));
+  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "started"), running.requested_ms + 1000));
+  const std::string sid = running.session_id;
+  // The driver's own token while the transaction runs, an hour after the start (past the 15
+  // minutes a requested session is accepted): Accepted locally.
+  auto own =
+      sessions_.authorizes("DE*8EO*Aet5e4*3", "CP1", running.requested_ms + 3'600'000, 900'000);
+  ASSERT_TRUE(own && *own);
+  EXPECT_EQ((*own)->session_id, sid);
+
+  hubject_.stop_answer = R"({"AuthorizationStatus":"Authorized","SessionID":")" + sid +
+                         R"(","StatusCode":{"Code":"000"}})";
+  auto stop = authorizer.authorize_stop("04A1B2C5", "CP1");
+  ASSERT_TRUE(stop);
+  ASSERT_EQ(stop->kind, OicpStopAnswer::Kind::kAuthorized);
+  EXPECT_EQ(stop->decision.status, "Accepted");
+  EXPECT_EQ(stop->decision.group_id, oicp_group_id(sid));  // the charger knows it from the start
+  EXPECT_EQ(stop->decision.group_id.size(), 20u);          // 1.6's parentIdTag
+  EXPECT_EQ(stop->decision.authorization_reference, sid);
+  ASSERT_EQ(hubject_.stop_requests.size(), 1u);
+  // The card's StopTransaction: accepted for that session without asking Hubject again.
+  auto allowed = sessions_.authorizes("04A1B2C5", "CP1", running.requested_ms + 60'000, 900'000);
+  ASSERT_TRUE(allowed && *allowed);
+  EXPECT_EQ((*allowed)->session_id, sid);
+  const auto& body = hubject_.stop_requests[0];
+  EXPECT_EQ(body.at("SessionID").as_string(), sid);
+  EXPECT_EQ(body.at("OperatorID"), "DE*SWY");
+  EXPECT_EQ(body.at("EvseID"), "DE*SWY*E1*1");
+  EXPECT_EQ(body.at("EMPPartnerSessionID"), "emp-1");
+  EXPECT_EQ(body.at("Identification").at("RFIDMifareFamilyIdentification").at("UID"), "04A1B2C5");
+  // Not this session's card (a new driver at another EVSE): the caller asks about a start.
+  hubject_.stop_answer = R"({"AuthorizationStatus":"NotAuthorized","StatusCode":{"Code":"102"}})";
+  auto refused = authorizer.authorize_stop("04A1B2C6", "CP1");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->kind, OicpStopAnswer::Kind::kNotAuthorized);
+  hubject_.stop_answer = "<html>";
+  auto nonsense = authorizer.authorize_stop("04A1B2C6", "CP1");
+  ASSERT_TRUE(nonsense);
+  EXPECT_EQ(nonsense->kind, OicpStopAnswer::Kind::kNoAnswer);
+  hubject_.down = true;
+  auto down = authorizer.authorize_stop("04A1B2C6", "CP1");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->kind, OicpStopAnswer::Kind::kNoAnswer);
+  hubject_.down = false;
+  // Not an identification Hubject could know, or another charger: not asked.
+  EXPECT_EQ(authorizer.authorize_stop("driver-7", "CP1")->kind, OicpStopAnswer::Kind::kNotAsked);
+  EXPECT_EQ(authorizer.authorize_stop("04A1B2C6", "CP2")->kind, OicpStopAnswer::Kind::kNotAsked);
+  // Ended: nothing runs any more.
+  ASSERT_TRUE(sessions_.apply(started("DE*8EO*Aet5e4*3", "ended"), running.requested_ms + 9000));
+  EXPECT_EQ(authorizer.authorize_stop("04A1B2C6", "CP1")->kind, OicpStopAnswer::Kind::kNotAsked);
+  EXPECT_EQ(hubject_.stop_requests.size(), 3u);  // down: none arrived
+}
+
 TEST(OicpAcknowledgement, ResultsAndStatusCodesAreRead) {
   EXPECT_TRUE(
       read_acknowledgement("evse-data", 200, R"({"Result":true,"StatusCode":{"Code":"000"}})"));

@@ -46,8 +46,15 @@ class FakeHubject final : public OicpClient {
   // eRoamingAuthorizeStart: what Hubject answers (JSON); the requests it got.
   std::string authorization_answer;
   std::vector<boost::json::object> authorization_requests;
+  // eRoamingAuthorizeStop: what Hubject answers; the requests it got.
+  std::string stop_answer;
+  std::vector<boost::json::object> stop_requests;
   Result<std::string> request(OicpOperation operation, std::string body) override {
     if (down) return make_error(ErrorCode::kUnavailable, "authorize-start: connection refused");
+    if (operation == OicpOperation::kAuthorizeStop) {
+      stop_requests.push_back(boost::json::parse(body).as_object());
+      return stop_answer;
+    }
     EXPECT_EQ(operation, OicpOperation::kAuthorizeStart);
     authorization_requests.push_back(boost::json::parse(body).as_object());
     return authorization_answer;
