@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   auto& http = process.http(options.listen_address, options.http_port);
   auto grid =
       make_oscp_provider(std::move(oscp), oscp_own_url(options.listen_address, options.http_port),
-                         service, http, system_clock(), &process.metrics());
+                         service, http, system_clock(), &process.metrics(), &**db);
   if (!grid) return fail(grid.error().message);
   if (auto r = process.start_http(); !r) return fail(r.error().message);
   if (*grid) (*grid)->start();

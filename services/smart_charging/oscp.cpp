@@ -24,6 +24,7 @@
 #include "common/runtime/core/text.h"
 #include "common/runtime/http/server.h"
 #include "smart_charging/smart_charging.h"
+#include "smart_charging/store.h"
 
 namespace switchyard::smart_charging {
 
@@ -494,10 +495,12 @@ struct OscpFlexibilityProvider::Impl {
     }
     if (!base_url) return error_response(400, "Register.version_url: no version 2.0");
     const std::string correlation(req.header("x-correlation-id"));
+    const std::string registered_token = *token;
+    const std::string registered_url = strip_slash(*base_url);
     {
       std::lock_guard lock(mutex);
       send_token = std::move(*token);
-      peer_base_url = strip_slash(*base_url);
+      peer_base_url = registered_url;
       if (correlation.empty()) {
         // The peer's initial Register: answer with ours (correlated), then handshake.
         register_reply = std::string(req.header("x-request-id"));
@@ -509,6 +512,7 @@ struct OscpFlexibilityProvider::Impl {
     log::info("oscp peer registered", {{"base_url", *base_url},
                                        {"token", log::redact(send_token_copy())},
                                        {"reply", correlation.empty()}});
+    if (settings.on_peer_registered) settings.on_peer_registered(registered_token, registered_url);
     return no_content();
   }
 
@@ -1048,12 +1052,39 @@ std::string oscp_own_url(const std::string& listen_address, int http_port) {
 
 Result<std::unique_ptr<OscpFlexibilityProvider>> make_oscp_provider(
     OscpOptions options, const std::string& default_own_url, SmartChargingService& service,
-    http::Server& server, const Clock& clock, prometheus::Registry* metrics) {
+    http::Server& server, const Clock& clock, prometheus::Registry* metrics, sql::Database* db) {
   if (options.settings.peer_base_url.empty()) return std::unique_ptr<OscpFlexibilityProvider>();
   if (options.settings.own_base_url.empty()) options.settings.own_base_url = default_own_url;
   auto groups = parse_oscp_groups(options.groups);
   if (!groups) return std::unexpected(groups.error());
   options.settings.groups = std::move(*groups);
+  if (db != nullptr) {
+    // The peer's last Register replaced the configured token (and maybe the URL): send that one
+    // again after a restart, unless the flags name another token or peer since.
+    const std::string configured = oscp_configuration_fingerprint(
+        options.settings.send_token, strip_slash(options.settings.peer_base_url));
+    auto stored = SqlOscpPeerStore(*db).load();
+    if (!stored) return std::unexpected(stored.error());
+    if (*stored && (*stored)->configured == configured) {
+      options.settings.send_token = (*stored)->token;
+      options.settings.peer_base_url = (*stored)->base_url;
+      log::info("oscp: the token and base URL of the peer's last Register are used",
+                {{"base_url", (*stored)->base_url}});
+    } else if (*stored) {
+      log::info(
+          "oscp: the configured send token or peer changed since the peer's last Register; "
+          "the configured ones are used");
+    }
+    options.settings.on_peer_registered = [db, configured, &clock](const std::string& token,
+                                                                   const std::string& base_url) {
+      auto saved =
+          SqlOscpPeerStore(*db).save(OscpPeer{token, base_url, configured}, unix_ms(clock.now()));
+      if (!saved) {
+        log::warn("oscp: the peer's token not kept (a restart sends the configured one)",
+                  {{"error", saved.error().message}});
+      }
+    };
+  }
   std::unique_ptr<OscpFlexibilityProvider> provider;
   try {
     provider = std::make_unique<OscpFlexibilityProvider>(

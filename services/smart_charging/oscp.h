@@ -56,8 +56,9 @@
 //
 // Threads: handlers run on the HTTP server's threads, the worker thread (start()/stop()) sends;
 // the callbacks are called from both and must be thread-safe. set_forecast calls are serialised
-// so forecasts apply in the order they arrive. Known limit: the token the peer's Register rotates
-// in lives in memory; after a restart the configured send token is used again.
+// so forecasts apply in the order they arrive. The token and base URL the peer's Register gives
+// are handed to `on_peer_registered` (make_oscp_provider keeps them in sc_oscp_peer and uses them
+// after a restart, unless the operator configured another token or peer since).
 #pragma once
 
 #include <chrono>
@@ -86,6 +87,9 @@ class Server;
 namespace switchyard {
 class Settings;
 }  // namespace switchyard
+namespace switchyard::sql {
+class Database;
+}  // namespace switchyard::sql
 
 namespace switchyard::smart_charging {
 
@@ -162,6 +166,9 @@ struct OscpSettings {
   std::map<std::string, OscpGroup> groups;  // OSCP group_id → node
   double nominal_voltage_v = 230.0;         // per-phase amperes → W for measurements
   http::ClientSettings client;
+  // Told the token and base URL of each Register the peer sends (may be empty); called on an HTTP
+  // server thread, after the provider took them.
+  std::function<void(const std::string& token, const std::string& base_url)> on_peer_registered;
 };
 
 enum class OscpState : std::uint8_t {
@@ -226,9 +233,12 @@ void add_oscp_settings(Settings& settings, OscpOptions& options);
 // node's planned load), its routes on `server`; nullptr when OSCP is off (no peer URL). Without
 // --oscp-own-url, `default_own_url` (the side port's address) is what the peer is told.
 // kInvalidArgument names the setting that cannot work. start() it once the server runs.
+// `db` (may be null): the service's database (migrations applied), where the peer's last Register
+// is kept (SqlOscpPeerStore) and read back at the next start.
 Result<std::unique_ptr<OscpFlexibilityProvider>> make_oscp_provider(
     OscpOptions options, const std::string& default_own_url, SmartChargingService& service,
-    http::Server& server, const Clock& clock, prometheus::Registry* metrics);
+    http::Server& server, const Clock& clock, prometheus::Registry* metrics,
+    sql::Database* db = nullptr);
 
 // "http://<address>:<port>/oscp/fp/2.0" (0.0.0.0 and :: as 127.0.0.1: reachable on this host).
 std::string oscp_own_url(const std::string& listen_address, int http_port);

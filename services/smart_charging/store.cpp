@@ -4,6 +4,9 @@
 #include <boost/json.hpp>
 #include <map>
 
+#include "common/runtime/core/base64.h"
+#include "common/runtime/core/password.h"
+
 namespace switchyard::smart_charging {
 namespace {
 
@@ -23,6 +26,18 @@ CREATE TABLE sc_node_limits (
   node_id TEXT NOT NULL,
   limits TEXT NOT NULL,
   PRIMARY KEY (site_id, node_id)
+);
+)sql",
+     ""},
+    // The OSCP capacity provider's token and base URL from its last Register (oscp.h).
+    {2, "smart charging oscp peer",
+     R"sql(
+CREATE TABLE sc_oscp_peer (
+  name TEXT PRIMARY KEY,
+  token TEXT NOT NULL,
+  base_url TEXT NOT NULL,
+  configured TEXT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
 );
 )sql",
      ""},
@@ -61,6 +76,31 @@ Result<LimitSlot> slot_from(const json::value& v) {
 }  // namespace
 
 std::span<const sql::Migration> migrations() { return kMigrations; }
+
+std::string oscp_configuration_fingerprint(std::string_view send_token,
+                                           std::string_view peer_base_url) {
+  std::string text(send_token);
+  text += '\n';
+  text += peer_base_url;
+  return base64_encode(sha256(text));
+}
+
+Result<std::optional<OscpPeer>> SqlOscpPeerStore::load() {
+  auto r = db_.exec("SELECT token, base_url, configured FROM sc_oscp_peer WHERE name = 'peer'");
+  if (!r) return std::unexpected(r.error());
+  if (r->empty()) return std::nullopt;
+  return OscpPeer{r->text(0, 0), r->text(0, 1), r->text(0, 2)};
+}
+
+Result<void> SqlOscpPeerStore::save(const OscpPeer& peer, std::int64_t now_ms) {
+  auto r = db_.exec(
+      "INSERT INTO sc_oscp_peer (name, token, base_url, configured, updated_at_ms) VALUES "
+      "('peer', $1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET token = $1, base_url = $2, "
+      "configured = $3, updated_at_ms = $4",
+      {peer.token, peer.base_url, peer.configured, std::to_string(now_ms)});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
 
 std::string limits_to_json(const StoredSite::Limits& limits) {
   json::array schedule;

@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
   auto& http = process.http(listen_address, http_port);
   auto grid = smart_charging::make_oscp_provider(
       std::move(oscp), smart_charging::oscp_own_url(listen_address, http_port), smart, http,
-      system_clock(), &metrics);
+      system_clock(), &metrics, &**db);
   if (!grid) return fail(grid.error().message);
   auto roaming_service =  // OCPI under /ocpi on the HTTP port
       roaming::make_roaming_service(std::move(ocpi), ocpi_default_url, **db, roaming_pool, http,

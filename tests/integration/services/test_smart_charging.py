@@ -23,7 +23,9 @@ GetCompositeSchedule reports more than it accepted is counted at its worst case.
 Grid signals (standalone): the smart-charging side registers, handshakes and heartbeats with a
 grid operator played by the `pyoscp` package; its capacity forecast for the site's group lowers
 the running session's profile and shows as the binding limit; usage goes back as
-UpdateGroupMeasurements; an unknown group and a wrong token are refused.
+UpdateGroupMeasurements; an unknown group and a wrong token are refused. After a restart the
+token the grid operator's Register rotated in is used (kept in the database), not the configured
+one it replaced.
 
 Two small standalone tests hold two bugs this file found: a session whose end event does not
 name the EVSE (1.6 StopTransaction, 2.0.1 Ended without `evse`) ends in the planner all the same,
@@ -1184,6 +1186,22 @@ def test_a_grid_operator_forecast_over_oscp_lowers_the_site(tmp_path):
             assert measurements
             assert s.process.metric("switchyard_oscp_forecasts_received_total") >= 1
             assert s.process.metric("switchyard_oscp_handshake_state") == 3
+
+            # A restart: the token the grid operator's Register rotated in is kept (in the
+            # database), so the next Register goes with it, not with the configured one the grid
+            # operator replaced; the connection comes up again.
+            rotated = grid_operator.received("handshake")[0]["authorization"]
+            assert rotated != "Token cp-token", rotated
+            registers = len(grid_operator.received("register"))
+            s.stop()
+            s.start()
+            grid_operator.wait_for("register", count=registers + 1, timeout=20)
+            again = grid_operator.received("register")[registers]
+            assert again["authorization"] == rotated, again
+            grid_operator.wait_for("heartbeat", count=len(grid_operator.received("heartbeat")) + 1,
+                                   timeout=20)
+            assert '"msg":"oscp: the token and base URL of the peer\'s last Register are used"' \
+                in s.process.log()
         finally:
             s.stop()
             s.print_logs()

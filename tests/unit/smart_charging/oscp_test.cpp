@@ -478,6 +478,28 @@ TEST(OscpProvider, RegistersHandshakesThenHeartbeatsAndReportsUsageWithTheRotate
   provider.stop();
 }
 
+TEST(OscpProvider, ThePeersRegisterIsHandedOnToBeKeptAcrossRestarts) {
+  CapacityProvider cp;
+  ASSERT_TRUE(cp.start().has_value());
+  FakeService service;
+  OscpSettings settings = base_settings();
+  settings.peer_base_url = cp.base_url();
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> kept;
+  settings.on_peer_registered = [&](const std::string& token, const std::string& base_url) {
+    std::lock_guard lock(mutex);
+    kept.emplace_back(token, base_url);
+  };
+  auto w = wire(settings, service, nullptr);
+  w.provider->start();
+  ASSERT_TRUE(eventually([&] { return !cp.received("handshake").empty(); }));
+  w.provider->stop();
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].first, "rotated-token");
+  EXPECT_EQ(kept[0].second, cp.base_url());
+}
+
 TEST(OscpProvider, AcknowledgesThePeersHandshakeAndHeartbeatsAtTheIntervalItAsks) {
   CapacityProvider cp;
   ASSERT_TRUE(cp.start().has_value());

@@ -759,5 +759,31 @@ TEST(SqlSiteStore, KeepsSitesAndLimitsInSqlite) {
   std::filesystem::remove(path);
 }
 
+TEST(SqlOscpPeerStore, KeepsThePeersLastRegisterWithTheConfigurationItReplaced) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("sc-oscp-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  auto db = sql::open_sqlite(path.string(), nullptr);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE(sql::migrate(**db, migrations(), "smart_charging"));
+  SqlOscpPeerStore store(**db);
+  EXPECT_FALSE(*store.load());
+  const std::string configured =
+      oscp_configuration_fingerprint("cp-token", "http://grid:5000/oscp/cp/2.0");
+  EXPECT_EQ(configured.find("cp-token"), std::string::npos);  // never the token itself
+  EXPECT_NE(configured,
+            oscp_configuration_fingerprint("cp-token2", "http://grid:5000/oscp/cp/2.0"));
+  EXPECT_NE(configured, oscp_configuration_fingerprint("cp-token", "http://other/oscp/cp/2.0"));
+  ASSERT_TRUE(store.save({"rotated-1", "http://grid:5000/oscp/cp/2.0", configured}, 1000));
+  ASSERT_TRUE(store.save({"rotated-2", "http://grid:5001/oscp/cp/2.0", configured}, 2000));
+  auto back = store.load();
+  ASSERT_TRUE(back && *back);
+  EXPECT_EQ((*back)->token, "rotated-2");
+  EXPECT_EQ((*back)->base_url, "http://grid:5001/oscp/cp/2.0");
+  EXPECT_EQ((*back)->configured, configured);
+  db->reset();
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace switchyard::smart_charging
