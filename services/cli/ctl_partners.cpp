@@ -1,5 +1,6 @@
 // `switchyardctl partners ...`: the OCPI 2.2.1 roaming partners (Roaming API): invite an eMSP,
-// connect to one, list, get, update (token rotation) and unregister them.
+// connect to one, list, get, update (token rotation), unregister them, and send one everything
+// again (resend; "@hubject" is Hubject's OICP outbox when OICP is on).
 #include <string>
 #include <vector>
 
@@ -88,6 +89,13 @@ Outcome unregister_partner(Session& session, const VerbArgs& args) {
   return call_and_print(session, Api::kRoaming, "UnregisterPartner", request, response);
 }
 
+Outcome resend(Session& session, const VerbArgs& args) {
+  v1::ResendToPartnerRequest request;
+  request.set_partner_id(args.positional(0));
+  v1::ResendToPartnerResponse response;
+  return call_and_print(session, Api::kRoaming, "ResendToPartner", request, response);
+}
+
 }  // namespace
 
 Noun partners_noun() {
@@ -122,6 +130,13 @@ Noun partners_noun() {
             "Roaming.UnregisterPartner: DELETE at the partner's credentials, then forget both "
             "tokens"},
            unregister_partner},
+          {{"resend",
+            {"ID"},
+            {},
+            "Roaming.ResendToPartner: every published location and tariff into the partner's "
+            "outbox again, whatever waits tried now; @hubject: a fullLoad of EVSE data, "
+            "statuses and pricing"},
+           resend},
       }};
 }
 

@@ -132,6 +132,44 @@ RoamingApi::Reactor* RoamingApi::ListPartners(Context* c, const v1::ListPartners
       const PushStats total = partner_total(*outboxes, p.id);
       to_proto(p, out->add_partners(), &total);
     }
+    if (built_ins_) {
+      for (const auto& p : built_ins_()) {
+        const PushStats total = partner_total(*outboxes, p.id);
+        to_proto(p, out->add_partners(), &total);
+      }
+    }
+    return grpc::Status::OK;
+  });
+}
+
+Result<Partner> RoamingApi::find_partner(const std::string& id) {
+  if (built_ins_) {
+    for (auto& p : built_ins_()) {
+      if (p.id == id) return p;
+    }
+  }
+  return registration_.get(id);
+}
+
+RoamingApi::Reactor* RoamingApi::ResendToPartner(Context* c, const v1::ResendToPartnerRequest* r,
+                                                 v1::ResendToPartnerResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    if (auto s = check_partner_id(r->partner_id()); !s.ok()) return s;
+    auto partner = find_partner(r->partner_id());
+    if (!partner) return to_grpc_status(partner.error());
+    if (partner->state != PartnerState::kRegistered) {
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "partner " + partner->id + " is not registered: nothing is sent to it"};
+    }
+    if (!resend_) return {grpc::StatusCode::UNIMPLEMENTED, "resend is not wired here"};
+    auto queued = resend_(partner->id);
+    if (!queued) return to_grpc_status(queued.error());
+    out->set_queued(*queued);
+    auto outboxes = outbox_.stats();
+    if (!outboxes) return to_grpc_status(outboxes.error());
+    const PushStats total = partner_total(*outboxes, partner->id);
+    to_proto(*partner, out->mutable_partner(), &total);
+    log::info("partner resend", {{"partner_id", partner->id}, {"queued", *queued}});
     return grpc::Status::OK;
   });
 }
@@ -140,7 +178,7 @@ RoamingApi::Reactor* RoamingApi::GetPartner(Context* c, const v1::GetPartnerRequ
                                             v1::GetPartnerResponse* out) {
   return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
     if (auto s = check_partner_id(r->partner_id()); !s.ok()) return s;
-    auto partner = registration_.get(r->partner_id());
+    auto partner = find_partner(r->partner_id());
     if (!partner) return to_grpc_status(partner.error());
     auto outboxes = outbox_.stats();
     if (!outboxes) return to_grpc_status(outboxes.error());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
 #include "common/runtime/grpc/work_pool.h"
 #include "roaming/credentials.h"
@@ -34,6 +35,16 @@ class RoamingApi final : public v1::Roaming::CallbackService {
         party_(std::move(party)),
         pool_(pool) {}
 
+  // Roaming.ResendToPartner (the service's, roaming.cpp): how many objects were queued.
+  using Resend = std::function<Result<std::int64_t>(const std::string& partner_id)>;
+  // Built-in partners the API shows beside the registered ones (Hubject with OICP on).
+  using BuiltIns = std::function<std::vector<Partner>()>;
+  // Before the service is served.
+  void set_operations(Resend resend, BuiltIns built_ins) {
+    resend_ = std::move(resend);
+    built_ins_ = std::move(built_ins);
+  }
+
   using Context = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
   Reactor* CreateInvite(Context*, const v1::CreateInviteRequest*,
@@ -47,6 +58,8 @@ class RoamingApi final : public v1::Roaming::CallbackService {
                          v1::UpdatePartnerResponse*) override;
   Reactor* UnregisterPartner(Context*, const v1::UnregisterPartnerRequest*,
                              v1::UnregisterPartnerResponse*) override;
+  Reactor* ResendToPartner(Context*, const v1::ResendToPartnerRequest*,
+                           v1::ResendToPartnerResponse*) override;
   Reactor* PutLocation(Context*, const v1::PutLocationRequest*, v1::PutLocationResponse*) override;
   Reactor* GetLocation(Context*, const v1::GetLocationRequest*, v1::GetLocationResponse*) override;
   Reactor* ListLocations(Context*, const v1::ListLocationsRequest*,
@@ -62,6 +75,11 @@ class RoamingApi final : public v1::Roaming::CallbackService {
   Authorize tokens_;
   Party party_;
   WorkPool& pool_;
+  Resend resend_;
+  BuiltIns built_ins_;
+
+  // A registered partner or a built-in one; NOT_FOUND otherwise.
+  Result<Partner> find_partner(const std::string& id);
 };
 
 }  // namespace switchyard::roaming

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <set>
 
+#include "common/runtime/core/time_zones.h"
 #include "roaming/ocpi_envelope.h"
 
 namespace switchyard::roaming {
@@ -287,7 +288,8 @@ Result<void> check_location(const v1::RoamingLocation& l, const Party& party) {
       return invalid("parking_type", "'" + l.parking_type() + "' is no OCPI ParkingType");
     }
     if (auto e = check_text("time_zone", l.time_zone(), 255, true, true)) return e;
-    if (l.time_zone().find('/') == std::string::npos) {
+    // OICP gives times in the location's local offset: the zone must be one this host knows.
+    if (l.time_zone().find('/') == std::string::npos || !TimeZones::system().known(l.time_zone())) {
       return invalid("time_zone", "'" + l.time_zone() + "' is no IANA zone (e.g. Europe/Berlin)");
     }
     std::set<std::string> uids;

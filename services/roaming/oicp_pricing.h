@@ -87,8 +87,12 @@ class OicpPricing {
 
   // The EVSEs Hubject holds changed (a push of EVSE data was accepted): look again.
   void evses_changed() { dirty_ = true; }
-  // Everything as fullLoad in the next pass (the daily fullLoad of EVSE data was accepted).
-  void full_load_due() { full_ = true; }
+  // Everything as fullLoad in the next pass, without waiting for a back-off (a fullLoad of EVSE
+  // data was accepted: the daily one, or the operator's resend).
+  void full_load_due() {
+    full_ = true;
+    backoff_until_ms_ = 0;
+  }
   // One pass: nothing unless something may have changed (the tariffs, the EVSEs, a fullLoad due)
   // or a failure's back-off ended. How many requests Hubject accepted; an error only when the
   // store failed. The tariffs unreadable (the transactions service down): nothing is sent, and

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <utility>
 
 #include "common/runtime/core/log.h"
 #include "common/runtime/sql/database.h"
@@ -136,6 +137,15 @@ void OicpPusher::wake() {
   cv_.notify_all();
 }
 
+void OicpPusher::resend() {
+  {
+    std::lock_guard lock(mutex_);
+    resend_ = true;
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
 std::int64_t OicpPusher::now_ms() const { return unix_ms(clock_.now()); }
 
 void OicpPusher::count_evses() {
@@ -197,6 +207,17 @@ Result<void> OicpPusher::all_done(const std::vector<PendingPush>& entries) {
 
 Result<int> OicpPusher::push_due() {
   const std::int64_t now = now_ms();
+  bool resend = false;
+  {
+    std::lock_guard lock(mutex_);
+    resend = std::exchange(resend_, false);
+  }
+  if (resend) {
+    log::info("OICP resend: a fullLoad now", {{"failures", failures_}});
+    backoff_until_ms_ = 0;
+    full_load_requested_ = true;
+    if (auto r = outbox_.retry_now(kHubject, now); !r) return std::unexpected(r.error());
+  }
   if (now < backoff_until_ms_) return 0;
   backed_off_ = false;
   auto due = outbox_.due_of(kHubject, now, 5000);
@@ -215,9 +236,10 @@ Result<int> OicpPusher::push_due() {
   }
   auto last = last_full_load();
   if (!last) return std::unexpected(last.error());
-  auto sent = (!*last || now - **last >= settings_.full_load_interval.count())
-                  ? full_load(now)
-                  : changes(location_entries);
+  auto sent =
+      (!*last || full_load_requested_ || now - **last >= settings_.full_load_interval.count())
+          ? full_load(now)
+          : changes(location_entries);
   if (!sent) return std::unexpected(sent.error());
   accepted += *sent;
   // The pricing refers to the EVSEs Hubject holds: after them, and not while Hubject is down.
@@ -293,6 +315,7 @@ Result<int> OicpPusher::full_load(std::int64_t now) {
       {std::to_string(now)});
   if (!saved) return std::unexpected(saved.error());
   last_full_load_ms_ = now;
+  full_load_requested_ = false;
   if (full_load_time_ != nullptr) full_load_time_->Set(static_cast<double>(now) / 1000.0);
   if (pricing_ != nullptr) pricing_->full_load_due();
   if (auto d = all_done(*waiting); !d) return std::unexpected(d.error());

@@ -81,6 +81,9 @@ class OicpPusher {
   void stop();
   // Something was enqueued: push soon.
   void wake();
+  // The operator's resend (Roaming.ResendToPartner "@hubject"): the next pass, at once and
+  // whatever back-off, is a fullLoad of EVSE data, statuses and pricing. Any thread.
+  void resend();
   // One pass: the due CDRs; the fullLoad when it is due, else the changed EVSEs' data, then their
   // statuses; then the pricing, when it changed.
   // How many requests Hubject accepted; an error only when the store failed.
@@ -118,12 +121,14 @@ class OicpPusher {
   prometheus::Gauge* full_load_time_ = nullptr;
   // Only the pusher's thread (or a test calling push_due) touches these.
   std::optional<std::int64_t> last_full_load_ms_;
+  bool full_load_requested_ = false;  // resend(): until a fullLoad is accepted
   int failures_ = 0;
   bool backed_off_ = false;  // in this pass
   std::int64_t backoff_until_ms_ = 0;
   std::mutex mutex_;
   std::condition_variable_any cv_;
   bool woken_ = false;
+  bool resend_ = false;  // under mutex_
   std::jthread thread_;
 };
 

@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "common/runtime/core/clock.h"
+#include "common/runtime/core/time_zones.h"
 
 namespace switchyard::roaming {
 
@@ -175,11 +176,12 @@ bool evse_of_operator(std::string_view evse_id, std::string_view operator_id) {
   return without_stars_upper(evse_id).starts_with(without_stars_upper(operator_id));
 }
 
-std::string oicp_time(std::int64_t ms) {
-  std::string t =
-      format_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-  if (!t.empty() && t.back() == 'Z') t.replace(t.size() - 1, 1, "+00:00");
-  return t;
+std::string oicp_time(std::int64_t ms) { return format_rfc3339_offset(ms, 0); }
+
+std::string oicp_time(std::int64_t ms, std::string_view time_zone) {
+  if (time_zone.empty()) return oicp_time(ms);
+  auto offset = TimeZones::system().offset(time_zone, ms);
+  return format_rfc3339_offset(ms, offset ? *offset : 0);
 }
 
 Result<void> check_oicp_evse(const OicpEvse& in, const OicpSettings& s) {

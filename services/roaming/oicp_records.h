@@ -29,6 +29,10 @@ bool evse_of_operator(std::string_view evse_id, std::string_view operator_id);
 
 // "2026-12-01T10:00:00.123+00:00": OICP wants a zone offset (Z is not in its format).
 std::string oicp_time(std::int64_t unix_ms);
+// The same in the local offset of the charge point at that instant, as Hubject requires (its
+// time-based products): `time_zone` the location's IANA zone ("Europe/Berlin" in July:
+// "...T12:00:00.000+02:00"); UTC (+00:00) when it is empty or unknown here.
+std::string oicp_time(std::int64_t unix_ms, std::string_view time_zone);
 
 // One EVSE of a location as Hubject shows it. kInvalidArgument says why it cannot go to Hubject
 // (an EVSE id of another operator, or not an OICP EvseID).

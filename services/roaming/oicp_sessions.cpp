@@ -242,20 +242,22 @@ Result<void> OicpSessionStore::apply(const v1::TransactionUpdated& update, std::
 
 Result<bool> OicpSessionStore::put_cdr(const v1::Cdr& cdr, std::int64_t now_ms) {
   if (cdr.charger_id().empty() || cdr.transaction_id().empty()) return false;
-  // A session Hubject authorized without an EVSE takes the one the transaction ran at. Looked up
-  // before the transaction (SQLite has one connection), and only when the charger has such a
-  // session.
+  // Where the transaction ran: the EVSE of a session Hubject authorized without one, and the
+  // location's time zone (OICP's times are in the charge point's local offset). Looked up before
+  // the transaction (SQLite has one connection), and only when the charger has a session whose
+  // CDR is not in yet.
   std::string placed_evse_id;
+  std::string time_zone;
   if (locations_ != nullptr) {
-    auto open = db_.exec(
-        "SELECT 1 FROM roaming_oicp_sessions WHERE charger_id = $1 AND evse_id = '' AND cdr = '' "
-        "LIMIT 1",
-        {cdr.charger_id()});
+    auto open =
+        db_.exec("SELECT 1 FROM roaming_oicp_sessions WHERE charger_id = $1 AND cdr = '' LIMIT 1",
+                 {cdr.charger_id()});
     if (!open) return std::unexpected(open.error());
     if (!open->empty()) {
       auto placed = locations_->place(cdr.charger_id(), cdr.location().evse_id());
       if (!placed) return std::unexpected(placed.error());
       if (*placed) {
+        time_zone = (*placed)->location.time_zone();
         for (const auto& e : (*placed)->location.evses()) {
           if (e.uid() == (*placed)->evse_uid) placed_evse_id = e.evse_id();
         }
@@ -297,10 +299,10 @@ Result<bool> OicpSessionStore::put_cdr(const v1::Cdr& cdr, std::int64_t now_ms) 
                       {"CPOPartnerSessionID", cdr.cdr_id()},
                       {"EvseID", s.evse_id},
                       {"Identification", std::move(identification)},
-                      {"ChargingStart", oicp_time(ms_of(cdr.started_at()))},
-                      {"ChargingEnd", oicp_time(ms_of(cdr.ended_at()))},
-                      {"SessionStart", oicp_time(ms_of(cdr.started_at()))},
-                      {"SessionEnd", oicp_time(ms_of(cdr.ended_at()))},
+                      {"ChargingStart", oicp_time(ms_of(cdr.started_at()), time_zone)},
+                      {"ChargingEnd", oicp_time(ms_of(cdr.ended_at()), time_zone)},
+                      {"SessionStart", oicp_time(ms_of(cdr.started_at()), time_zone)},
+                      {"SessionEnd", oicp_time(ms_of(cdr.ended_at()), time_zone)},
                       {"ConsumedEnergy", static_cast<double>(cdr.energy_wh()) / 1000.0}};
     if (!s.emp_partner_session_id.empty()) {
       body["EMPPartnerSessionID"] = s.emp_partner_session_id;

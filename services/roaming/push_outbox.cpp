@@ -105,6 +105,15 @@ Result<void> PushOutbox::defer(const std::string& partner_id, std::int64_t next_
   return {};
 }
 
+Result<std::int64_t> PushOutbox::retry_now(const std::string& partner_id, std::int64_t now_ms) {
+  auto r = db_.exec(
+      "UPDATE roaming_outbox SET next_attempt_ms = $2 WHERE partner_id = $1 AND "
+      "next_attempt_ms > $2",
+      {partner_id, std::to_string(now_ms)});
+  if (!r) return std::unexpected(r.error());
+  return r->affected();
+}
+
 Result<std::int64_t> PushOutbox::drop(const std::string& partner_id, const std::string& module) {
   auto r = db_.exec("DELETE FROM roaming_outbox WHERE partner_id = $1 AND module = $2",
                     {partner_id, module});

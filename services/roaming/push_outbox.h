@@ -74,6 +74,9 @@ class PushOutbox {
   Result<void> replace(const PendingPush& push, const std::string& part, std::int64_t now_ms);
   // The partner is unreachable: none of its entries is tried before `next_ms`.
   Result<void> defer(const std::string& partner_id, std::int64_t next_ms);
+  // The operator's resend: every entry of the partner waiting for a later attempt is due at
+  // `now_ms`. How many were waiting.
+  Result<std::int64_t> retry_now(const std::string& partner_id, std::int64_t now_ms);
   // The partner no longer receives `module`: its entries of that module go.
   Result<std::int64_t> drop(const std::string& partner_id, const std::string& module);
   // Per partner and module, by partner then module.

@@ -170,6 +170,48 @@ struct RoamingService::Impl {
     token_authorizer.on_decision([this](const std::string& uid, const RoamingTokenDecision& d) {
       session_feed.authorized(uid, d);
     });
+    if (oicp_pusher) {
+      Partner h;
+      h.id = std::string(kHubjectPartner);
+      h.name = "Hubject (OICP 2.3) as " + s.oicp.operator_id;
+      h.state = PartnerState::kRegistered;
+      h.version = "2.3";
+      h.versions_url = s.oicp.url;
+      hubject_partner = std::move(h);
+    }
+    api.set_operations([this](const std::string& id) { return resend(id); },
+                       [this] {
+                         return hubject_partner ? std::vector<Partner>{*hubject_partner}
+                                                : std::vector<Partner>{};
+                       });
+  }
+
+  // Roaming.ResendToPartner: a registered partner gets every published location and tariff
+  // again (one outbox entry each) and whatever waits is due now; Hubject a fullLoad.
+  Result<std::int64_t> resend(const std::string& partner_id) {
+    if (partner_id == kHubjectPartner) {
+      if (!oicp_pusher) return make_error(ErrorCode::kNotFound, "OICP is off (--oicp-url)");
+      oicp_pusher->resend();
+      return 0;
+    }
+    auto p = registration.get(partner_id);
+    if (!p) return std::unexpected(p.error());
+    std::int64_t queued = 0;
+    if (!receiver_url(*p, "locations").empty()) {
+      auto n = locations.enqueue_published(p->id);
+      if (!n) return std::unexpected(n.error());
+      queued += *n;
+    }
+    if (!receiver_url(*p, "tariffs").empty()) {
+      auto n = tariffs.enqueue_all(p->id);
+      if (!n) return std::unexpected(n.error());
+      queued += *n;
+    }
+    if (auto r = outbox.retry_now(p->id, unix_ms(clock_ref.now())); !r) {
+      return std::unexpected(r.error());
+    }
+    pusher.wake();
+    return queued;
   }
 
   // A token the auth service does not know, presented at `charger_id`: a driver Hubject just
@@ -233,6 +275,7 @@ struct RoamingService::Impl {
   std::string transactions_topic;
   std::string cdrs_topic;
   RoamingApi api;
+  std::optional<Partner> hubject_partner;       // with --oicp-url: the API's "@hubject"
   std::unique_ptr<HttpOicpClient> oicp_client;  // with --oicp-url
   std::unique_ptr<OicpSessionStore> oicp_sessions;
   std::unique_ptr<HttpOicpClient> oicp_authorization_client;

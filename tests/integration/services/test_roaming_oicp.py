@@ -23,6 +23,8 @@ What it proves:
   reaches the charger with the transaction; the eRoamingChargeDetailRecord (the session's
   SessionID, EvseID, identification, kWh, the tariff's product as PartnerProductID) reaches Hubject
   exactly once in effect, although Hubject refused the first attempt.
+* `switchyardctl partners list` shows Hubject as "@hubject" with its outbox; `partners resend
+  @hubject` sends it a fullLoad of EVSE data, statuses and pricing at once.
 * Dynamic pricing: the tariff becomes a pricing product (eRoamingPushPricingProductData: the
   energy price per kWh without VAT, the time price as PARKING FEE per hour, the session fee as
   START FEE) and the EVSE's product list (eRoamingPushEVSEPricing) names the same product the CDR
@@ -43,6 +45,8 @@ import json
 import subprocess
 import time
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -436,6 +440,12 @@ def remote_session(csms, hubject, listener, charger_id, sid):
     return answers
 
 
+def berlin(iso):
+    """An RFC 3339 UTC time in Europe/Berlin's offset at that instant, with milliseconds."""
+    t = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo("Europe/Berlin"))
+    return t.isoformat(timespec="milliseconds")
+
+
 def check_cdr(hubject, sid, codes):
     """The session's CDR requests answered with `codes`; the accepted one as it should be."""
     time.sleep(2)  # nothing more comes
@@ -447,8 +457,9 @@ def check_cdr(hubject, sid, codes):
     assert cdr["Identification"] == {"RemoteIdentification": {"EvcoID": EVCO}}, cdr
     assert cdr["ConsumedEnergy"] == 10.5 and cdr["PartnerProductID"] == "AC1", cdr
     assert cdr["EMPPartnerSessionID"] == "emp-7" and cdr["CPOPartnerSessionID"], cdr
-    assert cdr["ChargingStart"] == at(0).replace(".000Z", ".000+00:00"), cdr
-    assert cdr["ChargingEnd"] == at(5400).replace(".000Z", ".000+00:00"), cdr
+    # In the charge point's local offset (the location is in Europe/Berlin), as Hubject requires.
+    assert cdr["ChargingStart"] == berlin(at(0)), cdr
+    assert cdr["ChargingEnd"] == berlin(at(5400)), cdr
     check_pricing(hubject)
     check_all_valid(hubject)
 
@@ -490,6 +501,26 @@ def test_hubject_starts_and_stops_a_session_remotely_and_gets_its_cdr_once(hubje
         sid = str(uuid.uuid4())
         remote_session(csms, hubject, listener, charger_id, sid)
         check_cdr(hubject, sid, ["021", "000"])
+
+        # The operator sees Hubject among the partners, and can send it everything again: a
+        # fullLoad of EVSE data, statuses and pricing at once (the accepted CDR is not resent).
+        listed = {p["id"]: p for p in csms.ctl.json("partners", "list")["partners"]}
+        assert listed["@hubject"]["state"] == "PARTNER_STATE_REGISTERED", listed
+        assert listed["@hubject"].get("outbox", {}).get("pending", "0") == "0", listed
+        mark = len(hubject.requests)
+        resent = csms.ctl.json("partners", "resend", "@hubject")
+        assert resent["partner"]["id"] == "@hubject", resent
+        full = {(DATA, "fullLoad"), (STATUS, "fullLoad"),
+                ("eRoamingPushPricingProductData", "fullLoad"),
+                ("eRoamingPushEVSEPricing", "fullLoad")}
+        hubject.wait_for(lambda h: full <= {(r["operation"], (r["body"] or {}).get("ActionType"))
+                                            for r in h.since(mark)}, 20, "the resent fullLoad")
+        print("after the resend:", [(r["operation"], r["status"], r["valid"])
+                                    for r in hubject.since(mark)])
+        assert set(hubject.evses) == {"DE*SWY*E1*1"}, hubject.evses
+        assert hubject.evse_pricing == {"DE*SWY*E1*1": ["AC1"]}, hubject.evse_pricing
+        assert hubject.cdr_sessions[sid] == 1
+        check_all_valid(hubject)
 
         process = csms.process
         assert process.metric("switchyard_roaming_oicp_remote_total", operation="start",

@@ -24,7 +24,8 @@ What it proves:
 * A push answered with an OCPI error is retried with back-off until the partner accepts it.
 * A partner that unregistered gets nothing more, and its outbox is emptied.
 * A partner that registers after locations exist gets each published one (PUT) without pulling
-  first; unpublished ones stay ours.
+  first; unpublished ones stay ours. The operator's `partners resend` sends each published one
+  again (once), an unknown partner is NOT_FOUND and an unregistered one FAILED_PRECONDITION.
 * A tariffs RECEIVER gets each tariff (PUT, valid per the OpenAPI and the package's model) and
   again when the operator changes its price.
 """
@@ -509,6 +510,21 @@ def test_a_partner_that_registers_later_gets_every_published_location(standalone
         assert [len(pushes(peer, "PUT", i)) for i in ("EARLY-1", "EARLY-2")] == [1, 1]
         assert any('"existing locations queued for the new partner"' in line and
                    '"locations":2' in line for line in standalone.process.log().splitlines())
+        # The operator's resend (say the partner lost its copy): every published location once
+        # more, the unpublished one still not.
+        partner_id = next(p["id"] for p in standalone.ctl.json("partners", "list")["partners"]
+                          if p["name"] == "late-peer")
+        resent = standalone.ctl.json("partners", "resend", partner_id)
+        assert resent["queued"] == "2" and resent["partner"]["id"] == partner_id, resent
+        wait_until(lambda: [len(pushes(peer, "PUT", i)) for i in ("EARLY-1", "EARLY-2")] ==
+                   [2, 2], 15, "every published location PUT again")
+        time.sleep(1.5)
+        assert [len(pushes(peer, "PUT", i)) for i in ("EARLY-1", "EARLY-2", "HIDDEN")] == \
+            [2, 2, 0]
+        assert '"msg":"partner resend"' in standalone.process.log()
+        # Nobody by that id: NOT_FOUND, and nothing sent.
+        unknown = standalone.ctl.run("partners", "resend", "ptr-000000000000")
+        assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr, unknown.stderr
     finally:
         peer.stop()
 
@@ -583,6 +599,10 @@ def test_an_unregistered_partner_gets_nothing_more(standalone, tmp_path):
 
         after = run(scenario(), timeout=90)
         assert get_partner(standalone, gone_id)["state"] == "PARTNER_STATE_UNREGISTERED"
+        # Sending it everything again is refused: it is no longer registered.
+        refused = standalone.ctl.run("partners", "resend", gone_id)
+        assert refused.returncode == 1 and "FAILED_PRECONDITION" in refused.stderr, \
+            refused.stderr
         assert gone.since(after) == [], [(r["method"], r["path"]) for r in gone.since(after)]
         assert outbox(standalone, gone_id)["pending"] == 0
         assert partner_gauge(standalone.roaming_service, "switchyard_roaming_outbox_pending",

@@ -73,6 +73,8 @@ TEST(CheckLocation, EachBadFieldIsNamed) {
       {[](auto& l) { l.mutable_coordinates()->set_latitude("91.0"); }, "coordinates.latitude:"},
       {[](auto& l) { l.mutable_coordinates()->set_longitude("13,4"); }, "coordinates.longitude:"},
       {[](auto& l) { l.set_time_zone("CET"); }, "time_zone: 'CET' is no IANA zone"},
+      {[](auto& l) { l.set_time_zone("Europe/Atlantis"); },
+       "time_zone: 'Europe/Atlantis' is no IANA zone"},
       {[](auto& l) { l.set_parking_type("GARAGE"); }, "parking_type: 'GARAGE'"},
       {[](auto& l) { l.mutable_evses(1)->set_evse_id("NL*ABC*E1"); },
        "evses[1].evse_id: 'NL*ABC*E1' is not an eMI3 EVSE id of party DE*SWY"},

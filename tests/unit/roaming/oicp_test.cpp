@@ -171,6 +171,27 @@ TEST_F(OicpPusherTest, ManyStatusChangesWhileHubjectIsDownAreOneUpdateWithTheLat
   EXPECT_EQ(hubject_pending(), 0);
 }
 
+TEST_F(OicpPusherTest, TheOperatorsResendIsAFullLoadAtOnceWhateverTheBackOff) {
+  put(testing::sample_location());
+  online();
+  EXPECT_EQ(pass(), 2);
+  take();
+  hubject_.down = true;
+  status(1, "Charging");
+  EXPECT_EQ(pass(), 0);
+  hubject_.down = false;
+  EXPECT_EQ(pass(), 0);  // backing off
+  oicp_.resend();
+  EXPECT_EQ(pass(), 2);
+  const auto sent = take();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].action(), "fullLoad");
+  EXPECT_EQ(sent[1].action(), "fullLoad");
+  EXPECT_EQ(sent[1].statuses().at("DE*SWY*E1*1"), "Occupied");
+  EXPECT_EQ(hubject_pending(), 0);  // the waiting status went with it
+  EXPECT_EQ(pass(), 0);             // once
+}
+
 TEST_F(OicpPusherTest, EvsesThatLeaveAreDeletedAndNewOnesInsertedWithTheirStatus) {
   auto l = testing::sample_location();
   put(l);
@@ -404,6 +425,9 @@ TEST_F(OicpSessionTest, HubjectIsAskedAboutTokensOnlyItMayKnow) {
   auto body = sessions_.cdr_to_send("c2688855-7f00-0002-6d8e-48d883f6abb6");
   ASSERT_TRUE(body && *body);
   EXPECT_EQ(json::parse(**body).at("EvseID"), "DE*SWY*E1*2");
+  // In the charge point's local offset (the location is in Europe/Berlin), as Hubject requires.
+  EXPECT_EQ(json::parse(**body).at("ChargingStart"), "2023-11-14T23:13:20.000+01:00");
+  EXPECT_EQ(json::parse(**body).at("SessionEnd"), "2023-11-15T00:43:20.000+01:00");
 
   hubject_.authorization_answer =
       R"({"AuthorizationStatus":"NotAuthorized","StatusCode":{"Code":"102"}})";
