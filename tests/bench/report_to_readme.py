@@ -276,6 +276,20 @@ def _scenario_rows(name, sc, report):
                      f"{_kib(sc.get('rss_drift_bytes'))} "
                      f"({_kib(sc.get('rss_drift_bytes_per_min'))} per minute)",
                      f"RSS {sc.get('rss_end_bytes', 0) / 1048576:.1f} MiB at the end"))
+    elif name == "command":
+        base = sc.get("owner_baseline") or {}
+        outcomes = sc.get("outcomes") or {}
+        other = ", ".join(f"{k} {v}" for k, v in outcomes.items() if k != "OK") or "no other outcome"
+        rows.append((f"TriggerMessage through the pod that does not hold the charger, p50 / p99 "
+                     f"({_num(sc.get('chargers'))} chargers, {sc.get('rate_per_s')}/s, "
+                     f"{sc.get('seconds')} s a run)",
+                     f"{sc.get('p50_ms')} / {sc.get('p99_ms')} ms",
+                     f"{_x(sc.get('p50_vs_owner'))} / {_x(sc.get('p99_vs_owner'))} of the owner "
+                     f"pod itself ({base.get('p50_ms')} / {base.get('p99_ms')} ms)"))
+        rows.append(("answered OK", f"{_num(outcomes.get('OK', 0))} of {_num(sc.get('sent'))}",
+                     other))
+        if sc.get("separate_run"):
+            rows.append(("measured", sc["separate_run"], ""))
     elif name.startswith("storm_"):
         rows.append((f"{_num(sc.get('chargers'))} chargers dropped at once, all booted again",
                      _num(sc.get("seconds"), 2, "s"),
