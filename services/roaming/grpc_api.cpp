@@ -128,18 +128,23 @@ RoamingApi::Reactor* RoamingApi::ListPartners(Context* c, const v1::ListPartners
     if (!partners) return to_grpc_status(partners.error());
     auto outboxes = outbox_.stats();
     if (!outboxes) return to_grpc_status(outboxes.error());
+    if (built_ins_) {
+      for (auto& p : built_ins_()) partners->push_back(std::move(p));  // listed last
+    }
     for (const auto& p : *partners) {
       const PushStats total = partner_total(*outboxes, p.id);
       to_proto(p, out->add_partners(), &total);
     }
-    if (built_ins_) {
-      for (const auto& p : built_ins_()) {
-        const PushStats total = partner_total(*outboxes, p.id);
-        to_proto(p, out->add_partners(), &total);
-      }
-    }
     return grpc::Status::OK;
   });
+}
+
+grpc::Status RoamingApi::with_outbox(const Partner& partner, v1::Partner* out) {
+  auto outboxes = outbox_.stats();
+  if (!outboxes) return to_grpc_status(outboxes.error());
+  const PushStats total = partner_total(*outboxes, partner.id);
+  to_proto(partner, out, &total);
+  return grpc::Status::OK;
 }
 
 Result<Partner> RoamingApi::find_partner(const std::string& id) {
@@ -165,12 +170,8 @@ RoamingApi::Reactor* RoamingApi::ResendToPartner(Context* c, const v1::ResendToP
     auto queued = resend_(partner->id);
     if (!queued) return to_grpc_status(queued.error());
     out->set_queued(*queued);
-    auto outboxes = outbox_.stats();
-    if (!outboxes) return to_grpc_status(outboxes.error());
-    const PushStats total = partner_total(*outboxes, partner->id);
-    to_proto(*partner, out->mutable_partner(), &total);
     log::info("partner resend", {{"partner_id", partner->id}, {"queued", *queued}});
-    return grpc::Status::OK;
+    return with_outbox(*partner, out->mutable_partner());
   });
 }
 
@@ -180,11 +181,7 @@ RoamingApi::Reactor* RoamingApi::GetPartner(Context* c, const v1::GetPartnerRequ
     if (auto s = check_partner_id(r->partner_id()); !s.ok()) return s;
     auto partner = find_partner(r->partner_id());
     if (!partner) return to_grpc_status(partner.error());
-    auto outboxes = outbox_.stats();
-    if (!outboxes) return to_grpc_status(outboxes.error());
-    const PushStats total = partner_total(*outboxes, partner->id);
-    to_proto(*partner, out->mutable_partner(), &total);
-    return grpc::Status::OK;
+    return with_outbox(*partner, out->mutable_partner());
   });
 }
 

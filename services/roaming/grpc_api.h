@@ -80,6 +80,8 @@ class RoamingApi final : public v1::Roaming::CallbackService {
 
   // A registered partner or a built-in one; NOT_FOUND otherwise.
   Result<Partner> find_partner(const std::string& id);
+  // `partner` into `out`, with its push outbox.
+  grpc::Status with_outbox(const Partner& partner, v1::Partner* out);
 };
 
 }  // namespace switchyard::roaming

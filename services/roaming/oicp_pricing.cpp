@@ -7,6 +7,7 @@
 
 #include "common/runtime/core/log.h"
 #include "common/runtime/sql/database.h"
+#include "roaming/push_outbox.h"
 #include "roaming/session_objects.h"
 #include "roaming/tariffs.h"
 
@@ -74,11 +75,7 @@ std::string product_record(const v1::Tariff& t, const std::string& product_id,
       .raw("MaximumProductChargingPower", std::to_string(max_power_kw))
       .raw("IsValid24hours", "true")
       .raw("ProductAvailabilityTimes", kAllDay);
-  if (!references.empty()) {
-    std::string list = "[";
-    for (const auto& r : references) list += (list.size() > 1 ? "," : "") + r;
-    record.raw("AdditionalReferences", list + "]");
-  }
+  if (!references.empty()) record.raw("AdditionalReferences", json_array(references));
   return record.done();
 }
 
@@ -135,11 +132,11 @@ OicpPricingPlan oicp_pricing_plan(std::span<const v1::Tariff> tariffs,
                                it->second->tariff_id());
     }
   }
-  std::string records = "[";
+  std::vector<std::string> records;
+  records.reserve(products.size());
   for (const auto& [product, t] : products) {
-    records += (records.size() > 1 ? "," : "") + product_record(*t, product, max_power[product]);
+    records.push_back(product_record(*t, product, max_power[product]));
   }
-  records += "]";
   plan.products = static_cast<int>(products.size());
   JsonFields data;
   data.text("OperatorID", settings.operator_id)
@@ -154,7 +151,7 @@ OicpPricingPlan oicp_pricing_plan(std::span<const v1::Tariff> tariffs,
         .text("PricingDefaultPriceCurrency", fallback_currency)
         .text("PricingDefaultReferenceUnit", "KILOWATT_HOUR");
   }
-  plan.product_data = data.raw("PricingProductDataRecords", records).done();
+  plan.product_data = data.raw("PricingProductDataRecords", json_array(records)).done();
   return plan;
 }
 
@@ -166,11 +163,9 @@ std::string push_pricing_products_body(OicpAction action, const std::string& pro
 }
 
 std::string push_evse_pricing_body(OicpAction action, std::span<const std::string> items) {
-  std::string list = "[";
-  for (const auto& i : items) list += (list.size() > 1 ? "," : "") + i;
   return JsonFields()
       .text("ActionType", oicp_action_name(action))
-      .raw("EVSEPricing", list + "]")
+      .raw("EVSEPricing", json_array(items))
       .done();
 }
 
@@ -217,8 +212,7 @@ Result<std::vector<PricedEvse>> OicpPricing::held_evses() {
 }
 
 void OicpPricing::back_off(const Error& error) {
-  const std::int64_t wait =
-      std::min<std::int64_t>(max_backoff_.count(), 1000LL << std::min(failures_, 20));
+  const std::int64_t wait = retry_delay_ms(failures_, max_backoff_);
   ++failures_;
   backoff_until_ms_ = now_ms() + wait;
   if (failures_ == 1 || failures_ % 10 == 0) {
@@ -245,8 +239,8 @@ Result<int> OicpPricing::push() {
   std::vector<v1::Tariff> tariffs;
   std::string seen;
   for (const auto& p : *listed) {
-    const std::string bytes = p.tariff.SerializeAsString();
-    seen += std::to_string(bytes.size()) + ':' + bytes;
+    // The catalog moves a tariff's last_updated with every change of it.
+    seen += p.tariff.tariff_id() + '@' + std::to_string(p.last_updated_ms) + '\n';
     tariffs.push_back(p.tariff);
   }
   if (!dirty_ && !full_ && seen == tariffs_seen_) return 0;

@@ -183,8 +183,7 @@ Result<void> OicpPusher::send(OicpOperation operation, std::string_view action, 
 }
 
 Result<void> OicpPusher::back_off(const std::vector<PendingPush>& entries, const Error& error) {
-  const std::int64_t wait =
-      std::min<std::int64_t>(options_.max_backoff.count(), 1000LL << std::min(failures_, 20));
+  const std::int64_t wait = retry_delay_ms(failures_, options_.max_backoff);
   ++failures_;
   backed_off_ = true;
   backoff_until_ms_ = now_ms() + wait;
@@ -533,8 +532,7 @@ Result<bool> OicpPusher::cdrs(std::vector<PendingPush>& entries, int& accepted) 
       return false;
     }
     // Refused (Result false): this CDR alone waits, with its own back-off.
-    const std::int64_t wait = std::min<std::int64_t>(
-        options_.max_backoff.count(), 1000LL << std::min<std::int64_t>(entry.attempts, 20));
+    const std::int64_t wait = retry_delay_ms(entry.attempts, options_.max_backoff);
     if (entry.attempts == 0) {
       log::warn("OICP CDR refused; kept and retried",
                 {{"session_id", entry.object_id}, {"error", sent.error().message}});

@@ -394,7 +394,44 @@ std::optional<json::object> identification_of(const std::string& id_token) {
   return identification;
 }
 
+// What Hubject answered to an eRoamingAuthorizeStart / Stop; fields empty where the answer has
+// none (or is no JSON object).
+struct AuthorizationAnswer {
+  std::string status;  // AuthorizationStatus
+  std::string code;    // StatusCode.Code
+  std::string session_id;
+  std::string provider_id;
+  std::string emp_partner_session_id;
+};
+
+AuthorizationAnswer read_authorization(std::string_view text) {
+  AuthorizationAnswer a;
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(text, ec);
+  const json::object* o = ec ? nullptr : parsed.if_object();
+  if (o == nullptr) return a;
+  a.status = text_at(*o, "AuthorizationStatus");
+  a.session_id = text_at(*o, "SessionID");
+  a.provider_id = text_at(*o, "ProviderID");
+  a.emp_partner_session_id = text_at(*o, "EMPPartnerSessionID");
+  if (const auto* sc = o->if_contains("StatusCode"); sc != nullptr && sc->is_object()) {
+    a.code = text_at(sc->as_object(), "Code");
+  }
+  return a;
+}
+
 }  // namespace
+
+RoamingTokenDecision oicp_accepted(const std::string& id_token, const std::string& session_id) {
+  RoamingTokenDecision d;
+  d.known = true;
+  d.status = "Accepted";
+  d.partner_id = std::string(kHubjectPartner);
+  d.contract_id = id_token;
+  d.authorization_reference = session_id;
+  d.group_id = oicp_group_id(session_id);  // the charger lets a card Hubject allows stop it
+  return d;
+}
 
 Result<OicpStopAnswer> OicpAuthorizer::authorize_stop(const std::string& id_token,
                                                       const std::string& charger_id) {
@@ -422,44 +459,29 @@ Result<OicpStopAnswer> OicpAuthorizer::authorize_stop(const std::string& id_toke
     out.kind = OicpStopAnswer::Kind::kNoAnswer;
     return out;
   }
-  boost::system::error_code ec;
-  const json::value parsed = json::parse(*answer, ec);
-  const json::object* o = ec ? nullptr : parsed.if_object();
-  const std::string status = o != nullptr ? text_at(*o, "AuthorizationStatus") : std::string();
-  std::string code;
-  if (o != nullptr) {
-    if (const auto* sc = o->if_contains("StatusCode"); sc != nullptr && sc->is_object()) {
-      code = text_at(sc->as_object(), "Code");
-    }
-  }
+  const AuthorizationAnswer a = read_authorization(*answer);
   // Named: a log field only views its text.
   const std::string token = log::redact(id_token);
-  const std::string result = status.substr(0, 20);
-  const std::string short_code = code.substr(0, 8);
+  const std::string result = a.status.substr(0, 20);
+  const std::string short_code = a.code.substr(0, 8);
   const log::Fields fields{{"charger_id", charger_id},
                            {"token", token},
                            {"session_id", session.session_id},
                            {"result", result},
                            {"code", short_code}};
-  if (status == "Authorized") {
+  if (a.status == "Authorized") {
     count("stop", "authorized");
     log::info("OICP stop authorization", fields);
     // Its StopTransaction carries the card again: accepted then without a second question.
-    if (auto a = sessions_.allow_stop(session.session_id, id_token); !a) {
-      return std::unexpected(a.error());
+    if (auto allowed = sessions_.allow_stop(session.session_id, id_token); !allowed) {
+      return std::unexpected(allowed.error());
     }
     out.kind = OicpStopAnswer::Kind::kAuthorized;
-    RoamingTokenDecision& d = out.decision;
-    d.known = true;
-    d.real_time = true;
-    d.status = "Accepted";
-    d.partner_id = std::string(kHubjectPartner);
-    d.contract_id = id_token;
-    d.group_id = oicp_group_id(session.session_id);
-    d.authorization_reference = session.session_id;
+    out.decision = oicp_accepted(id_token, session.session_id);
+    out.decision.real_time = true;
     return out;
   }
-  if (status == "NotAuthorized") {
+  if (a.status == "NotAuthorized") {
     count("stop", "not_authorized");
     log::info("OICP stop authorization", fields);
     out.kind = OicpStopAnswer::Kind::kNotAuthorized;
@@ -488,39 +510,26 @@ Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
               {{"charger_id", charger_id}, {"error", answer.error().message}});
     return std::nullopt;
   }
-  boost::system::error_code ec;
-  const json::value parsed = json::parse(*answer, ec);
-  const json::object* o = ec ? nullptr : parsed.if_object();
-  const std::string status = o != nullptr ? text_at(*o, "AuthorizationStatus") : std::string();
-  const std::string session_id = o != nullptr ? text_at(*o, "SessionID") : std::string();
-  std::string code;
-  if (o != nullptr) {
-    if (const auto* sc = o->if_contains("StatusCode"); sc != nullptr && sc->is_object()) {
-      code = text_at(sc->as_object(), "Code");
-    }
-  }
-  RoamingTokenDecision d;
-  d.known = true;
-  d.real_time = true;
-  d.partner_id = std::string(kHubjectPartner);
-  d.contract_id = id_token;
+  const AuthorizationAnswer a = read_authorization(*answer);
+  const std::string& status = a.status;
+  const std::string& code = a.code;
+  const std::string& session_id = a.session_id;
   if (status == "Authorized" && matches(session_id_pattern(), session_id)) {
     OicpSession s;
     s.session_id = session_id;
-    s.provider_id = text_at(*o, "ProviderID");
+    s.provider_id = a.provider_id;
     s.charger_id = charger_id;
     s.id_token = id_token;
     s.identification = sent_identification;
-    s.emp_partner_session_id = text_at(*o, "EMPPartnerSessionID");
+    s.emp_partner_session_id = a.emp_partner_session_id;
     s.requested_ms = unix_ms(clock_.now());
     s.state = "requested";
     if (auto added = sessions_.add(s); !added && added.error().code != ErrorCode::kAlreadyExists) {
       return std::unexpected(added.error());
     }
     count("start", "authorized");
-    d.status = "Accepted";
-    d.authorization_reference = session_id;
-    d.group_id = oicp_group_id(session_id);  // the charger lets a card Hubject allows stop it
+    RoamingTokenDecision d = oicp_accepted(id_token, session_id);
+    d.real_time = true;
     log::info("OICP authorization", {{"charger_id", charger_id},
                                      {"token", log::redact(id_token)},
                                      {"result", "Authorized"},
@@ -530,7 +539,12 @@ Result<std::optional<RoamingTokenDecision>> OicpAuthorizer::authorize(
   }
   if (status == "NotAuthorized") {
     count("start", "not_authorized");
+    RoamingTokenDecision d;
+    d.known = true;
+    d.real_time = true;
     d.status = "Invalid";
+    d.partner_id = std::string(kHubjectPartner);
+    d.contract_id = id_token;
     log::info("OICP authorization", {{"charger_id", charger_id},
                                      {"token", log::redact(id_token)},
                                      {"result", "NotAuthorized"},

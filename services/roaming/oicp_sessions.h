@@ -70,6 +70,10 @@ class RoamingMetrics;
 // characters in OCPP 1.6): "HBS-" and 16 hex digits of SHA-256(SessionID).
 std::string oicp_group_id(const std::string& session_id);
 
+// Roaming's Accepted for `id_token`, a driver of Hubject session `session_id` (partner
+// kHubjectPartner, the session as authorization_reference, its group).
+RoamingTokenDecision oicp_accepted(const std::string& id_token, const std::string& session_id);
+
 struct OicpSession {
   std::string session_id;  // Hubject's
   std::string provider_id;

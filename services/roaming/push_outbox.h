@@ -5,6 +5,8 @@
 // when it is back, never the history. In portable SQL (PostgreSQL or SQLite, roaming migrations).
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -47,6 +49,11 @@ struct PushStats {
 
 // The partner's whole outbox from per-module stats (module empty; pending 0 when it has none).
 PushStats partner_total(std::span<const PushStats> stats, const std::string& partner_id);
+
+// The wait before the next try after `failures` failed ones: 1 s, doubling, at most `max`.
+inline std::int64_t retry_delay_ms(std::int64_t failures, std::chrono::milliseconds max) {
+  return std::min<std::int64_t>(max.count(), 1000LL << std::clamp<std::int64_t>(failures, 0, 20));
+}
 
 // `object_id` / `part` of `module` changed at `now_ms`: into the outbox of each of `partners`,
 // or, when already there, its version moves on (the oldest change's time stays).

@@ -110,9 +110,7 @@ std::int64_t Pusher::now_ms() const { return unix_ms(clock_.now()); }
 
 Result<void> Pusher::retry_later(const PendingPush& push, const Error& error,
                                  std::set<std::string>& deferred) {
-  const auto backoff = std::min<std::int64_t>(options_.max_backoff.count(),
-                                              1000LL << std::min<std::int64_t>(push.attempts, 20));
-  const std::int64_t next = now_ms() + backoff;
+  const std::int64_t next = now_ms() + retry_delay_ms(push.attempts, options_.max_backoff);
   if (auto f = outbox_.failed(push, error.message, next); !f) return f;
   if (push.attempts == 0) {
     log::warn("push failed; kept and retried", {{"partner_id", push.partner_id},

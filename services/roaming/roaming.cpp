@@ -113,23 +113,15 @@ struct RoamingService::Impl {
     // changes): it need not pull first.
     registration.on_registered([this](const Partner& p) {
       pusher.forget_receivers();  // its changes from now on, not from a second later
-      if (!receiver_url(p, "tariffs").empty()) {
-        if (auto queued = tariffs.enqueue_all(p.id); !queued) {
-          log::warn("existing tariffs not queued for the new partner (it can pull them)",
-                    {{"partner_id", p.id}, {"error", queued.error().message}});
-        }
-        pusher.wake();
-      }
-      if (receiver_url(p, "locations").empty()) return;
-      auto queued = locations.enqueue_published(p.id);
+      auto queued = queue_everything(p);
       if (!queued) {
-        log::warn("existing locations not queued for the new partner (it can pull them)",
+        log::warn("existing locations or tariffs not queued for the new partner (it can pull them)",
                   {{"partner_id", p.id}, {"error", queued.error().message}});
         return;
       }
-      log::info("existing locations queued for the new partner",
-                {{"partner_id", p.id}, {"locations", *queued}});
-      pusher.wake();
+      log::info(
+          "existing locations queued for the new partner",
+          {{"partner_id", p.id}, {"locations", queued->locations}, {"tariffs", queued->tariffs}});
     });
     if (s.oicp.enabled()) {
       oicp_client = std::make_unique<HttpOicpClient>(s.oicp, metrics.get());
@@ -186,8 +178,30 @@ struct RoamingService::Impl {
                        });
   }
 
-  // Roaming.ResendToPartner: a registered partner gets every published location and tariff
-  // again (one outbox entry each) and whatever waits is due now; Hubject a fullLoad.
+  // Every published location (when `p` receives locations), then every tariff (when it receives
+  // tariffs), into its outbox: a partner that just registered, or the operator's resend.
+  struct Queued {
+    std::int64_t locations = 0;
+    std::int64_t tariffs = 0;
+  };
+  Result<Queued> queue_everything(const Partner& p) {
+    Queued q;
+    if (!receiver_url(p, "locations").empty()) {
+      auto n = locations.enqueue_published(p.id);
+      if (!n) return std::unexpected(n.error());
+      q.locations = *n;
+    }
+    if (!receiver_url(p, "tariffs").empty()) {
+      auto n = tariffs.enqueue_all(p.id);
+      if (!n) return std::unexpected(n.error());
+      q.tariffs = *n;
+    }
+    pusher.wake();
+    return q;
+  }
+
+  // Roaming.ResendToPartner: a registered partner gets everything again (queue_everything) and
+  // whatever waits is due now; Hubject a fullLoad.
   Result<std::int64_t> resend(const std::string& partner_id) {
     if (partner_id == kHubjectPartner) {
       if (!oicp_pusher) return make_error(ErrorCode::kNotFound, "OICP is off (--oicp-url)");
@@ -196,22 +210,12 @@ struct RoamingService::Impl {
     }
     auto p = registration.get(partner_id);
     if (!p) return std::unexpected(p.error());
-    std::int64_t queued = 0;
-    if (!receiver_url(*p, "locations").empty()) {
-      auto n = locations.enqueue_published(p->id);
-      if (!n) return std::unexpected(n.error());
-      queued += *n;
-    }
-    if (!receiver_url(*p, "tariffs").empty()) {
-      auto n = tariffs.enqueue_all(p->id);
-      if (!n) return std::unexpected(n.error());
-      queued += *n;
-    }
     if (auto r = outbox.retry_now(p->id, unix_ms(clock_ref.now())); !r) {
       return std::unexpected(r.error());
     }
-    pusher.wake();
-    return queued;
+    auto queued = queue_everything(*p);
+    if (!queued) return std::unexpected(queued.error());
+    return queued->locations + queued->tariffs;
   }
 
   // A token the auth service does not know, presented at `charger_id`: a driver Hubject just
@@ -224,16 +228,7 @@ struct RoamingService::Impl {
       auto session = oicp_sessions->authorizes(id_token, charger_id, unix_ms(clock_ref.now()),
                                                kOicpAuthorizationWindowMs);
       if (!session) return std::unexpected(session.error());
-      if (*session) {
-        RoamingTokenDecision d;
-        d.known = true;
-        d.status = "Accepted";
-        d.partner_id = std::string(kHubjectPartner);
-        d.contract_id = id_token;
-        d.authorization_reference = (*session)->session_id;
-        d.group_id = oicp_group_id((*session)->session_id);
-        return d;
-      }
+      if (*session) return oicp_accepted(id_token, (*session)->session_id);
     }
     auto ocpi = token_authorizer.authorize(id_token);
     if (!ocpi || ocpi->known || !oicp_authorizer) return ocpi;

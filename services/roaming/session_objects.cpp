@@ -64,6 +64,15 @@ JsonFields& JsonFields::text(std::string_view key, std::string_view value) {
   return raw(key, json::serialize(json::value(json::string(value))));
 }
 
+std::string json_array(std::span<const std::string> items) {
+  std::string out = "[";
+  for (const auto& i : items) {
+    if (out.size() > 1) out += ',';
+    out += i;
+  }
+  return out + "]";
+}
+
 std::string decimal_text(std::int64_t units, int scale) {
   const bool negative = units < 0;
   std::string digits = std::to_string(negative ? -units : units);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "common/runtime/core/error.h"
@@ -30,6 +31,9 @@ class JsonFields {
  private:
   std::string out_ = "{";
 };
+
+// A JSON array of JSON texts as they are ("[a,b]").
+std::string json_array(std::span<const std::string> items);
 
 // `units` / 10^scale as a JSON number without trailing zeros ("10.5", "3", "0.125").
 std::string decimal_text(std::int64_t units, int scale);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -25,33 +26,12 @@ std::int64_t be(const std::string& data, std::size_t at, int bytes) {
   return static_cast<std::int64_t>(v);
 }
 
-// Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
+namespace chr = std::chrono;
 
-std::int64_t year_of(std::int64_t unix_s) {
-  // civil_from_days, the year only.
-  const std::int64_t z = (unix_s >= 0 ? unix_s : unix_s - (kDay - 1)) / kDay + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
-}
-
-bool leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned days_in_month(std::int64_t y, unsigned m) {
-  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && leap(y) ? 29 : kDays[m - 1];
+// The civil year of a UTC instant (seconds).
+int year_of(std::int64_t unix_s) {
+  return int(
+      chr::year_month_day(chr::floor<chr::days>(chr::sys_seconds(chr::seconds(unix_s)))).year());
 }
 
 // A POSIX TZ string's rule ("CET-1CEST,M3.5.0,M10.5.0/3"), the Mm.w.d form.
@@ -65,17 +45,20 @@ struct PosixRule {
   } start, end;
 
   // The UTC instant of `w` in year `y`, local time at `offset`.
-  static std::int64_t at(const When& w, std::int64_t y, int offset) {
-    const std::int64_t first = days_from_civil(y, w.month, 1);
-    const auto first_weekday = static_cast<unsigned>(((first % 7) + 11) % 7);  // 1970-01-01: Thu
-    unsigned day = 1 + (w.weekday + 7 - first_weekday) % 7 + (w.week - 1) * 7;
-    while (day > days_in_month(y, w.month)) day -= 7;
-    return (first + day - 1) * kDay + w.time - offset;
+  static std::int64_t at(const When& w, int y, int offset) {
+    const chr::year_month ym{chr::year(y), chr::month(w.month)};
+    const chr::weekday wd(w.weekday);  // 0: Sunday, as POSIX
+    // Week 5 is the last such weekday of the month.
+    const chr::sys_days day =
+        w.week == 5 ? chr::sys_days(chr::year_month_weekday_last(ym.year(), ym.month(),
+                                                                 chr::weekday_last(wd)))
+                    : chr::sys_days(chr::year_month_weekday(ym.year(), ym.month(), wd[w.week]));
+    return day.time_since_epoch().count() * kDay + w.time - offset;
   }
 
   int offset(std::int64_t unix_s) const {
     if (!has_dst) return std_offset;
-    const std::int64_t y = year_of(unix_s + std_offset);
+    const int y = year_of(unix_s + std_offset);
     const std::int64_t begins = at(start, y, std_offset);
     const std::int64_t ends = at(end, y, dst_offset);
     const bool dst = begins < ends ? (unix_s >= begins && unix_s < ends)
