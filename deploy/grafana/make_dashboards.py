@@ -156,6 +156,12 @@ gateway_fleet = dashboard(
                        "authentications (the gateway log names them)."),
         ts("Ownership events", [(f"sum by (event) (rate(switchyard_gateway_ownership_total[{R}]))",
                                  "{{event}}")], "ops"),
+        ts("Dependencies reached and self-fencing",
+           [("min by (dependency) (switchyard_gateway_dependency_up)", "{{dependency}} up (all pods)"),
+            ("sum(switchyard_gateway_fenced)", "pods fenced")],
+           description="1 when every pod's last probe of Kafka / Redis answered. A pod cut off "
+                       "from them for --fence-after while another pod is not fences itself "
+                       "(readiness 503, its chargers handed over); a shared outage fences no pod."),
         ts("Drain closes and throttled frames",
            [(f"sum(rate(switchyard_gateway_drain_closed_total[{R}]))", "closed by drain"),
             (f"sum(rate(switchyard_gateway_throttled_total[{R}]))", "frames throttled")], "ops"),

@@ -8,6 +8,10 @@ SWITCHYARD_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SWITCHYARD_REDIS_PORT:=6379}"
 : "${SWITCHYARD_POSTGRES_PORT:=5432}"
 : "${SWITCHYARD_KAFKA_HEAP:=512m}"
+# An address besides 127.0.0.1 where Redis and Kafka (on SWITCHYARD_KAFKA_EXTRA_PORT) listen too:
+# the fault suite's gateway in its own network namespace reaches them there. Empty: none.
+: "${SWITCHYARD_EXTRA_ADDRESS:=}"
+: "${SWITCHYARD_KAFKA_EXTRA_PORT:=9094}"
 : "${SWITCHYARD_PROMETHEUS_PORT:=9090}"
 : "${SWITCHYARD_PG_BIN:=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
 export SWITCHYARD_LOCAL_DIR

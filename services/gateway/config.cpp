@@ -93,6 +93,9 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("redis-prefix", c.redis_prefix, "Prefix of this deployment's Redis keys")
       .add("owner-ttl", c.owner_ttl, "Lifetime of an ownership claim without refresh")
       .add("owner-refresh", c.owner_refresh, "How often a pod refreshes its claims")
+      .add("fence-after", c.fence_after,
+           "Without Kafka or Redis this long while a peer pod reaches both: close the "
+           "connections over the drain window and refuse new ones until both are back (0: never)")
       .add("log-level", c.log_level, "debug, info, warn or error");
 }
 

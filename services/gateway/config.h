@@ -95,6 +95,10 @@ struct GatewayConfig {
 
   // Shutdown: connections are closed spread over this window.
   std::chrono::milliseconds drain_window{10000};
+  // Self-fencing (fencing.h): after this long without Kafka or Redis, while a peer pod reaches
+  // both, the pod closes its connections over the drain window and refuses new ones until it
+  // reaches both again. The default is the claim lifetime: by then its claims are gone. 0: never.
+  std::chrono::milliseconds fence_after{30000};
 
   std::string log_level = "info";
 };

@@ -441,17 +441,24 @@ class ChargerSession final : public Session,
     switch (reason) {
       case SessionCloseReason::kDrain:
         close_reason_ = v1::CLOSE_REASON_DRAIN;
+        close_text_ = "pod draining, reconnect";
+        ctx_.metrics.drain_closed();
+        break;
+      case SessionCloseReason::kFenced:
+        // For the consumers as for a drain: the charger is about to reconnect to another pod.
+        close_reason_ = v1::CLOSE_REASON_DRAIN;
+        close_text_ = "pod cut off from kafka or redis, reconnect";
+        ctx_.metrics.fencing("connection_closed");
         break;
       case SessionCloseReason::kTakenOver:
       case SessionCloseReason::kLostOwnership:
         close_reason_ = v1::CLOSE_REASON_TAKEN_OVER;
+        close_text_ = "connected elsewhere";
         break;
     }
-    close_code_ = reason == SessionCloseReason::kDrain ? websocket::close_code::going_away
-                                                       : websocket::close_code::normal;
-    close_text_ =
-        reason == SessionCloseReason::kDrain ? "pod draining, reconnect" : "connected elsewhere";
-    if (reason == SessionCloseReason::kDrain) ctx_.metrics.drain_closed();
+    close_code_ = reason == SessionCloseReason::kDrain || reason == SessionCloseReason::kFenced
+                      ? websocket::close_code::going_away
+                      : websocket::close_code::normal;
     // Draining answers the CALL in progress first: no charger is left waiting.
     if (!inbound_busy_) send_close();
   }
@@ -1263,6 +1270,9 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     if (ctx_.draining)
       return refuse(http::status::service_unavailable, "draining",
                     "this pod is draining; reconnect");
+    if (ctx_.fenced)
+      return refuse(http::status::service_unavailable, "fenced",
+                    "this pod is cut off from kafka or redis; reconnect");
     auto id = charger_id_from_target(std::string_view(req.target()), ctx_.config.path_prefix);
     if (!id) {
       return refuse(id.error().code == ErrorCode::kNotFound ? http::status::not_found

@@ -29,6 +29,7 @@ struct GatewayContext {
   std::unordered_set<std::string> lenient_chargers;
   std::unordered_set<std::string> lenient_vendors;
   std::atomic<bool> draining{false};
+  std::atomic<bool> fenced{false};        // cut off from Kafka or Redis while a peer is not
   AuthThrottle* auth_throttle = nullptr;  // failed-authentication lockouts; null: none
   ConnectionAdmission* connection_admission =
       nullptr;  // the rate of new connections; null: no limit

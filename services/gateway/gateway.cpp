@@ -1,8 +1,12 @@
-// Wiring of a gateway pod, the claim refresher and the graceful drain.
+// Wiring of a gateway pod, the claim refresher, the dependency watch with its self-fencing, and
+// the graceful drain.
 #include "gateway/gateway.h"
 
 #include <algorithm>
 #include <condition_variable>
+#include <functional>
+#include <future>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -37,6 +41,41 @@ ConnectionAdmissionSettings connection_admission_settings(const GatewayConfig& c
           .address_share = std::clamp(c.admission_address_share, 0.0, 1.0)};
 }
 
+// How often the watch probes Kafka and Redis and announces the pod; a pod not announced for
+// kAliveFor is no longer asked about an outage.
+constexpr std::chrono::milliseconds kProbeInterval{1000};
+constexpr std::chrono::milliseconds kProbeTimeout{1000};
+constexpr std::chrono::milliseconds kAliveFor{15000};
+
+// Closes `sessions` spread evenly over `window`, so the other pods see a trickle of reconnects,
+// not a storm; stops early when `stop()` says so.
+void close_spread(std::vector<std::shared_ptr<Session>> sessions, std::chrono::milliseconds window,
+                  SessionCloseReason reason, const std::function<bool()>& stop) {
+  std::shuffle(sessions.begin(), sessions.end(), std::mt19937(std::random_device{}()));
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t n = sessions.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto at = start + window * static_cast<std::int64_t>(i) /
+                                static_cast<std::int64_t>(std::max<std::size_t>(n, 1));
+    while (std::chrono::steady_clock::now() < at) {
+      if (stop()) return;
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          at - std::chrono::steady_clock::now(), std::chrono::milliseconds(50)));
+    }
+    if (stop()) return;
+    sessions[i]->close(reason);
+  }
+}
+
+// Waits for an asynchronous answer up to `timeout`; nullopt when none came.
+template <typename T>
+std::optional<T> wait_for(const std::shared_ptr<std::promise<T>>& promise,
+                          std::chrono::milliseconds timeout) {
+  auto future = promise->get_future();
+  if (future.wait_for(timeout) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
 }  // namespace
 
 struct Gateway::Impl {
@@ -48,9 +87,11 @@ struct Gateway::Impl {
                              std::random_device{}()),
         ctx{config,  p.publisher, p.owners, p.decisions, p.credentials,
             p.peers, sessions,    metrics,  {},          {}},
+        pods(p.pods),
+        fencing(config.fence_after, std::chrono::steady_clock::now()),
         router(config.pod_id, sessions, p.owners, p.peers, config.call_timeout),
         control(router, sessions),
-        internal(router),
+        internal(router, fencing, config.pod_id),
         connections(ctx) {
     ctx.auth_throttle = &throttle;
     if (connection_admission.enabled()) ctx.connection_admission = &connection_admission;
@@ -99,17 +140,135 @@ struct Gateway::Impl {
     }
   }
 
+  // -- the dependency watch and self-fencing (fencing.h) --
+
+  void watcher_loop(const std::stop_token& stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    while (!stop.stop_requested()) {
+      cv.wait_for(lock, stop, kProbeInterval, [] { return false; });
+      if (!stop.stop_requested()) watch_once();
+    }
+  }
+
+  void watch_once() {
+    const Reachability now_reachable{.bus = ctx.publisher.probe(kProbeTimeout).has_value(),
+                                     .registry = announce()};
+    const Reachability before = fencing.last();
+    const auto now = std::chrono::steady_clock::now();
+    fencing.probed(now_reachable, now);
+    metrics.dependency_up("kafka", now_reachable.bus);
+    metrics.dependency_up("redis", now_reachable.registry);
+    if (before.bus != now_reachable.bus)
+      log::write(now_reachable.bus ? log::Level::kInfo : log::Level::kWarn,
+                 now_reachable.bus ? "kafka reachable again" : "kafka unreachable", {});
+    if (before.registry != now_reachable.registry)
+      log::write(now_reachable.registry ? log::Level::kInfo : log::Level::kWarn,
+                 now_reachable.registry ? "redis reachable again" : "redis unreachable", {});
+    switch (fencing.next(now)) {
+      case Fencing::Step::kAskPeers:
+        if (fencing.fence_if_a_peer_reaches(ask_peers(), now)) fence();
+        break;
+      case Fencing::Step::kLift:
+        lift();
+        break;
+      case Fencing::Step::kNone:
+        break;
+    }
+  }
+
+  // Announces this pod and keeps the others' addresses; false when Redis did not answer.
+  bool announce() {
+    auto answer = std::make_shared<std::promise<Result<std::vector<registry::Pod>>>>();
+    pods->announce({config.pod_id, config.advertise_address}, kAliveFor,
+                   [answer](Result<std::vector<registry::Pod>> r) { answer->set_value(r); });
+    auto listed = wait_for(answer, std::chrono::seconds(3));
+    if (!listed || !*listed) return false;
+    std::vector<registry::Pod> others;
+    for (registry::Pod& pod : **listed) {
+      if (pod.id != config.pod_id) others.push_back(std::move(pod));
+    }
+    std::lock_guard lock(peers_mutex);
+    known_peers = std::move(others);
+    return true;
+  }
+
+  // The peers' reachability, from the pods Redis listed last (a cut-off pod keeps that list).
+  std::vector<PeerAnswer> ask_peers() {
+    std::vector<registry::Pod> peers;
+    {
+      std::lock_guard lock(peers_mutex);
+      peers = known_peers;
+    }
+    std::vector<std::shared_ptr<std::promise<Result<PeerAnswer>>>> asked;
+    for (const registry::Pod& peer : peers) {
+      auto answer = std::make_shared<std::promise<Result<PeerAnswer>>>();
+      ctx.peers.reachability(peer.address, config.pod_id, kProbeTimeout,
+                             [answer](Result<PeerAnswer> r) { answer->set_value(std::move(r)); });
+      asked.push_back(std::move(answer));
+    }
+    std::vector<PeerAnswer> answers;
+    for (std::size_t i = 0; i < asked.size(); ++i) {
+      auto answer = wait_for(asked[i], kProbeTimeout + std::chrono::seconds(1));
+      if (answer && *answer) {
+        answers.push_back(std::move(**answer));
+      } else {
+        log::info("peer did not answer about its reachability",
+                  {{"pod", peers[i].id}, {"address", peers[i].address}});
+      }
+    }
+    return answers;
+  }
+
+  void fence() {
+    ctx.fenced = true;
+    metrics.fencing("fenced");
+    auto held = sessions.all();
+    log::warn("fencing this pod: closing its connections over the drain window, refusing new ones",
+              {{"reason", fencing.reason()},
+               {"connections", static_cast<std::int64_t>(held.size())},
+               {"window_ms", static_cast<std::int64_t>(config.drain_window.count())}});
+    fence_closer = std::jthread([this, held = std::move(held)](const std::stop_token& stop) {
+      const auto stopped = [&] { return stop.stop_requested() || !ctx.fenced; };
+      close_spread(held, config.drain_window, SessionCloseReason::kFenced, stopped);
+      // Each connection closes once its CALL in flight is answered: at worst a CALLERROR when
+      // Kafka gives up on its event, after the publish budget or, for an event already in a
+      // produce request, the request's timeout (librdkafka's request.timeout.ms, 30 s).
+      const auto deadline =
+          std::chrono::steady_clock::now() + config.publish_timeout + std::chrono::seconds(35);
+      while (sessions.size() > 0 && !stopped() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      log::info("fenced pod closed its connections",
+                {{"open_connections", static_cast<std::int64_t>(sessions.size())}});
+    });
+  }
+
+  void lift() {
+    fencing.lift();
+    ctx.fenced = false;
+    metrics.fencing("lifted");
+    log::info("fence lifted: kafka and redis reachable again; accepting connections", {});
+  }
+
   const GatewayConfig& config;
   GatewayMetrics metrics;
   AuthThrottle throttle;
   ConnectionAdmission connection_admission;
   SessionRegistry sessions;
   GatewayContext ctx;
+  registry::PodDirectory* pods;
+  Fencing fencing;
+  std::mutex peers_mutex;
+  std::vector<registry::Pod> known_peers;
   CommandRouter router;
   ChargerControlService control;
   GatewayInternalService internal;
   Connections connections;
   std::jthread refresher;
+  std::jthread watcher;
+  std::jthread fence_closer;
   bool stopped = false;
 };
 
@@ -124,6 +283,10 @@ Result<void> Gateway::start() {
   if (auto r = impl_->connections.start(); !r) return r;
   impl_->refresher =
       std::jthread([this](const std::stop_token& stop) { impl_->refresher_loop(stop); });
+  if (impl_->pods != nullptr) {
+    impl_->watcher =
+        std::jthread([this](const std::stop_token& stop) { impl_->watcher_loop(stop); });
+  }
   log::info("gateway listening", {{"ws_port", impl_->connections.ws_port()},
                                   {"wss_port", impl_->connections.wss_port()},
                                   {"advertise_address", impl_->config.advertise_address}});
@@ -133,21 +296,14 @@ Result<void> Gateway::start() {
 void Gateway::drain() {
   impl_->ctx.draining = true;
   impl_->connections.stop_accepting();
+  impl_->watcher = {};  // a draining pod neither fences nor lifts
+  impl_->fence_closer = {};
   auto sessions = impl_->sessions.all();
-  std::shuffle(sessions.begin(), sessions.end(), std::mt19937(std::random_device{}()));
   log::info("draining",
             {{"connections", static_cast<std::int64_t>(sessions.size())},
              {"window_ms", static_cast<std::int64_t>(impl_->config.drain_window.count())}});
-  // Spread the closes so the other pods see a trickle of reconnects, not a storm.
-  const auto start = std::chrono::steady_clock::now();
-  const std::size_t n = sessions.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto at = start + impl_->config.drain_window * static_cast<std::int64_t>(i) /
-                                static_cast<std::int64_t>(std::max<std::size_t>(n, 1));
-    std::this_thread::sleep_until(at);
-    sessions[i]->close(SessionCloseReason::kDrain);
-  }
-  sessions.clear();
+  close_spread(std::move(sessions), impl_->config.drain_window, SessionCloseReason::kDrain,
+               [] { return false; });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (impl_->sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -163,10 +319,13 @@ void Gateway::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   impl_->refresher = {};
+  impl_->watcher = {};
+  impl_->fence_closer = {};
   impl_->connections.stop();
 }
 
 bool Gateway::draining() const { return impl_->ctx.draining; }
+std::string Gateway::fenced_reason() const { return impl_->fencing.reason(); }
 std::size_t Gateway::connections() const { return impl_->sessions.size(); }
 int Gateway::ws_port() const { return impl_->connections.ws_port(); }
 int Gateway::wss_port() const { return impl_->connections.wss_port(); }

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/runtime/bus/event_publisher.h"
 #include "common/runtime/core/error.h"
 #include "common/runtime/registry/owner_registry.h"
+#include "common/runtime/registry/pod_directory.h"
 #include "gateway/config.h"
 #include "gateway/ports.h"
 
@@ -27,6 +29,9 @@ struct GatewayPorts {
   DecisionService& decisions;
   CredentialStore& credentials;
   PeerGateway& peers;
+  // Where the pods announce themselves, for self-fencing (fencing.h); null: one pod, never
+  // fenced.
+  registry::PodDirectory* pods = nullptr;
 };
 
 class Gateway {
@@ -39,7 +44,7 @@ class Gateway {
   // ChargerControl and GatewayInternal, for the process's gRPC server.
   std::vector<grpc::Service*> grpc_services();
 
-  // Starts the listeners and the claim refresher.
+  // Starts the listeners, the claim refresher and the dependency watch (with a pod directory).
   Result<void> start();
   // SIGTERM: stop accepting, close connections spread over the drain window (each answers
   // what it has in flight first), wait for them, flush events. Blocks.
@@ -47,6 +52,8 @@ class Gateway {
   void stop();
 
   bool draining() const;
+  // Why the pod is fenced (fencing.h), for readiness; empty when it is not.
+  std::string fenced_reason() const;
   std::size_t connections() const;
   int ws_port() const;
   int wss_port() const;

@@ -142,6 +142,31 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                        .Help("Connections closed by a graceful drain")
                        .Register(registry)
                        .Add({});
+  dependency_up_ = &prometheus::BuildGauge()
+                        .Name("switchyard_gateway_dependency_up")
+                        .Help("1 when the dependency (kafka, redis) answered the pod's last probe")
+                        .Register(registry);
+  fencing_ = &prometheus::BuildCounter()
+                  .Name("switchyard_gateway_fencing_total")
+                  .Help("Self-fencing: fenced, lifted, and connection_closed per connection closed")
+                  .Register(registry);
+  fenced_ = &prometheus::BuildGauge()
+                 .Name("switchyard_gateway_fenced")
+                 .Help("1 while the pod is fenced: cut off from Kafka or Redis while a peer is not")
+                 .Register(registry)
+                 .Add({});
+  for (const char* event : {"fenced", "lifted", "connection_closed"})
+    fencing_->Add({{"event", event}});
+}
+
+void GatewayMetrics::dependency_up(std::string_view dependency, bool up) {
+  dependency_up_->Add({{"dependency", std::string(dependency)}}).Set(up ? 1 : 0);
+}
+
+void GatewayMetrics::fencing(std::string_view event) {
+  fencing_->Add({{"event", std::string(event)}}).Increment();
+  if (event == "fenced") fenced_->Set(1);
+  if (event == "lifted") fenced_->Set(0);
 }
 
 void GatewayMetrics::connection_opened(std::string_view protocol, int profile) {

@@ -44,6 +44,11 @@ class GatewayMetrics {
   void command(std::string_view action, std::string_view outcome, double seconds);
   void ownership(std::string_view event);  // claimed, claim_failed, lost, released, evicted
   void drain_closed();
+  // Self-fencing (fencing.h): whether Kafka ("kafka") and Redis ("redis") answered the last
+  // probe; the fence put up ("fenced") or lifted ("lifted"), and each connection it closed
+  // ("connection_closed").
+  void dependency_up(std::string_view dependency, bool up);
+  void fencing(std::string_view event);
   // A charger id or source address locked after too many failed authentications.
   void auth_lockout(std::string_view key);
   // Certificate signing (SignCertificate -> CertificateSigned). step "sign": accepted or
@@ -71,6 +76,9 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>* command_latency_;
   prometheus::Family<prometheus::Counter>* ownership_;
   prometheus::Counter* drain_closed_;
+  prometheus::Family<prometheus::Gauge>* dependency_up_;
+  prometheus::Family<prometheus::Counter>* fencing_;
+  prometheus::Gauge* fenced_;
   prometheus::Family<prometheus::Counter>* auth_lockouts_;
   prometheus::Family<prometheus::Counter>* certificates_;
   prometheus::Family<prometheus::Counter>* tls_loads_;

@@ -168,4 +168,18 @@ grpc::ServerUnaryReactor* GatewayInternalService::Evict(grpc::CallbackServerCont
   return reactor;
 }
 
+grpc::ServerUnaryReactor* GatewayInternalService::Reachability(grpc::CallbackServerContext* c,
+                                                               const v1::ReachabilityRequest*,
+                                                               v1::ReachabilityResponse* out) {
+  const gateway::Reachability last = fencing_.last();
+  out->set_pod(pod_id_);
+  out->set_bus(last.bus);
+  out->set_registry(last.registry);
+  out->set_fenced(fencing_.fenced());
+  out->set_reachable_for_ms(fencing_.reachable_for(std::chrono::steady_clock::now()).count());
+  auto* reactor = c->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 }  // namespace switchyard::gateway

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "gateway/command_router.h"
+#include "gateway/fencing.h"
 #include "switchyard/v1/charger_control.grpc.pb.h"
 #include "switchyard/v1/gateway_internal.grpc.pb.h"
 
@@ -65,14 +66,21 @@ class ChargerControlService final : public v1::ChargerControl::CallbackService {
 
 class GatewayInternalService final : public v1::GatewayInternal::CallbackService {
  public:
-  explicit GatewayInternalService(CommandRouter& router) : router_(router) {}
+  // `fencing`: this pod's reachability, for peers that ask.
+  GatewayInternalService(CommandRouter& router, const Fencing& fencing, std::string pod_id)
+      : router_(router), fencing_(fencing), pod_id_(std::move(pod_id)) {}
   grpc::ServerUnaryReactor* Deliver(grpc::CallbackServerContext*, const v1::DeliverRequest*,
                                     v1::DeliverResponse*) override;
   grpc::ServerUnaryReactor* Evict(grpc::CallbackServerContext*, const v1::EvictRequest*,
                                   v1::EvictResponse*) override;
+  grpc::ServerUnaryReactor* Reachability(grpc::CallbackServerContext*,
+                                         const v1::ReachabilityRequest*,
+                                         v1::ReachabilityResponse*) override;
 
  private:
   CommandRouter& router_;
+  const Fencing& fencing_;
+  std::string pod_id_;
 };
 
 }  // namespace switchyard::gateway

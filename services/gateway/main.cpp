@@ -21,6 +21,7 @@
 #include "common/runtime/process/process.h"
 #include "common/runtime/redis/client.h"
 #include "common/runtime/registry/redis_owner_registry.h"
+#include "common/runtime/registry/redis_pod_directory.h"
 #include "gateway/builtin_decisions.h"
 #include "gateway/credentials.h"
 #include "gateway/gateway.h"
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
   http::Health health;
   // Ready once the OCPP and gRPC ports listen, until the drain. Kafka and Redis are shared by
   // every pod: their outages show in metrics and logs, not in readiness (taking every pod out of
-  // the load balancer at once would only add a reconnect storm to the outage).
+  // the load balancer at once would only add a reconnect storm to the outage), unless this pod
+  // alone lost them (the "dependencies" check below).
   std::atomic<bool> listening{false};
   health.add_readiness_check("gateway", [&listening]() -> std::optional<std::string> {
     if (!listening) return "starting";
@@ -111,6 +113,7 @@ int main(int argc, char** argv) {
   redis_config.password = config.redis_password;
   auto redis = redis::Client::create(redis_config, &metrics);
   registry::RedisOwnerRegistry owners(*redis, config.redis_prefix, config.owner_ttl);
+  registry::RedisPodDirectory pods(*redis, config.redis_prefix);
 
   // Decisions and admissions: the auth and transactions services when configured, else the
   // built-in policy and the credentials file.
@@ -154,7 +157,13 @@ int main(int argc, char** argv) {
                           {"transactions", config.transactions_address}});
   gateway::GrpcPeerGateway peers;
 
-  gateway::Gateway gw(config, {publisher, owners, *decisions, *credentials, peers}, metrics);
+  gateway::Gateway gw(config, {publisher, owners, *decisions, *credentials, peers, &pods}, metrics);
+  // A pod cut off from Kafka or Redis while a peer is not fences itself: then it is not ready.
+  health.add_readiness_check("dependencies", [&gw]() -> std::optional<std::string> {
+    std::string reason = gw.fenced_reason();
+    if (reason.empty()) return std::nullopt;
+    return reason;
+  });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

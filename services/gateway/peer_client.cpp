@@ -76,4 +76,32 @@ void GrpcPeerGateway::evict(const std::string& address, const v1::EvictRequest& 
       });
 }
 
+void GrpcPeerGateway::reachability(const std::string& address, const std::string& asking_pod,
+                                   std::chrono::milliseconds timeout,
+                                   std::move_only_function<void(Result<PeerAnswer>)> done) {
+  struct Call {
+    grpc::ClientContext context;
+    v1::ReachabilityRequest request;
+    v1::ReachabilityResponse response;
+    std::move_only_function<void(Result<PeerAnswer>)> done;
+  };
+  auto* call = new Call{};  // deleted by the completion below
+  call->request.set_asking_pod(asking_pod);
+  call->done = std::move(done);
+  call->context.set_deadline(std::chrono::system_clock::now() + timeout);
+  impl_->stub(address).async()->Reachability(
+      &call->context, &call->request, &call->response, [call](const grpc::Status& status) {
+        std::unique_ptr<Call> owned(call);
+        if (!status.ok()) {
+          owned->done(make_error(from_grpc_code(status.error_code()), status.error_message()));
+          return;
+        }
+        const v1::ReachabilityResponse& r = owned->response;
+        owned->done(PeerAnswer{.pod = r.pod(),
+                               .reachability = {.bus = r.bus(), .registry = r.registry()},
+                               .fenced = r.fenced(),
+                               .reachable_for = std::chrono::milliseconds(r.reachable_for_ms())});
+      });
+}
+
 }  // namespace switchyard::gateway

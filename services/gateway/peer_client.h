@@ -18,6 +18,9 @@ class GrpcPeerGateway final : public PeerGateway {
                std::chrono::milliseconds timeout,
                std::move_only_function<void(Result<v1::DeliverResponse>)> done) override;
   void evict(const std::string& address, const v1::EvictRequest& request) override;
+  void reachability(const std::string& address, const std::string& asking_pod,
+                    std::chrono::milliseconds timeout,
+                    std::move_only_function<void(Result<PeerAnswer>)> done) override;
 
  private:
   struct Impl;

@@ -95,6 +95,22 @@ class CredentialStore {
                      std::move_only_function<void(Admission)> done) = 0;
 };
 
+// Whether a pod reaches the event bus and the owner registry (see fencing.h).
+struct Reachability {
+  bool bus = true;       // Kafka answered the last probe
+  bool registry = true;  // Redis answered the last probe
+  bool both() const { return bus && registry; }
+};
+
+// A peer pod's answer about its own reachability.
+struct PeerAnswer {
+  std::string pod;
+  Reachability reachability;
+  bool fenced = false;
+  // How long it has reached both without a failed probe (0: it does not reach both now).
+  std::chrono::milliseconds reachable_for{0};
+};
+
 // The other gateway pods.
 class PeerGateway {
  public:
@@ -103,6 +119,10 @@ class PeerGateway {
                        std::chrono::milliseconds timeout,
                        std::move_only_function<void(Result<v1::DeliverResponse>)> done) = 0;
   virtual void evict(const std::string& address, const v1::EvictRequest& request) = 0;
+  // Asks the pod at `address` whether it reaches Kafka and Redis.
+  virtual void reachability(const std::string& address, const std::string& asking_pod,
+                            std::chrono::milliseconds timeout,
+                            std::move_only_function<void(Result<PeerAnswer>)> done) = 0;
 };
 
 }  // namespace switchyard::gateway

@@ -27,7 +27,9 @@ struct CommandReply {
 // UNIMPLEMENTED (no such action in the charger's version), DEADLINE_EXCEEDED (no answer).
 using CommandCallback = std::move_only_function<void(Result<CommandReply>)>;
 
-enum class SessionCloseReason { kDrain, kTakenOver, kLostOwnership };
+// kFenced: the pod is cut off from Kafka or Redis while a peer is not (fencing.h); like a drain,
+// what is in flight is answered first.
+enum class SessionCloseReason { kDrain, kTakenOver, kLostOwnership, kFenced };
 
 class Session {
  public:
@@ -43,7 +45,7 @@ class Session {
   // Sends an OCPP CALL and reports the charger's answer. Calls queue behind each other: one
   // outstanding CALL per direction.
   virtual void send_command(std::string action, std::string payload_json, CommandCallback done) = 0;
-  // Closes the connection: kDrain answers what is in flight first (going away, 1001).
+  // Closes the connection: kDrain and kFenced answer what is in flight first (going away, 1001).
   virtual void close(SessionCloseReason reason) = 0;
   // Claims ownership again (the registry was unreachable when the charger connected).
   virtual void claim_again() = 0;

@@ -317,6 +317,12 @@ void Charger::on_upgrade(const ConnectionPtr& c, const ws::UpgradeResponse& resp
     }
     ++worker_.stats().errors.http_status[response.status];
     ++worker_.interval().errors;
+    if (response.status == 503 && fail_over()) {
+      close_now();
+      const auto delay = worker_.config().reconnect_delay;
+      schedule_reconnect(delay + random_upto(worker_.rng(), delay));
+      return;
+    }
     if ((response.status == 503 || response.status == 429) && response.retry_after_s &&
         worker_.config().honor_retry_after) {
       // The server said when to come back (admission control, a lockout, a draining pod).
@@ -359,8 +365,16 @@ void Charger::on_upgrade(const ConnectionPtr& c, const ws::UpgradeResponse& resp
   if (c == conn_) read(c);
 }
 
+bool Charger::fail_over() {
+  const std::size_t targets = worker_.context().targets.size();
+  if (!worker_.config().url_failover || targets < 2) return false;
+  target_ = static_cast<std::uint16_t>((target_ + 1) % targets);
+  return true;
+}
+
 void Charger::fail_connect(std::uint64_t ErrorCounts::*kind) {
   if (kind != nullptr) worker_.record_error(kind);
+  fail_over();
   if (in_storm_) {
     worker_.context().signals->storm_failures.fetch_add(1, std::memory_order_relaxed);
   }

@@ -48,6 +48,9 @@ void add_settings(Settings& s, LoadgenConfig& c) {
   s.add("call-timeout", c.call_timeout, "A CALL unanswered this long counts as a timeout");
   s.add("reconnect-delay", c.reconnect_delay,
         "Wait after a failed or lost connection (plus up to as much again at random)");
+  s.add("url-failover", c.url_failover,
+        "A 503 upgrade answer or a failed connect moves the charger to the next --url (as a "
+        "load balancer moves it to a ready pod)");
   s.add("honor-retry-after", c.honor_retry_after,
         "After an upgrade refused with 503 or 429 and a Retry-After, wait that long (plus up to "
         "one second at random) instead of --reconnect-delay; false: a charger that ignores it");

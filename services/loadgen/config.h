@@ -56,7 +56,10 @@ struct LoadgenConfig {
   milliseconds call_timeout{30'000};
   milliseconds reconnect_delay{1'000};  // after a failure, plus up to as much again at random
   bool honor_retry_after = true;        // a 503 / 429 upgrade answer's Retry-After sets the wait
-  milliseconds boot_wait{60'000};       // saturate / rate / storm: longest wait for every boot
+  // A 503 upgrade answer or a failed connect sends the charger to the next --url, as a load
+  // balancer sends it to a ready pod (the wait is then the reconnect delay, not Retry-After).
+  bool url_failover = false;
+  milliseconds boot_wait{60'000};  // saturate / rate / storm: longest wait for every boot
 
   // fleet
   milliseconds session_interval{30 * 60'000};  // a session starts every ... per charger

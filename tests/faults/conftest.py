@@ -10,6 +10,7 @@ import pytest
 
 import faultkit
 from faultkit import Verdict
+from testkit import stubs  # noqa: F401 (the gRPC stubs fixture)
 
 
 @pytest.fixture(scope="session")
@@ -20,12 +21,18 @@ def private_servers():
     # Short: PostgreSQL's socket path must fit in 107 bytes.
     directory = Path(tempfile.mkdtemp(prefix="sy-faults-"))
     directory.chmod(0o755)  # PostgreSQL runs as `postgres` when we are root
-    servers = faultkit.PrivateServers(directory)
+    # The partition scenario's namespace comes first: Kafka and Redis listen on its address too.
+    network = None
+    if faultkit.PodNetwork.unavailable() is None:
+        network = faultkit.PodNetwork().up()
+    servers = faultkit.PrivateServers(directory, network)
     try:
         servers.up("redis", "postgres", "kafka")
         yield servers
     finally:
         servers.down()
+        if network is not None:
+            network.down()
         shutil.rmtree(directory, ignore_errors=True)
 
 

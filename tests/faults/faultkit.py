@@ -41,8 +41,10 @@ class PrivateServers:
     """Kafka (KRaft), Redis and PostgreSQL started by deploy/local/up in `directory` on free
     ports. kill(), freeze() / thaw() and restart() are the faults; down() purges everything."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, pod_network=None):
         self.directory = Path(directory)
+        self.pod_network = pod_network  # a PodNetwork, when the partition can run here
+        self.kafka_extra_port = free_port()
         self.kafka_port = free_port()
         self.redis_port = free_port()
         self.postgres_port = free_port()
@@ -56,6 +58,9 @@ class PrivateServers:
                     # local cluster may lose the last ones (synchronous_commit=off), and a CDR
                     # whose event offset was committed after it would then be lost for good.
                     "SWITCHYARD_POSTGRES_DURABLE": "true"}
+        if pod_network is not None:
+            self.env["SWITCHYARD_EXTRA_ADDRESS"] = pod_network.DEPENDENCIES
+            self.env["SWITCHYARD_KAFKA_EXTRA_PORT"] = str(self.kafka_extra_port)
         # The Kafka jars the shared stack fetched already (Maven otherwise copies them again).
         shared_libs = REPO / ".local" / "kafka" / "libs"
         if (shared_libs / ".stamp").exists():
@@ -69,6 +74,13 @@ class PrivateServers:
         return servicekit.Servers(
             f"127.0.0.1:{self.kafka_port}", f"127.0.0.1:{self.redis_port}",
             f"postgresql://switchyard@127.0.0.1:{self.postgres_port}/switchyard")
+
+    @property
+    def dependencies_for_pod(self):
+        """Kafka's and Redis's addresses as the pod in the PodNetwork reaches them."""
+        address = self.pod_network.DEPENDENCIES
+        return {"kafka_brokers": f"{address}:{self.kafka_extra_port}",
+                "redis_address": f"{address}:{self.redis_port}"}
 
     def up(self, *components):
         done = subprocess.run([str(UP), "--only", ",".join(components)], env=self.env,
@@ -114,6 +126,74 @@ class PrivateServers:
         self.up(component)
 
 
+class PodNetwork:
+    """A network namespace for one gateway pod, joined to the host by a veth pair: the host's end
+    HOST, the pod's end POD. The host's end also carries DEPENDENCIES, the only address at which
+    the pod reaches Kafka and Redis (deploy/local has them listen there too:
+    SWITCHYARD_EXTRA_ADDRESS); the chargers, the services and the other pod it reaches at HOST
+    and they reach it at POD. cut() drops DEPENDENCIES both ways with blackhole rules of policy
+    routing (this kernel has neither netfilter nor traffic control): the pod's packets to Kafka
+    and Redis, and theirs to the pod, go nowhere, while everything else flows. heal() removes
+    the rules."""
+
+    HOST, POD, DEPENDENCIES = "10.213.0.1", "10.213.0.2", "10.213.1.1"
+
+    def __init__(self):
+        self.name = f"sy-faults-{os.getpid()}"
+        self.host_end = f"syf{os.getpid() % 100000}h"  # interface names: 15 characters at most
+        self.pod_end = f"syf{os.getpid() % 100000}p"
+        self.is_cut = False
+
+    @property
+    def prefix(self):
+        """The command line prefix that runs a process in the pod's namespace."""
+        return ["ip", "netns", "exec", self.name]
+
+    @staticmethod
+    def unavailable():
+        """Why no namespace can be made here (not root, no `ip`), or None."""
+        if os.geteuid() != 0:
+            return "network namespaces need root"
+        if not any((Path(d) / "ip").exists() for d in ("/usr/sbin", "/sbin", "/usr/bin")):
+            return "`ip` (iproute2) missing"
+        return None
+
+    def _ip(self, *args, check=True):
+        done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0 or not check, f"ip {' '.join(args)}: {done.stderr}"
+
+    def up(self):
+        self.down()
+        self._ip("netns", "add", self.name)
+        self._ip("link", "add", self.host_end, "type", "veth", "peer", "name", self.pod_end,
+                 "netns", self.name)
+        self._ip("addr", "add", f"{self.HOST}/30", "dev", self.host_end)
+        self._ip("addr", "add", f"{self.DEPENDENCIES}/32", "dev", self.host_end)
+        self._ip("link", "set", self.host_end, "up")
+        self._ip("-n", self.name, "addr", "add", f"{self.POD}/30", "dev", self.pod_end)
+        self._ip("-n", self.name, "link", "set", self.pod_end, "up")
+        self._ip("-n", self.name, "link", "set", "lo", "up")
+        self._ip("-n", self.name, "route", "add", "default", "via", self.HOST)
+        return self
+
+    def cut(self):
+        self._ip("-n", self.name, "rule", "add", "to", self.DEPENDENCIES, "blackhole")
+        self._ip("rule", "add", "from", self.DEPENDENCIES, "to", self.POD, "blackhole")
+        self.is_cut = True
+
+    def heal(self):
+        self._ip("-n", self.name, "rule", "del", "to", self.DEPENDENCIES, "blackhole",
+                 check=False)
+        self._ip("rule", "del", "from", self.DEPENDENCIES, "to", self.POD, "blackhole",
+                 check=False)
+        self.is_cut = False
+
+    def down(self):
+        self.heal()
+        self._ip("netns", "del", self.name, check=False)  # takes the veth pair with it
+        self._ip("link", "del", self.host_end, check=False)
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -148,6 +228,7 @@ class FleetSettings:
     meter_interval_ms: int = 2_000
     heartbeat_interval_ms: int = 15_000
     ramp: int = 500
+    url_failover: bool = False  # a refused upgrade sends the charger to the next pod
 
 
 class Fleet:
@@ -173,7 +254,8 @@ class Fleet:
                      "--heartbeat-interval", str(s.heartbeat_interval_ms),
                      "--idle-meter-interval", "0", "--aligned-interval", "0",
                      "--reconnect-delay", "1000", "--progress", "true",
-                     "--answers-log", str(self.answers_path), "--report", str(self.report_path)]
+                     "--answers-log", str(self.answers_path), "--report", str(self.report_path),
+                     "--url-failover", "true" if s.url_failover else "false"]
         for url in urls:
             self.argv += ["--url", url]
         self.process = None
@@ -232,15 +314,18 @@ Answer = collections.namedtuple("Answer", "ms charger message action outcome end
 
 def drain_windows(gateways, slack=1.0):
     """[(start, end)] in unix seconds of every drain the gateways logged (SIGTERM: from
-    "draining" to "drained"), widened by `slack`."""
+    "draining" to "drained"; a pod fencing itself: from "fencing this pod" to "fenced pod closed
+    its connections"), widened by `slack`."""
+    begin, end = ('"msg":"draining"', '"msg":"fencing this pod'), ('"msg":"drained"',
+                                                                  '"msg":"fenced pod closed')
     windows = []
     for g in gateways:
         start = None
         for line in g.log().splitlines():
-            if '"msg":"draining"' in line or '"msg":"drained"' in line:
+            if any(b in line for b in begin) or any(e in line for e in end):
                 entry = json.loads(line)
                 t = datetime.datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).timestamp()
-                if entry["msg"] == "draining":
+                if any(b in line for b in begin):
                     start = t
                 elif start is not None:
                     windows.append((start - slack, t + slack))
@@ -319,6 +404,9 @@ class Verdict:
     rss_before: int = 0
     rss_peak: int = 0
     ownership_problems: list = field(default_factory=list)
+    # How many times its connections before the fault a pod may hold after it (the partition
+    # hands one pod's chargers to the other): the RSS limit grows by as much.
+    rss_connections_factor: float = 1.0
 
     def row(self):
         return (f"| {self.fault} | {self.fault_seconds:.0f} s | {self.chargers} | "
@@ -353,9 +441,10 @@ class Verdict:
             out.append(f"{self.timeouts} CALLs never answered (the charger timed out)")
         # Bounded memory: queues and buffers that grow with an outage would show here (the
         # sanitizer build's pods grow about 1.3-1.5x from the steady state through a fault).
-        if self.rss_before and self.rss_peak > RSS_GROWTH_LIMIT * self.rss_before:
+        limit = RSS_GROWTH_LIMIT * self.rss_connections_factor
+        if self.rss_before and self.rss_peak > limit * self.rss_before:
             out.append(f"gateway RSS grew from {self.rss_before / 2**20:.0f} MiB to "
-                       f"{self.rss_peak / 2**20:.0f} MiB (over {RSS_GROWTH_LIMIT}x)")
+                       f"{self.rss_peak / 2**20:.0f} MiB (over {limit}x)")
         return out
 
 

@@ -20,9 +20,12 @@ It prints the table (fault, duration, chargers, acknowledged, lost, duplicated, 
 gateway RSS) at the end of the run and writes it to <build>/faults-table.md. Chargers:
 SWITCHYARD_FAULT_CHARGERS (default 1000)."""
 
+import collections
 import os
 import re
 import time
+
+import grpc
 
 import pytest
 
@@ -32,6 +35,7 @@ from faultkit import Fleet, FleetSettings, Sampler, Verdict, wait_until
 CHARGERS = int(os.environ.get("SWITCHYARD_FAULT_CHARGERS", "1000"))
 WARM_SECONDS = 15   # steady traffic with sessions under way before the fault
 AFTER_SECONDS = 15  # traffic after every charger is back, before the fleet stops
+FENCE_AFTER_MS = 10_000  # the partition scenario's --fence-after (default 30 s)
 
 
 class Scenario:
@@ -44,16 +48,27 @@ class Scenario:
         self.directory = directory
         self.name = name
 
-    def start(self):
+    def start(self, partition=False):
+        """With `partition`, pod b runs in the suite's PodNetwork (reaching Kafka and Redis only
+        through its DEPENDENCIES address) and everything it talks to listens where it can reach
+        it; both pods fence themselves after FENCE_AFTER_MS."""
         s = self.stack
         quiet = {"log_level": "info"}
-        s.auth = s.start_auth(accept_unknown_chargers="true", **quiet)
-        s.transactions = s.start_transactions(**quiet)
+        net = self.private.pod_network if partition else None
+        host = net.HOST if net else "127.0.0.1"
+        s.auth = s.start_auth(accept_unknown_chargers="true", host=host, **quiet)
+        s.transactions = s.start_transactions(host=host, **quiet)
         s.status = s.start_status(**quiet)
         decisions = {"auth_address": s.auth.grpc_address,
                      "transactions_address": s.transactions.grpc_address, **quiet}
-        s.gateway = s.deployment.start_gateway("a", **decisions)
-        s.deployment.start_gateway("b", **decisions)
+        if net:
+            decisions["fence_after"] = FENCE_AFTER_MS
+            s.gateway = s.deployment.start_gateway("a", host=net.HOST, **decisions)
+            s.deployment.start_gateway("b", host=net.POD, prefix=net.prefix, **decisions,
+                                       **self.private.dependencies_for_pod)
+        else:
+            s.gateway = s.deployment.start_gateway("a", **decisions)
+            s.deployment.start_gateway("b", **decisions)
         s.ctl = faultkit.servicekit.Ctl(auth=s.auth.grpc_address,
                                         transactions=s.transactions.grpc_address)
         s.ctl("tokens", "add", "LG0001")  # the loadgen's token
@@ -63,15 +78,19 @@ class Scenario:
     def gateways(self):
         return self.stack.deployment.gateways
 
-    def run(self, fault, inject, chargers=CHARGERS):
+    def run(self, fault, inject, chargers=CHARGERS, url_failover=False):
         """Fleet up, WARM_SECONDS, inject() (returns once healed), every charger back,
-        AFTER_SECONDS, fleet down; then the verdict."""
-        urls = [f"ws://127.0.0.1:{g.ws_port}/ocpp" for g in self.gateways]
-        settings = FleetSettings(chargers=chargers, seconds=900)
+        AFTER_SECONDS, fleet down; then the verdict. Charger i connects to pod i % 2; with
+        `url_failover` a charger refused by its pod goes to the other one (as a load balancer
+        would send it to a ready pod), so any live pod may hold it afterwards."""
+        urls = [f"ws://{g.host}:{g.ws_port}/ocpp" for g in self.gateways]
+        settings = FleetSettings(chargers=chargers, seconds=900, url_failover=url_failover)
         prefix = re.sub(r"[^a-z0-9]", "", fault.lower())[:8] + "-"
+        self.fleet_prefix = prefix
         fleet = Fleet(self.directory / "fleet", urls, settings, id_prefix=prefix).start()
         sampler = Sampler(self.gateways, fleet).start()
-        verdict = Verdict(fault=fault, fault_seconds=0, chargers=chargers)
+        verdict = Verdict(fault=fault, fault_seconds=0, chargers=chargers,
+                          rss_connections_factor=2.0 if url_failover else 1.0)
         try:
             wait_until(fleet.all_booted, 120, f"all {chargers} chargers booted", interval=0.5)
             time.sleep(WARM_SECONDS)
@@ -83,7 +102,8 @@ class Scenario:
             wait_until(lambda: sampler.all_booted_at(healed, chargers), 120,
                        "every charger connected and booted again", interval=0.5)
             time.sleep(AFTER_SECONDS)
-            verdict.ownership_problems = self.ownership_problems(fleet, chargers)
+            verdict.ownership_problems = self.ownership_problems(fleet, chargers,
+                                                                 exact=not url_failover)
         finally:
             fleet.process.terminate()
             report = fleet.wait()
@@ -121,27 +141,34 @@ class Scenario:
             found = rows()
         return [(c, t, int(e)) for c, t, e in found]
 
-    def ownership_problems(self, fleet, chargers):
+    def ownership_problems(self, fleet, chargers, exact=True):
         """Every charger owned in Redis by a live pod, and the pods' connections add up to the
-        fleet."""
+        fleet. `exact`: charger i is owned by pod i % 2, where it connects; else each pod owns
+        as many chargers as it holds connections (one owner per connection)."""
         problems = []
         redis = faultkit.servicekit.testkit.Redis(self.private.servers.redis_address)
         live = {g.pod_id for g in self.gateways if g.process.poll() is None}
+        owned = collections.Counter()
         try:
             prefix = fleet.argv[fleet.argv.index("--id-prefix") + 1]
             for i in range(chargers):
                 charger = f"{prefix}{i:06d}"
                 owner = self.stack.deployment.owner(redis, charger)
                 # Charger i connects to URL i % n, the pod that must own it.
-                holder = self.gateways[i % len(self.gateways)].pod_id
-                if owner is None or owner["pod"] not in live or owner["pod"] != holder:
+                holder = self.gateways[i % len(self.gateways)].pod_id if exact else None
+                if owner is None or owner["pod"] not in live or (exact and owner["pod"] != holder):
                     problems.append((charger, owner, holder))
+                elif owner is not None:
+                    owned[owner["pod"]] += 1
         finally:
             redis.close()
-        connected = sum(g.metric("switchyard_gateway_connections") for g in self.gateways
-                        if g.process.poll() is None)
-        if connected != chargers:
-            problems.append(f"the pods hold {connected:.0f} connections, not {chargers}")
+        held = {g.pod_id: g.metric("switchyard_gateway_connections") for g in self.gateways
+                if g.process.poll() is None}
+        if sum(held.values()) != chargers:
+            problems.append(f"the pods hold {sum(held.values()):.0f} connections, not {chargers}")
+        if not exact:
+            problems += [f"pod {pod} holds {n:.0f} connections but owns {owned[pod]} chargers"
+                         for pod, n in held.items() if n != owned[pod]]
         return problems
 
     def stop(self):
@@ -151,16 +178,29 @@ class Scenario:
         self.stack.print_logs()
 
 
-@pytest.fixture
-def scenario(private_servers, request, tmp_path):
+def _scenario(private_servers, request, tmp_path, partition):
     s = Scenario(private_servers, faultkit.servicekit.short_name(request, "flt"), tmp_path)
     try:
-        yield s.start()
+        yield s.start(partition)
     finally:
         s.stop()
         report = getattr(request.node, "rep_call", None)
         if report is None or report.failed:
             s.print_logs()
+
+
+@pytest.fixture
+def scenario(private_servers, request, tmp_path):
+    yield from _scenario(private_servers, request, tmp_path, partition=False)
+
+
+@pytest.fixture
+def partition_scenario(private_servers, request, tmp_path):
+    why = faultkit.PodNetwork.unavailable()
+    if why or private_servers.pod_network is None:
+        pytest.skip(f"no network namespace for the partition: {why}")
+    yield from _scenario(private_servers, request, tmp_path, partition=True)
+    private_servers.pod_network.heal()  # even when the test failed half-way
 
 
 def assert_kept_promises(verdict):
@@ -189,6 +229,10 @@ def test_kafka_broker_frozen_for_30_seconds(scenario):
         time.sleep(30)
         scenario.private.thaw("kafka")
     assert_kept_promises(scenario.run("Kafka broker SIGSTOP 30 s", inject))
+    # An outage both pods share, as long as --fence-after (30 s): neither fenced itself, not
+    # even the one that reached Kafka again a moment after the other.
+    for gateway in scenario.gateways:
+        assert gateway.metric("switchyard_gateway_fencing_total", event="fenced") == 0
 
 
 def test_redis_killed_and_restarted(scenario):
@@ -217,3 +261,83 @@ def test_rolling_restart_of_every_service_and_gateway(scenario):
     # Decisions wait for a restarting service (it was 561 CALLERRORs before they did); a call
     # that reached a service in its last moment may still be cancelled by its shutdown.
     assert verdict.call_errors <= 10, (verdict.call_errors, verdict.causes())
+
+
+def test_gateway_pod_cut_off_from_kafka_and_redis(partition_scenario, stubs):
+    """Pod b runs in its own network namespace; a partition cuts it off from Kafka and Redis
+    (not from its chargers, the services or pod a). It stops acknowledging (CALLERROR once the
+    call budget is spent), sees that pod a still reaches both, fences itself: it closes its
+    chargers over its drain window and refuses them (503), so they go to pod a, which claims
+    them with new epochs. The fenced pod delivers no command: it cannot look owners up, and
+    its own epochs are stale. Healed, it lifts the fence, and every charger has one owner."""
+    scenario = partition_scenario
+    net = scenario.private.pod_network
+    a, b = scenario.gateways
+    redis = faultkit.servicekit.testkit.Redis(scenario.private.servers.redis_address)
+    control_pb = stubs.charger_control_pb2
+    internal_pb = stubs.gateway_internal_pb2
+    seen = {}
+
+    def owner(charger):
+        return scenario.stack.deployment.owner(redis, charger)
+
+    def trigger(gateway, charger):
+        """TriggerMessage(Heartbeat) through `gateway`: its status, or the gRPC error code."""
+        with grpc.insecure_channel(gateway.grpc_address) as channel:
+            stub = stubs.charger_control_pb2_grpc.ChargerControlStub(channel)
+            try:
+                reply = stub.TriggerMessage(control_pb.TriggerMessageRequest(
+                    charger_id=charger, requested_message="Heartbeat"), timeout=10)
+                return reply.outcome.status
+            except grpc.RpcError as e:
+                return e.code()
+
+    def inject():
+        charger = f"{scenario.fleet_prefix}000001"  # charger 1 connects to pod b
+        before = owner(charger)
+        assert before and before["pod"] == "b", before
+        net.cut()
+        wait_until(lambda: b.metric("switchyard_gateway_fenced") == 1, 90,
+                   "pod b to fence itself")
+        seen["readyz while fenced"] = b.http_status("/readyz")
+        wait_until(lambda: b.metric("switchyard_gateway_connections") == 0, 60,
+                   "pod b to close its connections")
+        wait_until(lambda: (owner(charger) or {}).get("pod") == "a", 60,
+                   f"{charger} to be owned by pod a")
+        after = owner(charger)
+        assert int(after["epoch"]) > int(before["epoch"])
+        # The fenced pod cannot route (no Redis) nor deliver with its old epoch (no connection
+        # holds it any more); pod a delivers.
+        seen["command through b"] = trigger(b, charger)
+        with grpc.insecure_channel(b.grpc_address) as channel:
+            internal = stubs.gateway_internal_pb2_grpc.GatewayInternalStub(channel)
+            try:
+                internal.Deliver(internal_pb.DeliverRequest(
+                    charger_id=charger, epoch=int(before["epoch"]), action="TriggerMessage",
+                    payload_json='{"requestedMessage":"Heartbeat"}', origin_pod="a"), timeout=10)
+                seen["stale delivery to b"] = "delivered"
+            except grpc.RpcError as e:
+                seen["stale delivery to b"] = e.code()
+        seen["command through a"] = trigger(a, charger)
+        net.heal()
+        wait_until(lambda: b.metric("switchyard_gateway_fenced") == 0, 60,
+                   "pod b to lift its fence")
+        seen["readyz healed"] = b.http_status("/readyz")
+        seen["command through b, healed"] = trigger(b, charger)
+
+    try:
+        verdict = scenario.run("gateway pod cut off from Kafka and Redis (netns)", inject,
+                               url_failover=True)
+    finally:
+        redis.close()
+    assert_kept_promises(verdict)
+    print("seen:", seen)
+    assert seen["readyz while fenced"] == 503
+    assert seen["command through b"] == grpc.StatusCode.UNAVAILABLE
+    assert seen["stale delivery to b"] == grpc.StatusCode.UNAVAILABLE
+    assert seen["command through a"] == "Accepted", seen
+    assert seen["readyz healed"] == 200
+    assert seen["command through b, healed"] == "Accepted", seen
+    assert b.metric("switchyard_gateway_fencing_total", event="fenced") == 1
+    assert b.metric("switchyard_gateway_fencing_total", event="lifted") == 1
+    assert a.metric("switchyard_gateway_fencing_total", event="fenced") == 0

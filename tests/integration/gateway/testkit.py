@@ -67,10 +67,10 @@ def run(coroutine, timeout=90):
 
 # -- HTTP side port ---------------------------------------------------------------------
 
-def http_get(port, path):
-    """(status, body) of GET http://127.0.0.1:port/path; (0, "") when nothing answers."""
+def http_get(port, path, http_host="127.0.0.1"):
+    """(status, body) of GET http://http_host:port/path; (0, "") when nothing answers."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+        with urllib.request.urlopen(f"http://{http_host}:{port}{path}", timeout=2) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -78,9 +78,9 @@ def http_get(port, path):
         return 0, ""
 
 
-def metric(port, name, **labels):
+def metric(port, name, http_host="127.0.0.1", **labels):
     """Sum of the samples of `name` on port's /metrics whose labels include `labels`."""
-    status, text = http_get(port, "/metrics")
+    status, text = http_get(port, "/metrics", http_host)
     assert status == 200, f"/metrics on {port} answered {status}"
     total = 0.0
     for line in text.splitlines():
@@ -189,11 +189,15 @@ def redis(servers):
 # -- gateway processes ------------------------------------------------------------------
 
 class Gateway:
-    """One switchyard-gateway process on 127.0.0.1 with its own ports; stderr goes to a file."""
+    """One switchyard-gateway process on 127.0.0.1 with its own ports; stderr goes to a file.
+    With another `host` it listens on every address and is reached (and advertises its gRPC)
+    at `host`; `prefix` goes before its command line (`ip netns exec NAME`)."""
 
-    def __init__(self, deployment, pod_id, flags, log_dir):
+    def __init__(self, deployment, pod_id, flags, log_dir, host="127.0.0.1", prefix=()):
         self.deployment = deployment
         self.pod_id = pod_id
+        self.host = host
+        self.prefix = list(prefix)
         self.flags = dict(flags)
         self.log_path = log_dir / f"gateway-{pod_id}.log"
         self.process = None
@@ -202,12 +206,12 @@ class Gateway:
     # addresses
     def ws_url(self, charger_id, tls=False):
         if tls:
-            return f"wss://127.0.0.1:{self.wss_port}/ocpp/{charger_id}"
-        return f"ws://127.0.0.1:{self.ws_port}/ocpp/{charger_id}"
+            return f"wss://{self.host}:{self.wss_port}/ocpp/{charger_id}"
+        return f"ws://{self.host}:{self.ws_port}/ocpp/{charger_id}"
 
     @property
     def grpc_address(self):
-        return f"127.0.0.1:{self.grpc_port}"
+        return f"{self.host}:{self.grpc_port}"
 
     def start(self, wait_ready=True, same_ports=False):
         """Starts the process; with `wait_ready`, returns once it serves (retrying on a port
@@ -236,7 +240,10 @@ class Gateway:
                 "log-level": "debug",
                 **self.flags,
             }
-            argv = [str(BIN_DIR / "switchyard-gateway")]
+            if self.host != "127.0.0.1":
+                args["listen-address"] = "0.0.0.0"
+                args["advertise-address"] = self.grpc_address
+            argv = [*self.prefix, str(BIN_DIR / "switchyard-gateway")]
             for name, value in args.items():
                 argv += [f"--{name}", str(value)]
             before = self.log()
@@ -299,11 +306,11 @@ class Gateway:
         return self.http_get(path)[0]
 
     def http_get(self, path):
-        return http_get(self.http_port, path)
+        return http_get(self.http_port, path, self.host)
 
     def metric(self, name, **labels):
         """Sum of the samples of `name` whose labels include `labels`."""
-        return metric(self.http_port, name, **labels)
+        return metric(self.http_port, name, self.host, **labels)
 
 
 class Deployment:
@@ -316,10 +323,11 @@ class Deployment:
         self.log_dir = log_dir
         self.gateways = []
 
-    def start_gateway(self, pod_id="a", wait_ready=True, **flags):
-        """Starts a pod; `flags` are gateway settings with '_' for '-' (call_timeout=1500)."""
+    def start_gateway(self, pod_id="a", wait_ready=True, host="127.0.0.1", prefix=(), **flags):
+        """Starts a pod; `flags` are gateway settings with '_' for '-' (call_timeout=1500);
+        `host` and `prefix` as for Gateway."""
         flags = {k.replace("_", "-"): v for k, v in flags.items()}
-        gateway = Gateway(self, pod_id, flags, self.log_dir)
+        gateway = Gateway(self, pod_id, flags, self.log_dir, host, prefix)
         self.gateways.append(gateway)
         return gateway.start(wait_ready)
 

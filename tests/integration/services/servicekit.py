@@ -102,8 +102,10 @@ class ServiceProcess:
     Ready when /readyz answers 200 and the process logged `ready_line`."""
 
     def __init__(self, name, binary, flags, log_dir, ready_line, port_flags=("grpc-port",
-                                                                             "http-port")):
+                                                                             "http-port"),
+                 host="127.0.0.1"):
         self.name = name
+        self.host = host  # another: it listens on every address and is reached there
         self.binary = binary
         self.flags = dict(flags)
         self.log_path = log_dir / f"{name}.log"
@@ -114,7 +116,7 @@ class ServiceProcess:
 
     @property
     def grpc_address(self):
-        return f"127.0.0.1:{self.ports['grpc-port']}"
+        return f"{self.host}:{self.ports['grpc-port']}"
 
     @property
     def http_port(self):
@@ -126,7 +128,8 @@ class ServiceProcess:
         for attempt in range(3):  # a port picked free may be taken by the time it is bound
             if not same_ports or not self.ports:
                 self.ports = {flag: free_port() for flag in self.port_flags}
-            argv = [str(BIN_DIR / self.binary), "--listen-address", "127.0.0.1"]
+            listen = "127.0.0.1" if self.host == "127.0.0.1" else "0.0.0.0"
+            argv = [str(BIN_DIR / self.binary), "--listen-address", listen]
             for flag, value in {**self.flags, **self.ports}.items():
                 argv += [f"--{flag}", str(value)]
             with open(self.log_path, "ab") as log:
@@ -311,15 +314,16 @@ class Stack:
         return {"postgres-url": self.servers.postgres_url, "postgres-schema": schema,
                 "postgres-pool-size": 4, "threads": 2, "log-level": "debug"}
 
-    def start_auth(self, schema=None, **flags):
+    def start_auth(self, schema=None, host="127.0.0.1", **flags):
         flags = {k.replace("_", "-"): v for k, v in flags.items()}
         process = ServiceProcess(f"auth-{len(self.services)}", "switchyard-auth",
                                  {**self._postgres(schema or f"{self.name}_auth"), **flags},
-                                 self.log_dir, '"msg":"auth started"')
+                                 self.log_dir, '"msg":"auth started"', host=host)
         self.services.append(process)
         return process.start()
 
-    def start_transactions(self, schema=None, group=None, events_topic=None, **flags):
+    def start_transactions(self, schema=None, group=None, events_topic=None, host="127.0.0.1",
+                           **flags):
         """A transactions service; by default the stack's schema and consumer group. Its output
         topics are the stack's (`<topic>_transactions`, `<topic>_cdrs`)."""
         flags = {k.replace("_", "-"): v for k, v in flags.items()}
@@ -332,7 +336,7 @@ class Stack:
              "transactions-topic": f"{self.topic}_transactions",
              "cdr-topic": f"{self.topic}_cdrs",
              "auth-address": self.auth.grpc_address, **flags},
-            self.log_dir, '"msg":"transactions started"')
+            self.log_dir, '"msg":"transactions started"', host=host)
         self.services.append(process)
         return process.start()
 

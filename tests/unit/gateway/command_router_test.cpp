@@ -36,6 +36,10 @@ class FakePeers final : public PeerGateway {
     done(r);
   }
   void evict(const std::string&, const v1::EvictRequest&) override {}
+  void reachability(const std::string&, const std::string&, std::chrono::milliseconds,
+                    std::move_only_function<void(Result<PeerAnswer>)> done) override {
+    done(make_error(ErrorCode::kUnavailable, "no peers here"));
+  }
   std::vector<std::pair<std::string, v1::DeliverRequest>> delivered;
 };
 

@@ -26,6 +26,12 @@ class EventPublisher {
   virtual bool flush(std::chrono::milliseconds timeout) = 0;
   // Events published and not yet durable.
   virtual std::size_t in_flight() const = 0;
+  // Whether the bus answers now (Kafka: a broker answers a metadata request within `timeout`).
+  // Blocks up to `timeout`: not for an I/O thread. An in-process log always answers.
+  virtual Result<void> probe(std::chrono::milliseconds timeout) {
+    (void)timeout;
+    return {};
+  }
 };
 
 }  // namespace switchyard::bus

@@ -25,6 +25,9 @@ class KafkaEventPublisher final : public EventPublisher {
 
   bool flush(std::chrono::milliseconds timeout) override { return producer_->flush(timeout); }
   std::size_t in_flight() const override { return producer_->in_flight(); }
+  Result<void> probe(std::chrono::milliseconds timeout) override {
+    return producer_->probe(timeout);
+  }
 
  private:
   std::unique_ptr<kafka::Producer> producer_;

@@ -138,6 +138,15 @@ class RdProducer final : public Producer,
 
   std::size_t in_flight() const override { return in_flight_.load(); }
 
+  Result<void> probe(std::chrono::milliseconds timeout) override {
+    RdKafka::Metadata* metadata = nullptr;  // brokers only: no topic named
+    const RdKafka::ErrorCode code =
+        producer_->metadata(false, nullptr, &metadata, static_cast<int>(timeout.count()));
+    delete metadata;
+    if (code != RdKafka::ERR_NO_ERROR) return std::unexpected(to_error(code, "kafka probe"));
+    return {};
+  }
+
   void dr_cb(RdKafka::Message& message) override {
     std::unique_ptr<PendingMessage> pending(static_cast<PendingMessage*>(message.msg_opaque()));
     if (pending) deliver(message, *pending);

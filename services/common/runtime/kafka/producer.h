@@ -58,6 +58,10 @@ class Producer {
 
   // Messages queued or in flight, not yet acknowledged.
   virtual std::size_t in_flight() const = 0;
+
+  // Whether a broker answers now: a metadata request, waited for up to `timeout` (blocks; not
+  // for an I/O thread). UNAVAILABLE or DEADLINE_EXCEEDED when none did.
+  virtual Result<void> probe(std::chrono::milliseconds timeout) = 0;
 };
 
 }  // namespace switchyard::kafka
