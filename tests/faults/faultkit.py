@@ -229,6 +229,7 @@ class FleetSettings:
     heartbeat_interval_ms: int = 15_000
     ramp: int = 500
     url_failover: bool = False  # a refused upgrade sends the charger to the next pod
+    connect_timeout_ms: int = 10_000  # TCP connect + WebSocket upgrade
 
 
 class Fleet:
@@ -236,6 +237,7 @@ class Fleet:
     answers.log, a progress line per second (connected / booted) in progress.log."""
 
     PROGRESS = re.compile(r"connected (\d+)/(\d+) booted (\d+)")
+    P99 = re.compile(r"^\[\s*([\d.]+)s\].*\| p99 ([\d.]+) ms")
 
     def __init__(self, directory, urls, settings, id_prefix):
         self.directory = Path(directory)
@@ -255,7 +257,8 @@ class Fleet:
                      "--idle-meter-interval", "0", "--aligned-interval", "0",
                      "--reconnect-delay", "1000", "--progress", "true",
                      "--answers-log", str(self.answers_path), "--report", str(self.report_path),
-                     "--url-failover", "true" if s.url_failover else "false"]
+                     "--url-failover", "true" if s.url_failover else "false",
+                     "--connect-timeout", str(s.connect_timeout_ms)]
         for url in urls:
             self.argv += ["--url", url]
         self.process = None
@@ -266,6 +269,7 @@ class Fleet:
         self.process = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
                                         stderr=self._progress, stdin=subprocess.DEVNULL)
         self.started = time.monotonic()
+        self.started_wall = time.time()
         return self
 
     def progress(self):
@@ -276,6 +280,16 @@ class Fleet:
             if m:
                 return int(m.group(1)), int(m.group(3))
         return 0, 0
+
+    def p99s(self, since, until):
+        """The per-second p99 acknowledgement latencies (ms) of the progress lines between unix
+        times `since` and `until`."""
+        out = []
+        for line in self.progress_path.read_text(errors="replace").splitlines():
+            m = self.P99.search(line)
+            if m and since <= self.started_wall + float(m.group(1)) <= until:
+                out.append(float(m.group(2)))
+        return out
 
     def all_booted(self):
         assert self.process.poll() is None, (
