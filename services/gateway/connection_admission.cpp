@@ -15,6 +15,9 @@ ConnectionAdmission::ConnectionAdmission(ConnectionAdmissionSettings settings, c
       refilled_(clock.steady_now()),
       second_start_(refilled_),
       rng_(seed) {
+  returning_.assign(
+      static_cast<std::size_t>(std::max<std::int64_t>(1, settings_.retry_after_max.count())) + 2,
+      0);
   if (settings_.address_share > 0) {
     const double share = std::min(1.0, settings_.address_share);
     address_rate_ = settings_.rate * share;
@@ -29,13 +32,15 @@ std::optional<AdmissionRefusal> ConnectionAdmission::admit(std::string_view addr
   const double elapsed = std::chrono::duration<double>(now - refilled_).count();
   refilled_ = now;
   tokens_ = std::min(burst_, tokens_ + std::max(0.0, elapsed) * settings_.rate);
-  if (now - second_start_ >= std::chrono::seconds(1)) {
-    // A second with no refusal in between resets the estimate.
-    refused_last_second_ =
-        now - second_start_ >= std::chrono::seconds(2) ? 0 : refused_this_second_;
-    refused_this_second_ = 0;
-    second_start_ = now;
+  // Those whose second to come back has passed leave the crowd (whether they came or not).
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - second_start_);
+  for (std::int64_t s = 0; s < std::min<std::int64_t>(seconds.count(), returning_.size()); ++s) {
+    ++second_;
+    std::uint64_t& due = returning_[second_ % returning_.size()];
+    waiting_ -= due;
+    due = 0;
   }
+  second_start_ += seconds;
   AddressBucket* bucket = address_bucket(address, now);
   if (bucket != nullptr && bucket->tokens < 1) {
     const bool report = !bucket->reported || now - *bucket->reported >= std::chrono::minutes(1);
@@ -51,14 +56,16 @@ std::optional<AdmissionRefusal> ConnectionAdmission::admit(std::string_view addr
 }
 
 std::chrono::seconds ConnectionAdmission::retry_after() {
-  ++refused_this_second_;
-  // The refused of a second come back over `spread` seconds: about `rate` a second.
-  const double demand = static_cast<double>(std::max(refused_this_second_, refused_last_second_));
+  // The crowd waiting (this one included), spread over the seconds the rate needs for it.
+  const double crowd = static_cast<double>(waiting_ + 1);
   const auto spread = static_cast<std::int64_t>(std::clamp(
-      std::ceil(demand / settings_.rate), 1.0,
+      std::ceil(crowd / settings_.rate), 1.0,
       static_cast<double>(std::max<std::int64_t>(1, settings_.retry_after_max.count()))));
   std::uniform_int_distribution<std::int64_t> pick(1, spread);
-  return std::chrono::seconds(pick(rng_));
+  const std::int64_t wait = pick(rng_);
+  ++returning_[(second_ + static_cast<std::uint64_t>(wait)) % returning_.size()];
+  ++waiting_;
+  return std::chrono::seconds(wait);
 }
 
 ConnectionAdmission::AddressBucket* ConnectionAdmission::address_bucket(

@@ -2,11 +2,14 @@
 // second (a token bucket of `burst`), so a reconnect storm larger than it can serve at once (TLS
 // handshakes, password hashes, owner claims, boots) is spread out instead of starving the
 // chargers already connected. Over the rate a connection is refused with a Retry-After drawn
-// from [1, spread] s, the spread growing with how many were refused in the last second (their
-// count over the rate, capped at `retry_after_max`), so the refused come back in a trickle the
-// pod can take. With an address share, one source address takes at most that share of the rate
-// and burst (a bucket of its own, kept for at most kMaxAddresses addresses), so an upgrade flood
-// from one address cannot starve the others. Thread-safe (the listeners' I/O threads share one).
+// from [1, spread] s. The spread follows the crowd waiting outside, every refused charger whose
+// time to come back is still ahead: crowd / rate seconds (capped at `retry_after_max`), so the
+// crowd comes back at about the rate. (A spread taken from the refusals of the last second
+// alone brings N waiting chargers back at about sqrt(2 x N x rate) a second: ten refusals per
+// admission for 1,000 chargers at 25/s.) With an address share, one source address takes at most
+// that share of the rate and burst (a bucket of its own, kept for at most kMaxAddresses addresses),
+// so an upgrade flood from one address cannot starve the others. Thread-safe (the listeners' I/O
+// threads share one).
 #pragma once
 
 #include <chrono>
@@ -17,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/runtime/core/clock.h"
 
@@ -62,8 +66,11 @@ class ConnectionAdmission {
   double tokens_;
   std::chrono::steady_clock::time_point refilled_;
   std::chrono::steady_clock::time_point second_start_;
-  std::uint64_t refused_this_second_ = 0;
-  std::uint64_t refused_last_second_ = 0;
+  // The crowd waiting: how many were told to come back in each of the next seconds (a ring of
+  // retry_after_max + 2 seconds; `second_` is the current one), and their sum.
+  std::vector<std::uint64_t> returning_;
+  std::uint64_t waiting_ = 0;
+  std::uint64_t second_ = 0;
   std::mt19937_64 rng_;
   struct AddressBucket {
     double tokens;

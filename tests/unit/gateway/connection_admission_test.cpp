@@ -62,6 +62,39 @@ TEST(ConnectionAdmissionTest, TheRefusedAreSpreadOverMoreSecondsTheLargerTheCrow
   EXPECT_LE(longest, 2);
 }
 
+// 1,000 chargers at once, each coming back when told. The spread follows the crowd waiting, so
+// they come back at about the rate: here 209 refusals for 496 admissions between 10 s and 30 s,
+// and the last one in at 40 s (1,000 at 25/s). A spread from the last second's refusals alone
+// gave 1,909 refusals for the same 500 admissions.
+TEST(ConnectionAdmissionTest, AStormComesBackAtAboutTheRate) {
+  testing::FakeClock clock;
+  ConnectionAdmission admission({.rate = 25, .burst = 25, .retry_after_max = 60s}, clock, 7);
+  std::vector<std::chrono::milliseconds> next(1000, 0ms);  // when each charger tries again
+  std::vector<bool> in(1000, false);
+  int refused_mid = 0;
+  int admitted_mid = 0;
+  int last_in_ms = 0;
+  for (int ms = 0; ms < 120'000; ms += 100) {
+    for (std::size_t c = 0; c < next.size(); ++c) {
+      if (in[c] || next[c].count() > ms) continue;
+      const bool mid = ms >= 10'000 && ms < 30'000;
+      if (auto r = admission.admit()) {
+        next[c] = std::chrono::milliseconds(ms) + r->retry_after;
+        refused_mid += mid ? 1 : 0;
+      } else {
+        in[c] = true;
+        admitted_mid += mid ? 1 : 0;
+        last_in_ms = ms;
+      }
+    }
+    clock.advance(100ms);
+  }
+  EXPECT_EQ(std::count(in.begin(), in.end(), true), 1000);
+  EXPECT_NEAR(admitted_mid, 500, 25);  // 25 a second
+  EXPECT_LE(refused_mid, admitted_mid) << refused_mid << " refused for " << admitted_mid;
+  EXPECT_LE(last_in_ms, 45'000);
+}
+
 TEST(ConnectionAdmissionTest, RetryAfterNeverExceedsItsMaximum) {
   testing::FakeClock clock;
   ConnectionAdmission admission({.rate = 1, .burst = 1, .retry_after_max = 10s}, clock);
