@@ -67,6 +67,14 @@ void close_spread(std::vector<std::shared_ptr<Session>> sessions, std::chrono::m
   }
 }
 
+// Waits until `sessions` is empty, `deadline` passes or `stop()` says so.
+void wait_closed(SessionRegistry& sessions, std::chrono::steady_clock::time_point deadline,
+                 const std::function<bool()>& stop) {
+  while (sessions.size() > 0 && !stop() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 // Waits for an asynchronous answer up to `timeout`; nullopt when none came.
 template <typename T>
 std::optional<T> wait_for(const std::shared_ptr<std::promise<T>>& promise,
@@ -235,11 +243,10 @@ struct Gateway::Impl {
       // Each connection closes once its CALL in flight is answered: at worst a CALLERROR when
       // Kafka gives up on its event, after the publish budget or, for an event already in a
       // produce request, the request's timeout (librdkafka's request.timeout.ms, 30 s).
-      const auto deadline =
-          std::chrono::steady_clock::now() + config.publish_timeout + std::chrono::seconds(35);
-      while (sessions.size() > 0 && !stopped() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
+      wait_closed(
+          sessions,
+          std::chrono::steady_clock::now() + config.publish_timeout + std::chrono::seconds(35),
+          stopped);
       log::info("fenced pod closed its connections",
                 {{"open_connections", static_cast<std::int64_t>(sessions.size())}});
     });
@@ -304,10 +311,8 @@ void Gateway::drain() {
              {"window_ms", static_cast<std::int64_t>(impl_->config.drain_window.count())}});
   close_spread(std::move(sessions), impl_->config.drain_window, SessionCloseReason::kDrain,
                [] { return false; });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (impl_->sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  wait_closed(impl_->sessions, std::chrono::steady_clock::now() + std::chrono::seconds(10),
+              [] { return false; });
   if (!impl_->ctx.publisher.flush(std::chrono::seconds(10))) {
     log::warn("events still in flight after the drain",
               {{"in_flight", static_cast<std::int64_t>(impl_->ctx.publisher.in_flight())}});

@@ -317,10 +317,8 @@ void Charger::on_upgrade(const ConnectionPtr& c, const ws::UpgradeResponse& resp
     }
     ++worker_.stats().errors.http_status[response.status];
     ++worker_.interval().errors;
-    if (response.status == 503 && fail_over()) {
-      close_now();
-      const auto delay = worker_.config().reconnect_delay;
-      schedule_reconnect(delay + random_upto(worker_.rng(), delay));
+    if (response.status == 503 && can_fail_over()) {
+      fail_connect(nullptr);  // to the next --url
       return;
     }
     if ((response.status == 503 || response.status == 429) && response.retry_after_s &&
@@ -365,11 +363,13 @@ void Charger::on_upgrade(const ConnectionPtr& c, const ws::UpgradeResponse& resp
   if (c == conn_) read(c);
 }
 
-bool Charger::fail_over() {
-  const std::size_t targets = worker_.context().targets.size();
-  if (!worker_.config().url_failover || targets < 2) return false;
-  target_ = static_cast<std::uint16_t>((target_ + 1) % targets);
-  return true;
+bool Charger::can_fail_over() const {
+  return worker_.config().url_failover && worker_.context().targets.size() > 1;
+}
+
+void Charger::fail_over() {
+  if (!can_fail_over()) return;
+  target_ = static_cast<std::uint16_t>((target_ + 1) % worker_.context().targets.size());
 }
 
 void Charger::fail_connect(std::uint64_t ErrorCounts::*kind) {

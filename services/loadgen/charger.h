@@ -65,8 +65,9 @@ class Charger {
   void upgrade(const ConnectionPtr& c);
   void read_upgrade(const ConnectionPtr& c);
   void on_upgrade(const ConnectionPtr& c, const ws::UpgradeResponse& response);
-  // With --url-failover, the next reconnect goes to the next --url; false without it.
-  bool fail_over();
+  // With --url-failover (and more than one --url), the next reconnect goes to the next --url.
+  bool can_fail_over() const;
+  void fail_over();
   void fail_connect(std::uint64_t ErrorCounts::*kind);
   void lost(const ConnectionPtr& c, boost::system::error_code ec);
   void close_now();
