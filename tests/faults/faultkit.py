@@ -136,13 +136,17 @@ class PodNetwork:
     and Redis, and theirs to the pod, go nowhere, while everything else flows. heal() removes
     the rules."""
 
-    HOST, POD, DEPENDENCIES = "10.213.0.1", "10.213.0.2", "10.213.1.1"
+    NAME = re.compile(r"^sy-faults-(\d+)\b")
 
     def __init__(self):
         self.name = f"sy-faults-{os.getpid()}"
-        self.host_end = f"syf{os.getpid() % 100000}h"  # interface names: 15 characters at most
-        self.pod_end = f"syf{os.getpid() % 100000}p"
+        self.host_end, self.pod_end = self._ends(os.getpid())
+        self.HOST = self.POD = self.DEPENDENCIES = None  # chosen by up(): a subnet nobody holds
         self.is_cut = False
+
+    @staticmethod
+    def _ends(pid):
+        return f"syf{pid % 100000}h", f"syf{pid % 100000}p"  # 15 characters at most
 
     @property
     def prefix(self):
@@ -163,7 +167,13 @@ class PodNetwork:
         assert done.returncode == 0 or not check, f"ip {' '.join(args)}: {done.stderr}"
 
     def up(self):
+        self.sweep()
         self.down()
+        held = subprocess.run(["ip", "-o", "addr", "show"], capture_output=True, text=True,
+                              timeout=30).stdout
+        block = next(b for b in range(0, 250, 2) if f" 10.213.{b}.1/" not in held)
+        self.HOST, self.POD = f"10.213.{block}.1", f"10.213.{block}.2"
+        self.DEPENDENCIES = f"10.213.{block + 1}.1"
         self._ip("netns", "add", self.name)
         self._ip("link", "add", self.host_end, "type", "veth", "peer", "name", self.pod_end,
                  "netns", self.name)
@@ -176,12 +186,35 @@ class PodNetwork:
         self._ip("-n", self.name, "route", "add", "default", "via", self.HOST)
         return self
 
+    def sweep(self):
+        """Removes what a run killed before its clean-up left behind (a suite stopped with
+        SIGKILL): its namespace, its host end with the addresses on it, and its blackhole rules
+        in ours. Each namespace is named after the pid of its run; a live run's is left alone."""
+        names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                               timeout=30).stdout.splitlines()
+        for line in names:
+            match = self.NAME.match(line)
+            if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))):
+                self._ip("netns", "del", line.split()[0], check=False)
+                self._ip("link", "del", self._ends(int(match.group(1)))[0], check=False)
+        rules = subprocess.run(["ip", "rule", "show"], capture_output=True, text=True,
+                               timeout=30).stdout.splitlines()
+        live = subprocess.run(["ip", "-o", "addr", "show"], capture_output=True, text=True,
+                              timeout=30).stdout
+        for rule in rules:
+            match = re.search(r"from (10\.213\.\d+\.1) to (10\.213\.\d+\.2) blackhole", rule)
+            if match and f" {match.group(1)}/" not in live:
+                self._ip("rule", "del", "from", match.group(1), "to", match.group(2), "blackhole",
+                         check=False)
+
     def cut(self):
         self._ip("-n", self.name, "rule", "add", "to", self.DEPENDENCIES, "blackhole")
         self._ip("rule", "add", "from", self.DEPENDENCIES, "to", self.POD, "blackhole")
         self.is_cut = True
 
     def heal(self):
+        if self.DEPENDENCIES is None:
+            return
         self._ip("-n", self.name, "rule", "del", "to", self.DEPENDENCIES, "blackhole",
                  check=False)
         self._ip("rule", "del", "from", self.DEPENDENCIES, "to", self.POD, "blackhole",
