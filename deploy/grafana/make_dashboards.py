@@ -176,6 +176,11 @@ gateway_fleet = dashboard(
            [(q99("switchyard_gateway_ack_latency_seconds", "action"), "{{action}}")], "s"),
         ts("Ack latency p50 by action",
            [(q50("switchyard_gateway_ack_latency_seconds", "action"), "{{action}}")], "s"),
+        ts("Decision latency p99 (auth / transactions service asked)",
+           [(q99("switchyard_gateway_decision_seconds", "decision"), "{{decision}}")], "s"),
+        ts("Failed decisions by decision (answered CALLERROR)",
+           [(f'sum by (decision) (rate(switchyard_gateway_decision_seconds_count{{outcome="failed"}}'
+             f'[{R}]))', "{{decision}}")], "ops"),
         ts("CALLERRORs by code", [(f"sum by (code) (rate(switchyard_gateway_rpc_errors_total[{R}]))",
                                    "{{code}}")], "ops"),
         ts("Commands by action and outcome",

@@ -750,12 +750,18 @@ class ChargerSession final : public Session,
   template <typename Decision>
   using Then = void (ChargerSession::*)(std::unique_ptr<InboundCall>, Decision);
 
-  // Asks DecisionService, continues on this session's thread.
+  // Asks DecisionService, continues on this session's thread. `decision` (a literal) names it in
+  // switchyard_gateway_decision_seconds.
   template <typename Decision, typename Ask>
-  void ask(std::unique_ptr<InboundCall> call, Ask&& ask_fn, Then<Decision> then) {
+  void ask(std::unique_ptr<InboundCall> call, std::string_view decision, Ask&& ask_fn,
+           Then<Decision> then) {
     auto self = this->shared_from_this();
     auto* raw = call.release();  // owned by the callback below
-    ask_fn(*raw->event, [self, raw, then](Result<Decision> d) mutable {
+    const auto asked = std::chrono::steady_clock::now();
+    ask_fn(*raw->event, [self, raw, then, decision, asked](Result<Decision> d) mutable {
+      self->ctx_.metrics.decision(
+          decision, d.has_value(),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
       net::post(self->ws_.get_executor(), [self, raw, then, d = std::move(d)]() mutable {
         std::unique_ptr<InboundCall> owned(raw);
         if (!d) return self->fail_call(std::move(owned), "decision failed: " + d.error().message);
@@ -768,21 +774,21 @@ class ChargerSession final : public Session,
     switch (kind) {
       case InboundKind::kBoot:
         return ask<BootDecision>(
-            std::move(call),
+            std::move(call), "boot",
             [this](const v1::ChargerEvent& e, auto cb) {
               ctx_.decisions.boot(charger_id_, e.boot_notification(), std::move(cb));
             },
             &ChargerSession::after_boot);
       case InboundKind::kAuthorize:
         return ask<TokenDecision>(
-            std::move(call),
+            std::move(call), "authorize",
             [this](const v1::ChargerEvent& e, auto cb) {
               ctx_.decisions.authorize(charger_id_, e.authorize().id_token(), std::move(cb));
             },
             &ChargerSession::after_authorize);
       case InboundKind::kTransaction:
         return ask<TransactionDecision>(
-            std::move(call),
+            std::move(call), "transaction",
             [this](const v1::ChargerEvent& e, auto cb) {
               ctx_.decisions.transaction(charger_id_, version_, e.transaction_event(),
                                          std::move(cb));
@@ -805,7 +811,7 @@ class ChargerSession final : public Session,
         }
         SigningRequest request = *call->signing;
         return ask<CertificateDecision>(
-            std::move(call),
+            std::move(call), "sign_certificate",
             [this, request = std::move(request)](const v1::ChargerEvent&, auto cb) {
               ctx_.decisions.sign_certificate(charger_id_, request.csr, request.certificate_type,
                                               std::move(cb));

@@ -119,6 +119,20 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                     .Help("Frames delayed because a charger exceeded its rate")
                     .Register(registry)
                     .Add({});
+  decision_latency_ =
+      &prometheus::BuildHistogram()
+           .Name("switchyard_gateway_decision_seconds")
+           .Help(
+               "From asking the auth / transactions service (or the built-in policy) for a "
+               "decision to its answer, by decision (boot, authorize, transaction, "
+               "sign_certificate) and outcome (ok, failed)")
+           .Register(registry);
+  // Every series from the start, so a first failure shows in rate() and the panels have data.
+  for (const char* decision : {"boot", "authorize", "transaction", "sign_certificate"}) {
+    for (const char* outcome : {"ok", "failed"}) {
+      decision_latency_->Add({{"decision", decision}, {"outcome", outcome}}, kDecisionLatency);
+    }
+  }
   commands_ = &prometheus::BuildCounter()
                    .Name("switchyard_gateway_commands_total")
                    .Help("Commands sent to chargers, by action and outcome")
@@ -209,6 +223,18 @@ void GatewayMetrics::ack_latency(std::string_view action, double seconds) {
   auto it = cache.find(key);
   if (it == cache.end()) {
     auto& child = ack_latency_->Add({{"action", std::string(action)}}, kLatency);
+    it = cache.emplace(key, &child).first;
+  }
+  it->second->Observe(seconds);
+}
+
+void GatewayMetrics::decision(std::string_view decision, bool ok, double seconds) {
+  thread_local std::unordered_map<MessageKey, prometheus::Histogram*, MessageKeyHash> cache;
+  const MessageKey key{id_, decision.data(), decision.size(), static_cast<std::uint8_t>(ok), 0};
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto& child = decision_latency_->Add(
+        {{"decision", std::string(decision)}, {"outcome", ok ? "ok" : "failed"}}, kLatency);
     it = cache.emplace(key, &child).first;
   }
   it->second->Observe(seconds);

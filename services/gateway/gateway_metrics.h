@@ -38,6 +38,10 @@ class GatewayMetrics {
   // `action` must be a string with static storage (from the schema registry) or "unknown".
   void message(std::string_view action, MessageDirection direction, MessageOutcome outcome);
   void ack_latency(std::string_view action, double seconds);
+  // A decision asked of the auth / transactions service (or the built-in policy), from the ask
+  // to its answer: `decision` a literal (boot, authorize, transaction, sign_certificate), `ok`
+  // whether one came (else the charger gets a CALLERROR).
+  void decision(std::string_view decision, bool ok, double seconds);
   void rpc_error(std::string_view code);
   void quirks(std::uint8_t quirk_bits);
   void throttled();
@@ -69,6 +73,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* refused_;
   prometheus::Family<prometheus::Counter>* messages_;
   prometheus::Family<prometheus::Histogram>* ack_latency_;
+  prometheus::Family<prometheus::Histogram>* decision_latency_;
   prometheus::Family<prometheus::Counter>* rpc_errors_;
   prometheus::Family<prometheus::Counter>* quirks_;
   prometheus::Counter* throttled_;

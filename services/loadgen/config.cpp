@@ -66,6 +66,9 @@ void add_settings(Settings& s, LoadgenConfig& c) {
   s.add("action", c.action,
         "saturate/rate: the CALL sent, Heartbeat | MeterValues | StatusNotification | Authorize");
   s.add("rate", c.rate, "rate: CALLs per second over all chargers (open loop)");
+  s.add("id-tags", c.id_tags,
+        "saturate/rate with --action Authorize: each CALL carries the next of this many tokens, "
+        "LG000000, LG000001, ... (register them; a decision cache cannot answer); 0 = LG0001");
   s.add("max-outstanding", c.max_outstanding,
         "rate: unanswered CALLs per charger before it holds further sends back");
   s.add("pipeline", c.pipeline,
@@ -122,6 +125,7 @@ Result<Profile> validate(const LoadgenConfig& c) {
       return bad("--action must be Heartbeat, MeterValues, StatusNotification or Authorize");
     }
   }
+  if (c.id_tags < 0 || c.id_tags > 1'000'000) return bad("--id-tags must be 0..1000000");
   if (c.pipeline < 1 || c.pipeline > 1024) return bad("--pipeline must be 1..1024");
   if (profile == Profile::kRate) {
     if (!(c.rate > 0)) return bad("--rate must be > 0");

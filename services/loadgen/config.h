@@ -72,6 +72,9 @@ struct LoadgenConfig {
   std::string action = "MeterValues";  // Heartbeat | MeterValues | StatusNotification | Authorize
   double rate = 1000;                  // rate: CALLs per second over all chargers
   int max_outstanding = 16;            // rate: unanswered CALLs per charger before it waits
+  // Authorize: each CALL the next of this many tokens (id_tag_of(0..n-1)), so no decision cache
+  // answers it; 0 = every CALL carries LG0001.
+  int id_tags = 0;
   int pipeline = 1;  // saturate: CALLs in flight per charger (OCPP wants 1; more for floors)
 
   // storm

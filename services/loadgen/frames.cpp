@@ -343,6 +343,16 @@ std::optional<Action> parse_action(std::string_view name) {
   return std::nullopt;
 }
 
+std::string id_tag_of(std::uint64_t index) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, index).ptr;
+  const auto length = static_cast<std::size_t>(end - digits);
+  std::string tag = "LG";
+  if (length < 6) tag.append(6 - length, '0');
+  tag.append(digits, length);
+  return tag;
+}
+
 void append_payload(std::string& out, ocpp::Version version, Action action,
                     const FrameParams& params) {
   if (version == ocpp::Version::k16) {

@@ -54,6 +54,9 @@ struct FrameParams {
   bool meter = true;                                       // TransactionEvent carries a meterValue
 };
 
+// The loadgen's token number `index` (--id-tags): "LG" and the index, zero-padded to 6 digits.
+std::string id_tag_of(std::uint64_t index);
+
 // Appends the payload object of `action` in `version`.
 void append_payload(std::string& out, ocpp::Version version, Action action,
                     const FrameParams& params);

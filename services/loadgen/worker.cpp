@@ -101,6 +101,15 @@ Interval Worker::take_interval() {
 }
 
 const std::string& Worker::measured_payload(ocpp::Version version) {
+  if (context_.action == Action::kAuthorize && config().id_tags > 0) {
+    const std::string tag =
+        id_tag_of(next_id_tag_++ % static_cast<std::uint64_t>(config().id_tags));
+    FrameParams params;
+    params.id_tag = tag;
+    token_payload_.clear();
+    append_payload(token_payload_, version, Action::kAuthorize, params);
+    return token_payload_;
+  }
   auto& slot = measured_[version == ocpp::Version::k16 ? 0 : 1];
   if (!slot) {
     const std::string timestamp = format_rfc3339(std::chrono::system_clock::now());

@@ -104,7 +104,8 @@ class Worker {
   Steady::time_point window_start() const { return window_start_; }
   bool finishing() const { return finishing_; }
   bool storm_started() const { return storm_started_; }
-  // The saturate / rate payload for `version`, built once.
+  // The saturate / rate payload for `version`, built once; an Authorize with --id-tags is built
+  // each time, with the next token.
   const std::string& measured_payload(ocpp::Version version);
   // The CALLRESULT payload answering a server CALL, or nullptr (answer NotImplemented).
   const std::string* answer(ocpp::Version version, std::string_view action);
@@ -136,6 +137,8 @@ class Worker {
   Interval interval_;
   std::mt19937_64 rng_;
   std::optional<std::string> measured_[2];
+  std::string token_payload_;
+  std::uint64_t next_id_tag_ = 0;
   std::map<std::string, std::optional<std::string>, std::less<>> answers_[2];
   std::string scratch_;
   std::string frame_scratch_;

@@ -276,6 +276,21 @@ def _scenario_rows(name, sc, report):
                      f"{_kib(sc.get('rss_drift_bytes'))} "
                      f"({_kib(sc.get('rss_drift_bytes_per_min'))} per minute)",
                      f"RSS {sc.get('rss_end_bytes', 0) / 1048576:.1f} MiB at the end"))
+    elif name == "authorize":
+        base = sc.get("heartbeat_baseline") or {}
+        rows.append((f"Authorize through a gateway pod that asks the auth service over gRPC "
+                     f"(PostgreSQL), p50 / p99 ({_num(sc.get('chargers'))} chargers, "
+                     f"{sc.get('rate_per_s')}/s open loop, each of {_num(sc.get('tokens'))} tokens "
+                     f"in turn: no cache answers; {sc.get('seconds')} s a run)",
+                     f"{sc.get('p50_ms')} / {sc.get('p99_ms')} ms",
+                     f"{_x(sc.get('p50_vs_heartbeat'))} / {_x(sc.get('p99_vs_heartbeat'))} of "
+                     f"Heartbeat through the same pod ({base.get('p50_ms')} / "
+                     f"{base.get('p99_ms')} ms)"))
+        rows.append(("answered", f"{_num(sc.get('answered'))}", f"{sc.get('errors')} errors"))
+        rows.append(("CPU per Authorize: gateway / auth service",
+                     f"{_num(sc.get('gateway_cpu_us_per_msg'), 1, 'µs')} / "
+                     f"{_num(sc.get('auth_cpu_us_per_msg'), 1, 'µs')}",
+                     f"gateway per Heartbeat {_num(base.get('gateway_cpu_us_per_msg'), 1, 'µs')}"))
     elif name == "command":
         base = sc.get("owner_baseline") or {}
         outcomes = sc.get("outcomes") or {}

@@ -13,6 +13,29 @@ from faultkit import Verdict
 from testkit import stubs  # noqa: F401 (the gRPC stubs fixture)
 
 
+def pytest_addoption(parser):
+    group = parser.getgroup("soak", "the fault suite's soak (test_soak)")
+    group.addoption("--soak", action="store_true",
+                    help="run test_soak: the fleet for --soak-minutes, drift per hour reported")
+    group.addoption("--soak-minutes", type=float, default=60.0, help="default 60")
+    group.addoption("--soak-chargers", type=int, default=15000, help="default 15,000")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: runs only with --soak")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without --soak the soak is skipped before any fixture starts a server for it."""
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="the soak runs only with --soak (an hour of 15,000 chargers; "
+                                   "README, Reliability under faults)")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def private_servers():
     missing = [tool for tool in ("redis-server", "java", "psql") if shutil.which(tool) is None]

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -247,6 +248,104 @@ def rss_bytes(pid):
     except OSError:
         pass
     return 0
+
+
+def open_files(pid):
+    """How many file descriptors `pid` holds (its connections among them), or 0."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
+def drift_per_hour(samples):
+    """The least-squares slope of [(unix s, value)] per hour (0 for fewer than two times)."""
+    if len({t for t, _ in samples}) < 2:
+        return 0.0
+    n = len(samples)
+    mean_t = sum(t for t, _ in samples) / n
+    mean_v = sum(v for _, v in samples) / n
+    covariance = sum((t - mean_t) * (v - mean_v) for t, v in samples)
+    variance = sum((t - mean_t) ** 2 for t, _ in samples)
+    return covariance / variance * 3600
+
+
+class SoakReport:
+    """The soak's series (each gateway's RSS and open files every SAMPLE_SECONDS, the fleet's
+    per-second p99 folded into a median per minute) from `since` (the warm-up left out), what
+    drifted per hour, and whether it stayed flat."""
+
+    SAMPLE_SECONDS = 10
+    RSS_DRIFT_LIMIT = 0.10    # of the pod's RSS at the start, per hour
+    FILES_DRIFT_LIMIT = 0.01  # of the fleet's chargers, per hour
+    P99_GROWTH_LIMIT = 2.0    # last quarter's median minute p99 against the first quarter's
+
+    def __init__(self, chargers, minutes):
+        self.chargers = chargers
+        self.minutes = minutes
+        self.pods = collections.defaultdict(lambda: {"rss": [], "files": []})
+        self.p99_by_minute = []  # [(unix s, median of that minute's per-second p99s)]
+
+    def sample(self, gateways):
+        now = time.time()
+        for g in gateways:
+            if g.process is not None and g.process.poll() is None:
+                self.pods[g.pod_id]["rss"].append((now, rss_bytes(g.process.pid)))
+                self.pods[g.pod_id]["files"].append((now, open_files(g.process.pid)))
+
+    def add_p99s(self, fleet, since, until):
+        for start in range(int(since), int(until), 60):
+            seconds = fleet.p99s(start, min(start + 60, until))
+            if seconds:
+                self.p99_by_minute.append((start, statistics.median(seconds)))
+
+    def figures(self):
+        out = {"chargers": self.chargers, "minutes": self.minutes, "pods": {}}
+        for pod, series in self.pods.items():
+            rss, files = series["rss"], series["files"]
+            out["pods"][pod] = {
+                "rss_start_bytes": rss[0][1], "rss_end_bytes": rss[-1][1],
+                "rss_drift_bytes_per_hour": round(drift_per_hour(rss)),
+                "files_start": files[0][1], "files_end": files[-1][1],
+                "files_drift_per_hour": round(drift_per_hour(files), 1)}
+        p99 = [v for _, v in self.p99_by_minute]
+        quarter = max(1, len(p99) // 4)
+        out["p99_ms_first_quarter"] = statistics.median(p99[:quarter]) if p99 else None
+        out["p99_ms_last_quarter"] = statistics.median(p99[-quarter:]) if p99 else None
+        out["p99_ms_drift_per_hour"] = round(drift_per_hour(self.p99_by_minute), 2)
+        return out
+
+    def problems(self):
+        f = self.figures()
+        out = []
+        for pod, p in f["pods"].items():
+            if p["rss_drift_bytes_per_hour"] > self.RSS_DRIFT_LIMIT * p["rss_start_bytes"]:
+                out.append(f"pod {pod}: RSS drifts {p['rss_drift_bytes_per_hour'] / 2**20:.1f} "
+                           f"MiB per hour (from {p['rss_start_bytes'] / 2**20:.0f} MiB)")
+            if abs(p["files_drift_per_hour"]) > self.FILES_DRIFT_LIMIT * self.chargers:
+                out.append(f"pod {pod}: open files drift {p['files_drift_per_hour']} per hour")
+        first, last = f["p99_ms_first_quarter"], f["p99_ms_last_quarter"]
+        if first is None:
+            out.append("no p99 from the fleet's progress lines")
+        elif last > self.P99_GROWTH_LIMIT * max(first, 1.0):
+            out.append(f"p99 grew from {first} ms (first quarter) to {last} ms (last quarter)")
+        return out
+
+    def table(self):
+        f = self.figures()
+        rows = ["| pod | RSS start → end | RSS drift per hour | open files start → end | "
+                "open files drift per hour |", "|---|---|---|---|---|"]
+        for pod, p in sorted(f["pods"].items()):
+            rows.append(f"| {pod} | {p['rss_start_bytes'] / 2**20:.1f} → "
+                        f"{p['rss_end_bytes'] / 2**20:.1f} MiB | "
+                        f"{p['rss_drift_bytes_per_hour'] / 2**20:+.1f} MiB | "
+                        f"{p['files_start']} → {p['files_end']} | "
+                        f"{p['files_drift_per_hour']:+.1f} |")
+        rows.append(f"\nfleet p99 (median of each minute's per-second p99): "
+                    f"{f['p99_ms_first_quarter']} ms in the first quarter, "
+                    f"{f['p99_ms_last_quarter']} ms in the last, "
+                    f"{f['p99_ms_drift_per_hour']:+.2f} ms per hour")
+        return "\n".join(rows)
 
 
 # -- the fleet ---------------------------------------------------------------------------

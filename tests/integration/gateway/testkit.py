@@ -340,7 +340,7 @@ class Deployment:
         epoch, pod, address, protocol = value.split("|", 3)
         return {"epoch": epoch, "pod": pod, "address": address, "protocol": protocol}
 
-    def events(self, charger_id=None, count=None, idle_ms=3000):
+    def events(self, charger_id=None, count=None, idle_ms=3000, timeout=120):
         """Events on the topic as dicts (proto3 JSON). With `count`, stops once that many came."""
         argv = [str(BIN_DIR / "switchyard-events"), "--kafka-brokers", self.servers.kafka_brokers,
                 "--events-topic", self.topic, "--idle-ms", str(idle_ms)]
@@ -348,7 +348,7 @@ class Deployment:
             argv += ["--charger-id", charger_id]
         if count:
             argv += ["--max", str(count)]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         assert done.returncode == 0, f"switchyard-events failed: {done.stderr}"
         return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 

@@ -55,6 +55,12 @@ def test_ocpp16_refuses_unknown_blocked_and_expired_tokens_with_their_id_tag_sta
     assert starts["NEVER-SEEN"].id_tag_info["status"] == "Invalid"
     assert starts["TOK-BLOCKED"].id_tag_info["status"] == "Blocked"
     assert starts["NEVER-SEEN"].transaction_id != starts["TOK-BLOCKED"].transaction_id
+    # Each decision the gateway asked for is timed where an operator looks for a slow one.
+    decisions = csms.gateway.metric if hasattr(csms, "gateway") else csms.process.metric
+    name = "switchyard_gateway_decision_seconds_count"
+    assert decisions(name, decision="boot", outcome="ok") == 1
+    assert decisions(name, decision="authorize", outcome="ok") == len(expected)
+    assert decisions(name, decision="authorize", outcome="failed") == 0
 
 
 def test_ocpp201_refuses_unknown_blocked_and_expired_tokens_with_their_id_token_status(csms):

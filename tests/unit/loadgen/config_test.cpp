@@ -36,6 +36,12 @@ TEST(LoadgenConfigTest, RefusesBadCombinations) {
     c.profile = "commands";
     c.command = "Explode";
   }));
+  EXPECT_TRUE(refused([](LoadgenConfig& c) { c.id_tags = -1; }));
+  EXPECT_FALSE(refused([](LoadgenConfig& c) {
+    c.profile = "rate";
+    c.action = "Authorize";
+    c.id_tags = 10'000;
+  }));
   EXPECT_FALSE(refused([](LoadgenConfig& c) {
     c.profile = "saturate";
     c.action = "Heartbeat";

@@ -41,6 +41,22 @@ class FramesTest : public ::testing::Test {
   ocpp::Decoder decoder_;
 };
 
+// --id-tags: the tokens tests/bench registers, each a valid 1.6 idTag and 2.0.1 idToken.
+TEST_F(FramesTest, NumberedTokensArePaddedAndValid) {
+  EXPECT_EQ(id_tag_of(0), "LG000000");
+  EXPECT_EQ(id_tag_of(4711), "LG004711");
+  EXPECT_EQ(id_tag_of(1'234'567), "LG1234567");
+  const std::string tag = id_tag_of(99);
+  auto p = params();
+  p.id_tag = tag;
+  for (Version version : {Version::k16, Version::k201}) {
+    expect_valid_call(version, Action::kAuthorize, p);
+    std::string payload;
+    append_payload(payload, version, Action::kAuthorize, p);
+    EXPECT_NE(payload.find("\"LG000099\""), std::string::npos) << payload;
+  }
+}
+
 TEST_F(FramesTest, Ocpp16TemplatesValidate) {
   for (Action action : {Action::kBootNotification, Action::kHeartbeat, Action::kStatusNotification,
                         Action::kAuthorize, Action::kStartTransaction, Action::kMeterValues,
