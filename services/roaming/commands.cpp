@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
-#include <thread>
 
 #include "common/runtime/core/log.h"
 #include "common/runtime/grpc/work_pool.h"
@@ -127,17 +126,8 @@ void CommandsReceiver::run(const std::shared_ptr<Job>& job) {
                                          {"message", message}});
   const std::string body = json::serialize(
       json::object{{"result", result}, {"message", json::parse(display_text(message))}});
-  for (int attempt = 1; attempt <= 3; ++attempt) {
-    auto sent =
-        client_.push("POST", "commands", job->response_url, job->their_token, body, job->to);
-    if (sent) return;
-    log::warn("command result not delivered", {{"partner_id", job->partner_id},
-                                               {"command", job->command},
-                                               {"attempt", attempt},
-                                               {"error", sent.error().message}});
-    if (sent.error().code != ErrorCode::kUnavailable) return;
-    std::this_thread::sleep_for(std::chrono::seconds(attempt));
-  }
+  post_result(client_, "commands", job->response_url, job->their_token, body, job->to,
+              job->partner_id);
 }
 
 http::Response CommandsReceiver::handle(const Partner& partner, const http::Request& request,

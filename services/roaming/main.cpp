@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   roaming::OcpiSettings ocpi;
   std::string gateway_address;
   std::string transactions_address;
+  std::string smart_charging_address;
   Settings settings("switchyard-roaming",
                     "Switchyard roaming: OCPI 2.2.1 CPO (versions, credentials, locations, ...) "
                     "and its partners; OICP 2.3 EVSE data and statuses to Hubject");
@@ -40,7 +41,10 @@ int main(int argc, char** argv) {
       .add("gateway-address", gateway_address,
            "ChargerControl of any gateway pod, for the eMSPs' commands (START_SESSION, ...)")
       .add("transactions-address", transactions_address,
-           "Transactions API, for the tariffs (OCPI tariffs module, CDRs)");
+           "Transactions API, for the tariffs (OCPI tariffs module, CDRs)")
+      .add("smart-charging-address", smart_charging_address,
+           "SmartCharging API, for the eMSPs' charging profiles (OCPI chargingprofiles); empty: "
+           "they are answered NOT_SUPPORTED");
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("roaming", "", log::parse_level(options.log_level));
   auto fail = [](const std::string& what) {
@@ -82,6 +86,9 @@ int main(int argc, char** argv) {
   }
   if (!gateway_address.empty()) {
     (*service)->set_gateway_channel(service_channel(gateway_address));
+  }
+  if (!smart_charging_address.empty()) {
+    (*service)->set_smart_charging_channel(service_channel(smart_charging_address));
   }
 
   if (auto r = process.start_http(); !r) return fail(r.error().message);

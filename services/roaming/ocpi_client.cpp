@@ -1,6 +1,8 @@
 // Calls to a partner's OCPI versions and credentials modules over HTTP (see ocpi_client.h).
 #include "roaming/ocpi_client.h"
 
+#include <thread>
+
 #include "common/runtime/core/log.h"
 #include "roaming/metrics.h"
 #include "roaming/ocpi_envelope.h"
@@ -138,6 +140,22 @@ Result<std::string> HttpOcpiClient::request(const std::string& method, const std
                                             const std::string& url, const std::string& token,
                                             std::string body, const Party& to) {
   return call(method, module, url, token, std::move(body), &to);
+}
+
+bool post_result(OcpiClient& client, const std::string& module, const std::string& url,
+                 const std::string& token, const std::string& body, const Party& to,
+                 const std::string& partner_id) {
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto sent = client.push("POST", module, url, token, body, to);
+    if (sent) return true;
+    log::warn("result not delivered to the response_url", {{"partner_id", partner_id},
+                                                           {"module", module},
+                                                           {"attempt", attempt},
+                                                           {"error", sent.error().message}});
+    if (sent.error().code != ErrorCode::kUnavailable) return false;
+    if (attempt < 3) std::this_thread::sleep_for(std::chrono::seconds(attempt));
+  }
+  return false;
 }
 
 }  // namespace switchyard::roaming

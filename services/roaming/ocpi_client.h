@@ -47,6 +47,14 @@ class OcpiClient {
                                       std::string body, const Party& to) = 0;
 };
 
+// POSTs the asynchronous result of a partner's request (a CommandResult, a ChargingProfileResult
+// ...) to its `response_url` through `client`: 3 attempts while the partner cannot be reached (1 s,
+// then 2 s apart), none after it answered with an error. False when it was not delivered; each
+// failure is logged with `module` and `partner_id`.
+bool post_result(OcpiClient& client, const std::string& module, const std::string& url,
+                 const std::string& token, const std::string& body, const Party& to,
+                 const std::string& partner_id);
+
 // Thread-safe. Counts switchyard_roaming_requests_total{direction="out"} when `metrics` is set.
 class HttpOcpiClient final : public OcpiClient {
  public:

@@ -10,10 +10,12 @@
 #include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/http/client.h"
+#include "roaming/charging_profiles.h"
 #include "roaming/commands.h"
 #include "roaming/credentials.h"
 #include "roaming/grpc_api.h"
 #include "roaming/grpc_charger_commands.h"
+#include "roaming/grpc_session_limits.h"
 #include "roaming/grpc_tariff_source.h"
 #include "roaming/location_pusher.h"
 #include "roaming/location_store.h"
@@ -89,6 +91,9 @@ struct RoamingService::Impl {
         chargers(kCommandTimeout),
         commands({locations, sessions, tokens, db}, client, chargers, clock, registry,
                  std::chrono::duration_cast<std::chrono::seconds>(kCommandTimeout)),
+        session_limits(kCommandTimeout),
+        charging_profiles(sessions, client, session_limits, clock, registry,
+                          std::chrono::duration_cast<std::chrono::seconds>(kCommandTimeout)),
         transactions_topic(s.transactions_topic),
         cdrs_topic(s.cdrs_topic),
         api(
@@ -103,6 +108,7 @@ struct RoamingService::Impl {
     registration.add_module(sessions_sender);
     registration.add_module(cdrs_sender);
     registration.add_module(commands);
+    registration.add_module(charging_profiles);
     registration.add_module(tariffs_sender);
     pusher.add_source(location_pushes);
     pusher.add_source(session_pushes);
@@ -267,6 +273,8 @@ struct RoamingService::Impl {
   OwnedListSender cdrs_sender;
   GrpcChargerCommands chargers;
   CommandsReceiver commands;
+  GrpcSessionLimits session_limits;
+  ChargingProfilesReceiver charging_profiles;
   std::string transactions_topic;
   std::string cdrs_topic;
   RoamingApi api;
@@ -330,11 +338,17 @@ void RoamingService::stop() {
   impl_->pusher.stop();
   if (impl_->oicp_pusher) impl_->oicp_pusher->stop();
   impl_->commands.stop();  // the commands in flight post their results first
+  impl_->charging_profiles.stop();
 }
 
 void RoamingService::set_transactions_channel(
     const std::shared_ptr<grpc::ChannelInterface>& channel) {
   impl_->tariff_source.set_channel(channel);
+}
+
+void RoamingService::set_smart_charging_channel(
+    const std::shared_ptr<grpc::ChannelInterface>& channel) {
+  impl_->session_limits.set_channel(channel);
 }
 
 void RoamingService::set_gateway_channel(const std::shared_ptr<grpc::ChannelInterface>& channel) {

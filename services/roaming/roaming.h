@@ -63,6 +63,9 @@ class RoamingService {
   // ChargerControl of a gateway pod, for the eMSPs' commands (without one every command fails:
   // FAILED, "no gateway configured").
   void set_gateway_channel(const std::shared_ptr<grpc::ChannelInterface>& channel);
+  // The smart-charging service (the eMSPs' charging profiles; without one the chargingprofiles
+  // module answers NOT_SUPPORTED).
+  void set_smart_charging_channel(const std::shared_ptr<grpc::ChannelInterface>& channel);
   // The transactions service (its tariffs, for the tariffs module and CDRs; without one the
   // tariffs module answers 503 and CDRs carry no tariffs).
   void set_transactions_channel(const std::shared_ptr<grpc::ChannelInterface>& channel);

@@ -380,4 +380,93 @@ SmartChargingApi::Reactor* SmartChargingApi::Explain(Context* c, const v1::Expla
   });
 }
 
+namespace {
+
+grpc::Status session_plan_out(const Result<SessionPlanView>& view, v1::SessionPlan* out) {
+  if (!view) return to_grpc_status(view.error());
+  out->set_site_id(view->site_id);
+  out->set_charger_id(view->evse.charger_id);
+  out->set_evse_id(view->evse.evse_id);
+  out->set_current_a(view->planned.current_a);
+  out->set_phases(view->planned.phases);
+  out->set_reason(token(to_string(view->reason)));
+  out->set_voltage_v(view->voltage_v);
+  if (view->limit) {
+    const SessionLimit& l = *view->limit;
+    v1::SessionLimitSchedule* s = out->mutable_limit();
+    s->set_unit(l.unit == RateUnit::kWatts ? v1::CHARGING_RATE_UNIT_WATTS
+                                           : v1::CHARGING_RATE_UNIT_AMPERES);
+    set_time(l.start, s->mutable_start());
+    if (l.end) {
+      s->set_duration_s(static_cast<int>(
+          std::chrono::duration_cast<std::chrono::seconds>(*l.end - l.start).count()));
+    }
+    for (const SessionLimit::Period& p : l.periods) {
+      auto* period = s->add_periods();
+      period->set_start_offset_s(
+          static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(p.offset).count()));
+      period->set_limit(p.limit);
+    }
+    s->set_source(l.source);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status require_session(const std::string& charger_id, const std::string& transaction_id) {
+  if (charger_id.empty() || transaction_id.empty()) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "charger_id and transaction_id are required"};
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+SmartChargingApi::Reactor* SmartChargingApi::SetSessionLimit(Context* c,
+                                                             const v1::SetSessionLimitRequest* r,
+                                                             v1::SetSessionLimitResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    if (auto s = require_session(r->charger_id(), r->transaction_id()); !s.ok()) return s;
+    if (!r->has_limit() || r->limit().periods().empty()) {
+      return invalid(
+          "limit with at least one period is required (ClearSessionLimit takes one off)");
+    }
+    const v1::SessionLimitSchedule& in = r->limit();
+    if (in.duration_s() < 0) return invalid("limit.duration_s must be 0 or more");
+    SessionLimit limit;
+    limit.unit = in.unit() == v1::CHARGING_RATE_UNIT_WATTS ? RateUnit::kWatts : RateUnit::kAmperes;
+    limit.start = in.has_start() ? Time(std::chrono::seconds(in.start().seconds()) +
+                                        std::chrono::nanoseconds(in.start().nanos()))
+                                 : service_.now();
+    if (in.duration_s() > 0) limit.end = limit.start + std::chrono::seconds(in.duration_s());
+    for (const auto& p : in.periods()) {
+      if (p.start_offset_s() < 0) return invalid("limit.periods: start_offset_s must be 0 or more");
+      limit.periods.push_back({std::chrono::seconds(p.start_offset_s()), p.limit()});
+    }
+    limit.source = in.source();
+    return session_plan_out(
+        service_.set_session_limit(r->charger_id(), r->transaction_id(), std::move(limit)),
+        out->mutable_plan());
+  });
+}
+
+SmartChargingApi::Reactor* SmartChargingApi::ClearSessionLimit(
+    Context* c, const v1::ClearSessionLimitRequest* r, v1::ClearSessionLimitResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    if (auto s = require_session(r->charger_id(), r->transaction_id()); !s.ok()) return s;
+    return session_plan_out(
+        service_.set_session_limit(r->charger_id(), r->transaction_id(), std::nullopt),
+        out->mutable_plan());
+  });
+}
+
+SmartChargingApi::Reactor* SmartChargingApi::GetSessionPlan(Context* c,
+                                                            const v1::GetSessionPlanRequest* r,
+                                                            v1::GetSessionPlanResponse* out) {
+  return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
+    if (auto s = require_session(r->charger_id(), r->transaction_id()); !s.ok()) return s;
+    return session_plan_out(service_.session_plan(r->charger_id(), r->transaction_id()),
+                            out->mutable_plan());
+  });
+}
+
 }  // namespace switchyard::smart_charging

@@ -30,6 +30,12 @@ class SmartChargingApi final : public v1::SmartCharging::CallbackService {
       Context*, v1::PushMeterReadingsResponse*) override;
   Reactor* GetPlan(Context*, const v1::GetPlanRequest*, v1::GetPlanResponse*) override;
   Reactor* Explain(Context*, const v1::ExplainRequest*, v1::ExplainResponse*) override;
+  Reactor* SetSessionLimit(Context*, const v1::SetSessionLimitRequest*,
+                           v1::SetSessionLimitResponse*) override;
+  Reactor* ClearSessionLimit(Context*, const v1::ClearSessionLimitRequest*,
+                             v1::ClearSessionLimitResponse*) override;
+  Reactor* GetSessionPlan(Context*, const v1::GetSessionPlanRequest*,
+                          v1::GetSessionPlanResponse*) override;
 
  private:
   SmartChargingService& service_;

@@ -76,6 +76,8 @@ std::string_view to_string(Reason reason) {
       return "power limit";
     case Reason::kPhaseImbalance:
       return "phase imbalance";
+    case Reason::kSessionLimit:
+      return "session limit";
   }
   return "?";
 }
@@ -246,6 +248,49 @@ void SitePlanner::session_ended(EvseIndex e, Time /*now*/) {
   s.session.reset();
   s.tx = Knowledge::kNone;
   dirty_ = true;
+}
+
+bool SitePlanner::set_session_limit(EvseIndex e, std::optional<SessionLimit> limit) {
+  EvseState& s = evses_[e];
+  if (!s.session) return false;
+  s.session->limit = std::move(limit);
+  dirty_ = true;
+  return true;
+}
+
+std::optional<SessionLimit> SitePlanner::session_limit(EvseIndex e) const {
+  const EvseState& s = evses_[e];
+  return s.session ? s.session->limit : std::nullopt;
+}
+
+std::optional<double> SitePlanner::session_limit_a(EvseIndex e, Time now) const {
+  const EvseState& s = evses_[e];
+  if (!s.session || !s.session->limit) return std::nullopt;
+  const SessionLimit& l = *s.session->limit;
+  if (now < l.start || (l.end && now >= *l.end)) return std::nullopt;
+  const SessionLimit::Period* in_force = nullptr;
+  for (const SessionLimit::Period& p : l.periods) {
+    if (l.start + p.offset > now) break;
+    in_force = &p;
+  }
+  if (in_force == nullptr) return std::nullopt;
+  if (l.unit == RateUnit::kAmperes) return in_force->limit;
+  const Evse& ev = site_.evse(e);
+  const PhaseMask vehicle = s.session->vehicle != 0 ? s.session->vehicle : ev.connector_mask;
+  return in_force->limit / (voltage_ * std::max(1, phase_count(vehicle)));
+}
+
+std::optional<Time> SitePlanner::session_limit_change(EvseIndex e, Time now) const {
+  const EvseState& s = evses_[e];
+  if (!s.session || !s.session->limit) return std::nullopt;
+  const SessionLimit& l = *s.session->limit;
+  std::optional<Time> next;
+  auto consider = [&](Time t) {
+    if (t > now && (!next || t < *next)) next = t;
+  };
+  for (const SessionLimit::Period& p : l.periods) consider(l.start + p.offset);
+  if (l.end) consider(*l.end);
+  return next;
 }
 
 void SitePlanner::evse_meter(EvseIndex e, const PhaseCurrents& connector_a, Time now) {
@@ -503,6 +548,7 @@ void SitePlanner::apply_hysteresis() {
       }
       const double diff = t.current_a - c.current_a;
       if (std::abs(diff) >= settings_.hysteresis_a || diff == 0.0) continue;
+      if (s.limit_a && c.current_a > *s.limit_a + kEps) continue;  // a session limit is kept
       const PhaseCurrents lt = load_of(e, t);
       const PhaseCurrents lc = load_of(e, c);
       PhaseCurrents delta{};
@@ -603,6 +649,7 @@ Plan SitePlanner::replan(Time now) {
     EvseState& s = evses_[e];
     s.node = kNoNode;
     s.has_phase = s.has_other_phase = false;
+    s.limit_a.reset();
     if (!reachable(e, now)) {
       const PhaseCurrents x = exposure(e, now);
       for (int p = 0; p < kPhaseCount; ++p) fixed_[ev.charger][p] += x[p];
@@ -649,6 +696,18 @@ Plan SitePlanner::replan(Time now) {
     }
     d.max_a =
         std::max(d.min_a, std::min(ev.spec.max_current_a, ss.draw_cap_a.value_or(kUnlimited)));
+    s.limit_a = session_limit_a(e, now);
+    if (s.limit_a) {
+      if (*s.limit_a < d.min_a - kEps) {
+        // Paused by the limit: 0 A, out of the round until it allows the minimum again.
+        ss.candidate = ss.admitted = false;
+        s.minimum_a = d.min_a;
+        s.reason = Reason::kSessionLimit;
+        s.target = Setpoint{0.0, full_phases(e)};
+        continue;
+      }
+      d.max_a = std::min(d.max_a, *s.limit_a);
+    }
     d.weight = ev.weight;
     AdmissionKey key{.tier = 2, .first = 0.0, .second = 0.0, .third = 0.0, .evse = e};
     if ((!ss.admitted || !ss.served) && now >= s.due_at) {
@@ -717,7 +776,11 @@ Plan SitePlanner::replan(Time now) {
       switch (g.bound) {
         case Bound::kNone:
         case Bound::kMaximum:
-          s.reason = ss.draw_cap_a && g.current_a >= *ss.draw_cap_a - kEps &&
+          s.reason = s.limit_a && g.current_a >= *s.limit_a - kEps &&
+                             *s.limit_a <
+                                 std::min(ev.spec.max_current_a, ss.draw_cap_a.value_or(kUnlimited))
+                         ? Reason::kSessionLimit
+                     : ss.draw_cap_a && g.current_a >= *ss.draw_cap_a - kEps &&
                              *ss.draw_cap_a < ev.spec.max_current_a
                          ? Reason::kVehicleDraw
                          : Reason::kEvseMaximum;
@@ -962,6 +1025,9 @@ void SitePlanner::schedule_next(Time now) {
     }
     if (ss.underdraw_since) consider(*ss.underdraw_since + settings_.draw_observation);
   }
+  for (EvseIndex e = 0; e < evses_.size(); ++e) {
+    if (auto t = session_limit_change(e, now)) consider(*t);
+  }
   next_replan_ = next;
 }
 
@@ -1093,6 +1159,7 @@ EvseStatus SitePlanner::status(EvseIndex e) const {
     out.charging = s.session->admitted;
     out.vehicle_phases = s.session->vehicle;
     out.draw_cap_a = s.session->draw_cap_a;
+    out.session_limit_a = s.limit_a;
   }
   return out;
 }
@@ -1168,6 +1235,15 @@ Explanation SitePlanner::explain(EvseIndex e) const {
     case Reason::kVehicleDraw:
       text += setpoint + ", capped at what the vehicle draws (the rest went to others)";
       break;
+    case Reason::kSessionLimit: {
+      const auto& limit = s.session ? s.session->limit : std::nullopt;
+      const std::string by = limit && !limit->source.empty() ? limit->source : "another party";
+      text += s.target.current_a > 0.0
+                  ? setpoint + ", the limit " + by + " put on the session"
+                  : "paused: the limit " + by + " put on the session is under its minimum " +
+                        amps(x.minimum_a);
+      break;
+    }
     case Reason::kNodePhaseLimit:
     case Reason::kNodePowerLimit:
     case Reason::kPhaseImbalance:

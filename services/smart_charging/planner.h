@@ -56,6 +56,23 @@ struct Setpoint {
   bool operator==(const Setpoint&) const = default;
 };
 
+// A limit another party puts on one session (an eMSP's charging profile over OCPI): from
+// `start`, each period's limit until the next period's offset; none before `start`, after `end`
+// or once the session ends. Amperes per phase or watts (turned into amperes over the phases the
+// vehicle uses, the connector's while unknown). A limit under the EVSE's minimum current pauses
+// the session. It only ever lowers what the site's limits allow.
+struct SessionLimit {
+  struct Period {
+    Duration offset{};
+    double limit = 0.0;
+  };
+  RateUnit unit = RateUnit::kAmperes;
+  Time start{};
+  std::optional<Time> end;
+  std::vector<Period> periods;  // offsets ascending, the first at 0
+  std::string source;           // who set it, for explain(): "eMSP DE*EMS"
+};
+
 // TxDefaultProfile (what a session starts with: 0 A until planned) or TxProfile of a session.
 enum class ProfilePurpose : std::uint8_t { kTxDefault, kTx };
 enum class PlanStep : std::uint8_t { kLower, kRaise };
@@ -96,6 +113,7 @@ enum class Reason : std::uint8_t {
   kNodePhaseLimit,  // node / phase limit binds
   kNodePowerLimit,  // node power limit binds
   kPhaseImbalance,  // node's imbalance limit between phase and other_phase binds
+  kSessionLimit,    // another party's limit on the session binds (set_session_limit)
 };
 std::string_view to_string(Reason reason);
 
@@ -122,9 +140,10 @@ struct EvseStatus {
   std::optional<Setpoint> applied;          // the limit it applies, if known
   std::optional<double> offline_current_a;  // what it falls back to offline, if known
   bool session = false;
-  bool charging = false;             // admitted by the last plan
-  PhaseMask vehicle_phases = 0;      // connector phases its vehicle draws on; 0 = unknown
-  std::optional<double> draw_cap_a;  // capped at what the vehicle draws
+  bool charging = false;                  // admitted by the last plan
+  PhaseMask vehicle_phases = 0;           // connector phases its vehicle draws on; 0 = unknown
+  std::optional<double> draw_cap_a;       // capped at what the vehicle draws
+  std::optional<double> session_limit_a;  // the session limit in force, per phase, if any
 };
 
 // A node's limit against the worst case of what its EVSEs may draw right now.
@@ -163,6 +182,10 @@ class SitePlanner {
   // another party's profile: counted at its worst case, as after a rejection, until a profile
   // is accepted again.
   void applied_above_plan(EvseIndex evse, Time now);
+  // Puts (nullopt: takes off) a limit on the EVSE's session; false without a session. It ends
+  // with the session.
+  bool set_session_limit(EvseIndex evse, std::optional<SessionLimit> limit);
+  std::optional<SessionLimit> session_limit(EvseIndex evse) const;
 
   // --- driving -------------------------------------------------------------------------------
   bool needs_replan(Time now) const;
@@ -220,6 +243,7 @@ class SitePlanner {
     std::optional<Time> underdraw_since;
     double underdraw_peak_a = 0.0;
     std::optional<double> draw_cap_a;
+    std::optional<SessionLimit> limit;
   };
 
   struct EvseState {
@@ -231,6 +255,7 @@ class SitePlanner {
     PhaseCurrents bound{};  // upper bound on the draw while the effective limit is unknown
     PhaseCurrents settle_a{};
     Time settle_until;
+    std::optional<double> limit_a;  // the session limit in force at the last plan (A per phase)
     std::vector<InFlight> in_flight;
     bool rejected = false;
     Time rejected_at;
@@ -278,6 +303,9 @@ class SitePlanner {
   void apply_hysteresis();
   void schedule_next(Time now);
   std::uint8_t full_phases(EvseIndex e) const;
+  // The session limit in force at `now` (A per phase), and when it next changes.
+  std::optional<double> session_limit_a(EvseIndex e, Time now) const;
+  std::optional<Time> session_limit_change(EvseIndex e, Time now) const;
   double seconds(Time t) const;
 
   Site site_;

@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
@@ -180,7 +181,12 @@ struct SmartChargingService::Metrics {
                    .Name("switchyard_smart_charging_schedule_checks_total")
                    .Help("GetCompositeSchedule checks of accepted profiles: match, above_plan "
                          "(counted at its worst case), unverifiable")
-                   .Register(registry)) {}
+                   .Register(registry)),
+        session_limits(prometheus::BuildCounter()
+                           .Name("switchyard_smart_charging_session_limits_total")
+                           .Help("Limits other parties put on sessions (OCPI charging "
+                                 "profiles): set, cleared, unknown_session")
+                           .Register(registry)) {}
 
   prometheus::Counter& replans;
   prometheus::Histogram& replan_seconds;
@@ -195,6 +201,7 @@ struct SmartChargingService::Metrics {
   prometheus::Gauge& without_fail_safe;
   prometheus::Family<prometheus::Histogram>& session_to_profile;
   prometheus::Family<prometheus::Counter>& checks;
+  prometheus::Family<prometheus::Counter>& session_limits;
 };
 
 SmartChargingService::SmartChargingService(ProfileSender& sender, SiteStore& store,
@@ -633,6 +640,79 @@ void SmartChargingService::session_ended(const EvseAddress& evse,
   where->first->measured_changed = true;
   where->first->session_seen[where->second].reset();
   wake_locked();
+}
+
+Result<std::pair<SmartChargingService::SiteRuntime*, EvseIndex>>
+SmartChargingService::locate_transaction(const std::string& charger_id,
+                                         const std::string& transaction_id) const {
+  auto it = evse_of_transaction_.find(transaction_key(charger_id, transaction_id));
+  std::optional<std::pair<SiteRuntime*, EvseIndex>> where;
+  if (it != evse_of_transaction_.end()) where = locate(it->second);
+  if (!where) {
+    if (metrics_) metrics_->session_limits.Add({{"event", "unknown_session"}}).Increment();
+    return make_error(ErrorCode::kNotFound, "no planned site has transaction " + transaction_id +
+                                                " of charger " + charger_id + " running");
+  }
+  return *where;
+}
+
+SessionPlanView SmartChargingService::session_view(const SiteRuntime& runtime,
+                                                   EvseIndex evse) const {
+  SessionPlanView view;
+  view.site_id = runtime.id;
+  view.evse = runtime.addresses[evse];
+  view.planned = runtime.planner->target(evse);
+  view.reason = runtime.planner->explain(evse).reason;
+  view.limit = runtime.planner->session_limit(evse);
+  view.voltage_v = runtime.planner->site().nominal_voltage_v();
+  return view;
+}
+
+Result<SessionPlanView> SmartChargingService::set_session_limit(const std::string& charger_id,
+                                                                const std::string& transaction_id,
+                                                                std::optional<SessionLimit> limit) {
+  if (limit) {
+    if (limit->periods.empty() || limit->periods.front().offset != Duration::zero()) {
+      return make_error(ErrorCode::kInvalidArgument, "the first period must start at 0");
+    }
+    for (std::size_t i = 0; i < limit->periods.size(); ++i) {
+      const SessionLimit::Period& p = limit->periods[i];
+      if (!std::isfinite(p.limit) || p.limit < 0) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "period " + std::to_string(i) + ": the limit must be 0 or more");
+      }
+      if (i > 0 && p.offset <= limit->periods[i - 1].offset) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "period " + std::to_string(i) + " does not start after the one before");
+      }
+    }
+    if (limit->end && *limit->end <= limit->start) {
+      return make_error(ErrorCode::kInvalidArgument, "the limit ends before it starts");
+    }
+  }
+  std::lock_guard lock(mutex_);
+  auto where = locate_transaction(charger_id, transaction_id);
+  if (!where) return std::unexpected(where.error());
+  auto [runtime, evse] = *where;
+  const bool set = limit.has_value();
+  const std::string source = set ? limit->source : std::string();
+  runtime->planner->set_session_limit(evse, std::move(limit));
+  if (metrics_) metrics_->session_limits.Add({{"event", set ? "set" : "cleared"}}).Increment();
+  log::info(set ? "session limit set" : "session limit cleared",
+            {{"charger_id", charger_id},
+             {"transaction_id", transaction_id},
+             {"site", runtime->id},
+             {"source", source}});
+  wake_locked();
+  return session_view(*runtime, evse);
+}
+
+Result<SessionPlanView> SmartChargingService::session_plan(
+    const std::string& charger_id, const std::string& transaction_id) const {
+  std::lock_guard lock(mutex_);
+  auto where = locate_transaction(charger_id, transaction_id);
+  if (!where) return std::unexpected(where.error());
+  return session_view(*where->first, where->second);
 }
 
 void SmartChargingService::evse_meter(const EvseAddress& evse, const PhaseCurrents& connector_a) {

@@ -90,6 +90,16 @@ struct ExplanationView {
   std::string node_id;  // the binding node, if any
 };
 
+// A running session as the planner sees it (set_session_limit, session_plan).
+struct SessionPlanView {
+  std::string site_id;
+  EvseAddress evse;
+  Setpoint planned;  // the last plan's setpoint (A per phase)
+  Reason reason = Reason::kUnplanned;
+  std::optional<SessionLimit> limit;
+  double voltage_v = 230.0;  // the site's nominal voltage
+};
+
 // "<charger>/<evse>": the EVSE id in a SiteSpec.
 std::string evse_key(const EvseAddress& evse);
 
@@ -145,6 +155,17 @@ class SmartChargingService {
   // Per connector phase (the charger's L1, L2, L3), A.
   void evse_meter(const EvseAddress& evse, const PhaseCurrents& connector_a);
 
+  // --- limits other parties put on a session (OCPI chargingprofiles through roaming) ---------
+  // Puts (nullopt: takes off) a limit on the charger's running transaction; the driver re-plans
+  // at once. kNotFound when no planned site has that transaction running, kInvalidArgument for
+  // periods that do not start at 0 and ascend, or a negative or non-finite limit.
+  Result<SessionPlanView> set_session_limit(const std::string& charger_id,
+                                            const std::string& transaction_id,
+                                            std::optional<SessionLimit> limit);
+  Result<SessionPlanView> session_plan(const std::string& charger_id,
+                                       const std::string& transaction_id) const;
+  Time now() const { return clock_.now(); }
+
   // --- driving -------------------------------------------------------------------------------
   // Re-plans every site that needs it and sends what may go out; returns the profiles sent.
   std::size_t tick();
@@ -158,6 +179,10 @@ class SmartChargingService {
   SiteRuntime* find_site(const std::string& site_id) const;
   // The site and EVSE index of an address, if a site has it.
   std::optional<std::pair<SiteRuntime*, EvseIndex>> locate(const EvseAddress& evse) const;
+  // The site and EVSE of a running transaction (with mutex_ held); kNotFound naming it.
+  Result<std::pair<SiteRuntime*, EvseIndex>> locate_transaction(
+      const std::string& charger_id, const std::string& transaction_id) const;
+  SessionPlanView session_view(const SiteRuntime& runtime, EvseIndex evse) const;
   std::unique_ptr<SiteRuntime> build_runtime(SiteDefinition definition, Result<Site>& built);
   void index_site(SiteRuntime& runtime);
   void unindex_site(const SiteRuntime& runtime);

@@ -240,8 +240,9 @@ int main(int argc, char** argv) {
       std::make_unique<gateway::GrpcDecisions>(auth_stub, v1::Transactions::NewStub(channel)));
   credentials.bind(std::make_unique<gateway::GrpcCredentialStore>(auth_stub));
   auto control_stub = v1::ChargerControl::NewStub(channel);
-  (*roaming_service)->set_gateway_channel(channel);       // the eMSPs' commands
-  (*roaming_service)->set_transactions_channel(channel);  // tariffs
+  (*roaming_service)->set_gateway_channel(channel);         // the eMSPs' commands
+  (*roaming_service)->set_transactions_channel(channel);    // tariffs
+  (*roaming_service)->set_smart_charging_channel(channel);  // the eMSPs' charging profiles
   auth_api.set_charger_control(control_stub.get());
   profile_sender.bind(
       std::make_unique<smart_charging::ChargerControlSender>(channel, profile_sender.settings()));

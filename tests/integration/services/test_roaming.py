@@ -222,8 +222,7 @@ def test_unknown_module_is_404(standalone):
     with OcpiEmsp() as peer:
         _, _, registered = peer_registers(standalone, peer)
     token_c = registered.data["token"]
-    for path, module in (("/2.2.1/chargingprofiles", "chargingprofiles"),
-                         ("/2.2.1/hubclientinfo", "hubclientinfo"),
+    for path, module in (("/2.2.1/hubclientinfo", "hubclientinfo"),
                          ("/nonsense", "nonsense")):
         answer = ocpi("GET", standalone.ocpi_base_url + path, token_c)
         assert answer.http == 404 and answer.status_code == 2000, answer

@@ -20,6 +20,14 @@ What it proves:
   reason. An unknown session is UNKNOWN_SESSION, an unknown location 404 / 2003, a body without
   response_url 400 / 2001 naming it; none of them reaches a charger.
 * switchyard_roaming_commands_total{command,result} counts them.
+
+And chargingprofiles as RECEIVER, against the smart-charging service inside standalone: the eMSP
+PUTs a 10 A profile on its driver's running session; it is ACCEPTED at once, the
+ChargingProfileResult ACCEPTED reaches the response_url, and the charger receives a TxProfile of
+at most 10 A for that transaction (the site would give it 32 A). GET answers an
+ActiveChargingProfile of the planned 10 A; DELETE takes the limit off and the charger gets its
+32 A back. A session that is not the eMSP's is UNKNOWN_SESSION, a profile that is not valid 2001
+naming the field; every payload validates against the OCPI 2.2.1 OpenAPI description.
 """
 
 import asyncio
@@ -35,7 +43,9 @@ from ocpi_peer import _endpoint_url, sample_token
 from servicekit import OcppCharger, at, run, wait_until
 from test_roaming import Answer
 from test_roaming import schemas  # noqa: F401  (the fixture, shared with test_roaming)
-from test_roaming_sessions import new_uid, session_id, session_peer, setup_site
+from test_roaming_sessions import new_uid, push_token, session_id, session_peer, setup_site
+from test_smart_charging import Charger16, node, write_json
+from test_smart_charging import evse as site_evse
 
 
 class RemoteCharger(ChargePoint16):
@@ -178,5 +188,103 @@ def test_commands_that_cannot_reach_a_charger_say_why(standalone, schemas, tmp_p
         assert not peer.command_results(2), "a refused command got a result"
         assert standalone.process.metric("switchyard_roaming_commands_total",
                                          command="START_SESSION", result="FAILED") == 1
+    finally:
+        peer.stop()
+
+
+def test_an_emsp_limits_its_drivers_session_through_charging_profiles(standalone, schemas,
+                                                                       tmp_path):
+    charger_id, location_id = "cp-roam-limit", "LOC-LIM"
+    setup_site(standalone, tmp_path, charger_id, location_id)
+    standalone.ctl("sites", "put", write_json(tmp_path / "limited.json", {
+        "id": "limited", "nodes": [node("grid", "NODE_KIND_GRID_CONNECTION", 63),
+                                   node(charger_id, "NODE_KIND_CHARGER", 32, "grid")],
+        "evses": [site_evse(charger_id)]}))
+    peer, _, _ = session_peer(standalone, "limiting-emsp", party_id="LIM")
+    driver = new_uid("RLIM")
+    push_token(peer, driver)
+    url = _endpoint_url(peer.switchyard_endpoints, "chargingprofiles", "RECEIVER")
+    seen = {}
+
+    def ask(method, sid, query="", body=None):
+        answer = Answer(peer.request(method, f"{url}/{sid}" + (f"?{query}" if query else ""),
+                                     token=peer.token_to_switchyard, json_body=body))
+        if answer.http == 200:
+            schemas.validate("charging-profiles.yaml", "ChargingProfileResponse", answer.data)
+        return answer
+
+    def result(n, name):
+        [posted] = wait_until(lambda: peer.command_results(n), 40, f"charging profile result {n}")
+        schemas.validate("charging-profiles.yaml", name, posted)
+        return posted
+
+    try:
+        assert url == f"{standalone.ocpi_base_url}/2.2.1/chargingprofiles"
+
+        async def scenario():
+            async with OcppCharger(standalone.ws_url(charger_id), Charger16, "ocpp1.6") as cp:
+                boot = await cp.call(call16.BootNotification(charge_point_vendor="Acme",
+                                                             charge_point_model="Volt-16"))
+                assert boot.status == "Accepted", boot
+                start = await cp.call(call16.StartTransaction(
+                    connector_id=1, id_tag=driver, meter_start=0, timestamp=at(0)))
+                assert start.id_tag_info["status"] == "Accepted", start
+                tx = start.transaction_id
+                sid = session_id(charger_id, tx)
+                loop = asyncio.get_running_loop()
+
+                def blocking(fn, *args):
+                    return loop.run_in_executor(None, fn, *args)
+
+                def tx_limit():
+                    profiles = cp.of("TxProfile", tx)
+                    return profiles[-1].limit_a if profiles else None
+
+                await blocking(wait_until, lambda: (peer.session(sid) or {}).get(
+                    "status") == "ACTIVE", 20, "the ACTIVE session")
+                await blocking(wait_until, lambda: tx_limit() == 32, 20, "the 32 A TxProfile")
+
+                body = {"charging_profile": {"charging_rate_unit": "A", "charging_profile_period":
+                                             [{"start_period": 0, "limit": 10}]},
+                        "response_url": peer.command_response_url(1)}
+                schemas.validate("charging-profiles.yaml", "SetChargingProfile", body)
+                put = await blocking(ask, "PUT", sid, "", body)
+                assert put.http == 200 and put.data == {"result": "ACCEPTED", "timeout": 30}, put
+                seen["set"] = (await blocking(result, 1, "ChargingProfileResult"))["result"]
+                await blocking(wait_until, lambda: tx_limit() == 10, 20, "the 10 A TxProfile")
+
+                got = await blocking(ask, "GET", sid, "duration=900&response_url=" +
+                                     peer.command_response_url(2))
+                assert got.data["result"] == "ACCEPTED", got
+                seen["active"] = await blocking(result, 2, "ActiveChargingProfileResult")
+
+                cleared = await blocking(ask, "DELETE", sid,
+                                         "response_url=" + peer.command_response_url(3))
+                assert cleared.data["result"] == "ACCEPTED", cleared
+                seen["clear"] = (await blocking(result, 3, "ClearProfileResult"))["result"]
+                await blocking(wait_until, lambda: tx_limit() == 32, 20, "32 A again")
+
+                seen["unknown"] = (await blocking(ask, "PUT", "no-such-session", "", body)).data
+                bad = {**body, "charging_profile": {"charging_rate_unit": "kW",
+                                                    "charging_profile_period": []}}
+                seen["bad"] = await blocking(ask, "PUT", sid, "", bad)
+                await cp.call(call16.StopTransaction(meter_stop=5000, timestamp=at(600),
+                                                     transaction_id=tx, reason="Local"))
+
+        run(scenario(), timeout=120)
+        assert seen["set"] == "ACCEPTED" and seen["clear"] == "ACCEPTED", seen
+        assert seen["active"]["result"] == "ACCEPTED", seen
+        profile = seen["active"]["profile"]["charging_profile"]
+        assert profile["charging_rate_unit"] == "A" and profile["duration"] == 900, profile
+        assert profile["charging_profile_period"] == [{"start_period": 0, "limit": 10.0}], profile
+        assert seen["unknown"]["result"] == "UNKNOWN_SESSION", seen
+        assert seen["bad"].http == 400 and seen["bad"].status_code == 2001, seen["bad"]
+        assert seen["bad"].message.startswith("charging_profile.charging_rate_unit"), seen["bad"]
+        process = standalone.process
+        assert process.metric("switchyard_roaming_charging_profiles_total", operation="set",
+                              result="ACCEPTED") == 1
+        assert process.metric("switchyard_smart_charging_session_limits_total", event="set") == 1
+        assert process.metric("switchyard_smart_charging_session_limits_total",
+                              event="cleared") == 1
     finally:
         peer.stop()

@@ -543,6 +543,90 @@ TEST(SitePlannerTest, APhaseSwitchingEvseGoesToOnePhaseWhenThreeDoNotFit) {
   }
 }
 
+// An eMSP's limit on one session (OCPI chargingprofiles): it caps that session and frees the rest
+// for the others, follows its periods, pauses the session under the minimum, converts watts over
+// the vehicle's phases, and ends with the session.
+TEST(SitePlannerTest, ASessionLimitCapsThatSessionAndFollowsItsPeriods) {
+  Driver d(four_chargers());
+  d.connect_all();
+  const EvseIndex c1 = d.evse("C1/1");
+  const EvseIndex c2 = d.evse("C2/1");
+  d.planner.session_started(c1, d.now);
+  d.planner.session_started(c2, d.now);
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C1/1"), 32.0);
+  EXPECT_DOUBLE_EQ(d.target("C2/1"), 32.0);
+
+  EXPECT_FALSE(d.planner.set_session_limit(d.evse("C3/1"), SessionLimit{})) << "no session on C3";
+  const Time start = d.now;
+  SessionLimit limit;
+  limit.start = start;
+  limit.end = start + 30min;
+  limit.periods = {{0min, 10.0}, {10min, 4.0}, {20min, 16.0}};
+  limit.source = "eMSP NL*EMS";
+  ASSERT_TRUE(d.planner.set_session_limit(c1, limit));
+  EXPECT_TRUE(d.planner.needs_replan(d.now));
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C1/1"), 10.0);
+  Explanation x = d.planner.explain(c1);
+  EXPECT_EQ(x.reason, Reason::kSessionLimit);
+  EXPECT_NE(x.text.find("eMSP NL*EMS"), std::string::npos) << x.text;
+  EXPECT_EQ(d.planner.status(c1).session_limit_a, 10.0);
+
+  // The next period starts at +10 min: the planner wakes for it, and 4 A is under the 6 A
+  // minimum: the session pauses (0 A) until +20 min.
+  EXPECT_LE(d.planner.next_wakeup(), start + 10min);
+  d.now = start + 10min;
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C1/1"), 0.0);
+  x = d.planner.explain(c1);
+  EXPECT_EQ(x.reason, Reason::kSessionLimit);
+  EXPECT_NE(x.text.find("paused"), std::string::npos) << x.text;
+  d.now = start + 20min;
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C1/1"), 16.0);
+  // Past its end the limit is gone.
+  d.now = start + 30min;
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C1/1"), 32.0);
+
+  // Watts: 6,900 W over a vehicle seen on one phase is 30 A; over three, 10 A.
+  SessionLimit watts;
+  watts.unit = RateUnit::kWatts;
+  watts.start = d.now;
+  watts.periods = {{0min, 6900.0}};
+  ASSERT_TRUE(d.planner.set_session_limit(c2, watts));
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C2/1"), 10.0);
+  d.planner.evse_meter(c2, {9.8, 0, 0}, d.now);
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C2/1"), 30.0);
+
+  // A new session on the EVSE starts without it.
+  d.planner.session_ended(c2, d.now);
+  d.planner.session_started(c2, d.now);
+  EXPECT_FALSE(d.planner.session_limit(c2));
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C2/1"), 32.0);
+}
+
+// Under scarcity, the room a limited session leaves goes to the others.
+TEST(SitePlannerTest, TheRoomASessionLimitLeavesGoesToTheOthers) {
+  Driver d(four_chargers(60));
+  d.connect_all();
+  for (const char* id : {"C1/1", "C2/1", "C3/1"}) d.planner.session_started(d.evse(id), d.now);
+  d.run();
+  for (const char* id : {"C1/1", "C2/1", "C3/1"}) EXPECT_DOUBLE_EQ(d.target(id), 20.0) << id;
+  SessionLimit limit;
+  limit.start = d.now;
+  limit.periods = {{0min, 8.0}};
+  ASSERT_TRUE(d.planner.set_session_limit(d.evse("C1/1"), limit));
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C1/1"), 8.0);
+  EXPECT_DOUBLE_EQ(d.target("C2/1"), 26.0);
+  EXPECT_DOUBLE_EQ(d.target("C3/1"), 26.0);
+}
+
 TEST(SiteTest, RejectsBrokenTrees) {
   SiteSpec s;
   s.nodes = {grid_node("G", 63), circuit_node("B", "nowhere", 32)};
