@@ -17,6 +17,10 @@ std::atomic<std::uint64_t> next_id{1};
 
 const prometheus::Histogram::BucketBoundaries kLatency{
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+// Decisions: sub-millisecond resolution (an Authorize's gRPC round trip is a fraction of one).
+const prometheus::Histogram::BucketBoundaries kDecisionLatency{
+    0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01,
+    0.025,   0.05,   0.1,     0.25,  0.5,    1,     2.5,   5,     10};
 
 std::string_view outcome_name(MessageOutcome o) {
   switch (o) {
@@ -234,7 +238,7 @@ void GatewayMetrics::decision(std::string_view decision, bool ok, double seconds
   auto it = cache.find(key);
   if (it == cache.end()) {
     auto& child = decision_latency_->Add(
-        {{"decision", std::string(decision)}, {"outcome", ok ? "ok" : "failed"}}, kLatency);
+        {{"decision", std::string(decision)}, {"outcome", ok ? "ok" : "failed"}}, kDecisionLatency);
     it = cache.emplace(key, &child).first;
   }
   it->second->Observe(seconds);

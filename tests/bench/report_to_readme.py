@@ -128,8 +128,10 @@ def evaluate(report):
         share_15k is not None and share_15k <= 0.02, count_note("fleet", "chargers", 15000),
         share_15k is not None)
     for sc, must, aim in (("authorize", 2, 1), ("command", 3, 1.5)):
-        v = _get(s, sc, "p99_ms")
-        add({"authorize": "Authorize via gRPC", "command": "command via a non-owner pod"}[sc],
+        # Authorize: the gRPC decision itself (the OCPP round trip adds Kafka's durability).
+        v = _get(s, sc, "decision_p99_ms" if sc == "authorize" else "p99_ms")
+        add({"authorize": "Authorize via gRPC (the decision)",
+             "command": "command via a non-owner pod"}[sc],
             f"p99 {v} ms" if v is not None else reason(sc), f"p99 ≤ {must} ms", f"p99 ≤ {aim} ms",
             v is not None and v <= must, v is not None and v <= aim, None, v is not None)
     for sc, must, aim in (("storm_plain", 5, 2), ("storm_tls", 15, 6), ("storm_mtls", 20, 10)):
@@ -277,20 +279,24 @@ def _scenario_rows(name, sc, report):
                      f"({_kib(sc.get('rss_drift_bytes_per_min'))} per minute)",
                      f"RSS {sc.get('rss_end_bytes', 0) / 1048576:.1f} MiB at the end"))
     elif name == "authorize":
-        base = sc.get("heartbeat_baseline") or {}
+        base = sc.get("metervalues_baseline") or {}
         rows.append((f"Authorize through a gateway pod that asks the auth service over gRPC "
-                     f"(PostgreSQL), p50 / p99 ({_num(sc.get('chargers'))} chargers, "
-                     f"{sc.get('rate_per_s')}/s open loop, each of {_num(sc.get('tokens'))} tokens "
-                     f"in turn: no cache answers; {sc.get('seconds')} s a run)",
+                     f"(PostgreSQL) and makes the decision durable in Kafka, p50 / p99 "
+                     f"({_num(sc.get('chargers'))} chargers, {sc.get('rate_per_s')}/s open loop, "
+                     f"each of {_num(sc.get('tokens'))} tokens in turn: no cache answers; "
+                     f"{sc.get('seconds')} s a run)",
                      f"{sc.get('p50_ms')} / {sc.get('p99_ms')} ms",
-                     f"{_x(sc.get('p50_vs_heartbeat'))} / {_x(sc.get('p99_vs_heartbeat'))} of "
-                     f"Heartbeat through the same pod ({base.get('p50_ms')} / "
-                     f"{base.get('p99_ms')} ms)"))
+                     f"{_x(sc.get('p50_vs_metervalues'))} / {_x(sc.get('p99_vs_metervalues'))} "
+                     f"of MeterValues through the same pod, Kafka the same way "
+                     f"({base.get('p50_ms')} / {base.get('p99_ms')} ms)"))
+        rows.append(("of it the gRPC decision (gateway's switchyard_gateway_decision_seconds), "
+                     "p50 / p99", f"{sc.get('decision_p50_ms')} / {sc.get('decision_p99_ms')} ms",
+                     "interpolated inside the histogram's buckets"))
         rows.append(("answered", f"{_num(sc.get('answered'))}", f"{sc.get('errors')} errors"))
         rows.append(("CPU per Authorize: gateway / auth service",
                      f"{_num(sc.get('gateway_cpu_us_per_msg'), 1, 'µs')} / "
                      f"{_num(sc.get('auth_cpu_us_per_msg'), 1, 'µs')}",
-                     f"gateway per Heartbeat {_num(base.get('gateway_cpu_us_per_msg'), 1, 'µs')}"))
+                     f"gateway per MeterValues {_num(base.get('gateway_cpu_us_per_msg'), 1, 'µs')}"))
     elif name == "command":
         base = sc.get("owner_baseline") or {}
         outcomes = sc.get("outcomes") or {}
