@@ -310,8 +310,8 @@ class SoakReport:
                 "files_drift_per_hour": round(drift_per_hour(files), 1)}
         p99 = [v for _, v in self.p99_by_minute]
         quarter = max(1, len(p99) // 4)
-        out["p99_ms_first_quarter"] = statistics.median(p99[:quarter]) if p99 else None
-        out["p99_ms_last_quarter"] = statistics.median(p99[-quarter:]) if p99 else None
+        out["p99_ms_first_quarter"] = round(statistics.median(p99[:quarter]), 3) if p99 else None
+        out["p99_ms_last_quarter"] = round(statistics.median(p99[-quarter:]), 3) if p99 else None
         out["p99_ms_drift_per_hour"] = round(drift_per_hour(self.p99_by_minute), 2)
         return out
 

@@ -40,10 +40,11 @@ FENCE_AFTER_MS = 10_000  # the partition scenario's --fence-after (default 30 s)
 # The storm scenario: this many more chargers at once, on pods admitting ADMISSION a second each.
 STORM_CHARGERS = int(os.environ.get("SWITCHYARD_FAULT_STORM_CHARGERS", "1000"))
 ADMISSION = {"admission_rate": 25, "admission_burst": 25, "admission_retry_after_max": 30000}
-# The soak's fleet (--soak): the loadgen's production-like intervals, not the dense traffic the
-# faults run under: a session every 30 minutes per charger lasting 20, meter values every minute
-# while charging, a Heartbeat every 5 minutes.
-SOAK_FLEET = {"session_interval_ms": 30 * 60_000, "session_duration_ms": 20 * 60_000,
+# The soak's fleet (--soak): production-like intervals, not the dense traffic the faults run
+# under: a session every 10 minutes per charger lasting 6, meter values every minute while
+# charging, a Heartbeat every 5 minutes. Each charger's first session starts at random within
+# the first interval, so the load is steady from then on: the soak measures after it.
+SOAK_FLEET = {"session_interval_ms": 10 * 60_000, "session_duration_ms": 6 * 60_000,
               "meter_interval_ms": 60_000, "heartbeat_interval_ms": 300_000}
 
 
@@ -432,9 +433,9 @@ def soak(request):
 @pytest.mark.soak
 def test_soak(soak, scenario):
     """Fault 7: the fleet runs production-like traffic (SOAK_FLEET) for --soak-minutes (60) with
-    --soak-chargers (15,000) over both pods. After a warm-up (a tenth of it, at most 5 minutes)
-    each pod's RSS and open files are sampled every 10 s and the fleet's per-second p99 folded
-    per minute: each drifts per hour within faultkit.SoakReport's limits (RSS 10 % of the pod's,
+    --soak-chargers (15,000) over both pods. After a warm-up (one session interval, when the
+    load is steady; at most half the soak) each pod's RSS and open files are sampled every 10 s
+    and the fleet's per-second p99 folded per minute: each drifts per hour within faultkit.SoakReport's limits (RSS 10 % of the pod's,
     open files 1 % of the chargers, p99 of the last quarter within 2x the first), and every
     promise of the fault table holds over the whole hour. Writes <build>/soak.json."""
     minutes, chargers = soak
@@ -443,7 +444,7 @@ def test_soak(soak, scenario):
 
     def inject():
         start = time.time()
-        window["since"] = start + min(300, minutes * 6)
+        window["since"] = start + min(SOAK_FLEET["session_interval_ms"] / 1000, minutes * 30)
         window["until"] = start + minutes * 60
         while time.time() < window["until"]:
             if time.time() >= window["since"]:
