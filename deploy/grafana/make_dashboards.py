@@ -301,6 +301,13 @@ smart_charging = dashboard(
         ts("Profiles sent by step and purpose",
            [(f"sum by (step, purpose) (rate(switchyard_smart_charging_profiles_sent_total[{R}]))",
              "{{step}} {{purpose}}")], "ops"),
+        ts("Session start to its first TxProfile sent, p95, by step and whether it waited",
+           [(f"histogram_quantile(0.95, sum by (le, step, waited) "
+             f"(rate(switchyard_smart_charging_session_to_profile_seconds_bucket[{R}])))",
+             "{{step}} waited={{waited}}")], "s",
+           description="raise_now: its minimum at once, on the start reserve (--start-reserve); "
+                       "raise: after the lowers that make its room were accepted and settled "
+                       "(5 s); waited=true: the site was full and it waited for its turn first"),
         ts("Profile answers by outcome",
            [(f"sum by (outcome) (rate(switchyard_smart_charging_profile_answers_total[{R}]))",
              "{{outcome}}")], "ops"),

@@ -88,18 +88,28 @@ Outcome explain(Session& session, const VerbArgs& args) {
   return call_and_print(session, Api::kSmartCharging, "Explain", request, response);
 }
 
+// --flag as a number of 0 or more; nullopt when not given.
+Parsed<std::optional<double>> read_amount(const VerbArgs& args, std::string_view flag,
+                                          std::string_view what) {
+  auto text = args.value(flag);
+  if (!text) return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || !(value >= 0))
+    return usage_error("--" + std::string(flag) + ": not " + std::string(what) + ": " + *text);
+  return value;
+}
+
 Outcome set_override(Session& session, const VerbArgs& args) {
   v1::SetNodeLimitsRequest request;
   request.set_site_id(args.positional(0));
   request.set_node_id(args.positional(1));
   request.set_set_override(true);
   if (!args.has("clear")) {
-    auto amps = args.value("amps");
-    if (!amps) return usage_error("sites override: give --amps A (or --clear)");
-    double value = 0;
-    auto [end, ec] = std::from_chars(amps->data(), amps->data() + amps->size(), value);
-    if (ec != std::errc() || end != amps->data() + amps->size() || !(value >= 0))
-      return usage_error("--amps: not a current in A: " + *amps);
+    auto amps = read_amount(args, "amps", "a current in A");
+    if (!amps) return std::unexpected(amps.error());
+    if (!*amps) return usage_error("sites override: give --amps A (or --clear)");
+    const double value = **amps;
     auto* slot = request.mutable_override_slot();
     slot->mutable_current_a()->set_l1_a(value);
     slot->mutable_current_a()->set_l2_a(value);
@@ -119,6 +129,46 @@ Outcome set_override(Session& session, const VerbArgs& args) {
   session.out << "override of " << request.node_id() << (args.has("clear") ? " cleared" : " set")
               << "\n";
   return {};
+}
+
+// A limit on one running session (as an eMSP sets one over OCPI), or --clear to take it off.
+Outcome limit_session(Session& session, const VerbArgs& args) {
+  if (args.has("clear")) {
+    v1::ClearSessionLimitRequest request;
+    request.set_charger_id(args.positional(0));
+    request.set_transaction_id(args.positional(1));
+    v1::ClearSessionLimitResponse response;
+    return call_and_print(session, Api::kSmartCharging, "ClearSessionLimit", request, response);
+  }
+  auto amps = read_amount(args, "amps", "a current in A");
+  if (!amps) return std::unexpected(amps.error());
+  auto watts = read_amount(args, "watts", "a power in W");
+  if (!watts) return std::unexpected(watts.error());
+  if (amps->has_value() == watts->has_value())
+    return usage_error("sites limit-session: give --amps A or --watts W (or --clear)");
+  auto duration = read_int_flag(args, "for", 0);
+  if (!duration) return std::unexpected(duration.error());
+  if (*duration < 0) return usage_error("--for: not a number of seconds of 0 or more");
+  v1::SetSessionLimitRequest request;
+  request.set_charger_id(args.positional(0));
+  request.set_transaction_id(args.positional(1));
+  auto* limit = request.mutable_limit();
+  limit->set_unit(*amps ? v1::CHARGING_RATE_UNIT_AMPERES : v1::CHARGING_RATE_UNIT_WATTS);
+  limit->set_duration_s(*duration);
+  limit->set_source("operator (switchyardctl)");
+  auto* period = limit->add_periods();
+  period->set_start_offset_s(0);
+  period->set_limit(*amps ? **amps : **watts);
+  v1::SetSessionLimitResponse response;
+  return call_and_print(session, Api::kSmartCharging, "SetSessionLimit", request, response);
+}
+
+Outcome session_plan(Session& session, const VerbArgs& args) {
+  v1::GetSessionPlanRequest request;
+  request.set_charger_id(args.positional(0));
+  request.set_transaction_id(args.positional(1));
+  v1::GetSessionPlanResponse response;
+  return call_and_print(session, Api::kSmartCharging, "GetSessionPlan", request, response);
 }
 
 }  // namespace
@@ -153,6 +203,20 @@ Noun sites_noun() {
              {"clear", "", "remove the override"}},
             "SmartCharging.SetNodeLimits: an operator override of a node's limit"},
            set_override},
+          {{"limit-session",
+            {"CHARGER", "TRANSACTION"},
+            {{"amps", "A", "per-phase cap of the session"},
+             {"watts", "W", "power cap of the session"},
+             {"for", "SECONDS", "from now; 0 (default): until the session ends"},
+             {"clear", "", "take the session's limit off"}},
+            "SmartCharging.SetSessionLimit / ClearSessionLimit: a cap on one running session "
+            "(kept across restarts, ends with the session)"},
+           limit_session},
+          {{"session",
+            {"CHARGER", "TRANSACTION"},
+            {},
+            "SmartCharging.GetSessionPlan: a running session's limit and its cap, if any"},
+           session_plan},
       }};
 }
 

@@ -40,13 +40,7 @@ std::string_view result_of(const Error& e) {
   return e.code == ErrorCode::kNotFound ? "UNKNOWN" : "REJECTED";
 }
 
-}  // namespace
-
-Result<ProfileLimit> profile_limit_from_json(std::string_view text, std::int64_t now_ms) {
-  boost::system::error_code ec;
-  const json::value parsed = json::parse(text, ec);
-  if (ec || !parsed.is_object()) return std::unexpected(invalid("not a JSON object"));
-  const json::object& o = parsed.as_object();
+Result<ProfileLimit> profile_limit_from_object(const json::object& o, std::int64_t now_ms) {
   ProfileLimit limit;
   limit.start_ms = now_ms;
   const json::value* unit = o.if_contains("charging_rate_unit");
@@ -67,6 +61,13 @@ Result<ProfileLimit> profile_limit_from_json(std::string_view text, std::int64_t
       return std::unexpected(invalid("duration: not a whole number of seconds of 0 to a year"));
     }
     limit.duration_s = *seconds;
+  }
+  if (const json::value* min = o.if_contains("min_charging_rate"); min && !min->is_null()) {
+    const auto rate = number(*min);
+    if (!rate || !std::isfinite(*rate) || *rate < 0) {
+      return std::unexpected(invalid("min_charging_rate: not a number of 0 or more"));
+    }
+    limit.min_rate = *rate;
   }
   const json::value* periods = o.if_contains("charging_profile_period");
   if (periods == nullptr || !periods->is_array() || periods->get_array().empty()) {
@@ -98,6 +99,15 @@ Result<ProfileLimit> profile_limit_from_json(std::string_view text, std::int64_t
     limit.periods.push_back({*start_s, *limit_value});
   }
   return limit;
+}
+
+}  // namespace
+
+Result<ProfileLimit> profile_limit_from_json(std::string_view text, std::int64_t now_ms) {
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(text, ec);
+  if (ec || !parsed.is_object()) return std::unexpected(invalid("not a JSON object"));
+  return profile_limit_from_object(parsed.as_object(), now_ms);
 }
 
 struct ChargingProfilesReceiver::Job {
@@ -264,7 +274,7 @@ http::Response ChargingProfilesReceiver::handle(const Partner& partner,
       return fail(400, OcpiStatus::kInvalidParameters,
                   "charging_profile: missing or not an object");
     }
-    auto limit = profile_limit_from_json(json::serialize(*profile), unix_ms(now));
+    auto limit = profile_limit_from_object(profile->as_object(), unix_ms(now));
     if (!limit) {
       return fail(400, OcpiStatus::kInvalidParameters, "charging_profile." + limit.error().message);
     }

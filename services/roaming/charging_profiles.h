@@ -48,7 +48,8 @@ struct ProfileLimit {
     double limit = 0.0;
   };
   std::vector<Period> periods;
-  std::string source;  // "eMSP <country>*<party>" for the operator's explain
+  std::string source;     // "eMSP <country>*<party>" for the operator's explain
+  double min_rate = 0.0;  // min_charging_rate (same unit): at least this or nothing; 0: none
 };
 
 // How the smart-charging service plans a session now.

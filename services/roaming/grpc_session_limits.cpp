@@ -70,6 +70,7 @@ Result<SessionPlanInfo> GrpcSessionLimits::set(const std::string& charger_id,
     period->set_limit(p.limit);
   }
   s->set_source(limit.source);
+  s->set_min_rate(limit.min_rate);
   return call<v1::SetSessionLimitRequest, v1::SetSessionLimitResponse>(
       stub(), deadline_, &v1::SmartCharging::Stub::SetSessionLimit, r);
 }

@@ -408,6 +408,7 @@ grpc::Status session_plan_out(const Result<SessionPlanView>& view, v1::SessionPl
       period->set_limit(p.limit);
     }
     s->set_source(l.source);
+    s->set_min_rate(l.min_rate);
   }
   return grpc::Status::OK;
 }
@@ -443,6 +444,7 @@ SmartChargingApi::Reactor* SmartChargingApi::SetSessionLimit(Context* c,
       limit.periods.push_back({std::chrono::seconds(p.start_offset_s()), p.limit()});
     }
     limit.source = in.source();
+    limit.min_rate = in.min_rate();
     return session_plan_out(
         service_.set_session_limit(r->charger_id(), r->transaction_id(), std::move(limit)),
         out->mutable_plan());

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
     return 1;
   };
   if (auto r = check_profile_settings(profiles); !r) return fail(r.error().message);
+  if (auto r = check_service_settings(service_settings); !r) return fail(r.error().message);
   service_settings.planner.recalc_interval = recalc_interval;
   service_settings.planner.turn = turn;
 

@@ -82,6 +82,18 @@ std::string_view to_string(Reason reason) {
   return "?";
 }
 
+std::string_view to_string(PlanStep step) {
+  switch (step) {
+    case PlanStep::kLower:
+      return "lower";
+    case PlanStep::kRaiseNow:
+      return "raise_now";
+    case PlanStep::kRaise:
+      return "raise";
+  }
+  return "?";
+}
+
 SitePlanner::SitePlanner(Site site, PlannerSettings settings)
     : site_(std::move(site)),
       settings_(settings),
@@ -274,10 +286,24 @@ std::optional<double> SitePlanner::session_limit_a(EvseIndex e, Time now) const 
     in_force = &p;
   }
   if (in_force == nullptr) return std::nullopt;
-  if (l.unit == RateUnit::kAmperes) return in_force->limit;
+  return limit_amperes(e, l.unit, in_force->limit);
+}
+
+double SitePlanner::session_min_rate_a(EvseIndex e, Time now) const {
+  const EvseState& s = evses_[e];
+  if (!s.session || !s.session->limit || s.session->limit->min_rate <= 0.0) return 0.0;
+  const SessionLimit& l = *s.session->limit;
+  if (now < l.start || (l.end && now >= *l.end)) return 0.0;
+  return limit_amperes(e, l.unit, l.min_rate);
+}
+
+double SitePlanner::limit_amperes(EvseIndex e, RateUnit unit, double amount) const {
+  if (unit == RateUnit::kAmperes) return amount;
   const Evse& ev = site_.evse(e);
-  const PhaseMask vehicle = s.session->vehicle != 0 ? s.session->vehicle : ev.connector_mask;
-  return in_force->limit / (voltage_ * std::max(1, phase_count(vehicle)));
+  const EvseState& s = evses_[e];
+  const PhaseMask vehicle =
+      s.session && s.session->vehicle != 0 ? s.session->vehicle : ev.connector_mask;
+  return amount / (voltage_ * std::max(1, phase_count(vehicle)));
 }
 
 std::optional<Time> SitePlanner::session_limit_change(EvseIndex e, Time now) const {
@@ -696,6 +722,8 @@ Plan SitePlanner::replan(Time now) {
     }
     d.max_a =
         std::max(d.min_a, std::min(ev.spec.max_current_a, ss.draw_cap_a.value_or(kUnlimited)));
+    // The vehicle charges well only from its min rate on: that is its minimum, within reach.
+    d.min_a = std::max(d.min_a, std::min(session_min_rate_a(e, now), d.max_a));
     s.limit_a = session_limit_a(e, now);
     if (s.limit_a) {
       if (*s.limit_a < d.min_a - kEps) {
@@ -734,14 +762,8 @@ Plan SitePlanner::replan(Time now) {
     const NodeIndex parent = site_.node(n).parent;
     for (int p = 0; p < kPhaseCount; ++p) fixed_[parent][p] += fixed_[n][p];
   }
-  std::span<NodeBudget> budgets = fill_.budgets();
-  for (NodeIndex n = 0; n < node_count; ++n) {
-    const Node& node = site_.node(n);
-    budgets[n].limit_a = limit_[n].current_a;
-    budgets[n].power_limit_w = limit_[n].power_w.value_or(kUnlimited);
-    budgets[n].imbalance_limit_a = node.spec.imbalance_limit_a.value_or(kUnlimited);
-    budgets[n].fixed_a = fixed_[n];
-  }
+  reserve_held_ = settings_.start_reserve_a > 0.0;
+  fill_budgets(reserve_held_);
 
   order_.resize(demands_.size());
   std::iota(order_.begin(), order_.end(), 0U);
@@ -758,6 +780,13 @@ Plan SitePlanner::replan(Time now) {
   for (std::size_t i = 0; i < order_.size(); ++i) ordered_[i] = demands_[order_[i]];
   grants_.resize(ordered_.size());
   fill_.run(ordered_, grants_);
+  if (reserve_held_ &&
+      std::any_of(grants_.begin(), grants_.end(), [](const Grant& g) { return !g.admitted; })) {
+    // The reserve would keep a vehicle waiting that fits without it: spend it.
+    reserve_held_ = false;
+    fill_budgets(false);
+    fill_.run(ordered_, grants_);
+  }
 
   // Targets and the admission bookkeeping.
   for (std::size_t i = 0; i < ordered_.size(); ++i) {
@@ -908,9 +937,83 @@ Plan SitePlanner::replan(Time now) {
     }
     if (s.settle_until > now) gate_settled_at_ = std::max(gate_settled_at_, s.settle_until);
   }
+  if (!held_.empty() && (gate_pending_ > 0 || now < gate_settled_at_)) {
+    raise_starting_now(plan, now);
+  }
   plan.raise_after = held_;
   schedule_next(now);
   return plan;
+}
+
+void SitePlanner::fill_budgets(bool reserve) {
+  std::span<NodeBudget> budgets = fill_.budgets();
+  for (NodeIndex n = 0; n < site_.nodes().size(); ++n) {
+    const Node& node = site_.node(n);
+    const double kept =
+        reserve && node.spec.kind != NodeKind::kCharger ? settings_.start_reserve_a : 0.0;
+    for (int p = 0; p < kPhaseCount; ++p) {
+      budgets[n].limit_a[p] = std::max(0.0, limit_[n].current_a[p] - kept);
+    }
+    budgets[n].power_limit_w =
+        limit_[n].power_w ? std::max(0.0, *limit_[n].power_w - kept * kPhaseCount * voltage_)
+                          : kUnlimited;
+    budgets[n].imbalance_limit_a = node.spec.imbalance_limit_a.value_or(kUnlimited);
+    budgets[n].fixed_a = fixed_[n];
+  }
+}
+
+double SitePlanner::room_for(EvseIndex e, const Setpoint& s, Time now) const {
+  // exposure_sum_ holds every EVSE at its worst case, this one included: take it out.
+  const PhaseMask mask = setpoint_mask(e, s);
+  const PhaseCurrents own = exposure(e, now);
+  const double own_total = own[0] + own[1] + own[2];
+  const int phases = phase_count(mask);
+  double room = kUnlimited;
+  for (NodeIndex n = site_.evse(e).charger; n != kNoNode; n = site_.node(n).parent) {
+    const PhaseCurrents& x = exposure_sum_[n];
+    for (int p = 0; p < kPhaseCount; ++p) {
+      if (mask & phase_bit(p)) room = std::min(room, limit_[n].current_a[p] - (x[p] - own[p]));
+    }
+    if (limit_[n].power_w && phases > 0) {
+      const double others = x[0] + x[1] + x[2] - own_total;
+      room = std::min(room, (*limit_[n].power_w / voltage_ - others) / phases);
+    }
+  }
+  return room;
+}
+
+void SitePlanner::raise_starting_now(Plan& plan, Time now) {
+  compute_exposure_sums(now);
+  for (auto it = held_.begin(); it != held_.end();) {
+    const EvseIndex e = it->evse;
+    const EvseState& s = evses_[e];
+    // Only sessions that draw nothing yet: one already charging just waits for the rest.
+    if (!s.session || !effective(e) || commanded(e).current_a > 0.0) {
+      ++it;
+      continue;
+    }
+    const Setpoint target = it->setpoint;
+    const double room = room_for(e, target, now);
+    const double current = floor_step(std::min(room, target.current_a), settings_.current_step_a);
+    if (current < s.minimum_a - kEps) {
+      ++it;
+      continue;
+    }
+    const bool whole = current >= target.current_a - kEps;
+    const Setpoint now_setpoint{whole ? target.current_a : current, target.phases};
+    const PhaseCurrents before = exposure(e, now);
+    const PhaseCurrents after = load_of(e, now_setpoint);
+    for (NodeIndex n = site_.evse(e).charger; n != kNoNode; n = site_.node(n).parent) {
+      for (int p = 0; p < kPhaseCount; ++p) {
+        exposure_sum_[n][p] += std::max(0.0, after[p] - before[p]);
+      }
+    }
+    const ProfileCommand c =
+        make_command(e, ProfilePurpose::kTx, now_setpoint, PlanStep::kRaiseNow);
+    send(e, c, false);
+    plan.raise_now.push_back(c);
+    it = whole ? held_.erase(it) : it + 1;
+  }
 }
 
 void SitePlanner::compute_exposure_sums(Time now) {
@@ -1199,6 +1302,10 @@ Explanation SitePlanner::explain(EvseIndex e) const {
                amps(x.other_load_a) + " of it taken by loads not planned here";
     } else {
       where += " power: " + kilowatts(limit.power_w.value_or(0.0));
+    }
+    if (reserve_held_ && node.spec.kind != NodeKind::kCharger) {
+      where += ", less the start reserve of " + amps(settings_.start_reserve_a) +
+               " kept free for a session that starts";
     }
   }
 

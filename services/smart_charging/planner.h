@@ -5,7 +5,7 @@
 //
 // Driving it (what the service does):
 //   events      -> charger_connected / session_started / evse_meter / site_meter / set_forecast …
-//   if needs_replan(now): plan = replan(now); send plan.lower_now
+//   if needs_replan(now): plan = replan(now); send plan.lower_now, then plan.raise_now
 //   send releasable(now)            // the raise step, once the lowers are acknowledged
 //   each answer -> profile_result(evse, command, outcome, now); send releasable(now)
 //   wake up at next_wakeup()
@@ -45,6 +45,12 @@ struct PlannerSettings {
   // After a lowering profile is accepted the vehicle may take this long to follow (IEC 61851-1
   // gives it 5 s); raises that need the room wait for it.
   Duration settle = std::chrono::seconds(5);
+  // Amperes per phase (and that much power on three phases) that a plan keeps free on every
+  // grid connection and circuit while it can, so that a session starting under scarcity gets
+  // its minimum at once (PlanStep::kRaiseNow) instead of after the lowers that make its room
+  // settle. Never makes a vehicle wait: when the sessions' minimums do not all fit with it, the
+  // plan spends it. 0: off.
+  double start_reserve_a = 0.0;
   Duration rejected_retry = std::chrono::minutes(5);
 };
 
@@ -71,11 +77,18 @@ struct SessionLimit {
   std::optional<Time> end;
   std::vector<Period> periods;  // offsets ascending, the first at 0
   std::string source;           // who set it, for explain(): "eMSP DE*EMS"
+  // The least the vehicle charges well at (OCPI min_charging_rate), in `unit`, from `start` to
+  // `end`: the session's minimum is raised to it (capped at what the EVSE and the limit allow),
+  // so it gets at least this or waits. 0: the EVSE's minimum.
+  double min_rate = 0.0;
 };
 
 // TxDefaultProfile (what a session starts with: 0 A until planned) or TxProfile of a session.
 enum class ProfilePurpose : std::uint8_t { kTxDefault, kTx };
-enum class PlanStep : std::uint8_t { kLower, kRaise };
+// kRaiseNow: a starting session's share of the room that is free with every lower in flight at
+// its old value; it goes out with the lowers, and the rest of its raise waits as a kRaise.
+enum class PlanStep : std::uint8_t { kLower, kRaiseNow, kRaise };
+std::string_view to_string(PlanStep step);
 enum class ProfileOutcome : std::uint8_t { kAccepted, kRejected, kLost };
 
 struct ProfileCommand {
@@ -95,6 +108,7 @@ struct Plan {
   std::uint64_t id = 0;
   Time at;
   std::vector<ProfileCommand> lower_now;    // send at once
+  std::vector<ProfileCommand> raise_now;    // send at once, after lower_now (see kRaiseNow)
   std::vector<ProfileCommand> raise_after;  // handed out by releasable() once lowers are settled
   std::size_t admitted = 0;                 // sessions charging
   std::size_t waiting = 0;                  // sessions waiting for their turn
@@ -210,6 +224,7 @@ class SitePlanner {
   // The worst case of what an EVSE may draw right now (A per grid phase).
   PhaseCurrents exposure(EvseIndex evse, Time now) const;
   Setpoint target(EvseIndex evse) const { return evses_[evse].target; }
+  Reason reason(EvseIndex evse) const { return evses_[evse].reason; }  // explain() without text
   EvseStatus status(EvseIndex evse) const;
   bool charger_online(NodeIndex charger) const { return online_[charger] != 0; }
 
@@ -293,6 +308,12 @@ class SitePlanner {
   void compute_limits(Time now);
   void compute_exposure_sums(Time now);
   bool over_limit_on_path(EvseIndex e) const;
+  // Budgets of the water fill: every node's limits, less the start reserve where `reserve`.
+  void fill_budgets(bool reserve);
+  // Sends starting sessions of held_ what fits now (the start reserve, if any), into raise_now.
+  void raise_starting_now(Plan& plan, Time now);
+  // The most the EVSE may be set to on `s.phases` with every other EVSE at its worst case.
+  double room_for(EvseIndex e, const Setpoint& s, Time now) const;
   Setpoint commanded(EvseIndex e) const;
   bool has_commanded(EvseIndex e) const;
   double power_for(EvseIndex e, ProfilePurpose purpose, const Setpoint& s) const;
@@ -305,6 +326,10 @@ class SitePlanner {
   std::uint8_t full_phases(EvseIndex e) const;
   // The session limit in force at `now` (A per phase), and when it next changes.
   std::optional<double> session_limit_a(EvseIndex e, Time now) const;
+  // The session limit's min_rate in A per phase while it is in force (0 when none).
+  double session_min_rate_a(EvseIndex e, Time now) const;
+  // `amount` of the session limit's unit as A per phase (W over the phases the vehicle uses).
+  double limit_amperes(EvseIndex e, RateUnit unit, double amount) const;
   std::optional<Time> session_limit_change(EvseIndex e, Time now) const;
   double seconds(Time t) const;
 
@@ -328,6 +353,7 @@ class SitePlanner {
   std::vector<ProfileCommand> held_;
   std::size_t gate_pending_ = 0;
   Time gate_settled_at_ = Time::min();
+  bool reserve_held_ = false;  // the last plan kept the start reserve free
 
   // Per-plan scratch, reused.
   WaterFill fill_;

@@ -100,6 +100,14 @@ struct StoredSite {
   std::vector<Limits> limits;
 };
 
+// A limit another party put on a running session (SetSessionLimit), kept so that a restart of
+// the service does not drop it.
+struct StoredSessionLimit {
+  std::string charger_id;
+  std::string transaction_id;
+  SessionLimit limit;
+};
+
 class SiteStore {
  public:
   virtual ~SiteStore() = default;
@@ -110,6 +118,11 @@ class SiteStore {
                            const std::vector<std::string>& node_ids) = 0;
   virtual Result<bool> remove(const std::string& id) = 0;
   virtual Result<void> put_limits(const std::string& site_id, const StoredSite::Limits& limits) = 0;
+  // Session limits: every one kept, one put (replacing that session's), one taken off.
+  virtual Result<std::vector<StoredSessionLimit>> load_session_limits() = 0;
+  virtual Result<void> put_session_limit(const StoredSessionLimit& limit) = 0;
+  virtual Result<void> remove_session_limit(const std::string& charger_id,
+                                            const std::string& transaction_id) = 0;
 };
 
 }  // namespace switchyard::smart_charging

@@ -24,7 +24,21 @@ void add_service_settings(Settings& settings, ServiceSettings& service) {
            "A fail-safe rejected or unanswered is sent again after this (and at every connect)")
       .add("verify-after", service.verify_after,
            "Ask a charger what it applies (GetCompositeSchedule) this long after it accepted a "
-           "profile; above the plan it counts at its worst case (0: never)");
+           "profile; above the plan it counts at its worst case (0: never)")
+      .add("start-reserve", service.planner.start_reserve_a,
+           "Amperes per phase every grid connection and circuit keeps free under scarcity, so a "
+           "session that starts gets its minimum at once instead of after the lowers settle "
+           "(spent when it would keep a vehicle waiting; 0: off)");
+}
+
+Result<void> check_service_settings(const ServiceSettings& service) {
+  const double reserve = service.planner.start_reserve_a;
+  if (!std::isfinite(reserve) || reserve < 0.0) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "--start-reserve must be a number of amperes >= 0, not " + std::to_string(reserve));
+  }
+  return {};
 }
 
 std::string_view to_string(ChargerProtocol protocol) {
@@ -42,6 +56,10 @@ std::string_view to_string(ChargerProtocol protocol) {
 }
 
 namespace {
+
+// A session limit kept across a restart is dropped once it is this old: its session surely
+// ended while the service did not listen.
+constexpr auto kSessionLimitKeep = std::chrono::hours(24 * 7);
 
 std::string transaction_key(const std::string& charger_id, const std::string& transaction_id) {
   return charger_id + "\n" + transaction_id;
@@ -89,6 +107,8 @@ struct SmartChargingService::SiteRuntime {
   bool measured_changed = false;
   // When the service learnt of each EVSE's session, until that session's first TxProfile goes out.
   std::vector<std::optional<std::chrono::steady_clock::time_point>> session_seen;
+  // Whether a plan since then kept it waiting for its turn (kWaiting), for that metric's label.
+  std::vector<std::uint8_t> session_waited;
   prometheus::Gauge* at_limit = nullptr;
 
   // Fail-safes: per EVSE what all may fall back to at once (recomputed when a limit changes),
@@ -174,8 +194,9 @@ struct SmartChargingService::Metrics {
             prometheus::BuildHistogram()
                 .Name("switchyard_smart_charging_session_to_profile_seconds")
                 .Help("From a session's start reaching the service to its first TxProfile sent, "
-                      "by the plan step that sent it (a raise waits for the lowers it needs to be "
-                      "accepted and settled)")
+                      "by the plan step that sent it (raise_now: at once, on the start reserve; "
+                      "raise: after the lowers it needs were accepted and settled) and whether "
+                      "it waited for its turn first")
                 .Register(registry)),
         checks(prometheus::BuildCounter()
                    .Name("switchyard_smart_charging_schedule_checks_total")
@@ -186,7 +207,19 @@ struct SmartChargingService::Metrics {
                            .Name("switchyard_smart_charging_session_limits_total")
                            .Help("Limits other parties put on sessions (OCPI charging "
                                  "profiles): set, cleared, unknown_session")
-                           .Register(registry)) {}
+                           .Register(registry)) {
+    // Every step's series from the start, so a dashboard shows 0 rather than nothing.
+    for (PlanStep step : {PlanStep::kLower, PlanStep::kRaiseNow, PlanStep::kRaise}) {
+      first_profile(step, false);
+      first_profile(step, true);
+    }
+  }
+
+  prometheus::Histogram& first_profile(PlanStep step, bool waited) {
+    return session_to_profile.Add(
+        {{"step", std::string(to_string(step))}, {"waited", waited ? "true" : "false"}},
+        prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60});
+  }
 
   prometheus::Counter& replans;
   prometheus::Histogram& replan_seconds;
@@ -246,7 +279,41 @@ Result<std::size_t> SmartChargingService::load(
     }
     ++loaded;
   }
+  if (auto r = load_session_limits(); !r) return std::unexpected(r.error());
   return loaded;
+}
+
+Result<void> SmartChargingService::load_session_limits() {
+  auto stored = store_.load_session_limits();
+  if (!stored) return std::unexpected(stored.error());
+  const Time now = clock_.now();
+  std::size_t kept = 0;
+  std::lock_guard lock(mutex_);
+  for (StoredSessionLimit& s : *stored) {
+    // Over, or so old that its session surely ended while nobody listened: gone.
+    if ((s.limit.end && *s.limit.end <= now) || s.limit.start < now - kSessionLimitKeep) {
+      if (auto r = store_.remove_session_limit(s.charger_id, s.transaction_id); !r) {
+        log::warn("stale session limit not removed", {{"error", r.error().message}});
+      }
+      continue;
+    }
+    pending_limits_[transaction_key(s.charger_id, s.transaction_id)] = std::move(s.limit);
+    ++kept;
+  }
+  if (kept > 0) log::info("session limits kept from before the restart", {{"count", kept}});
+  return {};
+}
+
+void SmartChargingService::forget_session_limit(const std::string& charger_id,
+                                                const std::string& transaction_id, bool stored) {
+  const bool pending = pending_limits_.erase(transaction_key(charger_id, transaction_id)) > 0;
+  if (!stored && !pending) return;
+  if (auto r = store_.remove_session_limit(charger_id, transaction_id); !r) {
+    log::warn("ended session's limit not removed from the store",
+              {{"charger_id", charger_id},
+               {"transaction_id", transaction_id},
+               {"error", r.error().message}});
+  }
 }
 
 std::unique_ptr<SmartChargingService::SiteRuntime> SmartChargingService::build_runtime(
@@ -260,6 +327,7 @@ std::unique_ptr<SmartChargingService::SiteRuntime> SmartChargingService::build_r
   runtime->check_at.assign(runtime->addresses.size(), Time::max());
   runtime->measured.assign(runtime->addresses.size(), PhaseCurrents{});
   runtime->session_seen.assign(runtime->addresses.size(), std::nullopt);
+  runtime->session_waited.assign(runtime->addresses.size(), 0);
   runtime->checking.assign(runtime->addresses.size(), 0);
   runtime->planner = std::make_unique<SitePlanner>(std::move(*built), settings_.planner);
   return runtime;
@@ -517,8 +585,8 @@ Result<PlanView> SmartChargingService::plan(const std::string& site_id) const {
   const SitePlanner& planner = *runtime->planner;
   PlanView view{runtime->plan_id, runtime->planned_at, runtime->admitted, runtime->waiting, {}, {}};
   for (EvseIndex e = 0; e < runtime->addresses.size(); ++e) {
-    const Explanation why = planner.explain(e);
-    view.evses.push_back({runtime->addresses[e], planner.target(e), why.reason, planner.status(e)});
+    view.evses.push_back(
+        {runtime->addresses[e], planner.target(e), planner.reason(e), planner.status(e)});
   }
   const auto loads = planner.node_loads(clock_.now());
   for (NodeIndex n = 0; n < loads.size(); ++n) {
@@ -604,15 +672,29 @@ void SmartChargingService::session_started(const EvseAddress& evse,
   auto known = transactions_.find(evse_key(evse));
   if (known != transactions_.end() && known->second == transaction_id) return;  // again
   const bool replaced = known != transactions_.end();
-  if (replaced) evse_of_transaction_.erase(transaction_key(evse.charger_id, known->second));
+  auto where = locate(evse);
+  if (replaced) {
+    // The end of the previous session was missed: that one is over.
+    const std::string previous = known->second;
+    evse_of_transaction_.erase(transaction_key(evse.charger_id, previous));
+    const bool limited = where && where->first->planner->session_limit(where->second);
+    forget_session_limit(evse.charger_id, previous, limited);
+    if (where) where->first->planner->session_ended(where->second, clock_.now());
+  }
   transactions_[evse_key(evse)] = transaction_id;
   evse_of_transaction_[transaction_key(evse.charger_id, transaction_id)] = evse;
-  auto where = locate(evse);
   if (!where) return;
-  // The end of the previous session was missed: that one is over.
-  if (replaced) where->first->planner->session_ended(where->second, clock_.now());
   where->first->planner->session_started(where->second, clock_.now());
+  if (auto kept = pending_limits_.find(transaction_key(evse.charger_id, transaction_id));
+      kept != pending_limits_.end()) {
+    where->first->planner->set_session_limit(where->second, std::move(kept->second));
+    pending_limits_.erase(kept);
+    log::info("session limit restored", {{"charger_id", evse.charger_id},
+                                         {"transaction_id", transaction_id},
+                                         {"site", where->first->id}});
+  }
   where->first->session_seen[where->second] = clock_.steady_now();
+  where->first->session_waited[where->second] = 0;
   wake_locked();
 }
 
@@ -631,9 +713,12 @@ void SmartChargingService::session_ended(const EvseAddress& evse,
   auto known = transactions_.find(evse_key(evse));
   if (known == transactions_.end()) return;
   if (!transaction_id.empty() && known->second != transaction_id) return;
-  evse_of_transaction_.erase(transaction_key(evse.charger_id, known->second));
+  const std::string ended = known->second;
+  evse_of_transaction_.erase(transaction_key(evse.charger_id, ended));
   transactions_.erase(known);
   auto where = locate(evse);
+  forget_session_limit(evse.charger_id, ended,
+                       where && where->first->planner->session_limit(where->second));
   if (!where) return;
   where->first->planner->session_ended(where->second, clock_.now());
   where->first->measured[where->second] = PhaseCurrents{};
@@ -662,7 +747,7 @@ SessionPlanView SmartChargingService::session_view(const SiteRuntime& runtime,
   view.site_id = runtime.id;
   view.evse = runtime.addresses[evse];
   view.planned = runtime.planner->target(evse);
-  view.reason = runtime.planner->explain(evse).reason;
+  view.reason = runtime.planner->reason(evse);
   view.limit = runtime.planner->session_limit(evse);
   view.voltage_v = runtime.planner->site().nominal_voltage_v();
   return view;
@@ -689,6 +774,9 @@ Result<SessionPlanView> SmartChargingService::set_session_limit(const std::strin
     if (limit->end && *limit->end <= limit->start) {
       return make_error(ErrorCode::kInvalidArgument, "the limit ends before it starts");
     }
+    if (!std::isfinite(limit->min_rate) || limit->min_rate < 0) {
+      return make_error(ErrorCode::kInvalidArgument, "the min rate must be 0 or more");
+    }
   }
   std::lock_guard lock(mutex_);
   auto where = locate_transaction(charger_id, transaction_id);
@@ -696,6 +784,13 @@ Result<SessionPlanView> SmartChargingService::set_session_limit(const std::strin
   auto [runtime, evse] = *where;
   const bool set = limit.has_value();
   const std::string source = set ? limit->source : std::string();
+  // Kept first: a limit the service cannot keep across a restart is refused, not half set.
+  auto stored = set ? store_.put_session_limit({charger_id, transaction_id, *limit})
+                    : store_.remove_session_limit(charger_id, transaction_id);
+  if (!stored) {
+    return make_error(ErrorCode::kUnavailable,
+                      "the session limit could not be stored: " + stored.error().message);
+  }
   runtime->planner->set_session_limit(evse, std::move(limit));
   if (metrics_) metrics_->session_limits.Add({{"event", set ? "set" : "cleared"}}).Increment();
   log::info(set ? "session limit set" : "session limit cleared",
@@ -746,21 +841,26 @@ void SmartChargingService::collect(SiteRuntime& runtime, std::vector<ProfileComm
     if (command.purpose == ProfilePurpose::kTx && seen) {
       if (metrics_ != nullptr) {
         const std::chrono::duration<double> took = clock_.steady_now() - *seen;
-        metrics_->session_to_profile
-            .Add({{"step", command.step == PlanStep::kLower ? "lower" : "raise"}},
-                 prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10,
-                                                         30, 60})
+        metrics_->first_profile(command.step, runtime.session_waited[command.evse] != 0)
             .Observe(took.count());
       }
       seen.reset();
     }
     if (metrics_ != nullptr) {
       metrics_->sent
-          .Add({{"step", command.step == PlanStep::kLower ? "lower" : "raise"},
+          .Add({{"step", std::string(to_string(command.step))},
                 {"purpose", command.purpose == ProfilePurpose::kTx ? "tx" : "tx_default"}})
           .Increment();
     }
     out.push_back(std::move(request));
+  }
+}
+
+void SmartChargingService::note_waiting(SiteRuntime& runtime) {
+  for (EvseIndex e = 0; e < runtime.session_seen.size(); ++e) {
+    if (runtime.session_seen[e] && runtime.planner->reason(e) == Reason::kWaiting) {
+      runtime.session_waited[e] = 1;
+    }
   }
 }
 
@@ -947,13 +1047,16 @@ std::size_t SmartChargingService::tick() {
           metrics_->replans.Increment();
           metrics_->replan_seconds.Observe(took.count());
         }
+        note_waiting(*runtime);
         collect(*runtime, plan.lower_now, requests);
+        collect(*runtime, plan.raise_now, requests);
         publish_metrics(*runtime, now);
         log::debug("re-planned", {{"site_id", id},
                                   {"plan", plan.id},
                                   {"admitted", plan.admitted},
                                   {"waiting", plan.waiting},
                                   {"lower", plan.lower_now.size()},
+                                  {"raise_now", plan.raise_now.size()},
                                   {"raise_later", plan.raise_after.size()},
                                   {"seconds", took.count()}});
       }

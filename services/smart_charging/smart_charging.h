@@ -47,6 +47,8 @@ struct ServiceSettings {
 
 // The flags of ServiceSettings that both binaries take (fail-safe retry, checks).
 void add_service_settings(Settings& settings, ServiceSettings& service);
+// kInvalidArgument naming the flag that is out of range.
+Result<void> check_service_settings(const ServiceSettings& service);
 
 // A site as the API gives it: the planner's spec (EVSE ids "<charger>/<evse>") and the JSON
 // the store keeps.
@@ -116,6 +118,7 @@ class SmartChargingService {
   SmartChargingService& operator=(const SmartChargingService&) = delete;
 
   // Loads every stored site (at start). `parse` turns a stored definition back into a spec.
+  // Sites, their limits and the session limits kept (applied when their sessions start again).
   Result<std::size_t> load(
       const std::function<Result<SiteDefinition>(const std::string& json)>& parse);
 
@@ -204,6 +207,12 @@ class SmartChargingService {
   void check_answer(const Check& check, const Result<std::optional<double>>& reported);
   void publish_metrics(SiteRuntime& runtime, Time now);
   void publish_measured(SiteRuntime& runtime);
+  Result<void> load_session_limits();
+  // The session (ended, or replaced) has no limit any more: off the store if `stored` or pending.
+  void forget_session_limit(const std::string& charger_id, const std::string& transaction_id,
+                            bool stored);
+  // After a re-plan: marks sessions still waiting for their first TxProfile that it kept waiting.
+  void note_waiting(SiteRuntime& runtime);
   // Called with mutex_ held: the driver runs at once.
   void wake_locked();
 
@@ -232,6 +241,9 @@ class SmartChargingService {
   // "<charger>\n<transaction id>" -> its EVSE: the reverse of transactions_, for events that
   // name only the transaction.
   std::unordered_map<std::string, EvseAddress> evse_of_transaction_;
+  // Session limits kept from before a restart whose session the service has not seen start yet
+  // (by transaction_key); applied at its session_started, dropped with its session_ended.
+  std::unordered_map<std::string, SessionLimit> pending_limits_;
 };
 
 }  // namespace switchyard::smart_charging

@@ -41,6 +41,18 @@ CREATE TABLE sc_oscp_peer (
 );
 )sql",
      ""},
+    // Limits other parties (an eMSP over OCPI) put on running sessions.
+    {3, "smart charging session limits",
+     R"sql(
+CREATE TABLE sc_session_limits (
+  charger_id TEXT NOT NULL,
+  transaction_id TEXT NOT NULL,
+  session_limit TEXT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (charger_id, transaction_id)
+);
+)sql",
+     ""},
 };
 
 std::int64_t ms(Time t) {
@@ -144,6 +156,90 @@ Result<StoredSite::Limits> limits_from_json(std::string_view text) {
     return make_error(ErrorCode::kInvalidArgument, std::string("stored limits: ") + e.what());
   }
   return out;
+}
+
+std::string session_limit_to_json(const SessionLimit& limit) {
+  json::array periods;
+  for (const SessionLimit::Period& p : limit.periods) {
+    periods.push_back(json::array{
+        std::chrono::duration_cast<std::chrono::milliseconds>(p.offset).count(), p.limit});
+  }
+  json::object o{{"unit", limit.unit == RateUnit::kWatts ? "W" : "A"},
+                 {"start_ms", ms(limit.start)},
+                 {"periods", std::move(periods)},
+                 {"source", limit.source}};
+  if (limit.end) o["end_ms"] = ms(*limit.end);
+  if (limit.min_rate > 0.0) o["min_rate"] = limit.min_rate;
+  return json::serialize(o);
+}
+
+Result<SessionLimit> session_limit_from_json(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  const auto bad = [](const std::string& what) {
+    return make_error(ErrorCode::kInvalidArgument, "stored session limit: " + what);
+  };
+  if (ec || !v.is_object()) return bad("not a JSON object");
+  const json::object& o = v.as_object();
+  SessionLimit out;
+  try {
+    const std::string unit = json::value_to<std::string>(o.at("unit"));
+    if (unit != "A" && unit != "W") return bad("unit " + unit);
+    out.unit = unit == "W" ? RateUnit::kWatts : RateUnit::kAmperes;
+    out.start = from_ms(json::value_to<std::int64_t>(o.at("start_ms")));
+    if (const auto* end = o.if_contains("end_ms")) {
+      out.end = from_ms(json::value_to<std::int64_t>(*end));
+    }
+    for (const auto& p : o.at("periods").as_array()) {
+      const auto& pair = p.as_array();
+      if (pair.size() != 2) return bad("a period is not [offset_ms, limit]");
+      out.periods.push_back({std::chrono::milliseconds(json::value_to<std::int64_t>(pair[0])),
+                             json::value_to<double>(pair[1])});
+    }
+    if (const auto* source = o.if_contains("source")) {
+      out.source = json::value_to<std::string>(*source);
+    }
+    if (const auto* min_rate = o.if_contains("min_rate")) {
+      out.min_rate = json::value_to<double>(*min_rate);
+    }
+  } catch (const std::exception& e) {  // a missing key or a wrong type
+    return bad(e.what());
+  }
+  if (out.periods.empty()) return bad("no period");
+  return out;
+}
+
+Result<std::vector<StoredSessionLimit>> SqlSiteStore::load_session_limits() {
+  auto rows = db_.exec(
+      "SELECT charger_id, transaction_id, session_limit FROM sc_session_limits "
+      "ORDER BY charger_id, transaction_id");
+  if (!rows) return std::unexpected(rows.error());
+  std::vector<StoredSessionLimit> out;
+  for (int r = 0; r < rows->size(); ++r) {
+    auto limit = session_limit_from_json(rows->text(r, 2));
+    if (!limit) return std::unexpected(limit.error());
+    out.push_back({rows->text(r, 0), rows->text(r, 1), std::move(*limit)});
+  }
+  return out;
+}
+
+Result<void> SqlSiteStore::put_session_limit(const StoredSessionLimit& limit) {
+  auto r = db_.exec(
+      "INSERT INTO sc_session_limits (charger_id, transaction_id, session_limit, updated_at_ms) "
+      "VALUES ($1, $2, $3, $4) ON CONFLICT (charger_id, transaction_id) DO UPDATE SET "
+      "session_limit = excluded.session_limit, updated_at_ms = excluded.updated_at_ms",
+      {limit.charger_id, limit.transaction_id, session_limit_to_json(limit.limit),
+       std::to_string(ms(std::chrono::system_clock::now()))});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> SqlSiteStore::remove_session_limit(const std::string& charger_id,
+                                                const std::string& transaction_id) {
+  auto r = db_.exec("DELETE FROM sc_session_limits WHERE charger_id = $1 AND transaction_id = $2",
+                    {charger_id, transaction_id});
+  if (!r) return std::unexpected(r.error());
+  return {};
 }
 
 Result<std::vector<StoredSite>> SqlSiteStore::load_all() {

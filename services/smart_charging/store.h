@@ -1,6 +1,6 @@
 // Sites and operator limits in the system of record (PostgreSQL, or SQLite in standalone), in
-// portable SQL: the site definition as JSON, each node's schedule and override as JSON; and the
-// OSCP peer's last Register (SqlOscpPeerStore).
+// portable SQL: the site definition as JSON, each node's schedule and override as JSON, the limits
+// other parties put on running sessions; and the OSCP peer's last Register (SqlOscpPeerStore).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,9 @@ std::span<const sql::Migration> migrations();
 // The limits of one node as JSON and back (times in ms since the epoch).
 std::string limits_to_json(const StoredSite::Limits& limits);
 Result<StoredSite::Limits> limits_from_json(std::string_view json);
+// A session limit as JSON and back (times in ms since the epoch, offsets in ms).
+std::string session_limit_to_json(const SessionLimit& limit);
+Result<SessionLimit> session_limit_from_json(std::string_view json);
 
 // What the OSCP capacity provider's last Register gave us (oscp.h): its token for us and its
 // base URL, with a fingerprint of the configured token and URL they replaced, so that after a
@@ -52,6 +55,10 @@ class SqlSiteStore final : public SiteStore {
                    const std::vector<std::string>& node_ids) override;
   Result<bool> remove(const std::string& id) override;
   Result<void> put_limits(const std::string& site_id, const StoredSite::Limits& limits) override;
+  Result<std::vector<StoredSessionLimit>> load_session_limits() override;
+  Result<void> put_session_limit(const StoredSessionLimit& limit) override;
+  Result<void> remove_session_limit(const std::string& charger_id,
+                                    const std::string& transaction_id) override;
 
  private:
   sql::Database& db_;

@@ -175,6 +175,8 @@ int main(int argc, char** argv) {
 
   // smart charging
   if (auto r = smart_charging::check_profile_settings(profiles); !r) return fail(r.error().message);
+  if (auto r = smart_charging::check_service_settings(smart_settings); !r)
+    return fail(r.error().message);
   standalone::LateBoundProfileSender profile_sender(profiles);
   smart_charging::SqlSiteStore site_store(**db);
   smart_charging::SmartChargingService smart(profile_sender, site_store, system_clock(),

@@ -128,10 +128,11 @@ struct Fixture {
     now += 2s;
     const Plan plan = planner->replan(now);
     answer(plan.lower_now);
+    answer(plan.raise_now);
     now += planner->settings().settle;
     const auto raises = planner->releasable(now);
     answer(raises);
-    return plan.lower_now.size() + raises.size();
+    return plan.lower_now.size() + plan.raise_now.size() + raises.size();
   }
 
   // One session ends, another starts.
@@ -169,10 +170,11 @@ void BM_SmartCharging_Replan10k(benchmark::State& state) {
     benchmark::DoNotOptimize(plan);
     state.PauseTiming();
     f.answer(plan.lower_now);
+    f.answer(plan.raise_now);
     f.now += f.planner->settings().settle;
     const auto raises = f.planner->releasable(f.now);
     f.answer(raises);
-    commands += plan.lower_now.size() + raises.size();
+    commands += plan.lower_now.size() + plan.raise_now.size() + raises.size();
     state.ResumeTiming();
   }
   state.counters["evses"] = static_cast<double>(f.planner->site().evses().size());
@@ -192,6 +194,7 @@ void BM_SmartCharging_ReplanAndRelease10k(benchmark::State& state) {
     state.ResumeTiming();
     Plan plan = f.planner->replan(f.now);
     f.answer(plan.lower_now);
+    f.answer(plan.raise_now);
     f.now += f.planner->settings().settle;
     auto raises = f.planner->releasable(f.now);
     benchmark::DoNotOptimize(raises);

@@ -315,8 +315,9 @@ class SoakReport:
         out["p99_ms_drift_per_hour"] = round(drift_per_hour(self.p99_by_minute), 2)
         return out
 
-    def problems(self):
-        f = self.figures()
+    def problems(self, f=None):
+        """What breaks a limit, in words; `f`: figures() if computed already."""
+        f = f or self.figures()
         out = []
         for pod, p in f["pods"].items():
             if p["rss_drift_bytes_per_hour"] > self.RSS_DRIFT_LIMIT * p["rss_start_bytes"]:
@@ -331,8 +332,8 @@ class SoakReport:
             out.append(f"p99 grew from {first} ms (first quarter) to {last} ms (last quarter)")
         return out
 
-    def table(self):
-        f = self.figures()
+    def table(self, f=None):
+        f = f or self.figures()
         rows = ["| pod | RSS start → end | RSS drift per hour | open files start → end | "
                 "open files drift per hour |", "|---|---|---|---|---|"]
         for pod, p in sorted(f["pods"].items()):

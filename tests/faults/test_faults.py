@@ -456,12 +456,13 @@ def test_soak(soak, scenario):
                            fleet_settings={**SOAK_FLEET, "seconds": int(minutes * 60) + 900})
     report.add_p99s(scenario.fleet, window["since"], window["until"])
     figures = report.figures()
-    print("\nsoak:\n" + report.table())
+    print("\nsoak:\n" + report.table(figures))
     out = faultkit.BIN_DIR.parent / "soak.json"
     out.write_text(json.dumps({**figures, "verdict": verdict.row()}, indent=2) + "\n")
     print(f"(written to {out})")
     assert_kept_promises(verdict)
-    assert not report.problems(), "\n".join(report.problems())
+    problems = report.problems(figures)
+    assert not problems, "\n".join(problems)
 
 
 def test_soak_report_judges_drift():

@@ -225,6 +225,25 @@ TEST_F(ChargingProfilesTest, WattsAndAStartTimeAreKept) {
   EXPECT_EQ(limit->start_ms, 1'796'119'200'000);
   EXPECT_EQ(limit->duration_s, 7200);
   EXPECT_DOUBLE_EQ(limit->periods[0].limit, 11000.0);
+  EXPECT_DOUBLE_EQ(limit->min_rate, 0.0);
+}
+
+// min_charging_rate goes to the smart-charging service as the session's least worthwhile rate;
+// a bad one is named.
+TEST_F(ChargingProfilesTest, TheMinChargingRateIsKeptAndABadOneNamed) {
+  auto p = profile(json::array{json::object{{"start_period", 0}, {"limit", 16}}});
+  p["min_charging_rate"] = 8.5;
+  auto limit = profile_limit_from_json(json::serialize(p), 0);
+  ASSERT_TRUE(limit) << limit.error().message;
+  EXPECT_DOUBLE_EQ(limit->min_rate, 8.5);
+  p["min_charging_rate"] = -1;
+  limit = profile_limit_from_json(json::serialize(p), 0);
+  ASSERT_FALSE(limit);
+  EXPECT_EQ(limit.error().message, "min_charging_rate: not a number of 0 or more");
+  p["min_charging_rate"] = "6";
+  EXPECT_FALSE(profile_limit_from_json(json::serialize(p), 0));
+  p["min_charging_rate"] = nullptr;
+  EXPECT_TRUE(profile_limit_from_json(json::serialize(p), 0));
 }
 
 }  // namespace

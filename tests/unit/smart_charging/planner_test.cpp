@@ -230,6 +230,76 @@ TEST(SitePlannerTest, LowersAreAcceptedAndSettledBeforeRaisesGoOut) {
   EXPECT_TRUE(d.planner.releasable(d.now).empty()) << "released once";
 }
 
+// With a start reserve, a session that starts under scarcity gets its minimum at once, with the
+// lowers, and the rest of its share after they settle; the reserve is free again afterwards.
+TEST(SitePlannerTest, AStartReserveGivesAStartingSessionItsMinimumAtOnce) {
+  PlannerSettings settings;
+  settings.start_reserve_a = 6.0;
+  SiteSpec s;
+  s.nodes = {grid_node("G", 32), charger_node("A", "G"), charger_node("B", "G"),
+             charger_node("C", "G")};
+  s.evses = {evse_spec("A/1", "A"), evse_spec("B/1", "B"), evse_spec("C/1", "C")};
+  Driver d(s, settings);
+  d.connect_all();
+  d.planner.session_started(d.evse("A/1"), d.now);
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("A/1"), 26.0) << "6 A of the 32 A kept free";
+  EXPECT_NE(d.planner.explain(d.evse("A/1")).text.find("less the start reserve of 6.0 A"),
+            std::string::npos)
+      << d.planner.explain(d.evse("A/1")).text;
+
+  d.now += 1min;
+  d.planner.session_started(d.evse("B/1"), d.now);
+  Plan plan = d.planner.replan(d.now);
+  ASSERT_EQ(plan.lower_now.size(), 1U);
+  EXPECT_EQ(plan.lower_now[0].evse, d.evse("A/1"));
+  EXPECT_DOUBLE_EQ(plan.lower_now[0].setpoint.current_a, 13.0);
+  ASSERT_EQ(plan.raise_now.size(), 1U) << "B starts on the reserve, not after A settles";
+  EXPECT_EQ(plan.raise_now[0].evse, d.evse("B/1"));
+  EXPECT_EQ(plan.raise_now[0].step, PlanStep::kRaiseNow);
+  EXPECT_DOUBLE_EQ(plan.raise_now[0].setpoint.current_a, 6.0);
+  ASSERT_EQ(plan.raise_after.size(), 1U);
+  EXPECT_DOUBLE_EQ(plan.raise_after[0].setpoint.current_a, 13.0);
+  d.deliver(plan.lower_now);
+  d.deliver(plan.raise_now);
+  EXPECT_TRUE(d.planner.releasable(d.now).empty()) << "A's vehicle may still draw 26 A";
+  d.now += d.planner.settings().settle;
+  d.deliver(d.planner.releasable(d.now));
+  d.check_limits();
+  ASSERT_GE(d.sent.size(), 3U);
+  EXPECT_EQ(d.sent.back().evse, d.evse("B/1"));
+  EXPECT_DOUBLE_EQ(d.sent.back().setpoint.current_a, 13.0);
+
+  // The reserve is back: a third session starts at its minimum at once too.
+  d.now += 1min;
+  d.planner.session_started(d.evse("C/1"), d.now);
+  plan = d.planner.replan(d.now);
+  ASSERT_EQ(plan.raise_now.size(), 1U);
+  EXPECT_EQ(plan.raise_now[0].evse, d.evse("C/1"));
+  EXPECT_DOUBLE_EQ(plan.raise_now[0].setpoint.current_a, 6.0);
+  d.deliver(plan.lower_now);
+  d.deliver(plan.raise_now);
+  d.check_limits();
+}
+
+// The reserve never keeps a vehicle waiting: where two minimums fit only with it, it is spent.
+TEST(SitePlannerTest, AStartReserveIsSpentRatherThanMakeAVehicleWait) {
+  PlannerSettings settings;
+  settings.start_reserve_a = 6.0;
+  SiteSpec s;
+  s.nodes = {grid_node("G", 16), charger_node("A", "G"), charger_node("B", "G")};
+  s.evses = {evse_spec("A/1", "A"), evse_spec("B/1", "B")};
+  Driver d(s, settings);
+  d.connect_all();
+  d.planner.session_started(d.evse("A/1"), d.now);
+  d.planner.session_started(d.evse("B/1"), d.now);
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("A/1"), 8.0);
+  EXPECT_DOUBLE_EQ(d.target("B/1"), 8.0);
+  EXPECT_EQ(d.planner.explain(d.evse("A/1")).text.find("start reserve"), std::string::npos)
+      << d.planner.explain(d.evse("A/1")).text;
+}
+
 TEST(SitePlannerTest, ARejectedLowerCancelsTheRaisesAndReplans) {
   SiteSpec s;
   s.nodes = {grid_node("G", 40), charger_node("A", "G"), charger_node("B", "G")};
@@ -625,6 +695,33 @@ TEST(SitePlannerTest, TheRoomASessionLimitLeavesGoesToTheOthers) {
   EXPECT_DOUBLE_EQ(d.target("C1/1"), 8.0);
   EXPECT_DOUBLE_EQ(d.target("C2/1"), 26.0);
   EXPECT_DOUBLE_EQ(d.target("C3/1"), 26.0);
+}
+
+// An eMSP's min_charging_rate: the vehicle gets at least that (or waits), the others share the
+// rest; under a limit below it, it pauses.
+TEST(SitePlannerTest, ASessionsMinRateIsItsMinimum) {
+  Driver d(four_chargers(24));
+  d.connect_all();
+  for (const char* id : {"C1/1", "C2/1", "C3/1"}) d.planner.session_started(d.evse(id), d.now);
+  d.run();
+  for (const char* id : {"C1/1", "C2/1", "C3/1"}) EXPECT_DOUBLE_EQ(d.target(id), 8.0) << id;
+  SessionLimit limit;
+  limit.start = d.now;
+  limit.periods = {{0min, 32.0}};
+  limit.min_rate = 12.0;
+  ASSERT_TRUE(d.planner.set_session_limit(d.evse("C1/1"), limit));
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C1/1"), 12.0);
+  EXPECT_DOUBLE_EQ(d.target("C2/1"), 6.0);
+  EXPECT_DOUBLE_EQ(d.target("C3/1"), 6.0);
+  EXPECT_DOUBLE_EQ(d.planner.explain(d.evse("C1/1")).minimum_a, 12.0);
+
+  limit.periods = {{0min, 10.0}};  // the limit leaves less than it charges well at: paused
+  ASSERT_TRUE(d.planner.set_session_limit(d.evse("C1/1"), limit));
+  d.run();
+  EXPECT_DOUBLE_EQ(d.target("C1/1"), 0.0);
+  EXPECT_EQ(d.planner.explain(d.evse("C1/1")).reason, Reason::kSessionLimit);
+  EXPECT_DOUBLE_EQ(d.target("C2/1"), 12.0);
 }
 
 TEST(SiteTest, RejectsBrokenTrees) {

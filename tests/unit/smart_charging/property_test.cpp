@@ -265,6 +265,8 @@ Scenario generate(std::uint64_t seed) {
     }
     sc.actions.push_back(a);
   }
+  // Drawn last, so the sites and sequences stay those of the seeds without it.
+  if (r.chance(0.3)) sc.settings.start_reserve_a = static_cast<double>(r.range(4, 10));
   return sc;
 }
 
@@ -395,6 +397,8 @@ TEST(SmartChargingPropertyTest, NoNodeExceedsALimitAndNoVehicleWaitsLongerThanIt
   std::size_t events = 0;
   std::size_t plans = 0;
   std::size_t commands = 0;
+  std::size_t raise_now = 0;
+  std::size_t reserve_runs = 0;
   std::size_t exempt_runs = 0;
   std::size_t actions = 0;
   Duration longest{};
@@ -404,6 +408,8 @@ TEST(SmartChargingPropertyTest, NoNodeExceedsALimitAndNoVehicleWaitsLongerThanIt
     events += out.events;
     plans += out.plans;
     commands += out.commands;
+    raise_now += out.raise_now;
+    reserve_runs += sc.settings.start_reserve_a > 0.0 ? 1 : 0;
     actions += sc.actions.size();
     exempt_runs += out.exempt > 0 ? 1 : 0;
     longest = std::max(longest, out.longest_wait);
@@ -427,7 +433,9 @@ TEST(SmartChargingPropertyTest, NoNodeExceedsALimitAndNoVehicleWaitsLongerThanIt
     }
   }
   std::cout << "property: " << count << " sequences, " << actions << " actions, " << events
-            << " events, " << plans << " plans, " << commands << " profiles; longest wait "
+            << " events, " << plans << " plans, " << commands << " profiles (" << raise_now
+            << " sent at once to a starting session; " << reserve_runs
+            << " sequences with a start reserve); longest wait "
             << std::chrono::duration_cast<std::chrono::seconds>(longest).count()
             << " s; runs with an instant where uncontrollable loads alone broke a limit: "
             << exempt_runs << "\n";

@@ -112,7 +112,25 @@ class FakeStore final : public SiteStore {
     sites[site_id].limits.push_back(limits);
     return {};
   }
+  Result<std::vector<StoredSessionLimit>> load_session_limits() override {
+    std::vector<StoredSessionLimit> out;
+    for (const auto& [key, limit] : session_limits) out.push_back({key.first, key.second, limit});
+    return out;
+  }
+  Result<void> put_session_limit(const StoredSessionLimit& limit) override {
+    if (unavailable) return make_error(ErrorCode::kUnavailable, "database down");
+    session_limits[{limit.charger_id, limit.transaction_id}] = limit.limit;
+    return {};
+  }
+  Result<void> remove_session_limit(const std::string& charger_id,
+                                    const std::string& transaction_id) override {
+    if (unavailable) return make_error(ErrorCode::kUnavailable, "database down");
+    session_limits.erase({charger_id, transaction_id});
+    return {};
+  }
   std::map<std::string, StoredSite> sites;
+  std::map<std::pair<std::string, std::string>, SessionLimit> session_limits;
+  bool unavailable = false;
 };
 
 v1::SiteNode* add_node(v1::Site& site, const std::string& id, const std::string& parent,
@@ -275,6 +293,59 @@ TEST_F(ServiceTest, ASessionGetsTheBoardAsATxProfileWithItsTransaction) {
   EXPECT_EQ(plan->admitted, 1U);
   EXPECT_TRUE(plan->evses[0].status.session);
   EXPECT_TRUE(plan->evses[0].status.online);
+}
+
+// With --start-reserve, the second session's first TxProfile goes out with CP-1's lower, in the
+// same tick, and the rest of its share once CP-1 accepted and settled.
+TEST(ServiceStartReserve, ASecondSessionStartsAtOnceOnTheReserve) {
+  ServiceSettings settings;
+  settings.planner.min_replan_gap = 0s;
+  settings.planner.start_reserve_a = 6.0;
+  ASSERT_TRUE(check_service_settings(settings));
+  testing::FakeClock clock;
+  FakeSender sender;
+  FakeFallback fallback;
+  FakeReader reader;
+  FakeStore store;
+  SmartChargingService service(sender, store, clock, settings, nullptr, &fallback, &reader);
+  ASSERT_TRUE(service.put_site(*site_definition(board(2))));
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  service.session_started({"CP-1", 1}, "a");
+  for (int i = 0; i < 4; ++i) {
+    service.tick();
+    sender.answer_all(ProfileOutcome::kAccepted);
+    clock.advance(6s);
+  }
+  sender.sent.clear();
+  sender.answered.clear();
+
+  service.session_started({"CP-2", 1}, "b");
+  service.tick();
+  ASSERT_EQ(sender.sent.size(), 2U);
+  EXPECT_EQ(sender.sent[0].request.evse.charger_id, "CP-1");
+  EXPECT_EQ(sender.sent[0].request.command.step, PlanStep::kLower);
+  EXPECT_DOUBLE_EQ(sender.sent[0].request.command.setpoint.current_a, 13.0);
+  EXPECT_EQ(sender.sent[1].request.evse.charger_id, "CP-2");
+  EXPECT_EQ(sender.sent[1].request.command.step, PlanStep::kRaiseNow);
+  EXPECT_EQ(sender.sent[1].request.transaction_id, "b");
+  EXPECT_DOUBLE_EQ(sender.sent[1].request.command.setpoint.current_a, 6.0);
+  sender.answer_all(ProfileOutcome::kAccepted);
+  clock.advance(6s);
+  service.tick();
+  sender.answer_all(ProfileOutcome::kAccepted);
+  ASSERT_FALSE(sender.answered.empty());
+  EXPECT_EQ(sender.answered.back().evse.charger_id, "CP-2");
+  EXPECT_DOUBLE_EQ(sender.answered.back().command.setpoint.current_a, 13.0);
+}
+
+TEST(ServiceStartReserve, ANegativeReserveIsRefusedByName) {
+  ServiceSettings settings;
+  settings.planner.start_reserve_a = -1.0;
+  auto r = check_service_settings(settings);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("--start-reserve"), std::string::npos) << r.error().message;
 }
 
 TEST_F(ServiceTest, TwoSessionsShareTheBoardAndTheLowerGoesOutBeforeTheRaise) {
@@ -708,6 +779,114 @@ TEST_F(ServiceTest, ChargersThatLeaveEverySiteGetTheServicesProfilesTakenOff) {
   EXPECT_EQ(sender.released.size(), 2U);  // released once
 }
 
+SessionLimit ten_amperes(Time start) {
+  SessionLimit limit;
+  limit.start = start;
+  limit.periods = {{Duration::zero(), 10.0}};
+  limit.source = "eMSP DE*EMS";
+  return limit;
+}
+
+// A limit an eMSP put on a session survives a restart of the service: kept in the store, put
+// back when the session is seen running again (bootstrap or its next event), and taken out of
+// the store when the session ends.
+TEST_F(ServiceTest, ASessionLimitOutlivesARestartAndGoesWithItsSession) {
+  put(board(2));
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  settle();
+  service.session_started({"CP-1", 1}, "tx-1");
+  settle();
+  ASSERT_TRUE(service.set_session_limit("CP-1", "tx-1", ten_amperes(clock.now())));
+  settle();
+  EXPECT_DOUBLE_EQ(last_for("CP-1")->command.setpoint.current_a, 10.0);
+  ASSERT_EQ(store.session_limits.size(), 1U);
+
+  // A new process on the same store: the sites, then the session as bootstrap finds it.
+  FakeSender sender2;
+  SmartChargingService again(sender2, store, clock, settings(), nullptr, &fallback, &reader);
+  ASSERT_TRUE(again.load(site_definition_from_json));
+  again.charger_connected("CP-1");
+  again.charger_connected("CP-2");
+  again.session_started({"CP-1", 1}, "tx-1");
+  auto view = again.session_plan("CP-1", "tx-1");
+  ASSERT_TRUE(view) << view.error().message;
+  ASSERT_TRUE(view->limit);
+  EXPECT_EQ(view->limit->source, "eMSP DE*EMS");
+  for (int i = 0; i < 4; ++i) {
+    again.tick();
+    sender2.answer_all(ProfileOutcome::kAccepted);
+    clock.advance(6s);
+  }
+  ASSERT_FALSE(sender2.answered.empty());
+  EXPECT_DOUBLE_EQ(sender2.answered.back().command.setpoint.current_a, 10.0);
+  EXPECT_EQ(sender2.answered.back().transaction_id, "tx-1");
+
+  again.session_ended({"CP-1", 1}, "tx-1");
+  EXPECT_TRUE(store.session_limits.empty()) << "the limit ends with its session";
+}
+
+// A limit that cannot be stored is refused whole: the caller gets UNAVAILABLE and the plan
+// does not change.
+TEST_F(ServiceTest, ASessionLimitTheStoreCannotKeepIsRefused) {
+  put(board(2));
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  settle();
+  service.session_started({"CP-1", 1}, "tx-1");
+  settle();
+  store.unavailable = true;
+  auto r = service.set_session_limit("CP-1", "tx-1", ten_amperes(clock.now()));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("could not be stored: database down"), std::string::npos)
+      << r.error().message;
+  EXPECT_FALSE(service.session_plan("CP-1", "tx-1")->limit);
+  settle();
+  EXPECT_DOUBLE_EQ(last_for("CP-1")->command.setpoint.current_a, 32.0);
+}
+
+// Kept limits that are over, or a week old, are dropped at load.
+TEST_F(ServiceTest, StaleSessionLimitsAreDroppedAtLoad) {
+  put(board(1));
+  SessionLimit over = ten_amperes(clock.now() - 2h);
+  over.end = clock.now() - 1h;
+  store.session_limits[{"CP-1", "old"}] = over;
+  store.session_limits[{"CP-1", "ancient"}] = ten_amperes(clock.now() - 24h * 8);
+  store.session_limits[{"CP-1", "live"}] = ten_amperes(clock.now() - 1h);
+  FakeSender sender2;
+  SmartChargingService again(sender2, store, clock, settings(), nullptr, &fallback, &reader);
+  ASSERT_TRUE(again.load(site_definition_from_json));
+  ASSERT_EQ(store.session_limits.size(), 1U);
+  EXPECT_TRUE(store.session_limits.contains({"CP-1", "live"}));
+}
+
+TEST(SessionLimitJson, RoundTripsAndNamesWhatIsWrong) {
+  const Time at(std::chrono::milliseconds(1'800'000'000'123));
+  SessionLimit limit;
+  limit.unit = RateUnit::kWatts;
+  limit.start = at;
+  limit.end = at + 2h;
+  limit.periods = {{Duration::zero(), 11000.0}, {std::chrono::minutes(30), 7400.5}};
+  limit.source = "eMSP NL*EMS";
+  limit.min_rate = 4140.0;
+  auto back = session_limit_from_json(session_limit_to_json(limit));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->unit, RateUnit::kWatts);
+  EXPECT_EQ(back->start, at);
+  EXPECT_EQ(back->end, at + 2h);
+  ASSERT_EQ(back->periods.size(), 2U);
+  EXPECT_EQ(back->periods[1].offset, std::chrono::minutes(30));
+  EXPECT_DOUBLE_EQ(back->periods[1].limit, 7400.5);
+  EXPECT_EQ(back->source, "eMSP NL*EMS");
+  EXPECT_DOUBLE_EQ(back->min_rate, 4140.0);
+  auto bad = session_limit_from_json(R"({"unit":"kW","start_ms":0,"periods":[[0,1]]})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("stored session limit: unit kW"), std::string::npos);
+  EXPECT_FALSE(session_limit_from_json(R"({"unit":"A","start_ms":0,"periods":[]})"));
+  EXPECT_FALSE(session_limit_from_json(R"({"unit":"A","start_ms":"x","periods":[[0,1]]})"));
+}
+
 TEST(LimitsJson, RoundTrips) {
   const Time at(std::chrono::milliseconds(1'800'000'000'123));
   StoredSite::Limits limits{"board",
@@ -755,6 +934,22 @@ TEST(SqlSiteStore, KeepsSitesAndLimitsInSqlite) {
   EXPECT_TRUE(*store.remove("a"));
   EXPECT_FALSE(*store.remove("a"));
   EXPECT_TRUE(store.load_all()->empty());
+
+  // Session limits: put twice (the second replaces), loaded, removed.
+  SessionLimit limit;
+  limit.start = Time(std::chrono::milliseconds(1'800'000'000'000));
+  limit.periods = {{Duration::zero(), 16.0}};
+  ASSERT_TRUE(store.put_session_limit({"CP-1", "tx-1", limit}));
+  limit.periods[0].limit = 8.0;
+  ASSERT_TRUE(store.put_session_limit({"CP-1", "tx-1", limit}));
+  ASSERT_TRUE(store.put_session_limit({"CP-2", "tx-9", limit}));
+  auto kept = store.load_session_limits();
+  ASSERT_TRUE(kept) << kept.error().message;
+  ASSERT_EQ(kept->size(), 2U);
+  EXPECT_EQ((*kept)[0].charger_id, "CP-1");
+  EXPECT_DOUBLE_EQ((*kept)[0].limit.periods[0].limit, 8.0);
+  ASSERT_TRUE(store.remove_session_limit("CP-1", "tx-1"));
+  ASSERT_EQ(store.load_session_limits()->size(), 1U);
   db->reset();
   std::filesystem::remove(path);
 }

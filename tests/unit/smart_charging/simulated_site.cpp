@@ -445,12 +445,13 @@ class Simulation {
   void send(const std::vector<ProfileCommand>& commands) {
     for (const ProfileCommand& cmd : commands) {
       ++out_.commands;
+      if (cmd.step == PlanStep::kRaiseNow) ++out_.raise_now;
       if (sc_.trace) {
         char buf[128];
         std::snprintf(buf, sizeof buf, "send #%llu evse #%u %s %s %.1f A x%d",
                       static_cast<unsigned long long>(cmd.id), cmd.evse,
                       cmd.purpose == ProfilePurpose::kTx ? "tx" : "default",
-                      cmd.step == PlanStep::kLower ? "lower" : "raise", cmd.setpoint.current_a,
+                      std::string(to_string(cmd.step)).c_str(), cmd.setpoint.current_a,
                       cmd.setpoint.phases);
         trace(buf);
       }
@@ -479,6 +480,7 @@ class Simulation {
         for (EvseIndex e = 0; e < evses_.size(); ++e) trace("  " + planner_.explain(e).text);
       }
       send(plan.lower_now);
+      send(plan.raise_now);
     }
     send(planner_.releasable(now_));
     Time wake = planner_.next_wakeup();
@@ -729,11 +731,12 @@ std::string describe(const Scenario& sc) {
   if (!site) return "invalid site: " + site.error().message;
   std::string out;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "seed %llu, horizon %s, turn %s, lookahead %s, lease %s\n",
+  std::snprintf(buf, sizeof buf,
+                "seed %llu, horizon %s, turn %s, lookahead %s, lease %s, start reserve %.0f A\n",
                 static_cast<unsigned long long>(sc.seed), seconds_text(sc.timing.horizon).c_str(),
                 seconds_text(sc.settings.turn).c_str(),
                 seconds_text(sc.settings.limit_lookahead).c_str(),
-                seconds_text(sc.timing.lease).c_str());
+                seconds_text(sc.timing.lease).c_str(), sc.settings.start_reserve_a);
   out += buf;
   for (NodeIndex n = 0; n < site->nodes().size(); ++n) {
     const Node& node = site->node(n);

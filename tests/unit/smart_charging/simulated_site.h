@@ -89,7 +89,8 @@ struct Outcome {
   std::size_t events = 0;
   std::size_t plans = 0;
   std::size_t commands = 0;
-  std::size_t exempt = 0;  // instants where uncontrollable loads alone broke a limit
+  std::size_t raise_now = 0;  // of them sent at once to a starting session (start reserve)
+  std::size_t exempt = 0;     // instants where uncontrollable loads alone broke a limit
   Duration longest_wait{};
   std::string trace;
 };

@@ -88,6 +88,7 @@ class Driver {
       }
       Plan plan = planner.replan(now);
       deliver(plan.lower_now);
+      deliver(plan.raise_now);
       now += planner.settings().settle;
       deliver(planner.releasable(now));
     }
