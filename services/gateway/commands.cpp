@@ -446,6 +446,102 @@ Result<OcppCall> translate(const v1::DataTransferRequest& r, Version v) {
   return make("DataTransfer", p);
 }
 
+namespace {
+
+// OCPP's name of a certificate type in version v; an error naming the version when it has none.
+Result<std::string> certificate_type_name(v1::CertificateType t, Version v) {
+  const auto missing = [&](std::string_view what) -> Result<std::string> {
+    return make_error(ErrorCode::kUnimplemented, std::string(what) + " does not exist in OCPP " +
+                                                     std::string(ocpp::version_label(v)));
+  };
+  switch (t) {
+    case v1::CERTIFICATE_TYPE_CSMS_ROOT:
+      return std::string(is16(v) ? "CentralSystemRootCertificate" : "CSMSRootCertificate");
+    case v1::CERTIFICATE_TYPE_MANUFACTURER_ROOT:
+      return std::string("ManufacturerRootCertificate");
+    case v1::CERTIFICATE_TYPE_V2G_ROOT:
+      if (is16(v)) return missing("a V2G root certificate");
+      return std::string("V2GRootCertificate");
+    case v1::CERTIFICATE_TYPE_MO_ROOT:
+      if (is16(v)) return missing("a mobility operator root certificate");
+      return std::string("MORootCertificate");
+    case v1::CERTIFICATE_TYPE_OEM_ROOT:
+      if (v != Version::k21) return missing("an OEM root certificate");
+      return std::string("OEMRootCertificate");
+    case v1::CERTIFICATE_TYPE_V2G_CHAIN:
+      if (is16(v)) return missing("a V2G certificate chain");
+      return std::string("V2GCertificateChain");
+    default:
+      return make_error(ErrorCode::kInvalidArgument, "certificate_type is required");
+  }
+}
+
+v1::CertificateType certificate_type_of(std::string_view name) {
+  if (name == "CentralSystemRootCertificate" || name == "CSMSRootCertificate")
+    return v1::CERTIFICATE_TYPE_CSMS_ROOT;
+  if (name == "ManufacturerRootCertificate") return v1::CERTIFICATE_TYPE_MANUFACTURER_ROOT;
+  if (name == "V2GRootCertificate") return v1::CERTIFICATE_TYPE_V2G_ROOT;
+  if (name == "MORootCertificate") return v1::CERTIFICATE_TYPE_MO_ROOT;
+  if (name == "OEMRootCertificate") return v1::CERTIFICATE_TYPE_OEM_ROOT;
+  if (name == "V2GCertificateChain") return v1::CERTIFICATE_TYPE_V2G_CHAIN;
+  return v1::CERTIFICATE_TYPE_UNSPECIFIED;
+}
+
+}  // namespace
+
+Result<OcppCall> translate(const v1::InstallCertificateRequest& r, Version v) {
+  if (r.certificate_type() == v1::CERTIFICATE_TYPE_V2G_CHAIN) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "certificate_type: a V2G chain is installed by the vehicle's own flow "
+                      "(CertificateSigned), not as a root");
+  }
+  auto type = certificate_type_name(r.certificate_type(), v);
+  if (!type) return std::unexpected(type.error());
+  if (r.certificate_pem().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "certificate_pem: not a PEM certificate (no BEGIN CERTIFICATE line)");
+  }
+  return make("InstallCertificate",
+              {{"certificateType", *type}, {"certificate", r.certificate_pem()}});
+}
+
+Result<OcppCall> translate(const v1::GetInstalledCertificateIdsRequest& r, Version v) {
+  if (is16(v)) {
+    if (r.certificate_types_size() != 1) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "certificate_types: OCPP 1.6 asks for exactly one type (CSMS or "
+                        "manufacturer root)");
+    }
+    auto type = certificate_type_name(r.certificate_types(0), v);
+    if (!type) return std::unexpected(type.error());
+    return make("GetInstalledCertificateIds", {{"certificateType", *type}});
+  }
+  json::array types;
+  for (int i = 0; i < r.certificate_types_size(); ++i) {
+    auto type = certificate_type_name(r.certificate_types(i), v);
+    if (!type) return std::unexpected(type.error());
+    types.emplace_back(*type);
+  }
+  json::object p;
+  if (!types.empty()) p["certificateType"] = std::move(types);
+  return make("GetInstalledCertificateIds", p);
+}
+
+Result<OcppCall> translate(const v1::DeleteCertificateRequest& r, Version) {
+  const v1::CertificateHashData& h = r.hash();
+  if (h.serial_number().empty() || h.issuer_name_hash().empty() || h.issuer_key_hash().empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "hash: serial_number, issuer_name_hash and issuer_key_hash are required "
+                      "(as GetInstalledCertificateIds lists them)");
+  }
+  return make("DeleteCertificate",
+              {{"certificateHashData",
+                {{"hashAlgorithm", h.hash_algorithm().empty() ? "SHA256" : h.hash_algorithm()},
+                 {"issuerNameHash", h.issuer_name_hash()},
+                 {"issuerKeyHash", h.issuer_key_hash()},
+                 {"serialNumber", h.serial_number()}}}});
+}
+
 Result<OcppCall> translate(const v1::CallRequest& r, Version) {
   if (r.action().empty()) return make_error(ErrorCode::kInvalidArgument, "action is required");
   return OcppCall{r.action(), r.payload_json().empty() ? "{}" : r.payload_json()};
@@ -562,6 +658,48 @@ void fill(v1::GetLogResponse& out, const std::string& payload_json) {
 void fill(v1::DataTransferResponse& out, const std::string& payload_json) {
   if (auto p = parse(payload_json); p && p->is_object())
     out.set_data(text_of(p->as_object(), "data"));
+}
+
+namespace {
+void fill_hash(v1::CertificateHashData& out, const json::object& o) {
+  out.set_hash_algorithm(text_of(o, "hashAlgorithm"));
+  out.set_issuer_name_hash(text_of(o, "issuerNameHash"));
+  out.set_issuer_key_hash(text_of(o, "issuerKeyHash"));
+  out.set_serial_number(text_of(o, "serialNumber"));
+}
+}  // namespace
+
+void fill(v1::GetInstalledCertificateIdsResponse& out, Version v, const std::string& payload_json,
+          v1::CertificateType asked) {
+  auto p = parse(payload_json);
+  if (!p || !p->is_object()) return;
+  if (is16(v)) {
+    auto hashes = p->as_object().if_contains("certificateHashData");
+    if (!hashes || !hashes->is_array()) return;
+    for (const auto& item : hashes->as_array()) {
+      if (!item.is_object()) continue;
+      auto* c = out.add_certificates();
+      c->set_certificate_type(asked);
+      fill_hash(*c->mutable_hash(), item.as_object());
+    }
+    return;
+  }
+  auto chains = p->as_object().if_contains("certificateHashDataChain");
+  if (!chains || !chains->is_array()) return;
+  for (const auto& item : chains->as_array()) {
+    if (!item.is_object()) continue;
+    const auto& o = item.as_object();
+    auto* c = out.add_certificates();
+    c->set_certificate_type(certificate_type_of(text_of(o, "certificateType")));
+    if (auto hash = o.if_contains("certificateHashData"); hash && hash->is_object())
+      fill_hash(*c->mutable_hash(), hash->as_object());
+    if (auto children = o.if_contains("childCertificateHashData");
+        children && children->is_array()) {
+      for (const auto& child : children->as_array()) {
+        if (child.is_object()) fill_hash(*c->add_children(), child.as_object());
+      }
+    }
+  }
 }
 
 }  // namespace switchyard::gateway

@@ -38,6 +38,9 @@ Result<OcppCall> translate(const v1::CancelReservationRequest& r, ocpp::Version 
 Result<OcppCall> translate(const v1::UpdateFirmwareRequest& r, ocpp::Version v);
 Result<OcppCall> translate(const v1::GetLogRequest& r, ocpp::Version v);
 Result<OcppCall> translate(const v1::DataTransferRequest& r, ocpp::Version v);
+Result<OcppCall> translate(const v1::InstallCertificateRequest& r, ocpp::Version v);
+Result<OcppCall> translate(const v1::GetInstalledCertificateIdsRequest& r, ocpp::Version v);
+Result<OcppCall> translate(const v1::DeleteCertificateRequest& r, ocpp::Version v);
 Result<OcppCall> translate(const v1::CallRequest& r, ocpp::Version v);
 
 // Fills `outcome` and the response's own fields from the charger's CALLRESULT payload.
@@ -51,5 +54,8 @@ void fill(v1::GetCompositeScheduleResponse& out, ocpp::Version v, const std::str
 void fill(v1::GetLocalListVersionResponse& out, const std::string& payload_json);
 void fill(v1::GetLogResponse& out, const std::string& payload_json);
 void fill(v1::DataTransferResponse& out, const std::string& payload_json);
+// 1.6 answers list no types: `asked` (the one type a 1.6 request names) is put on each.
+void fill(v1::GetInstalledCertificateIdsResponse& out, ocpp::Version v,
+          const std::string& payload_json, v1::CertificateType asked);
 
 }  // namespace switchyard::gateway

@@ -91,6 +91,8 @@ SWITCHYARD_COMMAND(CancelReservation, NoFields)
 SWITCHYARD_COMMAND(UpdateFirmware, NoFields)
 SWITCHYARD_COMMAND(GetLog, FillFields)
 SWITCHYARD_COMMAND(DataTransfer, FillFields)
+SWITCHYARD_COMMAND(InstallCertificate, NoFields)
+SWITCHYARD_COMMAND(DeleteCertificate, NoFields)
 SWITCHYARD_COMMAND(Call, NoFields)
 
 #undef SWITCHYARD_COMMAND
@@ -101,6 +103,16 @@ grpc::ServerUnaryReactor* ChargerControlService::GetCompositeSchedule(
   return command(c, r, out,
                  [](v1::GetCompositeScheduleResponse& response, ocpp::Version v,
                     const std::string& payload) { fill(response, v, payload); });
+}
+
+grpc::ServerUnaryReactor* ChargerControlService::GetInstalledCertificateIds(
+    Context* c, const v1::GetInstalledCertificateIdsRequest* r,
+    v1::GetInstalledCertificateIdsResponse* out) {
+  const v1::CertificateType asked =
+      r->certificate_types_size() == 1 ? r->certificate_types(0) : v1::CERTIFICATE_TYPE_UNSPECIFIED;
+  return command(c, r, out,
+                 [asked](v1::GetInstalledCertificateIdsResponse& response, ocpp::Version v,
+                         const std::string& payload) { fill(response, v, payload, asked); });
 }
 
 grpc::ServerUnaryReactor* ChargerControlService::GetConnection(Context* c,

@@ -52,6 +52,12 @@ class ChargerControlService final : public v1::ChargerControl::CallbackService {
   Reactor* GetLog(Context*, const v1::GetLogRequest*, v1::GetLogResponse*) override;
   Reactor* DataTransfer(Context*, const v1::DataTransferRequest*,
                         v1::DataTransferResponse*) override;
+  Reactor* InstallCertificate(Context*, const v1::InstallCertificateRequest*,
+                              v1::InstallCertificateResponse*) override;
+  Reactor* GetInstalledCertificateIds(Context*, const v1::GetInstalledCertificateIdsRequest*,
+                                      v1::GetInstalledCertificateIdsResponse*) override;
+  Reactor* DeleteCertificate(Context*, const v1::DeleteCertificateRequest*,
+                             v1::DeleteCertificateResponse*) override;
   Reactor* Call(Context*, const v1::CallRequest*, v1::CallResponse*) override;
   Reactor* GetConnection(Context*, const v1::GetConnectionRequest*,
                          v1::GetConnectionResponse*) override;

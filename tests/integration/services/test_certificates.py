@@ -215,6 +215,82 @@ def test_a_charger_without_tls_gets_no_certificate(certified, tmp_path):
                                     kind="sign_certificate") == 0  # never reached the CA
 
 
+async def answer_calls(ws, answers, calls):
+    """Answers each CALL the CSMS sends with answers[action] (recording [action, payload] in
+    `calls`) until cancelled."""
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame[0] == 2:
+            calls.append([frame[2], frame[3]])
+            await ws.send(json.dumps([3, frame[1], answers[frame[2]]]))
+
+
+@pytest.mark.parametrize("protocol", ["ocpp1.6", "ocpp2.0.1"])
+def test_an_operator_manages_a_chargers_root_certificates(certified, tls, protocol):  # noqa: F811
+    """Typed ChargerControl RPCs (switchyardctl charger ID install-certificate /
+    get-installed-certificate-ids / delete-certificate) speak each version's names; a type the
+    version lacks is refused before anything is sent."""
+    charger = f"cp-roots-{protocol[4:].replace('.', '')}"
+    certified.ctl("chargers", "register", charger, "--security-profile", "0")
+    pem = tls.ca.read_text()
+    hash_data = {"hashAlgorithm": "SHA256", "issuerNameHash": "0a1b", "issuerKeyHash": "2c3d",
+                 "serialNumber": "7f"}
+    if protocol == "ocpp1.6":
+        listed = {"status": "Accepted", "certificateHashData": [hash_data]}
+    else:
+        listed = {"status": "Accepted", "certificateHashDataChain": [
+            {"certificateType": "CSMSRootCertificate", "certificateHashData": hash_data}]}
+    answers = {"InstallCertificate": {"status": "Accepted"},
+               "GetInstalledCertificateIds": listed,
+               "DeleteCertificate": {"status": "Accepted"}}
+    calls, results = [], {}
+
+    def operator():
+        ctl = certified.ctl
+        results["install"] = ctl.json("charger", charger, "install-certificate",
+                                      "--certificate-type", "csms-root",
+                                      "--certificate-pem", pem)
+        results["list"] = ctl.json("charger", charger, "get-installed-certificate-ids",
+                                   "--certificate-types", "csms-root")
+        results["delete"] = ctl.json("charger", charger, "delete-certificate", "--json",
+                                     json.dumps({"hash": {
+                                         "issuerNameHash": "0a1b", "issuerKeyHash": "2c3d",
+                                         "serialNumber": "7f"}}))
+        results["v2g"] = ctl.run("charger", charger, "install-certificate",
+                                 "--certificate-type", "v2g-root", "--certificate-pem", pem)
+
+    async def scenario():
+        async with connect(certified.ws_url(charger), (protocol,)) as ws:
+            answering = asyncio.create_task(answer_calls(ws, answers, calls))
+            try:
+                await asyncio.to_thread(operator)
+            finally:
+                answering.cancel()
+
+    run(scenario())
+    csms_root = "CentralSystemRootCertificate" if protocol == "ocpp1.6" else "CSMSRootCertificate"
+    # On 1.6 the V2G root never leaves the CSMS; 2.0.1 gets it as its own type.
+    assert [c[0] for c in calls] == ["InstallCertificate", "GetInstalledCertificateIds",
+                                     "DeleteCertificate"] + (
+        [] if protocol == "ocpp1.6" else ["InstallCertificate"]), calls
+    assert calls[0][1] == {"certificateType": csms_root, "certificate": pem}, calls[0]
+    assert calls[1][1] == ({"certificateType": csms_root} if protocol == "ocpp1.6"
+                           else {"certificateType": [csms_root]}), calls[1]
+    assert calls[2][1] == {"certificateHashData": hash_data}, calls[2]
+    assert results["install"]["outcome"]["status"] == "Accepted", results
+    installed = results["list"]["certificates"]
+    assert len(installed) == 1 and installed[0]["certificateType"] == \
+        "CERTIFICATE_TYPE_CSMS_ROOT" and installed[0]["hash"]["serialNumber"] == "7f", results
+    assert results["delete"]["outcome"]["status"] == "Accepted", results
+    v2g = results["v2g"]
+    if protocol == "ocpp1.6":
+        assert v2g.returncode != 0 and "UNIMPLEMENTED" in v2g.stderr and \
+            "a V2G root certificate does not exist in OCPP 1.6" in v2g.stderr, v2g.stderr
+    else:
+        assert v2g.returncode == 0, v2g.stderr
+        assert calls[3][1]["certificateType"] == "V2GRootCertificate", calls[3]
+
+
 def test_without_a_ca_signcertificate_is_rejected_not_an_error(tmp_path):
     """--certificate-signing-min-profile 0 lets a plain-ws charger ask (a lab); no CA: Rejected."""
     standalone = Standalone(tmp_path, certificate_signing_min_profile=0).start()

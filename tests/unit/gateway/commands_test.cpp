@@ -176,6 +176,76 @@ TEST(Commands, A16ProfileTakesExactlyOneSchedule) {
   expect_valid(translate(r, Version::k201), Version::k201);
 }
 
+constexpr const char* kPem =
+    "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2E=\n-----END CERTIFICATE-----\n";
+
+// One typed shape for the certificate messages of the 1.6 security extension and 2.x: the type's
+// name per version, and the types a version lacks refused before anything is sent.
+TEST(Commands, CertificateMessagesInEveryVersion) {
+  v1::InstallCertificateRequest install;
+  install.set_charger_id("CP-1");
+  install.set_certificate_pem(kPem);
+  install.set_certificate_type(v1::CERTIFICATE_TYPE_CSMS_ROOT);
+  for (Version v : kAll) expect_valid(translate(install, v), v);
+  EXPECT_NE(translate(install, Version::k16)->payload_json.find("CentralSystemRootCertificate"),
+            std::string::npos);
+  EXPECT_NE(translate(install, Version::k201)->payload_json.find("\"CSMSRootCertificate\""),
+            std::string::npos);
+  install.set_certificate_type(v1::CERTIFICATE_TYPE_V2G_ROOT);
+  expect_valid(translate(install, Version::k201), Version::k201);
+  auto refused = translate(install, Version::k16);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnimplemented);
+  EXPECT_EQ(refused.error().message, "a V2G root certificate does not exist in OCPP 1.6");
+  install.set_certificate_type(v1::CERTIFICATE_TYPE_OEM_ROOT);
+  expect_valid(translate(install, Version::k21), Version::k21);
+  EXPECT_EQ(translate(install, Version::k201).error().code, ErrorCode::kUnimplemented);
+  install.set_certificate_type(v1::CERTIFICATE_TYPE_UNSPECIFIED);
+  EXPECT_EQ(translate(install, Version::k201).error().message, "certificate_type is required");
+  install.set_certificate_type(v1::CERTIFICATE_TYPE_CSMS_ROOT);
+  install.set_certificate_pem("not a certificate");
+  EXPECT_EQ(translate(install, Version::k201).error().code, ErrorCode::kInvalidArgument);
+
+  v1::GetInstalledCertificateIdsRequest list;
+  list.set_charger_id("CP-1");
+  for (Version v : {Version::k201, Version::k21}) expect_valid(translate(list, v), v);  // all
+  EXPECT_EQ(translate(list, Version::k16).error().code, ErrorCode::kInvalidArgument)
+      << "1.6 asks for exactly one type";
+  list.add_certificate_types(v1::CERTIFICATE_TYPE_MANUFACTURER_ROOT);
+  for (Version v : kAll) expect_valid(translate(list, v), v);
+  list.add_certificate_types(v1::CERTIFICATE_TYPE_V2G_CHAIN);
+  expect_valid(translate(list, Version::k201), Version::k201);
+
+  v1::DeleteCertificateRequest del;
+  del.set_charger_id("CP-1");
+  EXPECT_EQ(translate(del, Version::k201).error().code, ErrorCode::kInvalidArgument);
+  auto* h = del.mutable_hash();
+  h->set_issuer_name_hash("aa11");
+  h->set_issuer_key_hash("bb22");
+  h->set_serial_number("0c");
+  for (Version v : kAll) expect_valid(translate(del, v), v);
+  EXPECT_NE(translate(del, Version::k16)->payload_json.find("\"SHA256\""), std::string::npos);
+
+  v1::GetInstalledCertificateIdsResponse got16;
+  fill(
+      got16, Version::k16,
+      R"({"status":"Accepted","certificateHashData":[{"hashAlgorithm":"SHA256","issuerNameHash":"aa11","issuerKeyHash":"bb22","serialNumber":"0c"}]})",
+      v1::CERTIFICATE_TYPE_CSMS_ROOT);
+  ASSERT_EQ(got16.certificates_size(), 1);
+  EXPECT_EQ(got16.certificates(0).certificate_type(), v1::CERTIFICATE_TYPE_CSMS_ROOT);
+  EXPECT_EQ(got16.certificates(0).hash().serial_number(), "0c");
+  v1::GetInstalledCertificateIdsResponse got201;
+  fill(
+      got201, Version::k201,
+      R"({"status":"Accepted","certificateHashDataChain":[{"certificateType":"V2GCertificateChain","certificateHashData":{"hashAlgorithm":"SHA384","issuerNameHash":"a","issuerKeyHash":"b","serialNumber":"1"},"childCertificateHashData":[{"hashAlgorithm":"SHA384","issuerNameHash":"c","issuerKeyHash":"d","serialNumber":"2"}]}]})",
+      v1::CERTIFICATE_TYPE_UNSPECIFIED);
+  ASSERT_EQ(got201.certificates_size(), 1);
+  EXPECT_EQ(got201.certificates(0).certificate_type(), v1::CERTIFICATE_TYPE_V2G_CHAIN);
+  EXPECT_EQ(got201.certificates(0).hash().hash_algorithm(), "SHA384");
+  ASSERT_EQ(got201.certificates(0).children_size(), 1);
+  EXPECT_EQ(got201.certificates(0).children(0).serial_number(), "2");
+}
+
 TEST(Commands, AnswersFillTheTypedResponses) {
   v1::GetConfigurationResponse config;
   fill(
