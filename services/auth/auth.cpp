@@ -32,9 +32,9 @@ AuthService::AuthService(AuthConfig config, AuthStore& store, const Clock& clock
   }
 }
 
-Result<SignedCertificate> AuthService::sign_certificate(const std::string& charger_id,
-                                                        std::string_view csr,
-                                                        const std::string& certificate_type) {
+Result<SignedCertificate> AuthService::sign_certificate(
+    const std::string& charger_id, std::string_view csr, const std::string& certificate_type,
+    const std::optional<CertificateHash>& root) {
   const auto count = [this](const char* result) {
     if (decisions_) decisions_->Add({{"kind", "sign_certificate"}, {"result", result}}).Increment();
   };
@@ -63,6 +63,14 @@ Result<SignedCertificate> AuthService::sign_certificate(const std::string& charg
               {{"charger_id", charger_id}, {"reason", "not a registered charger"}});
     return make_error(ErrorCode::kFailedPrecondition,
                       "charger " + charger_id + " is not registered");
+  }
+  if (root) {
+    if (auto under = certificate_authority_->check_root(*root); !under) {
+      count("refused");
+      log::warn("certificate signing refused",
+                {{"charger_id", charger_id}, {"reason", under.error().message}});
+      return std::unexpected(under.error());
+    }
   }
   auto signed_certificate = certificate_authority_->sign(charger_id, csr, clock_.now());
   if (!signed_certificate) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -90,9 +91,11 @@ class AuthService {
   Result<AdmissionResult> admit(const std::string& charger_id, int offered_profile,
                                 const std::string& password);
   // A charger's CSR (OCPP SignCertificate) signed as its ChargingStationCertificate:
-  // kInvalidArgument for a CSR the CA refuses, kFailedPrecondition without a CA for the type.
-  Result<SignedCertificate> sign_certificate(const std::string& charger_id, std::string_view csr,
-                                             const std::string& certificate_type);
+  // kInvalidArgument for a CSR the CA refuses, kFailedPrecondition without a CA for the type,
+  // kNotFound when `root` (2.1 hashRootCertificate) is not the root the CA chains to.
+  Result<SignedCertificate> sign_certificate(
+      const std::string& charger_id, std::string_view csr, const std::string& certificate_type,
+      const std::optional<CertificateHash>& root = std::nullopt);
 
   Result<TokenRecord> put_token(TokenRecord token);
   Result<TokenRecord> block_token(const std::string& id_token);

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -145,6 +146,8 @@ struct CertificateAuthority::Impl {
   X509Ptr certificate;
   KeyPtr key;
   std::string chain_tail;  // the CA file's certificates that are not self-signed roots, PEM
+  X509Ptr root;            // the CA file's self-signed certificate, if it holds one
+  X509Ptr last;            // the CA file's last certificate (the root's child without a root)
 };
 
 CertificateAuthority::CertificateAuthority(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -193,10 +196,100 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load(
                       "--ca-validity-days must be from 1 to " + std::to_string(kMaxValidityDays));
   }
   for (auto& certificate : certificates) {
-    if (!self_signed(certificate.get())) impl->chain_tail += pem_of(certificate.get());
+    if (!self_signed(certificate.get())) {
+      impl->chain_tail += pem_of(certificate.get());
+    } else if (!impl->root) {
+      impl->root.reset(X509_dup(certificate.get()));
+    }
   }
+  impl->last.reset(X509_dup(certificates.back().get()));
   impl->certificate = std::move(certificates.front());
   return std::unique_ptr<CertificateAuthority>(new CertificateAuthority(std::move(impl)));
+}
+
+namespace {
+
+std::optional<std::string> hex_digest(const EVP_MD* md, const unsigned char* data,
+                                      std::size_t size) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data, size, out, &length, md, nullptr) != 1) return std::nullopt;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  for (unsigned int i = 0; i < length; ++i) {
+    text += kHex[out[i] >> 4];
+    text += kHex[out[i] & 0xf];
+  }
+  return text;
+}
+
+std::optional<std::string> name_digest(const EVP_MD* md, const X509_NAME* name) {
+  unsigned char* der = nullptr;
+  const int size = i2d_X509_NAME(name, &der);
+  if (size <= 0) return std::nullopt;
+  auto out = hex_digest(md, der, static_cast<std::size_t>(size));
+  OPENSSL_free(der);
+  return out;
+}
+
+// "CN=Switchyard Test CA,O=..." (RFC 2253) of the certificate's subject.
+std::string subject_text(X509* certificate) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio ||
+      X509_NAME_print_ex(bio.get(), X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253) < 0) {
+    return "?";
+  }
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string("?");
+}
+
+// Lower case, without leading zeros: how two spellings of one hex number compare.
+std::string hex_key(std::string_view text) {
+  std::string out;
+  for (char ch : text) out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const auto first = out.find_first_not_of('0');
+  return first == std::string::npos ? "0" : out.substr(first);
+}
+
+}  // namespace
+
+Result<void> CertificateAuthority::check_root(const CertificateHash& root) const {
+  const EVP_MD* md = root.hash_algorithm == "SHA256"   ? EVP_sha256()
+                     : root.hash_algorithm == "SHA384" ? EVP_sha384()
+                     : root.hash_algorithm == "SHA512" ? EVP_sha512()
+                                                       : nullptr;
+  if (md == nullptr) {
+    return make_error(ErrorCode::kInvalidArgument, "hashRootCertificate: hash algorithm '" +
+                                                       root.hash_algorithm +
+                                                       "' is not SHA256, SHA384 or SHA512");
+  }
+  bool matches = false;
+  std::string what;
+  if (impl_->root) {
+    X509* r = impl_->root.get();
+    const ASN1_BIT_STRING* key = X509_get0_pubkey_bitstr(r);
+    const auto name_hash = name_digest(md, X509_get_subject_name(r));
+    const auto key_hash =
+        key ? hex_digest(md, key->data, static_cast<std::size_t>(key->length)) : std::nullopt;
+    BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(r), nullptr));
+    char* serial_hex = serial ? BN_bn2hex(serial.get()) : nullptr;
+    matches = name_hash && key_hash && serial_hex &&
+              hex_key(*name_hash) == hex_key(root.issuer_name_hash) &&
+              hex_key(*key_hash) == hex_key(root.issuer_key_hash) &&
+              hex_key(serial_hex) == hex_key(root.serial_number);
+    OPENSSL_free(serial_hex);
+    what = "the root " + subject_text(r);
+  } else {
+    const auto name_hash = name_digest(md, X509_get_issuer_name(impl_->last.get()));
+    matches = name_hash && hex_key(*name_hash) == hex_key(root.issuer_name_hash);
+    what = "the root that issued " + subject_text(impl_->last.get());
+  }
+  if (matches) return {};
+  return make_error(ErrorCode::kNotFound,
+                    "hashRootCertificate names a root this CSMS does not sign under (it signs "
+                    "under " +
+                        what + ")");
 }
 
 Result<SignedCertificate> CertificateAuthority::sign(

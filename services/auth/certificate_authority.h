@@ -31,6 +31,15 @@ struct CertificateAuthorityConfig {
   std::string organization;
 };
 
+// OCPP's CertificateHashData (RFC 6960 CertID): hex digests of a certificate's issuer name (DER)
+// and issuer public key, and its serial number in hex.
+struct CertificateHash {
+  std::string hash_algorithm;  // SHA256, SHA384 or SHA512
+  std::string issuer_name_hash;
+  std::string issuer_key_hash;
+  std::string serial_number;
+};
+
 struct SignedCertificate {
   std::string chain_pem;  // the new certificate, then the CA file's non-root certificates
   std::string serial;     // upper-case hex
@@ -52,6 +61,12 @@ class CertificateAuthority {
   // kInvalidArgument (with why) for a CSR it will not sign; kInternal if OpenSSL fails.
   Result<SignedCertificate> sign(std::string_view charger_id, std::string_view csr_pem,
                                  std::chrono::system_clock::time_point now) const;
+
+  // Whether `root` (2.1 hashRootCertificate) names the root this CA chains to: with that root in
+  // the CA file, all of it is compared; without it, the issuer name of the file's last
+  // certificate (the root's key and serial are not known here). kNotFound naming ours when it
+  // does not; kInvalidArgument for a hash algorithm other than SHA256/384/512.
+  Result<void> check_root(const CertificateHash& root) const;
 
  private:
   struct Impl;

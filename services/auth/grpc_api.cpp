@@ -133,8 +133,14 @@ grpc::ServerUnaryReactor* AuthorizationApi::SignCertificate(Context* c,
   return run_blocking(c, pool_, [this, r, out]() -> grpc::Status {
     if (r->charger_id().empty()) return invalid("charger_id is required");
     if (r->csr().empty()) return invalid("csr is required (PEM)");
+    std::optional<CertificateHash> root;
+    if (r->has_root_certificate()) {
+      const v1::CertificateHashData& h = r->root_certificate();
+      root = CertificateHash{h.hash_algorithm(), h.issuer_name_hash(), h.issuer_key_hash(),
+                             h.serial_number()};
+    }
     auto signed_certificate =
-        service_.sign_certificate(r->charger_id(), r->csr(), r->certificate_type());
+        service_.sign_certificate(r->charger_id(), r->csr(), r->certificate_type(), root);
     if (!signed_certificate) return status_of(signed_certificate.error());
     out->set_certificate_chain(signed_certificate->chain_pem);
     out->set_serial(signed_certificate->serial);

@@ -97,7 +97,7 @@ void BuiltinDecisions::transaction(
 }
 
 void BuiltinDecisions::sign_certificate(
-    const std::string&, const std::string&, const std::string&,
+    const std::string&, const SigningRequest&,
     std::move_only_function<void(Result<CertificateDecision>)> done) {
   done(CertificateDecision{
       .accepted = false,

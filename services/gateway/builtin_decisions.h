@@ -42,8 +42,7 @@ class BuiltinDecisions final : public DecisionService {
                    const v1::TransactionEvent& event,
                    std::move_only_function<void(Result<TransactionDecision>)> done) override;
   // Refused: the built-in policy has no certificate authority (the auth service has one).
-  void sign_certificate(const std::string& charger_id, const std::string& csr,
-                        const std::string& certificate_type,
+  void sign_certificate(const std::string& charger_id, const SigningRequest& request,
                         std::move_only_function<void(Result<CertificateDecision>)> done) override;
 
   // Reads a token list: one token per line, '#' comments; error when the file cannot be read.

@@ -813,8 +813,7 @@ class ChargerSession final : public Session,
         return ask<CertificateDecision>(
             std::move(call), "sign_certificate",
             [this, request = std::move(request)](const v1::ChargerEvent&, auto cb) {
-              ctx_.decisions.sign_certificate(charger_id_, request.csr, request.certificate_type,
-                                              std::move(cb));
+              ctx_.decisions.sign_certificate(charger_id_, request, std::move(cb));
             },
             &ChargerSession::after_sign_certificate);
       }

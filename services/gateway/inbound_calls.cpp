@@ -234,19 +234,28 @@ std::string acknowledge_answer(ocpp::Encoder& e, const ocpp::MessageInfo& messag
 
 std::optional<SigningRequest> signing_request(const ocpp::DecodedFrame& frame) {
   if (const auto* r = frame.as<v16::SignCertificateRequest>()) {
-    return SigningRequest{.csr = r->csr.str(), .certificate_type = {}, .request_id = {}};
+    return SigningRequest{
+        .csr = r->csr.str(), .certificate_type = {}, .request_id = {}, .root = {}};
   }
   if (const auto* r = frame.as<v201::SignCertificateRequest>()) {
     return SigningRequest{
         .csr = r->csr.str(),
         .certificate_type = r->certificate_type ? std::string(to_string(*r->certificate_type)) : "",
-        .request_id = {}};
+        .request_id = {},
+        .root = {}};
   }
   if (const auto* r = frame.as<v21::SignCertificateRequest>()) {
-    return SigningRequest{
+    SigningRequest out{
         .csr = r->csr.str(),
         .certificate_type = r->certificate_type ? std::string(to_string(*r->certificate_type)) : "",
-        .request_id = r->request_id};
+        .request_id = r->request_id,
+        .root = std::nullopt};
+    if (const auto& h = r->hash_root_certificate) {
+      out.root =
+          CertificateHash{std::string(to_string(h->hash_algorithm)), h->issuer_name_hash.str(),
+                          h->issuer_key_hash.str(), h->serial_number.str()};
+    }
+    return out;
   }
   return std::nullopt;
 }

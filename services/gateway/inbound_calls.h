@@ -33,12 +33,6 @@ enum class InboundKind {
 
 InboundKind classify_inbound(const ocpp::MessageInfo& message);
 
-// What a SignCertificate asks for (1.6 security extension, 2.0.1, 2.1).
-struct SigningRequest {
-  std::string csr;
-  std::string certificate_type;            // empty in 1.6 (and when the charger left it out)
-  std::optional<std::int64_t> request_id;  // 2.1: echoed in CertificateSigned
-};
 // nullopt when the frame is no SignCertificate CALL.
 std::optional<SigningRequest> signing_request(const ocpp::DecodedFrame& frame);
 

@@ -50,6 +50,22 @@ struct CertificateDecision {
   std::string certificate_chain;  // PEM, when accepted
 };
 
+// OCPP's CertificateHashData: hex digests of a certificate's issuer name and key, its serial.
+struct CertificateHash {
+  std::string hash_algorithm;  // SHA256, SHA384 or SHA512
+  std::string issuer_name_hash;
+  std::string issuer_key_hash;
+  std::string serial_number;
+};
+
+// What a SignCertificate asks for (1.6 security extension, 2.0.1, 2.1).
+struct SigningRequest {
+  std::string csr;
+  std::string certificate_type;            // empty in 1.6 (and when the charger left it out)
+  std::optional<std::int64_t> request_id;  // 2.1: echoed in CertificateSigned
+  std::optional<CertificateHash> root;     // 2.1 hashRootCertificate: the root to sign under
+};
+
 class DecisionService {
  public:
   virtual ~DecisionService() = default;
@@ -63,9 +79,10 @@ class DecisionService {
                            std::move_only_function<void(Result<TransactionDecision>)> done) = 0;
   // A charger's CSR to sign (OCPP SignCertificate). A refusal is a decision; an error means no
   // one could decide (the charger gets InternalError and asks again). Without a certificate
-  // authority every CSR is refused (reason_code NotConfigured).
+  // authority every CSR is refused (reason_code NotConfigured); a root it does not chain to is
+  // refused with reason_code NotFound.
   virtual void sign_certificate(
-      const std::string& charger_id, const std::string& csr, const std::string& certificate_type,
+      const std::string& charger_id, const SigningRequest& request,
       std::move_only_function<void(Result<CertificateDecision>)> done) = 0;
 };
 

@@ -95,12 +95,19 @@ void GrpcDecisions::boot(const std::string& charger_id, const v1::BootNotificati
 }
 
 void GrpcDecisions::sign_certificate(
-    const std::string& charger_id, const std::string& csr, const std::string& certificate_type,
+    const std::string& charger_id, const SigningRequest& signing,
     std::move_only_function<void(Result<CertificateDecision>)> done) {
   v1::SignCertificateRequest request;
   request.set_charger_id(charger_id);
-  request.set_csr(csr);
-  request.set_certificate_type(certificate_type);
+  request.set_csr(signing.csr);
+  request.set_certificate_type(signing.certificate_type);
+  if (const auto& root = signing.root) {
+    auto* h = request.mutable_root_certificate();
+    h->set_hash_algorithm(root->hash_algorithm);
+    h->set_issuer_name_hash(root->issuer_name_hash);
+    h->set_issuer_key_hash(root->issuer_key_hash);
+    h->set_serial_number(root->serial_number);
+  }
   call<v1::SignCertificateRequest, v1::SignCertificateResponse>(
       deadline_, std::move(request),
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
@@ -114,12 +121,15 @@ void GrpcDecisions::sign_certificate(
                                           .certificate_chain = r->certificate_chain()});
         }
         const ErrorCode code = r.error().code;
-        if (code == ErrorCode::kInvalidArgument || code == ErrorCode::kFailedPrecondition) {
-          return done(CertificateDecision{
-              .accepted = false,
-              .reason_code = code == ErrorCode::kInvalidArgument ? "InvalidCSR" : "NotConfigured",
-              .reason = r.error().message,
-              .certificate_chain = {}});
+        if (code == ErrorCode::kInvalidArgument || code == ErrorCode::kFailedPrecondition ||
+            code == ErrorCode::kNotFound) {
+          return done(
+              CertificateDecision{.accepted = false,
+                                  .reason_code = code == ErrorCode::kInvalidArgument ? "InvalidCSR"
+                                                 : code == ErrorCode::kNotFound      ? "NotFound"
+                                                                                : "NotConfigured",
+                                  .reason = r.error().message,
+                                  .certificate_chain = {}});
         }
         done(std::unexpected(r.error()));
       });

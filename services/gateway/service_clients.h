@@ -32,8 +32,7 @@ class GrpcDecisions final : public DecisionService {
                    const v1::TransactionEvent& event,
                    std::move_only_function<void(Result<TransactionDecision>)> done) override;
   // Authorization.SignCertificate; INVALID_ARGUMENT and FAILED_PRECONDITION are refusals.
-  void sign_certificate(const std::string& charger_id, const std::string& csr,
-                        const std::string& certificate_type,
+  void sign_certificate(const std::string& charger_id, const SigningRequest& request,
                         std::move_only_function<void(Result<CertificateDecision>)> done) override;
 
  private:

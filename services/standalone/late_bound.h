@@ -37,10 +37,9 @@ class LateBoundDecisions final : public gateway::DecisionService {
     done(make_error(ErrorCode::kUnavailable, "starting"));
   }
   void sign_certificate(
-      const std::string& charger_id, const std::string& csr, const std::string& certificate_type,
+      const std::string& charger_id, const gateway::SigningRequest& request,
       std::move_only_function<void(Result<gateway::CertificateDecision>)> done) override {
-    if (auto* t = target_.load())
-      return t->sign_certificate(charger_id, csr, certificate_type, std::move(done));
+    if (auto* t = target_.load()) return t->sign_certificate(charger_id, request, std::move(done));
     done(make_error(ErrorCode::kUnavailable, "starting"));
   }
 

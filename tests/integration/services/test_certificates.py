@@ -215,6 +215,55 @@ def test_a_charger_without_tls_gets_no_certificate(certified, tmp_path):
                                     kind="sign_certificate") == 0  # never reached the CA
 
 
+def root_hash(directory, ca, name):
+    """OCPP's CertificateHashData of the self-signed `ca`, from OpenSSL's OCSP CertID of it
+    (RFC 6960: hashes of the issuer's DER name and public key, and the serial)."""
+    request = directory / f"{name}.ocsp"
+    subprocess.run(["openssl", "ocsp", "-issuer", str(ca), "-sha256", "-cert", str(ca),
+                    "-no_nonce", "-reqout", str(request)], check=True, capture_output=True)
+    text = subprocess.run(["openssl", "ocsp", "-reqin", str(request), "-req_text"], check=True,
+                          capture_output=True, text=True).stdout
+    fields = dict(line.strip().split(": ", 1) for line in text.splitlines()
+                  if line.strip().startswith(("Issuer Name Hash", "Issuer Key Hash",
+                                              "Serial Number")))
+    return {"hashAlgorithm": "SHA256", "issuerNameHash": fields["Issuer Name Hash"],
+            "issuerKeyHash": fields["Issuer Key Hash"], "serialNumber": fields["Serial Number"]}
+
+
+@pytest.mark.parametrize("root", ["ours", "another"])
+def test_a_21_charger_names_the_root_to_sign_under(certified, tls, tmp_path, root):  # noqa: F811
+    """2.1 hashRootCertificate: signed under our root when it names it; Rejected (NotFound,
+    naming ours) when it names another, and nothing follows."""
+    charger = f"cp-root-{root}"
+    csr, _ = make_csr(tmp_path, root, f"/O=Switchyard Test CPO/CN={charger}")
+    ca = tls.ca
+    if root == "another":
+        ca = tmp_path / "other-root.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(tmp_path / "o.key"),
+                        "-out", str(ca), "-subj", "/CN=Someone Else Root", "-days", "2"],
+                       check=True, capture_output=True)
+
+    async def scenario():
+        async with over_profile_2(certified, tls, tmp_path, charger, "ocpp2.1") as ws:
+            return await sign_certificate(ws, {
+                "csr": csr, "certificateType": "ChargingStationCertificate", "requestId": 7,
+                "hashRootCertificate": root_hash(tmp_path, ca, root)})
+
+    answer, signed = run(scenario())
+    if root == "ours":
+        assert answer == {"status": "Accepted"}, answer
+        verify_chain(tmp_path, tls.ca, signed["certificateChain"])
+        return
+    assert signed is None, signed
+    assert answer["status"] == "Rejected" and answer["statusInfo"]["reasonCode"] == "NotFound", \
+        answer
+    assert "names a root this CSMS does not sign under" in \
+        answer["statusInfo"]["additionalInfo"], answer
+    assert certified.process.metric("switchyard_auth_decisions_total", kind="sign_certificate",
+                                    result="refused") == 1
+
+
 async def answer_calls(ws, answers, calls):
     """Answers each CALL the CSMS sends with answers[action] (recording [action, payload] in
     `calls`) until cancelled."""

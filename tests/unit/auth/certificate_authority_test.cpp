@@ -10,6 +10,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -265,6 +267,72 @@ TEST_F(CertificateAuthorityTest, AnIntermediateTravelsInTheChainAndValidityStops
   EXPECT_LE(
       ASN1_TIME_compare(X509_get0_notAfter(leaf.get()), X509_get0_notAfter(intermediate.get())), 0);
   EXPECT_LT(r->not_after, system_clock::now() + std::chrono::days(11));
+}
+
+std::string hex_of(const EVP_MD* md, const unsigned char* data, std::size_t size) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data, size, out, &length, md, nullptr);
+  std::string text;
+  char byte[3];
+  for (unsigned int i = 0; i < length; ++i) {
+    std::snprintf(byte, sizeof byte, "%02X", out[i]);
+    text += byte;
+  }
+  return text;
+}
+
+// OCPP's CertificateHashData of a self-signed certificate (its issuer is itself).
+CertificateHash hash_of_root(X509* root, const EVP_MD* md, const char* algorithm) {
+  unsigned char* der = nullptr;
+  const int size = i2d_X509_NAME(X509_get_subject_name(root), &der);
+  CertificateHash h;
+  h.hash_algorithm = algorithm;
+  h.issuer_name_hash = hex_of(md, der, static_cast<std::size_t>(size));
+  OPENSSL_free(der);
+  const ASN1_BIT_STRING* key = X509_get0_pubkey_bitstr(root);
+  h.issuer_key_hash = hex_of(md, key->data, static_cast<std::size_t>(key->length));
+  h.serial_number = "01";  // ca_certificate() gives serial 1
+  return h;
+}
+
+// 2.1 hashRootCertificate: the CA signs only under the root it names.
+TEST_F(CertificateAuthorityTest, ChecksTheRootAChargerAsksFor) {
+  auto ca = load({});
+  ASSERT_TRUE(ca);
+  EXPECT_TRUE(ca->check_root(hash_of_root(root_.get(), EVP_sha256(), "SHA256")));
+  EXPECT_TRUE(ca->check_root(hash_of_root(root_.get(), EVP_sha384(), "SHA384")));
+  CertificateHash lower = hash_of_root(root_.get(), EVP_sha256(), "SHA256");
+  for (char& ch : lower.issuer_key_hash) ch = static_cast<char>(std::tolower(ch));
+  lower.serial_number = "1";
+  EXPECT_TRUE(ca->check_root(lower)) << "hex case and leading zeros do not matter";
+
+  Key other_key = ec_key();
+  Cert other = ca_certificate(other_key.get(), "Someone Else's Root", nullptr, nullptr, 10);
+  auto refused = ca->check_root(hash_of_root(other.get(), EVP_sha256(), "SHA256"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(refused.error().message.find("CN=Switchyard Test Root"), std::string::npos)
+      << refused.error().message;
+  CertificateHash same_name = hash_of_root(root_.get(), EVP_sha256(), "SHA256");
+  same_name.serial_number = "02";
+  EXPECT_FALSE(ca->check_root(same_name)) << "another certificate of the same name";
+  CertificateHash md5 = hash_of_root(root_.get(), EVP_sha256(), "MD5");
+  EXPECT_EQ(ca->check_root(md5).error().code, ErrorCode::kInvalidArgument);
+
+  // Without the root in the CA file, only its name can be checked.
+  Key intermediate_key = ec_key();
+  Cert intermediate = ca_certificate(intermediate_key.get(), "Switchyard Chargers CA", root_.get(),
+                                     root_key_.get(), 10);
+  auto under = load({.certificate_file = write("only.pem", pem(intermediate.get())),
+                     .key_file = write("only.key", pem(intermediate_key.get())),
+                     .validity_days = 365,
+                     .organization = {}});
+  ASSERT_TRUE(under);
+  CertificateHash by_name = hash_of_root(root_.get(), EVP_sha256(), "SHA256");
+  by_name.issuer_key_hash = "00";
+  EXPECT_TRUE(under->check_root(by_name));
+  EXPECT_FALSE(under->check_root(hash_of_root(other.get(), EVP_sha256(), "SHA256")));
 }
 
 TEST_F(CertificateAuthorityTest, LoadRefusesAMismatchedKeyANonCaAndHalfAConfiguration) {

@@ -60,8 +60,10 @@ TEST(InboundCalls, SignCertificateAnswersAndCertificateSignedValidateInEveryVers
     SCOPED_TRACE(std::string(ocpp::version_label(v)));
     expect_valid_answer(v, "SignCertificate", sign_certificate_answer(e, v, accepted));
     expect_valid_answer(v, "SignCertificate", sign_certificate_answer(e, v, refused));
-    const SigningRequest request{
-        .csr = "csr", .certificate_type = "ChargingStationCertificate", .request_id = 7};
+    const SigningRequest request{.csr = "csr",
+                                 .certificate_type = "ChargingStationCertificate",
+                                 .request_id = 7,
+                                 .root = {}};
     expect_valid(v, "CertificateSigned",
                  certificate_signed_request(e, v, request, accepted.certificate_chain),
                  /*request=*/true);
@@ -70,7 +72,8 @@ TEST(InboundCalls, SignCertificateAnswersAndCertificateSignedValidateInEveryVers
   const std::string v201_refused = sign_certificate_answer(e, Version::k201, refused);
   EXPECT_NE(v201_refused.find(R"("reasonCode":"InvalidCSRWithALongC")"), std::string::npos)
       << v201_refused;
-  const SigningRequest with_id{.csr = "c", .certificate_type = "V2GCertificate", .request_id = 7};
+  const SigningRequest with_id{
+      .csr = "c", .certificate_type = "V2GCertificate", .request_id = 7, .root = {}};
   const std::string v21_signed = certificate_signed_request(e, Version::k21, with_id, "PEM");
   EXPECT_NE(v21_signed.find(R"("requestId":7)"), std::string::npos) << v21_signed;
   EXPECT_NE(v21_signed.find(R"("certificateType":"V2GCertificate")"), std::string::npos)
@@ -95,6 +98,16 @@ TEST(InboundCalls, ReadsTheSigningRequestOfEachVersion) {
   EXPECT_EQ(r21->csr, "PEM21");
   EXPECT_EQ(r21->certificate_type, "V2GCertificate");
   EXPECT_EQ(r21->request_id, 9);
+  EXPECT_FALSE(r21->root);
+  auto rooted = decoder.decode(
+      Version::k21, ocpp::Role::kCsms,
+      R"([2,"4","SignCertificate",{"csr":"P","hashRootCertificate":{"hashAlgorithm":"SHA384","issuerNameHash":"aa","issuerKeyHash":"bb","serialNumber":"0c"}}])");
+  ASSERT_TRUE(rooted);
+  auto r_rooted = signing_request(*rooted);
+  ASSERT_TRUE(r_rooted && r_rooted->root);
+  EXPECT_EQ(r_rooted->root->hash_algorithm, "SHA384");
+  EXPECT_EQ(r_rooted->root->issuer_key_hash, "bb");
+  EXPECT_EQ(r_rooted->root->serial_number, "0c");
   auto heartbeat = decoder.decode(Version::k201, ocpp::Role::kCsms, R"([2,"3","Heartbeat",{}])");
   ASSERT_TRUE(heartbeat);
   EXPECT_FALSE(signing_request(*heartbeat));
