@@ -122,12 +122,27 @@ class ServiceProcess:
     def http_port(self):
         return self.ports["http-port"]
 
+    def _pick_ports(self):
+        """A free port per port flag, none twice and none a port the flags already give (a
+        fixture's wss-port): two listeners on one port (the gateway's sockets and gRPC's both
+        set SO_REUSEPORT) would split the connections between them."""
+        taken = {int(v) for k, v in self.flags.items()
+                 if k.endswith("-port") and str(v).isdigit() and int(v) > 0}
+        ports = {}
+        for flag in self.port_flags:
+            port = free_port()
+            while port in taken:
+                port = free_port()
+            taken.add(port)
+            ports[flag] = port
+        return ports
+
     def start(self, same_ports=False):
         """Starts the process and waits until it serves; `same_ports` restarts it where it was
         (the other processes know its address)."""
         for attempt in range(3):  # a port picked free may be taken by the time it is bound
             if not same_ports or not self.ports:
-                self.ports = {flag: free_port() for flag in self.port_flags}
+                self.ports = self._pick_ports()
             listen = "127.0.0.1" if self.host == "127.0.0.1" else "0.0.0.0"
             argv = [str(BIN_DIR / self.binary), "--listen-address", listen]
             for flag, value in {**self.flags, **self.ports}.items():
