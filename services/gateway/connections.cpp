@@ -66,6 +66,9 @@ struct InboundCall {
   const ocpp::MessageInfo* message = nullptr;
   ocpp::MessageType type = ocpp::MessageType::kCall;
   Steady::time_point started;
+  // While a decision is asked (ask()): which one, and since when, for decision_seconds.
+  std::string_view decision;
+  Steady::time_point asked;
   bus::ArenaMessage<v1::ChargerEvent, 2048> event;
   std::optional<SigningRequest> signing;  // a SignCertificate's CSR
 };
@@ -757,11 +760,12 @@ class ChargerSession final : public Session,
            Then<Decision> then) {
     auto self = this->shared_from_this();
     auto* raw = call.release();  // owned by the callback below
-    const auto asked = std::chrono::steady_clock::now();
-    ask_fn(*raw->event, [self, raw, then, decision, asked](Result<Decision> d) mutable {
+    raw->decision = decision;
+    raw->asked = Steady::now();
+    ask_fn(*raw->event, [self, raw, then](Result<Decision> d) mutable {
       self->ctx_.metrics.decision(
-          decision, d.has_value(),
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
+          raw->decision, d.has_value(),
+          std::chrono::duration<double>(Steady::now() - raw->asked).count());
       net::post(self->ws_.get_executor(), [self, raw, then, d = std::move(d)]() mutable {
         std::unique_ptr<InboundCall> owned(raw);
         if (!d) return self->fail_call(std::move(owned), "decision failed: " + d.error().message);

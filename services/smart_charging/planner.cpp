@@ -275,11 +275,23 @@ std::optional<SessionLimit> SitePlanner::session_limit(EvseIndex e) const {
   return s.session ? s.session->limit : std::nullopt;
 }
 
+bool SitePlanner::has_session_limit(EvseIndex e) const {
+  const EvseState& s = evses_[e];
+  return s.session && s.session->limit;
+}
+
+namespace {
+// Between its start and its end (if any).
+bool in_force(const SessionLimit& l, Time now) {
+  return now >= l.start && (!l.end || now < *l.end);
+}
+}  // namespace
+
 std::optional<double> SitePlanner::session_limit_a(EvseIndex e, Time now) const {
   const EvseState& s = evses_[e];
   if (!s.session || !s.session->limit) return std::nullopt;
   const SessionLimit& l = *s.session->limit;
-  if (now < l.start || (l.end && now >= *l.end)) return std::nullopt;
+  if (!in_force(l, now)) return std::nullopt;
   const SessionLimit::Period* in_force = nullptr;
   for (const SessionLimit::Period& p : l.periods) {
     if (l.start + p.offset > now) break;
@@ -293,7 +305,7 @@ double SitePlanner::session_min_rate_a(EvseIndex e, Time now) const {
   const EvseState& s = evses_[e];
   if (!s.session || !s.session->limit || s.session->limit->min_rate <= 0.0) return 0.0;
   const SessionLimit& l = *s.session->limit;
-  if (now < l.start || (l.end && now >= *l.end)) return 0.0;
+  if (!in_force(l, now)) return 0.0;
   return limit_amperes(e, l.unit, l.min_rate);
 }
 
@@ -983,12 +995,19 @@ double SitePlanner::room_for(EvseIndex e, const Setpoint& s, Time now) const {
 }
 
 void SitePlanner::raise_starting_now(Plan& plan, Time now) {
+  // Only sessions that draw nothing yet take part: one already charging waits for the rest.
+  const auto starting = [this](EvseIndex e) {
+    return evses_[e].session && effective(e) && commanded(e).current_a <= 0.0;
+  };
+  if (std::none_of(held_.begin(), held_.end(),
+                   [&](const ProfileCommand& c) { return starting(c.evse); })) {
+    return;
+  }
   compute_exposure_sums(now);
   for (auto it = held_.begin(); it != held_.end();) {
     const EvseIndex e = it->evse;
     const EvseState& s = evses_[e];
-    // Only sessions that draw nothing yet: one already charging just waits for the rest.
-    if (!s.session || !effective(e) || commanded(e).current_a > 0.0) {
+    if (!starting(e)) {
       ++it;
       continue;
     }
@@ -1112,8 +1131,11 @@ void SitePlanner::schedule_next(Time now) {
   for (const EvseState& s : evses_) {
     if (s.session && s.session->candidate && !s.session->admitted) someone_waits = true;
   }
-  for (const EvseState& s : evses_) {
+  for (EvseIndex e = 0; e < evses_.size(); ++e) {
+    const EvseState& s = evses_[e];
     if (s.rejected) consider(s.rejected_at + settings_.rejected_retry);
+    // Before the candidate test: a session its limit paused wakes when a period allows it.
+    if (auto t = session_limit_change(e, now)) consider(*t);
     if (!s.session || !s.session->candidate) continue;
     const Session& ss = *s.session;
     if (!ss.admitted || !ss.served) {
@@ -1127,9 +1149,6 @@ void SitePlanner::schedule_next(Time now) {
       consider(std::max(ss.admitted_at + slot_, now + settings_.min_replan_gap));
     }
     if (ss.underdraw_since) consider(*ss.underdraw_since + settings_.draw_observation);
-  }
-  for (EvseIndex e = 0; e < evses_.size(); ++e) {
-    if (auto t = session_limit_change(e, now)) consider(*t);
   }
   next_replan_ = next;
 }

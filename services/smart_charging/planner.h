@@ -200,6 +200,7 @@ class SitePlanner {
   // with the session.
   bool set_session_limit(EvseIndex evse, std::optional<SessionLimit> limit);
   std::optional<SessionLimit> session_limit(EvseIndex evse) const;
+  bool has_session_limit(EvseIndex evse) const;
 
   // --- driving -------------------------------------------------------------------------------
   bool needs_replan(Time now) const;

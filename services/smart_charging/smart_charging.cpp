@@ -677,7 +677,7 @@ void SmartChargingService::session_started(const EvseAddress& evse,
     // The end of the previous session was missed: that one is over.
     const std::string previous = known->second;
     evse_of_transaction_.erase(transaction_key(evse.charger_id, previous));
-    const bool limited = where && where->first->planner->session_limit(where->second);
+    const bool limited = where && where->first->planner->has_session_limit(where->second);
     forget_session_limit(evse.charger_id, previous, limited);
     if (where) where->first->planner->session_ended(where->second, clock_.now());
   }
@@ -718,7 +718,7 @@ void SmartChargingService::session_ended(const EvseAddress& evse,
   transactions_.erase(known);
   auto where = locate(evse);
   forget_session_limit(evse.charger_id, ended,
-                       where && where->first->planner->session_limit(where->second));
+                       where && where->first->planner->has_session_limit(where->second));
   if (!where) return;
   where->first->planner->session_ended(where->second, clock_.now());
   where->first->measured[where->second] = PhaseCurrents{};
