@@ -165,6 +165,14 @@ gateway_fleet = dashboard(
         ts("Drain closes and throttled frames",
            [(f"sum(rate(switchyard_gateway_drain_closed_total[{R}]))", "closed by drain"),
             (f"sum(rate(switchyard_gateway_throttled_total[{R}]))", "frames throttled")], "ops"),
+        ts("Heap given back after connection waves",
+           [(f"sum by (pod) (increase(switchyard_gateway_heap_returned_bytes_total[{R}]))",
+             "{{pod}} bytes"),
+            (f"sum by (pod) (increase(switchyard_gateway_heap_trims_total[{R}]))", "{{pod}} trims")],
+           "bytes",
+           description="After --heap-trim-quiet without a connection opening or closing, a pod "
+                       "gives the heap's free pages (what a storm of upgrades and boots freed) "
+                       "back to the system: RSS falls back to what the connections hold."),
         row("Messages"),
         ts("Inbound messages by action",
            [(f'sum by (action) (rate(switchyard_gateway_messages_total{{direction="in"}}[{R}]))',

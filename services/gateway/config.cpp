@@ -32,6 +32,9 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("handshake-timeout", c.handshake_timeout, "TLS + HTTP upgrade must finish within this")
       .add("idle-timeout", c.idle_timeout, "Close a connection silent this long (pings at half)")
       .add("max-frame-bytes", c.max_frame_bytes, "Larger frames close the connection with 1009")
+      .add("heap-trim-quiet", c.heap_trim_quiet,
+           "Free heap pages go back to the system this long after the last connection opened "
+           "or closed; 0 = never")
       .add("rate-per-second", c.rate_per_second,
            "Frames per second a charger may send (token refill)")
       .add("rate-burst", c.rate_burst, "Frames a charger may send at once (token bucket size)")

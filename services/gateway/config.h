@@ -59,6 +59,9 @@ struct GatewayConfig {
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds idle_timeout{120000};  // ping/pong liveness
   int max_frame_bytes = 64 * 1024;
+  // Free heap pages go back to the system this long after the last connection opened or
+  // closed (heap_trim.h); 0 = never.
+  std::chrono::milliseconds heap_trim_quiet{1000};
   double rate_per_second = 20;                // token bucket refill per charger
   int rate_burst = 40;                        // token bucket size
   std::vector<std::string> lenient_chargers;  // charger ids decoded in lenient mode

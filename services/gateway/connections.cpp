@@ -13,7 +13,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include "gateway/plain_stream.h"
+#include "gateway/server_websocket.h"
 #include "gateway/tls_stream.h"
 
 #include <ctime>
@@ -38,13 +40,11 @@ namespace switchyard::gateway {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::system_clock;
 using Steady = std::chrono::steady_clock;
-using PlainStream = beast::tcp_stream;
 using TlsStream = FdTlsStream;
 
 namespace {
@@ -73,6 +73,14 @@ struct InboundCall {
   std::optional<SigningRequest> signing;  // a SignCertificate's CSR
 };
 
+// A connection the worker's sweep visits: its keep-alive ping and timeouts.
+class Swept {
+ public:
+  virtual ~Swept() = default;
+  // False once the connection is over: the sweep forgets it.
+  virtual bool tick(Steady::time_point now) = 0;
+};
+
 struct Worker {
   net::io_context ioc{1};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
@@ -83,6 +91,27 @@ struct Worker {
   std::vector<std::unique_ptr<InboundCall>> pool;  // reused inbound call records (kMaxPooled)
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::thread thread;
+  // One timer for all of the thread's connections instead of one each.
+  std::vector<std::weak_ptr<Swept>> swept;
+  net::steady_timer sweep_timer{ioc};
+
+  void sweep_every(Steady::duration period) {
+    sweep_timer.expires_after(period);
+    sweep_timer.async_wait([this, period](const boost::system::error_code& ec) {
+      if (ec) return;
+      const auto now = Steady::now();
+      // Backwards, so that forgetting one (the last moves into its place) skips nothing.
+      for (std::size_t i = swept.size(); i-- > 0;) {
+        auto connection = swept[i].lock();
+        if (!connection || !connection->tick(now)) {
+          swept[i] = std::move(swept.back());
+          swept.pop_back();
+        }
+      }
+      if (swept.capacity() > 64 && swept.size() < swept.capacity() / 4) swept.shrink_to_fit();
+      sweep_every(period);
+    });
+  }
 
   std::unique_ptr<InboundCall> acquire() {
     if (pool.empty()) return std::make_unique<InboundCall>();
@@ -292,15 +321,26 @@ namespace {
 
 // -- the session --------------------------------------------------------------------------
 
+WebSocketLimits websocket_limits(const GatewayConfig& config) {
+  WebSocketLimits limits;
+  limits.max_message = static_cast<std::size_t>(config.max_frame_bytes);
+  limits.idle_timeout = config.idle_timeout;
+  limits.close_timeout = config.handshake_timeout;
+  return limits;
+}
+
 template <typename Stream>
 class ChargerSession final : public Session,
+                             public Swept,
                              public std::enable_shared_from_this<ChargerSession<Stream>> {
+  friend class ServerWebSocket<Stream, ChargerSession>;
+
  public:
   ChargerSession(Stream&& stream, Worker& worker, GatewayContext& ctx, std::string charger_id,
                  ocpp::Version version, std::string protocol, int security_profile,
                  std::string remote)
       : Session(std::move(charger_id), version, security_profile),
-        ws_(std::move(stream)),
+        ws_(std::move(stream), *this, websocket_limits(ctx.config)),
         worker_(worker),
         ctx_(ctx),
         protocol_(std::move(protocol)),
@@ -313,24 +353,14 @@ class ChargerSession final : public Session,
     tag_ = tag;
   }
 
-  // Completes the WebSocket upgrade. `protocol_` empty: no subprotocol in common, closed at once.
-  void start(http::request<http::empty_body> request) {
-    request_ = std::move(request);
-    websocket::stream_base::timeout timeout{};
-    timeout.handshake_timeout = ctx_.config.handshake_timeout;
-    timeout.idle_timeout = ctx_.config.idle_timeout;
-    timeout.keep_alive_pings = true;
-    ws_.set_option(timeout);
-    ws_.set_option(
-        websocket::stream_base::decorator([protocol = protocol_](websocket::response_type& res) {
-          res.set(http::field::server, "switchyard");
-          if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, protocol);
-        }));
-    ws_.read_message_max(static_cast<std::size_t>(ctx_.config.max_frame_bytes));
-    ws_.auto_fragment(false);
-    ws_.async_accept(
-        request_, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+  // Completes the WebSocket upgrade with `response` (the 101 answer); `early` are bytes the
+  // charger sent behind its request. `protocol_` empty: no subprotocol in common, closed at once.
+  void start(std::string response, std::string_view early) {
+    worker_.swept.push_back(this->weak_from_this());
+    ws_.accept(std::move(response), early);
   }
+
+  bool tick(Steady::time_point now) override { return ws_.tick(now); }
 
   void send_command(std::string action, std::string payload_json, CommandCallback done) override {
     net::post(ws_.get_executor(), [self = this->shared_from_this(), action = std::move(action),
@@ -360,9 +390,8 @@ class ChargerSession final : public Session,
     Steady::time_point started;
   };
 
-  // -- connection lifecycle --------------------------------------------------------------
-  void on_accept(beast::error_code ec) {
-    request_ = {};
+  // -- connection lifecycle (the WebSocket's calls) ---------------------------------------
+  void on_ws_accepted(beast::error_code ec) {
     if (ec) {
       ctx_.metrics.handshake_refused("websocket");
       log::info("websocket upgrade failed", {{"charger_id", charger_id_}, {"error", ec.message()}});
@@ -375,9 +404,8 @@ class ChargerSession final : public Session,
       log::warn("charger offered no OCPP version this pod speaks; closing",
                 {{"charger_id", charger_id_}, {"remote", remote_}});
       closing_ = true;
-      ws_.async_close(websocket::close_reason(websocket::close_code::protocol_error,
-                                              "no common OCPP subprotocol"),
-                      [self = this->shared_from_this()](beast::error_code) {});
+      close_sent_ = true;
+      ws_.close(websocket::kCloseProtocolError, "no common OCPP subprotocol");
       return;
     }
     opened_ = true;
@@ -460,27 +488,26 @@ class ChargerSession final : public Session,
         break;
     }
     close_code_ = reason == SessionCloseReason::kDrain || reason == SessionCloseReason::kFenced
-                      ? websocket::close_code::going_away
-                      : websocket::close_code::normal;
+                      ? websocket::kCloseGoingAway
+                      : websocket::kCloseNormal;
     // Draining answers the CALL in progress first: no charger is left waiting.
     if (!inbound_busy_) send_close();
   }
 
-  // Sends the close frame once nothing is in flight: no CALL that was read goes unanswered.
+  // Sends the close frame once nothing is in flight: no CALL that was read goes unanswered
+  // (the frames queued before it go out first).
   void send_close() {
     if (close_sent_ || inbound_busy_) return;  // finish_inbound() comes back here
-    if (writing_) {
-      close_after_write_ = true;
-      return;
-    }
     close_sent_ = true;
-    ws_.async_close(websocket::close_reason(close_code_, close_text_),
-                    [self = this->shared_from_this()](beast::error_code) { self->finalize(); });
+    ws_.close(close_code_, close_text_);
   }
+
+  void on_ws_closed() { finalize(); }
 
   void finalize() {
     if (finalized_) return;
     finalized_ = true;
+    if (ctx_.heap_trim != nullptr) ctx_.heap_trim->note();
     closing_ = true;
     if (command_timer_) command_timer_->cancel();
     if (throttle_timer_) throttle_timer_->cancel();
@@ -519,9 +546,7 @@ class ChargerSession final : public Session,
     if (waiting_.size() - waiting_head_ >= kMaxWaitingCalls) return;  // resumes in finish_inbound
     if (!take_token()) return;
     reading_ = true;
-    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
-    });
+    ws_.read();
   }
 
   // Token bucket: a charger over its rate is slowed down (reads wait), not disconnected.
@@ -546,39 +571,34 @@ class ChargerSession final : public Session,
     return false;
   }
 
-  void on_read(beast::error_code ec) {
+  void on_ws_message(std::string_view message, bool text) {
     reading_ = false;
-    if (ec) return on_read_error(ec);
-    if (close_sent_) {
-      // A frame that crossed our close frame can no longer be answered: drop it unprocessed, so
-      // nothing is published that the charger did not see acknowledged (it resends elsewhere).
-      if (ws_.got_text()) note_crossed_close(frame_text());
-      buffer_.consume(buffer_.size());
-      return;
-    }
-    if (!ws_.got_text()) {
+    if (!text) {
       close_detail_ = "binary frame";
       close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
       closing_ = true;
-      close_code_ = websocket::close_code::unknown_data;
+      close_code_ = websocket::kCloseUnsupportedData;
       close_text_ = "OCPP-J frames are text";
       send_close();
       return;
     }
-    on_frame(frame_text());
-    buffer_.consume(buffer_.size());
-    if (buffer_.capacity() > std::size_t{16} * 1024)
-      buffer_.shrink_to_fit();  // big frames are rare
+    on_frame(message);
     read();
   }
 
-  std::string_view frame_text() const {
-    return {static_cast<const char*>(buffer_.cdata().data()), buffer_.size()};
+  // A frame that crossed our close frame can no longer be answered: dropped unprocessed, so
+  // nothing is published that the charger did not see acknowledged (it resends elsewhere).
+  void on_ws_crossed(std::string_view message, bool text) {
+    if (text) note_crossed_close(message);
+  }
+
+  void on_ws_error(beast::error_code ec) {
+    reading_ = false;
+    on_read_error(ec);
   }
 
   // The charger sent this CALL before it saw our close frame (a drain or a takeover): counted
-  // and logged. Only those our read gets are seen: once the close handshake owns the stream it
-  // discards data frames itself (the charger's unanswered count is the full one).
+  // and logged.
   void note_crossed_close(std::string_view text) {
     ocpp::DecodeOptions options;
     options.lenient = lenient_;
@@ -594,20 +614,20 @@ class ChargerSession final : public Session,
 
   void on_read_error(beast::error_code ec) {
     if (close_reason_ == v1::CLOSE_REASON_UNSPECIFIED) {
-      if (ec == websocket::error::closed) {
+      if (ec == beast::websocket::error::closed) {
         close_reason_ = v1::CLOSE_REASON_CHARGER_CLOSED;
-        const auto& why = ws_.reason();
-        close_detail_ =
-            "close code " + std::to_string(why.code) +
-            (why.reason.empty() ? "" : ": " + std::string(why.reason.data(), why.reason.size()));
+        const auto& reason = ws_.peer_close_reason();
+        close_detail_ = "close code " + std::to_string(ws_.peer_close_code()) +
+                        (reason.empty() ? "" : ": " + reason);
       } else if (ec == beast::error::timeout) {
         close_reason_ = v1::CLOSE_REASON_PING_TIMEOUT;
         close_detail_ = "no frame or pong within the idle timeout";
-      } else if (ec == websocket::error::message_too_big) {
+      } else if (ec == beast::websocket::error::message_too_big) {
         close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
         close_detail_ = "frame larger than " + std::to_string(ctx_.config.max_frame_bytes) +
                         " bytes (closed with 1009)";
-      } else if (ec.category() == websocket::make_error_code(websocket::error::closed).category()) {
+      } else if (ec.category() ==
+                 beast::websocket::make_error_code(beast::websocket::error::closed).category()) {
         close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
         close_detail_ = ec.message();
       } else {
@@ -1091,35 +1111,10 @@ class ChargerSession final : public Session,
   }
 
   // -- writing ---------------------------------------------------------------------------
-  void send(std::string frame) {
+  // A write that fails ends the connection: the WebSocket reports it (on_ws_error).
+  void send(std::string_view frame) {
     if (finalized_ || close_sent_) return;
-    out_.push_back(std::move(frame));
-    if (!writing_) write_next();
-  }
-
-  void write_next() {
-    writing_ = true;
-    ws_.text(true);
-    ws_.async_write(net::buffer(out_[out_head_]),
-                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->on_write(ec);
-                    });
-  }
-
-  void on_write(beast::error_code ec) {
-    writing_ = false;
-    if (ec) {
-      out_.clear();
-      out_head_ = 0;
-      return;  // the read side sees the broken connection and finalizes
-    }
-    if (++out_head_ < out_.size()) return write_next();
-    out_.clear();
-    out_head_ = 0;
-    if (close_after_write_) {
-      close_after_write_ = false;
-      send_close();
-    }
+    ws_.send_text(frame);
   }
 
   // -- events ----------------------------------------------------------------------------
@@ -1156,35 +1151,29 @@ class ChargerSession final : public Session,
         });
   }
 
-  websocket::stream<Stream> ws_;
+  ServerWebSocket<Stream, ChargerSession> ws_;
   Worker& worker_;
   GatewayContext& ctx_;
   std::string protocol_;
   std::string remote_;
   std::string tag_;  // prefix of this connection's command message ids
   bool lenient_;
-  http::request<http::empty_body> request_;
-  beast::flat_buffer buffer_;
 
   bool opened_ = false;
   bool announced_ = false;  // ConnectionOpened published
   bool reading_ = false;
-  bool writing_ = false;
   bool closing_ = false;
   bool close_sent_ = false;
-  bool close_after_write_ = false;
   bool finalized_ = false;
   bool inbound_busy_ = false;
   bool boot_refused_ = false;
   v1::CloseReason close_reason_ = v1::CLOSE_REASON_UNSPECIFIED;
-  websocket::close_code close_code_ = websocket::close_code::normal;
+  std::uint16_t close_code_ = websocket::kCloseNormal;
   std::string close_text_;
   std::string close_detail_;
 
   std::vector<std::string> waiting_;  // CALLs read while another is in progress
   std::size_t waiting_head_ = 0;
-  std::vector<std::string> out_;
-  std::size_t out_head_ = 0;
 
   std::optional<Command> outstanding_;
   std::vector<Command> commands_;
@@ -1208,8 +1197,9 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
       : stream_(std::move(stream)), worker_(worker), ctx_(ctx), deadline_(stream_.get_executor()) {}
 
   void run() {
+    if (ctx_.heap_trim != nullptr) ctx_.heap_trim->note();
     beast::error_code ignored;
-    const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
+    const auto endpoint = stream_.socket().remote_endpoint(ignored);
     // IPv4 as such (also when a dual-stack listener sees it v4-mapped), IPv6 in brackets, so the
     // address part of "address:port" is unambiguous (lockouts are per address).
     auto address = endpoint.address();
@@ -1227,24 +1217,22 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
           if (refused->report) report_address_over_share(*refused);
           ctx_.metrics.handshake_refused(refused->address ? "overloaded_address" : "overloaded");
           beast::error_code closing;
-          beast::get_lowest_layer(stream_).socket().close(closing);
+          stream_.socket().close(closing);
           return;
         }
       }
     }
-    // Slow-loris and never-finishing TLS handshakes are cut off here: by the TCP stream's
-    // expiry on plain connections; OpenSSL does the TLS stream's I/O itself, so a timer closes
-    // the socket there.
-    beast::get_lowest_layer(stream_).expires_after(ctx_.config.handshake_timeout);
+    // Slow-loris and never-finishing TLS handshakes are cut off here: the timer closes the
+    // socket, which ends the read or handshake in progress.
+    deadline_.expires_after(ctx_.config.handshake_timeout);
+    deadline_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->timed_out_ = true;
+      beast::error_code closing;
+      self->stream_.socket().close(closing);
+    });
     if constexpr (kTls) {
-      deadline_.expires_after(ctx_.config.handshake_timeout);
-      deadline_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
-        auto self = weak.lock();
-        if (ec || !self) return;
-        self->timed_out_ = true;
-        beast::error_code closing;
-        beast::get_lowest_layer(self->stream_).socket().close(closing);
-      });
       stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](
                                                             beast::error_code ec) {
         if (ec) {
@@ -1289,8 +1277,16 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
                     "bad_path", id.error().message);
     }
     charger_id_ = *id;
-    if (!websocket::is_upgrade(req)) {
+    if (!beast::websocket::is_upgrade(req)) {
       return refuse(http::status::upgrade_required, "not_upgrade", "expected a WebSocket upgrade");
+    }
+    if (auto problem =
+            check_websocket_request(std::string_view(req.method_string()), req.version(),
+                                    std::string_view(req[http::field::sec_websocket_key]),
+                                    std::string_view(req[http::field::sec_websocket_version]))) {
+      websocket_version_required_ = problem->status == 426;
+      return refuse(static_cast<http::status>(problem->status), problem->reason,
+                    std::move(problem->detail));
     }
     // A locked charger id or address is refused before any password is hashed.
     if (ctx_.auth_throttle != nullptr && !verified_client_certificate()) {
@@ -1385,11 +1381,15 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
 
   void accept() {
     const auto version = ocpp::version_from_subprotocol(protocol_).value_or(ocpp::Version::k16);
-    beast::get_lowest_layer(stream_).expires_never();  // the websocket's own timeouts take over
-    deadline_.cancel();
+    deadline_.cancel();  // the sweep's timeouts take over
+    const auto& req = parser_->get();
+    auto response =
+        switching_protocols(std::string_view(req[http::field::sec_websocket_key]), protocol_);
+    const auto early = buffer_.cdata();
     auto session = std::make_shared<ChargerSession<Stream>>(
         std::move(stream_), worker_, ctx_, charger_id_, version, protocol_, profile_, remote_);
-    session->start(parser_->release());
+    session->start(std::move(response),
+                   std::string_view(static_cast<const char*>(early.data()), early.size()));
   }
 
   // A TLS client certificate that verified (profile 3) proves the charger without a password:
@@ -1446,23 +1446,23 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
       res->set(http::field::www_authenticate, "Basic realm=\"switchyard\"");
     if (status == http::status::service_unavailable) res->set(http::field::retry_after, "5");
     if (retry_after_) res->set(http::field::retry_after, std::to_string(retry_after_->count()));
+    if (websocket_version_required_) res->set(http::field::sec_websocket_version, "13");
     res->body() = std::move(body) + "\n";
     res->keep_alive(false);
     res->prepare_payload();
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code, std::size_t) {
                         beast::error_code ignored;
-                        beast::get_lowest_layer(self->stream_)
-                            .socket()
-                            .shutdown(tcp::socket::shutdown_both, ignored);
+                        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
                       });
   }
 
   std::optional<std::chrono::seconds> retry_after_;  // of a lockout or overload refusal
+  bool websocket_version_required_ = false;          // a 426 names the version we speak
   Stream stream_;
   Worker& worker_;
   GatewayContext& ctx_;
-  net::steady_timer deadline_;  // TLS only (see run())
+  net::steady_timer deadline_;  // the handshake's (see run())
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
@@ -1519,8 +1519,8 @@ void Connections::Impl::accept(Worker& worker, tcp::acceptor& acceptor) {
         if (!ec) {
           socket.set_option(tcp::no_delay(true), ec);
           if constexpr (Tls) {
-            std::make_shared<Handshake<TlsStream>>(
-                TlsStream(beast::tcp_stream(std::move(socket)), *current_tls()), worker, ctx)
+            std::make_shared<Handshake<TlsStream>>(TlsStream(std::move(socket), *current_tls()),
+                                                   worker, ctx)
                 ->run();
           } else {
             std::make_shared<Handshake<PlainStream>>(PlainStream(std::move(socket)), worker, ctx)
@@ -1592,7 +1592,15 @@ Result<void> Connections::start() {
       impl_->watch_tls_files();
     }
   }
+  // Often enough for the idle timeout's ping at half and for the close timeout.
+  const auto sweep = std::clamp<Steady::duration>(
+      std::min<Steady::duration>(c.idle_timeout.count() > 0
+                                     ? c.idle_timeout / 8
+                                     : Steady::duration(std::chrono::seconds(1)),
+                                 c.handshake_timeout / 4),
+      std::chrono::milliseconds(50), std::chrono::seconds(1));
   for (auto& worker : impl_->workers) {
+    worker->sweep_every(sweep);
     worker->work.emplace(worker->ioc.get_executor());
     worker->thread = std::thread([w = worker.get()] { w->ioc.run(); });
   }

@@ -12,6 +12,7 @@
 #include "gateway/config.h"
 #include "gateway/connection_admission.h"
 #include "gateway/gateway_metrics.h"
+#include "gateway/heap_trim.h"
 #include "gateway/ports.h"
 #include "gateway/session_registry.h"
 
@@ -32,7 +33,8 @@ struct GatewayContext {
   std::atomic<bool> fenced{false};        // cut off from Kafka or Redis while a peer is not
   AuthThrottle* auth_throttle = nullptr;  // failed-authentication lockouts; null: none
   ConnectionAdmission* connection_admission =
-      nullptr;  // the rate of new connections; null: no limit
+      nullptr;                    // the rate of new connections; null: no limit
+  HeapTrim* heap_trim = nullptr;  // told of every connection opened and closed; null: none
 };
 
 }  // namespace switchyard::gateway

@@ -93,6 +93,7 @@ struct Gateway::Impl {
         throttle(throttle_settings(c), system_clock()),
         connection_admission(connection_admission_settings(c), system_clock(),
                              std::random_device{}()),
+        heap_trim(c.heap_trim_quiet, &metrics),
         ctx{config,  p.publisher, p.owners, p.decisions, p.credentials,
             p.peers, sessions,    metrics,  {},          {}},
         pods(p.pods),
@@ -102,6 +103,7 @@ struct Gateway::Impl {
         internal(router, fencing, config.pod_id),
         connections(ctx) {
     ctx.auth_throttle = &throttle;
+    if (config.heap_trim_quiet.count() > 0) ctx.heap_trim = &heap_trim;
     if (connection_admission.enabled()) ctx.connection_admission = &connection_admission;
     ctx.lenient_chargers.insert(config.lenient_chargers.begin(), config.lenient_chargers.end());
     ctx.lenient_vendors.insert(config.lenient_vendors.begin(), config.lenient_vendors.end());
@@ -263,6 +265,7 @@ struct Gateway::Impl {
   GatewayMetrics metrics;
   AuthThrottle throttle;
   ConnectionAdmission connection_admission;
+  HeapTrim heap_trim;
   SessionRegistry sessions;
   GatewayContext ctx;
   registry::PodDirectory* pods;

@@ -160,6 +160,16 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                        .Help("Connections closed by a graceful drain")
                        .Register(registry)
                        .Add({});
+  heap_trims_ = &prometheus::BuildCounter()
+                     .Name("switchyard_gateway_heap_trims_total")
+                     .Help("Free heap pages given back to the system after a wave of connections")
+                     .Register(registry)
+                     .Add({});
+  heap_returned_ = &prometheus::BuildCounter()
+                        .Name("switchyard_gateway_heap_returned_bytes_total")
+                        .Help("Bytes of RSS the heap trims gave back")
+                        .Register(registry)
+                        .Add({});
   dependency_up_ = &prometheus::BuildGauge()
                         .Name("switchyard_gateway_dependency_up")
                         .Help("1 when the dependency (kafka, redis) answered the pod's last probe")
@@ -281,5 +291,10 @@ void GatewayMetrics::ownership(std::string_view event) {
 }
 
 void GatewayMetrics::drain_closed() { drain_closed_->Increment(); }
+
+void GatewayMetrics::heap_trimmed(std::int64_t returned_bytes) {
+  heap_trims_->Increment();
+  heap_returned_->Increment(static_cast<double>(returned_bytes));
+}
 
 }  // namespace switchyard::gateway

@@ -48,6 +48,7 @@ class GatewayMetrics {
   void command(std::string_view action, std::string_view outcome, double seconds);
   void ownership(std::string_view event);  // claimed, claim_failed, lost, released, evicted
   void drain_closed();
+  void heap_trimmed(std::int64_t returned_bytes);
   // Self-fencing (fencing.h): whether Kafka ("kafka") and Redis ("redis") answered the last
   // probe; the fence put up ("fenced") or lifted ("lifted"), and each connection it closed
   // ("connection_closed").
@@ -81,6 +82,8 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>* command_latency_;
   prometheus::Family<prometheus::Counter>* ownership_;
   prometheus::Counter* drain_closed_;
+  prometheus::Counter* heap_trims_;
+  prometheus::Counter* heap_returned_;
   prometheus::Family<prometheus::Gauge>* dependency_up_;
   prometheus::Family<prometheus::Counter>* fencing_;
   prometheus::Gauge* fenced_;

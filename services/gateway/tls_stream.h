@@ -1,8 +1,10 @@
 // The gateway's TLS stream: OpenSSL reads and writes the socket itself (SSL_set_fd), readiness
-// comes from Asio. Asio's ssl::stream keeps a memory BIO pair and two record buffers per
-// connection (about 68 KB that are never released); here an idle connection holds only what
-// OpenSSL keeps with SSL_MODE_RELEASE_BUFFERS. Server side only; one thread per connection (the
-// worker's io_context), like every stream of the gateway. Included by connections.cpp alone.
+// comes from Asio. Besides the asynchronous reads and writes of the upgrade's HTTP exchange it
+// has the non-blocking ones the server WebSocket (server_websocket.h) drives by readiness. Asio's
+// ssl::stream keeps a memory BIO pair and two record buffers per connection (about 68 KB that are
+// never released); here an idle connection holds only what OpenSSL keeps with
+// SSL_MODE_RELEASE_BUFFERS. Server side only; one thread per connection (the worker's io_context),
+// like every stream of the gateway. Included by connections.cpp alone.
 #pragma once
 
 #include <openssl/err.h>
@@ -11,13 +13,11 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
-#include <boost/beast/core/role.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/teardown.hpp>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -26,15 +26,15 @@ namespace switchyard::gateway {
 
 class FdTlsStream {
  public:
-  using next_layer_type = boost::beast::tcp_stream;
-  using executor_type = next_layer_type::executor_type;
+  using socket_type = boost::asio::ip::tcp::socket;
+  using executor_type = socket_type::executor_type;
 
-  FdTlsStream(next_layer_type&& tcp, boost::asio::ssl::context& context)
-      : tcp_(std::move(tcp)), ssl_(SSL_new(context.native_handle())) {
+  FdTlsStream(socket_type&& socket, boost::asio::ssl::context& context)
+      : socket_(std::move(socket)), ssl_(SSL_new(context.native_handle())) {
     boost::system::error_code ignored;
-    tcp_.socket().non_blocking(true, ignored);
+    socket_.non_blocking(true, ignored);
     if (ssl_) {
-      SSL_set_fd(ssl_.get(), static_cast<int>(tcp_.socket().native_handle()));
+      SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle()));
       // The bytes of a retried SSL_write may sit in a different buffer than the first try.
       SSL_set_mode(ssl_.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
       SSL_set_accept_state(ssl_.get());
@@ -43,10 +43,53 @@ class FdTlsStream {
   FdTlsStream(FdTlsStream&&) noexcept = default;
   FdTlsStream& operator=(FdTlsStream&&) = delete;  // the TCP stream cannot be assigned
 
-  executor_type get_executor() noexcept { return tcp_.get_executor(); }
-  next_layer_type& next_layer() noexcept { return tcp_; }
-  const next_layer_type& next_layer() const noexcept { return tcp_; }
+  executor_type get_executor() noexcept { return socket_.get_executor(); }
+  socket_type& socket() noexcept { return socket_; }
   SSL* native_handle() noexcept { return ssl_.get(); }
+
+  // Non-blocking: the bytes read, or would_block while OpenSSL waits for the socket (which way:
+  // blocked_on()).
+  std::size_t read_some(boost::asio::mutable_buffer buffer, boost::system::error_code& ec) {
+    std::size_t n = 0;
+    if (!ssl_) {
+      ec = boost::asio::error::no_memory;
+      return 0;
+    }
+    ERR_clear_error();
+    const int result = SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &n);
+    ec = result == 1 ? boost::system::error_code() : error_of(result);
+    return n;
+  }
+
+  // Non-blocking, at most one record: the bytes written, or would_block as for read_some. A
+  // retry must offer the same bytes (they may have moved).
+  std::size_t write_some(boost::asio::const_buffer buffer, boost::system::error_code& ec) {
+    std::size_t n = 0;
+    if (!ssl_) {
+      ec = boost::asio::error::no_memory;
+      return 0;
+    }
+    ERR_clear_error();
+    const int result =
+        SSL_write_ex(ssl_.get(), buffer.data(), std::min(buffer.size(), kRecord), &n);
+    ec = result == 1 ? boost::system::error_code() : error_of(result);
+    return n;
+  }
+
+  // What the last would_block waits for: a read may need the socket writable and a write
+  // readable (a TLS 1.2 renegotiation, a TLS 1.3 key update).
+  socket_type::wait_type blocked_on(bool /*writing*/) const { return blocked_on_; }
+
+  // Decrypted bytes (or a record) OpenSSL holds already: readable without the socket.
+  bool buffered() const { return ssl_ && SSL_has_pending(ssl_.get()) == 1; }
+
+  // close_notify if the socket takes it now, then the TCP connection is shut down and closed.
+  void shutdown() {
+    shutdown_quietly();
+    boost::system::error_code ignored;
+    socket_.shutdown(socket_type::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
 
   template <typename Handler>
   auto async_handshake(boost::asio::ssl::stream_base::handshake_type, Handler&& handler) {
@@ -55,7 +98,7 @@ class FdTlsStream {
       return SSL_do_handshake(ssl);
     };
     return boost::asio::async_compose<Handler, void(boost::system::error_code)>(
-        Op<decltype(attempt), false>{this, attempt}, handler, tcp_.socket());
+        Op<decltype(attempt), false>{this, attempt}, handler, socket_);
   }
 
   template <typename MutableBuffers, typename Handler>
@@ -76,7 +119,7 @@ class FdTlsStream {
       return SSL_read_ex(ssl, first.data(), first.size(), &n);
     };
     return boost::asio::async_compose<Handler, void(boost::system::error_code, std::size_t)>(
-        Op<decltype(attempt), true>{this, attempt}, handler, tcp_.socket());
+        Op<decltype(attempt), true>{this, attempt}, handler, socket_);
   }
 
   template <typename ConstBuffers, typename Handler>
@@ -102,7 +145,7 @@ class FdTlsStream {
       return SSL_write_ex(ssl, scratch.data(), size, &n);
     };
     return boost::asio::async_compose<Handler, void(boost::system::error_code, std::size_t)>(
-        Op<decltype(attempt), true>{this, attempt}, handler, tcp_.socket());
+        Op<decltype(attempt), true>{this, attempt}, handler, socket_);
   }
 
   // close_notify if the socket takes it now; never waits (the TCP teardown follows).
@@ -115,6 +158,33 @@ class FdTlsStream {
 
  private:
   static constexpr std::size_t kRecord = std::size_t{16} * 1024;
+
+  // The error of a failed SSL_read_ex / SSL_write_ex (`result` is its return value).
+  boost::system::error_code error_of(int result) {
+    switch (SSL_get_error(ssl_.get(), result)) {
+      case SSL_ERROR_WANT_READ:
+        blocked_on_ = socket_type::wait_read;
+        return boost::asio::error::would_block;
+      case SSL_ERROR_WANT_WRITE:
+        blocked_on_ = socket_type::wait_write;
+        return boost::asio::error::would_block;
+      case SSL_ERROR_ZERO_RETURN:
+        return boost::asio::error::eof;
+      case SSL_ERROR_SYSCALL: {
+        const int error = errno;
+        if (ERR_peek_error() == 0) {
+          return error == 0 ? boost::system::error_code(boost::asio::error::eof)
+                            : boost::system::error_code(error, boost::system::system_category());
+        }
+        [[fallthrough]];
+      }
+      default: {
+        const auto code = ERR_get_error();
+        ERR_clear_error();
+        return {static_cast<int>(code), boost::asio::error::get_ssl_category()};
+      }
+    }
+  }
 
   struct SslFree {
     void operator()(SSL* ssl) const { SSL_free(ssl); }
@@ -144,7 +214,7 @@ class FdTlsStream {
       if (!started) {
         started = true;
         if (!stream->ssl_) return finish(self, boost::asio::error::no_memory, 0);
-        return boost::asio::post(stream->tcp_.get_executor(), std::move(self));
+        return boost::asio::post(stream->socket_.get_executor(), std::move(self));
       }
       if (ec) return finish(self, ec, 0);
       SSL* ssl = stream->ssl_.get();
@@ -152,55 +222,18 @@ class FdTlsStream {
       std::size_t n = 0;
       const int result = attempt(ssl, n);
       if (result == 1) return finish(self, ec, n);
-      auto& socket = stream->tcp_.socket();
-      switch (SSL_get_error(ssl, result)) {
-        case SSL_ERROR_WANT_READ:
-          return socket.async_wait(boost::asio::ip::tcp::socket::wait_read, std::move(self));
-        case SSL_ERROR_WANT_WRITE:
-          return socket.async_wait(boost::asio::ip::tcp::socket::wait_write, std::move(self));
-        case SSL_ERROR_ZERO_RETURN:
-          return finish(self, boost::asio::error::eof, 0);
-        case SSL_ERROR_SYSCALL: {
-          const int error = errno;
-          if (ERR_peek_error() == 0) {
-            // The peer went away without close_notify (or a plain socket error).
-            return finish(self,
-                          error == 0
-                              ? boost::system::error_code(boost::asio::error::eof)
-                              : boost::system::error_code(error, boost::system::system_category()),
-                          0);
-          }
-          [[fallthrough]];
-        }
-        default: {
-          const auto code = ERR_get_error();
-          ERR_clear_error();
-          return finish(self,
-                        boost::system::error_code(static_cast<int>(code),
-                                                  boost::asio::error::get_ssl_category()),
-                        0);
-        }
+      auto& socket = stream->socket_;
+      const auto error = stream->error_of(result);
+      if (error == boost::asio::error::would_block) {
+        return socket.async_wait(stream->blocked_on_, std::move(self));
       }
+      return finish(self, error, 0);
     }
   };
 
-  next_layer_type tcp_;
+  socket_type socket_;
   std::unique_ptr<SSL, SslFree> ssl_;
+  socket_type::wait_type blocked_on_ = socket_type::wait_read;
 };
-
-// WebSocket close: close_notify, then the TCP teardown of the layer below.
-template <typename TeardownHandler>
-void async_teardown(boost::beast::role_type role, FdTlsStream& stream, TeardownHandler&& handler) {
-  stream.shutdown_quietly();
-  using boost::beast::websocket::async_teardown;
-  async_teardown(role, stream.next_layer().socket(), std::forward<TeardownHandler>(handler));
-}
-
-inline void teardown(boost::beast::role_type role, FdTlsStream& stream,
-                     boost::system::error_code& ec) {
-  stream.shutdown_quietly();
-  using boost::beast::websocket::teardown;
-  teardown(role, stream.next_layer().socket(), ec);
-}
 
 }  // namespace switchyard::gateway

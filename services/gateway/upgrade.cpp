@@ -5,6 +5,7 @@
 
 #include "common/runtime/core/base64.h"
 #include "common/runtime/http/server.h"
+#include "common/runtime/websocket/protocol.h"
 
 namespace switchyard::gateway {
 namespace {
@@ -79,6 +80,38 @@ std::optional<BasicCredentials> parse_basic_auth(std::string_view header) {
   const std::size_t colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;
   return BasicCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+std::optional<UpgradeProblem> check_websocket_request(std::string_view method,
+                                                      unsigned http_version, std::string_view key,
+                                                      std::string_view websocket_version) {
+  if (method != "GET" || http_version < 11) {
+    return UpgradeProblem{400, "bad_upgrade", "a WebSocket upgrade is an HTTP/1.1 GET"};
+  }
+  if (trim(websocket_version) != "13") {
+    return UpgradeProblem{426, "websocket_version", "Sec-WebSocket-Version must be 13 (RFC 6455)"};
+  }
+  const auto nonce = base64_decode(trim(key));
+  if (!nonce || nonce->size() != 16) {
+    return UpgradeProblem{400, "bad_upgrade",
+                          "Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455)"};
+  }
+  return std::nullopt;
+}
+
+std::string switching_protocols(std::string_view key, std::string_view protocol) {
+  std::string out =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: ";
+  out += websocket::accept_key(trim(key));
+  out += "\r\nServer: switchyard\r\n";
+  if (!protocol.empty()) {
+    out += "Sec-WebSocket-Protocol: ";
+    out += protocol;
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
 }
 
 }  // namespace switchyard::gateway

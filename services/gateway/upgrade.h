@@ -32,4 +32,20 @@ struct BasicCredentials {
 // "Basic base64(user:password)"; nullopt when absent or malformed.
 std::optional<BasicCredentials> parse_basic_auth(std::string_view header);
 
+// Why a WebSocket upgrade request cannot be accepted (RFC 6455 section 4.2.1), or nullopt:
+// 400 when it is not an HTTP/1.1 GET or its Sec-WebSocket-Key is not 16 bytes in base64, 426
+// (answered with "Sec-WebSocket-Version: 13") for another protocol version.
+struct UpgradeProblem {
+  int status = 400;
+  std::string reason;  // metric label
+  std::string detail;  // the answer's body
+};
+std::optional<UpgradeProblem> check_websocket_request(std::string_view method,
+                                                      unsigned http_version, std::string_view key,
+                                                      std::string_view websocket_version);
+
+// The 101 answer to an upgrade whose Sec-WebSocket-Key is `key`; with Sec-WebSocket-Protocol
+// only when `protocol` is not empty.
+std::string switching_protocols(std::string_view key, std::string_view protocol);
+
 }  // namespace switchyard::gateway

@@ -1,6 +1,6 @@
 // A simulated charger: connection set-up (TCP, TLS, WebSocket upgrade), the OCPP conversation
 // its profile asks for, and the answers to the server's CALLs. The WebSocket client is the lean
-// one of ws_protocol.h: a read buffer, a write buffer and a queue per connection.
+// one of runtime/websocket/protocol.h: a read buffer, a write buffer and a queue per connection.
 #include "loadgen/charger.h"
 
 #include <netinet/in.h>
@@ -20,8 +20,8 @@
 #include "common/runtime/core/base64.h"
 #include "common/runtime/core/clock.h"
 #include "common/runtime/core/log.h"
+#include "common/runtime/websocket/protocol.h"
 #include "loadgen/answer_log.h"
-#include "loadgen/ws_protocol.h"
 
 namespace switchyard::loadgen {
 

@@ -15,11 +15,13 @@
 #include <vector>
 
 #include "common/ocpp/types.h"
+#include "common/runtime/websocket/protocol.h"
 #include "loadgen/frames.h"
 #include "loadgen/worker.h"
-#include "loadgen/ws_protocol.h"
 
 namespace switchyard::loadgen {
+
+namespace ws = ::switchyard::websocket;
 
 // The SSL ex_data slot that points from a connection's SSL object to its charger.
 int ssl_charger_index();

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora: ocpp_frame_fuzzer's (a prefix byte for the version, one for
-role/lenient/pending action, then a frame) and ocpi_request_fuzzer's (a byte for the parser, then
-its input). Our own samples, not copies of the schemas or of the reference examples."""
+role/lenient/pending action, then a frame), ocpi_request_fuzzer's (a byte for the parser, then
+its input) and websocket_fuzzer's (a byte for the limit and close-first, then client frames). Our own samples, not copies of the schemas or of the reference examples."""
 import os
 
 SEEDS = [
@@ -70,6 +70,30 @@ OCPI_SEEDS = [
 ]
 
 
+def ws_frame(opcode, payload, fin=True, mask=b"\x11\x22\x33\x44"):
+    """A masked client frame (RFC 6455)."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n <= 0xFFFF:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+WS_SEEDS = [
+    (4, ws_frame(1, b'[2,"1","Heartbeat",{}]')),
+    (4, ws_frame(1, b'[2,"1",', fin=False) + ws_frame(9, b"ping") + ws_frame(0, b'"Heartbeat",{}]')),
+    (4, ws_frame(8, (1001).to_bytes(2, "big") + b"going away")),
+    (0x84, ws_frame(1, b'[2,"9","Heartbeat",{}]') + ws_frame(8, (1000).to_bytes(2, "big"))),
+    (0, ws_frame(1, b"x" * 300)),
+    (10, ws_frame(2, bytes(range(256))) + ws_frame(10, b"")),
+    (4, ws_frame(1, "[\"\u00e9\u20ac\U0001f600\"]".encode("utf-8"))),
+]
+
+
 def write(name, seeds):
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", name)
     os.makedirs(out, exist_ok=True)
@@ -82,6 +106,7 @@ def main():
     write("ocpp_frame", [bytes([version, flags]) + frame.encode("utf-8")
                          for version, flags, frame in SEEDS])
     write("ocpi_request", [bytes([parser]) + text.encode("utf-8") for parser, text in OCPI_SEEDS])
+    write("websocket", [bytes([flags]) + frames for flags, frames in WS_SEEDS])
 
 
 if __name__ == "__main__":

@@ -59,5 +59,33 @@ TEST(BasicAuth, RejectsOtherSchemesAndBrokenBase64) {
   EXPECT_FALSE(parse_basic_auth(""));
 }
 
+TEST(WebSocketRequest, AcceptsTheRfcsExampleAndAnswersItsAcceptKey) {
+  EXPECT_FALSE(check_websocket_request("GET", 11, "dGhlIHNhbXBsZSBub25jZQ==", "13"));
+  const auto response = switching_protocols("dGhlIHNhbXBsZSBub25jZQ==", "ocpp1.6");
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+  EXPECT_NE(response.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+            std::string::npos);
+  EXPECT_NE(response.find("Sec-WebSocket-Protocol: ocpp1.6\r\n"), std::string::npos);
+  EXPECT_TRUE(response.ends_with("\r\n\r\n"));
+  EXPECT_EQ(switching_protocols("dGhlIHNhbXBsZSBub25jZQ==", "").find("Sec-WebSocket-Protocol"),
+            std::string::npos);
+}
+
+TEST(WebSocketRequest, RefusesWhatRfc6455Refuses) {
+  const auto version = check_websocket_request("GET", 11, "dGhlIHNhbXBsZSBub25jZQ==", "8");
+  ASSERT_TRUE(version);
+  EXPECT_EQ(version->status, 426);
+  EXPECT_EQ(version->reason, "websocket_version");
+  const auto post = check_websocket_request("POST", 11, "dGhlIHNhbXBsZSBub25jZQ==", "13");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 400);
+  EXPECT_EQ(check_websocket_request("GET", 10, "dGhlIHNhbXBsZSBub25jZQ==", "13")->status, 400);
+  const auto key = check_websocket_request("GET", 11, "c2hvcnQ=", "13");
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->status, 400);
+  EXPECT_NE(key->detail.find("Sec-WebSocket-Key"), std::string::npos);
+  EXPECT_TRUE(check_websocket_request("GET", 11, "", "13"));
+}
+
 }  // namespace
 }  // namespace switchyard::gateway

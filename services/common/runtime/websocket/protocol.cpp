@@ -1,5 +1,5 @@
-// RFC 6455 client framing and the upgrade handshake's text.
-#include "loadgen/ws_protocol.h"
+// RFC 6455 framing (both sides) and the upgrade handshake's text.
+#include "common/runtime/websocket/protocol.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace switchyard::loadgen::ws {
+namespace switchyard::websocket {
 
 namespace {
 
@@ -164,6 +164,103 @@ void append_frame(std::string& out, Opcode opcode, std::string_view payload, std
   apply_mask(out.data() + at + h, n, mask);
 }
 
+void append_frame(std::string& out, Opcode opcode, std::string_view payload) {
+  const std::size_t n = payload.size();
+  char header[10];
+  std::size_t h = 0;
+  header[h++] = static_cast<char>(0x80 | opcode);
+  if (n < 126) {
+    header[h++] = static_cast<char>(n);
+  } else if (n <= 0xFFFF) {
+    header[h++] = static_cast<char>(126);
+    header[h++] = static_cast<char>(n >> 8);
+    header[h++] = static_cast<char>(n & 0xFF);
+  } else {
+    header[h++] = static_cast<char>(127);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      header[h++] = static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xFF);
+    }
+  }
+  out.append(header, h);
+  out.append(payload);
+}
+
+std::string close_payload(std::uint16_t code, std::string_view reason) {
+  std::string out;
+  out.push_back(static_cast<char>(code >> 8));
+  out.push_back(static_cast<char>(code & 0xFF));
+  // 125 bytes in all; a cut never splits a UTF-8 sequence.
+  std::size_t take = std::min<std::size_t>(reason.size(), 123);
+  while (take > 0 && take < reason.size() &&
+         (static_cast<unsigned char>(reason[take]) & 0xC0) == 0x80) {
+    --take;
+  }
+  out.append(reason.substr(0, take));
+  return out;
+}
+
+ClosePayload parse_close_payload(std::string_view payload) {
+  ClosePayload close;
+  if (payload.empty()) return close;
+  if (payload.size() == 1) {
+    close.valid = false;
+    return close;
+  }
+  close.code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                          static_cast<unsigned char>(payload[1]));
+  close.reason = payload.substr(2);
+  const std::uint16_t c = close.code;
+  // Codes a peer may send (section 7.4): 1000-1003, 1007-1011, and 3000-4999 for others' use.
+  const bool allowed =
+      (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1011) || (c >= 3000 && c <= 4999);
+  close.valid = allowed && valid_utf8(close.reason);
+  return close;
+}
+
+bool valid_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // ASCII eight bytes at a time: OCPP-J frames are almost all ASCII.
+    if (i + 8 <= n) {
+      std::uint64_t v;
+      std::memcpy(&v, p + i, 8);
+      if ((v & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the bounds of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    if (p[i + 1] < lo || p[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 std::optional<FrameHeader> parse_frame(std::string_view bytes) {
   auto header = parse_frame_header(bytes);
   if (!header || bytes.size() - header->header_bytes < header->length) return std::nullopt;
@@ -175,6 +272,7 @@ std::optional<FrameHeader> parse_frame_header(std::string_view bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   FrameHeader f;
   f.fin = (p[0] & 0x80) != 0;
+  f.rsv = p[0] & 0x70;
   f.opcode = p[0] & 0x0F;
   f.masked = (p[1] & 0x80) != 0;
   std::uint64_t length = p[1] & 0x7F;
@@ -229,4 +327,4 @@ void ReadBuffer::shrink(std::size_t keep) {
   }
 }
 
-}  // namespace switchyard::loadgen::ws
+}  // namespace switchyard::websocket

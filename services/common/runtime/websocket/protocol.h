@@ -1,7 +1,9 @@
-// The client side of RFC 6455 as far as a simulated charger needs it, as pure functions: the
-// upgrade request and the parsing of its answer, masked client frames, and reading server
-// frames. The asynchronous part lives with the charger (charger.cpp); this keeps the per-message
-// path to one buffer append and one parse, without a WebSocket library's layers.
+// RFC 6455 as pure functions, for both sides: the upgrade request and the parsing of its
+// answer, the accept key, frames masked (client) or not (server), frame headers, close payloads
+// and UTF-8 checks. The asynchronous parts live with their users: the load generator's charger
+// (loadgen/charger.cpp) and the gateway's server connection (gateway/server_websocket.h). This
+// keeps the per-message path to one buffer append and one parse, without a WebSocket library's
+// layers.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace switchyard::loadgen::ws {
+namespace switchyard::websocket {
 
 enum Opcode : std::uint8_t {
   kContinuation = 0x0,
@@ -45,8 +47,41 @@ std::optional<UpgradeResponse> parse_upgrade_response(std::string_view bytes);
 // Appends a masked client frame (FIN set) with `opcode` and `payload`.
 void append_frame(std::string& out, Opcode opcode, std::string_view payload, std::uint32_t mask);
 
+// Appends an unmasked server frame (FIN set) with `opcode` and `payload`.
+void append_frame(std::string& out, Opcode opcode, std::string_view payload);
+
+// Close codes (RFC 6455 section 7.4.1) the gateway sends or checks.
+enum CloseCode : std::uint16_t {
+  kCloseNormal = 1000,
+  kCloseGoingAway = 1001,
+  kCloseProtocolError = 1002,
+  kCloseUnsupportedData = 1003,
+  kCloseNoStatus = 1005,  // never on the wire: "the close frame had no code"
+  kCloseInvalidPayload = 1007,
+  kClosePolicy = 1008,
+  kCloseTooBig = 1009,
+  kCloseInternalError = 1011,
+};
+
+// The payload of a close frame: the code (network byte order) and the reason, cut to fit the
+// 125 bytes of a control frame.
+std::string close_payload(std::uint16_t code, std::string_view reason);
+
+// A received close frame's payload. `valid` is false when it is one byte long, carries a code a
+// peer may not send, or a reason that is not UTF-8; an empty payload is valid, code 1005.
+struct ClosePayload {
+  bool valid = true;
+  std::uint16_t code = kCloseNoStatus;
+  std::string_view reason;
+};
+ClosePayload parse_close_payload(std::string_view payload);
+
+// Whether `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool valid_utf8(std::string_view text);
+
 struct FrameHeader {
   bool fin = false;
+  std::uint8_t rsv = 0;  // RSV1-3 (0x70); nonzero only with an extension, and none is agreed
   std::uint8_t opcode = 0;
   bool masked = false;
   std::uint32_t mask = 0;  // as read, byte order of the wire
@@ -85,4 +120,4 @@ class ReadBuffer {
   std::size_t end_ = 0;
 };
 
-}  // namespace switchyard::loadgen::ws
+}  // namespace switchyard::websocket

@@ -1,12 +1,12 @@
 // The loadgen's WebSocket client framing and upgrade handshake (RFC 6455).
-#include "loadgen/ws_protocol.h"
+#include "common/runtime/websocket/protocol.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 
-namespace switchyard::loadgen::ws {
+namespace switchyard::websocket {
 namespace {
 
 TEST(WsProtocolTest, AcceptKeyIsTheOneOfTheRfc) {
@@ -120,4 +120,4 @@ TEST(WsProtocolTest, ReadBufferKeepsUnconsumedBytesAcrossGrowth) {
 }
 
 }  // namespace
-}  // namespace switchyard::loadgen::ws
+}  // namespace switchyard::websocket
