@@ -38,21 +38,28 @@ Result<SignedCertificate> AuthService::sign_certificate(
   const auto count = [this](const char* result) {
     if (decisions_) decisions_->Add({{"kind", "sign_certificate"}, {"result", result}}).Increment();
   };
-  if (!certificate_type.empty() && certificate_type != "ChargingStationCertificate") {
+  const bool v2g = certificate_type == "V2GCertificate";
+  if (!certificate_type.empty() && certificate_type != "ChargingStationCertificate" && !v2g) {
     count("refused");
     log::warn("certificate signing refused", {{"charger_id", charger_id},
                                               {"certificate_type", certificate_type},
                                               {"reason", "no CA for this type"}});
-    return make_error(ErrorCode::kFailedPrecondition,
-                      "no certificate authority signs " + certificate_type +
-                          " certificates here (only ChargingStationCertificate)");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "certificate type " + certificate_type +
+                          " is not ChargingStationCertificate or V2GCertificate");
   }
-  if (!certificate_authority_) {
+  const CertificateAuthority* authority =
+      v2g ? v2g_certificate_authority_.get() : certificate_authority_.get();
+  if (authority == nullptr) {
     count("no_ca");
-    log::warn("certificate signing refused: no CA is configured (--ca-certificate, --ca-key)",
-              {{"charger_id", charger_id}});
+    const char* flags = v2g ? "--v2g-ca-certificate, --v2g-ca-key" : "--ca-certificate, --ca-key";
+    log::warn(std::string("certificate signing refused: no CA is configured (") + flags + ")",
+              {{"charger_id", charger_id},
+               {"certificate_type", v2g ? "V2GCertificate" : "ChargingStationCertificate"}});
     return make_error(ErrorCode::kFailedPrecondition,
-                      "no certificate authority is configured to sign charger certificates");
+                      v2g ? "no certificate authority is configured to sign V2GCertificate "
+                            "(ISO 15118 SECC) CSRs"
+                          : "no certificate authority is configured to sign charger certificates");
   }
   // Only for chargers in the registry: the gateway that asks has admitted this one.
   auto registered = store_.charger(charger_id);
@@ -65,14 +72,14 @@ Result<SignedCertificate> AuthService::sign_certificate(
                       "charger " + charger_id + " is not registered");
   }
   if (root) {
-    if (auto under = certificate_authority_->check_root(*root); !under) {
+    if (auto under = authority->check_root(*root); !under) {
       count("refused");
       log::warn("certificate signing refused",
                 {{"charger_id", charger_id}, {"reason", under.error().message}});
       return std::unexpected(under.error());
     }
   }
-  auto signed_certificate = certificate_authority_->sign(charger_id, csr, clock_.now());
+  auto signed_certificate = authority->sign(charger_id, csr, clock_.now());
   if (!signed_certificate) {
     count(signed_certificate.error().code == ErrorCode::kInvalidArgument ? "refused" : "error");
     log::warn("certificate signing refused",
@@ -82,6 +89,7 @@ Result<SignedCertificate> AuthService::sign_certificate(
   count("signed");
   log::info("charger certificate signed",
             {{"charger_id", charger_id},
+             {"certificate_type", v2g ? "V2GCertificate" : "ChargingStationCertificate"},
              {"serial", signed_certificate->serial},
              {"not_after", format_rfc3339(signed_certificate->not_after)}});
   return signed_certificate;

@@ -85,12 +85,18 @@ class AuthService {
   void set_certificate_authority(std::unique_ptr<CertificateAuthority> ca) {
     certificate_authority_ = std::move(ca);
   }
+  // The CA that signs chargers' V2GCertificate CSRs (ISO 15118 SECC certificates); without one
+  // they are refused with kFailedPrecondition.
+  void set_v2g_certificate_authority(std::unique_ptr<CertificateAuthority> ca) {
+    v2g_certificate_authority_ = std::move(ca);
+  }
 
   Result<TokenDecision> authorize(const std::string& id_token, const std::string& charger_id);
   Result<BootDecision> boot(const std::string& charger_id);
   Result<AdmissionResult> admit(const std::string& charger_id, int offered_profile,
                                 const std::string& password);
-  // A charger's CSR (OCPP SignCertificate) signed as its ChargingStationCertificate:
+  // A charger's CSR (OCPP SignCertificate) signed as its ChargingStationCertificate (type empty
+  // or "ChargingStationCertificate") or its V2GCertificate:
   // kInvalidArgument for a CSR the CA refuses, kFailedPrecondition without a CA for the type,
   // kNotFound when `root` (2.1 hashRootCertificate) is not the root the CA chains to.
   Result<SignedCertificate> sign_certificate(
@@ -125,6 +131,7 @@ class AuthService {
   AuthConfig config_;
   RoamingTokens roaming_;
   std::unique_ptr<CertificateAuthority> certificate_authority_;
+  std::unique_ptr<CertificateAuthority> v2g_certificate_authority_;
   AuthStore& store_;
   const Clock& clock_;
   prometheus::Family<prometheus::Counter>* decisions_ = nullptr;

@@ -81,6 +81,17 @@ std::optional<std::string> name_entry(X509_NAME* name, int nid) {
   return value;
 }
 
+// The OpenSSL name of an EC key's curve ("prime256v1", "secp521r1").
+Result<std::string> curve_of(EVP_PKEY* key) {
+  char curve[64] = {};
+  std::size_t length = 0;
+  if (EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof curve, &length) != 1) {
+    ERR_clear_error();
+    return make_error(ErrorCode::kInvalidArgument, "the CSR's EC key names no curve");
+  }
+  return std::string(curve, length);
+}
+
 // RSA of at least 2048 bits or EC on P-256 / P-384 / P-521 (the OCPP security whitepaper's
 // minimum strengths; what the TLS suites profile 3 uses can carry).
 Result<void> check_key(EVP_PKEY* key) {
@@ -95,16 +106,10 @@ Result<void> check_key(EVP_PKEY* key) {
       return {};
     }
     case EVP_PKEY_EC: {
-      char curve[64] = {};
-      std::size_t length = 0;
-      if (EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof curve, &length) != 1) {
-        ERR_clear_error();
-        return make_error(ErrorCode::kInvalidArgument, "the CSR's EC key names no curve");
-      }
-      const std::string_view name(curve, length);
-      if (name != "prime256v1" && name != "secp384r1" && name != "secp521r1") {
-        return make_error(ErrorCode::kInvalidArgument, "the CSR's EC key is on curve " +
-                                                           std::string(name) +
+      auto name = curve_of(key);
+      if (!name) return std::unexpected(name.error());
+      if (*name != "prime256v1" && *name != "secp384r1" && *name != "secp521r1") {
+        return make_error(ErrorCode::kInvalidArgument, "the CSR's EC key is on curve " + *name +
                                                            " (P-256, P-384 or P-521 are accepted)");
       }
       return {};
@@ -114,6 +119,25 @@ Result<void> check_key(EVP_PKEY* key) {
                         std::string("the CSR's key type ") + OBJ_nid2sn(EVP_PKEY_base_id(key)) +
                             " is not accepted (RSA of 2048 bits or more, or EC P-256/384/521)");
   }
+}
+
+// ISO 15118 keys: EC on P-256 (-2) or P-521 (-20). An RSA key cannot do the ECDH of the V2G
+// TLS suites.
+Result<void> check_v2g_key(EVP_PKEY* key) {
+  if (EVP_PKEY_base_id(key) != EVP_PKEY_EC) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string("the V2G CSR's key type is ") +
+                          OBJ_nid2sn(EVP_PKEY_base_id(key)) +
+                          " (ISO 15118 SECC certificates are EC on P-256 or P-521)");
+  }
+  auto name = curve_of(key);
+  if (!name) return std::unexpected(name.error());
+  if (*name != "prime256v1" && *name != "secp521r1") {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the V2G CSR's EC key is on curve " + *name +
+                          " (ISO 15118 uses P-256 for -2 and P-521 for -20)");
+  }
+  return {};
 }
 
 bool add_extension(X509* certificate, X509V3_CTX* ctx, int nid, const char* value) {
@@ -131,6 +155,18 @@ constexpr std::size_t kMaxNameEntry = 64;
 }  // namespace
 
 void add_settings(Settings& s, CertificateAuthorityConfig& c) {
+  if (c.use == CertificateUse::kV2g) {
+    s.add("v2g-ca-certificate", c.certificate_file,
+          "PEM file: the CA that signs chargers' ISO 15118 SECC certificates (SignCertificate with "
+          "certificateType V2GCertificate), then its intermediates; empty = such CSRs are "
+          "rejected")
+        .add("v2g-ca-key", c.key_file, "PEM file: that CA's private key")
+        .add("v2g-ca-validity-days", c.validity_days,
+             "Validity of a signed SECC certificate (capped at the CA's own)")
+        .add("v2g-ca-organization", c.organization,
+             "Organization (O) a V2G CSR must name, e.g. the CPO's; empty = any");
+    return;
+  }
   s.add("ca-certificate", c.certificate_file,
         "PEM file: the CA that signs chargers' certificate signing requests (OCPP "
         "SignCertificate), then its intermediates; empty = SignCertificate is rejected")
@@ -156,9 +192,10 @@ CertificateAuthority::~CertificateAuthority() = default;
 Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load(
     const CertificateAuthorityConfig& c) {
   if (c.certificate_file.empty() && c.key_file.empty()) return nullptr;
+  const std::string flag = c.use == CertificateUse::kV2g ? "--v2g-ca-" : "--ca-";
   if (c.certificate_file.empty() || c.key_file.empty()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "--ca-certificate and --ca-key go together (one of them is missing)");
+    return make_error(ErrorCode::kInvalidArgument, flag + "certificate and " + flag +
+                                                       "key go together (one of them is missing)");
   }
   auto certificate_text = read_file(c.certificate_file);
   if (!certificate_text) return std::unexpected(certificate_text.error());
@@ -193,7 +230,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load(
   }
   if (c.validity_days <= 0 || c.validity_days > kMaxValidityDays) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "--ca-validity-days must be from 1 to " + std::to_string(kMaxValidityDays));
+                      flag + "validity-days must be from 1 to " + std::to_string(kMaxValidityDays));
   }
   for (auto& certificate : certificates) {
     if (!self_signed(certificate.get())) {
@@ -312,7 +349,10 @@ Result<SignedCertificate> CertificateAuthority::sign(
     ERR_clear_error();
     return invalid("the CSR's signature does not verify with its own key");
   }
-  if (auto strong = check_key(key); !strong) return std::unexpected(strong.error());
+  const bool v2g = impl_->config.use == CertificateUse::kV2g;
+  if (auto strong = v2g ? check_v2g_key(key) : check_key(key); !strong) {
+    return std::unexpected(strong.error());
+  }
   {
     Owned<EVP_PKEY_CTX, EVP_PKEY_CTX_free> check(EVP_PKEY_CTX_new(key, nullptr));
     if (!check || EVP_PKEY_public_check(check.get()) != 1) {
@@ -324,7 +364,10 @@ Result<SignedCertificate> CertificateAuthority::sign(
   const auto cn = name_entry(subject, NID_commonName);
   if (!cn)
     return invalid("the CSR's subject has more than one common name, or one that is no text");
-  if (*cn != charger_id) {
+  if (v2g) {
+    // The SECC's id, as the charger names it: any, but one.
+    if (cn->empty()) return invalid("the V2G CSR's subject has no common name (the SECC's id)");
+  } else if (*cn != charger_id) {
     return invalid("the CSR's common name is \"" + *cn + "\", not the charger's id \"" +
                    std::string(charger_id) + "\"");
   }
@@ -368,6 +411,7 @@ Result<SignedCertificate> CertificateAuthority::sign(
     return failed("subject O");
   }
   if (!add_entry(NID_commonName, *cn)) return failed("subject CN");
+  if (v2g && !add_entry(NID_domainComponent, "CPO")) return failed("subject DC");
   if (X509_set_subject_name(certificate.get(), name.get()) != 1 ||
       X509_set_issuer_name(certificate.get(), X509_get_subject_name(impl_->certificate.get())) !=
           1 ||
@@ -406,7 +450,9 @@ Result<SignedCertificate> CertificateAuthority::sign(
       !add_extension(certificate.get(), &ctx, NID_key_usage,
                      rsa ? "critical,digitalSignature,keyEncipherment"
                          : "critical,digitalSignature,keyAgreement") ||
-      !add_extension(certificate.get(), &ctx, NID_ext_key_usage, "clientAuth") ||
+      // A charger's certificate is the TLS client's of profile 3; an SECC leaf has no
+      // extended key usage in the ISO 15118 profile.
+      (!v2g && !add_extension(certificate.get(), &ctx, NID_ext_key_usage, "clientAuth")) ||
       !add_extension(certificate.get(), &ctx, NID_subject_key_identifier, "hash") ||
       !add_extension(certificate.get(), &ctx, NID_authority_key_identifier, "keyid,issuer")) {
     return failed("extensions");

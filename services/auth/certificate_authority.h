@@ -22,7 +22,17 @@ namespace switchyard::auth {
 
 constexpr int kMaxValidityDays = 3650;
 
+// What a CA's certificates are for:
+// * kChargingStation: a charger's TLS client certificate (security profile 3). Its CN must be
+//   the charger's id.
+// * kV2g: a charger's ISO 15118 SECC certificate (CSRs with certificateType V2GCertificate).
+//   The CN is the SECC's id as the charger names it (its EVSE id, say). The key must be EC
+//   (P-256 for ISO 15118-2, P-521 for -20). The subject gets DC=CPO, as the ISO 15118 PKI asks,
+//   and the certificate no extended key usage.
+enum class CertificateUse { kChargingStation, kV2g };
+
 struct CertificateAuthorityConfig {
+  CertificateUse use = CertificateUse::kChargingStation;
   std::string certificate_file;  // PEM: the signing CA's certificate, then any intermediates
   std::string key_file;          // PEM: the signing CA's private key
   int validity_days = 365;
@@ -46,7 +56,8 @@ struct SignedCertificate {
   std::chrono::system_clock::time_point not_after;
 };
 
-// --ca-certificate, --ca-key, --ca-validity-days, --ca-organization (auth and standalone).
+// --ca-certificate, --ca-key, --ca-validity-days, --ca-organization (auth and standalone); with
+// config.use kV2g the same under --v2g-ca-*.
 void add_settings(Settings& settings, CertificateAuthorityConfig& config);
 
 class CertificateAuthority {

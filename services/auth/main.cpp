@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   sql::PostgresOptions db_options;
   auth::AuthConfig config;
   auth::CertificateAuthorityConfig ca_config;
+  auth::CertificateAuthorityConfig v2g_ca_config;
+  v2g_ca_config.use = auth::CertificateUse::kV2g;
   std::string gateway_address;
   std::string roaming_address;
   std::chrono::milliseconds roaming_timeout{3000};
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
       .add("threads", threads, "Threads doing database work")
       .add("log-level", log_level, "debug, info, warn or error");
   auth::add_settings(settings, ca_config);
+  auth::add_settings(settings, v2g_ca_config);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("auth", "", log::parse_level(log_level));
 
@@ -61,9 +64,12 @@ int main(int argc, char** argv) {
   }
   auto ca = auth::CertificateAuthority::load(ca_config);
   if (!ca) return log::error("cannot start", {{"error", ca.error().message}}), 1;
+  auto v2g_ca = auth::CertificateAuthority::load(v2g_ca_config);
+  if (!v2g_ca) return log::error("cannot start", {{"error", v2g_ca.error().message}}), 1;
   auth::SqlAuthStore store(**db);
   auth::AuthService service(config, store, system_clock(), &process.metrics());
   service.set_certificate_authority(std::move(*ca));
+  service.set_v2g_certificate_authority(std::move(*v2g_ca));
   std::shared_ptr<v1::Roaming::Stub> roaming;
   if (!roaming_address.empty()) {
     roaming = v1::Roaming::NewStub(service_channel(roaming_address));

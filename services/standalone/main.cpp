@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
   auth::AuthConfig auth_config;
   auth_config.accept_unknown_chargers = true;  // a first try just works; the log says so
   auth::CertificateAuthorityConfig ca_config;
+  auth::CertificateAuthorityConfig v2g_ca_config;
+  v2g_ca_config.use = auth::CertificateUse::kV2g;
   int threads = 4;
   std::string log_level = "info";
 
@@ -89,6 +91,7 @@ int main(int argc, char** argv) {
       .add("service-threads", threads, "Threads doing database work for gRPC calls")
       .add("log-level", log_level, "debug, info, warn or error");
   auth::add_settings(settings, ca_config);
+  auth::add_settings(settings, v2g_ca_config);
   gateway::add_settings(settings, gw_config, gateway::SettingsScope::kEmbedded);
   smart_charging::ProfileSettings profiles;
   smart_charging::add_profile_settings(settings, profiles);
@@ -120,6 +123,8 @@ int main(int argc, char** argv) {
 
   auto ca = auth::CertificateAuthority::load(ca_config);
   if (!ca) return fail(ca.error().message);
+  auto v2g_ca = auth::CertificateAuthority::load(v2g_ca_config);
+  if (!v2g_ca) return fail(v2g_ca.error().message);
 
   auto& metrics = process.metrics();
   auto db = sql::open_sqlite(database, &metrics);
@@ -140,6 +145,7 @@ int main(int argc, char** argv) {
   auth::SqlAuthStore auth_store(**db);
   auth::AuthService auth_service(auth_config, auth_store, system_clock(), &metrics);
   auth_service.set_certificate_authority(std::move(*ca));
+  auth_service.set_v2g_certificate_authority(std::move(*v2g_ca));
   WorkPool pool(threads);
   // Transactions' decisions call Authorize in process and wait for it: auth answers from its
   // own threads, or a few concurrent starts would take every thread and wait for each other.

@@ -177,6 +177,73 @@ def test_a_csr_the_ca_will_not_sign_is_rejected_with_the_reason_and_nothing_foll
     assert '"msg":"SignCertificate rejected"' in certified.process.log()
 
 
+def make_v2g_root(directory):
+    """(certificate, key) of a V2G root CA on P-256, as an ISO 15118 PKI has one."""
+    key, certificate = directory / "v2g-root.key", directory / "v2g-root.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out",
+                    str(certificate), "-days", "30", "-subj", "/CN=Switchyard Test V2G Root/DC=V2G",
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                   check=True, capture_output=True)
+    return certificate, key
+
+
+def test_a_v2g_csr_is_signed_by_the_v2g_ca_and_only_for_an_iso_15118_key(tls, tmp_path):  # noqa
+    """A 2.0.1 charger asks for its ISO 15118 SECC certificate (certificateType V2GCertificate):
+    the V2G CA (--v2g-ca-*), not the charger CA, signs it, and CertificateSigned says
+    V2GCertificate. An RSA key is refused as InvalidCSR, naming ISO 15118."""
+    v2g_root, v2g_key = make_v2g_root(tmp_path)
+    wss_port = free_port()
+    csms = Standalone(tmp_path, wss_port=wss_port, ca_certificate=tls.ca,
+                      ca_key=tls.ca.with_suffix(".key"), v2g_ca_certificate=v2g_root,
+                      v2g_ca_key=v2g_key, v2g_ca_organization="Switchyard Test CPO",
+                      v2g_ca_validity_days=30, **tls.gateway_flags())
+    csms.wss_port = wss_port
+    csms.start()
+    try:
+        charger = "cp-v2g"
+        secc = "DE*SWY*E1234*1"
+        csr, _ = make_csr(tmp_path, "secc", f"/O=Switchyard Test CPO/CN={secc}")
+        rsa_csr, _ = make_csr(tmp_path, "secc-rsa", f"/O=Switchyard Test CPO/CN={secc}",
+                              ("rsa:2048",))
+
+        async def scenario():
+            async with over_profile_2(csms, tls, tmp_path, charger, "ocpp2.0.1") as ws:
+                good = await sign_certificate(ws, {"csr": csr, "certificateType": "V2GCertificate"})
+                bad = await sign_certificate(ws, {"csr": rsa_csr,
+                                                  "certificateType": "V2GCertificate"})
+                return good, bad
+
+        (answer, signed), (refused, nothing) = run(scenario())
+        assert answer == {"status": "Accepted"}, answer
+        assert signed is not None and signed.get("certificateType") == "V2GCertificate", signed
+        chain = tmp_path / "secc-chain.pem"
+        chain.write_text(signed["certificateChain"])
+        under_v2g = subprocess.run(["openssl", "verify", "-CAfile", str(v2g_root), str(chain)],
+                                   capture_output=True, text=True)
+        assert under_v2g.returncode == 0, under_v2g.stdout + under_v2g.stderr
+        under_charger_ca = subprocess.run(["openssl", "verify", "-CAfile", str(tls.ca),
+                                           str(chain)], capture_output=True, text=True)
+        assert under_charger_ca.returncode != 0, "the charger CA signed an SECC certificate"
+        subject = subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "RFC2253",
+                                  "-in", str(chain)], capture_output=True, text=True, check=True)
+        assert subject.stdout.strip() == f"subject=DC=CPO,CN={secc},O=Switchyard Test CPO", \
+            subject.stdout
+
+        assert nothing is None, f"CertificateSigned after a refusal: {nothing}"
+        assert refused["status"] == "Rejected", refused
+        assert refused["statusInfo"]["reasonCode"] == "InvalidCSR", refused
+        assert "ISO 15118" in refused["statusInfo"]["additionalInfo"], refused
+        log = csms.process.log()
+        assert '"certificate_type":"V2GCertificate"' in log
+        assert csms.process.metric("switchyard_auth_decisions_total", kind="sign_certificate",
+                                   result="signed") == 1
+    finally:
+        csms.stop()
+        csms.print_logs()
+
+
 def test_a_16_charger_gets_its_certificate_through_the_security_extension(
         certified, tls, tmp_path):  # noqa: F811
     charger = "cp-cert-16"

@@ -203,6 +203,55 @@ TEST_F(CertificateAuthorityTest, SignsAChargersCsrAsAClientCertificateThatVerifi
   EXPECT_NE(again->serial, signed_certificate->serial);
 }
 
+TEST_F(CertificateAuthorityTest, AV2gCaSignsAnSeccCsrWhateverItsCnButOnlyForAnIso15118Key) {
+  auto ca = load({.use = CertificateUse::kV2g,
+                  .certificate_file = {},
+                  .key_file = {},
+                  .validity_days = 365,
+                  .organization = "Acme CPO"});
+  ASSERT_TRUE(ca);
+  const auto now = system_clock::now();
+  Key key = ec_key();
+  // The CN is the SECC's id (an EVSE id here), not the charger's.
+  auto r = ca->sign("CP-0001", pem(csr(key.get(), "DE*ACM*E1234*1", "Acme CPO").get()), now);
+  ASSERT_TRUE(r) << r.error().message;
+  Cert leaf = read_first(r->chain_pem);
+  ASSERT_TRUE(leaf);
+  EXPECT_EQ(X509_verify(leaf.get(), root_key_.get()), 1);
+  EXPECT_EQ(subject_entry(leaf.get(), NID_commonName), "DE*ACM*E1234*1");
+  EXPECT_EQ(subject_entry(leaf.get(), NID_organizationName), "Acme CPO");
+  EXPECT_EQ(subject_entry(leaf.get(), NID_domainComponent), "CPO");
+  EXPECT_EQ(X509_check_ca(leaf.get()), 0);
+  EXPECT_EQ(X509_get_extension_flags(leaf.get()) & EXFLAG_XKUSAGE, 0u)
+      << "an SECC leaf has no extended key usage";
+  EXPECT_TRUE(X509_get_key_usage(leaf.get()) & KU_KEY_AGREEMENT);
+  // P-521 (ISO 15118-20) too.
+  EXPECT_TRUE(
+      ca->sign("CP-0001", pem(csr(ec_key("P-521").get(), "SECC-1", "Acme CPO").get()), now));
+
+  const auto refused = [&](const std::string& csr_pem, const std::string& why) {
+    auto bad = ca->sign("CP-0001", csr_pem, now);
+    ASSERT_FALSE(bad) << why;
+    EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(bad.error().message.find(why), std::string::npos) << bad.error().message;
+  };
+  refused(pem(csr(rsa_key(2048).get(), "SECC-1", "Acme CPO").get()), "ISO 15118 SECC");
+  refused(pem(csr(ec_key("P-384").get(), "SECC-1", "Acme CPO").get()), "secp384r1");
+  refused(pem(csr(key.get(), "", "Acme CPO").get()), "no common name");
+  refused(pem(csr(key.get(), "SECC-1", "Other").get()), "organization is \"Other\"");
+}
+
+TEST_F(CertificateAuthorityTest, AV2gCaNamesItsOwnFlags) {
+  CertificateAuthorityConfig c;
+  c.use = CertificateUse::kV2g;
+  c.certificate_file = write("v2g.pem", pem(root_.get()));
+  auto ca = CertificateAuthority::load(c);
+  ASSERT_FALSE(ca);
+  EXPECT_NE(ca.error().message.find("--v2g-ca-certificate and --v2g-ca-key go together"),
+            std::string::npos)
+      << ca.error().message;
+}
+
 TEST_F(CertificateAuthorityTest, AcceptsRsaOf2048BitsAndTheAllowedCurves) {
   auto ca = load({});
   ASSERT_TRUE(ca);
