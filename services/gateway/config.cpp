@@ -1,6 +1,10 @@
 // The gateway's settings table.
 #include "gateway/config.h"
 
+#include <iterator>
+#include <string>
+#include <utility>
+
 #include "common/runtime/core/settings.h"
 
 namespace switchyard::gateway {
@@ -100,6 +104,25 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
            "Without Kafka or Redis this long while a peer pod reaches both: close the "
            "connections over the drain window and refuse new ones until both are back (0: never)")
       .add("log-level", c.log_level, "debug, info, warn or error");
+}
+
+Result<void> check_ports(const GatewayConfig& c) {
+  const std::pair<const char*, int> ports[] = {
+      {"--ws-port", c.ws_port},
+      {"--wss-port", c.tls_certificate.empty() ? 0 : c.wss_port},
+      {"--grpc-port", c.grpc_port},
+      {"--http-port", c.http_port}};
+  for (std::size_t i = 0; i < std::size(ports); ++i) {
+    for (std::size_t j = i + 1; j < std::size(ports); ++j) {
+      if (ports[i].second > 0 && ports[i].second == ports[j].second) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          std::string(ports[i].first) + " and " + ports[j].first + " are both " +
+                              std::to_string(ports[i].second) +
+                              ": each listener needs a port of its own");
+      }
+    }
+  }
+  return {};
 }
 
 }  // namespace switchyard::gateway

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/runtime/core/error.h"
+
 namespace switchyard {
 class Settings;
 }
@@ -111,5 +113,11 @@ struct GatewayConfig {
 enum class SettingsScope { kPod, kEmbedded };
 void add_settings(Settings& settings, GatewayConfig& config,
                   SettingsScope scope = SettingsScope::kPod);
+
+// INVALID_ARGUMENT naming both flags when two of the pod's listeners (ws, wss with a
+// certificate, gRPC, HTTP) are given the same port; 0 (a port the system picks) never clashes.
+// The OCPP listeners set SO_REUSEPORT, so the system would let another listener bind their
+// port too and split the connections between them.
+Result<void> check_ports(const GatewayConfig& config);
 
 }  // namespace switchyard::gateway

@@ -64,6 +64,10 @@ int main(int argc, char** argv) {
   if (config.advertise_address.empty())
     config.advertise_address = "127.0.0.1:" + std::to_string(config.grpc_port);
   log::init("gateway", config.pod_id, log::parse_level(config.log_level));
+  if (auto ports = gateway::check_ports(config); !ports) {
+    log::error("cannot start", {{"error", ports.error().message}});
+    return 1;
+  }
 
   // Signals are waited for on this thread; every other thread inherits the mask.
   // A charger gone while we write (OpenSSL writes the socket itself: a TLS 1.3 session ticket to

@@ -81,3 +81,13 @@ def test_kafka_linger_is_a_setting_and_a_bad_one_stops_the_start(deployment):
     bad.process.wait(30)
     assert bad.process.returncode != 0
     assert "linger.ms" in bad.log(), bad.log()[-2000:]
+
+
+def test_two_listeners_on_one_port_stop_the_start(deployment):
+    """The OCPP listeners set SO_REUSEPORT: a gRPC port equal to the ws port would bind too, and
+    the system would split the connections between them. The pod refuses to start, naming both."""
+    port = free_port()
+    bad = deployment.start_gateway("c", wait_ready=False, ws_port=port, grpc_port=port)
+    bad.process.wait(30)
+    assert bad.process.returncode != 0
+    assert f"--ws-port and --grpc-port are both {port}" in bad.log(), bad.log()[-2000:]

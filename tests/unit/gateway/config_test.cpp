@@ -1,0 +1,39 @@
+// A pod's listeners each need a port of their own.
+#include "gateway/config.h"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::gateway {
+namespace {
+
+TEST(CheckPorts, TheDefaultsAndSystemPickedPortsPass) {
+  GatewayConfig c;
+  EXPECT_TRUE(check_ports(c));
+  c.ws_port = c.grpc_port = c.http_port = 0;
+  EXPECT_TRUE(check_ports(c));
+}
+
+TEST(CheckPorts, TwoListenersOnOnePortAreRefusedNamingBothFlags) {
+  GatewayConfig c;
+  c.grpc_port = c.ws_port;
+  auto r = check_ports(c);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message,
+            "--ws-port and --grpc-port are both 9000: each listener needs a port of its own");
+
+  GatewayConfig tls;
+  tls.tls_certificate = "server.pem";
+  tls.http_port = tls.wss_port;
+  ASSERT_FALSE(check_ports(tls));
+  EXPECT_NE(check_ports(tls).error().message.find("--wss-port and --http-port"), std::string::npos);
+}
+
+TEST(CheckPorts, TheWssPortCountsOnlyWithACertificate) {
+  GatewayConfig c;  // no certificate: no TLS listener
+  c.http_port = c.wss_port;
+  EXPECT_TRUE(check_ports(c));
+}
+
+}  // namespace
+}  // namespace switchyard::gateway
