@@ -121,6 +121,11 @@ Result<void> check_key(EVP_PKEY* key) {
   }
 }
 
+// The flags of a CA for `use`, without the leading dashes: "ca-" or "v2g-ca-".
+std::string flag_prefix(CertificateUse use) {
+  return use == CertificateUse::kV2g ? "v2g-ca-" : "ca-";
+}
+
 // ISO 15118 keys: EC on P-256 (-2) or P-521 (-20). An RSA key cannot do the ECDH of the V2G
 // TLS suites.
 Result<void> check_v2g_key(EVP_PKEY* key) {
@@ -155,26 +160,22 @@ constexpr std::size_t kMaxNameEntry = 64;
 }  // namespace
 
 void add_settings(Settings& s, CertificateAuthorityConfig& c) {
-  if (c.use == CertificateUse::kV2g) {
-    s.add("v2g-ca-certificate", c.certificate_file,
-          "PEM file: the CA that signs chargers' ISO 15118 SECC certificates (SignCertificate with "
-          "certificateType V2GCertificate), then its intermediates; empty = such CSRs are "
-          "rejected")
-        .add("v2g-ca-key", c.key_file, "PEM file: that CA's private key")
-        .add("v2g-ca-validity-days", c.validity_days,
-             "Validity of a signed SECC certificate (capped at the CA's own)")
-        .add("v2g-ca-organization", c.organization,
-             "Organization (O) a V2G CSR must name, e.g. the CPO's; empty = any");
-    return;
-  }
-  s.add("ca-certificate", c.certificate_file,
-        "PEM file: the CA that signs chargers' certificate signing requests (OCPP "
-        "SignCertificate), then its intermediates; empty = SignCertificate is rejected")
-      .add("ca-key", c.key_file, "PEM file: that CA's private key")
-      .add("ca-validity-days", c.validity_days,
-           "Validity of a signed charger certificate (capped at the CA's own)")
-      .add("ca-organization", c.organization,
-           "Organization (O) a CSR must name, e.g. the CPO's; empty = any");
+  const bool v2g = c.use == CertificateUse::kV2g;
+  const std::string flag = flag_prefix(c.use);
+  const std::string what = v2g ? "chargers' ISO 15118 SECC certificates (SignCertificate with "
+                                 "certificateType V2GCertificate)"
+                               : "chargers' certificate signing requests (OCPP SignCertificate)";
+  s.add(flag + "certificate", c.certificate_file,
+        "PEM file: the CA that signs " + what +
+            ", then its intermediates; empty = such CSRs "
+            "are rejected")
+      .add(flag + "key", c.key_file, "PEM file: that CA's private key")
+      .add(flag + "validity-days", c.validity_days,
+           std::string("Validity of a signed ") + (v2g ? "SECC" : "charger") +
+               " certificate (capped at the CA's own)")
+      .add(flag + "organization", c.organization,
+           std::string("Organization (O) a ") + (v2g ? "V2G " : "") +
+               "CSR must name, e.g. the CPO's; empty = any");
 }
 
 struct CertificateAuthority::Impl {
@@ -192,7 +193,7 @@ CertificateAuthority::~CertificateAuthority() = default;
 Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load(
     const CertificateAuthorityConfig& c) {
   if (c.certificate_file.empty() && c.key_file.empty()) return nullptr;
-  const std::string flag = c.use == CertificateUse::kV2g ? "--v2g-ca-" : "--ca-";
+  const std::string flag = "--" + flag_prefix(c.use);
   if (c.certificate_file.empty() || c.key_file.empty()) {
     return make_error(ErrorCode::kInvalidArgument, flag + "certificate and " + flag +
                                                        "key go together (one of them is missing)");
