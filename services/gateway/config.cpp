@@ -27,6 +27,11 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("protocols", c.protocols, "OCPP subprotocols this pod speaks")
       .add("tls-certificate", c.tls_certificate, "PEM file: server certificate chain")
       .add("tls-private-key", c.tls_private_key, "PEM file: server private key")
+      .add("tls-second-certificate", c.tls_second_certificate,
+           "PEM file: a second server certificate chain with the other key type (ECDSA or "
+           "RSA), so that both the ECDHE-ECDSA and the RSA suites OCPP asks for are offered")
+      .add("tls-second-private-key", c.tls_second_private_key,
+           "PEM file: the second certificate's private key")
       .add("tls-client-ca", c.tls_client_ca,
            "PEM file: CA(s) that sign charger certificates (profile 3)")
       .add("tls-reload-interval", c.tls_reload_interval,
@@ -109,7 +114,8 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
 Result<void> check_ports(const GatewayConfig& c) {
   const std::pair<const char*, int> ports[] = {
       {"--ws-port", c.ws_port},
-      {"--wss-port", c.tls_certificate.empty() ? 0 : c.wss_port},
+      {"--wss-port",
+       c.tls_certificate.empty() && c.tls_second_certificate.empty() ? 0 : c.wss_port},
       {"--grpc-port", c.grpc_port},
       {"--http-port", c.http_port}};
   for (std::size_t i = 0; i < std::size(ports); ++i) {

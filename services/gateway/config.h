@@ -30,8 +30,12 @@ struct GatewayConfig {
   // Security.
   std::string tls_certificate;  // PEM chain of the server certificate
   std::string tls_private_key;
+  // A second chain and key of the other key type (ECDSA or RSA): OCPP asks for both kinds of
+  // suite, and each needs a certificate of its kind (tls_context.h).
+  std::string tls_second_certificate;
+  std::string tls_second_private_key;
   std::string tls_client_ca;  // PEM CA(s) for security profile 3 client certificates
-  // How often the three files are checked for a change, which reloads them (0 = never).
+  // How often these files are checked for a change, which reloads them (0 = never).
   std::chrono::milliseconds tls_reload_interval{60000};
   std::string credentials_file;  // charger credentials (see credentials.h); empty = none
   // Security profile of chargers the credential file does not list: 0 (no auth), 1, 2 or 3;

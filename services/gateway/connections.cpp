@@ -32,6 +32,7 @@
 #include "gateway/file_watch.h"
 #include "gateway/inbound_calls.h"
 #include "gateway/normalize.h"
+#include "gateway/tls_context.h"
 #include "gateway/upgrade.h"
 #include "switchyard/v1/events.pb.h"
 #include "switchyard/v1/gateway_internal.pb.h"
@@ -212,58 +213,15 @@ std::string status_of(const ocpp::TypeInfo& type, const void* payload) {
   return {};
 }
 
-// -- TLS ----------------------------------------------------------------------------------
-
-Result<std::unique_ptr<ssl::context>> make_tls_context(const GatewayConfig& c) {
-  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
-  SSL_CTX* native = ctx->native_handle();
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                   ssl::context::single_dh_use | ssl::context::no_compression);
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  // TLS 1.2 suites the OCPP security profiles require (TLS 1.3 keeps its defaults).
-  SSL_CTX_set_cipher_list(native,
-                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                          "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
-                          "AES128-GCM-SHA256:AES256-GCM-SHA384");
-  // Idle connections give their record buffers back.
-  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
-  static constexpr unsigned char kSessionContext[] = "switchyard";
-  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
-  boost::system::error_code ec;
-  ctx->use_certificate_chain_file(c.tls_certificate, ec);
-  if (ec) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "tls certificate " + c.tls_certificate + ": " + ec.message());
+// One line per server certificate a TLS context serves: which file, key type, subject, expiry.
+void log_certificates(const char* what, const ServerTls& tls) {
+  for (const auto& c : tls.certificates) {
+    log::info(what, {{"certificate", c.file},
+                     {"key_type", c.key_type},
+                     {"subject", c.subject},
+                     {"not_after", format_rfc3339(std::chrono::system_clock::from_time_t(
+                                       static_cast<std::time_t>(c.not_after)))}});
   }
-  ctx->use_private_key_file(c.tls_private_key, ssl::context::pem, ec);
-  if (ec) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "tls private key " + c.tls_private_key + ": " + ec.message());
-  }
-  if (!c.tls_client_ca.empty()) {
-    ctx->load_verify_file(c.tls_client_ca, ec);
-    if (ec) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "tls client CA " + c.tls_client_ca + ": " + ec.message());
-    }
-    // Ask for a certificate (profile 3) without requiring one (profile 2 chargers have none);
-    // a certificate that does not verify fails the handshake.
-    ctx->set_verify_mode(ssl::verify_peer);
-    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(c.tls_client_ca.c_str())) {
-      SSL_CTX_set_client_CA_list(native, names);
-    }
-  }
-  return ctx;
-}
-
-// When the context's server certificate expires (Unix seconds), 0 if it cannot tell.
-double certificate_expiry(ssl::context& context) {
-  X509* certificate = SSL_CTX_get0_certificate(context.native_handle());
-  if (certificate == nullptr) return 0;
-  std::tm end{};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &end) != 1) return 0;
-  return static_cast<double>(timegm(&end));
 }
 
 // The peer's verified client certificate CN, if it presented one that verified.
@@ -308,10 +266,10 @@ struct Connections::Impl {
     std::lock_guard lock(tls_mutex);
     return tls;
   }
-  void use_tls(std::shared_ptr<ssl::context> context) {
-    ctx.metrics.tls_certificate_expiry(certificate_expiry(*context));
+  void use_tls(ServerTls loaded) {
+    ctx.metrics.tls_certificate_expiry(loaded.earliest_expiry());
     std::lock_guard lock(tls_mutex);
-    tls = std::move(context);
+    tls = std::move(loaded.context);
   }
   void watch_tls_files();
   void reload_tls();
@@ -1543,8 +1501,7 @@ void Connections::Impl::watch_tls_files() {
 }
 
 void Connections::Impl::reload_tls() {
-  const GatewayConfig& c = ctx.config;
-  auto fresh = make_tls_context(c);
+  auto fresh = make_server_tls(ctx.config);
   if (!fresh) {
     // A half-written set (the certificate before its key) fails too: the next change retries.
     ctx.metrics.tls_loaded("failed");
@@ -1552,16 +1509,12 @@ void Connections::Impl::reload_tls() {
                {{"error", fresh.error().message}});
     return;
   }
-  std::shared_ptr<ssl::context> context = std::move(*fresh);
-  const double expiry = certificate_expiry(*context);
-  use_tls(std::move(context));
+  log_certificates("tls files reloaded; new connections use them", *fresh);
+  if (!ctx.config.tls_client_ca.empty()) {
+    log::info("tls client CA reloaded", {{"client_ca", ctx.config.tls_client_ca}});
+  }
+  use_tls(std::move(*fresh));
   ctx.metrics.tls_loaded("ok");
-  log::info(
-      "tls files reloaded; new connections use them",
-      {{"certificate", c.tls_certificate},
-       {"client_ca", c.tls_client_ca},
-       {"not_after",
-        format_rfc3339(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(expiry)))}});
 }
 
 Connections::Connections(GatewayContext& context) : impl_(std::make_unique<Impl>(context)) {}
@@ -1578,16 +1531,21 @@ Result<void> Connections::start() {
   if (c.ws_port > 0) {
     if (auto r = impl_->listen(c.ws_port, false, impl_->ws_port); !r) return r;
   }
-  if (c.wss_port > 0 && !c.tls_certificate.empty()) {
-    auto tls = make_tls_context(c);
+  if (c.wss_port > 0 && !(c.tls_certificate.empty() && c.tls_second_certificate.empty())) {
+    auto tls = make_server_tls(c);
     if (!tls) return std::unexpected(tls.error());
+    log_certificates("tls listener's certificates", *tls);
+    if (const std::string missing = tls->missing_key_type(); !missing.empty()) {
+      log::warn("no " + missing +
+                    " server certificate: the OCPP suites that need one cannot be negotiated "
+                    "(give it with --tls-second-certificate; the chart: gateway.tls.second)",
+                {{"missing", missing}});
+    }
     impl_->use_tls(std::move(*tls));
     impl_->ctx.metrics.tls_loaded("ok");
     if (auto r = impl_->listen(c.wss_port, true, impl_->wss_port); !r) return r;
     if (c.tls_reload_interval.count() > 0) {
-      std::vector<std::string> files{c.tls_certificate, c.tls_private_key};
-      if (!c.tls_client_ca.empty()) files.push_back(c.tls_client_ca);
-      impl_->tls_files = std::make_unique<FileWatch>(std::move(files));
+      impl_->tls_files = std::make_unique<FileWatch>(server_tls_files(c));
       impl_->tls_timer = std::make_unique<net::steady_timer>(impl_->workers.front()->ioc);
       impl_->watch_tls_files();
     }

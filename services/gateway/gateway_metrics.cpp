@@ -115,7 +115,9 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
   tls_loads_->Add({{"result", "failed"}});
   tls_expiry_ = &prometheus::BuildGauge()
                      .Name("switchyard_gateway_tls_certificate_expiry_seconds")
-                     .Help("When the server certificate in use expires (Unix time; 0 without TLS)")
+                     .Help(
+                         "When the first of the server certificates in use expires (Unix "
+                         "time; 0 without TLS)")
                      .Register(registry_)
                      .Add({});
   throttled_ = &prometheus::BuildCounter()

@@ -88,6 +88,71 @@ def test_profile_2_charger_is_refused_over_plain_websocket(secured):
                           reason="wrong_security_profile") == 1
 
 
+# -- the suites OCPP asks for ----------------------------------------------------------------
+
+# TLS 1.2 suites a CSMS must offer (OCPP security profiles 2 and 3), by their OpenSSL names.
+OCPP_SUITES = {"ECDSA": ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384"],
+               "RSA": ["AES128-GCM-SHA256", "AES256-GCM-SHA384"]}
+
+
+def tls12_context(tls, suite):
+    """A TLS 1.2 client offering only `suite`."""
+    context = tls.client_context()
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(suite)
+    return context
+
+
+def negotiated_suite(port, context):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as wrapped:
+            return wrapped.cipher()[0]
+
+
+def test_an_ecdsa_and_an_rsa_certificate_together_offer_every_ocpp_suite(deployment, tls,
+                                                                         tmp_path):
+    """OCPP asks for TLS_ECDHE_ECDSA_* and TLS_RSA_* suites; each needs a certificate of its
+    kind. With the second certificate every one of them connects and a profile 2 charger gets
+    its Heartbeat answered over it."""
+    rsa_certificate, rsa_key = tls.server("server-rsa", key="rsa")
+    credentials = tmp_path / "credentials.csv"
+    credentials.write_text(f"p2-charger,2,{hash_password(PASSWORD)}\n")
+    gateway = deployment.start_gateway("a", credentials_file=credentials,
+                                       unknown_charger_profile=-1,
+                                       tls_second_certificate=rsa_certificate,
+                                       tls_second_private_key=rsa_key, **tls.gateway_flags())
+    for suite in OCPP_SUITES["ECDSA"] + OCPP_SUITES["RSA"]:
+        context = tls12_context(tls, suite)
+        assert negotiated_suite(gateway.wss_port, context) == suite
+        run(heartbeat_over(gateway.ws_url("p2-charger", tls=True), ssl=context,
+                           extra_headers=basic_auth("p2-charger", PASSWORD)))
+    log = gateway.log()
+    for key_type in ("ECDSA", "RSA"):
+        assert f'"key_type":"{key_type}"' in log, log[-2000:]
+    assert "server certificate: the OCPP suites that need one cannot be negotiated" not in log
+
+
+def test_with_one_certificate_the_other_kind_of_suite_fails_and_the_log_says_why(secured, tls):
+    for suite in OCPP_SUITES["ECDSA"]:
+        assert negotiated_suite(secured.wss_port, tls12_context(tls, suite)) == suite
+    for suite in OCPP_SUITES["RSA"]:
+        with pytest.raises(ssl.SSLError):
+            negotiated_suite(secured.wss_port, tls12_context(tls, suite))
+    assert ('"msg":"no RSA server certificate: the OCPP suites that need one cannot be '
+            'negotiated (give it with --tls-second-certificate; the chart: gateway.tls.second)"'
+            ) in secured.log()
+
+
+def test_a_second_certificate_of_the_same_key_type_stops_the_start(deployment, tls):
+    certificate, key = tls.server("server-ec-2")
+    bad = deployment.start_gateway("c", wait_ready=False, tls_second_certificate=certificate,
+                                   tls_second_private_key=key, **tls.gateway_flags())
+    bad.process.wait(30)
+    assert bad.process.returncode != 0
+    assert ("--tls-certificate and --tls-second-certificate both hold an ECDSA key"
+            in bad.log()), bad.log()[-2000:]
+
+
 # -- profile 3 ------------------------------------------------------------------------------
 
 def test_profile_3_accepts_a_client_certificate_whose_cn_is_the_charger_id(

@@ -444,10 +444,12 @@ class TlsMaterial:
                       "-subj", f"/CN={name}")
         return self.directory / f"{name}.pem"
 
-    def _signed(self, name, subject, ca, extensions):
+    def _signed(self, name, subject, ca, extensions, key="ec"):
         ext = self.directory / f"{name}.ext"
         ext.write_text(extensions)
-        self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        new_key = (["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] if key == "ec" else
+                   ["-newkey", "rsa:2048"])
+        self._openssl("req", *new_key, "-nodes",
                       "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject)
         self._openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey",
                       f"{ca}.key", "-CAcreateserial", "-out", f"{name}.pem", "-days", "2",
@@ -460,12 +462,12 @@ class TlsMaterial:
         self.server_certificate, self.server_key = self.server("server")
         return self
 
-    def server(self, name):
+    def server(self, name, key="ec"):
         """(certificate, key) of a server certificate for 127.0.0.1 / localhost signed by "ca"
-        (another one than the gateways use: a renewal)."""
+        (another one than the gateways use: a renewal), on an ECDSA P-256 or an RSA 2048 key."""
         return self._signed(
             name, "/CN=localhost", "ca",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n", key)
 
     def client(self, cn, signed_by="ca"):
         """(certificate, key) of a charger certificate with CN=cn, signed by "ca" or

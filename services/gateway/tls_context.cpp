@@ -1,0 +1,198 @@
+// The wss listener's TLS context: suites, versions, server certificates, charger CA.
+#include "gateway/tls_context.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "gateway/config.h"
+
+namespace switchyard::gateway {
+namespace {
+
+namespace ssl = boost::asio::ssl;
+
+// Why the last OpenSSL call failed: the reason of the first error it queued (the innermost:
+// "no start line", not the generic "PEM lib" above it), the system's words for a system error.
+// The queue is cleared.
+std::string openssl_error() {
+  const unsigned long code = ERR_peek_error();  // NOLINT(google-runtime-int): OpenSSL's type
+  ERR_clear_error();
+  if (code == 0) return "unreadable";
+  if (ERR_SYSTEM_ERROR(code)) return std::strerror(ERR_GET_REASON(code));
+  const char* reason = ERR_reason_error_string(code);
+  if (reason != nullptr) return reason;
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+// "ECDSA" or "RSA" for the key types the OCPP suites use, else the type's short name.
+std::string key_type_of(const EVP_PKEY* key) {
+  const int id = EVP_PKEY_get_base_id(key);
+  if (id == EVP_PKEY_EC) return "ECDSA";
+  if (id == EVP_PKEY_RSA) return "RSA";
+  const char* name = id > 0 ? OBJ_nid2sn(id) : nullptr;
+  return name != nullptr ? name : "of an unknown type";
+}
+
+double not_after(const X509* certificate) {
+  std::tm end{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &end) != 1) return 0;
+  return static_cast<double>(timegm(&end));
+}
+
+struct Pair {
+  const char* certificate_flag;
+  const std::string& certificate;
+  const char* key_flag;
+  const std::string& key;
+};
+
+// Loads one certificate chain and its key into the context's slot for the key's type. The
+// key is read and matched here, before OpenSSL files it: it puts a key in the slot of the key's
+// own type, so a key of the other certificate's type would pass its own check and leave this
+// certificate without one.
+Result<ServerCertificate> load_pair(SSL_CTX* context, const Pair& pair) {
+  const auto fail = [](const char* flag, const std::string& file, const std::string& why) {
+    return make_error(ErrorCode::kInvalidArgument, std::string(flag) + " " + file + ": " + why);
+  };
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(context, pair.certificate.c_str()) != 1) {
+    return fail(pair.certificate_flag, pair.certificate, openssl_error());
+  }
+  X509* certificate = SSL_CTX_get0_certificate(context);  // the one just loaded
+  ServerCertificate loaded;
+  loaded.file = pair.certificate;
+  loaded.key_type = key_type_of(X509_get0_pubkey(certificate));
+  if (loaded.key_type != "ECDSA" && loaded.key_type != "RSA") {
+    return fail(
+        pair.certificate_flag, pair.certificate,
+        "its key is " + loaded.key_type + "; the OCPP suites need an ECDSA or an RSA certificate");
+  }
+  char subject[256];
+  X509_NAME_oneline(X509_get_subject_name(certificate), subject, sizeof subject);
+  loaded.subject = subject;
+  loaded.not_after = not_after(certificate);
+
+  std::unique_ptr<BIO, decltype(&BIO_free)> file(BIO_new_file(pair.key.c_str(), "r"), &BIO_free);
+  if (!file) return fail(pair.key_flag, pair.key, openssl_error());
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(file.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (!key) return fail(pair.key_flag, pair.key, openssl_error());
+  if (key_type_of(key.get()) != loaded.key_type ||
+      X509_check_private_key(certificate, key.get()) != 1) {
+    ERR_clear_error();
+    return fail(pair.key_flag, pair.key,
+                "not the key of " + std::string(pair.certificate_flag) + " " + pair.certificate +
+                    " (" + key_type_of(key.get()) + " key, " + loaded.key_type + " certificate)");
+  }
+  if (SSL_CTX_use_PrivateKey(context, key.get()) != 1) {
+    return fail(pair.key_flag, pair.key, openssl_error());
+  }
+  return loaded;
+}
+
+}  // namespace
+
+double ServerTls::earliest_expiry() const {
+  double earliest = 0;
+  for (const auto& c : certificates) {
+    if (c.not_after > 0 && (earliest == 0 || c.not_after < earliest)) earliest = c.not_after;
+  }
+  return earliest;
+}
+
+std::string ServerTls::missing_key_type() const {
+  for (const char* type : {"ECDSA", "RSA"}) {
+    if (std::none_of(certificates.begin(), certificates.end(),
+                     [&](const ServerCertificate& c) { return c.key_type == type; })) {
+      return type;
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> server_tls_files(const GatewayConfig& c) {
+  std::vector<std::string> files;
+  for (const std::string* f : {&c.tls_certificate, &c.tls_private_key, &c.tls_second_certificate,
+                               &c.tls_second_private_key, &c.tls_client_ca}) {
+    if (!f->empty()) files.push_back(*f);
+  }
+  return files;
+}
+
+Result<ServerTls> make_server_tls(const GatewayConfig& c) {
+  if (c.tls_certificate.empty() || c.tls_private_key.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      c.tls_certificate.empty() && !c.tls_second_certificate.empty()
+                          ? "--tls-second-certificate needs --tls-certificate and "
+                            "--tls-private-key"
+                          : "--tls-certificate and --tls-private-key go together");
+  }
+  if (c.tls_second_certificate.empty() != c.tls_second_private_key.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--tls-second-certificate and --tls-second-private-key go together");
+  }
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = context->native_handle();
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use | ssl::context::no_compression);
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  // TLS 1.2 suites the OCPP security profiles require (TLS 1.3 keeps its defaults); each is
+  // offered when a certificate of its kind is loaded.
+  SSL_CTX_set_cipher_list(native,
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                          "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "AES128-GCM-SHA256:AES256-GCM-SHA384");
+  // Idle connections give their record buffers back.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  static constexpr unsigned char kSessionContext[] = "switchyard";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+
+  ServerTls tls;
+  auto first = load_pair(
+      native, {"--tls-certificate", c.tls_certificate, "--tls-private-key", c.tls_private_key});
+  if (!first) return std::unexpected(first.error());
+  tls.certificates.push_back(std::move(*first));
+  if (!c.tls_second_certificate.empty()) {
+    auto second = load_pair(native, {"--tls-second-certificate", c.tls_second_certificate,
+                                     "--tls-second-private-key", c.tls_second_private_key});
+    if (!second) return std::unexpected(second.error());
+    if (second->key_type == tls.certificates.front().key_type) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--tls-certificate and --tls-second-certificate both hold an " +
+                            second->key_type +
+                            " key; the second must be of the other type (ECDSA or RSA) so "
+                            "that both kinds of OCPP suite are offered");
+    }
+    tls.certificates.push_back(std::move(*second));
+  }
+
+  if (!c.tls_client_ca.empty()) {
+    boost::system::error_code ec;
+    context->load_verify_file(c.tls_client_ca, ec);
+    if (ec) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--tls-client-ca " + c.tls_client_ca + ": " + ec.message());
+    }
+    // Ask for a certificate (profile 3) without requiring one (profile 2 chargers have none);
+    // a certificate that does not verify fails the handshake.
+    context->set_verify_mode(ssl::verify_peer);
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(c.tls_client_ca.c_str())) {
+      SSL_CTX_set_client_CA_list(native, names);
+    }
+  }
+  tls.context = std::move(context);
+  return tls;
+}
+
+}  // namespace switchyard::gateway
