@@ -362,7 +362,6 @@ class ChargerSession final : public Session,
       log::warn("charger offered no OCPP version this pod speaks; closing",
                 {{"charger_id", charger_id_}, {"remote", remote_}});
       closing_ = true;
-      close_sent_ = true;
       ws_.close(websocket::kCloseProtocolError, "no common OCPP subprotocol");
       return;
     }
@@ -455,8 +454,7 @@ class ChargerSession final : public Session,
   // Sends the close frame once nothing is in flight: no CALL that was read goes unanswered
   // (the frames queued before it go out first).
   void send_close() {
-    if (close_sent_ || inbound_busy_) return;  // finish_inbound() comes back here
-    close_sent_ = true;
+    if (ws_.closing() || inbound_busy_) return;  // finish_inbound() comes back here
     ws_.close(close_code_, close_text_);
   }
 
@@ -500,7 +498,7 @@ class ChargerSession final : public Session,
 
   // -- reading ---------------------------------------------------------------------------
   void read() {
-    if (finalized_ || reading_ || close_sent_) return;
+    if (finalized_ || reading_ || ws_.closing()) return;
     if (waiting_.size() - waiting_head_ >= kMaxWaitingCalls) return;  // resumes in finish_inbound
     if (!take_token()) return;
     reading_ = true;
@@ -652,11 +650,11 @@ class ChargerSession final : public Session,
       case ocpp::Reply::kCallError:
         ctx_.metrics.message(action, MessageDirection::kIn, MessageOutcome::kCallError);
         ctx_.metrics.rpc_error(code);
-        send(std::string(worker_.encoder.error(version_, e.message_id, e.code, e.description)));
+        send(worker_.encoder.error(version_, e.message_id, e.code, e.description));
         return;
       case ocpp::Reply::kCallResultError:
         ctx_.metrics.message(action, MessageDirection::kIn, MessageOutcome::kCallError);
-        send(std::string(worker_.encoder.result_error(e.message_id, e.code, e.description)));
+        send(worker_.encoder.result_error(e.message_id, e.code, e.description));
         return;
       case ocpp::Reply::kNone:
         ctx_.metrics.message(action, MessageDirection::kIn, MessageOutcome::kIgnored);
@@ -918,8 +916,8 @@ class ChargerSession final : public Session,
     ctx_.metrics.message(call->message->action, MessageDirection::kIn,
                          MessageOutcome::kInternalError);
     ctx_.metrics.rpc_error(ocpp::rpc_error_name(ocpp::RpcErrorCode::kInternalError, version_));
-    send(std::string(worker_.encoder.error(version_, call->message_id,
-                                           ocpp::RpcErrorCode::kInternalError, why)));
+    send(
+        worker_.encoder.error(version_, call->message_id, ocpp::RpcErrorCode::kInternalError, why));
     finish_inbound(std::move(call));
   }
 
@@ -943,14 +941,14 @@ class ChargerSession final : public Session,
   }
 
   void answer(std::string_view message_id, std::string_view answer_json) {
-    send(std::string(worker_.encoder.result_json(message_id, answer_json)));
+    send(worker_.encoder.result_json(message_id, answer_json));
   }
 
   void reply_error(std::string_view message_id, std::string_view action, ocpp::RpcErrorCode code,
                    std::string_view description) {
     ctx_.metrics.message(action, MessageDirection::kIn, MessageOutcome::kCallError);
     ctx_.metrics.rpc_error(ocpp::rpc_error_name(code, version_));
-    send(std::string(worker_.encoder.error(version_, message_id, code, description)));
+    send(worker_.encoder.error(version_, message_id, code, description));
   }
 
   // -- commands (CSMS -> charger) ----------------------------------------------------------
@@ -988,7 +986,7 @@ class ChargerSession final : public Session,
       commands_head_ = 0;
     }
     c.id = tag_ + "-" + std::to_string(++command_seq_);
-    send(std::string(worker_.encoder.call_json(c.id, c.message->action, c.payload)));
+    send(worker_.encoder.call_json(c.id, c.message->action, c.payload));
     ctx_.metrics.message(c.message->action, MessageDirection::kOut, MessageOutcome::kOk);
     outstanding_ = std::move(c);
     if (!command_timer_) command_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
@@ -1070,9 +1068,10 @@ class ChargerSession final : public Session,
 
   // -- writing ---------------------------------------------------------------------------
   // A write that fails ends the connection: the WebSocket reports it (on_ws_error).
+  // `frame` may be the worker's encoder output: the WebSocket copies it into its queue at once.
   void send(std::string_view frame) {
-    if (finalized_ || close_sent_) return;
-    ws_.send_text(frame);
+    if (finalized_) return;
+    ws_.send_text(frame);  // nothing once our close frame is queued
   }
 
   // -- events ----------------------------------------------------------------------------
@@ -1121,7 +1120,6 @@ class ChargerSession final : public Session,
   bool announced_ = false;  // ConnectionOpened published
   bool reading_ = false;
   bool closing_ = false;
-  bool close_sent_ = false;
   bool finalized_ = false;
   bool inbound_busy_ = false;
   bool boot_refused_ = false;

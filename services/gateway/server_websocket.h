@@ -97,6 +97,9 @@ class ServerWebSocket {
     pump();
   }
 
+  // Our close frame is queued (or the connection is over): nothing more is sent or asked for.
+  bool closing() const { return close_sent_ || shut_; }
+
   // The peer's close frame, once one came: its code (1005 when it had none) and reason.
   std::uint16_t peer_close_code() const { return peer_code_; }
   const std::string& peer_close_reason() const { return peer_reason_; }

@@ -165,6 +165,7 @@ TEST_F(ServerWebSocketTest, APeersCloseIsEchoedAndReported) {
   EXPECT_EQ(owner_->error, boost::beast::websocket::error::closed);
   EXPECT_EQ(owner_->ws->peer_close_code(), 1001);
   EXPECT_EQ(owner_->ws->peer_close_reason(), "rebooting");
+  EXPECT_TRUE(owner_->ws->closing());  // the echo is our close
   const auto echo = read_frame();
   EXPECT_EQ(echo.first, websocket::kClose);
   EXPECT_EQ(close_code(echo.second), 1001);
@@ -216,7 +217,10 @@ TEST_F(ServerWebSocketTest, ReservedOpcodesAndContinuationsOutOfOrderAreProtocol
 
 TEST_F(ServerWebSocketTest, OurCloseWaitsForTheAnswerAndHandsOverWhatCrossedIt) {
   owner_->ws->send_text("bye");
+  EXPECT_FALSE(owner_->ws->closing());
   owner_->ws->close(1001, "pod draining, reconnect");
+  EXPECT_TRUE(owner_->ws->closing());
+  owner_->ws->send_text("too late");  // after our close frame: not sent
   EXPECT_EQ(read_frame().second, "bye");
   const auto close = read_frame();
   EXPECT_EQ(close.first, websocket::kClose);
