@@ -278,6 +278,9 @@ Result<RunResult> run(const LoadgenConfig& config, Profile profile) {
         }
         if (profile == Profile::kStorm) {
           storm_t0 = Steady::now();
+          result.storm_started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count();
           std::vector<std::future<void>> acks;
           acks.reserve(workers.size());
           for (auto& w : workers) {
@@ -554,11 +557,10 @@ boost::json::object report_json(const LoadgenConfig& config, const RunResult& r)
   report["tls_handshake_ms"] = latency_json(r.stats.tls);
   report["boot_ms"] = latency_json(r.stats.boot);
   if (config.profile == "storm") {
-    report["storm"] = json::object{{"chargers", r.storm_dropped},
-                                   {"recovered", r.storm_recovered},
-                                   {"seconds", r.storm_seconds},
-                                   {"failures", r.storm_failures},
-                                   {"complete", r.storm_complete}};
+    report["storm"] =
+        json::object{{"chargers", r.storm_dropped},  {"recovered", r.storm_recovered},
+                     {"seconds", r.storm_seconds},   {"started_unix_ms", r.storm_started_unix_ms},
+                     {"failures", r.storm_failures}, {"complete", r.storm_complete}};
   }
   if (r.has_commands) {
     json::object outcomes;

@@ -23,6 +23,7 @@ struct RunResult {
   std::int64_t storm_recovered = 0;
   std::int64_t storm_failures = 0;
   double storm_seconds = 0;
+  std::int64_t storm_started_unix_ms = 0;  // wall clock of the drop, to line up other series
   bool storm_complete = false;
   // commands
   bool has_commands = false;

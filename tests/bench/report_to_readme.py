@@ -47,6 +47,12 @@ def _pct(v):
     return "—" if v is None else f"{v * 100:.0f} %"
 
 
+def _tls_keys(report):
+    """Key of the server and charger certificates in the TLS figures (tests/bench/run --tls-keys;
+    reports from before the option are RSA 2048)."""
+    return {"ec": "ECDSA P-256", "rsa": "RSA 2048"}.get(report.get("tls_keys", "rsa"), "?")
+
+
 # -- goals (issue 8, "Goals (2 cores, generator on the same machine)") ----------------------------
 
 def evaluate(report):
@@ -177,14 +183,15 @@ def _scenario_rows(name, sc, report):
             elif r:
                 rows.append((label + " per connection", _kib(r.get("user_bytes_per_conn")),
                              f"handshake {r.get('server_cpu_ms_per_handshake')} ms server CPU "
-                             "(bench-tls-idle)"))
+                             f"(bench-tls-idle, {_tls_keys(report)})"))
         hs = sc.get("openssl_handshake") or {}
         if "skipped" in hs:
             rows.append(("`openssl s_server` CPU per handshake", "skipped: " + hs["skipped"], ""))
         for m in ("tls", "mtls"):
             if m in hs:
                 rows.append((f"`openssl s_server` CPU per {m.upper() if m == 'tls' else 'mTLS'} "
-                             "handshake", f"{hs[m]['cpu_ms_per_handshake']} ms",
+                             f"handshake, {_tls_keys(report)}",
+                             f"{hs[m]['cpu_ms_per_handshake']} ms",
                              f"{hs[m]['handshakes']:,} handshakes"))
     elif name == "parse":
         for case, r in (sc.get("ocpp") or {}).items():
@@ -316,6 +323,21 @@ def _scenario_rows(name, sc, report):
                      _num(sc.get("seconds"), 2, "s"),
                      f"{sc.get('failures')} failures" + ("" if sc.get("complete") else ", NOT recovered")
                      + (f", {sc['tls_resumed']:,} TLS sessions resumed" if sc.get("tls_resume") else "")))
+        if "connected_chargers" in sc:  # reports from before the connected chargers lack them
+            before, during = sc.get("connected_p99_ms_before"), sc.get("connected_p99_ms_during")
+            ms = lambda v: _num(v, 2 if v is not None and v < 10 else 1)
+            kinds = ", ".join(f"{k} {v:,}"
+                              for k, v in (sc.get("connected_error_kinds") or {}).items())
+            rows.append((
+                f"connected chargers' p99 before → during ({_num(sc['connected_chargers'])} more "
+                f"on plain ws, {_num(sc.get('connected_rate_per_s'))} "
+                f"{sc.get('connected_action')}/s; worst second)",
+                f"{ms(before)} → {ms(during)} ms"
+                + (f" ({_x(during / before, 1)})" if before and during is not None else ""),
+                f"{_num(sc.get('connected_errors'))} errors" + (f" ({kinds})" if kinds else "")
+                + f"; {ms(sc.get('connected_p99_ms_first_connect'))} ms while the storm's "
+                "chargers first connected"
+                + (f"; {sc['connected_note']}" if sc.get("connected_note") else "")))
         rows.append(("peak RSS of the server", f"{sc.get('peak_rss_bytes', 0) / 1048576:.1f} MiB", ""))
     return rows
 
@@ -331,7 +353,9 @@ def markdown(report):
                f"{' (with local changes)' if g.get('dirty') else ''}; "
                f"`{report.get('command')}` ({'quick' if report.get('quick') else 'full'} run, "
                f"{report.get('elapsed_s', '?')} s). Server on core 0, generator on core 1; load "
-               f"average at the start {' '.join(m.get('loadavg_at_start', []))}.")
+               f"average at the start {' '.join(m.get('loadavg_at_start', []))}."
+               + (f" TLS with {_tls_keys(report)} server and charger keys."
+                  if any("tls" in k for k in report.get("scenarios", {})) else ""))
     out.append("")
     for name, sc in report.get("scenarios", {}).items():
         if not isinstance(sc, dict):
@@ -344,7 +368,8 @@ def markdown(report):
         rows = _scenario_rows(name, sc, report)
         if not rows:
             continue
-        out.append(f"**{name}**" + (f" (error: {sc['error']})" if "error" in sc else ""))
+        out.append(f"**{name}**" + (f" ({_tls_keys(report)} keys)" if "tls" in name else "")
+                   + (f" (error: {sc['error']})" if "error" in sc else ""))
         out.append("")
         out.append("| figure | value | against (same run) |")
         out.append("|---|---|---|")
