@@ -39,6 +39,9 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
            "(open ones keep theirs), a bad one keeps the current; 0 = never")
       .add("call-timeout", c.call_timeout, "How long a command waits for the charger's answer")
       .add("handshake-timeout", c.handshake_timeout, "TLS + HTTP upgrade must finish within this")
+      .add("listen-backlog", c.listen_backlog,
+           "Accept queue of the OCPP listeners (capped by net.core.somaxconn): a reconnect storm "
+           "of more chargers at once loses the surplus SYNs, retried after 1, 3, 7 s")
       .add("idle-timeout", c.idle_timeout, "Close a connection silent this long (pings at half)")
       .add("max-frame-bytes", c.max_frame_bytes, "Larger frames close the connection with 1009")
       .add("heap-trim-quiet", c.heap_trim_quiet,

@@ -63,6 +63,10 @@ struct GatewayConfig {
   // OCPP-J session.
   std::chrono::milliseconds call_timeout{30000};
   std::chrono::milliseconds handshake_timeout{10000};
+  // The listeners' accept queue; the kernel caps it at net.core.somaxconn (the pod warns when
+  // that is lower). A storm of more connections at once than the queue holds loses the surplus
+  // SYNs, which chargers retry only after 1, 3, 7, 15 s.
+  int listen_backlog = 65535;
   std::chrono::milliseconds idle_timeout{120000};  // ping/pong liveness
   int max_frame_bytes = 64 * 1024;
   // Free heap pages go back to the system this long after the last connection opened or

@@ -19,6 +19,7 @@
 #include "gateway/tls_stream.h"
 
 #include <ctime>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -213,6 +214,22 @@ std::string status_of(const ocpp::TypeInfo& type, const void* payload) {
   return {};
 }
 
+// The kernel caps every listen backlog at net.core.somaxconn: said once, at the first listener.
+void warn_if_the_kernel_caps_the_backlog(int backlog) {
+  static std::once_flag once;
+  std::call_once(once, [backlog] {
+    std::ifstream file("/proc/sys/net/core/somaxconn");
+    int cap = 0;
+    if (!(file >> cap) || cap >= backlog) return;
+    log::warn(
+        "the kernel caps the accept queue below --listen-backlog: a reconnect storm of more "
+        "chargers at once loses the surplus SYNs, which they retry after 1, 3, 7 s; raise "
+        "net.core.somaxconn (the chart: gateway.sysctls)",
+        {{"somaxconn", static_cast<std::int64_t>(cap)},
+         {"listen_backlog", static_cast<std::int64_t>(backlog)}});
+  });
+}
+
 // One line per server certificate a TLS context serves: which file, key type, subject, expiry.
 void log_certificates(const char* what, const ServerTls& tls) {
   for (const auto& c : tls.certificates) {
@@ -261,6 +278,10 @@ struct Connections::Impl {
   Result<void> listen(int port, bool tls_port, int& bound);
   template <bool Tls>
   void accept(Worker& worker, tcp::acceptor& acceptor);
+  template <bool Tls>
+  void start_handshake(Worker& worker, tcp::socket socket);
+  // Connections taken from the kernel's accept queue per readiness of a listener.
+  static constexpr std::size_t kAcceptBurst = 256;
 
   std::shared_ptr<ssl::context> current_tls() {
     std::lock_guard lock(tls_mutex);
@@ -1433,6 +1454,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
 // -- listeners ----------------------------------------------------------------------------
 
 Result<void> Connections::Impl::listen(int port, bool tls_port, int& bound) {
+  warn_if_the_kernel_caps_the_backlog(ctx.config.listen_backlog);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(ctx.config.listen_address, ec);
   if (ec)
@@ -1449,7 +1471,8 @@ Result<void> Connections::Impl::listen(int port, bool tls_port, int& bound) {
       acceptor->set_option(reuse_port(true), ec);
     }
     if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) acceptor->listen(ctx.config.listen_backlog, ec);
+    if (!ec) acceptor->non_blocking(true, ec);  // accept() drains the queue (see accept<>)
     if (ec) {
       return make_error(
           ec == net::error::address_in_use ? ErrorCode::kAlreadyExists : ErrorCode::kUnavailable,
@@ -1469,24 +1492,45 @@ Result<void> Connections::Impl::listen(int port, bool tls_port, int& bound) {
 
 template <bool Tls>
 void Connections::Impl::accept(Worker& worker, tcp::acceptor& acceptor) {
-  acceptor.async_accept(
-      worker.ioc, [this, &worker, &acceptor](beast::error_code ec, tcp::socket socket) {
-        if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-        if (!ec) {
-          socket.set_option(tcp::no_delay(true), ec);
-          if constexpr (Tls) {
-            std::make_shared<Handshake<TlsStream>>(TlsStream(std::move(socket), *current_tls()),
-                                                   worker, ctx)
-                ->run();
-          } else {
-            std::make_shared<Handshake<PlainStream>>(PlainStream(std::move(socket)), worker, ctx)
-                ->run();
-          }
-        } else {
-          log::warn("accept failed", {{"error", ec.message()}});
-        }
-        if (accepting) accept<Tls>(worker, acceptor);
-      });
+  acceptor.async_accept(worker.ioc,
+                        [this, &worker, &acceptor](beast::error_code ec, tcp::socket socket) {
+                          if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+                          if (ec) {
+                            log::warn("accept failed", {{"error", ec.message()}});
+                          } else {
+                            start_handshake<Tls>(worker, std::move(socket));
+                            // Then take what else the kernel has queued, up to a bound. One accept
+                            // per turn of the loop lets a storm overflow the accept queue while the
+                            // turns are long (TLS handshakes, boots), and the kernel drops what
+                            // overflows: those chargers' SYNs are retried only after 1, 3, 7, 15 s.
+                            // The acceptor is non-blocking: would_block ends it.
+                            std::size_t taken = 1;
+                            while (taken < kAcceptBurst && accepting) {
+                              tcp::socket next(worker.ioc);
+                              beast::error_code more;
+                              acceptor.accept(next, more);
+                              if (more)
+                                break;  // would_block; anything else, the async accept reports
+                              start_handshake<Tls>(worker, std::move(next));
+                              ++taken;
+                            }
+                            ctx.metrics.accept_burst(taken);
+                          }
+                          if (accepting) accept<Tls>(worker, acceptor);
+                        });
+}
+
+template <bool Tls>
+void Connections::Impl::start_handshake(Worker& worker, tcp::socket socket) {
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if constexpr (Tls) {
+    std::make_shared<Handshake<TlsStream>>(TlsStream(std::move(socket), *current_tls()), worker,
+                                           ctx)
+        ->run();
+  } else {
+    std::make_shared<Handshake<PlainStream>>(PlainStream(std::move(socket)), worker, ctx)->run();
+  }
 }
 
 void Connections::Impl::watch_tls_files() {

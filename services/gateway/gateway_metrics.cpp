@@ -172,6 +172,14 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                         .Help("Bytes of RSS the heap trims gave back")
                         .Register(registry)
                         .Add({});
+  accept_bursts_ =
+      &prometheus::BuildHistogram()
+           .Name("switchyard_gateway_accepts_per_wakeup")
+           .Help(
+               "Connections a listener took from the kernel's accept queue at once "
+               "(more than one in a storm; 256 at most)")
+           .Register(registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256});
   dependency_up_ = &prometheus::BuildGauge()
                         .Name("switchyard_gateway_dependency_up")
                         .Help("1 when the dependency (kafka, redis) answered the pod's last probe")
@@ -293,6 +301,10 @@ void GatewayMetrics::ownership(std::string_view event) {
 }
 
 void GatewayMetrics::drain_closed() { drain_closed_->Increment(); }
+
+void GatewayMetrics::accept_burst(std::size_t connections) {
+  accept_bursts_->Observe(static_cast<double>(connections));
+}
 
 void GatewayMetrics::heap_trimmed(std::int64_t returned_bytes) {
   heap_trims_->Increment();

@@ -3,6 +3,7 @@
 // actions come from the schema registry, never a charger id.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -49,6 +50,8 @@ class GatewayMetrics {
   void ownership(std::string_view event);  // claimed, claim_failed, lost, released, evicted
   void drain_closed();
   void heap_trimmed(std::int64_t returned_bytes);
+  // A listener took this many connections from the kernel's queue at one readiness.
+  void accept_burst(std::size_t connections);
   // Self-fencing (fencing.h): whether Kafka ("kafka") and Redis ("redis") answered the last
   // probe; the fence put up ("fenced") or lifted ("lifted"), and each connection it closed
   // ("connection_closed").
@@ -82,6 +85,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>* command_latency_;
   prometheus::Family<prometheus::Counter>* ownership_;
   prometheus::Counter* drain_closed_;
+  prometheus::Histogram* accept_bursts_;
   prometheus::Counter* heap_trims_;
   prometheus::Counter* heap_returned_;
   prometheus::Family<prometheus::Gauge>* dependency_up_;

@@ -1,5 +1,6 @@
 """The HTTP side port: /healthz, /readyz and /metrics, and what readiness means."""
 
+import signal
 import socket
 
 import pytest
@@ -91,3 +92,32 @@ def test_two_listeners_on_one_port_stop_the_start(deployment):
     bad.process.wait(30)
     assert bad.process.returncode != 0
     assert f"--ws-port and --grpc-port are both {port}" in bad.log(), bad.log()[-2000:]
+
+
+def test_a_burst_of_connections_is_taken_from_the_accept_queue_at_once(deployment):
+    """While the pod cannot run (stopped), the kernel queues 50 connections; when it runs again,
+    one wakeup of the listener takes them all (up to 256) instead of one per turn of the loop, so
+    a storm does not overflow the queue (the overflow's SYNs would be retried after 1, 3, 7 s)."""
+    gateway = deployment.start_gateway("a", threads=1)
+    # The default --listen-backlog (65535) is above the kernel's cap here unless it was raised:
+    # the pod says so.
+    capped = int(open("/proc/sys/net/core/somaxconn").read()) < 65535
+    assert ("the kernel caps the accept queue below --listen-backlog" in gateway.log()) == capped
+    before = gateway.metric("switchyard_gateway_accepts_per_wakeup_count")
+    sockets = []
+    gateway.process.send_signal(signal.SIGSTOP)
+    try:
+        for _ in range(50):
+            sockets.append(socket.create_connection(("127.0.0.1", gateway.ws_port), timeout=5))
+    finally:
+        gateway.process.send_signal(signal.SIGCONT)
+    try:
+        wait_until(lambda: gateway.metric("switchyard_gateway_accepts_per_wakeup_sum") >= 50,
+                   10, "the 50 queued connections accepted")
+        wakeups = gateway.metric("switchyard_gateway_accepts_per_wakeup_count") - before
+        assert wakeups <= 5, f"50 queued connections took {wakeups} wakeups"
+        assert gateway.metric("switchyard_gateway_accepts_per_wakeup_bucket", le="32") < \
+            gateway.metric("switchyard_gateway_accepts_per_wakeup_bucket", le="+Inf")
+    finally:
+        for s in sockets:
+            s.close()
