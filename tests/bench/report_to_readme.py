@@ -339,6 +339,9 @@ def _scenario_rows(name, sc, report):
                 "chargers first connected"
                 + (f"; {sc['connected_note']}" if sc.get("connected_note") else "")))
         rows.append(("peak RSS of the server", f"{sc.get('peak_rss_bytes', 0) / 1048576:.1f} MiB", ""))
+        if sc.get("listen_overflows") is not None:
+            rows.append(("connections the kernel dropped from the full accept queue",
+                         _num(sc["listen_overflows"]), "retried by their chargers after 1, 3, 7 s"))
     return rows
 
 
@@ -355,7 +358,9 @@ def markdown(report):
                f"{report.get('elapsed_s', '?')} s). Server on core 0, generator on core 1; load "
                f"average at the start {' '.join(m.get('loadavg_at_start', []))}."
                + (f" TLS with {_tls_keys(report)} server and charger keys."
-                  if any("tls" in k for k in report.get("scenarios", {})) else ""))
+                  if any("tls" in k for k in report.get("scenarios", {})) else "")
+               + (f" Accept queue capped at net.core.somaxconn = {m['somaxconn']:,}."
+                  if m.get("somaxconn") else ""))
     out.append("")
     for name, sc in report.get("scenarios", {}).items():
         if not isinstance(sc, dict):
