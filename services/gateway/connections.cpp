@@ -214,20 +214,17 @@ std::string status_of(const ocpp::TypeInfo& type, const void* payload) {
   return {};
 }
 
-// The kernel caps every listen backlog at net.core.somaxconn: said once, at the first listener.
+// The kernel caps every listen backlog at net.core.somaxconn: said at start.
 void warn_if_the_kernel_caps_the_backlog(int backlog) {
-  static std::once_flag once;
-  std::call_once(once, [backlog] {
-    std::ifstream file("/proc/sys/net/core/somaxconn");
-    int cap = 0;
-    if (!(file >> cap) || cap >= backlog) return;
-    log::warn(
-        "the kernel caps the accept queue below --listen-backlog: a reconnect storm of more "
-        "chargers at once loses the surplus SYNs, which they retry after 1, 3, 7 s; raise "
-        "net.core.somaxconn (the chart: gateway.sysctls)",
-        {{"somaxconn", static_cast<std::int64_t>(cap)},
-         {"listen_backlog", static_cast<std::int64_t>(backlog)}});
-  });
+  std::ifstream file("/proc/sys/net/core/somaxconn");
+  int cap = 0;
+  if (!(file >> cap) || cap >= backlog) return;
+  log::warn(
+      "the kernel caps the accept queue below --listen-backlog: a reconnect storm of more "
+      "chargers at once loses the surplus SYNs, which they retry after 1, 3, 7 s; raise "
+      "net.core.somaxconn (the chart: gateway.sysctls)",
+      {{"somaxconn", static_cast<std::int64_t>(cap)},
+       {"listen_backlog", static_cast<std::int64_t>(backlog)}});
 }
 
 // One line per server certificate a TLS context serves: which file, key type, subject, expiry.
@@ -280,6 +277,8 @@ struct Connections::Impl {
   void accept(Worker& worker, tcp::acceptor& acceptor);
   template <bool Tls>
   void start_handshake(Worker& worker, tcp::socket socket);
+  template <bool Tls>
+  std::size_t take_queued(Worker& worker, tcp::acceptor& acceptor);
   // Connections taken from the kernel's accept queue per readiness of a listener.
   static constexpr std::size_t kAcceptBurst = 256;
 
@@ -1454,7 +1453,6 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
 // -- listeners ----------------------------------------------------------------------------
 
 Result<void> Connections::Impl::listen(int port, bool tls_port, int& bound) {
-  warn_if_the_kernel_caps_the_backlog(ctx.config.listen_backlog);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(ctx.config.listen_address, ec);
   if (ec)
@@ -1499,25 +1497,28 @@ void Connections::Impl::accept(Worker& worker, tcp::acceptor& acceptor) {
                             log::warn("accept failed", {{"error", ec.message()}});
                           } else {
                             start_handshake<Tls>(worker, std::move(socket));
-                            // Then take what else the kernel has queued, up to a bound. One accept
-                            // per turn of the loop lets a storm overflow the accept queue while the
-                            // turns are long (TLS handshakes, boots), and the kernel drops what
-                            // overflows: those chargers' SYNs are retried only after 1, 3, 7, 15 s.
-                            // The acceptor is non-blocking: would_block ends it.
-                            std::size_t taken = 1;
-                            while (taken < kAcceptBurst && accepting) {
-                              tcp::socket next(worker.ioc);
-                              beast::error_code more;
-                              acceptor.accept(next, more);
-                              if (more)
-                                break;  // would_block; anything else, the async accept reports
-                              start_handshake<Tls>(worker, std::move(next));
-                              ++taken;
-                            }
-                            ctx.metrics.accept_burst(taken);
+                            ctx.metrics.accept_burst(1 + take_queued<Tls>(worker, acceptor));
                           }
                           if (accepting) accept<Tls>(worker, acceptor);
                         });
+}
+
+// One accept per turn of the loop lets a storm overflow the accept queue while the turns are
+// long (TLS handshakes, boots), and the kernel drops what overflows: those chargers' SYNs are
+// retried only after 1, 3, 7, 15 s. So a wakeup also takes what else is queued, up to a bound;
+// the acceptor is non-blocking, would_block ends it (any other error, the async accept reports).
+template <bool Tls>
+std::size_t Connections::Impl::take_queued(Worker& worker, tcp::acceptor& acceptor) {
+  std::size_t taken = 0;
+  while (taken + 1 < kAcceptBurst && accepting) {
+    tcp::socket next(worker.ioc);
+    beast::error_code ec;
+    acceptor.accept(next, ec);
+    if (ec) break;
+    start_handshake<Tls>(worker, std::move(next));
+    ++taken;
+  }
+  return taken;
 }
 
 template <bool Tls>
@@ -1570,6 +1571,7 @@ Result<void> Connections::start() {
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < threads; ++i) impl_->workers.push_back(std::make_unique<Worker>());
   impl_->accepting = true;
+  if (c.ws_port > 0 || c.wss_port > 0) warn_if_the_kernel_caps_the_backlog(c.listen_backlog);
   if (c.ws_port > 0) {
     if (auto r = impl_->listen(c.ws_port, false, impl_->ws_port); !r) return r;
   }
