@@ -65,16 +65,30 @@ void CommandRouter::deliver_local(const std::string& charger_id, std::int64_t ep
     return done(make_error(ErrorCode::kUnavailable,
                            "charger " + charger_id + " is not connected to pod " + pod_id_));
   }
-  if (session->epoch() != epoch) {
-    log::warn("command refused: stale epoch", {{"charger_id", charger_id},
-                                               {"routed_epoch", epoch},
-                                               {"connection_epoch", session->epoch()}});
-    return done(make_error(ErrorCode::kFailedPrecondition,
-                           "stale routing: the command was routed with epoch " +
-                               std::to_string(epoch) + ", the connection on " + pod_id_ +
-                               " holds epoch " + std::to_string(session->epoch())));
+  if (session->epoch() == epoch) {
+    return session->send_command(std::move(action), std::move(payload_json), std::move(done));
   }
-  session->send_command(std::move(action), std::move(payload_json), std::move(done));
+  std::weak_ptr<Session> weak = session;
+  session->after_claim([weak, id = charger_id, epoch, pod = pod_id_, action = std::move(action),
+                        payload = std::move(payload_json), done = std::move(done)]() mutable {
+    auto connection = weak.lock();
+    const auto held = connection ? connection->epoch() : 0;
+    if (held == epoch) {
+      return connection->send_command(std::move(action), std::move(payload), std::move(done));
+    }
+    if (held == 0) {
+      return done(make_error(ErrorCode::kUnavailable,
+                             "charger " + id + " is connected to pod " + pod +
+                                 " without an ownership claim (its claim failed or the "
+                                 "connection closed); the command was routed with epoch " +
+                                 std::to_string(epoch)));
+    }
+    log::warn("command refused: stale epoch",
+              {{"charger_id", id}, {"routed_epoch", epoch}, {"connection_epoch", held}});
+    done(make_error(ErrorCode::kFailedPrecondition,
+                    "stale routing: the command was routed with epoch " + std::to_string(epoch) +
+                        ", the connection on " + pod + " holds epoch " + std::to_string(held)));
+  });
 }
 
 bool CommandRouter::evict(const std::string& charger_id, std::int64_t epoch) {

@@ -26,8 +26,9 @@ class CommandRouter {
   void send(const std::string& charger_id, const registry::Owner& owner, std::string action,
             std::string payload_json, CommandCallback done);
 
-  // A command another pod routed here with `epoch`: refused with FAILED_PRECONDITION when this
-  // pod's connection has another epoch (the routing was stale), UNAVAILABLE without one.
+  // A command routed here with `epoch`: refused with FAILED_PRECONDITION when this pod's
+  // connection has another epoch (the routing was stale), UNAVAILABLE without a connection or
+  // a claim. A connection whose claim is in flight is asked once the claim is answered.
   void deliver_local(const std::string& charger_id, std::int64_t epoch, std::string action,
                      std::string payload_json, CommandCallback done);
 

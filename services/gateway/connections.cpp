@@ -359,6 +359,14 @@ class ChargerSession final : public Session,
     });
   }
 
+  void after_claim(std::move_only_function<void()> then) override {
+    net::post(ws_.get_executor(),
+              [self = this->shared_from_this(), then = std::move(then)]() mutable {
+                if (self->claiming_) return self->claim_waiters_.push_back(std::move(then));
+                then();
+              });
+  }
+
  private:
   struct Command {
     std::string id;
@@ -400,6 +408,7 @@ class ChargerSession final : public Session,
   }
 
   void claim() {
+    claiming_ = true;
     const registry::Owner me{ctx_.config.pod_id, 0, ctx_.config.advertise_address, protocol_};
     std::weak_ptr<ChargerSession> weak = this->shared_from_this();
     ctx_.owners.claim(charger_id_, me, [weak](Result<registry::Claim> claim) mutable {
@@ -410,7 +419,18 @@ class ChargerSession final : public Session,
     });
   }
 
+  // Commands routed by the claim meanwhile are checked against the epoch it settled on.
   void on_claim(Result<registry::Claim> claim) {
+    settle_claim(std::move(claim));
+    claim_settled();
+  }
+
+  void claim_settled() {
+    claiming_ = false;
+    for (auto& then : std::exchange(claim_waiters_, {})) then();
+  }
+
+  void settle_claim(Result<registry::Claim> claim) {
     if (finalized_) {
       if (claim) ctx_.owners.release(charger_id_, claim->epoch, [](Result<bool>) {});
       return;
@@ -489,6 +509,7 @@ class ChargerSession final : public Session,
     if (throttle_timer_) throttle_timer_->cancel();
     fail_commands(
         make_error(ErrorCode::kUnavailable, "connection to charger " + charger_id_ + " closed"));
+    claim_settled();
     if (!opened_) return;
     ctx_.sessions.remove(charger_id_, this);
     if (epoch_ > 0) {
@@ -1141,6 +1162,8 @@ class ChargerSession final : public Session,
   bool reading_ = false;
   bool closing_ = false;
   bool finalized_ = false;
+  bool claiming_ = false;                                       // an owner claim is in flight
+  std::vector<std::move_only_function<void()>> claim_waiters_;  // after_claim() meanwhile
   bool inbound_busy_ = false;
   bool boot_refused_ = false;
   v1::CloseReason close_reason_ = v1::CLOSE_REASON_UNSPECIFIED;

@@ -49,6 +49,10 @@ class Session {
   virtual void close(SessionCloseReason reason) = 0;
   // Claims ownership again (the registry was unreachable when the charger connected).
   virtual void claim_again() = 0;
+  // Runs `then` on the session's thread once no ownership claim is in flight, at once when none
+  // is: the registry names a claim before the connection has read its answer, so a command
+  // routed by it waits for the epoch instead of being refused as stale.
+  virtual void after_claim(std::move_only_function<void()> then) = 0;
 
  protected:
   Session(std::string charger_id, ocpp::Version version, int security_profile)

@@ -311,12 +311,14 @@ def test_gateway_pod_cut_off_from_kafka_and_redis(partition_scenario, stubs):
     control_pb = stubs.charger_control_pb2
     internal_pb = stubs.gateway_internal_pb2
     seen = {}
+    details = {}
 
     def owner(charger):
         return scenario.stack.deployment.owner(redis, charger)
 
     def trigger(gateway, charger):
-        """TriggerMessage(Heartbeat) through `gateway`: its status, or the gRPC error code."""
+        """TriggerMessage(Heartbeat) through `gateway`: its status, or the gRPC error code (its
+        message goes to `details`)."""
         with grpc.insecure_channel(gateway.grpc_address) as channel:
             stub = stubs.charger_control_pb2_grpc.ChargerControlStub(channel)
             try:
@@ -324,6 +326,7 @@ def test_gateway_pod_cut_off_from_kafka_and_redis(partition_scenario, stubs):
                     charger_id=charger, requested_message="Heartbeat"), timeout=10)
                 return reply.outcome.status
             except grpc.RpcError as e:
+                details[f"pod {gateway.pod_id}: {e.code()}"] = e.details()
                 return e.code()
 
     def inject():
@@ -366,13 +369,13 @@ def test_gateway_pod_cut_off_from_kafka_and_redis(partition_scenario, stubs):
     finally:
         redis.close()
     assert_kept_promises(verdict)
-    print("seen:", seen)
+    print("seen:", seen, "details:", details)
     assert seen["readyz while fenced"] == 503
     assert seen["command through b"] == grpc.StatusCode.UNAVAILABLE
     assert seen["stale delivery to b"] == grpc.StatusCode.UNAVAILABLE
-    assert seen["command through a"] == "Accepted", seen
+    assert seen["command through a"] == "Accepted", (seen, details)
     assert seen["readyz healed"] == 200
-    assert seen["command through b, healed"] == "Accepted", seen
+    assert seen["command through b, healed"] == "Accepted", (seen, details)
     assert b.metric("switchyard_gateway_fencing_total", event="fenced") == 1
     assert b.metric("switchyard_gateway_fencing_total", event="lifted") == 1
     assert a.metric("switchyard_gateway_fencing_total", event="fenced") == 0
@@ -415,7 +418,7 @@ def test_connection_storm_beyond_what_the_pods_admit(admission_scenario):
     verdict = scenario.run(f"connection storm: {STORM_CHARGERS} more chargers at once", inject,
                            connections_factor=(CHARGERS + STORM_CHARGERS) / CHARGERS)
     verdict.fault_seconds = seen["storm seconds"]
-    print("seen:", seen)
+    print("seen:", seen, "details:", details)
     assert_kept_promises(verdict)
     assert seen["refused"] > 0, "the storm never went beyond the admission rate"
     # The connected fleet is not starved: its worst second's p99 during the storm stays within

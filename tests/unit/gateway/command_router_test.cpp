@@ -21,6 +21,18 @@ class FakeSession final : public Session {
   }
   void close(SessionCloseReason reason) override { closed = reason; }
   void claim_again() override {}
+  void after_claim(std::move_only_function<void()> then) override {
+    if (claiming) return waiters.push_back(std::move(then));
+    then();
+  }
+  // The claim in flight is answered with `epoch` (0: it failed).
+  void settle(std::int64_t epoch) {
+    epoch_ = epoch;
+    claiming = false;
+    for (auto& then : std::exchange(waiters, {})) then();
+  }
+  bool claiming = false;
+  std::vector<std::move_only_function<void()>> waiters;
   std::vector<std::pair<std::string, std::string>> sent;
   std::optional<SessionCloseReason> closed;
 };
@@ -99,6 +111,53 @@ TEST_F(CommandRouterTest, RefusesAStaleEpoch) {
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_NE(out.error().message.find("stale"), std::string::npos);
+  EXPECT_TRUE(session->sent.empty());
+}
+
+// The registry holds the claim before the connection has read the answer: the command waits.
+TEST_F(CommandRouterTest, ACommandRoutedByAClaimInFlightWaitsForItsEpoch) {
+  const auto owner = claim("CP1", "pod-a");
+  auto session = std::make_shared<FakeSession>("CP1", 0);
+  session->claiming = true;
+  sessions.add(session);
+  std::optional<Result<CommandReply>> out;
+  router.deliver_local("CP1", owner.epoch, "Reset", "{}",
+                       [&](Result<CommandReply> r) { out = std::move(r); });
+  EXPECT_FALSE(out);
+  EXPECT_TRUE(session->sent.empty());
+  session->settle(owner.epoch);
+  ASSERT_TRUE(out && *out) << (out ? out->error().message : "not answered");
+  EXPECT_EQ(session->sent.size(), 1u);
+}
+
+TEST_F(CommandRouterTest, ACommandWaitingForAClaimThatFailsIsUnavailable) {
+  const auto owner = claim("CP1", "pod-a");
+  auto session = std::make_shared<FakeSession>("CP1", 0);
+  session->claiming = true;
+  sessions.add(session);
+  std::optional<Result<CommandReply>> out;
+  router.deliver_local("CP1", owner.epoch, "Reset", "{}",
+                       [&](Result<CommandReply> r) { out = std::move(r); });
+  session->settle(0);
+  ASSERT_TRUE(out);
+  ASSERT_FALSE(*out);
+  EXPECT_EQ(out->error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(out->error().message.find("without an ownership claim"), std::string::npos);
+  EXPECT_TRUE(session->sent.empty());
+}
+
+TEST_F(CommandRouterTest, ACommandWaitingForAClaimThatSettlesOnAnotherEpochIsStale) {
+  const auto owner = claim("CP1", "pod-a");
+  auto session = std::make_shared<FakeSession>("CP1", 0);
+  session->claiming = true;
+  sessions.add(session);
+  std::optional<Result<CommandReply>> out;
+  router.deliver_local("CP1", owner.epoch, "Reset", "{}",
+                       [&](Result<CommandReply> r) { out = std::move(r); });
+  session->settle(owner.epoch + 1);
+  ASSERT_TRUE(out);
+  ASSERT_FALSE(*out);
+  EXPECT_EQ(out->error().code, ErrorCode::kFailedPrecondition);
   EXPECT_TRUE(session->sent.empty());
 }
 
