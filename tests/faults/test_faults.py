@@ -418,7 +418,7 @@ def test_connection_storm_beyond_what_the_pods_admit(admission_scenario):
     verdict = scenario.run(f"connection storm: {STORM_CHARGERS} more chargers at once", inject,
                            connections_factor=(CHARGERS + STORM_CHARGERS) / CHARGERS)
     verdict.fault_seconds = seen["storm seconds"]
-    print("seen:", seen, "details:", details)
+    print("seen:", seen)
     assert_kept_promises(verdict)
     assert seen["refused"] > 0, "the storm never went beyond the admission rate"
     # The connected fleet is not starved: its worst second's p99 during the storm stays within
