@@ -29,6 +29,14 @@ from testkit import BIN_DIR, free_port, wait_until  # noqa: E402
 # Every scenario's verdict in this run, for the table at its end (conftest.py).
 VERDICTS = []
 
+
+
+def sanitized_build(bin_dir=BIN_DIR):
+    """True when the binaries under test were built with the sanitizers (build-asan)."""
+    cache = Path(bin_dir).parent / "CMakeCache.txt"
+    return cache.exists() and "SWITCHYARD_SANITIZE:BOOL=ON" in cache.read_text(errors="replace")
+
+
 # The most a gateway's RSS may grow from before the fault to its peak during and after it.
 RSS_GROWTH_LIMIT = 2.0
 

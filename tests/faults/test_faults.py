@@ -381,10 +381,13 @@ def test_gateway_pod_cut_off_from_kafka_and_redis(partition_scenario, stubs):
     assert a.metric("switchyard_gateway_fencing_total", event="fenced") == 0
 
 
-@pytest.mark.skipif(os.environ.get("SWITCHYARD_FAULT_STORM") != "1",
-                    reason="opt-in (SWITCHYARD_FAULT_STORM=1): every charger gets in and every "
-                           "promise holds, but the connected fleet's latency goal is still missed "
-                           "on the 2-core sanitizer stack (README, Reliability under faults)")
+@pytest.mark.skipif(faultkit.sanitized_build()
+                    and os.environ.get("SWITCHYARD_FAULT_STORM") != "1",
+                    reason="judged on the release build (SWITCHYARD_BUILD_DIR=build): on the "
+                           "sanitizer build the storm's connects, its own loadgen and the pods "
+                           "compete for two cores and the connected fleet's p99 goal is missed "
+                           "for the storm's first seconds (SWITCHYARD_FAULT_STORM=1 runs it "
+                           "anyway; README, Reliability under faults)")
 def test_connection_storm_beyond_what_the_pods_admit(admission_scenario):
     """STORM_CHARGERS more chargers connect all at once to pods that admit ADMISSION new
     connections a second each: those beyond it are refused with 503 and a Retry-After spread by
@@ -422,8 +425,7 @@ def test_connection_storm_beyond_what_the_pods_admit(admission_scenario):
     assert_kept_promises(verdict)
     assert seen["refused"] > 0, "the storm never went beyond the admission rate"
     # The connected fleet is not starved: its worst second's p99 during the storm stays within
-    # a few times its worst second before it (the sanitizer build; the bench measures the
-    # release build's figures).
+    # a few times its worst second before it.
     assert seen["p99 during (ms)"] <= max(5 * seen["p99 before (ms)"], 100), seen
 
 
