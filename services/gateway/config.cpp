@@ -54,6 +54,9 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("lenient-vendors", c.lenient_vendors,
            "Vendors (BootNotification) decoded in lenient mode")
       .add("drain-window", c.drain_window, "On SIGTERM, connections close spread over this window")
+      .add("drain-quiet", c.drain_quiet,
+           "A draining connection closes once the charger has been quiet this long (a CALL sent "
+           "right after an answer is answered first), at most 4x this after its turn; 0: at once")
       .add("auth-charger-failures", c.auth_charger_failures,
            "Failed authentications of one charger id within --auth-failure-window before it is "
            "locked out (429); 0 = no limit")

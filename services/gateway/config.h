@@ -108,6 +108,11 @@ struct GatewayConfig {
 
   // Shutdown: connections are closed spread over this window.
   std::chrono::milliseconds drain_window{10000};
+  // A draining connection sends its close frame once the charger has been quiet this long (no
+  // frame read, no answer sent), so a CALL it sends right after an answer (StatusNotification
+  // after StartTransaction) is answered instead of crossing the close frame; at most 4x this
+  // after its turn in the window. 0: at once (after the CALL in progress).
+  std::chrono::milliseconds drain_quiet{500};
   // Self-fencing (fencing.h): after this long without Kafka or Redis, while a peer pod reaches
   // both, the pod closes its connections over the drain window and refuses new ones until it
   // reaches both again. The default is the claim lifetime: by then its claims are gone. 0: never.

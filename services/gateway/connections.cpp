@@ -487,8 +487,28 @@ class ChargerSession final : public Session,
     close_code_ = reason == SessionCloseReason::kDrain || reason == SessionCloseReason::kFenced
                       ? websocket::kCloseGoingAway
                       : websocket::kCloseNormal;
-    // Draining answers the CALL in progress first: no charger is left waiting.
-    if (!inbound_busy_) send_close();
+    // Draining answers the CALL in progress first, and waits for a quiet moment: no charger is
+    // left waiting, and the CALL a charger sends right after an answer does not cross our close.
+    const auto quiet = ctx_.config.drain_quiet;
+    if (reason == SessionCloseReason::kDrain && quiet.count() > 0) {
+      quiet_close_ = std::make_unique<QuietClose>(net::steady_timer(ws_.get_executor()),
+                                                  Steady::now() + 4 * quiet);
+    }
+    if (!inbound_busy_) close_when_quiet();
+  }
+
+  // While a drain waits for the charger to fall quiet, CALLs are read and answered; the close
+  // frame goes out once nothing was read or answered for --drain-quiet, or at the deadline.
+  void close_when_quiet() {
+    if (inbound_busy_ || ws_.closing() || finalized_) return;
+    const auto now = Steady::now();
+    const auto quiet_at = last_activity_ + ctx_.config.drain_quiet;
+    if (!quiet_close_ || now >= quiet_at || now >= quiet_close_->deadline) return send_close();
+    read();
+    quiet_close_->timer.expires_at(std::min(quiet_at, quiet_close_->deadline));
+    quiet_close_->timer.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec) self->close_when_quiet();
+    });
   }
 
   // Sends the close frame once nothing is in flight: no CALL that was read goes unanswered
@@ -507,6 +527,7 @@ class ChargerSession final : public Session,
     closing_ = true;
     if (command_timer_) command_timer_->cancel();
     if (throttle_timer_) throttle_timer_->cancel();
+    if (quiet_close_) quiet_close_->timer.cancel();
     fail_commands(
         make_error(ErrorCode::kUnavailable, "connection to charger " + charger_id_ + " closed"));
     claim_settled();
@@ -570,6 +591,7 @@ class ChargerSession final : public Session,
 
   void on_ws_message(std::string_view message, bool text) {
     reading_ = false;
+    last_activity_ = Steady::now();
     if (!text) {
       close_detail_ = "binary frame";
       close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
@@ -975,7 +997,8 @@ class ChargerSession final : public Session,
       process(next);
     }
     if (closing_ && !inbound_busy_) {
-      send_close();
+      last_activity_ = Steady::now();
+      close_when_quiet();
       return;
     }
     read();  // resumes a read held back by a full queue
@@ -1180,6 +1203,12 @@ class ChargerSession final : public Session,
   std::uint64_t command_seq_ = 0;
   std::unique_ptr<net::steady_timer> command_timer_;
   std::unique_ptr<net::steady_timer> throttle_timer_;
+  struct QuietClose {  // a drain waiting for the charger to fall quiet
+    net::steady_timer timer;
+    Steady::time_point deadline;
+  };
+  std::unique_ptr<QuietClose> quiet_close_;
+  Steady::time_point last_activity_;  // the last frame read or CALL answered
 
   double tokens_;
   Steady::time_point refilled_;

@@ -311,7 +311,8 @@ void Gateway::drain() {
   auto sessions = impl_->sessions.all();
   log::info("draining",
             {{"connections", static_cast<std::int64_t>(sessions.size())},
-             {"window_ms", static_cast<std::int64_t>(impl_->config.drain_window.count())}});
+             {"window_ms", static_cast<std::int64_t>(impl_->config.drain_window.count())},
+             {"quiet_ms", static_cast<std::int64_t>(impl_->config.drain_quiet.count())}});
   close_spread(std::move(sessions), impl_->config.drain_window, SessionCloseReason::kDrain,
                [] { return false; });
   wait_closed(impl_->sessions, std::chrono::steady_clock::now() + std::chrono::seconds(10),

@@ -124,6 +124,72 @@ def test_drain_never_publishes_a_call_it_leaves_unanswered(deployment):
     assert raced == [], f"published but never answered: {raced}"
 
 
+class ChainCharger:
+    """Sends a chain of CALLs once told to, each right after the previous one's answer (as a
+    charger sends StatusNotification right after StartTransaction is answered), then waits."""
+
+    CHAIN = 30  # longer than the drain window takes to reach every charger
+
+    def __init__(self, charger_id, url):
+        self.charger_id = charger_id
+        self.url = url
+        self.sent, self.answered = [], []
+        self.close_code = None
+
+    async def run(self, go):
+        async with connect(self.url, ["ocpp1.6"]) as ws:
+            try:
+                await go.wait()
+                for i in range(self.CHAIN):
+                    message_id = f"{self.charger_id}-{i + 1}"
+                    self.sent.append(message_id)
+                    await ws.send(json.dumps([2, message_id, "StatusNotification", {
+                        "connectorId": 1, "errorCode": "NoError", "status": "Charging"}]))
+                    answer = json.loads(await ws.recv())
+                    assert answer[:2] == [3, message_id], answer
+                    self.answered.append(message_id)
+                await ws.recv()  # until the pod closes
+            except websockets.ConnectionClosed:
+                self.close_code = ws.close_code
+
+
+@pytest.mark.parametrize("drain_quiet, chains_cut", [(500, False), (0, True)],
+                         ids=["quiet-close", "no-quiet-close"])
+def test_drain_answers_the_call_sent_right_after_an_answer(deployment, drain_quiet, chains_cut):
+    """The pod drains while 20 chargers are in the middle of a chain of CALLs. It closes each
+    once it has been quiet for --drain-quiet, so every CALL of every chain is answered (and
+    published) before the 1001. With --drain-quiet 0 it closes right after the CALL in progress:
+    the next CALL of a chain crosses the close frame and goes unanswered."""
+    gateway = deployment.start_gateway(f"q{drain_quiet}", drain_window=100,
+                                       drain_quiet=drain_quiet)
+    chargers = [ChainCharger(f"chain{drain_quiet}-{i:02d}",
+                             gateway.ws_url(f"chain{drain_quiet}-{i:02d}")) for i in range(20)]
+
+    async def scenario():
+        go = asyncio.Event()
+        tasks = [asyncio.create_task(c.run(go)) for c in chargers]
+        await eventually(lambda: gateway.metric("switchyard_gateway_connections") == len(chargers),
+                         10, "every charger connected")
+        go.set()
+        await asyncio.sleep(0.002)  # the first CALL of each chain is on its way
+        gateway.terminate()
+        await asyncio.wait_for(asyncio.gather(*tasks), 15)
+
+    run(scenario())
+    assert gateway.wait(10) == 0
+    unanswered = {c.charger_id: [m for m in c.sent if m not in c.answered] for c in chargers}
+    cut = {k: v for k, v in unanswered.items() if v}
+    print(f"\ndrain-quiet {drain_quiet} ms: chains cut short {len(cut)} of {len(chargers)}")
+    if chains_cut:
+        assert cut, "no chain was cut: the scenario did not hit the race"
+        return
+    assert cut == {}
+    assert [c.close_code for c in chargers] == [1001] * len(chargers)
+    published = {e["message_id"] for e in deployment.events(idle_ms=3000)
+                 if e.get("action") == "StatusNotification"}
+    assert {m for c in chargers for m in c.sent} <= published
+
+
 class RawWebSocket:
     """A WebSocket client that answers nothing by itself: it lets a test send a frame after the
     server's Close frame has arrived but before it is read."""
