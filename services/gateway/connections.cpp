@@ -362,7 +362,11 @@ class ChargerSession final : public Session,
   void after_claim(std::move_only_function<void()> then) override {
     net::post(ws_.get_executor(),
               [self = this->shared_from_this(), then = std::move(then)]() mutable {
-                if (self->claiming_) return self->claim_waiters_.push_back(std::move(then));
+                if (self->claiming_) {
+                  if (!self->claim_waiters_)
+                    self->claim_waiters_ = std::make_unique<ClaimWaiters>();
+                  return self->claim_waiters_->push_back(std::move(then));
+                }
                 then();
               });
   }
@@ -427,7 +431,9 @@ class ChargerSession final : public Session,
 
   void claim_settled() {
     claiming_ = false;
-    for (auto& then : std::exchange(claim_waiters_, {})) then();
+    if (auto waiters = std::move(claim_waiters_)) {
+      for (auto& then : *waiters) then();
+    }
   }
 
   void settle_claim(Result<registry::Claim> claim) {
@@ -492,7 +498,7 @@ class ChargerSession final : public Session,
     const auto quiet = ctx_.config.drain_quiet;
     if (reason == SessionCloseReason::kDrain && quiet.count() > 0) {
       quiet_close_ = std::make_unique<QuietClose>(net::steady_timer(ws_.get_executor()),
-                                                  Steady::now() + 4 * quiet);
+                                                  Steady::now() + 4 * quiet, Steady::time_point{});
     }
     if (!inbound_busy_) close_when_quiet();
   }
@@ -502,7 +508,9 @@ class ChargerSession final : public Session,
   void close_when_quiet() {
     if (inbound_busy_ || ws_.closing() || finalized_) return;
     const auto now = Steady::now();
-    const auto quiet_at = last_activity_ + ctx_.config.drain_quiet;
+    const auto quiet_at =
+        (quiet_close_ ? std::max(ws_.last_received(), quiet_close_->answered) : now) +
+        ctx_.config.drain_quiet;
     if (!quiet_close_ || now >= quiet_at || now >= quiet_close_->deadline) return send_close();
     read();
     quiet_close_->timer.expires_at(std::min(quiet_at, quiet_close_->deadline));
@@ -591,7 +599,6 @@ class ChargerSession final : public Session,
 
   void on_ws_message(std::string_view message, bool text) {
     reading_ = false;
-    last_activity_ = Steady::now();
     if (!text) {
       close_detail_ = "binary frame";
       close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
@@ -997,7 +1004,7 @@ class ChargerSession final : public Session,
       process(next);
     }
     if (closing_ && !inbound_busy_) {
-      last_activity_ = Steady::now();
+      if (quiet_close_) quiet_close_->answered = Steady::now();
       close_when_quiet();
       return;
     }
@@ -1185,8 +1192,9 @@ class ChargerSession final : public Session,
   bool reading_ = false;
   bool closing_ = false;
   bool finalized_ = false;
-  bool claiming_ = false;                                       // an owner claim is in flight
-  std::vector<std::move_only_function<void()>> claim_waiters_;  // after_claim() meanwhile
+  bool claiming_ = false;  // an owner claim is in flight
+  using ClaimWaiters = std::vector<std::move_only_function<void()>>;
+  std::unique_ptr<ClaimWaiters> claim_waiters_;  // after_claim() meanwhile (rare: kept apart)
   bool inbound_busy_ = false;
   bool boot_refused_ = false;
   v1::CloseReason close_reason_ = v1::CLOSE_REASON_UNSPECIFIED;
@@ -1206,9 +1214,9 @@ class ChargerSession final : public Session,
   struct QuietClose {  // a drain waiting for the charger to fall quiet
     net::steady_timer timer;
     Steady::time_point deadline;
+    Steady::time_point answered;  // the last CALL answered meanwhile
   };
   std::unique_ptr<QuietClose> quiet_close_;
-  Steady::time_point last_activity_;  // the last frame read or CALL answered
 
   double tokens_;
   Steady::time_point refilled_;

@@ -86,6 +86,9 @@ class ServerWebSocket {
     flush();
   }
 
+  // When the peer last sent anything (bytes read), or when the connection was opened.
+  Steady::time_point last_received() const { return last_rx_; }
+
   // Sends a close frame, then reads (data messages go to on_ws_crossed) until the peer's close
   // frame answers it or close_timeout passes; then on_ws_closed.
   void close(std::uint16_t code, std::string_view reason) {

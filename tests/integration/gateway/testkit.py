@@ -132,10 +132,20 @@ def unique_name(request):
     return f"gw_{test}_{os.getpid()}_{next(_names)}"
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free on 127.0.0.1 now and never handed out before in this process: callers
+    bind it later, and the kernel may give the same ephemeral port to two bind(0) calls in a
+    row (a gateway was once started with --ws-port and --grpc-port both on one port)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 class Redis:
