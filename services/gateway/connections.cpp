@@ -315,24 +315,22 @@ class ChargerSession final : public Session,
 
  public:
   ChargerSession(Stream&& stream, Worker& worker, GatewayContext& ctx, std::string charger_id,
-                 ocpp::Version version, std::string protocol, int security_profile,
+                 ocpp::Version version, std::string_view protocol, int security_profile,
                  std::string remote)
       : Session(std::move(charger_id), version, security_profile),
         ws_(std::move(stream), *this, websocket_limits(ctx.config)),
         worker_(worker),
         ctx_(ctx),
-        protocol_(std::move(protocol)),
+        no_common_protocol_(protocol.empty()),
         remote_(std::move(remote)),
         lenient_(ctx.lenient_chargers.contains(charger_id_)),
         tokens_(ctx.config.rate_burst),
         refilled_(Steady::now()) {
-    char tag[9];
-    std::snprintf(tag, sizeof tag, "%08x", static_cast<unsigned>(worker_.rng()));
-    tag_ = tag;
+    tag_ = static_cast<std::uint32_t>(worker_.rng());
   }
 
   // Completes the WebSocket upgrade with `response` (the 101 answer); `early` are bytes the
-  // charger sent behind its request. `protocol_` empty: no subprotocol in common, closed at once.
+  // charger sent behind its request. No subprotocol in common: closed at once.
   void start(std::string response, std::string_view early) {
     worker_.swept.push_back(this->weak_from_this());
     ws_.accept(std::move(response), early);
@@ -352,6 +350,8 @@ class ChargerSession final : public Session,
     net::post(ws_.get_executor(),
               [self = this->shared_from_this(), reason] { self->begin_close(reason); });
   }
+
+  std::string_view protocol() const { return ocpp::subprotocol(version_); }
 
   void claim_again() override {
     net::post(ws_.get_executor(), [self = this->shared_from_this()] {
@@ -387,7 +387,7 @@ class ChargerSession final : public Session,
       log::info("websocket upgrade failed", {{"charger_id", charger_id_}, {"error", ec.message()}});
       return;
     }
-    if (protocol_.empty()) {
+    if (no_common_protocol_) {
       // As the OCPP specifications say: complete the handshake without a subprotocol, then
       // close at once. Never pick a protocol the charger did not offer.
       ctx_.metrics.handshake_refused("no_common_subprotocol");
@@ -398,9 +398,9 @@ class ChargerSession final : public Session,
       return;
     }
     opened_ = true;
-    ctx_.metrics.connection_opened(protocol_, security_profile_);
+    ctx_.metrics.connection_opened(protocol(), security_profile_);
     log::info("charger connected", {{"charger_id", charger_id_},
-                                    {"protocol", protocol_},
+                                    {"protocol", protocol()},
                                     {"security_profile", security_profile_},
                                     {"remote", remote_}});
     if (auto previous = ctx_.sessions.add(this->shared_from_this())) {
@@ -413,7 +413,8 @@ class ChargerSession final : public Session,
 
   void claim() {
     claiming_ = true;
-    const registry::Owner me{ctx_.config.pod_id, 0, ctx_.config.advertise_address, protocol_};
+    const registry::Owner me{ctx_.config.pod_id, 0, ctx_.config.advertise_address,
+                             std::string(protocol())};
     std::weak_ptr<ChargerSession> weak = this->shared_from_this();
     ctx_.owners.claim(charger_id_, me, [weak](Result<registry::Claim> claim) mutable {
       auto self = weak.lock();
@@ -533,7 +534,7 @@ class ChargerSession final : public Session,
     finalized_ = true;
     if (ctx_.heap_trim != nullptr) ctx_.heap_trim->note();
     closing_ = true;
-    if (command_timer_) command_timer_->cancel();
+    if (commands_) commands_->timer.cancel();
     if (throttle_timer_) throttle_timer_->cancel();
     if (quiet_close_) quiet_close_->timer.cancel();
     fail_commands(
@@ -548,7 +549,7 @@ class ChargerSession final : public Session,
       });
     }
     const auto reason = close_reason_name(close_reason_);
-    ctx_.metrics.connection_closed(protocol_, security_profile_, reason);
+    ctx_.metrics.connection_closed(protocol(), security_profile_, reason);
     const auto duration =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - connected_at_);
     log::info("charger disconnected",
@@ -676,11 +677,12 @@ class ChargerSession final : public Session,
 
   void process(std::string_view text) {
     ocpp::PendingCall pending;
-    if (outstanding_) pending = {outstanding_->id, outstanding_->message};
+    const Command* out = outstanding();
+    if (out) pending = {out->id, out->message};
     ocpp::DecodeOptions options;
     options.lenient = lenient_;
     auto decoded = worker_.decoder.decode(version_, ocpp::Role::kCsms, text,
-                                          outstanding_ ? &pending : nullptr, options);
+                                          out ? &pending : nullptr, options);
     if (!decoded) return on_decode_error(decoded.error());
     if (decoded->quirks != 0) ctx_.metrics.quirks(decoded->quirks);
     switch (decoded->type) {
@@ -711,8 +713,8 @@ class ChargerSession final : public Session,
                                          {"code", code},
                                          {"description", e.description}});
     // An answer to our CALL that we cannot read fails that command.
-    if (e.type == ocpp::MessageType::kCallResult && outstanding_ &&
-        e.message_id == outstanding_->id) {
+    if (e.type == ocpp::MessageType::kCallResult && outstanding() &&
+        e.message_id == outstanding()->id) {
       complete_command(make_error(ErrorCode::kInternal,
                                   "charger answered with an invalid payload: " + e.description));
     }
@@ -1031,10 +1033,10 @@ class ChargerSession final : public Session,
     }
     const ocpp::MessageInfo* m = ocpp::find_message(version_, action);
     if (m == nullptr) {
-      return done(
-          make_error(ErrorCode::kUnimplemented, action + " does not exist in OCPP " +
-                                                    std::string(ocpp::version_label(version_)) +
-                                                    " (the charger speaks " + protocol_ + ")"));
+      return done(make_error(ErrorCode::kUnimplemented,
+                             action + " does not exist in OCPP " +
+                                 std::string(ocpp::version_label(version_)) +
+                                 " (the charger speaks " + std::string(protocol()) + ")"));
     }
     if (m->direction == ocpp::Direction::kChargerToCsms || m->response == nullptr) {
       return done(make_error(ErrorCode::kInvalidArgument,
@@ -1045,36 +1047,48 @@ class ChargerSession final : public Session,
       return done(make_error(ErrorCode::kInvalidArgument,
                              action + " payload: " + valid.error().description));
     }
-    commands_.push_back(Command{{}, m, std::move(payload), std::move(done), started});
+    if (!commands_) commands_ = std::make_unique<CommandQueue>(ws_.get_executor());
+    commands_->queued.push_back(Command{{}, m, std::move(payload), std::move(done), started});
     send_next_command();
   }
 
+  Command* outstanding() {
+    return commands_ && commands_->outstanding ? &*commands_->outstanding : nullptr;
+  }
+
   void send_next_command() {
-    if (outstanding_ || commands_head_ == commands_.size() || closing_ || finalized_) return;
-    Command c = std::move(commands_[commands_head_++]);
-    if (commands_head_ == commands_.size()) {
-      commands_.clear();
-      commands_head_ = 0;
+    if (!commands_ || commands_->outstanding || commands_->head == commands_->queued.size() ||
+        closing_ || finalized_) {
+      return;
     }
-    c.id = tag_ + "-" + std::to_string(++command_seq_);
+    CommandQueue& q = *commands_;
+    Command c = std::move(q.queued[q.head++]);
+    if (q.head == q.queued.size()) {
+      q.queued.clear();
+      q.head = 0;
+    }
+    char id[32];
+    std::snprintf(id, sizeof id, "%08x-%llu", static_cast<unsigned>(tag_),
+                  static_cast<unsigned long long>(++q.seq));
+    c.id = id;
     send(worker_.encoder.call_json(c.id, c.message->action, c.payload));
     ctx_.metrics.message(c.message->action, MessageDirection::kOut, MessageOutcome::kOk);
-    outstanding_ = std::move(c);
-    if (!command_timer_) command_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
-    command_timer_->expires_after(ctx_.config.call_timeout);
-    command_timer_->async_wait(
-        [self = this->shared_from_this(), id = outstanding_->id](beast::error_code ec) {
-          if (ec || !self->outstanding_ || self->outstanding_->id != id) return;
-          self->complete_command(
-              make_error(ErrorCode::kDeadlineExceeded,
-                         "charger " + self->charger_id_ + " did not answer " +
-                             std::string(self->outstanding_->message->action) + " within " +
-                             std::to_string(self->ctx_.config.call_timeout.count()) + " ms"));
-        });
+    q.outstanding = std::move(c);
+    q.timer.expires_after(ctx_.config.call_timeout);
+    q.timer.async_wait([self = this->shared_from_this(),
+                        id = q.outstanding->id](beast::error_code ec) {
+      const Command* out = self->outstanding();
+      if (ec || out == nullptr || out->id != id) return;
+      self->complete_command(make_error(
+          ErrorCode::kDeadlineExceeded,
+          "charger " + self->charger_id_ + " did not answer " + std::string(out->message->action) +
+              " within " + std::to_string(self->ctx_.config.call_timeout.count()) + " ms"));
+    });
   }
 
   void on_result(const ocpp::DecodedFrame& frame, std::string_view text) {
-    if (!outstanding_ || frame.message_id != outstanding_->id) {
+    const Command* out = outstanding();
+    if (out == nullptr || frame.message_id != out->id) {
       // A CALLERROR for nothing we sent (or a late answer after a timeout): log and go on.
       ctx_.metrics.message("unknown", MessageDirection::kIn, MessageOutcome::kIgnored);
       log::info("answer for no pending command",
@@ -1082,7 +1096,7 @@ class ChargerSession final : public Session,
       return;
     }
     CommandReply reply;
-    reply.action = std::string(outstanding_->message->action);
+    reply.action = std::string(out->message->action);
     reply.version = version_;
     if (frame.type == ocpp::MessageType::kCallResult) {
       reply.payload_json = std::string(worker_.encoder.payload(*frame.payload_type, frame.payload));
@@ -1104,16 +1118,16 @@ class ChargerSession final : public Session,
     result->set_payload_json(reply.payload_json);
     result->set_error_code(reply.error_code);
     result->set_error_description(reply.error_description);
-    result->set_request_json(outstanding_->payload);
+    result->set_request_json(out->payload);
     publish_fire_and_forget(*event);
     complete_command(std::move(reply));
   }
 
   void complete_command(Result<CommandReply> reply) {
-    if (!outstanding_) return;
-    Command c = std::move(*outstanding_);
-    outstanding_.reset();
-    if (command_timer_) command_timer_->cancel();
+    if (outstanding() == nullptr) return;
+    Command c = std::move(*commands_->outstanding);
+    commands_->outstanding.reset();
+    commands_->timer.cancel();
     const char* outcome =
         !reply ? (reply.error().code == ErrorCode::kDeadlineExceeded ? "timeout" : "error")
         : reply->error_code.empty() ? "ok"
@@ -1125,16 +1139,18 @@ class ChargerSession final : public Session,
   }
 
   void fail_commands(const Result<CommandReply>& error) {
-    if (outstanding_) {
-      Command c = std::move(*outstanding_);
-      outstanding_.reset();
+    if (!commands_) return;
+    CommandQueue& q = *commands_;
+    if (q.outstanding) {
+      Command c = std::move(*q.outstanding);
+      q.outstanding.reset();
       c.done(std::unexpected(error.error()));
     }
-    for (std::size_t i = commands_head_; i < commands_.size(); ++i) {
-      commands_[i].done(std::unexpected(error.error()));
+    for (std::size_t i = q.head; i < q.queued.size(); ++i) {
+      q.queued[i].done(std::unexpected(error.error()));
     }
-    commands_.clear();
-    commands_head_ = 0;
+    q.queued.clear();
+    q.head = 0;
   }
 
   // -- writing ---------------------------------------------------------------------------
@@ -1182,9 +1198,10 @@ class ChargerSession final : public Session,
   ServerWebSocket<Stream, ChargerSession> ws_;
   Worker& worker_;
   GatewayContext& ctx_;
-  std::string protocol_;
+  // The negotiated subprotocol is that of version_ (protocol()); none in common: closed at once.
+  bool no_common_protocol_;
   std::string remote_;
-  std::string tag_;  // prefix of this connection's command message ids
+  std::uint32_t tag_;  // prefix of this connection's command message ids (hex)
   bool lenient_;
 
   bool opened_ = false;
@@ -1205,11 +1222,17 @@ class ChargerSession final : public Session,
   std::vector<std::string> waiting_;  // CALLs read while another is in progress
   std::size_t waiting_head_ = 0;
 
-  std::optional<Command> outstanding_;
-  std::vector<Command> commands_;
-  std::size_t commands_head_ = 0;
-  std::uint64_t command_seq_ = 0;
-  std::unique_ptr<net::steady_timer> command_timer_;
+  // Commands (CSMS -> charger) are rare next to the charger's own traffic: their queue is
+  // allocated at the first one, so an idle connection carries a pointer instead of ~170 bytes.
+  struct CommandQueue {
+    explicit CommandQueue(const net::any_io_executor& executor) : timer(executor) {}
+    std::optional<Command> outstanding;
+    std::vector<Command> queued;
+    std::size_t head = 0;
+    std::uint64_t seq = 0;
+    net::steady_timer timer;
+  };
+  std::unique_ptr<CommandQueue> commands_;
   std::unique_ptr<net::steady_timer> throttle_timer_;
   struct QuietClose {  // a drain waiting for the charger to fall quiet
     net::steady_timer timer;
