@@ -114,15 +114,22 @@ TEST_F(CommandRouterTest, RefusesAStaleEpoch) {
   EXPECT_TRUE(session->sent.empty());
 }
 
-// The registry holds the claim before the connection has read the answer: the command waits.
-TEST_F(CommandRouterTest, ACommandRoutedByAClaimInFlightWaitsForItsEpoch) {
-  const auto owner = claim("CP1", "pod-a");
-  auto session = std::make_shared<FakeSession>("CP1", 0);
-  session->claiming = true;
-  sessions.add(session);
+// A claim of pod-a is in the registry; the connection has not read its answer yet.
+class ClaimInFlightTest : public CommandRouterTest {
+ protected:
+  void SetUp() override {
+    owner = claim("CP1", "pod-a");
+    session->claiming = true;
+    sessions.add(session);
+    router.deliver_local("CP1", owner.epoch, "Reset", "{}",
+                         [this](Result<CommandReply> r) { out = std::move(r); });
+  }
+  registry::Owner owner;
+  std::shared_ptr<FakeSession> session = std::make_shared<FakeSession>("CP1", 0);
   std::optional<Result<CommandReply>> out;
-  router.deliver_local("CP1", owner.epoch, "Reset", "{}",
-                       [&](Result<CommandReply> r) { out = std::move(r); });
+};
+
+TEST_F(ClaimInFlightTest, TheCommandWaitsForTheClaimsEpoch) {
   EXPECT_FALSE(out);
   EXPECT_TRUE(session->sent.empty());
   session->settle(owner.epoch);
@@ -130,14 +137,7 @@ TEST_F(CommandRouterTest, ACommandRoutedByAClaimInFlightWaitsForItsEpoch) {
   EXPECT_EQ(session->sent.size(), 1u);
 }
 
-TEST_F(CommandRouterTest, ACommandWaitingForAClaimThatFailsIsUnavailable) {
-  const auto owner = claim("CP1", "pod-a");
-  auto session = std::make_shared<FakeSession>("CP1", 0);
-  session->claiming = true;
-  sessions.add(session);
-  std::optional<Result<CommandReply>> out;
-  router.deliver_local("CP1", owner.epoch, "Reset", "{}",
-                       [&](Result<CommandReply> r) { out = std::move(r); });
+TEST_F(ClaimInFlightTest, AClaimThatFailsLeavesTheCommandUnavailable) {
   session->settle(0);
   ASSERT_TRUE(out);
   ASSERT_FALSE(*out);
@@ -146,14 +146,7 @@ TEST_F(CommandRouterTest, ACommandWaitingForAClaimThatFailsIsUnavailable) {
   EXPECT_TRUE(session->sent.empty());
 }
 
-TEST_F(CommandRouterTest, ACommandWaitingForAClaimThatSettlesOnAnotherEpochIsStale) {
-  const auto owner = claim("CP1", "pod-a");
-  auto session = std::make_shared<FakeSession>("CP1", 0);
-  session->claiming = true;
-  sessions.add(session);
-  std::optional<Result<CommandReply>> out;
-  router.deliver_local("CP1", owner.epoch, "Reset", "{}",
-                       [&](Result<CommandReply> r) { out = std::move(r); });
+TEST_F(ClaimInFlightTest, AClaimSettledOnAnotherEpochMakesTheRoutingStale) {
   session->settle(owner.epoch + 1);
   ASSERT_TRUE(out);
   ASSERT_FALSE(*out);
