@@ -426,7 +426,7 @@ class ChargerSession final : public Session,
 
   // Commands routed by the claim meanwhile are checked against the epoch it settled on.
   void on_claim(Result<registry::Claim> claim) {
-    settle_claim(std::move(claim));
+    apply_claim(std::move(claim));
     claim_settled();
   }
 
@@ -437,7 +437,7 @@ class ChargerSession final : public Session,
     }
   }
 
-  void settle_claim(Result<registry::Claim> claim) {
+  void apply_claim(Result<registry::Claim> claim) {
     if (finalized_) {
       if (claim) ctx_.owners.release(charger_id_, claim->epoch, [](Result<bool>) {});
       return;
@@ -499,7 +499,8 @@ class ChargerSession final : public Session,
     const auto quiet = ctx_.config.drain_quiet;
     if (reason == SessionCloseReason::kDrain && quiet.count() > 0) {
       quiet_close_ = std::make_unique<QuietClose>(net::steady_timer(ws_.get_executor()),
-                                                  Steady::now() + 4 * quiet, Steady::time_point{});
+                                                  Steady::now() + kQuietCloseCap * quiet,
+                                                  Steady::time_point{});
     }
     if (!inbound_busy_) close_when_quiet();
   }
@@ -508,11 +509,11 @@ class ChargerSession final : public Session,
   // frame goes out once nothing was read or answered for --drain-quiet, or at the deadline.
   void close_when_quiet() {
     if (inbound_busy_ || ws_.closing() || finalized_) return;
+    if (!quiet_close_) return send_close();
     const auto now = Steady::now();
     const auto quiet_at =
-        (quiet_close_ ? std::max(ws_.last_received(), quiet_close_->answered) : now) +
-        ctx_.config.drain_quiet;
-    if (!quiet_close_ || now >= quiet_at || now >= quiet_close_->deadline) return send_close();
+        std::max(ws_.last_received(), quiet_close_->answered) + ctx_.config.drain_quiet;
+    if (now >= quiet_at || now >= quiet_close_->deadline) return send_close();
     read();
     quiet_close_->timer.expires_at(std::min(quiet_at, quiet_close_->deadline));
     quiet_close_->timer.async_wait([self = this->shared_from_this()](beast::error_code ec) {
@@ -1234,7 +1235,8 @@ class ChargerSession final : public Session,
   };
   std::unique_ptr<CommandQueue> commands_;
   std::unique_ptr<net::steady_timer> throttle_timer_;
-  struct QuietClose {  // a drain waiting for the charger to fall quiet
+  static constexpr int kQuietCloseCap = 4;  // the wait is at most this many --drain-quiet
+  struct QuietClose {                       // a drain waiting for the charger to fall quiet
     net::steady_timer timer;
     Steady::time_point deadline;
     Steady::time_point answered;  // the last CALL answered meanwhile
