@@ -20,6 +20,7 @@
 #include "common/runtime/core/base64.h"
 #include "common/runtime/core/clock.h"
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/openssl_error.h"
 #include "common/runtime/websocket/protocol.h"
 #include "loadgen/answer_log.h"
 
@@ -189,11 +190,21 @@ void Charger::connect() {
     SSL_set_tlsext_host_name(ssl, name.c_str());
     if (!worker_.config().insecure) c->tls->set_verify_callback(ssl::host_name_verification(name));
     if (context.per_charger_cert) {
-      const std::string cert = expand_pattern(worker_.config().cert, id_, index_);
-      const std::string key = expand_pattern(worker_.config().key, id_, index_);
-      if (SSL_use_certificate_chain_file(ssl, cert.c_str()) != 1 ||
-          SSL_use_PrivateKey_file(ssl, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-        log::error("cannot load client certificate", {{"charger_id", id_}, {"cert", cert}});
+      if (credential_ == nullptr) {
+        auto credential =
+            worker_.credentials().get(expand_pattern(worker_.config().cert, id_, index_),
+                                      expand_pattern(worker_.config().key, id_, index_));
+        if (!credential) {
+          log::error("cannot load client certificate",
+                     {{"charger_id", id_}, {"error", credential.error().message}});
+          fail_connect(&ErrorCounts::tls);
+          return;
+        }
+        credential_ = std::move(*credential);
+      }
+      if (!credential_->use(ssl)) {
+        log::error("client certificate and key do not go together",
+                   {{"charger_id", id_}, {"error", openssl_error()}});
         fail_connect(&ErrorCounts::tls);
         return;
       }

@@ -117,6 +117,7 @@ class Charger {
   // drop until they have completed.
   ConnectionPtr conn_;
   SSL_SESSION* tls_session_ = nullptr;
+  std::shared_ptr<const ClientCredential> credential_;  // per-charger certificate, once read
   std::vector<Outstanding> outstanding_;
   std::vector<QueuedCall> queue_;
   boost::asio::steady_timer timer_;

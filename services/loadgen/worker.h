@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "loadgen/assignment.h"
+#include "loadgen/client_credentials.h"
 #include "loadgen/config.h"
 #include "loadgen/frames.h"
 #include "loadgen/schedule.h"
@@ -112,6 +113,8 @@ class Worker {
   // Scratch strings for building a payload and the frame around it.
   std::string& scratch() { return scratch_; }
   std::string& frame_scratch() { return frame_scratch_; }
+  // Per-charger client certificates (--cert / --key with {id} or {i}), each read once.
+  ClientCredentials& credentials() { return credentials_; }
   void record_error(std::uint64_t ErrorCounts::*counter);
   void record_answer(Action action, Steady::duration latency);
   void connection_closed(bool was_booted);
@@ -142,6 +145,7 @@ class Worker {
   std::map<std::string, std::optional<std::string>, std::less<>> answers_[2];
   std::string scratch_;
   std::string frame_scratch_;
+  ClientCredentials credentials_;
   std::thread thread_;
 };
 
