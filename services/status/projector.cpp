@@ -188,6 +188,13 @@ StatusProjector::StatusProjector(sql::Database& db, prometheus::Registry* metric
                "TransactionEvent, ...): gathered, written once per consumer poll")
            .Register(*metrics)
            .Add({});
+  transactions_ = &prometheus::BuildCounter()
+                       .Name("switchyard_status_transactions_total")
+                       .Help(
+                           "Transactions that wrote state changes: one per consumer poll "
+                           "(switchyard_status_events_total / this = events per transaction)")
+                       .Register(*metrics)
+                       .Add({});
   last_seen_writes_ = &prometheus::BuildCounter()
                            .Name("switchyard_status_last_seen_writes_total")
                            .Help("Charger rows those gathered events were written to")
@@ -200,164 +207,179 @@ StatusProjector::StatusProjector(sql::Database& db, prometheus::Registry* metric
                     .Add({});
 }
 
+StatusProjector::~StatusProjector() = default;
+
 Result<void> StatusProjector::handle(const bus::Event& event) {
   bus::ArenaMessage<v1::ChargerEvent> parsed;
   if (!bus::parse_event(event, *parsed, malformed_)) return {};
-  return apply(*parsed);
+  if (stage(*parsed) == Staged::kStateChange) pending_.push_back(*parsed);
+  return {};
 }
 
-Result<void> StatusProjector::apply(const v1::ChargerEvent& e) {
+StatusProjector::Staged StatusProjector::stage(const v1::ChargerEvent& e) {
   if (e.charger_id().empty() || e.event_id().empty()) {
     if (malformed_ != nullptr) malformed_->Increment();
     log::warn("skipping an event without charger or event id", {{"event_id", e.event_id()}});
-    return {};
+    return Staged::kDone;
   }
+  if (changes_state(e)) return Staged::kStateChange;
+  // Only last_seen moves: kept until flush(), the latest per charger, one write for all.
   const std::int64_t received = millis(e.received_at());
-  const std::string& charger = e.charger_id();
-  if (!changes_state(e)) {
-    // Only last_seen moves: kept until flush(), the latest per charger, one write for all.
-    Seen& seen = seen_[charger];
-    if (received >= seen.at) {
-      seen.at = received;
-      seen.ocpp_version = version_name(e.protocol_version());
-    }
-    if (last_seen_events_ != nullptr) last_seen_events_->Increment();
-    return {};
+  Seen& seen = seen_[e.charger_id()];
+  if (received >= seen.at) {
+    seen.at = received;
+    seen.ocpp_version = version_name(e.protocol_version());
   }
-  bool duplicate = false;
-  std::vector<ConnectorRow> new_errors;
-  std::string config_problem;
-  std::optional<SecurityEventRow> security_event;
+  if (last_seen_events_ != nullptr) last_seen_events_->Increment();
+  return Staged::kDone;
+}
 
+Result<void> StatusProjector::apply(const v1::ChargerEvent& e) {
+  if (stage(e) == Staged::kDone) return {};
+  Applied applied;
   auto committed = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
-    duplicate = false;
-    new_errors.clear();
-    config_problem.clear();
-    security_event.reset();
-    auto fresh = mark_processed(tx, e.event_id(), received);
-    if (!fresh) return std::unexpected(fresh.error());
-    if (!*fresh) {
-      duplicate = true;
-      return {};
-    }
-    if (auto r = touch_charger(tx, charger, received, version_name(e.protocol_version())); !r)
-      return r;
-
-    auto update_charger = [&](auto&& change) -> Result<void> {
-      auto row = load_charger(tx, charger);
-      if (!row) return std::unexpected(row.error());
-      if (!*row) return make_error(ErrorCode::kInternal, "charger row vanished");
-      if (!change(**row)) return {};
-      return save_charger(tx, **row);
-    };
-    auto record = [&](const std::string& record_id, const ConnectorRow& state,
-                      bool current) -> Result<void> {
-      auto inserted = insert_history(tx, {record_id, charger, state, received});
-      if (!inserted) return std::unexpected(inserted.error());
-      if (*inserted && is_error(state)) new_errors.push_back(state);
-      if (current) return upsert_connector(tx, charger, state, received);
-      return {};
-    };
-
-    switch (e.payload_case()) {
-      case v1::ChargerEvent::kConnectionOpened:
-        return update_charger([&](ChargerRow& row) {
-          const auto& opened = e.connection_opened();
-          if (opened.owner_epoch() < row.owner_epoch) return false;  // an older connection
-          row.online = true;
-          row.owner_epoch = opened.owner_epoch();
-          row.pod_id = e.pod_id();
-          row.security_profile = opened.security_profile();
-          row.connected_at = received;
-          return true;
-        });
-      case v1::ChargerEvent::kConnectionClosed:
-        return update_charger([&](ChargerRow& row) {
-          // A close of an older connection (the charger is already on another pod) changes nothing.
-          if (e.connection_closed().owner_epoch() < row.owner_epoch) return false;
-          row.online = false;
-          row.disconnected_at = received;
-          return true;
-        });
-      case v1::ChargerEvent::kBootNotification:
-        return update_charger([&](ChargerRow& row) {
-          const auto& boot = e.boot_notification();
-          row.vendor = boot.vendor();
-          row.model = boot.model();
-          row.serial_number = boot.serial_number();
-          row.firmware_version = boot.firmware_version();
-          row.registration_status = boot.registration_status();
-          row.booted_at = received;
-          return true;
-        });
-      case v1::ChargerEvent::kFirmwareStatus:
-        return update_charger([&](ChargerRow& row) {
-          row.firmware_status = e.firmware_status().status();
-          return true;
-        });
-      case v1::ChargerEvent::kLogStatus:
-        return update_charger([&](ChargerRow& row) {
-          row.log_status = e.log_status().status();
-          return true;
-        });
-      case v1::ChargerEvent::kStatusNotification:
-        return record(e.event_id(), connector_state(e.status_notification(), received), true);
-      case v1::ChargerEvent::kDeviceEvent: {
-        const auto records = device_records(e.device_event(), received);
-        for (std::size_t i = 0; i < records.size(); ++i) {
-          if (records[i].state.status.empty() && !is_error(records[i].state))
-            continue;  // not a status
-          if (auto r = record(e.event_id() + ":" + std::to_string(i), records[i].state,
-                              records[i].availability);
-              !r) {
-            return r;
-          }
-        }
-        return {};
-      }
-      case v1::ChargerEvent::kSecurityEvent: {
-        const auto& se = e.security_event();
-        SecurityEventRow row{e.event_id(),
-                             charger,
-                             se.type(),
-                             se.tech_info(),
-                             se.has_timestamp() ? millis(se.timestamp()) : received,
-                             received};
-        auto inserted = insert_security_event(tx, row);
-        if (!inserted) return std::unexpected(inserted.error());
-        if (*inserted) security_event = std::move(row);
-        return {};
-      }
-      case v1::ChargerEvent::kCommandResult: {
-        const auto& result = e.command_result();
-        if (!result.error_code().empty()) return {};
-        auto values = values_from_command(e.action(), result.request_json(), result.payload_json());
-        if (!values) {
-          config_problem = values.error().message;
-          return {};
-        }
-        return put_configuration(tx, charger, *values, received);
-      }
-      case v1::ChargerEvent::kOther: {
-        if (e.action() != "NotifyReport") return {};
-        auto values = values_from_report(e.other().payload_json());
-        if (!values) {
-          config_problem = values.error().message;
-          return {};
-        }
-        return put_configuration(tx, charger, *values, received);
-      }
-      default:
-        return {};
-    }
+    applied = {};
+    return apply_in(tx, e, applied);
   });
   if (!committed) return committed;
-  if (duplicate) {
-    if (duplicates_ != nullptr) duplicates_->Increment();
+  if (transactions_ != nullptr) transactions_->Increment();
+  report(e, applied);
+  return {};
+}
+
+Result<void> StatusProjector::apply_in(sql::Transaction& tx, const v1::ChargerEvent& e,
+                                       Applied& out) {
+  const std::int64_t received = millis(e.received_at());
+  const std::string& charger = e.charger_id();
+  auto& new_errors = out.new_errors;
+  auto& config_problem = out.config_problem;
+  auto& security_event = out.security_event;
+  auto fresh = mark_processed(tx, e.event_id(), received);
+  if (!fresh) return std::unexpected(fresh.error());
+  if (!*fresh) {
+    out.duplicate = true;
     return {};
   }
+  if (auto r = touch_charger(tx, charger, received, version_name(e.protocol_version())); !r)
+    return r;
+
+  auto update_charger = [&](auto&& change) -> Result<void> {
+    auto row = load_charger(tx, charger);
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return make_error(ErrorCode::kInternal, "charger row vanished");
+    if (!change(**row)) return {};
+    return save_charger(tx, **row);
+  };
+  auto record = [&](const std::string& record_id, const ConnectorRow& state,
+                    bool current) -> Result<void> {
+    auto inserted = insert_history(tx, {record_id, charger, state, received});
+    if (!inserted) return std::unexpected(inserted.error());
+    if (*inserted && is_error(state)) new_errors.push_back(state);
+    if (current) return upsert_connector(tx, charger, state, received);
+    return {};
+  };
+
+  switch (e.payload_case()) {
+    case v1::ChargerEvent::kConnectionOpened:
+      return update_charger([&](ChargerRow& row) {
+        const auto& opened = e.connection_opened();
+        if (opened.owner_epoch() < row.owner_epoch) return false;  // an older connection
+        row.online = true;
+        row.owner_epoch = opened.owner_epoch();
+        row.pod_id = e.pod_id();
+        row.security_profile = opened.security_profile();
+        row.connected_at = received;
+        return true;
+      });
+    case v1::ChargerEvent::kConnectionClosed:
+      return update_charger([&](ChargerRow& row) {
+        // A close of an older connection (the charger is already on another pod) changes nothing.
+        if (e.connection_closed().owner_epoch() < row.owner_epoch) return false;
+        row.online = false;
+        row.disconnected_at = received;
+        return true;
+      });
+    case v1::ChargerEvent::kBootNotification:
+      return update_charger([&](ChargerRow& row) {
+        const auto& boot = e.boot_notification();
+        row.vendor = boot.vendor();
+        row.model = boot.model();
+        row.serial_number = boot.serial_number();
+        row.firmware_version = boot.firmware_version();
+        row.registration_status = boot.registration_status();
+        row.booted_at = received;
+        return true;
+      });
+    case v1::ChargerEvent::kFirmwareStatus:
+      return update_charger([&](ChargerRow& row) {
+        row.firmware_status = e.firmware_status().status();
+        return true;
+      });
+    case v1::ChargerEvent::kLogStatus:
+      return update_charger([&](ChargerRow& row) {
+        row.log_status = e.log_status().status();
+        return true;
+      });
+    case v1::ChargerEvent::kStatusNotification:
+      return record(e.event_id(), connector_state(e.status_notification(), received), true);
+    case v1::ChargerEvent::kDeviceEvent: {
+      const auto records = device_records(e.device_event(), received);
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        if (records[i].state.status.empty() && !is_error(records[i].state))
+          continue;  // not a status
+        if (auto r = record(e.event_id() + ":" + std::to_string(i), records[i].state,
+                            records[i].availability);
+            !r) {
+          return r;
+        }
+      }
+      return {};
+    }
+    case v1::ChargerEvent::kSecurityEvent: {
+      const auto& se = e.security_event();
+      SecurityEventRow row{e.event_id(),
+                           charger,
+                           se.type(),
+                           se.tech_info(),
+                           se.has_timestamp() ? millis(se.timestamp()) : received,
+                           received};
+      auto inserted = insert_security_event(tx, row);
+      if (!inserted) return std::unexpected(inserted.error());
+      if (*inserted) security_event = std::move(row);
+      return {};
+    }
+    case v1::ChargerEvent::kCommandResult: {
+      const auto& result = e.command_result();
+      if (!result.error_code().empty()) return {};
+      auto values = values_from_command(e.action(), result.request_json(), result.payload_json());
+      if (!values) {
+        config_problem = values.error().message;
+        return {};
+      }
+      return put_configuration(tx, charger, *values, received);
+    }
+    case v1::ChargerEvent::kOther: {
+      if (e.action() != "NotifyReport") return {};
+      auto values = values_from_report(e.other().payload_json());
+      if (!values) {
+        config_problem = values.error().message;
+        return {};
+      }
+      return put_configuration(tx, charger, *values, received);
+    }
+    default:
+      return {};
+  }
+}
+
+void StatusProjector::report(const v1::ChargerEvent& e, const Applied& applied) {
+  const std::string& charger = e.charger_id();
+  if (applied.duplicate) {
+    if (duplicates_ != nullptr) duplicates_->Increment();
+    return;
+  }
   if (events_ != nullptr) events_->Add({{"kind", kind_of(e)}}).Increment();
-  for (const auto& error : new_errors) {
+  for (const auto& error : applied.new_errors) {
     if (errors_ != nullptr) errors_->Add({{"error_code", error.error_code}}).Increment();
     log::info("connector error reported", {{"charger_id", charger},
                                            {"evse_id", error.evse_id},
@@ -368,7 +390,7 @@ Result<void> StatusProjector::apply(const v1::ChargerEvent& e) {
                                            {"vendor_error_code", error.vendor_error_code},
                                            {"info", error.info}});
   }
-  if (security_event) {
+  if (const auto& security_event = applied.security_event) {
     if (security_ != nullptr)
       security_->Add({{"type", std::string(security_event_label(security_event->type))}})
           .Increment();
@@ -377,22 +399,33 @@ Result<void> StatusProjector::apply(const v1::ChargerEvent& e) {
                                           {"type", security_event->type},
                                           {"tech_info", security_event->tech_info}});
   }
-  if (!config_problem.empty()) {
+  if (!applied.config_problem.empty()) {
     log::warn("configuration in an event could not be read",
-              {{"charger_id", charger}, {"action", e.action()}, {"error", config_problem}});
+              {{"charger_id", charger}, {"action", e.action()}, {"error", applied.config_problem}});
   }
-  return {};
 }
 
 Result<void> StatusProjector::flush() {
-  if (seen_.empty()) return {};
+  if (seen_.empty() && pending_.empty()) return {};
+  std::vector<Applied> applied(pending_.size());
   auto written = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      applied[i] = {};
+      if (auto r = apply_in(tx, pending_[i], applied[i]); !r) return r;
+    }
     for (const auto& [charger, seen] : seen_) {
       if (auto r = touch_charger(tx, charger, seen.at, seen.ocpp_version); !r) return r;
     }
     return {};
   });
-  if (!written) return written;
+  if (!written) {
+    // The consumer delivers the poll's events again: staged anew, not twice.
+    pending_.clear();
+    return written;
+  }
+  if (transactions_ != nullptr) transactions_->Increment();
+  for (std::size_t i = 0; i < pending_.size(); ++i) report(pending_[i], applied[i]);
+  pending_.clear();
   if (last_seen_writes_ != nullptr) last_seen_writes_->Increment(static_cast<double>(seen_.size()));
   seen_.clear();
   return {};

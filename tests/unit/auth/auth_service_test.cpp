@@ -4,12 +4,10 @@
 #include "auth/auth.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "auth/sql_store.h"
 #include "support/fake_clock.h"
+#include "support/temp_sqlite.h"
 
 namespace switchyard::auth {
 namespace {
@@ -17,32 +15,21 @@ namespace {
 class AuthServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("auth_" + std::to_string(getpid()) + "_" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
-                .string();
-    std::filesystem::remove(path_);
-    auto db = sql::open_sqlite(path_, nullptr);
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    ASSERT_TRUE(sql::migrate(*db_, migrations()));
-    store_ = std::make_unique<SqlAuthStore>(*db_);
+    ASSERT_TRUE(db_.ok());
+    store_ = std::make_unique<SqlAuthStore>(db_.db());
     config_.password_iterations = 1000;  // fast in tests; the format records the count
     service_ = std::make_unique<AuthService>(config_, *store_, clock_, nullptr);
   }
   void TearDown() override {
     service_.reset();
     store_.reset();
-    db_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
   }
   void recreate(AuthConfig config) {
     config.password_iterations = 1000;
     service_ = std::make_unique<AuthService>(config, *store_, clock_, nullptr);
   }
 
-  std::string path_;
-  std::unique_ptr<sql::Database> db_;
+  testing::TempSqlite db_{"auth", migrations()};
   std::unique_ptr<SqlAuthStore> store_;
   testing::FakeClock clock_;
   AuthConfig config_;

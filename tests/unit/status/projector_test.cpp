@@ -1,14 +1,13 @@
 // The status projector on a real SQLite database: every 1.6 error code in the history and the
-// metric, online / offline by ownership epoch, boot info, configuration, idempotency.
+// metric, online / offline by ownership epoch, boot info, configuration, idempotency, and the
+// consumer's path: a poll's events written in one transaction at its flush.
 #include "status/projector.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
-#include <unistd.h>
 
-#include <filesystem>
-
+#include "support/temp_sqlite.h"
 #include "switchyard/v1/events.pb.h"
 
 namespace switchyard::status {
@@ -26,25 +25,34 @@ const char* const kErrorCodes16[] = {
     "OverVoltage",          "PowerMeterFailure",    "PowerSwitchFailure", "ReaderFailure",
     "ResetFailure",         "UnderVoltage",         "WeakSignal"};
 
+// The real database, whose transactions fail while `down` is set (a database that went away
+// between a poll and its flush).
+class FlakyDatabase : public sql::Database {
+ public:
+  explicit FlakyDatabase(sql::Database& real) : real_(real) {}
+  sql::Dialect dialect() const override { return real_.dialect(); }
+  Result<void> transaction(const std::function<Result<void>(sql::Transaction&)>& body) override {
+    ++transactions;
+    if (down) return make_error(ErrorCode::kUnavailable, "the database went away");
+    return real_.transaction(body);
+  }
+  Result<sql::Rows> exec(std::string_view sql, std::span<const sql::Param> params) override {
+    return real_.exec(sql, params);
+  }
+  bool down = false;
+  int transactions = 0;
+
+ private:
+  sql::Database& real_;
+};
+
 class StatusProjectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("status_projector_" + std::to_string(getpid()) + "_" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
-                .string();
-    std::filesystem::remove(path_);
-    auto db = sql::open_sqlite(path_, nullptr);
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    ASSERT_TRUE(sql::migrate(*db_, migrations()));
-    projector_ = std::make_unique<StatusProjector>(*db_, &metrics_);
+    ASSERT_TRUE(db_.ok());
+    projector_ = std::make_unique<StatusProjector>(db_.db(), &metrics_);
   }
-  void TearDown() override {
-    projector_.reset();
-    db_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
-  }
+  void TearDown() override { projector_.reset(); }
 
   v1::ChargerEvent event(const std::string& id, std::int64_t at_ms) {
     v1::ChargerEvent e;
@@ -58,8 +66,13 @@ class StatusProjectorTest : public ::testing::Test {
 
   std::string metrics_text() { return prometheus::TextSerializer().Serialize(metrics_.Collect()); }
 
-  std::string path_;
-  std::unique_ptr<sql::Database> db_;
+  // `e` as the consumer hands it over.
+  static Result<void> handle(StatusProjector& projector, const v1::ChargerEvent& e) {
+    const std::string value = e.SerializeAsString();
+    return projector.handle(bus::Event{"ocpp.events.v1", e.charger_id(), value, 0, 0});
+  }
+
+  testing::TempSqlite db_{"status_projector", migrations()};
   prometheus::Registry metrics_;
   std::unique_ptr<StatusProjector> projector_;
 };
@@ -88,20 +101,20 @@ TEST_F(StatusProjectorTest, EveryErrorCodeShowsInHistoryCountsAndTheMetric) {
 
   HistoryFilter all;
   all.charger_id = "CP-1";
-  auto history = status_history(*db_, all);
+  auto history = status_history(db_.db(), all);
   ASSERT_TRUE(history);
   EXPECT_EQ(history->size(), std::size(kErrorCodes16) + 1);
   HistoryFilter errors = all;
   errors.errors_only = true;
-  EXPECT_EQ(status_history(*db_, errors)->size(), std::size(kErrorCodes16));
+  EXPECT_EQ(status_history(db_.db(), errors)->size(), std::size(kErrorCodes16));
   HistoryFilter ground = all;
   ground.error_code = "GroundFailure";
-  auto g = status_history(*db_, ground);
+  auto g = status_history(db_.db(), ground);
   ASSERT_EQ(g->size(), 1u);
   EXPECT_EQ((*g)[0].state.vendor_id, "com.vendor");
   EXPECT_EQ((*g)[0].state.info, "detail 2");
 
-  auto counts = count_errors(*db_, "CP-1", std::nullopt);
+  auto counts = count_errors(db_.db(), "CP-1", std::nullopt);
   ASSERT_TRUE(counts);
   EXPECT_EQ(counts->by_error_code.size(), std::size(kErrorCodes16));
   ASSERT_EQ(counts->by_vendor_error_code.size(), 3u);
@@ -118,7 +131,7 @@ TEST_F(StatusProjectorTest, EveryErrorCodeShowsInHistoryCountsAndTheMetric) {
   EXPECT_EQ(text.find("error_code=\"NoError\""), std::string::npos);
 
   // The connector's current state is the latest one.
-  auto charger = get_charger(*db_, "CP-1");
+  auto charger = get_charger(db_.db(), "CP-1");
   ASSERT_TRUE(charger && *charger);
   ASSERT_EQ((*charger)->connectors.size(), 1u);
   EXPECT_EQ((*charger)->connectors[0].status, "Available");
@@ -129,7 +142,7 @@ TEST_F(StatusProjectorTest, ReplayingEventsChangesNothing) {
   e.mutable_status_notification()->set_status("Faulted");
   e.mutable_status_notification()->set_error_code("GroundFailure");
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(projector_->apply(e));
-  EXPECT_EQ(status_history(*db_, {})->size(), 1u);
+  EXPECT_EQ(status_history(db_.db(), {})->size(), 1u);
   EXPECT_NE(
       metrics_text().find("switchyard_connector_errors_total{error_code=\"GroundFailure\"} 1"),
       std::string::npos);
@@ -159,25 +172,25 @@ TEST_F(StatusProjectorTest, EventsThatOnlyMoveLastSeenAreWrittenOncePerFlush) {
   ASSERT_TRUE(projector_->apply(other));
 
   // Nothing written until the flush (the consumer runs it before committing its positions).
-  EXPECT_EQ((*get_charger(*db_, "CP-1"))->last_seen, 1000);
-  EXPECT_FALSE(*get_charger(*db_, "CP-2"));
+  EXPECT_EQ((*get_charger(db_.db(), "CP-1"))->last_seen, 1000);
+  EXPECT_FALSE(*get_charger(db_.db(), "CP-2"));
   ASSERT_TRUE(projector_->flush());
-  auto charger = get_charger(*db_, "CP-1");
+  auto charger = get_charger(db_.db(), "CP-1");
   EXPECT_EQ((*charger)->last_seen, 2049);
   EXPECT_EQ((*charger)->ocpp_version, "1.6");
   EXPECT_EQ((*charger)->vendor, "Acme");
-  auto second = get_charger(*db_, "CP-2");
+  auto second = get_charger(db_.db(), "CP-2");
   ASSERT_TRUE(second && *second);
   EXPECT_EQ((*second)->last_seen, 3000);
   ASSERT_TRUE(projector_->flush());  // nothing pending: no change
-  EXPECT_EQ((*get_charger(*db_, "CP-1"))->last_seen, 2049);
+  EXPECT_EQ((*get_charger(db_.db(), "CP-1"))->last_seen, 2049);
 
   // The same events again (a redelivery after a crash before the commit) change nothing.
   auto again = event("mv-3", 2003);
   again.mutable_heartbeat();
   ASSERT_TRUE(projector_->apply(again));
   ASSERT_TRUE(projector_->flush());
-  EXPECT_EQ((*get_charger(*db_, "CP-1"))->last_seen, 2049);
+  EXPECT_EQ((*get_charger(db_.db(), "CP-1"))->last_seen, 2049);
   // 53 events gathered, written as 3 charger rows (CP-1 and CP-2, then CP-1 again).
   EXPECT_NE(metrics_text().find("switchyard_status_last_seen_events_total 53"), std::string::npos)
       << metrics_text();
@@ -194,9 +207,9 @@ TEST_F(StatusProjectorTest, AnOlderStatusDoesNotOverwriteANewerOne) {
   set_ms(older.mutable_status_notification()->mutable_timestamp(), 1500);
   ASSERT_TRUE(projector_->apply(newer));
   ASSERT_TRUE(projector_->apply(older));
-  auto charger = get_charger(*db_, "CP-1");
+  auto charger = get_charger(db_.db(), "CP-1");
   EXPECT_EQ((*charger)->connectors[0].status, "Charging");
-  EXPECT_EQ(status_history(*db_, {})->size(), 2u);  // both are history
+  EXPECT_EQ(status_history(db_.db(), {})->size(), 2u);  // both are history
 }
 
 TEST_F(StatusProjectorTest, OnlineFollowsTheNewestConnection) {
@@ -211,13 +224,13 @@ TEST_F(StatusProjectorTest, OnlineFollowsTheNewestConnection) {
   ASSERT_TRUE(projector_->apply(opened_a));
   ASSERT_TRUE(projector_->apply(opened_b));
   ASSERT_TRUE(projector_->apply(closed_a));
-  auto charger = get_charger(*db_, "CP-1");
+  auto charger = get_charger(db_.db(), "CP-1");
   EXPECT_TRUE((*charger)->online);
   EXPECT_EQ((*charger)->pod_id, "pod-b");
   auto closed_b = event("c2", 3000);
   closed_b.mutable_connection_closed()->set_owner_epoch(20);
   ASSERT_TRUE(projector_->apply(closed_b));
-  charger = get_charger(*db_, "CP-1");
+  charger = get_charger(db_.db(), "CP-1");
   EXPECT_FALSE((*charger)->online);
   EXPECT_EQ((*charger)->last_seen, 3000);
   EXPECT_EQ(*(*charger)->disconnected_at, 3000);
@@ -239,15 +252,15 @@ TEST_F(StatusProjectorTest, BootFirmwareAndConfigurationAreKept) {
   broken.set_action("GetConfiguration");
   broken.mutable_command_result()->set_payload_json("{oops");
   for (const auto* e : {&boot, &fw, &config, &broken}) ASSERT_TRUE(projector_->apply(*e));
-  auto charger = get_charger(*db_, "CP-1");
+  auto charger = get_charger(db_.db(), "CP-1");
   EXPECT_EQ((*charger)->vendor, "Acme");
   EXPECT_EQ((*charger)->firmware_version, "1.2.3");
   EXPECT_EQ((*charger)->firmware_status, "Downloading");
-  auto values = configuration(*db_, "CP-1", "");
+  auto values = configuration(db_.db(), "CP-1", "");
   ASSERT_EQ(values->size(), 1u);
   EXPECT_EQ((*values)[0].value.value, "300");
-  EXPECT_EQ(configuration(*db_, "CP-1", "Heart")->size(), 1u);
-  EXPECT_EQ(configuration(*db_, "CP-1", "Meter")->size(), 0u);
+  EXPECT_EQ(configuration(db_.db(), "CP-1", "Heart")->size(), 1u);
+  EXPECT_EQ(configuration(db_.db(), "CP-1", "Meter")->size(), 0u);
 }
 
 TEST_F(StatusProjectorTest, NotifyEventProblemsAreErrors) {
@@ -270,12 +283,12 @@ TEST_F(StatusProjectorTest, NotifyEventProblemsAreErrors) {
   boring->set_variable("Temperature");
   boring->set_actual_value("41");
   ASSERT_TRUE(projector_->apply(e));
-  auto history = status_history(*db_, {});
+  auto history = status_history(db_.db(), {});
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].state.error_code, "Connector.AvailabilityState");
   EXPECT_EQ((*history)[0].state.vendor_error_code, "E42");
   EXPECT_EQ((*history)[1].state.error_code, "EVSE.Problem");
-  auto charger = get_charger(*db_, "CP-1");
+  auto charger = get_charger(db_.db(), "CP-1");
   ASSERT_EQ((*charger)->connectors.size(), 1u);
   EXPECT_EQ((*charger)->connectors[0].status, "Faulted");
 }
@@ -291,7 +304,7 @@ TEST_F(StatusProjectorTest, SecurityEventsAreStoredOnceListedAndCountedByKnownTy
   vendor.mutable_security_event()->set_type("AcmeDoorOpened");
   ASSERT_TRUE(projector_->apply(vendor));
 
-  auto all = security_events(*db_, {});
+  auto all = security_events(db_.db(), {});
   ASSERT_TRUE(all) << all.error().message;
   ASSERT_EQ(all->size(), 2U);
   EXPECT_EQ((*all)[0].type, "InvalidTLSVersion");
@@ -300,11 +313,11 @@ TEST_F(StatusProjectorTest, SecurityEventsAreStoredOnceListedAndCountedByKnownTy
   EXPECT_EQ((*all)[0].received_at, 5000);
   SecurityEventFilter only_vendor;
   only_vendor.type = "AcmeDoorOpened";
-  EXPECT_EQ(security_events(*db_, only_vendor)->size(), 1U);
+  EXPECT_EQ(security_events(db_.db(), only_vendor)->size(), 1U);
   SecurityEventFilter after_first;
   after_first.after_received = 5000;
   after_first.after_event = "sec-1";
-  EXPECT_EQ(security_events(*db_, after_first)->at(0).event_id, "sec-2");
+  EXPECT_EQ(security_events(db_.db(), after_first)->at(0).event_id, "sec-2");
 
   const std::string text = metrics_text();
   EXPECT_NE(text.find("switchyard_security_events_total{type=\"InvalidTLSVersion\"} 1"),
@@ -313,6 +326,49 @@ TEST_F(StatusProjectorTest, SecurityEventsAreStoredOnceListedAndCountedByKnownTy
   // A vendor's own type is "other": chargers cannot grow the label set.
   EXPECT_NE(text.find("switchyard_security_events_total{type=\"other\"} 1"), std::string::npos);
   EXPECT_EQ(text.find("AcmeDoorOpened"), std::string::npos);
+}
+
+TEST_F(StatusProjectorTest, APollIsWrittenInOneTransactionAtItsFlush) {
+  FlakyDatabase flaky(db_.db());
+  prometheus::Registry metrics;
+  StatusProjector projector(flaky, &metrics);
+  auto opened = event("open", 1000);
+  opened.mutable_connection_opened()->set_owner_epoch(1);
+  auto boot = event("boot", 1001);
+  boot.mutable_boot_notification()->set_vendor("Acme");
+  auto status = event("status", 1002);
+  status.mutable_status_notification()->set_status("Available");
+  auto heartbeat = event("hb", 1003);
+  heartbeat.mutable_heartbeat();
+  for (const auto* e : {&opened, &boot, &status, &heartbeat}) ASSERT_TRUE(handle(projector, *e));
+  EXPECT_EQ(flaky.transactions, 0);  // staged only
+  EXPECT_FALSE(*get_charger(db_.db(), "CP-1"));
+
+  // The database goes away before the flush: nothing is written, and the consumer, which gets
+  // the error, delivers the poll again.
+  flaky.down = true;
+  EXPECT_FALSE(projector.flush());
+  EXPECT_FALSE(*get_charger(db_.db(), "CP-1"));
+  flaky.down = false;
+  for (const auto* e : {&opened, &boot, &status, &heartbeat}) ASSERT_TRUE(handle(projector, *e));
+  const int before = flaky.transactions;
+  ASSERT_TRUE(projector.flush());
+  EXPECT_EQ(flaky.transactions - before, 1);  // the whole poll, once
+  auto charger = get_charger(db_.db(), "CP-1");
+  ASSERT_TRUE(charger && *charger);
+  EXPECT_TRUE((*charger)->online);
+  EXPECT_EQ((*charger)->vendor, "Acme");
+  EXPECT_EQ((*charger)->last_seen, 1003);
+  ASSERT_EQ((*charger)->connectors.size(), 1u);
+  EXPECT_EQ((*charger)->connectors[0].status, "Available");
+  EXPECT_EQ(status_history(db_.db(), {})->size(), 1u);  // not twice for the poll delivered twice
+
+  const std::string text = prometheus::TextSerializer().Serialize(metrics.Collect());
+  EXPECT_NE(text.find("switchyard_status_transactions_total 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("switchyard_status_events_total{kind=\"status_notification\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("switchyard_status_duplicate_events_total 1"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -4,11 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
-#include <unistd.h>
 #include <algorithm>
 
-#include <filesystem>
-
+#include "support/temp_sqlite.h"
 #include "switchyard/v1/events.pb.h"
 #include "switchyard/v1/transactions.pb.h"
 #include "transactions/decider.h"
@@ -26,15 +24,7 @@ void set_ms(google::protobuf::Timestamp* ts, std::int64_t ms) {
 class ProjectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("tx_projector_" + std::to_string(getpid()) + "_" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
-                .string();
-    std::filesystem::remove(path_);
-    auto db = sql::open_sqlite(path_, nullptr);
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    ASSERT_TRUE(sql::migrate(*db_, migrations()));
+    ASSERT_TRUE(db_.ok());
     Tariff t;
     t.tariff_id = "default";
     t.product_id = "AC1";
@@ -42,16 +32,10 @@ class ProjectorTest : public ::testing::Test {
     t.energy_minor_per_mwh = 30'000;
     t.session_fee_minor = 100;
     t.vat_basis_points = 2000;
-    ASSERT_TRUE(put_tariff(*db_, t));
-    projector_ = std::make_unique<Projector>(*db_, hub_, ProjectorTopics{}, &metrics_);
+    ASSERT_TRUE(put_tariff(db_.db(), t));
+    projector_ = std::make_unique<Projector>(db_.db(), hub_, ProjectorTopics{}, &metrics_);
   }
-  void TearDown() override {
-    projector_.reset();
-    db_.reset();
-    std::filesystem::remove(path_);
-    std::filesystem::remove(path_ + "-wal");
-    std::filesystem::remove(path_ + "-shm");
-  }
+  void TearDown() override { projector_.reset(); }
 
   v1::ChargerEvent tx_event(const std::string& event_id, v1::TransactionEvent::Kind kind,
                             std::int64_t at_ms, std::optional<std::int64_t> meter_wh) {
@@ -75,13 +59,12 @@ class ProjectorTest : public ::testing::Test {
   }
 
   int count(const std::string& sql) {
-    auto r = db_->exec(sql);
+    auto r = db_.db().exec(sql);
     EXPECT_TRUE(r) << (r ? "" : r.error().message);
     return r ? static_cast<int>(r->int64(0, 0)) : -1;
   }
 
-  std::string path_;
-  std::unique_ptr<sql::Database> db_;
+  testing::TempSqlite db_{"tx_projector", migrations()};
   TransactionHub hub_;
   prometheus::Registry metrics_;
   std::unique_ptr<Projector> projector_;
@@ -105,12 +88,12 @@ TEST_F(ProjectorTest, AWholeSessionMakesOneTransactionAndOnePricedCdr) {
   ASSERT_TRUE(
       projector_->apply(tx_event("e3", v1::TransactionEvent::KIND_ENDED, 2'000'000, 30'000)));
 
-  auto row = get_transaction(*db_, "CP-1", "7");
+  auto row = get_transaction(db_.db(), "CP-1", "7");
   ASSERT_TRUE(row && *row);
   EXPECT_EQ((*row)->state, "ENDED");
   EXPECT_EQ((*row)->registers.energy_wh(), 20'000);
   EXPECT_EQ((*row)->cdr_id, cdr_id_for("CP-1", "7"));
-  auto cdr = get_cdr(*db_, (*row)->cdr_id);
+  auto cdr = get_cdr(db_.db(), (*row)->cdr_id);
   ASSERT_TRUE(cdr && *cdr);
   EXPECT_EQ((*cdr)->energy_wh, 20'000);
   EXPECT_EQ((*cdr)->product_id, "AC1");
@@ -121,7 +104,7 @@ TEST_F(ProjectorTest, AWholeSessionMakesOneTransactionAndOnePricedCdr) {
   // Three transaction updates and one CDR wait in the outbox.
   EXPECT_EQ(count("SELECT COUNT(*) FROM tx_outbox WHERE topic = 'csms.transactions.v1'"), 3);
   EXPECT_EQ(count("SELECT COUNT(*) FROM tx_outbox WHERE topic = 'csms.cdrs.v1'"), 1);
-  auto batch = outbox_batch(*db_, 10);
+  auto batch = outbox_batch(db_.db(), 10);
   ASSERT_TRUE(batch);
   const auto cdr_message =
       std::ranges::find(*batch, std::string("csms.cdrs.v1"), &OutboxMessage::topic);
@@ -142,20 +125,20 @@ TEST_F(ProjectorTest, RedeliveredEventsChangeNothing) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM tx_transactions"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM tx_cdrs"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM tx_outbox"), 3);  // started, ended, the CDR
-  auto row = get_transaction(*db_, "CP-1", "7");
+  auto row = get_transaction(db_.db(), "CP-1", "7");
   EXPECT_EQ((*row)->registers.energy_wh(), 500);
 }
 
 TEST_F(ProjectorTest, AStopForAnUnknownTransactionIsRecordedAndItsCdrWaitsForTheStart) {
   ASSERT_TRUE(projector_->apply(tx_event("e2", v1::TransactionEvent::KIND_ENDED, 5000, 600)));
-  auto row = get_transaction(*db_, "CP-1", "7");
+  auto row = get_transaction(db_.db(), "CP-1", "7");
   ASSERT_TRUE(row && *row);
   EXPECT_TRUE((*row)->start_missing);
   EXPECT_EQ((*row)->state, "ENDED");
   EXPECT_EQ(count("SELECT COUNT(*) FROM tx_cdrs"), 0);
   // The start arrives late (an offline charger's queue): now the CDR is made.
   ASSERT_TRUE(projector_->apply(tx_event("e1", v1::TransactionEvent::KIND_STARTED, 1000, 100)));
-  row = get_transaction(*db_, "CP-1", "7");
+  row = get_transaction(db_.db(), "CP-1", "7");
   EXPECT_FALSE((*row)->start_missing);
   EXPECT_EQ(count("SELECT COUNT(*) FROM tx_cdrs"), 1);
   EXPECT_EQ((*row)->registers.energy_wh(), 500);
@@ -170,7 +153,7 @@ TEST_F(ProjectorTest, GarbageOnTheTopicIsSkippedNotRetriedForever) {
 TEST_F(ProjectorTest, DecideAllocatesUniqueIdsAndRefusesConcurrentUse) {
   int asked = 0;
   Decider decider(
-      *db_,
+      db_.db(),
       [&](const v1::AuthorizeRequest& r) -> Result<v1::AuthorizeResponse> {
         ++asked;
         v1::AuthorizeResponse out;
@@ -215,7 +198,7 @@ TEST_F(ProjectorTest, ReplayedStartsMoveTheIdCounterPastTheIdsTheyUse) {
   // A database rebuilt from the topic has seen 1.6 transaction 7 start: the next id is 8.
   ASSERT_TRUE(projector_->apply(tx_event("e1", v1::TransactionEvent::KIND_STARTED, 1000, 100)));
   EXPECT_EQ(count("SELECT next_value FROM tx_id_counters WHERE name = 'ocpp16'"), 7);
-  auto next = allocate_transaction_id(*db_);
+  auto next = allocate_transaction_id(db_.db());
   ASSERT_TRUE(next);
   EXPECT_EQ(*next, 8);
   // An older start replayed later never moves it back.
@@ -227,7 +210,7 @@ TEST_F(ProjectorTest, ReplayedStartsMoveTheIdCounterPastTheIdsTheyUse) {
 
 TEST_F(ProjectorTest, DecideFailsWhenAuthorizationIsUnreachable) {
   Decider decider(
-      *db_,
+      db_.db(),
       [](const v1::AuthorizeRequest&) -> Result<v1::AuthorizeResponse> {
         return make_error(ErrorCode::kUnavailable, "connection refused");
       },
@@ -268,11 +251,11 @@ TEST_F(ProjectorTest, StoreGaugesShowActiveSessionsEnergyAndTheOutboxAge) {
     return v;
   };
   FakePublisher bus;
-  Outbox outbox(*db_, bus, {}, &metrics_);
+  Outbox outbox(db_.db(), bus, {}, &metrics_);
   ASSERT_TRUE(
       projector_->apply(tx_event("e1", v1::TransactionEvent::KIND_STARTED, 1'000'000, 10'000)));
   // Committed a minute ago and not delivered since: the bus is down.
-  ASSERT_TRUE(db_->exec("UPDATE tx_outbox SET created_at = created_at - 60000"));
+  ASSERT_TRUE(db_.db().exec("UPDATE tx_outbox SET created_at = created_at - 60000"));
   EXPECT_FALSE(outbox.publish_pending());
   outbox.refresh_gauges();
   EXPECT_EQ(value("switchyard_transactions_active_sessions"), 1);
