@@ -33,6 +33,7 @@
 #include "smart_charging/oscp.h"
 #include "smart_charging/smart_charging.h"
 #include "smart_charging/store.h"
+#include "standalone/direct_auth.h"
 #include "standalone/late_bound.h"
 #include "status/grpc_api.h"
 #include "status/projector.h"
@@ -46,6 +47,10 @@
 using namespace switchyard;
 
 namespace {
+
+// Admissions and boots waiting for the auth service's threads: one per charger of a storm as
+// large as the OCPP ports' accept queues (--listen-backlog's default).
+constexpr std::size_t kAuthQueue = 65536;
 
 int fail(const std::string& what) {
   log::error("cannot start", {{"error", what}});
@@ -150,7 +155,9 @@ int main(int argc, char** argv) {
   WorkPool pool(threads);
   // Transactions' decisions call Authorize in process and wait for it: auth answers from its
   // own threads, or a few concurrent starts would take every thread and wait for each other.
-  WorkPool auth_pool(threads);
+  // Every connection's admission and boot queue here too: room for a whole reconnect storm (a
+  // full queue refuses the upgrade with 503 and a Retry-After).
+  WorkPool auth_pool(threads, kAuthQueue);
 
   // transactions
   transactions::TransactionHub hub;
@@ -245,9 +252,11 @@ int main(int argc, char** argv) {
   auto channel = process.grpc_server()->InProcessChannel(grpc::ChannelArguments());
   auth_stub = v1::Authorization::NewStub(channel);
   auth_for_transactions.store(auth_stub.get());
-  decisions.bind(
-      std::make_unique<gateway::GrpcDecisions>(auth_stub, v1::Transactions::NewStub(channel)));
-  credentials.bind(std::make_unique<gateway::GrpcCredentialStore>(auth_stub));
+  // Admission and boots straight to the auth service; the rest through gRPC (direct_auth.h).
+  decisions.bind(std::make_unique<standalone::DirectBootDecisions>(
+      auth_service, auth_pool,
+      std::make_unique<gateway::GrpcDecisions>(auth_stub, v1::Transactions::NewStub(channel))));
+  credentials.bind(std::make_unique<standalone::DirectCredentials>(auth_service, auth_pool));
   auto control_stub = v1::ChargerControl::NewStub(channel);
   (*roaming_service)->set_gateway_channel(channel);         // the eMSPs' commands
   (*roaming_service)->set_transactions_channel(channel);    // tariffs
