@@ -37,6 +37,12 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
       .add("tls-reload-interval", c.tls_reload_interval,
            "How often the TLS files are checked; a change loads them for new connections "
            "(open ones keep theirs), a bad one keeps the current; 0 = never")
+      .add("tls-session-cache", c.tls_session_cache,
+           "TLS sessions the pod keeps so reconnecting chargers resume them (stateful TLS 1.3 "
+           "tickets, TLS 1.2 session ids); 0 = stateless tickets, which cost a decode of the "
+           "client certificate at every resumption")
+      .add("tls-session-timeout", c.tls_session_timeout,
+           "How long a kept TLS session may be resumed")
       .add("call-timeout", c.call_timeout, "How long a command waits for the charger's answer")
       .add("handshake-timeout", c.handshake_timeout, "TLS + HTTP upgrade must finish within this")
       .add("listen-backlog", c.listen_backlog,

@@ -63,6 +63,10 @@ struct GatewayConfig {
   // OCPP-J session.
   std::chrono::milliseconds call_timeout{30000};
   std::chrono::milliseconds handshake_timeout{10000};
+  // TLS sessions kept for resumption in the pod (see tls_context.cpp); 0 = stateless tickets
+  // the chargers carry. A session not resumed within the timeout is dropped.
+  int tls_session_cache = 65536;
+  std::chrono::milliseconds tls_session_timeout{std::chrono::hours(2)};
   // The listeners' accept queue; the kernel caps it at net.core.somaxconn (the pod warns when
   // that is lower). A storm of more connections at once than the queue holds loses the surplus
   // SYNs, which chargers retry only after 1, 3, 7, 15 s.

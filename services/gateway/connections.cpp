@@ -32,6 +32,7 @@
 #include "common/runtime/core/log.h"
 #include "gateway/file_watch.h"
 #include "gateway/inbound_calls.h"
+#include "gateway/listen_sockets.h"
 #include "gateway/normalize.h"
 #include "gateway/tls_context.h"
 #include "gateway/upgrade.h"
@@ -91,7 +92,7 @@ struct Worker {
   std::string scratch;  // event serialization; the publisher copies it
   std::mt19937_64 rng{std::random_device{}()};
   std::vector<std::unique_ptr<InboundCall>> pool;  // reused inbound call records (kMaxPooled)
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // of every port
   std::thread thread;
   // One timer for all of the thread's connections instead of one each.
   std::vector<std::weak_ptr<Swept>> swept;
@@ -214,17 +215,27 @@ std::string status_of(const ocpp::TypeInfo& type, const void* payload) {
   return {};
 }
 
-// The kernel caps every listen backlog at net.core.somaxconn: said at start.
-void warn_if_the_kernel_caps_the_backlog(int backlog) {
-  std::ifstream file("/proc/sys/net/core/somaxconn");
-  int cap = 0;
-  if (!(file >> cap) || cap >= backlog) return;
-  log::warn(
-      "the kernel caps the accept queue below --listen-backlog: a reconnect storm of more "
-      "chargers at once loses the surplus SYNs, which they retry after 1, 3, 7 s; raise "
-      "net.core.somaxconn (the chart: gateway.sysctls)",
-      {{"somaxconn", static_cast<std::int64_t>(cap)},
-       {"listen_backlog", static_cast<std::int64_t>(backlog)}});
+// The listening sockets of each OCPP port (listen_sockets.h), and whether their accept queues
+// together hold --listen-backlog: said at start.
+int plan_listen_sockets(int threads, int backlog) {
+  const int cap = kernel_somaxconn();
+  const int sockets = listen_sockets_per_port(threads, backlog, cap);
+  const std::int64_t held = cap > 0 ? static_cast<std::int64_t>(cap) * sockets : backlog;
+  if (held < backlog) {
+    log::warn(
+        "the kernel caps the accept queues below --listen-backlog even with the most listening "
+        "sockets: a reconnect storm of more chargers at once loses the surplus SYNs, which they "
+        "retry after 1, 3, 7 s; raise net.core.somaxconn (the chart: gateway.sysctls)",
+        {{"somaxconn", static_cast<std::int64_t>(cap)},
+         {"listen_backlog", static_cast<std::int64_t>(backlog)},
+         {"sockets_per_port", static_cast<std::int64_t>(sockets)}});
+  } else {
+    log::info("each OCPP port listens on several sockets (SO_REUSEPORT)",
+              {{"sockets_per_port", static_cast<std::int64_t>(sockets)},
+               {"somaxconn", static_cast<std::int64_t>(cap)},
+               {"accept_queue", std::min<std::int64_t>(held, backlog)}});
+  }
+  return sockets;
 }
 
 // One line per server certificate a TLS context serves: which file, key type, subject, expiry.
@@ -270,6 +281,7 @@ struct Connections::Impl {
   std::unique_ptr<net::steady_timer> tls_timer;  // on the first worker
   int ws_port = 0;
   int wss_port = 0;
+  int listen_sockets = 1;  // per port (listen_sockets.h)
   std::atomic<bool> accepting{false};
 
   Result<void> listen(int port, bool tls_port, int& bound);
@@ -1301,6 +1313,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
           log::info("tls handshake failed", {{"remote", self->remote_}, {"error", ec.message()}});
           return;
         }
+        self->ctx_.metrics.tls_handshake(SSL_session_reused(self->stream_.native_handle()) == 1);
         self->read_request();
       });
     } else {
@@ -1543,8 +1556,10 @@ Result<void> Connections::Impl::listen(int port, bool tls_port, int& bound) {
   if (ec)
     return make_error(ErrorCode::kInvalidArgument,
                       "bad listen address " + ctx.config.listen_address);
-  for (auto& worker : workers) {
-    // SO_REUSEPORT: one acceptor per thread on the same port, the kernel spreads connections.
+  for (int i = 0; i < listen_sockets; ++i) {
+    // SO_REUSEPORT: several acceptors on the same port (listen_sockets.h), spread over the
+    // threads; the kernel spreads the connections over them.
+    Worker* worker = workers[static_cast<std::size_t>(i) % workers.size()].get();
     auto acceptor = std::make_unique<tcp::acceptor>(worker->ioc);
     const tcp::endpoint endpoint(address, static_cast<unsigned short>(bound != 0 ? bound : port));
     acceptor->open(endpoint.protocol(), ec);
@@ -1656,7 +1671,9 @@ Result<void> Connections::start() {
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < threads; ++i) impl_->workers.push_back(std::make_unique<Worker>());
   impl_->accepting = true;
-  if (c.ws_port > 0 || c.wss_port > 0) warn_if_the_kernel_caps_the_backlog(c.listen_backlog);
+  if (c.ws_port > 0 || c.wss_port > 0) {
+    impl_->listen_sockets = plan_listen_sockets(threads, c.listen_backlog);
+  }
   if (c.ws_port > 0) {
     if (auto r = impl_->listen(c.ws_port, false, impl_->ws_port); !r) return r;
   }

@@ -113,6 +113,15 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                     .Register(registry_);
   tls_loads_->Add({{"result", "ok"}});
   tls_loads_->Add({{"result", "failed"}});
+  auto& handshakes = prometheus::BuildCounter()
+                         .Name("switchyard_gateway_tls_handshakes_total")
+                         .Help(
+                             "TLS handshakes completed, by session: resumed (from the pod's "
+                             "session cache, --tls-session-cache) or full (a new session: "
+                             "certificate signature and key exchange)")
+                         .Register(registry_);
+  tls_resumed_ = &handshakes.Add({{"session", "resumed"}});
+  tls_full_ = &handshakes.Add({{"session", "full"}});
   tls_expiry_ = &prometheus::BuildGauge()
                      .Name("switchyard_gateway_tls_certificate_expiry_seconds")
                      .Help(
@@ -283,6 +292,10 @@ void GatewayMetrics::certificate(std::string_view step, std::string_view result)
 
 void GatewayMetrics::tls_loaded(std::string_view result) {
   tls_loads_->Add({{"result", std::string(result)}}).Increment();
+}
+
+void GatewayMetrics::tls_handshake(bool resumed) {
+  (resumed ? tls_resumed_ : tls_full_)->Increment();
 }
 
 void GatewayMetrics::tls_certificate_expiry(double unix_seconds) { tls_expiry_->Set(unix_seconds); }

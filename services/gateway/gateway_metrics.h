@@ -67,6 +67,8 @@ class GatewayMetrics {
   // the server certificate in use expires (Unix seconds).
   void tls_loaded(std::string_view result);
   void tls_certificate_expiry(double unix_seconds);
+  // A TLS handshake completed: a session resumed (--tls-session-cache) or a full one.
+  void tls_handshake(bool resumed);
 
  private:
   prometheus::Registry& registry_;
@@ -94,6 +96,8 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* auth_lockouts_;
   prometheus::Family<prometheus::Counter>* certificates_;
   prometheus::Family<prometheus::Counter>* tls_loads_;
+  prometheus::Counter* tls_resumed_;
+  prometheus::Counter* tls_full_;
   prometheus::Gauge* tls_expiry_;
 };
 

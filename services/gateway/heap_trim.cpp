@@ -58,16 +58,27 @@ void HeapTrim::note() {
 void HeapTrim::run(const std::stop_token& stop) {
   const auto step = std::max(quiet_ / 4, std::chrono::milliseconds(10));
   constexpr std::int64_t kMinGrowth = std::int64_t{8} << 20;
-  std::int64_t baseline = rss_();  // RSS after the last trim
+  std::int64_t baseline = rss_();                          // RSS after the last trim
+  int follow_ups = 0;                                      // left after the last wave
+  auto next_follow_up = std::chrono::nanoseconds::zero();  // since the wave's last note
   std::unique_lock lock(mutex_);
   while (!stop.stop_requested()) {
     wake_.wait_for(lock, stop, step, [] { return false; });
     if (stop.stop_requested()) return;
     const auto since = std::chrono::nanoseconds(now_ns() - last_note_ns_.load());
     if (since < quiet_) continue;
+    const bool wave = dirty_.exchange(false, std::memory_order_relaxed);
+    if (wave) {
+      follow_ups = kFollowUps;
+      next_follow_up = 2 * quiet_;
+    }
+    const bool follow_up = !wave && follow_ups > 0 && since >= next_follow_up;
+    if (follow_up) {
+      --follow_ups;
+      next_follow_up *= 2;
+    }
     const bool grown = rss_() > baseline + std::max(kMinGrowth, baseline / 10);
-    if (!dirty_.load(std::memory_order_relaxed) && !grown) continue;
-    dirty_.store(false, std::memory_order_relaxed);
+    if (!wave && !follow_up && !grown) continue;
     const auto started = std::chrono::steady_clock::now();
     const std::int64_t returned = trim_();
     baseline = rss_();
@@ -75,7 +86,7 @@ void HeapTrim::run(const std::stop_token& stop) {
     trims_.fetch_add(1);
     if (metrics_ != nullptr) metrics_->heap_trimmed(returned > 0 ? returned : 0);
     log::debug("heap trimmed after a wave of connections",
-               {{"returned_bytes", returned}, {"seconds", took.count()}});
+               {{"returned_bytes", returned}, {"seconds", took.count()}, {"follow_up", follow_up}});
   }
 }
 

@@ -2,7 +2,10 @@
 // A storm of upgrades and boots allocates much that is freed again (HTTP buffers, decoded
 // frames, events), interleaved with what the connections keep; glibc holds those free pages,
 // so a pod's RSS would stay at its peak long after. malloc_trim(0) returns every free page:
-// * after `quiet` without a new connection or a close, when there was one since the last trim;
+// * after `quiet` without a new connection or a close, when there was one since the last trim,
+//   and again 2, 4, 8, 16 and 32 x `quiet` after it: the work a wave leaves behind (its events
+//   through the bus and the projections, the answers) frees most of what it took only later,
+//   and one trim right after the wave left 26 MB of 15,000 chargers' boots in the heap;
 // * when RSS grew by a tenth (at least 8 MiB) since the last trim, also `quiet` after the last
 //   connection event (the work a wave leaves behind, such as its events, comes after it).
 // It runs on a thread of its own, never on an I/O thread. Counted in
@@ -38,6 +41,8 @@ class HeapTrim {
   void note();
 
   std::uint64_t trims() const { return trims_.load(); }
+
+  static constexpr int kFollowUps = 5;  // trims after the first one of a wave
 
   static std::int64_t default_trim();
   static std::int64_t rss_bytes();

@@ -9,30 +9,15 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <cstring>
 #include <ctime>
 
+#include "common/runtime/core/openssl_error.h"
 #include "gateway/config.h"
 
 namespace switchyard::gateway {
 namespace {
 
 namespace ssl = boost::asio::ssl;
-
-// Why the last OpenSSL call failed: the reason of the first error it queued (the innermost:
-// "no start line", not the generic "PEM lib" above it), the system's words for a system error.
-// The queue is cleared.
-std::string openssl_error() {
-  const unsigned long code = ERR_peek_error();  // NOLINT(google-runtime-int): OpenSSL's type
-  ERR_clear_error();
-  if (code == 0) return "unreadable";
-  if (ERR_SYSTEM_ERROR(code)) return std::strerror(ERR_GET_REASON(code));
-  const char* reason = ERR_reason_error_string(code);
-  if (reason != nullptr) return reason;
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return text;
-}
 
 // "ECDSA" or "RSA" for the key types the OCPP suites use, else the type's short name.
 std::string key_type_of(const EVP_PKEY* key) {
@@ -141,6 +126,15 @@ Result<ServerTls> make_server_tls(const GatewayConfig& c) {
     return make_error(ErrorCode::kInvalidArgument,
                       "--tls-second-certificate and --tls-second-private-key go together");
   }
+  if (c.tls_session_cache < 0) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--tls-session-cache " + std::to_string(c.tls_session_cache) +
+                          ": a number of sessions, or 0 for stateless tickets");
+  }
+  if (c.tls_session_cache > 0 && c.tls_session_timeout < std::chrono::seconds(1)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--tls-session-timeout must be at least 1 s (1000) with a session cache");
+  }
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = context->native_handle();
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -155,8 +149,27 @@ Result<ServerTls> make_server_tls(const GatewayConfig& c) {
                           "AES128-GCM-SHA256:AES256-GCM-SHA384");
   // Idle connections give their record buffers back.
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  // A charger that loses its network ends without close_notify: an end like any other, not a
+  // fatal error that would also drop its session from the cache. (WebSocket frames its
+  // messages, so a truncation cannot pass for a whole one.)
+  SSL_CTX_set_options(native, SSL_OP_IGNORE_UNEXPECTED_EOF);
   static constexpr unsigned char kSessionContext[] = "switchyard";
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  if (c.tls_session_cache > 0) {
+    // Sessions resumed from the pod's own cache (TLS 1.3 stateful tickets, TLS 1.2 session
+    // ids) instead of from tickets the charger carries: a ticket holds the session encoded,
+    // client certificate included, and decoding it (d2i_SSL_SESSION) took a third of the CPU
+    // of a storm of resuming mTLS chargers. A connected charger's cache entry is the session
+    // its connection holds anyway; only those of chargers gone for less than the timeout cost
+    // memory of their own.
+    SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+    // Each TLS 1.3 ticket is a cached session of its own: one per handshake, not OpenSSL's two.
+    SSL_CTX_set_num_tickets(native, 1);
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(native, c.tls_session_cache);
+    const auto timeout = std::chrono::duration_cast<std::chrono::seconds>(c.tls_session_timeout);
+    SSL_CTX_set_timeout(native, timeout.count());
+  }
 
   ServerTls tls;
   auto first = load_pair(

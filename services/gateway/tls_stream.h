@@ -187,7 +187,15 @@ class FdTlsStream {
   }
 
   struct SslFree {
-    void operator()(SSL* ssl) const { SSL_free(ssl); }
+    void operator()(SSL* ssl) const {
+      // A connection that ends without close_notify (a charger that lost its network) would
+      // otherwise take its session out of the pod's cache, the very reconnect resumption is
+      // for. One ended by a fatal alert is removed by OpenSSL when it sends the alert.
+      if (SSL_is_init_finished(ssl) == 1) {
+        SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+      }
+      SSL_free(ssl);
+    }
   };
 
   // Tries `attempt` (an SSL call returning 1 on success), waits for the socket while OpenSSL

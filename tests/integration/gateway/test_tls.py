@@ -1,6 +1,8 @@
 """Security profiles: 1 (Basic over ws), 2 (TLS + Basic), 3 (TLS client certificate, CN = charger
 id). Chargers not in the credentials file are refused."""
 
+import base64
+import os
 import shutil
 import socket
 import ssl
@@ -191,6 +193,58 @@ def test_profile_3_refuses_basic_auth_instead_of_a_certificate(secured, tls):
 def test_unknown_charger_is_refused_with_404_over_tls(secured, tls):
     assert upgrade_status(secured.wss_port, "/ocpp/stranger",
                           tls_context=tls.client_context(cn="stranger")) == 404
+
+
+# -- session resumption ---------------------------------------------------------------------
+
+def upgrade_then_drop(port, context, session=None):
+    """A profile 3 charger's connection, resuming `session` when given, that loses its network
+    once upgraded: the TCP connection ends without a TLS close_notify. Returns (whether the
+    session was resumed, the session to resume next time)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    wrapped = context.wrap_socket(raw, server_hostname="localhost", session=session)
+    key = base64.b64encode(os.urandom(16)).decode()
+    wrapped.sendall((f"GET /ocpp/p3-charger HTTP/1.1\r\nHost: localhost\r\n"
+                     "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                     f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n")
+                    .encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer:  # the TLS 1.3 ticket comes before it
+        chunk = wrapped.recv(4096)
+        assert chunk, "closed before the upgrade was answered"
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 101"), answer
+    reused, kept = wrapped.session_reused, wrapped.session
+    wrapped.shutdown(socket.SHUT_RDWR)  # TCP only: no close_notify
+    wrapped.close()
+    return reused, kept
+
+
+def test_a_charger_that_lost_its_network_resumes_its_tls_session(secured, tls):
+    """The pod keeps sessions in its own cache (--tls-session-cache, on by default): a charger
+    that dropped off without close_notify resumes (no certificate signature, no decoding of
+    its certificate from a ticket), and the handshakes metric tells resumed from full."""
+    context = tls.client_context(cn="p3-charger")
+    reused, session = upgrade_then_drop(secured.wss_port, context)
+    assert not reused
+    for _ in range(3):
+        reused, session = upgrade_then_drop(secured.wss_port, context, session)
+        assert reused
+    wait_until(lambda: secured.metric("switchyard_gateway_tls_handshakes_total",
+                                      session="resumed") == 3, 5, "3 resumed handshakes counted")
+    assert secured.metric("switchyard_gateway_tls_handshakes_total", session="full") == 1
+
+
+def test_without_the_session_cache_chargers_resume_from_their_tickets(deployment, tls, tmp_path):
+    credentials = tmp_path / "credentials.csv"
+    credentials.write_text("p3-charger,3,\n")
+    pod = deployment.start_gateway("a", credentials_file=credentials, unknown_charger_profile=-1,
+                                   tls_session_cache=0, **tls.gateway_flags())
+    context = tls.client_context(cn="p3-charger")
+    reused, session = upgrade_then_drop(pod.wss_port, context)
+    assert not reused
+    reused, session = upgrade_then_drop(pod.wss_port, context, session)
+    assert reused
 
 
 # -- certificates reloaded without a restart --------------------------------------------------

@@ -15,43 +15,21 @@
 #include <memory>
 
 #include "gateway/config.h"
+#include "support/openssl_files.h"
 
 namespace switchyard::gateway {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Freer {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
-  void operator()(SSL* p) const { SSL_free(p); }
-};
-using Key = std::unique_ptr<EVP_PKEY, Freer>;
+using Freer = testing::OpenSslFree;
+using Key = testing::KeyPtr;
 
-// Writes a self-signed certificate for `key` (valid `days` from now) and the key as PEM files.
+// A self-signed certificate for `key` (valid `days` from now) and the key, as PEM files.
 void write_pair(EVP_PKEY* key, const fs::path& certificate, const fs::path& private_key,
                 long days) {  // NOLINT(google-runtime-int): OpenSSL's type
-  std::unique_ptr<X509, Freer> x(X509_new());
-  X509_set_version(x.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), days * 86400);
-  X509_NAME* name = X509_get_subject_name(x.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(x.get(), name);
-  X509_set_pubkey(x.get(), key);
-  const bool digestless = EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519;
-  ASSERT_GT(X509_sign(x.get(), key, digestless ? nullptr : EVP_sha256()), 0);
-  FILE* f = std::fopen(certificate.c_str(), "w");
-  ASSERT_NE(f, nullptr);
-  PEM_write_X509(f, x.get());
-  std::fclose(f);
-  f = std::fopen(private_key.c_str(), "w");
-  ASSERT_NE(f, nullptr);
-  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
+  testing::write_certificate(key, "localhost", certificate, days);
+  testing::write_private_key(key, private_key);
 }
 
 class ServerTlsTest : public ::testing::Test {
@@ -153,6 +131,36 @@ TEST_F(ServerTlsTest, TheExpiryAnAlertWatchesIsTheEarliest) {
   ASSERT_TRUE(tls) << tls.error().message;
   EXPECT_EQ(tls->earliest_expiry(), tls->certificates[1].not_after);  // ec: 30 days, rsa: 90
   EXPECT_LT(tls->certificates[1].not_after, tls->certificates[0].not_after);
+}
+
+TEST_F(ServerTlsTest, SessionsAreKeptInThePodUnlessTheCacheIsOff) {
+  auto cached = make_server_tls(config("ec"));
+  ASSERT_TRUE(cached) << cached.error().message;
+  SSL_CTX* native = cached->context->native_handle();
+  EXPECT_NE(SSL_CTX_get_options(native) & SSL_OP_NO_TICKET, 0u);  // stateful TLS 1.3 tickets
+  EXPECT_NE(SSL_CTX_get_options(native) & SSL_OP_IGNORE_UNEXPECTED_EOF, 0u);
+  EXPECT_EQ(SSL_CTX_sess_get_cache_size(native), 65536);
+  EXPECT_EQ(SSL_CTX_get_timeout(native), 7200);
+  EXPECT_EQ(SSL_CTX_get_num_tickets(native), 1u);
+
+  GatewayConfig off = config("ec");
+  off.tls_session_cache = 0;
+  auto tickets = make_server_tls(off);
+  ASSERT_TRUE(tickets) << tickets.error().message;
+  EXPECT_EQ(SSL_CTX_get_options(tickets->context->native_handle()) & SSL_OP_NO_TICKET, 0u);
+
+  GatewayConfig negative = config("ec");
+  negative.tls_session_cache = -1;
+  auto refused = make_server_tls(negative);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "--tls-session-cache -1: a number of sessions, or 0 for stateless tickets");
+  GatewayConfig instant = config("ec");
+  instant.tls_session_timeout = std::chrono::milliseconds(10);
+  refused = make_server_tls(instant);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "--tls-session-timeout must be at least 1 s (1000) with a session cache");
 }
 
 TEST_F(ServerTlsTest, TwoCertificatesOfOneKeyTypeAreRefused) {
