@@ -30,6 +30,7 @@
 #include "common/runtime/bus/arena_message.h"
 #include "common/runtime/core/clock.h"
 #include "common/runtime/core/log.h"
+#include "gateway/event_ids.h"
 #include "gateway/file_watch.h"
 #include "gateway/inbound_calls.h"
 #include "gateway/listen_sockets.h"
@@ -91,6 +92,7 @@ struct Worker {
   ocpp::Encoder encoder;
   std::string scratch;  // event serialization; the publisher copies it
   std::mt19937_64 rng{std::random_device{}()};
+  EventIds event_ids{std::random_device{}()};
   std::vector<std::unique_ptr<InboundCall>> pool;  // reused inbound call records (kMaxPooled)
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // of every port
   std::thread thread;
@@ -130,18 +132,6 @@ struct Worker {
     pool.push_back(std::move(call));
   }
 };
-
-std::string uuid4(std::mt19937_64& rng) {
-  std::uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
-  char out[37];
-  std::snprintf(out, sizeof out, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return out;
-}
 
 void set_time(google::protobuf::Timestamp* ts, Clock::time_point t) {
   const auto ns =
@@ -1176,10 +1166,12 @@ class ChargerSession final : public Session,
 
   // -- events ----------------------------------------------------------------------------
   void fill_envelope(v1::ChargerEvent& event) {
-    event.set_event_id(uuid4(worker_.rng));
+    const auto now = Clock::now();
+    event.set_event_id(worker_.event_ids.next(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()));
     event.set_charger_id(charger_id_);
     event.set_pod_id(ctx_.config.pod_id);
-    set_time(event.mutable_received_at(), Clock::now());
+    set_time(event.mutable_received_at(), now);
     event.set_protocol_version(to_proto(version_));
   }
 
