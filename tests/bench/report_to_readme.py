@@ -259,9 +259,13 @@ def _scenario_rows(name, sc, report):
         floor_key = {"idle_tls": "tls_idle", "idle_mtls": "mtls_idle"}.get(name)
         floor = sc.get("floor_bytes_per_conn") or (
             _get(s, "floors", floor_key, "user_bytes_per_conn") if floor_key else None)
+        settled = (f"at rest, {sc['settled_s']:g} s after the last boot; "
+                   f"{_kib(sc.get('bytes_per_conn_2s_after_boot'))} at 2 s"
+                   if sc.get("settled_s") else "2 s after the last boot")
         rows.append((f"{n:,} idle chargers, user space per connection", _kib(sc.get("bytes_per_conn")),
-                     f"OpenSSL floor {_kib(floor)}" if floor else
-                     ("no floor in this run" if floor_key else "plain: no user-space floor")))
+                     (f"OpenSSL floor {_kib(floor)}" if floor else
+                      ("no floor in this run" if floor_key else "plain: no user-space floor"))
+                     + f" ({settled})"))
         kf = sc.get("floor_kernel_bytes_per_conn") or _get(s, "floors", "tcp_idle",
                                                            "kernel_slab_bytes_per_socket")
         rows.append(("kernel memory per connection (Slab)", _kib(sc.get("kernel_bytes_per_conn")),

@@ -2,6 +2,7 @@
 
 import signal
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -94,15 +95,50 @@ def test_two_listeners_on_one_port_stop_the_start(deployment):
     assert f"--ws-port and --grpc-port are both {port}" in bad.log(), bad.log()[-2000:]
 
 
+def somaxconn():
+    return int(Path("/proc/sys/net/core/somaxconn").read_text())
+
+
+def listening_sockets(port):
+    """How many sockets listen on `port` (IPv4), from /proc/net/tcp."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port:
+            count += 1
+    return count
+
+
+def test_a_backlog_beyond_the_kernels_cap_is_spread_over_several_listening_sockets(deployment):
+    """Each accept queue holds at most net.core.somaxconn connections, so the pod listens on as
+    many SO_REUSEPORT sockets per port as the default --listen-backlog (65535) needs (at most
+    64, at least one per thread), and says so at start; a storm's surplus SYNs are not dropped
+    for a full queue."""
+    cap = somaxconn()
+    expected = max(2, min(64, -(-65535 // cap))) if cap < 65535 else 2
+    gateway = deployment.start_gateway("a", threads=2)
+    assert listening_sockets(gateway.ws_port) == expected
+    if cap < 65535:
+        assert f'"sockets_per_port":{expected}' in gateway.log(), gateway.log()[-2000:]
+        assert "the kernel caps the accept queues below --listen-backlog" not in gateway.log()
+    # Chargers connect through them all.
+
+    async def heartbeats():
+        for i in range(3 * expected):
+            async with connect(gateway.ws_url(f"spread-{i}")) as ws:
+                assert (await raw_call(ws, "Heartbeat", {}))[0] == 3
+
+    run(heartbeats())
+
+
 def test_a_burst_of_connections_is_taken_from_the_accept_queue_at_once(deployment):
     """While the pod cannot run (stopped), the kernel queues 50 connections; when it runs again,
     one wakeup of the listener takes them all (up to 256) instead of one per turn of the loop, so
     a storm does not overflow the queue (the overflow's SYNs would be retried after 1, 3, 7 s)."""
-    gateway = deployment.start_gateway("a", threads=1)
-    # The default --listen-backlog (65535) is above the kernel's cap here unless it was raised:
-    # the pod says so.
-    capped = int(open("/proc/sys/net/core/somaxconn").read()) < 65535
-    assert ("the kernel caps the accept queue below --listen-backlog" in gateway.log()) == capped
+    # A backlog one accept queue holds: one listening socket, which all 50 land in.
+    backlog = min(4096, somaxconn())
+    gateway = deployment.start_gateway("a", threads=1, listen_backlog=backlog)
+    assert listening_sockets(gateway.ws_port) == 1
     before = gateway.metric("switchyard_gateway_accepts_per_wakeup_count")
     sockets = []
     gateway.process.send_signal(signal.SIGSTOP)
