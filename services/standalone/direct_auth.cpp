@@ -35,8 +35,9 @@ void DirectCredentials::admit(const std::string& charger_id, int offered_profile
                               const std::string& password,
                               std::move_only_function<void(gateway::Admission)> done) {
   auto answer = shared(std::move(done));
-  const bool queued = pool_.post([this, charger_id, offered_profile, password, answer] {
-    auto a = auth_.admit(charger_id, offered_profile, password);
+  // The task holds the auth service (which outlives the pool), not this adapter.
+  const bool queued = pool_.post([&auth = auth_, charger_id, offered_profile, password, answer] {
+    auto a = auth.admit(charger_id, offered_profile, password);
     if (!a) {
       log::warn("charger admission failed; connection refused with 503",
                 {{"charger_id", charger_id}, {"error", a.error().message}});
@@ -52,8 +53,8 @@ void DirectCredentials::admit(const std::string& charger_id, int offered_profile
 void DirectBootDecisions::boot(const std::string& charger_id, const v1::BootNotification&,
                                std::move_only_function<void(Result<gateway::BootDecision>)> done) {
   auto answer = shared(std::move(done));
-  const bool queued = pool_.post([this, charger_id, answer] {
-    auto d = auth_.boot(charger_id);
+  const bool queued = pool_.post([&auth = auth_, charger_id, answer] {
+    auto d = auth.boot(charger_id);
     if (!d) return (*answer)(std::unexpected(d.error()));
     (*answer)(gateway::BootDecision{d->status, d->interval_s});
   });

@@ -19,7 +19,8 @@ class AuthService;
 
 namespace switchyard::standalone {
 
-// kUnavailable when the pool's queue is full or the store fails (the charger retries).
+// kUnavailable when the pool's queue is full or the store fails (the charger retries). The
+// auth service must outlive the pool; the adapters need not (queued tasks do not use them).
 class DirectCredentials final : public gateway::CredentialStore {
  public:
   DirectCredentials(auth::AuthService& auth, WorkPool& pool) : auth_(auth), pool_(pool) {}
