@@ -290,8 +290,14 @@ struct Connections::Impl {
   }
   void use_tls(ServerTls loaded) {
     ctx.metrics.tls_certificate_expiry(loaded.earliest_expiry());
-    std::lock_guard lock(tls_mutex);
-    tls = std::move(loaded.context);
+    std::shared_ptr<ssl::context> old;
+    {
+      std::lock_guard lock(tls_mutex);
+      old = std::exchange(tls, std::move(loaded.context));
+    }
+    // The replaced context lives on with the connections that hold it: its cached sessions
+    // would stay with it, never resumed (new connections start from the new context's cache).
+    if (old != nullptr) SSL_CTX_flush_sessions(old->native_handle(), 0);
   }
   void watch_tls_files();
   void reload_tls();
@@ -1305,7 +1311,10 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
           log::info("tls handshake failed", {{"remote", self->remote_}, {"error", ec.message()}});
           return;
         }
-        self->ctx_.metrics.tls_handshake(SSL_session_reused(self->stream_.native_handle()) == 1);
+        SSL* ssl = self->stream_.native_handle();
+        retire_resumed_session(ssl);
+        self->ctx_.metrics.tls_handshake(SSL_session_reused(ssl) == 1,
+                                         SSL_CTX_sess_number(SSL_get_SSL_CTX(ssl)));
         self->read_request();
       });
     } else {

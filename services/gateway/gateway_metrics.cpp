@@ -122,6 +122,14 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                          .Register(registry_);
   tls_resumed_ = &handshakes.Add({{"session", "resumed"}});
   tls_full_ = &handshakes.Add({{"session", "full"}});
+  tls_cached_ = &prometheus::BuildGauge()
+                     .Name("switchyard_gateway_tls_cached_sessions")
+                     .Help(
+                         "TLS sessions the pod keeps for resumption (--tls-session-cache), as of "
+                         "the last handshake: one per charger connected or gone for less than "
+                         "--tls-session-timeout, about 1 KB each beyond its connection's")
+                     .Register(registry_)
+                     .Add({});
   tls_expiry_ = &prometheus::BuildGauge()
                      .Name("switchyard_gateway_tls_certificate_expiry_seconds")
                      .Help(
@@ -294,8 +302,9 @@ void GatewayMetrics::tls_loaded(std::string_view result) {
   tls_loads_->Add({{"result", std::string(result)}}).Increment();
 }
 
-void GatewayMetrics::tls_handshake(bool resumed) {
+void GatewayMetrics::tls_handshake(bool resumed, long cached_sessions) {  // NOLINT
   (resumed ? tls_resumed_ : tls_full_)->Increment();
+  tls_cached_->Set(static_cast<double>(cached_sessions));
 }
 
 void GatewayMetrics::tls_certificate_expiry(double unix_seconds) { tls_expiry_->Set(unix_seconds); }

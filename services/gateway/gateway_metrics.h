@@ -67,8 +67,9 @@ class GatewayMetrics {
   // the server certificate in use expires (Unix seconds).
   void tls_loaded(std::string_view result);
   void tls_certificate_expiry(double unix_seconds);
-  // A TLS handshake completed: a session resumed (--tls-session-cache) or a full one.
-  void tls_handshake(bool resumed);
+  // A TLS handshake completed: a session resumed (--tls-session-cache) or a full one, and the
+  // sessions its context now caches.
+  void tls_handshake(bool resumed, long cached_sessions);  // NOLINT(google-runtime-int)
 
  private:
   prometheus::Registry& registry_;
@@ -98,6 +99,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* tls_loads_;
   prometheus::Counter* tls_resumed_;
   prometheus::Counter* tls_full_;
+  prometheus::Gauge* tls_cached_;
   prometheus::Gauge* tls_expiry_;
 };
 

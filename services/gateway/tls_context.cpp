@@ -19,6 +19,29 @@ namespace {
 
 namespace ssl = boost::asio::ssl;
 
+void free_kept_session(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/,
+                       long /*argl*/, void* /*argp*/) {  // NOLINT(google-runtime-int)
+  SSL_SESSION_free(static_cast<SSL_SESSION*>(ptr));
+}
+
+// The slot where a connection keeps the session it resumed until its handshake is done.
+int resumed_session_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_kept_session);
+  return index;
+}
+
+// The first SSL_CB_HANDSHAKE_DONE of a resumption comes before its NewSessionTicket, while the
+// connection's session is still the one from the cache (the ticket replaces it with a copy).
+void keep_resumed_session(const SSL* ssl, int where, int /*ret*/) {
+  if ((where & SSL_CB_HANDSHAKE_DONE) == 0 || SSL_is_server(ssl) != 1 ||
+      SSL_session_reused(ssl) != 1) {
+    return;
+  }
+  SSL* s = const_cast<SSL*>(ssl);  // NOLINT(cppcoreguidelines-pro-type-const-cast): OpenSSL's
+  if (SSL_get_ex_data(s, resumed_session_index()) != nullptr) return;  // a later message's
+  SSL_set_ex_data(s, resumed_session_index(), SSL_get1_session(s));
+}
+
 // "ECDSA" or "RSA" for the key types the OCPP suites use, else the type's short name.
 std::string key_type_of(const EVP_PKEY* key) {
   const int id = EVP_PKEY_get_base_id(key);
@@ -105,6 +128,15 @@ std::string ServerTls::missing_key_type() const {
   return {};
 }
 
+void retire_resumed_session(SSL* ssl) {
+  auto* resumed = static_cast<SSL_SESSION*>(SSL_get_ex_data(ssl, resumed_session_index()));
+  if (resumed == nullptr) return;
+  SSL_set_ex_data(ssl, resumed_session_index(), nullptr);
+  // TLS 1.2 resumes a session id without a new session: that one stays.
+  if (resumed != SSL_get0_session(ssl)) SSL_CTX_remove_session(SSL_get_SSL_CTX(ssl), resumed);
+  SSL_SESSION_free(resumed);
+}
+
 std::vector<std::string> server_tls_files(const GatewayConfig& c) {
   std::vector<std::string> files;
   for (const std::string* f : {&c.tls_certificate, &c.tls_private_key, &c.tls_second_certificate,
@@ -160,11 +192,12 @@ Result<ServerTls> make_server_tls(const GatewayConfig& c) {
     // ids) instead of from tickets the charger carries: a ticket holds the session encoded,
     // client certificate included, and decoding it (d2i_SSL_SESSION) took a third of the CPU
     // of a storm of resuming mTLS chargers. A connected charger's cache entry is the session
-    // its connection holds anyway; only those of chargers gone for less than the timeout cost
-    // memory of their own.
+    // its connection holds (its last ticket's; retire_resumed_session drops the one it
+    // resumed); a charger gone for less than the timeout keeps about 1 KB of its own.
     SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
     // Each TLS 1.3 ticket is a cached session of its own: one per handshake, not OpenSSL's two.
     SSL_CTX_set_num_tickets(native, 1);
+    SSL_CTX_set_info_callback(native, &keep_resumed_session);
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(native, c.tls_session_cache);
     const auto timeout = std::chrono::duration_cast<std::chrono::seconds>(c.tls_session_timeout);

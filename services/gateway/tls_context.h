@@ -42,6 +42,13 @@ struct ServerTls {
 // cannot use.
 Result<ServerTls> make_server_tls(const GatewayConfig& config);
 
+// After a server handshake completed: a resumed session (--tls-session-cache) leaves the cache,
+// its connection's new ticket (a copy, cached) takes its place. OpenSSL keeps both otherwise
+// (stateful TLS 1.3 tickets are single-use only with early data), so every reconnect would
+// leave one more session behind until the timeout or the cache's size evicts it. Nothing to do
+// for a full handshake or without a cache.
+void retire_resumed_session(SSL* ssl);
+
 // The files make_server_tls reads (for the reload watch).
 std::vector<std::string> server_tls_files(const GatewayConfig& config);
 

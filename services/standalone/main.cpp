@@ -319,6 +319,8 @@ int main(int argc, char** argv) {
   process.health().set_draining(true);
   gw.drain();
   process.shutdown_grpc();
+  // Admissions and boots still queued answer the gateway, which must still be there.
+  auth_pool.close_and_drain();
   if (*grid) (*grid)->stop();
   process.stop_http();
   gw.stop();

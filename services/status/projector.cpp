@@ -191,7 +191,7 @@ StatusProjector::StatusProjector(sql::Database& db, prometheus::Registry* metric
   transactions_ = &prometheus::BuildCounter()
                        .Name("switchyard_status_transactions_total")
                        .Help(
-                           "Transactions that wrote state changes: one per consumer poll "
+                           "Transactions the status service committed: one per consumer poll "
                            "(switchyard_status_events_total / this = events per transaction)")
                        .Register(*metrics)
                        .Add({});

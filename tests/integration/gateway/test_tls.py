@@ -223,7 +223,8 @@ def upgrade_then_drop(port, context, session=None):
 def test_a_charger_that_lost_its_network_resumes_its_tls_session(secured, tls):
     """The pod keeps sessions in its own cache (--tls-session-cache, on by default): a charger
     that dropped off without close_notify resumes (no certificate signature, no decoding of
-    its certificate from a ticket), and the handshakes metric tells resumed from full."""
+    its certificate from a ticket), the handshakes metric tells resumed from full, and the
+    cache holds one session for the charger however often it came back."""
     context = tls.client_context(cn="p3-charger")
     reused, session = upgrade_then_drop(secured.wss_port, context)
     assert not reused
@@ -233,6 +234,8 @@ def test_a_charger_that_lost_its_network_resumes_its_tls_session(secured, tls):
     wait_until(lambda: secured.metric("switchyard_gateway_tls_handshakes_total",
                                       session="resumed") == 3, 5, "3 resumed handshakes counted")
     assert secured.metric("switchyard_gateway_tls_handshakes_total", session="full") == 1
+    # Each resumption's new ticket takes the place of the session resumed: one kept, not four.
+    assert secured.metric("switchyard_gateway_tls_cached_sessions") == 1
 
 
 def test_without_the_session_cache_chargers_resume_from_their_tickets(deployment, tls, tmp_path):

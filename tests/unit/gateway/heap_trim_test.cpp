@@ -25,12 +25,12 @@ bool eventually(Done done) {
 
 TEST(HeapTrim, TrimsAfterTheWaveAndAsItSettlesButNotWhileItLasts) {
   std::atomic<int> calls{0};
-  HeapTrim trim(50ms, nullptr, [&] {
+  HeapTrim trim(100ms, nullptr, [&] {
     ++calls;
     return std::int64_t{4096};
   });
-  // A wave: a connection every 10 ms for 200 ms. The trim waits for 50 ms of quiet.
-  const auto end = std::chrono::steady_clock::now() + 200ms;
+  // A wave: a connection every 10 ms for 300 ms. The trim waits for 100 ms of quiet.
+  const auto end = std::chrono::steady_clock::now() + 300ms;
   while (std::chrono::steady_clock::now() < end) {
     trim.note();
     std::this_thread::sleep_for(10ms);
@@ -39,10 +39,10 @@ TEST(HeapTrim, TrimsAfterTheWaveAndAsItSettlesButNotWhileItLasts) {
   EXPECT_TRUE(eventually([&] { return calls.load() >= 1; }));
   // What the wave leaves behind is freed later: trims 2, 4, 8, 16 and 32 x quiet after it.
   EXPECT_TRUE(eventually([&] { return calls.load() == 1 + HeapTrim::kFollowUps; }));
-  std::this_thread::sleep_for(400ms);
+  std::this_thread::sleep_for(800ms);
   EXPECT_EQ(calls.load(), 1 + HeapTrim::kFollowUps) << "nothing new, nothing to trim";
   trim.note();
-  EXPECT_TRUE(eventually([&] { return calls.load() == 2 + HeapTrim::kFollowUps; }));
+  EXPECT_TRUE(eventually([&] { return calls.load() >= 2 + HeapTrim::kFollowUps; }));
 }
 
 TEST(HeapTrim, TrimsWhenTheHeapGrewAfterTheWave) {

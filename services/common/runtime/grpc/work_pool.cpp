@@ -13,8 +13,15 @@ WorkPool::WorkPool(int threads, std::size_t max_queue) : max_queue_(max_queue) {
           if (!cv_.wait(lock, stop, [this] { return !tasks_.empty(); })) return;
           task = std::move(tasks_.front());
           tasks_.pop_front();
+          ++running_;
         }
         task();
+        task = nullptr;  // what it holds goes with it, before the pool may count as idle
+        {
+          std::lock_guard lock(mutex_);
+          --running_;
+          if (running_ == 0 && tasks_.empty()) idle_.notify_all();
+        }
       }
     });
   }
@@ -26,10 +33,16 @@ WorkPool::~WorkPool() {
   threads_.clear();
 }
 
+void WorkPool::close_and_drain() {
+  std::unique_lock lock(mutex_);
+  closed_ = true;
+  idle_.wait(lock, [this] { return running_ == 0 && tasks_.empty(); });
+}
+
 bool WorkPool::post(std::move_only_function<void()> task) {
   {
     std::lock_guard lock(mutex_);
-    if (tasks_.size() >= max_queue_) return false;
+    if (closed_ || tasks_.size() >= max_queue_) return false;
     tasks_.push_back(std::move(task));
   }
   cv_.notify_one();

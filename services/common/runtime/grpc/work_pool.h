@@ -21,13 +21,19 @@ class WorkPool {
   WorkPool(const WorkPool&) = delete;
   WorkPool& operator=(const WorkPool&) = delete;
 
-  // False when the queue is full (the task is not run).
+  // False when the queue is full or the pool is closed (the task is not run).
   bool post(std::move_only_function<void()> task);
+  // Takes no more tasks and returns once those queued and running are done: before what the
+  // tasks use goes away (the destructor also runs what is queued).
+  void close_and_drain();
 
  private:
   std::size_t max_queue_;
   std::mutex mutex_;
   std::condition_variable_any cv_;
+  std::condition_variable_any idle_;
+  bool closed_ = false;
+  int running_ = 0;
   std::deque<std::move_only_function<void()>> tasks_;
   std::vector<std::jthread> threads_;
 };
