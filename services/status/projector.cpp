@@ -251,9 +251,6 @@ Result<void> StatusProjector::apply_in(sql::Transaction& tx, const v1::ChargerEv
                                        Applied& out) {
   const std::int64_t received = millis(e.received_at());
   const std::string& charger = e.charger_id();
-  auto& new_errors = out.new_errors;
-  auto& config_problem = out.config_problem;
-  auto& security_event = out.security_event;
   auto fresh = mark_processed(tx, e.event_id(), received);
   if (!fresh) return std::unexpected(fresh.error());
   if (!*fresh) {
@@ -274,7 +271,7 @@ Result<void> StatusProjector::apply_in(sql::Transaction& tx, const v1::ChargerEv
                     bool current) -> Result<void> {
     auto inserted = insert_history(tx, {record_id, charger, state, received});
     if (!inserted) return std::unexpected(inserted.error());
-    if (*inserted && is_error(state)) new_errors.push_back(state);
+    if (*inserted && is_error(state)) out.new_errors.push_back(state);
     if (current) return upsert_connector(tx, charger, state, received);
     return {};
   };
@@ -345,7 +342,7 @@ Result<void> StatusProjector::apply_in(sql::Transaction& tx, const v1::ChargerEv
                            received};
       auto inserted = insert_security_event(tx, row);
       if (!inserted) return std::unexpected(inserted.error());
-      if (*inserted) security_event = std::move(row);
+      if (*inserted) out.security_event = std::move(row);
       return {};
     }
     case v1::ChargerEvent::kCommandResult: {
@@ -353,7 +350,7 @@ Result<void> StatusProjector::apply_in(sql::Transaction& tx, const v1::ChargerEv
       if (!result.error_code().empty()) return {};
       auto values = values_from_command(e.action(), result.request_json(), result.payload_json());
       if (!values) {
-        config_problem = values.error().message;
+        out.config_problem = values.error().message;
         return {};
       }
       return put_configuration(tx, charger, *values, received);
@@ -362,7 +359,7 @@ Result<void> StatusProjector::apply_in(sql::Transaction& tx, const v1::ChargerEv
       if (e.action() != "NotifyReport") return {};
       auto values = values_from_report(e.other().payload_json());
       if (!values) {
-        config_problem = values.error().message;
+        out.config_problem = values.error().message;
         return {};
       }
       return put_configuration(tx, charger, *values, received);
