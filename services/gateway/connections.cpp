@@ -19,7 +19,6 @@
 #include "gateway/tls_stream.h"
 
 #include <ctime>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
