@@ -72,7 +72,7 @@ struct InboundCall {
   // While a decision is asked (ask()): which one, and since when, for decision_seconds.
   std::string_view decision;
   Steady::time_point asked;
-  bus::ArenaMessage<v1::ChargerEvent, 2048> event;
+  bus::ArenaMessage<v1::ChargerEvent, 4096> event;
   std::optional<SigningRequest> signing;  // a SignCertificate's CSR
 };
 
@@ -124,7 +124,7 @@ struct Worker {
     return call;
   }
   void release(std::unique_ptr<InboundCall> call) {
-    // Enough for every charger of a busy thread to have a CALL in flight (2 KiB each).
+    // Enough for every charger of a busy thread to have a CALL in flight (4 KiB each).
     constexpr std::size_t kMaxPooled = 256;
     if (pool.size() >= kMaxPooled) return;
     call->clear();
