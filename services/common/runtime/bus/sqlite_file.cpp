@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include "common/runtime/sql/sqlite_config.h"
+
 namespace switchyard::bus::sqlite {
 namespace {
 
@@ -78,6 +80,7 @@ std::string_view Statement::column_bytes(int col) const {
 void File::Close::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
 Result<File> File::open(const std::string& path, Sync sync) {
+  sql::configure_sqlite_once();
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,

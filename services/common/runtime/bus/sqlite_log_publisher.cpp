@@ -1,9 +1,12 @@
 // The SQLite event log's publisher: publish() queues, one writer thread commits what is queued
 // in one transaction (group commit) and then runs the callbacks of that batch. An idle writer
 // commits the first event at once (its charger is waiting for the acknowledgement), and what
-// arrives during a commit forms the next batch, so batches grow with the load by themselves;
-// only when the last batch was already large does the writer linger briefly for a larger one,
-// which costs little latency there and saves commits (fsyncs) per event.
+// arrives during a commit forms the next batch, so batches grow with the load by themselves.
+// Only after a large batch does the writer linger, and only while events keep coming: until as
+// many are queued as the last batch held (in the steady state, the chargers of that batch have
+// all sent their next message), or no new event came for a step, or at most kBusyLinger. One
+// fsync then serves a whole round of chargers, and a charger never waits for arrivals that the
+// load cannot bring (a fixed linger would cost every event the whole wait).
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
@@ -20,6 +23,7 @@ namespace {
 constexpr size_t kMaxBatch = 1000;  // events per commit at most
 constexpr size_t kBusyBatch = 64;   // a batch this large means the log is busy: linger next time
 constexpr auto kBusyLinger = std::chrono::milliseconds(2);
+constexpr auto kLingerStep = std::chrono::microseconds(250);  // no new event for this long: go
 // Past this many queued events publish() refuses instead of growing memory without bound.
 constexpr size_t kMaxQueued = 100000;
 
@@ -77,8 +81,8 @@ class SqliteLogPublisher final : public EventPublisher {
     queue_.push_back(
         Pending{std::string(topic), std::string(key), std::string(value), std::move(done)});
     ++in_flight_;
-    // The writer waits for the first event, or for a full batch while it lingers.
-    const bool wake = queue_.size() == 1 || queue_.size() >= kMaxBatch;
+    // The writer waits for the first event, or for the batch it lingers for.
+    const bool wake = queue_.size() == 1 || queue_.size() >= wake_at_;
     lock.unlock();
     if (wake) work_.notify_one();
   }
@@ -108,9 +112,7 @@ class SqliteLogPublisher final : public EventPublisher {
     std::unique_lock lock(mutex_);
     work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) return {};
-    if (last_batch_ >= kBusyBatch) {
-      work_.wait_for(lock, kBusyLinger, [&] { return queue_.size() >= kMaxBatch || stopping_; });
-    }
+    if (last_batch_ >= kBusyBatch) linger(lock);
     const auto end =
         queue_.begin() + static_cast<std::ptrdiff_t>(std::min(queue_.size(), kMaxBatch));
     std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
@@ -118,6 +120,21 @@ class SqliteLogPublisher final : public EventPublisher {
     queue_.erase(queue_.begin(), end);
     last_batch_ = batch.size();
     return batch;
+  }
+
+  // Waits for as many events as the last batch held, while they keep coming (see the top).
+  void linger(std::unique_lock<std::mutex>& lock) {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + kBusyLinger;
+    wake_at_ = std::min(last_batch_, kMaxBatch);
+    std::size_t seen = queue_.size();
+    while (!stopping_ && queue_.size() < wake_at_) {
+      const auto step_end = std::min(deadline, Clock::now() + kLingerStep);
+      work_.wait_until(lock, step_end, [&] { return queue_.size() >= wake_at_ || stopping_; });
+      if (queue_.size() == seen || Clock::now() >= deadline) break;
+      seen = queue_.size();
+    }
+    wake_at_ = kMaxBatch;
   }
 
   Result<void> commit(const std::vector<Pending>& batch) {
@@ -171,6 +188,7 @@ class SqliteLogPublisher final : public EventPublisher {
   std::deque<Pending> queue_;
   size_t in_flight_ = 0;  // queued or being committed, callback not yet run
   size_t last_batch_ = 0;
+  size_t wake_at_ = kMaxBatch;  // publish() wakes the writer at this many queued events
   bool stopping_ = false;
   std::thread writer_;  // last: starts once everything above exists
 };

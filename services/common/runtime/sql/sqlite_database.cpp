@@ -10,6 +10,7 @@
 #include "common/runtime/core/log.h"
 #include "common/runtime/sql/database.h"
 #include "common/runtime/sql/metrics.h"
+#include "common/runtime/sql/sqlite_config.h"
 
 namespace switchyard::sql {
 namespace {
@@ -310,6 +311,7 @@ Result<void> configure(sqlite3* db) {
 
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path,
                                               prometheus::Registry* metrics) {
+  configure_sqlite_once();
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,
