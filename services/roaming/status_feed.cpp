@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include "common/runtime/bus/arena_message.h"
+#include "common/runtime/bus/charger_event_peek.h"
 #include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "switchyard/v1/events.pb.h"
@@ -14,6 +15,19 @@ namespace {
 
 std::int64_t millis(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000 + t.nanos() / 1'000'000;
+}
+
+// The payloads apply() acts on.
+bool moves_evses(int payload) {
+  switch (static_cast<v1::ChargerEvent::PayloadCase>(payload)) {
+    case v1::ChargerEvent::kStatusNotification:
+    case v1::ChargerEvent::kConnectionOpened:
+    case v1::ChargerEvent::kBootNotification:
+    case v1::ChargerEvent::kConnectionClosed:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -39,6 +53,11 @@ StatusFeed::StatusFeed(LocationStore& store, Pusher* pusher, prometheus::Registr
 }
 
 Result<void> StatusFeed::handle(const bus::Event& event) {
+  // Only status and connection events move an EVSE: the rest (MeterValues, Heartbeat, ...) are
+  // skipped on a peek at their payload, without parsing them.
+  if (const auto peek = bus::peek_charger_event(event.value); peek && !moves_evses(peek->payload)) {
+    return {};
+  }
   bus::ArenaMessage<v1::ChargerEvent> parsed;
   if (!bus::parse_event(event, *parsed, malformed_)) return {};
   return apply(*parsed);

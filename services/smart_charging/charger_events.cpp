@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include "common/runtime/bus/arena_message.h"
+#include "common/runtime/bus/charger_event_peek.h"
 #include "common/runtime/bus/parse_event.h"
 #include "switchyard/v1/events.pb.h"
 
@@ -30,6 +31,19 @@ std::optional<PhaseCurrents> phase_currents(
   }
   if (!any) return std::nullopt;
   return out;
+}
+
+// The payloads apply() acts on.
+bool is_applied(int payload) {
+  switch (static_cast<v1::ChargerEvent::PayloadCase>(payload)) {
+    case v1::ChargerEvent::kConnectionOpened:
+    case v1::ChargerEvent::kConnectionClosed:
+    case v1::ChargerEvent::kTransactionEvent:
+    case v1::ChargerEvent::kMeterValues:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -58,6 +72,11 @@ ChargerEvents::ChargerEvents(SmartChargingService& service, prometheus::Registry
 }
 
 Result<void> ChargerEvents::handle(const bus::Event& event) {
+  // Only connections, transactions and meter values matter here: the rest is skipped on a peek
+  // at its payload, without parsing it.
+  if (const auto peek = bus::peek_charger_event(event.value); peek && !is_applied(peek->payload)) {
+    return {};
+  }
   bus::ArenaMessage<v1::ChargerEvent> parsed;
   if (bus::parse_event(event, *parsed, malformed_)) apply(*parsed);
   return {};

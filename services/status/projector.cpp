@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include "common/runtime/bus/arena_message.h"
+#include "common/runtime/bus/charger_event_peek.h"
 #include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "switchyard/v1/events.pb.h"
@@ -134,6 +135,26 @@ std::string_view security_event_label(std::string_view type) {
 }
 
 // Whether the event changes more than the charger's last_seen (and OCPP version).
+// Whether an event of this payload case can change state (changes_state() decides with the
+// whole event); the others only move last_seen.
+bool may_change_state(int payload) {
+  switch (static_cast<v1::ChargerEvent::PayloadCase>(payload)) {
+    case v1::ChargerEvent::kConnectionOpened:
+    case v1::ChargerEvent::kConnectionClosed:
+    case v1::ChargerEvent::kBootNotification:
+    case v1::ChargerEvent::kFirmwareStatus:
+    case v1::ChargerEvent::kLogStatus:
+    case v1::ChargerEvent::kStatusNotification:
+    case v1::ChargerEvent::kDeviceEvent:
+    case v1::ChargerEvent::kSecurityEvent:
+    case v1::ChargerEvent::kCommandResult:
+    case v1::ChargerEvent::kOther:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool changes_state(const v1::ChargerEvent& e) {
   switch (e.payload_case()) {
     case v1::ChargerEvent::kConnectionOpened:
@@ -210,6 +231,13 @@ StatusProjector::StatusProjector(sql::Database& db, prometheus::Registry* metric
 StatusProjector::~StatusProjector() = default;
 
 Result<void> StatusProjector::handle(const bus::Event& event) {
+  // Most events (MeterValues, Heartbeat, ...) only move last_seen: their envelope is enough, read
+  // without parsing them. What might change state, or does not peek, is parsed in full.
+  if (const auto peek = bus::peek_charger_event(event.value);
+      peek && !may_change_state(peek->payload)) {
+    stage_seen(peek->charger_id, peek->event_id, peek->received_at_ms, peek->protocol_version);
+    return {};
+  }
   bus::ArenaMessage<v1::ChargerEvent> parsed;
   if (!bus::parse_event(event, *parsed, malformed_)) return {};
   if (stage(*parsed) == Staged::kStateChange) pending_.push_back(*parsed);
@@ -217,21 +245,30 @@ Result<void> StatusProjector::handle(const bus::Event& event) {
 }
 
 StatusProjector::Staged StatusProjector::stage(const v1::ChargerEvent& e) {
-  if (e.charger_id().empty() || e.event_id().empty()) {
-    if (malformed_ != nullptr) malformed_->Increment();
-    log::warn("skipping an event without charger or event id", {{"event_id", e.event_id()}});
-    return Staged::kDone;
+  if (changes_state(e) && !e.charger_id().empty() && !e.event_id().empty()) {
+    return Staged::kStateChange;
   }
-  if (changes_state(e)) return Staged::kStateChange;
+  stage_seen(e.charger_id(), e.event_id(), millis(e.received_at()), e.protocol_version());
+  return Staged::kDone;
+}
+
+void StatusProjector::stage_seen(std::string_view charger_id, std::string_view event_id,
+                                 std::int64_t received, int protocol_version) {
+  if (charger_id.empty() || event_id.empty()) {
+    if (malformed_ != nullptr) malformed_->Increment();
+    log::warn("skipping an event without charger or event id",
+              {{"event_id", std::string(event_id)}});
+    return;
+  }
   // Only last_seen moves: kept until flush(), the latest per charger, one write for all.
-  const std::int64_t received = millis(e.received_at());
-  Seen& seen = seen_[e.charger_id()];
+  auto found = seen_.find(charger_id);
+  if (found == seen_.end()) found = seen_.emplace(std::string(charger_id), Seen{}).first;
+  Seen& seen = found->second;
   if (received >= seen.at) {
     seen.at = received;
-    seen.ocpp_version = version_name(e.protocol_version());
+    seen.ocpp_version = version_name(static_cast<v1::OcppVersion>(protocol_version));
   }
   if (last_seen_events_ != nullptr) last_seen_events_->Increment();
-  return Staged::kDone;
 }
 
 Result<void> StatusProjector::apply(const v1::ChargerEvent& e) {

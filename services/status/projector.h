@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -77,12 +79,20 @@ class StatusProjector {
 
   // Skips a malformed event, gathers a last_seen-only one; kStateChange: the caller applies it.
   Staged stage(const v1::ChargerEvent& event);
+  // Gathers last_seen for flush(); an event without charger or event id is counted malformed.
+  void stage_seen(std::string_view charger_id, std::string_view event_id, std::int64_t received,
+                  int protocol_version);
   Result<void> apply_in(sql::Transaction& tx, const v1::ChargerEvent& event, Applied& out);
   void report(const v1::ChargerEvent& event, const Applied& applied);
 
   sql::Database& db_;
-  std::unordered_map<std::string, Seen> seen_;  // charger id → latest pending last_seen
-  std::vector<v1::ChargerEvent> pending_;       // state changes staged by handle()
+  struct IdHash {  // looks up a peeked id without making a string of it
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  // charger id → latest pending last_seen
+  std::unordered_map<std::string, Seen, IdHash, std::equal_to<>> seen_;
+  std::vector<v1::ChargerEvent> pending_;  // state changes staged by handle()
   prometheus::Family<prometheus::Counter>* errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* security_ = nullptr;
   prometheus::Family<prometheus::Counter>* events_ = nullptr;

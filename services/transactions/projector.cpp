@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "common/runtime/bus/arena_message.h"
+#include "common/runtime/bus/charger_event_peek.h"
 #include "common/runtime/bus/parse_event.h"
 #include "common/runtime/core/log.h"
 #include "switchyard/v1/events.pb.h"
@@ -96,6 +97,15 @@ Projector::Projector(sql::Database& db, TransactionHub& hub, ProjectorTopics top
 }
 
 Result<void> Projector::handle(const bus::Event& event) {
+  // Only transaction events and meter values of a transaction are projected: the rest is skipped
+  // on a peek, without parsing it.
+  if (const auto peek = bus::peek_charger_event(event.value);
+      peek && peek->payload != v1::ChargerEvent::kTransactionEvent) {
+    if (peek->payload != v1::ChargerEvent::kMeterValues) return {};
+    const auto tx =
+        bus::peek_string_field(peek->payload_bytes, v1::MeterValues::kTransactionIdFieldNumber);
+    if (tx && tx->empty()) return {};
+  }
   bus::ArenaMessage<v1::ChargerEvent> parsed;
   if (!bus::parse_event(event, *parsed, malformed_)) return {};
   return apply(*parsed);
