@@ -6,8 +6,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -268,12 +270,15 @@ struct Connections::Impl {
   std::shared_ptr<ssl::context> tls;
   std::unique_ptr<FileWatch> tls_files;
   std::unique_ptr<net::steady_timer> tls_timer;  // on the first worker
+  // The publisher's acknowledgements, run on the first worker (take_deliveries()).
+  std::unique_ptr<net::posix::stream_descriptor> deliveries;
   int ws_port = 0;
   int wss_port = 0;
   int listen_sockets = 1;  // per port (listen_sockets.h)
   std::atomic<bool> accepting{false};
 
   Result<void> listen(int port, bool tls_port, int& bound);
+  void serve_deliveries();
   template <bool Tls>
   void accept(Worker& worker, tcp::acceptor& acceptor);
   template <bool Tls>
@@ -1703,12 +1708,29 @@ Result<void> Connections::start() {
                                      : Steady::duration(std::chrono::seconds(1)),
                                  c.handshake_timeout / 4),
       std::chrono::milliseconds(50), std::chrono::seconds(1));
+  // Kafka's delivery reports on the first I/O thread instead of a thread of their own: an
+  // acknowledgement then wakes one thread fewer, and its answer is posted within the thread
+  // (to its own sessions).
+  if (auto fd = impl_->ctx.publisher.take_deliveries()) {
+    impl_->deliveries =
+        std::make_unique<net::posix::stream_descriptor>(impl_->workers.front()->ioc, ::dup(*fd));
+    impl_->serve_deliveries();
+  }
   for (auto& worker : impl_->workers) {
     worker->sweep_every(sweep);
     worker->work.emplace(worker->ioc.get_executor());
     worker->thread = std::thread([w = worker.get()] { w->ioc.run(); });
   }
   return {};
+}
+
+void Connections::Impl::serve_deliveries() {
+  deliveries->async_wait(net::posix::stream_descriptor::wait_read,
+                         [this](const boost::system::error_code& ec) {
+                           if (ec) return;  // stopped
+                           ctx.publisher.serve_deliveries();
+                           serve_deliveries();
+                         });
 }
 
 void Connections::stop_accepting() {
@@ -1731,6 +1753,7 @@ void Connections::stop() {
   for (auto& worker : impl_->workers) {
     if (worker->thread.joinable()) worker->thread.join();
   }
+  impl_->deliveries.reset();  // on the first worker's io_context
   impl_->workers.clear();
 }
 

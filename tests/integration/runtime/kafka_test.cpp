@@ -1,5 +1,6 @@
 // The Kafka adapter against the real broker: ordering per key, nothing lost, commit semantics.
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -7,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <stop_token>
+#include <thread>
 
 #include "common/runtime/core/log.h"
 #include "common/runtime/kafka/admin.h"
@@ -253,6 +255,40 @@ TEST_F(KafkaTest, AConsumerOfTwoTopicsTellsEachRecordsTopic) {
     });
   }
   EXPECT_EQ(topic_of, (std::map<std::string, std::string>{{"first", topic_}, {"second", second}}));
+}
+
+// An event loop takes the delivery reports over: they wait until it serves them, on its thread,
+// and the descriptor says when there are some.
+TEST_F(KafkaTest, TakenDeliveriesRunWhereTheyAreServedOnceTheDescriptorIsReadable) {
+  auto p = producer();
+  const auto fd = p->take_deliveries();
+  ASSERT_TRUE(fd.has_value());
+  EXPECT_FALSE(p->take_deliveries().has_value()) << "taken once";
+  p->serve_deliveries();  // what came before the switch (nothing here)
+  constexpr int kMessages = 200;
+  std::atomic<int> acked{0};
+  std::atomic<int> elsewhere{0};
+  const auto me = std::this_thread::get_id();
+  for (int i = 0; i < kMessages; ++i) {
+    const std::string value = std::to_string(i);
+    auto r = p->produce(topic_, "k", value, [&](Result<Delivery> d) {
+      if (d) ++acked;
+      if (std::this_thread::get_id() != me) ++elsewhere;
+    });
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(acked.load(), 0) << "nothing runs before it is served";
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (acked.load() < kMessages && std::chrono::steady_clock::now() < deadline) {
+    pollfd readable{*fd, POLLIN, 0};
+    if (::poll(&readable, 1, 1000) == 1) p->serve_deliveries();
+  }
+  EXPECT_EQ(acked.load(), kMessages);
+  EXPECT_EQ(elsewhere.load(), 0);
+  EXPECT_EQ(p->in_flight(), 0u);
+  pollfd after{*fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&after, 1, 0), 0) << "served: not readable any more";
 }
 
 TEST_F(KafkaTest, EnsureTopicIsIdempotent) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "common/runtime/core/error.h"
@@ -32,6 +33,16 @@ class EventPublisher {
     (void)timeout;
     return {};
   }
+
+  // Callbacks run on a thread of the publisher's. One with an event loop can take them over, so
+  // that an acknowledgement does not wake a thread of the publisher's and then the loop's: from
+  // now on the publisher only marks the returned descriptor readable (level-triggered: it stays
+  // so until served), and the loop calls serve_deliveries() on it. nullopt: this publisher
+  // cannot (its callbacks stay where they are; the SQLite log's run on its writer thread).
+  // flush() still runs waiting callbacks on the thread that calls it.
+  virtual std::optional<int> take_deliveries() { return std::nullopt; }
+  // Runs the callbacks waiting now; after take_deliveries(), when its descriptor is readable.
+  virtual void serve_deliveries() {}
 };
 
 }  // namespace switchyard::bus

@@ -28,6 +28,8 @@ class KafkaEventPublisher final : public EventPublisher {
   Result<void> probe(std::chrono::milliseconds timeout) override {
     return producer_->probe(timeout);
   }
+  std::optional<int> take_deliveries() override { return producer_->take_deliveries(); }
+  void serve_deliveries() override { producer_->serve_deliveries(); }
 
  private:
   std::unique_ptr<kafka::Producer> producer_;

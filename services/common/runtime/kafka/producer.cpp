@@ -1,4 +1,5 @@
-// librdkafka producer with a poll thread that runs delivery callbacks.
+// librdkafka producer with a poll thread that runs delivery callbacks, or an event loop's
+// descriptor for them (take_deliveries()).
 #include "common/runtime/kafka/producer.h"
 
 #include <prometheus/counter.h>
@@ -6,7 +7,13 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <unistd.h>
+
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <thread>
 
 #include "common/runtime/core/log.h"
@@ -106,11 +113,52 @@ class RdProducer final : public Producer,
       log::warn("kafka producer closing with undelivered messages; failing them",
                 {{"in_flight", static_cast<std::int64_t>(in_flight_.load())}});
     }
-    poller_.request_stop();
-    poller_.join();
+    if (poller_.joinable()) {
+      poller_.request_stop();
+      poller_.join();
+    }
     // Whatever is still queued gets its callback with an error: callbacks run exactly once.
     producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
     for (int i = 0; i < 100 && in_flight_.load() > 0; ++i) producer_->poll(10);
+    if (main_queue_ != nullptr) {
+      rd_kafka_queue_io_event_enable(main_queue_, -1, nullptr, 0);
+      rd_kafka_queue_destroy(main_queue_);
+    }
+    for (int fd : wake_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  // librdkafka writes a byte to the pipe when its main queue (delivery reports, errors) goes from
+  // empty to not: the pipe is readable while reports wait.
+  std::optional<int> take_deliveries() override {
+    if (main_queue_ != nullptr) return std::nullopt;
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+      log::warn("kafka producer: no pipe for delivery reports; they stay on their thread",
+                {{"errno", errno}});
+      return std::nullopt;
+    }
+    wake_ = {fds[0], fds[1]};
+    if (poller_.joinable()) {
+      poller_.request_stop();
+      poller_.join();
+    }
+    main_queue_ = rd_kafka_queue_get_main(producer_->c_ptr());
+    rd_kafka_queue_io_event_enable(main_queue_, wake_[1], "1", 1);
+    // Reports that came before the switch: served at the first call.
+    const ssize_t wrote = ::write(wake_[1], "1", 1);
+    (void)wrote;
+    return wake_[0];
+  }
+
+  // Empties the pipe before polling: a report queued after the poll writes it again.
+  void serve_deliveries() override {
+    char drained[64];
+    while (::read(wake_[0], drained, sizeof drained) > 0) {
+    }
+    producer_->poll(0);
+    if (metrics_.in_flight) metrics_.in_flight->Set(static_cast<double>(in_flight_.load()));
   }
 
   Result<void> produce(std::string_view topic, std::string_view key, std::string_view value,
@@ -190,7 +238,9 @@ class RdProducer final : public Producer,
   ProducerMetrics metrics_;
   std::unique_ptr<RdKafka::Producer> producer_;
   std::atomic<std::size_t> in_flight_{0};
-  std::jthread poller_;
+  std::jthread poller_;                     // until take_deliveries()
+  rd_kafka_queue_t* main_queue_ = nullptr;  // after take_deliveries()
+  std::array<int, 2> wake_{-1, -1};         // its pipe: read end, write end
   RdKafka::ErrorCode last_error_ = RdKafka::ERR_NO_ERROR;
   std::chrono::steady_clock::time_point last_error_at_{};
 };

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,7 +37,8 @@ struct Delivery {
   std::int64_t offset = -1;
 };
 
-// Runs exactly once per accepted message, on the producer's delivery thread: with the
+// Runs exactly once per accepted message, on the producer's delivery thread (or where
+// serve_deliveries() runs, after take_deliveries()): with the
 // partition/offset once every in-sync replica has the message, or with an error
 // (UNAVAILABLE, DEADLINE_EXCEEDED, ...) once librdkafka gave up. Must not block.
 using DeliveryCallback = std::move_only_function<void(Result<Delivery>)>;
@@ -62,6 +64,12 @@ class Producer {
   // Whether a broker answers now: a metadata request, waited for up to `timeout` (blocks; not
   // for an I/O thread). UNAVAILABLE or DEADLINE_EXCEEDED when none did.
   virtual Result<void> probe(std::chrono::milliseconds timeout) = 0;
+
+  // Stops the delivery thread and returns a descriptor that is readable while callbacks wait;
+  // the caller's event loop then calls serve_deliveries() (bus::EventPublisher's contract).
+  // nullopt when the descriptor cannot be made (the delivery thread goes on) or was taken.
+  virtual std::optional<int> take_deliveries() = 0;
+  virtual void serve_deliveries() = 0;
 };
 
 }  // namespace switchyard::kafka
