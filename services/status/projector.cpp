@@ -134,9 +134,8 @@ std::string_view security_event_label(std::string_view type) {
   return "other";
 }
 
-// Whether the event changes more than the charger's last_seen (and OCPP version).
-// Whether an event of this payload case can change state (changes_state() decides with the
-// whole event); the others only move last_seen.
+// Whether an event of this payload case can change more than the charger's last_seen (and OCPP
+// version); changes_state() decides with the whole event.
 bool may_change_state(int payload) {
   switch (static_cast<v1::ChargerEvent::PayloadCase>(payload)) {
     case v1::ChargerEvent::kConnectionOpened:
@@ -155,23 +154,15 @@ bool may_change_state(int payload) {
   }
 }
 
+// Whether the event changes more than the charger's last_seen (and OCPP version).
 bool changes_state(const v1::ChargerEvent& e) {
   switch (e.payload_case()) {
-    case v1::ChargerEvent::kConnectionOpened:
-    case v1::ChargerEvent::kConnectionClosed:
-    case v1::ChargerEvent::kBootNotification:
-    case v1::ChargerEvent::kFirmwareStatus:
-    case v1::ChargerEvent::kLogStatus:
-    case v1::ChargerEvent::kStatusNotification:
-    case v1::ChargerEvent::kDeviceEvent:
-    case v1::ChargerEvent::kSecurityEvent:
-      return true;
     case v1::ChargerEvent::kCommandResult:
       return e.command_result().error_code().empty();
     case v1::ChargerEvent::kOther:
       return e.action() == "NotifyReport";
     default:
-      return false;
+      return may_change_state(e.payload_case());
   }
 }
 
