@@ -270,8 +270,13 @@ struct Connections::Impl {
   std::shared_ptr<ssl::context> tls;
   std::unique_ptr<FileWatch> tls_files;
   std::unique_ptr<net::steady_timer> tls_timer;  // on the first worker
-  // The publisher's acknowledgements, run on the first worker (take_deliveries()).
+  // The publisher's acknowledgements, run on the first worker (take_deliveries()). The
+  // descriptor stays the publisher's: released, never closed, here.
   std::unique_ptr<net::posix::stream_descriptor> deliveries;
+  void forget_deliveries() {
+    if (deliveries) deliveries->release();
+    deliveries.reset();
+  }
   int ws_port = 0;
   int wss_port = 0;
   int listen_sockets = 1;  // per port (listen_sockets.h)
@@ -1713,7 +1718,7 @@ Result<void> Connections::start() {
   // (to its own sessions).
   if (auto fd = impl_->ctx.publisher.take_deliveries()) {
     impl_->deliveries =
-        std::make_unique<net::posix::stream_descriptor>(impl_->workers.front()->ioc, ::dup(*fd));
+        std::make_unique<net::posix::stream_descriptor>(impl_->workers.front()->ioc, *fd);
     impl_->serve_deliveries();
   }
   for (auto& worker : impl_->workers) {
@@ -1753,7 +1758,7 @@ void Connections::stop() {
   for (auto& worker : impl_->workers) {
     if (worker->thread.joinable()) worker->thread.join();
   }
-  impl_->deliveries.reset();  // on the first worker's io_context
+  impl_->forget_deliveries();  // on the first worker's io_context
   impl_->workers.clear();
 }
 
