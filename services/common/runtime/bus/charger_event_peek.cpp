@@ -45,8 +45,10 @@ class Reader {
   const char* end_;
 };
 
+// A switch on the number itself: any value may come off the wire, and one outside the enum's
+// range must not be cast to it.
 bool is_payload(std::uint64_t field) {
-  switch (static_cast<Event::PayloadCase>(field)) {
+  switch (field) {
     case Event::kConnectionOpened:
     case Event::kConnectionClosed:
     case Event::kBootNotification:
@@ -63,10 +65,9 @@ bool is_payload(std::uint64_t field) {
     case Event::kCommandResult:
     case Event::kOther:
       return true;
-    case Event::PAYLOAD_NOT_SET:
+    default:
       return false;
   }
-  return false;
 }
 
 bool valid_utf8(std::string_view s) {
