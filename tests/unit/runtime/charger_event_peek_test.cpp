@@ -63,7 +63,8 @@ TEST(ChargerEventPeekTest, ReadsAStringFieldOfThePayload) {
   v1::ChargerEvent e = envelope();
   e.mutable_meter_values()->mutable_location()->set_evse_id(2);
   e.mutable_meter_values()->add_samples()->set_value(1.5);
-  auto peek = peek_charger_event(e.SerializeAsString());
+  const std::string without = e.SerializeAsString();  // the views point into it
+  auto peek = peek_charger_event(without);
   ASSERT_TRUE(peek.has_value());
   auto tx = peek_string_field(peek->payload_bytes, v1::MeterValues::kTransactionIdFieldNumber);
   ASSERT_TRUE(tx.has_value());
