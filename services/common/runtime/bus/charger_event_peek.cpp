@@ -3,6 +3,7 @@
 // 5 four bytes. Groups (3, 4) are not in proto3 messages: not well-formed here.
 #include "common/runtime/bus/charger_event_peek.h"
 
+#include "common/runtime/websocket/protocol.h"
 #include "switchyard/v1/events.pb.h"
 
 namespace switchyard::bus {
@@ -68,42 +69,6 @@ bool is_payload(std::uint64_t field) {
     default:
       return false;
   }
-}
-
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<std::uint8_t>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // truncated
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<std::uint8_t>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and past U+10FFFF are not UTF-8.
-    static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
 }
 
 // google.protobuf.Timestamp: seconds (1), nanos (2). Repeated occurrences of a message field
@@ -196,7 +161,9 @@ std::optional<ChargerEventPeek> peek_charger_event(std::string_view bytes) {
         if (!skip_value(r, key & 7)) return std::nullopt;
     }
   }
-  if (!valid_utf8(out.event_id) || !valid_utf8(out.charger_id)) return std::nullopt;
+  if (!websocket::valid_utf8(out.event_id) || !websocket::valid_utf8(out.charger_id)) {
+    return std::nullopt;
+  }
   out.received_at_ms = seconds * 1000 + nanos / 1'000'000;  // as Timestamp → ms everywhere
   return out;
 }
