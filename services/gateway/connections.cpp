@@ -95,7 +95,10 @@ struct Worker {
   std::mt19937_64 rng{std::random_device{}()};
   EventIds event_ids{std::random_device{}()};
   std::vector<std::unique_ptr<InboundCall>> pool;  // reused inbound call records (kMaxPooled)
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // of every port
+  // Records the pool held all along since the last sweep: unused for a whole period, they go
+  // back then (4 KiB each), so a pod at rest holds none.
+  std::size_t pool_idle = 0;
+  std::vector<std::unique_ptr<ChargerAcceptor>> acceptors;  // of every port
   std::thread thread;
   // One timer for all of the thread's connections instead of one each.
   std::vector<std::weak_ptr<Swept>> swept;
@@ -115,6 +118,8 @@ struct Worker {
         }
       }
       if (swept.capacity() > 64 && swept.size() < swept.capacity() / 4) swept.shrink_to_fit();
+      pool.resize(pool.size() - std::min(pool_idle, pool.size()));
+      pool_idle = pool.size();
       sweep_every(period);
     });
   }
@@ -123,6 +128,7 @@ struct Worker {
     if (pool.empty()) return std::make_unique<InboundCall>();
     auto call = std::move(pool.back());
     pool.pop_back();
+    pool_idle = std::min(pool_idle, pool.size());
     return call;
   }
   void release(std::unique_ptr<InboundCall> call) {
@@ -285,11 +291,11 @@ struct Connections::Impl {
   Result<void> listen(int port, bool tls_port, int& bound);
   void serve_deliveries();
   template <bool Tls>
-  void accept(Worker& worker, tcp::acceptor& acceptor);
+  void accept(Worker& worker, ChargerAcceptor& acceptor);
   template <bool Tls>
-  void start_handshake(Worker& worker, tcp::socket socket);
+  void start_handshake(Worker& worker, ChargerSocket socket);
   template <bool Tls>
-  std::size_t take_queued(Worker& worker, tcp::acceptor& acceptor);
+  std::size_t take_queued(Worker& worker, ChargerAcceptor& acceptor);
   // Connections taken from the kernel's accept queue per readiness of a listener.
   static constexpr std::size_t kAcceptBurst = 256;
 
@@ -573,13 +579,13 @@ class ChargerSession final : public Session,
     log::info("charger disconnected",
               {{"charger_id", charger_id_},
                {"reason", reason},
-               {"detail", close_detail_},
+               {"detail", close_detail()},
                {"duration_ms", static_cast<std::int64_t>(duration.count())}});
     auto event = std::make_unique<v1::ChargerEvent>();
     fill_envelope(*event);
     auto* closed = event->mutable_connection_closed();
     closed->set_reason(close_reason_);
-    closed->set_detail(close_detail_);
+    closed->set_detail(close_detail());
     closed->set_duration_ms(duration.count());
     closed->set_owner_epoch(epoch_);
     publish_fire_and_forget(*event);
@@ -588,7 +594,9 @@ class ChargerSession final : public Session,
   // -- reading ---------------------------------------------------------------------------
   void read() {
     if (finalized_ || reading_ || ws_.closing()) return;
-    if (waiting_.size() - waiting_head_ >= kMaxWaitingCalls) return;  // resumes in finish_inbound
+    if (waiting_ && waiting_->calls.size() - waiting_->head >= kMaxWaitingCalls) {
+      return;  // resumes in finish_inbound
+    }
     if (!take_token()) return;
     reading_ = true;
     ws_.read();
@@ -619,7 +627,7 @@ class ChargerSession final : public Session,
   void on_ws_message(std::string_view message, bool text) {
     reading_ = false;
     if (!text) {
-      close_detail_ = "binary frame";
+      set_close_detail("binary frame");
       close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
       closing_ = true;
       close_code_ = websocket::kCloseUnsupportedData;
@@ -657,27 +665,35 @@ class ChargerSession final : public Session,
                {"action", decoded->message->action}});
   }
 
+  void set_close_detail(std::string detail) {
+    close_detail_ = std::make_unique<std::string>(std::move(detail));
+  }
+  const std::string& close_detail() const {
+    static const std::string kNone;
+    return close_detail_ ? *close_detail_ : kNone;
+  }
+
   void on_read_error(beast::error_code ec) {
     if (close_reason_ == v1::CLOSE_REASON_UNSPECIFIED) {
       if (ec == beast::websocket::error::closed) {
         close_reason_ = v1::CLOSE_REASON_CHARGER_CLOSED;
         const auto& reason = ws_.peer_close_reason();
-        close_detail_ = "close code " + std::to_string(ws_.peer_close_code()) +
-                        (reason.empty() ? "" : ": " + reason);
+        set_close_detail("close code " + std::to_string(ws_.peer_close_code()) +
+                         (reason.empty() ? "" : ": " + reason));
       } else if (ec == beast::error::timeout) {
         close_reason_ = v1::CLOSE_REASON_PING_TIMEOUT;
-        close_detail_ = "no frame or pong within the idle timeout";
+        set_close_detail("no frame or pong within the idle timeout");
       } else if (ec == beast::websocket::error::message_too_big) {
         close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
-        close_detail_ = "frame larger than " + std::to_string(ctx_.config.max_frame_bytes) +
-                        " bytes (closed with 1009)";
+        set_close_detail("frame larger than " + std::to_string(ctx_.config.max_frame_bytes) +
+                         " bytes (closed with 1009)");
       } else if (ec.category() ==
                  beast::websocket::make_error_code(beast::websocket::error::closed).category()) {
         close_reason_ = v1::CLOSE_REASON_PROTOCOL_ERROR;
-        close_detail_ = ec.message();
+        set_close_detail(ec.message());
       } else {
         close_reason_ = v1::CLOSE_REASON_NETWORK_ERROR;
-        close_detail_ = ec.message();
+        set_close_detail(ec.message());
       }
     }
     finalize();
@@ -687,7 +703,8 @@ class ChargerSession final : public Session,
     const int type = peek_message_type(text);
     if ((type == 2 || type == 6) && inbound_busy_) {
       // One CALL at a time per charger keeps its events in order; hold the next one.
-      waiting_.emplace_back(text);
+      if (!waiting_) waiting_ = std::make_unique<Waiting>();
+      waiting_->calls.emplace_back(text);
       return;
     }
     process(text);
@@ -1015,12 +1032,9 @@ class ChargerSession final : public Session,
     worker_.release(std::move(call));
     inbound_busy_ = false;
     if (finalized_) return;
-    while (!inbound_busy_ && waiting_head_ < waiting_.size()) {
-      const std::string next = std::move(waiting_[waiting_head_++]);
-      if (waiting_head_ == waiting_.size()) {
-        waiting_.clear();
-        waiting_head_ = 0;
-      }
+    while (!inbound_busy_ && waiting_) {
+      const std::string next = std::move(waiting_->calls[waiting_->head++]);
+      if (waiting_->head == waiting_->calls.size()) waiting_.reset();
       process(next);
     }
     if (closing_ && !inbound_busy_) {
@@ -1236,11 +1250,14 @@ class ChargerSession final : public Session,
   bool boot_refused_ = false;
   v1::CloseReason close_reason_ = v1::CLOSE_REASON_UNSPECIFIED;
   std::uint16_t close_code_ = websocket::kCloseNormal;
-  std::string close_text_;
-  std::string close_detail_;
+  std::string_view close_text_;                // a literal
+  std::unique_ptr<std::string> close_detail_;  // set at the close (close_detail())
 
-  std::vector<std::string> waiting_;  // CALLs read while another is in progress
-  std::size_t waiting_head_ = 0;
+  struct Waiting {  // CALLs read while another is in progress (rare: kept apart)
+    std::vector<std::string> calls;
+    std::size_t head = 0;
+  };
+  std::unique_ptr<Waiting> waiting_;
 
   // Commands (CSMS -> charger) are rare next to the charger's own traffic: their queue is
   // allocated at the first one, so an idle connection carries a pointer instead of ~170 bytes.
@@ -1437,7 +1454,9 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     switch (a.verdict) {
       case CredentialVerdict::kAccepted:
         profile_ = offered;
-        if (ctx_.auth_throttle != nullptr) {
+        // A charger proven by its certificate is never locked out (verified_client_certificate):
+        // its own address need not be remembered, and 15,000 of them would keep ~1.3 MB for it.
+        if (ctx_.auth_throttle != nullptr && offered != 3) {
           ctx_.auth_throttle->succeeded(charger_id_, address_of(remote_));
         }
         return accept();
@@ -1570,7 +1589,7 @@ Result<void> Connections::Impl::listen(int port, bool tls_port, int& bound) {
     // SO_REUSEPORT: several acceptors on the same port (listen_sockets.h), spread over the
     // threads; the kernel spreads the connections over them.
     Worker* worker = workers[static_cast<std::size_t>(i) % workers.size()].get();
-    auto acceptor = std::make_unique<tcp::acceptor>(worker->ioc);
+    auto acceptor = std::make_unique<ChargerAcceptor>(worker->ioc);
     const tcp::endpoint endpoint(address, static_cast<unsigned short>(bound != 0 ? bound : port));
     acceptor->open(endpoint.protocol(), ec);
     if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
@@ -1599,9 +1618,9 @@ Result<void> Connections::Impl::listen(int port, bool tls_port, int& bound) {
 }
 
 template <bool Tls>
-void Connections::Impl::accept(Worker& worker, tcp::acceptor& acceptor) {
+void Connections::Impl::accept(Worker& worker, ChargerAcceptor& acceptor) {
   acceptor.async_accept(worker.ioc,
-                        [this, &worker, &acceptor](beast::error_code ec, tcp::socket socket) {
+                        [this, &worker, &acceptor](beast::error_code ec, ChargerSocket socket) {
                           if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
                           if (ec) {
                             log::warn("accept failed", {{"error", ec.message()}});
@@ -1618,10 +1637,10 @@ void Connections::Impl::accept(Worker& worker, tcp::acceptor& acceptor) {
 // retried only after 1, 3, 7, 15 s. So a wakeup also takes what else is queued, up to a bound;
 // the acceptor is non-blocking, would_block ends it (any other error, the async accept reports).
 template <bool Tls>
-std::size_t Connections::Impl::take_queued(Worker& worker, tcp::acceptor& acceptor) {
+std::size_t Connections::Impl::take_queued(Worker& worker, ChargerAcceptor& acceptor) {
   std::size_t taken = 0;
   while (taken + 1 < kAcceptBurst && accepting) {
-    tcp::socket next(worker.ioc);
+    ChargerSocket next(worker.ioc);
     beast::error_code ec;
     acceptor.accept(next, ec);
     if (ec) break;
@@ -1632,7 +1651,7 @@ std::size_t Connections::Impl::take_queued(Worker& worker, tcp::acceptor& accept
 }
 
 template <bool Tls>
-void Connections::Impl::start_handshake(Worker& worker, tcp::socket socket) {
+void Connections::Impl::start_handshake(Worker& worker, ChargerSocket socket) {
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   if constexpr (Tls) {

@@ -5,14 +5,23 @@
 // Included by connections.cpp alone.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <utility>
 
 namespace switchyard::gateway {
 
+// A charger's TCP socket (plain or under TLS), bound to its worker's io_context. That executor is
+// a pointer where Asio's default (any_io_executor) takes 48 bytes, in the socket and again in its
+// pending readiness wait: about 80 bytes less per idle connection.
+using ChargerSocket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+using ChargerAcceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp,
+                                                           boost::asio::io_context::executor_type>;
+
 class PlainStream {
  public:
-  using socket_type = boost::asio::ip::tcp::socket;
+  using socket_type = ChargerSocket;
   using executor_type = socket_type::executor_type;
 
   explicit PlainStream(socket_type&& socket) : socket_(std::move(socket)) {

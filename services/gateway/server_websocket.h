@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -105,7 +106,10 @@ class ServerWebSocket {
 
   // The peer's close frame, once one came: its code (1005 when it had none) and reason.
   std::uint16_t peer_close_code() const { return peer_code_; }
-  const std::string& peer_close_reason() const { return peer_reason_; }
+  const std::string& peer_close_reason() const {
+    static const std::string kNone;
+    return peer_reason_ ? *peer_reason_ : kNone;
+  }
 
   // Heap bytes its buffers hold (0 on an idle connection after a tick).
   std::size_t held_bytes() const {
@@ -246,7 +250,7 @@ class ServerWebSocket {
       return;
     }
     peer_code_ = close.code;
-    peer_reason_.assign(close.reason);
+    peer_reason_ = std::make_unique<std::string>(close.reason);
     if (close_sent_) {
       // The answer to our close: the handshake is complete.
       end_after_flush_ = true;
@@ -407,7 +411,7 @@ class ServerWebSocket {
   std::size_t sent_ = 0;      // of sending_
   Steady::time_point last_rx_;
   Steady::time_point close_sent_at_;
-  std::string peer_reason_;
+  std::unique_ptr<std::string> peer_reason_;  // from the peer's close frame
   std::uint16_t peer_code_ = websocket::kCloseNoStatus;
   std::uint8_t fragmented_ = 0;  // opcode of the fragmented message in progress; 0 none
   typename Stream::socket_type::wait_type read_wait_ = Stream::socket_type::wait_read;

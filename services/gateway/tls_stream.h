@@ -22,11 +22,13 @@
 #include <cstring>
 #include <memory>
 
+#include "gateway/plain_stream.h"  // ChargerSocket
+
 namespace switchyard::gateway {
 
 class FdTlsStream {
  public:
-  using socket_type = boost::asio::ip::tcp::socket;
+  using socket_type = ChargerSocket;
   using executor_type = socket_type::executor_type;
 
   FdTlsStream(socket_type&& socket, boost::asio::ssl::context& context)

@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 1) return 0;
   net::ip::tcp::socket client(ioc);
   client.connect(acceptor.local_endpoint());
-  net::ip::tcp::socket server(ioc);
+  PlainStream::socket_type server(ioc);
   acceptor.accept(server);
 
   WebSocketLimits limits;

@@ -81,6 +81,54 @@ class CommandRouterTest : public ::testing::Test {
   CommandRouter router{"pod-a", sessions, owners, peers, std::chrono::seconds(5)};
 };
 
+// The in-memory registry keeps each owner's pod, address and protocol once for all its
+// chargers: what a lookup, a takeover's previous owner and a refresh see is still each charger's.
+TEST(MemoryOwnerRegistry, EveryChargerKeepsItsOwnPodAddressProtocolAndEpoch) {
+  registry::MemoryOwnerRegistry owners;
+  auto claim = [&](const std::string& id, registry::Owner owner) {
+    registry::Claim out;
+    owners.claim(id, owner, [&](Result<registry::Claim> c) { out = *c; });
+    return out;
+  };
+  auto lookup = [&](const std::string& id) {
+    std::optional<registry::Owner> out;
+    owners.lookup(id, [&](Result<std::optional<registry::Owner>> o) { out = *o; });
+    return out;
+  };
+  const auto a = claim("CP1", {"pod-a", 0, "a:1", "ocpp1.6"});
+  const auto b = claim("CP2", {"pod-a", 0, "a:1", "ocpp2.0.1"});
+  const auto c = claim("CP3", {"pod-b", 0, "b:1", "ocpp1.6"});
+  EXPECT_EQ(lookup("CP1")->protocol, "ocpp1.6");
+  EXPECT_EQ(lookup("CP2")->protocol, "ocpp2.0.1");
+  EXPECT_EQ(lookup("CP2")->epoch, b.epoch);
+  EXPECT_EQ(lookup("CP3")->pod, "pod-b");
+  EXPECT_EQ(lookup("CP3")->address, "b:1");
+  EXPECT_EQ(lookup("CP3")->epoch, c.epoch);
+  EXPECT_FALSE(lookup("CP4"));
+
+  const auto taken = claim("CP1", {"pod-b", 0, "b:1", "ocpp2.0.1"});
+  ASSERT_TRUE(taken.previous);
+  EXPECT_EQ(taken.previous->pod, "pod-a");
+  EXPECT_EQ(taken.previous->protocol, "ocpp1.6");
+  EXPECT_EQ(taken.previous->epoch, a.epoch);
+  EXPECT_EQ(lookup("CP1")->pod, "pod-b");
+  EXPECT_EQ(lookup("CP1")->epoch, taken.epoch);
+
+  std::vector<bool> ours;
+  owners.refresh({{"CP1", {"pod-b", taken.epoch, "b:1", "ocpp2.0.1"}},
+                  {"CP2", {"pod-a", a.epoch, "a:1", "ocpp2.0.1"}},
+                  {"CP9", {"pod-c", 77, "c:1", "ocpp2.1"}}},
+                 [&](Result<std::vector<bool>> r) { ours = *r; });
+  EXPECT_EQ(ours, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(lookup("CP9")->pod, "pod-c");
+  EXPECT_EQ(lookup("CP9")->epoch, 77);
+
+  bool released = false;
+  owners.release("CP3", c.epoch, [&](Result<bool> r) { released = *r; });
+  EXPECT_TRUE(released);
+  EXPECT_FALSE(lookup("CP3"));
+}
+
 TEST_F(CommandRouterTest, DeliversLocallyWhenThisPodOwnsTheChargerWithTheSameEpoch) {
   const auto owner = claim("CP1", "pod-a");
   auto session = std::make_shared<FakeSession>("CP1", owner.epoch);

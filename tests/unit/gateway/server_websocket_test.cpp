@@ -54,7 +54,7 @@ class ServerWebSocketTest : public ::testing::Test {
     tcp::acceptor acceptor(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
     client_ = std::make_unique<tcp::socket>(ioc_);
     client_->connect(acceptor.local_endpoint());
-    tcp::socket server(ioc_);
+    PlainStream::socket_type server(ioc_);
     acceptor.accept(server);
     owner_ = std::make_shared<Owner>();
     owner_->ws = std::make_unique<ServerWebSocket<PlainStream, Owner>>(
