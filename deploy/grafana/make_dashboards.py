@@ -173,6 +173,16 @@ gateway_fleet = dashboard(
            description="After --heap-trim-quiet without a connection opening or closing, a pod "
                        "gives the heap's free pages (what a storm of upgrades and boots freed) "
                        "back to the system: RSS falls back to what the connections hold."),
+        ts("OpenSSL small-object heap (--tls-small-objects)",
+           [('sum by (pod) (switchyard_gateway_tls_small_object_bytes{kind="objects"})',
+             "{{pod}} in use"),
+            ('sum by (pod) (switchyard_gateway_tls_small_object_bytes{kind="chunks"})',
+             "{{pod}} chunks")],
+           "bytes",
+           description="OpenSSL's objects of up to 256 bytes (TLS connections' sessions, parsed "
+                       "client certificates) on a heap without malloc's per-object header. "
+                       "Chunks hold those in use and freed ones kept for reuse; heap trims give "
+                       "back the chunks with none in use."),
         row("Messages"),
         ts("Inbound messages by action",
            [(f'sum by (action) (rate(switchyard_gateway_messages_total{{direction="in"}}[{R}]))',

@@ -10,6 +10,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/runtime/core/small_objects.h"
+
 namespace switchyard::gateway {
 namespace {
 
@@ -130,6 +132,15 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                          "--tls-session-timeout, about 1 KB each beyond its connection's")
                      .Register(registry_)
                      .Add({});
+  auto& small = prometheus::BuildGauge()
+                    .Name("switchyard_gateway_tls_small_object_bytes")
+                    .Help(
+                        "OpenSSL's small objects on the headerless heap (--tls-small-objects), as "
+                        "of the last TLS handshake or heap trim: kind=objects in use, "
+                        "kind=chunks resident (objects, freed ones kept for reuse, room)")
+                    .Register(registry_);
+  tls_small_objects_ = &small.Add({{"kind", "objects"}});
+  tls_small_chunks_ = &small.Add({{"kind", "chunks"}});
   tls_expiry_ = &prometheus::BuildGauge()
                      .Name("switchyard_gateway_tls_certificate_expiry_seconds")
                      .Help(
@@ -305,6 +316,14 @@ void GatewayMetrics::tls_loaded(std::string_view result) {
 void GatewayMetrics::tls_handshake(bool resumed, long cached_sessions) {  // NOLINT
   (resumed ? tls_resumed_ : tls_full_)->Increment();
   tls_cached_->Set(static_cast<double>(cached_sessions));
+  small_objects_seen();
+}
+
+void GatewayMetrics::small_objects_seen() {
+  if (!small_objects::used_for_openssl()) return;
+  const auto stats = small_objects::heap().stats();
+  tls_small_objects_->Set(static_cast<double>(stats.object_bytes));
+  tls_small_chunks_->Set(static_cast<double>(stats.chunk_bytes));
 }
 
 void GatewayMetrics::tls_certificate_expiry(double unix_seconds) { tls_expiry_->Set(unix_seconds); }
@@ -329,6 +348,7 @@ void GatewayMetrics::accept_burst(std::size_t connections) {
 }
 
 void GatewayMetrics::heap_trimmed(std::int64_t returned_bytes) {
+  small_objects_seen();
   heap_trims_->Increment();
   heap_returned_->Increment(static_cast<double>(returned_bytes));
 }

@@ -50,6 +50,8 @@ class GatewayMetrics {
   void ownership(std::string_view event);  // claimed, claim_failed, lost, released, evicted
   void drain_closed();
   void heap_trimmed(std::int64_t returned_bytes);
+  // switchyard_gateway_tls_small_object_bytes from the headerless heap, when OpenSSL uses it.
+  void small_objects_seen();
   // A listener took this many connections from the kernel's queue at one readiness.
   void accept_burst(std::size_t connections);
   // Self-fencing (fencing.h): whether Kafka ("kafka") and Redis ("redis") answered the last
@@ -100,6 +102,8 @@ class GatewayMetrics {
   prometheus::Counter* tls_resumed_;
   prometheus::Counter* tls_full_;
   prometheus::Gauge* tls_cached_;
+  prometheus::Gauge* tls_small_objects_;
+  prometheus::Gauge* tls_small_chunks_;
   prometheus::Gauge* tls_expiry_;
 };
 

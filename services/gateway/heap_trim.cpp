@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/small_objects.h"
 #include "gateway/gateway_metrics.h"
 
 namespace switchyard::gateway {
@@ -32,6 +33,7 @@ std::int64_t HeapTrim::rss_bytes() {
 
 std::int64_t HeapTrim::default_trim() {
   const std::int64_t before = rss_bytes();
+  if (small_objects::used_for_openssl()) small_objects::heap().trim();
   malloc_trim(0);
   return before - rss_bytes();
 }

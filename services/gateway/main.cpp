@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   if (config.advertise_address.empty())
     config.advertise_address = "127.0.0.1:" + std::to_string(config.grpc_port);
   log::init("gateway", config.pod_id, log::parse_level(config.log_level));
+  gateway::use_small_objects_for_openssl(config);
   if (auto ports = gateway::check_ports(config); !ports) {
     log::error("cannot start", {{"error", ports.error().message}});
     return 1;

@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
   roaming::add_oicp_settings(settings, ocpi.oicp);
   if (auto code = settings.parse(argc, argv)) return *code;
   log::init("standalone", gw_config.pod_id, log::parse_level(log_level));
+  gateway::use_small_objects_for_openssl(gw_config);
   gw_config.listen_address = listen_address;
   gw_config.grpc_port = grpc_port;
   gw_config.http_port = http_port;

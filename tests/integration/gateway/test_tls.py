@@ -250,6 +250,35 @@ def test_without_the_session_cache_chargers_resume_from_their_tickets(deployment
     assert reused
 
 
+def test_openssl_objects_live_on_the_small_object_heap_unless_turned_off(secured, deployment,
+                                                                            tls, tmp_path):
+    """--tls-small-objects (on by default): OpenSSL's objects of up to 256 bytes sit on the
+    headerless heap, which the metric shows growing with a connection that stays open; with the
+    flag off the pod keeps malloc and the metric stays at 0."""
+    async def hold_open(url, context, check):
+        async with connect(url, ssl=context) as ws:
+            assert (await raw_call(ws, "Heartbeat", {}))[0] == 3
+            check()
+
+    def heap_bytes(pod):
+        return pod.metric("switchyard_gateway_tls_small_object_bytes", kind="objects") or 0
+
+    context = tls.client_context(cn="p3-charger")
+    run(hold_open(secured.ws_url("p3-charger", tls=True), context,
+                  lambda: wait_until(lambda: heap_bytes(secured) > 0, 5,
+                                     "small objects counted after a handshake")))
+    assert secured.metric("switchyard_gateway_tls_small_object_bytes", kind="chunks") >= \
+        heap_bytes(secured)
+
+    credentials = tmp_path / "credentials.csv"
+    credentials.write_text("p3-charger,3,\n")
+    plain = deployment.start_gateway("b", credentials_file=credentials,
+                                     unknown_charger_profile=-1, tls_small_objects="false",
+                                     **tls.gateway_flags())
+    run(hold_open(plain.ws_url("p3-charger", tls=True), context, lambda: None))
+    assert heap_bytes(plain) == 0
+
+
 # -- certificates reloaded without a restart --------------------------------------------------
 
 def served_certificate(port, ca):

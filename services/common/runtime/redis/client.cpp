@@ -303,14 +303,17 @@ Result<std::vector<Reply>> Client::execute_batch_sync(std::vector<Command> comma
   return future.get();
 }
 
-Script::Script(std::string lua) : lua_(std::move(lua)) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(lua_.data()), lua_.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char b : digest) {
-    sha1_.push_back(kHex[b >> 4]);
-    sha1_.push_back(kHex[b & 0xf]);
-  }
+const std::string& Script::sha1() const {
+  std::call_once(sha1_once_, [this] {
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(lua_.data()), lua_.size(), digest);
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned char b : digest) {
+      sha1_.push_back(kHex[b >> 4]);
+      sha1_.push_back(kHex[b & 0xf]);
+    }
+  });
+  return sha1_;
 }
 
 Command Script::build(const char* verb, const std::string& body,
@@ -330,7 +333,7 @@ void Script::call(Client& client, const std::vector<std::string>& keys,
                   const std::vector<std::string>& args, ReplyCallback callback) const {
   Command eval = build("EVAL", lua_, keys, args);
   client.execute(
-      build("EVALSHA", sha1_, keys, args),
+      build("EVALSHA", sha1(), keys, args),
       [&client, eval = std::move(eval), cb = std::move(callback)](Result<Reply> reply) mutable {
         if (!reply && reply.error().message.find("NOSCRIPT") != std::string::npos) {
           client.execute(std::move(eval), std::move(cb));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -65,11 +66,13 @@ class Client {
 };
 
 // A Lua script called with EVALSHA, falling back to EVAL once when the server does not know it
-// (NOSCRIPT after a restart or failover).
+// (NOSCRIPT after a restart or failover). Scripts are constants of namespace scope: the SHA-1 is
+// taken at first use, never during static initialization (OpenSSL must not allocate before main
+// chooses its allocator, see small_objects.h).
 class Script {
  public:
-  explicit Script(std::string lua);
-  const std::string& sha1() const { return sha1_; }
+  explicit Script(std::string lua) : lua_(std::move(lua)) {}
+  const std::string& sha1() const;
   const std::string& source() const { return lua_; }
   void call(Client& client, const std::vector<std::string>& keys,
             const std::vector<std::string>& args, ReplyCallback callback) const;
@@ -80,7 +83,8 @@ class Script {
   Command build(const char* verb, const std::string& body, const std::vector<std::string>& keys,
                 const std::vector<std::string>& args) const;
   std::string lua_;
-  std::string sha1_;
+  mutable std::once_flag sha1_once_;
+  mutable std::string sha1_;
 };
 
 }  // namespace switchyard::redis
