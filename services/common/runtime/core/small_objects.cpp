@@ -48,6 +48,10 @@ struct Heap::Impl {
   std::size_t chunk_of(const void* ptr) const {
     return static_cast<std::size_t>(static_cast<const char*>(ptr) - base) / kChunk;
   }
+  // The size class of an object in the reservation.
+  std::size_t class_at(const void* ptr) const {
+    return chunk_class[chunk_of(ptr)].load(std::memory_order_relaxed) - std::size_t{1};
+  }
 
   // A chunk for class `cls` (its lock held); false when the reservation is used up.
   bool new_chunk(std::size_t cls, Class& k) {
@@ -156,8 +160,7 @@ void* Heap::allocate(std::size_t size) {
 void Heap::release(void* ptr) {
   if (ptr == nullptr) return;
   if (!owns(ptr)) return std::free(ptr);
-  const std::size_t cls =
-      impl_->chunk_class[impl_->chunk_of(ptr)].load(std::memory_order_relaxed) - std::size_t{1};
+  const std::size_t cls = impl_->class_at(ptr);
   Impl::Class& k = impl_->classes[cls];
   std::lock_guard lock(k.mutex);
   *static_cast<void**>(ptr) = k.free;
@@ -172,8 +175,7 @@ void* Heap::reallocate(void* ptr, std::size_t size) {
     return nullptr;
   }
   if (!owns(ptr)) return std::realloc(ptr, size);
-  const std::size_t old =
-      size_of(impl_->chunk_class[impl_->chunk_of(ptr)].load(std::memory_order_relaxed) - 1);
+  const std::size_t old = size_of(impl_->class_at(ptr));
   if (size <= old) return ptr;
   void* moved = allocate(size);
   if (moved == nullptr) return nullptr;  // the old block stays valid
