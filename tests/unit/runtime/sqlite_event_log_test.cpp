@@ -85,6 +85,32 @@ class SqliteEventLogTest : public ::testing::Test {
     EXPECT_EQ(*r, 0U);
   }
 
+  // switchyard_bus_consumed_total of `group` read from `source` (memory or file).
+  double consumed(const std::string& group, const std::string& source) {
+    double total = 0;
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != "switchyard_bus_consumed_total") continue;
+      for (const auto& m : family.metric) {
+        std::map<std::string, std::string> labels;
+        for (const auto& l : m.label) labels[l.name] = l.value;
+        if (labels["group"] == group && labels["source"] == source) total += m.counter.value;
+      }
+    }
+    return total;
+  }
+
+  static std::vector<std::string> values_of(const std::vector<Seen>& seen) {
+    std::vector<std::string> values;
+    for (const auto& s : seen) values.push_back(s.value);
+    return values;
+  }
+
+  static std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
+    std::vector<std::string> values;
+    for (int i = from; i < to; ++i) values.push_back(prefix + std::to_string(i));
+    return values;
+  }
+
   prometheus::Registry registry_;  // outlives log_, which holds its metrics
   std::string path_;
   std::unique_ptr<SqliteEventLog> log_;
@@ -326,6 +352,101 @@ TEST_F(SqliteEventLogTest, MetricsCountPublishedEventsAndLag) {
   EXPECT_EQ(values["switchyard_bus_published_total"], 7);
   EXPECT_EQ(values["switchyard_bus_log_events"], 7);
   EXPECT_EQ(values["switchyard_bus_consumer_lag_events"], 7);
+}
+
+// A consumer that keeps up takes the newest commits from memory: the first poll reads the file
+// (it does not yet know what the group has handled), every later one the tail.
+TEST_F(SqliteEventLogTest, AConsumerThatKeepsUpReadsTheNewestCommitsFromMemory) {
+  log_.reset();
+  log_ = open(&registry_);
+  ASSERT_EQ(publish("t", 5, "old"), 0);
+  auto c = consumer("g", {"t", "u"});
+  EXPECT_EQ(values_of(drain(*c, 5)), numbered("old", 0, 5));
+  EXPECT_EQ(consumed("g", "file"), 5);
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_EQ(publish(round == 1 ? "u" : "t", 10, "r" + std::to_string(round) + "-"), 0);
+    ASSERT_EQ(publish("other", 3), 0);  // not this consumer's topic: skipped
+    auto seen = drain(*c, 10);
+    EXPECT_EQ(values_of(seen), numbered("r" + std::to_string(round) + "-", 0, 10));
+    for (size_t i = 1; i < seen.size(); ++i) EXPECT_GT(seen[i].offset, seen[i - 1].offset);
+    EXPECT_EQ(seen.front().topic, round == 1 ? "u" : "t");
+  }
+  expect_nothing_more(*c);
+  EXPECT_EQ(consumed("g", "memory"), 30);
+  EXPECT_EQ(consumed("g", "file"), 5);
+  // The positions were committed: a consumer on a reopened log starts after them.
+  c.reset();
+  log_.reset();
+  log_ = open();
+  auto again = consumer("g", {"t", "u"});
+  expect_nothing_more(*again);
+}
+
+// Past the tail's budget a consumer falls back to the file, and gets every event once, in order.
+TEST_F(SqliteEventLogTest, AConsumerBehindTheTailReadsTheFileAndMissesNothing) {
+  log_.reset();
+  auto small = SqliteEventLog::open(path_, &registry_, 4096);
+  ASSERT_TRUE(small) << small.error().message;
+  log_ = std::move(*small);
+  auto c = consumer("g", {"t"});
+  expect_nothing_more(*c);
+  ASSERT_EQ(publish("t", 100), 0);  // many commits; the tail keeps only the last few
+  EXPECT_EQ(values_of(drain(*c, 100)), numbered("v", 0, 100));
+  EXPECT_GT(consumed("g", "file"), 0);
+  ASSERT_EQ(publish("t", 3, "w"), 0);
+  EXPECT_EQ(values_of(drain(*c, 3)), numbered("w", 0, 3));
+  expect_nothing_more(*c);
+  EXPECT_EQ(consumed("g", "memory") + consumed("g", "file"), 103);
+}
+
+// A handler error on an event read from memory redelivers that event and skips nothing.
+TEST_F(SqliteEventLogTest, HandlerErrorOnTheTailRedeliversThatEvent) {
+  log_.reset();
+  log_ = open(&registry_);
+  auto c = consumer("g", {"t"});
+  expect_nothing_more(*c);
+  ASSERT_EQ(publish("t", 10), 0);
+  std::vector<std::string> handled;
+  bool failed_once = false;
+  auto handler = [&](const Event& e) -> Result<void> {
+    if (e.value == "v6" && !failed_once) {
+      failed_once = true;
+      return make_error(ErrorCode::kUnavailable, "downstream is down");
+    }
+    handled.emplace_back(e.value);
+    return {};
+  };
+  ASSERT_FALSE(c->poll_once(handler));
+  EXPECT_EQ(handled, numbered("v", 0, 6));
+  auto second = c->poll_once(handler);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(handled, numbered("v", 0, 10));
+  EXPECT_EQ(consumed("g", "memory"), 10);
+  EXPECT_EQ(consumed("g", "file"), 0);
+}
+
+// Another writer on the same file (another process) leaves a gap in this process's tail: the
+// consumer reads its events from the file, in log order with this process's own.
+TEST_F(SqliteEventLogTest, EventsOfAnotherWriterOnTheFileAreNotMissed) {
+  log_.reset();
+  log_ = open(&registry_);
+  auto other = open();
+  auto c = consumer("g", {"t"});
+  expect_nothing_more(*c);
+  auto publish_on = [](SqliteEventLog& log, const std::string& value) {
+    log.publisher().publish("t", "k", value, [](Result<void> r) { EXPECT_TRUE(r); });
+    EXPECT_TRUE(log.publisher().flush(10s));
+  };
+  publish_on(*log_, "a0");
+  EXPECT_EQ(values_of(drain(*c, 1)), std::vector<std::string>{"a0"});
+  publish_on(*other, "b0");
+  publish_on(*log_, "a1");
+  publish_on(*log_, "a2");
+  EXPECT_EQ(values_of(drain(*c, 3)), (std::vector<std::string>{"b0", "a1", "a2"}));
+  publish_on(*log_, "a3");
+  publish_on(*other, "b1");  // after the tail's last: only the file has it
+  EXPECT_EQ(values_of(drain(*c, 2)), (std::vector<std::string>{"a3", "b1"}));
+  expect_nothing_more(*c);
 }
 
 }  // namespace

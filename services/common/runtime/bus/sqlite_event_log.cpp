@@ -27,6 +27,16 @@ Metrics::Metrics(prometheus::Registry* registry) {
              .Name("switchyard_bus_consumer_lag_events")
              .Help("Events of a consumer group's topics after its committed positions")
              .Register(*registry);
+  consumed = &prometheus::BuildCounter()
+                  .Name("switchyard_bus_consumed_total")
+                  .Help(
+                      "Events handed to a consumer group, by where they were read: the "
+                      "in-memory tail of the newest commits, or the file")
+                  .Register(*registry);
+}
+
+prometheus::Counter* Metrics::consumed_from(const std::string& group, const char* source) {
+  return consumed != nullptr ? &consumed->Add({{"group", group}, {"source", source}}) : nullptr;
 }
 
 void Metrics::set_lag(const std::string& group, std::int64_t events) {
@@ -85,8 +95,9 @@ class SqliteEventLogImpl final : public SqliteEventLog {
 }  // namespace
 
 Result<std::unique_ptr<SqliteEventLog>> SqliteEventLog::open(const std::string& path,
-                                                             prometheus::Registry* metrics) {
-  auto shared = std::make_shared<sqlite_log::Shared>(path, metrics);
+                                                             prometheus::Registry* metrics,
+                                                             std::size_t tail_bytes) {
+  auto shared = std::make_shared<sqlite_log::Shared>(path, metrics, tail_bytes);
   auto publisher = sqlite_log::make_publisher(shared);
   if (!publisher) return std::unexpected(publisher.error());
   return std::make_unique<SqliteEventLogImpl>(std::move(shared), std::move(*publisher));

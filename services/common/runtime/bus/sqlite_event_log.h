@@ -1,10 +1,12 @@
 // The event bus of standalone mode: a durable log in a SQLite file. publish() returns once the
 // event is committed to disk (group commit: every publish within a few milliseconds shares one
 // transaction), so the durability rule holds without Kafka. Consumers read in order by topic,
-// one committed position per (group, topic), like Kafka consumer groups.
+// one committed position per (group, topic), like Kafka consumer groups. The newest commits also
+// stay in memory (up to `tail_bytes`), where the consumers of this process that keep up read them.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,9 +22,12 @@ namespace switchyard::bus {
 
 class SqliteEventLog {
  public:
+  static constexpr std::size_t kDefaultTailBytes = 8 << 20;
+
   // Opens (creating if needed) the log in `path`.
   static Result<std::unique_ptr<SqliteEventLog>> open(const std::string& path,
-                                                      prometheus::Registry* metrics);
+                                                      prometheus::Registry* metrics,
+                                                      std::size_t tail_bytes = kDefaultTailBytes);
   virtual ~SqliteEventLog() = default;
 
   // Lives as long as the log; destroying the log commits what is queued and runs every callback.

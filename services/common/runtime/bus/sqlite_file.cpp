@@ -122,4 +122,6 @@ void File::rollback() {
   }
 }
 
+std::int64_t File::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+
 }  // namespace switchyard::bus::sqlite

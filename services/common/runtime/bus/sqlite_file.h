@@ -55,6 +55,8 @@ class File {
   Result<Statement> prepare(std::string_view sql);
   // ROLLBACK when a transaction is open; errors are moot here.
   void rollback();
+  // The rowid the last successful INSERT on this connection gave its row.
+  std::int64_t last_insert_rowid() const;
 
  private:
   struct Close {

@@ -1,7 +1,12 @@
 // The SQLite event log's consumer: reads its topics after the group's committed positions (one
 // per group and topic) in log order, hands each event to the handler, commits what was handled.
+// While it keeps up, it reads the newest commits from the log's in-memory tail rather than the
+// file; behind the tail (at start, after a pause, when another process wrote) it reads the file.
+#include <prometheus/counter.h>
+
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 
 #include "common/runtime/bus/sqlite_file.h"
 #include "common/runtime/bus/sqlite_log_parts.h"
@@ -22,8 +27,20 @@ constexpr auto kLagInterval = std::chrono::seconds(1);
 struct Stored {
   std::int64_t seq;
   size_t topic;  // index into the consumer's topics
-  std::string key;
-  std::string value;
+  std::string_view key;
+  std::string_view value;
+};
+
+// The events of one poll and what their bytes live in.
+struct Polled {
+  std::vector<Stored> events;
+  bool drained = true;  // nothing more was there to read
+  // Every event of the consumer's topics up to this sequence number is in `events` or at or
+  // before the group's positions (-1: not known).
+  std::int64_t through = -1;
+  bool from_tail = false;
+  std::vector<std::shared_ptr<const TailBatch>> batches;  // read from the tail
+  std::deque<std::string> rows;                           // read from the file
 };
 
 // The statements of one consumer, on its own connection.
@@ -67,7 +84,9 @@ class SqliteLogConsumer final : public EventConsumer {
         group_(std::move(group)),
         topics_(std::move(topics)),
         poll_timeout_(poll_timeout),
-        group_lock_(shared_->group_lock(group_)) {}
+        group_lock_(shared_->group_lock(group_)),
+        from_tail_(shared_->metrics.consumed_from(group_, "memory")),
+        from_file_(shared_->metrics.consumed_from(group_, "file")) {}
 
   using EventConsumer::poll_once;
   using EventConsumer::run;
@@ -107,13 +126,14 @@ class SqliteLogConsumer final : public EventConsumer {
   Result<std::size_t> poll_locked(const EventHandler& handler, const FlushHandler& flush) {
     auto positions = load_positions();
     if (!positions) return std::unexpected(positions.error());
-    bool drained = false;
-    auto events = read(*positions, drained);
-    if (!events) return std::unexpected(events.error());
+    Polled polled;
+    if (!read_tail(*positions, polled)) {
+      if (auto r = read_file(*positions, polled); !r) return std::unexpected(r.error());
+    }
     std::vector<std::int64_t> handled_to = *positions;
     size_t handled = 0;
     Result<void> outcome;
-    for (const Stored& e : *events) {
+    for (const Stored& e : polled.events) {
       outcome = handler(Event{topics_[e.topic], e.key, e.value, 0, e.seq});
       if (!outcome) break;  // this event and everything after it come again
       handled_to[e.topic] = e.seq;
@@ -126,7 +146,16 @@ class SqliteLogConsumer final : public EventConsumer {
       }
     }
     if (auto r = save_positions(*positions, handled_to); !r) return std::unexpected(r.error());
-    update_lag(handled_to, drained && handled == events->size());
+    // What the group has now handled everything up to.
+    if (!outcome) {
+      if (polled.through >= 0) through_ = std::max(through_, polled.events[handled].seq - 1);
+    } else if (polled.through >= 0) {
+      through_ = std::max(through_, polled.through);
+    }
+    if (auto* counter = polled.from_tail ? from_tail_ : from_file_; counter != nullptr) {
+      counter->Increment(static_cast<double>(handled));
+    }
+    update_lag(handled_to, polled.drained && handled == polled.events.size());
     if (!outcome) return std::unexpected(outcome.error());
     return handled;
   }
@@ -142,30 +171,62 @@ class SqliteLogConsumer final : public EventConsumer {
     return positions;
   }
 
-  // The next kMaxPoll events of all topics in log order. `drained`: nothing more is there.
-  Result<std::vector<Stored>> read(const std::vector<std::int64_t>& positions, bool& drained) {
-    std::vector<Stored> events;
-    drained = true;
+  // The next kMaxPoll events after the positions from the log's tail, when it holds every event
+  // after through_ and at least one of them is for this consumer. False: read the file (nothing
+  // new here, or the tail does not reach back far enough).
+  bool read_tail(const std::vector<std::int64_t>& positions, Polled& polled) {
+    if (through_ < 0) return false;
+    auto tail = shared_->tail.after(through_);
+    if (!tail) return false;
+    std::int64_t through = tail->last;
+    for (const auto& batch : tail->batches) {
+      for (const TailEvent& e : *batch) {
+        if (e.seq <= through_) continue;
+        const auto topic = std::find(topics_.begin(), topics_.end(), e.topic);
+        if (topic == topics_.end()) continue;
+        const auto t = static_cast<size_t>(topic - topics_.begin());
+        if (e.seq <= positions[t]) continue;
+        if (polled.events.size() == static_cast<size_t>(kMaxPoll)) {
+          polled.drained = false;
+          through = polled.events.back().seq;
+          break;
+        }
+        polled.events.push_back(Stored{e.seq, t, e.key, e.value});
+      }
+      if (!polled.drained) break;
+    }
+    if (polled.events.empty()) return false;
+    polled.through = through;
+    polled.from_tail = true;
+    polled.batches = std::move(tail->batches);
+    return true;
+  }
+
+  // The next kMaxPoll events of all topics in log order, from the file.
+  Result<void> read_file(const std::vector<std::int64_t>& positions, Polled& polled) {
+    // Committed before the reads begin, so a read that drains its topics sees all up to it.
+    const std::int64_t committed = shared_->tail.last();
     for (size_t t = 0; t < topics_.size(); ++t) {
-      const size_t before = events.size();
-      auto r =
-          statements_.read.bind_text(1, topics_[t])
-              .bind_int64(2, positions[t])
-              .bind_int64(3, kMaxPoll)
-              .for_each([&](const sqlite::Statement& row) {
-                events.push_back(Stored{row.column_int64(0), t, std::string(row.column_bytes(1)),
-                                        std::string(row.column_bytes(2))});
-              });
-      if (!r) return std::unexpected(r.error());
-      if (events.size() - before == static_cast<size_t>(kMaxPoll)) drained = false;
+      const size_t before = polled.events.size();
+      auto r = statements_.read.bind_text(1, topics_[t])
+                   .bind_int64(2, positions[t])
+                   .bind_int64(3, kMaxPoll)
+                   .for_each([&](const sqlite::Statement& row) {
+                     const std::string& key = polled.rows.emplace_back(row.column_bytes(1));
+                     const std::string& value = polled.rows.emplace_back(row.column_bytes(2));
+                     polled.events.push_back(Stored{row.column_int64(0), t, key, value});
+                   });
+      if (!r) return r;
+      if (polled.events.size() - before == static_cast<size_t>(kMaxPoll)) polled.drained = false;
     }
-    std::sort(events.begin(), events.end(),
+    std::sort(polled.events.begin(), polled.events.end(),
               [](const Stored& a, const Stored& b) { return a.seq < b.seq; });
-    if (events.size() > static_cast<size_t>(kMaxPoll)) {
-      events.resize(kMaxPoll);
-      drained = false;
+    if (polled.events.size() > static_cast<size_t>(kMaxPoll)) {
+      polled.events.resize(kMaxPoll);
+      polled.drained = false;
     }
-    return events;
+    if (polled.drained) polled.through = committed;
+    return {};
   }
 
   Result<void> save_positions(const std::vector<std::int64_t>& before,
@@ -214,6 +275,11 @@ class SqliteLogConsumer final : public EventConsumer {
   const std::vector<std::string> topics_;
   const std::chrono::milliseconds poll_timeout_;
   std::mutex& group_lock_;
+  prometheus::Counter* const from_tail_;
+  prometheus::Counter* const from_file_;
+  // Every event of the topics up to this sequence number has been handled by the group (-1: not
+  // known yet); the tail serves a poll when it holds every event after it.
+  std::int64_t through_ = -1;
   std::chrono::steady_clock::time_point lag_counted_at_{};
 };
 

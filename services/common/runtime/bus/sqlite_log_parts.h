@@ -14,6 +14,7 @@
 
 #include "common/runtime/bus/event_consumer.h"
 #include "common/runtime/bus/event_publisher.h"
+#include "common/runtime/bus/sqlite_log_tail.h"
 
 namespace prometheus {
 class Counter;
@@ -26,20 +27,24 @@ class Family;
 namespace switchyard::bus::sqlite_log {
 
 // switchyard_bus_published_total, switchyard_bus_log_events,
-// switchyard_bus_consumer_lag_events{group}; all null without a registry.
+// switchyard_bus_consumer_lag_events{group},
+// switchyard_bus_consumed_total{group, source="memory|file"}; all null without a registry.
 struct Metrics {
   explicit Metrics(prometheus::Registry* registry);
   prometheus::Counter* published = nullptr;
   prometheus::Gauge* log_events = nullptr;
   prometheus::Family<prometheus::Gauge>* lag = nullptr;
+  prometheus::Family<prometheus::Counter>* consumed = nullptr;
   void set_lag(const std::string& group, std::int64_t events);
+  // The counter of events `group` took from `source` (null without a registry).
+  prometheus::Counter* consumed_from(const std::string& group, const char* source);
 };
 
 // Shared by the log, its publisher and every consumer (a consumer may outlive the log).
 class Shared {
  public:
-  Shared(std::string file, prometheus::Registry* registry)
-      : path(std::move(file)), metrics(registry) {}
+  Shared(std::string file, prometheus::Registry* registry, std::size_t tail_bytes)
+      : path(std::move(file)), metrics(registry), tail(tail_bytes) {}
 
   // The writer committed a batch: wakes consumers waiting for events.
   void notify_commit();
@@ -57,6 +62,8 @@ class Shared {
 
   const std::string path;
   Metrics metrics;
+  // The newest commits, appended by the writer before it announces them.
+  Tail tail;
 
  private:
   mutable std::mutex mutex_;

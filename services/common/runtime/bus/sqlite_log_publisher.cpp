@@ -102,8 +102,8 @@ class SqliteLogPublisher final : public EventPublisher {
     for (;;) {
       auto batch = next_batch();
       if (batch.empty()) return;
-      auto outcome = commit(batch);
-      finish(batch, outcome);
+      auto committed = commit(batch);
+      finish(batch, committed);
     }
   }
 
@@ -137,10 +137,12 @@ class SqliteLogPublisher final : public EventPublisher {
     wake_at_ = kMaxBatch;
   }
 
-  Result<void> commit(const std::vector<Pending>& batch) {
+  // Inserts the batch in one transaction; the sequence number of its first event.
+  Result<std::int64_t> commit(const std::vector<Pending>& batch) {
     std::lock_guard writing(shared_->write_lock());
-    if (auto r = file_.exec("BEGIN IMMEDIATE"); !r) return r;
+    if (auto r = file_.exec("BEGIN IMMEDIATE"); !r) return std::unexpected(r.error());
     const std::int64_t at = now_ms();
+    std::int64_t first = 0;
     for (const Pending& p : batch) {
       auto r = insert_.bind_text(1, p.topic)
                    .bind_blob(2, p.key)
@@ -149,27 +151,40 @@ class SqliteLogPublisher final : public EventPublisher {
                    .run();
       if (!r) {
         file_.rollback();
-        return r;
+        return std::unexpected(r.error());
       }
+      if (first == 0) first = file_.last_insert_rowid();
     }
     if (auto r = file_.exec("COMMIT"); !r) {
       file_.rollback();
-      return r;
+      return std::unexpected(r.error());
     }
-    return {};
+    return first;
   }
 
-  // Counts and announces a commit, then runs every callback of the batch.
-  void finish(std::vector<Pending>& batch, const Result<void>& outcome) {
-    if (outcome) {
+  // Counts the commit, hands its events to the tail and announces it, then runs every callback
+  // of the batch.
+  void finish(std::vector<Pending>& batch, const Result<std::int64_t>& committed) {
+    Result<void> outcome;
+    if (committed) {
       if (shared_->metrics.published)
         shared_->metrics.published->Increment(static_cast<double>(batch.size()));
       if (shared_->metrics.log_events)
         shared_->metrics.log_events->Increment(static_cast<double>(batch.size()));
+      // One transaction of this connection's inserts: consecutive numbers from `first`.
+      auto events = std::make_shared<TailBatch>();
+      events->reserve(batch.size());
+      std::int64_t seq = *committed;
+      for (Pending& p : batch) {
+        events->push_back(
+            TailEvent{seq++, std::move(p.topic), std::move(p.key), std::move(p.value)});
+      }
+      shared_->tail.append(std::move(events));
       shared_->notify_commit();
     } else {
+      outcome = std::unexpected(committed.error());
       log::error("sqlite event log commit failed",
-                 {{"events", batch.size()}, {"error", outcome.error().message}});
+                 {{"events", batch.size()}, {"error", committed.error().message}});
     }
     for (Pending& p : batch) p.done(outcome);
     {
@@ -193,13 +208,21 @@ class SqliteLogPublisher final : public EventPublisher {
   std::thread writer_;  // last: starts once everything above exists
 };
 
-Result<std::int64_t> count_events(sqlite::File& file) {
-  auto count = file.prepare("SELECT count(*) FROM events");
+struct Contents {
+  std::int64_t events = 0;
+  std::int64_t last_seq = 0;
+};
+
+Result<Contents> contents(sqlite::File& file) {
+  auto count = file.prepare("SELECT count(*), coalesce(max(seq), 0) FROM events");
   if (!count) return std::unexpected(count.error());
-  std::int64_t n = 0;
-  auto r = count->for_each([&](const sqlite::Statement& row) { n = row.column_int64(0); });
+  Contents c;
+  auto r = count->for_each([&](const sqlite::Statement& row) {
+    c.events = row.column_int64(0);
+    c.last_seq = row.column_int64(1);
+  });
   if (!r) return std::unexpected(r.error());
-  return n;
+  return c;
 }
 
 }  // namespace
@@ -210,9 +233,11 @@ Result<std::unique_ptr<EventPublisher>> make_publisher(std::shared_ptr<Shared> s
   auto file = sqlite::File::open(shared->path, sqlite::Sync::kFull);
   if (!file) return std::unexpected(file.error());
   if (auto r = file->exec(kSchema); !r) return std::unexpected(r.error());
-  auto events = count_events(*file);
-  if (!events) return std::unexpected(events.error());
-  if (shared->metrics.log_events) shared->metrics.log_events->Set(static_cast<double>(*events));
+  auto existing = contents(*file);
+  if (!existing) return std::unexpected(existing.error());
+  if (shared->metrics.log_events)
+    shared->metrics.log_events->Set(static_cast<double>(existing->events));
+  shared->tail.reset(existing->last_seq);
   auto insert = file->prepare(
       "INSERT INTO events (topic, key, value, published_at_ms) VALUES (?1, ?2, ?3, ?4)");
   if (!insert) return std::unexpected(insert.error());

@@ -1,0 +1,60 @@
+// The SQLite event log's in-memory tail (see the header).
+#include "common/runtime/bus/sqlite_log_tail.h"
+
+namespace switchyard::bus::sqlite_log {
+
+void Tail::reset(std::int64_t last) {
+  std::lock_guard lock(mutex_);
+  batches_.clear();
+  bytes_ = 0;
+  last_ = last;
+  first_ = last + 1;
+}
+
+void Tail::append(std::shared_ptr<const TailBatch> batch) {
+  if (!batch || batch->empty()) return;
+  const std::size_t size = size_of(*batch);
+  std::lock_guard lock(mutex_);
+  if (batch->front().seq != last_ + 1) {  // a gap: what is held no longer runs on to this
+    batches_.clear();
+    bytes_ = 0;
+    first_ = batch->front().seq;
+  }
+  last_ = batch->back().seq;
+  bytes_ += size;
+  batches_.push_back(std::move(batch));
+  while (bytes_ > max_bytes_ && !batches_.empty()) {
+    bytes_ -= size_of(*batches_.front());
+    batches_.pop_front();
+  }
+  first_ = batches_.empty() ? last_ + 1 : batches_.front()->front().seq;
+}
+
+std::optional<Tail::Snapshot> Tail::after(std::int64_t position) const {
+  std::lock_guard lock(mutex_);
+  if (first_ > position + 1) return std::nullopt;
+  Snapshot snapshot;
+  snapshot.last = last_;
+  auto from = batches_.end();
+  while (from != batches_.begin() && (*std::prev(from))->back().seq > position) --from;
+  snapshot.batches.assign(from, batches_.end());
+  return snapshot;
+}
+
+std::int64_t Tail::last() const {
+  std::lock_guard lock(mutex_);
+  return last_;
+}
+
+std::size_t Tail::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+std::size_t Tail::size_of(const TailBatch& batch) {
+  std::size_t size = sizeof(TailBatch) + batch.size() * sizeof(TailEvent);
+  for (const TailEvent& e : batch) size += e.topic.size() + e.key.size() + e.value.size();
+  return size;
+}
+
+}  // namespace switchyard::bus::sqlite_log
