@@ -1293,6 +1293,20 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
   Handshake(Stream&& stream, Worker& worker, GatewayContext& ctx)
       : stream_(std::move(stream)), worker_(worker), ctx_(ctx), deadline_(stream_.get_executor()) {}
 
+  Handshake(const Handshake&) = delete;
+  Handshake& operator=(const Handshake&) = delete;
+
+  // Refused, timed out or broken after the TLS handshake: the session it cached goes too.
+  ~Handshake() {
+    if constexpr (kTls) {
+      if (tls_done_ && !upgraded_) {
+        if (const long left = forget_session(stream_.native_handle()); left >= 0) {  // NOLINT
+          ctx_.metrics.tls_session_dropped(left);
+        }
+      }
+    }
+  }
+
   void run() {
     if (ctx_.heap_trim != nullptr) ctx_.heap_trim->note();
     beast::error_code ignored;
@@ -1338,6 +1352,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
           return;
         }
         SSL* ssl = self->stream_.native_handle();
+        self->tls_done_ = true;
         retire_resumed_session(ssl);
         self->ctx_.metrics.tls_handshake(SSL_session_reused(ssl) == 1,
                                          SSL_CTX_sess_number(SSL_get_SSL_CTX(ssl)));
@@ -1489,6 +1504,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     auto response =
         switching_protocols(std::string_view(req[http::field::sec_websocket_key]), protocol_);
     const auto early = buffer_.cdata();
+    upgraded_ = true;
     auto session = std::make_shared<ChargerSession<Stream>>(
         std::move(stream_), worker_, ctx_, charger_id_, version, protocol_, profile_, remote_);
     session->start(std::move(response),
@@ -1567,6 +1583,8 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
   GatewayContext& ctx_;
   net::steady_timer deadline_;  // the handshake's (see run())
   bool timed_out_ = false;
+  bool tls_done_ = false;  // the TLS handshake completed
+  bool upgraded_ = false;  // the stream went on to a ChargerSession
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::string remote_;

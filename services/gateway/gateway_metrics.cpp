@@ -319,6 +319,10 @@ void GatewayMetrics::tls_handshake(bool resumed, long cached_sessions) {  // NOL
   small_objects_seen();
 }
 
+void GatewayMetrics::tls_session_dropped(long cached_sessions) {  // NOLINT
+  tls_cached_->Set(static_cast<double>(cached_sessions));
+}
+
 void GatewayMetrics::small_objects_seen() {
   if (!small_objects::used_for_openssl()) return;
   const auto stats = small_objects::heap().stats();

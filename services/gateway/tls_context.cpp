@@ -137,6 +137,15 @@ void retire_resumed_session(SSL* ssl) {
   SSL_SESSION_free(resumed);
 }
 
+long forget_session(SSL* ssl) {  // NOLINT(google-runtime-int)
+  SSL_SESSION* session = SSL_get0_session(ssl);
+  SSL_CTX* ctx = SSL_get_SSL_CTX(ssl);
+  if (session == nullptr || ctx == nullptr || SSL_CTX_remove_session(ctx, session) != 1) {
+    return -1;
+  }
+  return SSL_CTX_sess_number(ctx);
+}
+
 std::vector<std::string> server_tls_files(const GatewayConfig& c) {
   std::vector<std::string> files;
   for (const std::string* f : {&c.tls_certificate, &c.tls_private_key, &c.tls_second_certificate,

@@ -197,14 +197,15 @@ def test_unknown_charger_is_refused_with_404_over_tls(secured, tls):
 
 # -- session resumption ---------------------------------------------------------------------
 
-def upgrade_then_drop(port, context, session=None):
+def upgrade_then_drop(port, context, session=None, charger="p3-charger", status=101):
     """A profile 3 charger's connection, resuming `session` when given, that loses its network
-    once upgraded: the TCP connection ends without a TLS close_notify. Returns (whether the
-    session was resumed, the session to resume next time)."""
+    once answered (`status`: 101 upgraded, or the refusal expected): the TCP connection ends
+    without a TLS close_notify. Returns (whether the session was resumed, the session to resume
+    next time)."""
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)
     wrapped = context.wrap_socket(raw, server_hostname="localhost", session=session)
     key = base64.b64encode(os.urandom(16)).decode()
-    wrapped.sendall((f"GET /ocpp/p3-charger HTTP/1.1\r\nHost: localhost\r\n"
+    wrapped.sendall((f"GET /ocpp/{charger} HTTP/1.1\r\nHost: localhost\r\n"
                      "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n")
                     .encode())
@@ -213,7 +214,7 @@ def upgrade_then_drop(port, context, session=None):
         chunk = wrapped.recv(4096)
         assert chunk, "closed before the upgrade was answered"
         answer += chunk
-    assert answer.startswith(b"HTTP/1.1 101"), answer
+    assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer
     reused, kept = wrapped.session_reused, wrapped.session
     wrapped.shutdown(socket.SHUT_RDWR)  # TCP only: no close_notify
     wrapped.close()
@@ -235,6 +236,28 @@ def test_a_charger_that_lost_its_network_resumes_its_tls_session(secured, tls):
                                       session="resumed") == 3, 5, "3 resumed handshakes counted")
     assert secured.metric("switchyard_gateway_tls_handshakes_total", session="full") == 1
     # Each resumption's new ticket takes the place of the session resumed: one kept, not four.
+    assert secured.metric("switchyard_gateway_tls_cached_sessions") == 1
+
+
+def test_a_refused_chargers_session_leaves_the_cache(secured, tls):
+    """A connection refused after its TLS handshake (here 404, a certificate of a charger the
+    pod does not know) takes its session out of the cache: chargers refused again and again
+    with full handshakes would otherwise fill it (65,536 entries of ~10 KB each with mTLS). Its
+    next try cannot resume; the cache holds only the charger that was let in."""
+    stranger = tls.client_context(cn="stranger")
+    reused, session = upgrade_then_drop(secured.wss_port, stranger, charger="stranger",
+                                        status=404)
+    assert not reused
+    for _ in range(4):
+        reused, session = upgrade_then_drop(secured.wss_port, stranger, session,
+                                            charger="stranger", status=404)
+        assert not reused, "the refused charger's session was still cached"
+    wait_until(lambda: secured.metric("switchyard_gateway_tls_cached_sessions") == 0, 5,
+               "the refused connections' sessions dropped from the cache")
+    reused, _ = upgrade_then_drop(secured.wss_port, tls.client_context(cn="p3-charger"))
+    assert not reused
+    wait_until(lambda: secured.metric("switchyard_gateway_tls_handshakes_total",
+                                      session="full") == 6, 5, "6 full handshakes counted")
     assert secured.metric("switchyard_gateway_tls_cached_sessions") == 1
 
 
