@@ -209,6 +209,20 @@ def _scenario_rows(name, sc, report):
                              _num(r.get("ms"), 3, "ms"),
                              f"{r.get('ratio_to_equal_split')}× equal split"
                              if r.get("ratio_to_equal_split") else ""))
+        el = sc.get("event_log") or {}
+        if "skipped" in el or "error" in el:
+            rows.append(("standalone event log", el.get("skipped") or el.get("error"), ""))
+        elif el:
+            per = el.get("cpu_ns_per_event") or {}
+            floor = per.get("AppendAndSyncFloor")
+            for k, label in (("SqliteEventLog", "event log, CPU per durable event"),
+                             ("SqliteEventLogAndConsumer",
+                              "event log and a consumer keeping up, CPU per event")):
+                if k in per:
+                    rows.append((f"{label} (batches of {el.get('batch')}, "
+                                 f"{el.get('event_bytes')} B)", _num(per[k] / 1e3, 2, "µs"),
+                                 f"{_x((el.get('ratio_to_floor') or {}).get(k))} write + "
+                                 f"fdatasync of the same bytes ({_num(floor / 1e3 if floor else None, 2, 'µs')})"))
     elif name == "throughput":
         echo, echo_cpu = sc.get("echo_msgs_s"), sc.get("echo_cpu_us_per_msg")
         for n in (100, 1000):

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/runtime/bus/sqlite_event_log.h"
+#include "common/runtime/bus/sqlite_file.h"
 #include "support/environment.h"
 
 namespace switchyard::bus {
@@ -354,12 +355,12 @@ TEST_F(SqliteEventLogTest, MetricsCountPublishedEventsAndLag) {
   EXPECT_EQ(values["switchyard_bus_consumer_lag_events"], 7);
 }
 
-// A consumer that keeps up takes the newest commits from memory: the first poll reads the file
-// (it does not yet know what the group has handled), every later one the tail.
+// A consumer that keeps up takes the newest commits from memory; what was committed before the
+// log was opened is only in the file.
 TEST_F(SqliteEventLogTest, AConsumerThatKeepsUpReadsTheNewestCommitsFromMemory) {
+  ASSERT_EQ(publish("t", 5, "old"), 0);
   log_.reset();
   log_ = open(&registry_);
-  ASSERT_EQ(publish("t", 5, "old"), 0);
   auto c = consumer("g", {"t", "u"});
   EXPECT_EQ(values_of(drain(*c, 5)), numbered("old", 0, 5));
   EXPECT_EQ(consumed("g", "file"), 5);
@@ -374,12 +375,48 @@ TEST_F(SqliteEventLogTest, AConsumerThatKeepsUpReadsTheNewestCommitsFromMemory) 
   expect_nothing_more(*c);
   EXPECT_EQ(consumed("g", "memory"), 30);
   EXPECT_EQ(consumed("g", "file"), 5);
-  // The positions were committed: a consumer on a reopened log starts after them.
+  // The positions were committed, "u" moved along with "t" though it had no event since: a
+  // consumer on a reopened log starts after them and reads what comes next from memory.
   c.reset();
   log_.reset();
-  log_ = open();
+  log_ = open(&registry_);  // the same families: the counts go on
   auto again = consumer("g", {"t", "u"});
   expect_nothing_more(*again);
+  ASSERT_EQ(publish("t", 4, "next"), 0);
+  EXPECT_EQ(values_of(drain(*again, 4)), numbered("next", 0, 4));
+  EXPECT_EQ(consumed("g", "memory"), 34);
+  EXPECT_EQ(consumed("g", "file"), 5);
+}
+
+// A file written before the log dropped its topic index and AUTOINCREMENT still opens: its
+// events are read, and new ones follow them.
+TEST_F(SqliteEventLogTest, AFileOfTheEarlierSchemaIsReadAndWrittenOn) {
+  log_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  {
+    auto file = sqlite::File::open(path_, sqlite::Sync::kFull);
+    ASSERT_TRUE(file) << file.error().message;
+    ASSERT_TRUE(file->exec(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
+        " key BLOB NOT NULL, value BLOB NOT NULL, published_at_ms INTEGER NOT NULL);"
+        "CREATE INDEX events_by_topic ON events (topic);"
+        "INSERT INTO events (topic, key, value, published_at_ms) VALUES"
+        " ('t', 'k', 'before0', 0), ('other', 'k', 'x', 0), ('t', 'k', 'before1', 0);"));
+  }
+  log_ = open(&registry_);
+  auto c = consumer("g", {"t"});
+  EXPECT_EQ(values_of(drain(*c, 2)), (std::vector<std::string>{"before0", "before1"}));
+  ASSERT_EQ(publish("t", 3), 0);
+  auto seen = drain(*c, 3);
+  EXPECT_EQ(values_of(seen), numbered("v", 0, 3));
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.front().offset, 4);
+  expect_nothing_more(*c);
+  std::map<std::string, double> values;
+  for (const auto& family : registry_.Collect()) {
+    for (const auto& m : family.metric) values[family.name] += m.gauge.value;
+  }
+  EXPECT_EQ(values["switchyard_bus_log_events"], 6);
 }
 
 // Past the tail's budget a consumer falls back to the file, and gets every event once, in order.

@@ -1,7 +1,10 @@
 // The SQLite event log's consumer: reads its topics after the group's committed positions (one
 // per group and topic) in log order, hands each event to the handler, commits what was handled.
 // While it keeps up, it reads the newest commits from the log's in-memory tail rather than the
-// file; behind the tail (at start, after a pause, when another process wrote) it reads the file.
+// file; behind the tail (after a pause, when another process wrote) it reads the file, in log
+// order from its lowest position, skipping other topics. A poll moves the position of every one
+// of its topics to what it has gone through, events of that topic or not, so the next read
+// starts there and a rarely used topic does not hold the scan back.
 #include <prometheus/counter.h>
 
 #include <algorithm>
@@ -36,8 +39,8 @@ struct Polled {
   std::vector<Stored> events;
   bool drained = true;  // nothing more was there to read
   // Every event of the consumer's topics up to this sequence number is in `events` or at or
-  // before the group's positions (-1: not known).
-  std::int64_t through = -1;
+  // before the group's positions.
+  std::int64_t through = 0;
   bool from_tail = false;
   std::vector<std::shared_ptr<const TailBatch>> batches;  // read from the tail
   std::deque<std::string> rows;                           // read from the file
@@ -46,7 +49,7 @@ struct Polled {
 // The statements of one consumer, on its own connection.
 struct Statements {
   sqlite::Statement positions;  // ?1 group → (topic, seq)
-  sqlite::Statement read;       // ?1 topic, ?2 after seq, ?3 limit → (seq, key, value)
+  sqlite::Statement read;       // ?1 after seq, ?2 limit → (seq, topic, key, value)
   sqlite::Statement save;       // ?1 group, ?2 topic, ?3 seq
   sqlite::Statement lag;        // ?1 topic, ?2 after seq → count
 };
@@ -54,7 +57,7 @@ struct Statements {
 Result<Statements> prepare(sqlite::File& file) {
   auto positions = file.prepare("SELECT topic, seq FROM positions WHERE consumer_group = ?1");
   auto read = file.prepare(
-      "SELECT seq, key, value FROM events WHERE topic = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+      "SELECT seq, topic, key, value FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   // max(): a position never moves back, whoever else commits for the group.
   auto save = file.prepare(
       "INSERT INTO positions (consumer_group, topic, seq) VALUES (?1, ?2, ?3) "
@@ -98,7 +101,7 @@ class SqliteLogConsumer final : public EventConsumer {
   void run(const EventHandler& handler, const FlushHandler& flush, std::stop_token stop) override {
     while (!stop.stop_requested()) {
       auto r = poll(handler, flush, stop);
-      if (r && *r == static_cast<std::size_t>(kMaxPoll)) continue;  // behind: read on at once
+      if (r && behind_) continue;  // more is there: read on at once
       if (r && *r > 0) pause(kBatchWindow, stop);
       if (r) continue;
       log::warn("sqlite event log consumer failed; retrying",
@@ -116,7 +119,7 @@ class SqliteLogConsumer final : public EventConsumer {
     {
       std::lock_guard lock(group_lock_);
       auto handled = poll_locked(handler, flush);
-      if (!handled || *handled > 0) return handled;
+      if (!handled || *handled > 0 || behind_) return handled;
     }
     shared_->wait_for_commit(seen, poll_timeout_, stop);
     std::lock_guard lock(group_lock_);
@@ -126,6 +129,8 @@ class SqliteLogConsumer final : public EventConsumer {
   Result<std::size_t> poll_locked(const EventHandler& handler, const FlushHandler& flush) {
     auto positions = load_positions();
     if (!positions) return std::unexpected(positions.error());
+    // Every event of the topics up to the lowest position is handled.
+    through_ = std::max(through_, *std::min_element(positions->begin(), positions->end()));
     Polled polled;
     if (!read_tail(*positions, polled)) {
       if (auto r = read_file(*positions, polled); !r) return std::unexpected(r.error());
@@ -145,13 +150,12 @@ class SqliteLogConsumer final : public EventConsumer {
                                                     " events failed: " + flushed.error().message);
       }
     }
+    // What the group has now gone through: every topic's position moves there.
+    const std::int64_t through = outcome ? polled.through : polled.events[handled].seq - 1;
+    for (auto& position : handled_to) position = std::max(position, through);
     if (auto r = save_positions(*positions, handled_to); !r) return std::unexpected(r.error());
-    // What the group has now handled everything up to.
-    if (!outcome) {
-      if (polled.through >= 0) through_ = std::max(through_, polled.events[handled].seq - 1);
-    } else if (polled.through >= 0) {
-      through_ = std::max(through_, polled.through);
-    }
+    through_ = std::max(through_, through);
+    behind_ = outcome && !polled.drained;
     if (auto* counter = polled.from_tail ? from_tail_ : from_file_; counter != nullptr) {
       counter->Increment(static_cast<double>(handled));
     }
@@ -175,7 +179,6 @@ class SqliteLogConsumer final : public EventConsumer {
   // after through_ and at least one of them is for this consumer. False: read the file (nothing
   // new here, or the tail does not reach back far enough).
   bool read_tail(const std::vector<std::int64_t>& positions, Polled& polled) {
-    if (through_ < 0) return false;
     auto tail = shared_->tail.after(through_);
     if (!tail) return false;
     std::int64_t through = tail->last;
@@ -202,30 +205,30 @@ class SqliteLogConsumer final : public EventConsumer {
     return true;
   }
 
-  // The next kMaxPoll events of all topics in log order, from the file.
+  // The events after the positions among the next kMaxPoll of the file, in log order.
   Result<void> read_file(const std::vector<std::int64_t>& positions, Polled& polled) {
-    // Committed before the reads begin, so a read that drains its topics sees all up to it.
+    // Committed before the read begins, so a read that reaches the end has seen all up to it.
     const std::int64_t committed = shared_->tail.last();
-    for (size_t t = 0; t < topics_.size(); ++t) {
-      const size_t before = polled.events.size();
-      auto r = statements_.read.bind_text(1, topics_[t])
-                   .bind_int64(2, positions[t])
-                   .bind_int64(3, kMaxPoll)
-                   .for_each([&](const sqlite::Statement& row) {
-                     const std::string& key = polled.rows.emplace_back(row.column_bytes(1));
-                     const std::string& value = polled.rows.emplace_back(row.column_bytes(2));
-                     polled.events.push_back(Stored{row.column_int64(0), t, key, value});
-                   });
-      if (!r) return r;
-      if (polled.events.size() - before == static_cast<size_t>(kMaxPoll)) polled.drained = false;
-    }
-    std::sort(polled.events.begin(), polled.events.end(),
-              [](const Stored& a, const Stored& b) { return a.seq < b.seq; });
-    if (polled.events.size() > static_cast<size_t>(kMaxPoll)) {
-      polled.events.resize(kMaxPoll);
-      polled.drained = false;
-    }
-    if (polled.drained) polled.through = committed;
+    std::int64_t rows = 0;
+    std::int64_t last_row = through_;
+    auto r = statements_.read.bind_int64(1, through_)
+                 .bind_int64(2, kMaxPoll)
+                 .for_each([&](const sqlite::Statement& row) {
+                   ++rows;
+                   const std::int64_t seq = row.column_int64(0);
+                   last_row = seq;
+                   const auto topic =
+                       std::find(topics_.begin(), topics_.end(), row.column_bytes(1));
+                   if (topic == topics_.end()) return;
+                   const auto t = static_cast<size_t>(topic - topics_.begin());
+                   if (seq <= positions[t]) return;
+                   const std::string& key = polled.rows.emplace_back(row.column_bytes(2));
+                   const std::string& value = polled.rows.emplace_back(row.column_bytes(3));
+                   polled.events.push_back(Stored{seq, t, key, value});
+                 });
+    if (!r) return r;
+    polled.drained = rows < kMaxPoll;
+    polled.through = polled.drained ? std::max(committed, last_row) : last_row;
     return {};
   }
 
@@ -277,9 +280,10 @@ class SqliteLogConsumer final : public EventConsumer {
   std::mutex& group_lock_;
   prometheus::Counter* const from_tail_;
   prometheus::Counter* const from_file_;
-  // Every event of the topics up to this sequence number has been handled by the group (-1: not
-  // known yet); the tail serves a poll when it holds every event after it.
-  std::int64_t through_ = -1;
+  // Every event of the topics up to this sequence number has been handled by the group; the
+  // tail serves a poll when it holds every event after it.
+  std::int64_t through_ = 0;
+  bool behind_ = false;  // the last poll left events to read
   std::chrono::steady_clock::time_point lag_counted_at_{};
 };
 

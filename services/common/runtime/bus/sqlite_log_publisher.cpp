@@ -27,13 +27,18 @@ constexpr auto kLingerStep = std::chrono::microseconds(250);  // no new event fo
 // Past this many queued events publish() refuses instead of growing memory without bound.
 constexpr size_t kMaxQueued = 100000;
 
-// seq is AUTOINCREMENT so a number is never reused, even if old events are ever deleted:
-// committed positions refer to it. The index on topic is ordered by seq within a topic.
+// seq is the rowid: one more than the largest at each insert, so a number is never reused
+// while the newest event stays (nothing deletes events; a retention that did would have to keep
+// the newest), and committed positions refer to it. Files made before this schema have seq
+// AUTOINCREMENT, which works the same, a fifth slower (it updates sqlite_sequence on every
+// insert). There is no index on topic: consumers read in seq order and skip other topics, and
+// the index cost a fifth of every insert (tests/bench/event_log_bench); files that have it lose
+// it here.
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS events ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key BLOB NOT NULL,"
+    " seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, key BLOB NOT NULL,"
     " value BLOB NOT NULL, published_at_ms INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS events_by_topic ON events (topic);"
+    "DROP INDEX IF EXISTS events_by_topic;"
     "CREATE TABLE IF NOT EXISTS positions ("
     " consumer_group TEXT NOT NULL, topic TEXT NOT NULL, seq INTEGER NOT NULL,"
     " PRIMARY KEY (consumer_group, topic)) WITHOUT ROWID;";
@@ -213,8 +218,12 @@ struct Contents {
   std::int64_t last_seq = 0;
 };
 
+// Both from the ends of the rowid tree (a count(*) would read the whole table): nothing deletes
+// events, so the numbers between the first and the last are all there.
 Result<Contents> contents(sqlite::File& file) {
-  auto count = file.prepare("SELECT count(*), coalesce(max(seq), 0) FROM events");
+  auto count = file.prepare(
+      "SELECT coalesce(last - first + 1, 0), coalesce(last, 0) FROM"
+      " (SELECT (SELECT min(seq) FROM events) AS first, (SELECT max(seq) FROM events) AS last)");
   if (!count) return std::unexpected(count.error());
   Contents c;
   auto r = count->for_each([&](const sqlite::Statement& row) {
