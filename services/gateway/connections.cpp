@@ -1301,7 +1301,7 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     if constexpr (kTls) {
       if (tls_done_ && !upgraded_) {
         if (const long left = forget_session(stream_.native_handle()); left >= 0) {  // NOLINT
-          ctx_.metrics.tls_session_dropped(left);
+          ctx_.metrics.tls_cached_sessions(left);
         }
       }
     }

@@ -315,11 +315,11 @@ void GatewayMetrics::tls_loaded(std::string_view result) {
 
 void GatewayMetrics::tls_handshake(bool resumed, long cached_sessions) {  // NOLINT
   (resumed ? tls_resumed_ : tls_full_)->Increment();
-  tls_cached_->Set(static_cast<double>(cached_sessions));
+  tls_cached_sessions(cached_sessions);
   small_objects_seen();
 }
 
-void GatewayMetrics::tls_session_dropped(long cached_sessions) {  // NOLINT
+void GatewayMetrics::tls_cached_sessions(long cached_sessions) {  // NOLINT
   tls_cached_->Set(static_cast<double>(cached_sessions));
 }
 

@@ -72,8 +72,8 @@ class GatewayMetrics {
   // A TLS handshake completed: a session resumed (--tls-session-cache) or a full one, and the
   // sessions its context now caches.
   void tls_handshake(bool resumed, long cached_sessions);  // NOLINT(google-runtime-int)
-  // A refused connection's session left the cache, which now holds `cached_sessions`.
-  void tls_session_dropped(long cached_sessions);  // NOLINT(google-runtime-int)
+  // The sessions the TLS context caches (after a refused connection's session left it).
+  void tls_cached_sessions(long cached_sessions);  // NOLINT(google-runtime-int)
 
  private:
   prometheus::Registry& registry_;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <optional>
 
 #include "common/runtime/bus/sqlite_file.h"
 #include "common/runtime/bus/sqlite_log_parts.h"
@@ -41,8 +42,7 @@ struct Polled {
   // Every event of the consumer's topics up to this sequence number is in `events` or at or
   // before the group's positions.
   std::int64_t through = 0;
-  bool from_tail = false;
-  std::vector<std::shared_ptr<const TailBatch>> batches;  // read from the tail
+  std::vector<std::shared_ptr<const TailBatch>> batches;  // read from the tail (else empty)
   std::deque<std::string> rows;                           // read from the file
 };
 
@@ -156,7 +156,7 @@ class SqliteLogConsumer final : public EventConsumer {
     if (auto r = save_positions(*positions, handled_to); !r) return std::unexpected(r.error());
     through_ = std::max(through_, through);
     behind_ = outcome && !polled.drained;
-    if (auto* counter = polled.from_tail ? from_tail_ : from_file_; counter != nullptr) {
+    if (auto* counter = polled.batches.empty() ? from_file_ : from_tail_; counter != nullptr) {
       counter->Increment(static_cast<double>(handled));
     }
     update_lag(handled_to, polled.drained && handled == polled.events.size());
@@ -164,12 +164,18 @@ class SqliteLogConsumer final : public EventConsumer {
     return handled;
   }
 
+  // Where `topic` is in topics_; nullopt when it is not one of them.
+  std::optional<size_t> topic_index(std::string_view topic) const {
+    const auto it = std::find(topics_.begin(), topics_.end(), topic);
+    if (it == topics_.end()) return std::nullopt;
+    return static_cast<size_t>(it - topics_.begin());
+  }
+
   // The committed position of each topic (0: from the beginning).
   Result<std::vector<std::int64_t>> load_positions() {
     std::vector<std::int64_t> positions(topics_.size(), 0);
     auto r = statements_.positions.bind_text(1, group_).for_each([&](const sqlite::Statement& row) {
-      const auto topic = std::find(topics_.begin(), topics_.end(), row.column_bytes(0));
-      if (topic != topics_.end()) positions[topic - topics_.begin()] = row.column_int64(1);
+      if (const auto t = topic_index(row.column_bytes(0))) positions[*t] = row.column_int64(1);
     });
     if (!r) return std::unexpected(r.error());
     return positions;
@@ -185,22 +191,19 @@ class SqliteLogConsumer final : public EventConsumer {
     for (const auto& batch : tail->batches) {
       for (const TailEvent& e : *batch) {
         if (e.seq <= through_) continue;
-        const auto topic = std::find(topics_.begin(), topics_.end(), e.topic);
-        if (topic == topics_.end()) continue;
-        const auto t = static_cast<size_t>(topic - topics_.begin());
-        if (e.seq <= positions[t]) continue;
+        const auto t = topic_index(e.topic);
+        if (!t || e.seq <= positions[*t]) continue;
         if (polled.events.size() == static_cast<size_t>(kMaxPoll)) {
           polled.drained = false;
           through = polled.events.back().seq;
           break;
         }
-        polled.events.push_back(Stored{e.seq, t, e.key, e.value});
+        polled.events.push_back(Stored{e.seq, *t, e.key, e.value});
       }
       if (!polled.drained) break;
     }
     if (polled.events.empty()) return false;
     polled.through = through;
-    polled.from_tail = true;
     polled.batches = std::move(tail->batches);
     return true;
   }
@@ -217,14 +220,11 @@ class SqliteLogConsumer final : public EventConsumer {
                    ++rows;
                    const std::int64_t seq = row.column_int64(0);
                    last_row = seq;
-                   const auto topic =
-                       std::find(topics_.begin(), topics_.end(), row.column_bytes(1));
-                   if (topic == topics_.end()) return;
-                   const auto t = static_cast<size_t>(topic - topics_.begin());
-                   if (seq <= positions[t]) return;
+                   const auto t = topic_index(row.column_bytes(1));
+                   if (!t || seq <= positions[*t]) return;
                    const std::string& key = polled.rows.emplace_back(row.column_bytes(2));
                    const std::string& value = polled.rows.emplace_back(row.column_bytes(3));
-                   polled.events.push_back(Stored{seq, t, key, value});
+                   polled.events.push_back(Stored{seq, *t, key, value});
                  });
     if (!r) return r;
     polled.drained = rows < kMaxPoll;

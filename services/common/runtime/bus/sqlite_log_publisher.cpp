@@ -147,7 +147,6 @@ class SqliteLogPublisher final : public EventPublisher {
     std::lock_guard writing(shared_->write_lock());
     if (auto r = file_.exec("BEGIN IMMEDIATE"); !r) return std::unexpected(r.error());
     const std::int64_t at = now_ms();
-    std::int64_t first = 0;
     for (const Pending& p : batch) {
       auto r = insert_.bind_text(1, p.topic)
                    .bind_blob(2, p.key)
@@ -158,8 +157,9 @@ class SqliteLogPublisher final : public EventPublisher {
         file_.rollback();
         return std::unexpected(r.error());
       }
-      if (first == 0) first = file_.last_insert_rowid();
     }
+    // One transaction of this connection's inserts: consecutive numbers up to the last.
+    const auto first = file_.last_insert_rowid() - static_cast<std::int64_t>(batch.size()) + 1;
     if (auto r = file_.exec("COMMIT"); !r) {
       file_.rollback();
       return std::unexpected(r.error());
@@ -176,7 +176,6 @@ class SqliteLogPublisher final : public EventPublisher {
         shared_->metrics.published->Increment(static_cast<double>(batch.size()));
       if (shared_->metrics.log_events)
         shared_->metrics.log_events->Increment(static_cast<double>(batch.size()));
-      // One transaction of this connection's inserts: consecutive numbers from `first`.
       auto events = std::make_shared<TailBatch>();
       events->reserve(batch.size());
       std::int64_t seq = *committed;

@@ -22,12 +22,12 @@ void Tail::append(std::shared_ptr<const TailBatch> batch) {
   }
   last_ = batch->back().seq;
   bytes_ += size;
-  batches_.push_back(std::move(batch));
+  batches_.push_back(Held{std::move(batch), size});
   while (bytes_ > max_bytes_ && !batches_.empty()) {
-    bytes_ -= size_of(*batches_.front());
+    bytes_ -= batches_.front().bytes;
     batches_.pop_front();
   }
-  first_ = batches_.empty() ? last_ + 1 : batches_.front()->front().seq;
+  first_ = batches_.empty() ? last_ + 1 : batches_.front().batch->front().seq;
 }
 
 std::optional<Tail::Snapshot> Tail::after(std::int64_t position) const {
@@ -36,8 +36,8 @@ std::optional<Tail::Snapshot> Tail::after(std::int64_t position) const {
   Snapshot snapshot;
   snapshot.last = last_;
   auto from = batches_.end();
-  while (from != batches_.begin() && (*std::prev(from))->back().seq > position) --from;
-  snapshot.batches.assign(from, batches_.end());
+  while (from != batches_.begin() && std::prev(from)->batch->back().seq > position) --from;
+  for (; from != batches_.end(); ++from) snapshot.batches.push_back(from->batch);
   return snapshot;
 }
 

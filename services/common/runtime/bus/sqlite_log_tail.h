@@ -55,7 +55,11 @@ class Tail {
 
   mutable std::mutex mutex_;
   const std::size_t max_bytes_;
-  std::deque<std::shared_ptr<const TailBatch>> batches_;
+  struct Held {
+    std::shared_ptr<const TailBatch> batch;
+    std::size_t bytes;  // size_of(*batch)
+  };
+  std::deque<Held> batches_;
   std::size_t bytes_ = 0;
   std::int64_t last_ = 0;
   std::int64_t first_ = 1;  // the oldest event held; last_ + 1 when none is
