@@ -131,6 +131,16 @@ def test_a_backlog_beyond_the_kernels_cap_is_spread_over_several_listening_socke
     run(heartbeats())
 
 
+def all_threads_stopped(pid):
+    states = []
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+        except (FileNotFoundError, IndexError):
+            continue  # a thread that ended
+    return bool(states) and all(state in ("T", "t") for state in states)
+
+
 def test_a_burst_of_connections_is_taken_from_the_accept_queue_at_once(deployment):
     """While the pod cannot run (stopped), the kernel queues 50 connections; when it runs again,
     one wakeup of the listener takes them all (up to 256) instead of one per turn of the loop, so
@@ -143,6 +153,9 @@ def test_a_burst_of_connections_is_taken_from_the_accept_queue_at_once(deploymen
     sockets = []
     gateway.process.send_signal(signal.SIGSTOP)
     try:
+        # A signal stops the threads when each next runs: until all are stopped, the I/O thread
+        # could still take the first connections one wakeup each (9 wakeups in one run).
+        wait_until(lambda: all_threads_stopped(gateway.process.pid), 5, "every thread stopped")
         for _ in range(50):
             sockets.append(socket.create_connection(("127.0.0.1", gateway.ws_port), timeout=5))
     finally:

@@ -152,10 +152,11 @@ class RdProducer final : public Producer,
     return wake_[0];
   }
 
-  // Empties the pipe before polling: a report queued after the poll writes it again.
+  // Empties the pipe before polling: a report queued after the poll writes it again. A read
+  // shorter than the buffer emptied it (one byte per wake-up): no second read to see EAGAIN.
   void serve_deliveries() override {
     char drained[64];
-    while (::read(wake_[0], drained, sizeof drained) > 0) {
+    while (::read(wake_[0], drained, sizeof drained) == static_cast<ssize_t>(sizeof drained)) {
     }
     producer_->poll(0);
     if (metrics_.in_flight) metrics_.in_flight->Set(static_cast<double>(in_flight_.load()));

@@ -23,7 +23,7 @@ struct ProducerConfig {
   std::string brokers = "127.0.0.1:9092";
   std::string client_id = "switchyard";
   // How long librdkafka may wait to batch messages. Small: the charger waits for the ack.
-  std::chrono::milliseconds linger{2};
+  std::chrono::milliseconds linger{1};
   // Upper bound from produce() to the delivery callback (librdkafka message.timeout.ms).
   std::chrono::milliseconds delivery_timeout{30000};
   // Local queue bound; produce() fails with RESOURCE_EXHAUSTED beyond it (back-pressure).
