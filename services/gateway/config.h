@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/runtime/core/error.h"
+#include "common/runtime/kafka/producer.h"
 
 namespace switchyard {
 class Settings;
@@ -97,10 +98,8 @@ struct GatewayConfig {
 
   // Kafka.
   std::string kafka_brokers = "127.0.0.1:9092";
-  // How long librdkafka may hold events to send them in one request. It batches per partition,
-  // so at fleet rates (events spread over the partitions) a longer wait saves next to nothing,
-  // while a charger with one CALL in flight waits all of it for every acknowledgement.
-  std::chrono::milliseconds kafka_linger{1};
+  // How long librdkafka may hold events to send them in one request (kafka::kDefaultLinger).
+  std::chrono::milliseconds kafka_linger = kafka::kDefaultLinger;
   std::string events_topic = "ocpp.events.v1";
   int events_topic_partitions = 12;
   // The whole budget to make an event durable; past it the charger gets InternalError.
