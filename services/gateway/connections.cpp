@@ -1296,15 +1296,9 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
   Handshake(const Handshake&) = delete;
   Handshake& operator=(const Handshake&) = delete;
 
-  // Refused, timed out or broken after the TLS handshake: the session it cached goes too.
+  // Timed out or broken after the TLS handshake: the session it cached goes too.
   ~Handshake() {
-    if constexpr (kTls) {
-      if (tls_done_ && !upgraded_) {
-        if (const long left = forget_session(stream_.native_handle()); left >= 0) {  // NOLINT
-          ctx_.metrics.tls_cached_sessions(left);
-        }
-      }
-    }
+    if (!upgraded_) forget_tls_session();
   }
 
   void run() {
@@ -1547,7 +1541,22 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
                {"share", ctx_.config.admission_address_share}});
   }
 
+  // The session of a connection that is not let in leaves the cache: at once when it is refused,
+  // before the refusal is written (a charger that reconnects the moment it reads the answer
+  // must not find it), else when the handshake ends.
+  void forget_tls_session() {
+    if constexpr (kTls) {
+      if (tls_done_ && !session_forgotten_) {
+        session_forgotten_ = true;
+        if (const long left = forget_session(stream_.native_handle()); left >= 0) {  // NOLINT
+          ctx_.metrics.tls_cached_sessions(left);
+        }
+      }
+    }
+  }
+
   void refuse(http::status status, std::string_view reason, std::string body) {
+    forget_tls_session();
     ctx_.metrics.handshake_refused(reason);
     // A storm (or flood) refused for overload would write a line per charger: the metric
     // counts those.
@@ -1583,8 +1592,9 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
   GatewayContext& ctx_;
   net::steady_timer deadline_;  // the handshake's (see run())
   bool timed_out_ = false;
-  bool tls_done_ = false;  // the TLS handshake completed
-  bool upgraded_ = false;  // the stream went on to a ChargerSession
+  bool tls_done_ = false;           // the TLS handshake completed
+  bool upgraded_ = false;           // the stream went on to a ChargerSession
+  bool session_forgotten_ = false;  // its TLS session left the cache
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::string remote_;
@@ -1796,6 +1806,7 @@ void Connections::stop() {
     if (worker->thread.joinable()) worker->thread.join();
   }
   impl_->forget_deliveries();  // on the first worker's io_context
+  impl_->tls_timer.reset();    // on it too: it must go before the io_context does
   impl_->workers.clear();
 }
 
