@@ -1,7 +1,7 @@
 // switchyard-standalone: the whole CSMS in one process for development, evaluation and small
 // sites. Gateway, auth, transactions, status, smart charging and roaming (OCPI) share one SQLite
-// database;
-// events go through a durable SQLite log instead of Kafka, ownership through an in-process
+// database; events go through a durable log of segment files instead of Kafka (its consumer
+// groups' positions in a SQLite file of their own), ownership through an in-process
 // registry, and the services call each other over in-process gRPC channels, the same interfaces
 // as distributed.
 #include <grpcpp/grpcpp.h>
@@ -13,7 +13,7 @@
 #include "auth/auth.h"
 #include "auth/grpc_api.h"
 #include "auth/sql_store.h"
-#include "common/runtime/bus/sqlite_event_log.h"
+#include "common/runtime/bus/event_log.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
 #include "common/runtime/grpc/status.h"
@@ -86,7 +86,9 @@ int main(int argc, char** argv) {
            "SmartCharging, Roaming)")
       .add("http-port", http_port, "HTTP side port: /metrics, /healthz, /readyz, OCPI under /ocpi")
       .add("database", database, "SQLite file of every service's tables (created if missing)")
-      .add("event-log", event_log, "SQLite file of the event log (default: <database>-events)")
+      .add("event-log", event_log,
+           "The event log: its consumers' positions in this SQLite file, its events in the "
+           "directory <event-log>-segments (default: <database>-events)")
       .add("accept-unknown-chargers", auth_config.accept_unknown_chargers,
            "Accept chargers that are not registered and register them (with a warning)")
       .add("heartbeat-interval", auth_config.default_heartbeat_interval_s,
@@ -144,7 +146,7 @@ int main(int argc, char** argv) {
     if (auto m = sql::migrate(**db, migrations, scope); !m)
       return fail(std::string(scope) + ": " + m.error().message);
   }
-  auto log_store = bus::SqliteEventLog::open(event_log, &metrics);
+  auto log_store = bus::EventLog::open(event_log, &metrics);
   if (!log_store) return fail(log_store.error().message);
   bus::EventPublisher& publisher = (*log_store)->publisher();
 

@@ -13,13 +13,13 @@
 #include <string>
 #include <thread>
 
-#include "common/runtime/bus/sqlite_event_log.h"
+#include "common/runtime/bus/event_log.h"
 
 namespace {
 
 using namespace std::chrono_literals;
 using switchyard::Result;
-using switchyard::bus::SqliteEventLog;
+using switchyard::bus::EventLog;
 
 constexpr std::size_t kEventBytes = 900;  // a normalized MeterValues with its raw frame
 
@@ -34,11 +34,13 @@ std::string scratch(const char* name) {
   const auto path = std::filesystem::temp_directory_path() /
                     (std::string("switchyard-bench-") + name + "-" + std::to_string(getpid()));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+  std::filesystem::remove_all(path.string() + "-segments");
   return path.string();
 }
 
 void remove_files(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  std::filesystem::remove_all(path + "-segments");
 }
 
 // The floor: the batch's bytes appended with one write() and made durable with one fdatasync().
@@ -64,7 +66,7 @@ void BM_AppendAndSyncFloor(benchmark::State& state) {
 void publish_batches(benchmark::State& state, bool with_consumer) {
   const auto batch = static_cast<int>(state.range(0));
   const std::string path = scratch(with_consumer ? "log-consumed" : "log");
-  auto log = SqliteEventLog::open(path, nullptr);
+  auto log = EventLog::open(path, nullptr);
   if (!log) {
     state.SkipWithError(log.error().message.c_str());
     return;
@@ -103,12 +105,12 @@ void publish_batches(benchmark::State& state, bool with_consumer) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-void BM_SqliteEventLog(benchmark::State& state) { publish_batches(state, false); }
-void BM_SqliteEventLogAndConsumer(benchmark::State& state) { publish_batches(state, true); }
+void BM_EventLog(benchmark::State& state) { publish_batches(state, false); }
+void BM_EventLogAndConsumer(benchmark::State& state) { publish_batches(state, true); }
 
 BENCHMARK(BM_AppendAndSyncFloor)->Arg(100)->MeasureProcessCPUTime()->UseRealTime();
-BENCHMARK(BM_SqliteEventLog)->Arg(100)->MeasureProcessCPUTime()->UseRealTime();
-BENCHMARK(BM_SqliteEventLogAndConsumer)->Arg(100)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK(BM_EventLog)->Arg(100)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK(BM_EventLogAndConsumer)->Arg(100)->MeasureProcessCPUTime()->UseRealTime();
 
 }  // namespace
 

@@ -215,8 +215,8 @@ def _scenario_rows(name, sc, report):
         elif el:
             per = el.get("cpu_ns_per_event") or {}
             floor = per.get("AppendAndSyncFloor")
-            for k, label in (("SqliteEventLog", "event log, CPU per durable event"),
-                             ("SqliteEventLogAndConsumer",
+            for k, label in (("EventLog", "event log, CPU per durable event"),
+                             ("EventLogAndConsumer",
                               "event log and a consumer keeping up, CPU per event")):
                 if k in per:
                     rows.append((f"{label} (batches of {el.get('batch')}, "

@@ -299,6 +299,14 @@ class Standalone:
     def print_logs(self):
         self.process.print_log()
 
+    @property
+    def stored_files(self):
+        """Every file the standalone keeps its data in: the database, its WAL, the event log's
+        positions and its segment files."""
+        directory = Path(self.process.flags["database"]).parent
+        return [p for f in directory.glob("switchyard.db*")
+                for p in ([f] if f.is_file() else f.rglob("*")) if p.is_file()]
+
 
 class Stack:
     """The distributed stack of one test: gateway pods on the test's events topic and Redis prefix

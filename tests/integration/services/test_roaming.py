@@ -671,7 +671,7 @@ def test_no_token_in_the_log_and_only_hashes_of_ours_stored(standalone, tmp_path
         hashes = {row[1] for row in rows}
         assert hashlib.sha256(theirs.token_to_switchyard.encode()).hexdigest() in hashes, rows
         assert hashlib.sha256(ours.token_to_switchyard.encode()).hexdigest() in hashes, rows
-        stored = b"".join(f.read_bytes() for f in tmp_path.glob("switchyard.db*"))
+        stored = b"".join(f.read_bytes() for f in standalone.stored_files)
         for token in (theirs.token_to_switchyard, ours.token_to_switchyard):
             assert token.encode() not in stored, "a token we issued is stored in clear"
     log = standalone.process.log()

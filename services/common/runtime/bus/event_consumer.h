@@ -1,6 +1,6 @@
 // The port through which services consume event topics: a Kafka consumer group in production, a
-// durable SQLite log in standalone mode. Offsets are committed only after the handler processed
-// the event (at-least-once); handlers are idempotent on the event id.
+// durable log of segment files in standalone mode. Offsets are committed only after the handler
+// processed the event (at-least-once); handlers are idempotent on the event id.
 #pragma once
 
 #include <chrono>

@@ -38,8 +38,8 @@ class EventPublisher {
   // that an acknowledgement does not wake a thread of the publisher's and then the loop's: from
   // now on the publisher only marks the returned descriptor readable (level-triggered: it stays
   // so until served), and the loop calls serve_deliveries() on it. nullopt: this publisher
-  // cannot (its callbacks stay where they are; the SQLite log's run on its writer thread).
-  // flush() still runs waiting callbacks on the thread that calls it.
+  // cannot (its callbacks stay where they are; the standalone's event log's run on its writer
+  // thread). flush() still runs waiting callbacks on the thread that calls it.
   virtual std::optional<int> take_deliveries() { return std::nullopt; }
   // Runs the callbacks waiting now; after take_deliveries(), when its descriptor is readable.
   virtual void serve_deliveries() {}

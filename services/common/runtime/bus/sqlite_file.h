@@ -1,4 +1,4 @@
-// A sqlite3 connection and its prepared statements as RAII values, for the SQLite event log
+// A sqlite3 connection and its prepared statements as RAII values, for the event log's positions
 // (internal to the bus library; services never include sqlite3).
 #pragma once
 

@@ -1,7 +1,7 @@
-// The newest events of the SQLite event log, kept in memory by the writer after each commit, so a
-// consumer in the same process that keeps up reads them there instead of from the file (a read
-// from the file costs SQLite's statement, the page reads and a copy of every row; at 30,000
-// events/s, four consumers reading from the file took a quarter of the standalone's CPU). The
+// The newest events of the event log, kept in memory by the writer after each commit, so a
+// consumer in the same process that keeps up reads them there instead of from the segment files
+// (a read from a file costs the reads and a copy of every record; at 30,000 events/s, four
+// consumers reading the log's file took a quarter of the standalone's CPU). The
 // tail holds one run of consecutive sequence numbers: a commit that does not follow on from the
 // last (another process wrote to the file in between) starts it over, and the oldest commits go
 // once it holds more than its byte budget. A consumer that fell behind it reads from the file.
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace switchyard::bus::sqlite_log {
+namespace switchyard::bus::event_log {
 
 struct TailEvent {
   std::int64_t seq = 0;
@@ -65,4 +65,4 @@ class Tail {
   std::int64_t first_ = 1;  // the oldest event held; last_ + 1 when none is
 };
 
-}  // namespace switchyard::bus::sqlite_log
+}  // namespace switchyard::bus::event_log

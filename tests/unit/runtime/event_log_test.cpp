@@ -6,9 +6,11 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 
-#include "common/runtime/bus/sqlite_event_log.h"
+#include "common/runtime/bus/event_log.h"
+#include "common/runtime/bus/log_segments.h"
 #include "common/runtime/bus/sqlite_file.h"
 #include "support/environment.h"
 
@@ -24,7 +26,7 @@ struct Seen {
   std::int64_t offset;
 };
 
-class SqliteEventLogTest : public ::testing::Test {
+class EventLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ =
@@ -34,10 +36,11 @@ class SqliteEventLogTest : public ::testing::Test {
   void TearDown() override {
     log_.reset();
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+    std::filesystem::remove_all(path_ + "-segments");
   }
 
-  std::unique_ptr<SqliteEventLog> open(prometheus::Registry* metrics = nullptr) {
-    auto log = SqliteEventLog::open(path_, metrics);
+  std::unique_ptr<EventLog> open(prometheus::Registry* metrics = nullptr) {
+    auto log = EventLog::open(path_, metrics);
     EXPECT_TRUE(log) << log.error().message;
     return log ? std::move(*log) : nullptr;
   }
@@ -114,10 +117,10 @@ class SqliteEventLogTest : public ::testing::Test {
 
   prometheus::Registry registry_;  // outlives log_, which holds its metrics
   std::string path_;
-  std::unique_ptr<SqliteEventLog> log_;
+  std::unique_ptr<EventLog> log_;
 };
 
-TEST_F(SqliteEventLogTest, EveryCallbackSucceedsOnceTheEventIsCommitted) {
+TEST_F(EventLogTest, EveryCallbackSucceedsOnceTheEventIsCommitted) {
   std::atomic<int> ok{0};
   const std::string binary("\0\xff\x01proto", 8);
   std::vector<std::string> values = {binary, "", "plain"};
@@ -140,7 +143,7 @@ TEST_F(SqliteEventLogTest, EveryCallbackSucceedsOnceTheEventIsCommitted) {
   }
 }
 
-TEST_F(SqliteEventLogTest, TwoGroupsEachReadEveryEventInOrder) {
+TEST_F(EventLogTest, TwoGroupsEachReadEveryEventInOrder) {
   for (int i = 0; i < 50; ++i) {
     log_->publisher().publish(i % 2 ? "b" : "a", "k", std::to_string(i),
                               [](Result<void> r) { EXPECT_TRUE(r); });
@@ -164,7 +167,7 @@ TEST_F(SqliteEventLogTest, TwoGroupsEachReadEveryEventInOrder) {
   expect_nothing_more(*only_a);
 }
 
-TEST_F(SqliteEventLogTest, HandlerErrorRedeliversThatEventAndSkipsNothing) {
+TEST_F(EventLogTest, HandlerErrorRedeliversThatEventAndSkipsNothing) {
   ASSERT_EQ(publish("t", 10), 0);
   auto c = consumer("g", {"t"});
   std::vector<std::string> handled;
@@ -188,7 +191,7 @@ TEST_F(SqliteEventLogTest, HandlerErrorRedeliversThatEventAndSkipsNothing) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(handled[i], "v" + std::to_string(i));
 }
 
-TEST_F(SqliteEventLogTest, FlushRunsOncePerPollAndItsFailureRedeliversThePoll) {
+TEST_F(EventLogTest, FlushRunsOncePerPollAndItsFailureRedeliversThePoll) {
   ASSERT_EQ(publish("t", 10), 0);
   auto c = consumer("g", {"t"});
   std::vector<std::string> handled;
@@ -226,7 +229,7 @@ TEST_F(SqliteEventLogTest, FlushRunsOncePerPollAndItsFailureRedeliversThePoll) {
   EXPECT_EQ(flushes, 2);  // an empty poll flushes nothing
 }
 
-TEST_F(SqliteEventLogTest, ReopenedLogKeepsEventsAndCommittedPositions) {
+TEST_F(EventLogTest, ReopenedLogKeepsEventsAndCommittedPositions) {
   ASSERT_EQ(publish("t", 10, "old"), 0);
   {
     auto c = consumer("g", {"t"});
@@ -248,7 +251,37 @@ TEST_F(SqliteEventLogTest, ReopenedLogKeepsEventsAndCommittedPositions) {
   EXPECT_EQ(everything.back().value, "new4");
 }
 
-TEST_F(SqliteEventLogTest, ConsumersOfOneGroupShareItsPosition) {
+// Positions saved against segments that are gone (the directory lost, or an empty one put in
+// its place): the log refuses to open rather than let groups skip every new event up to them.
+TEST_F(EventLogTest, PositionsPastTheSegmentsEndRefuseTheOpen) {
+  ASSERT_EQ(publish("t", 4), 0);
+  {
+    auto c = consumer("g", {"t"});
+    ASSERT_EQ(drain(*c, 4).size(), 4U);
+  }
+  log_.reset();
+  std::filesystem::remove_all(path_ + "-segments");
+  auto reopened = EventLog::open(path_, nullptr);
+  ASSERT_FALSE(reopened);
+  EXPECT_EQ(reopened.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(reopened.error().message.find("were the segments lost or replaced"), std::string::npos)
+      << reopened.error().message;
+}
+
+// An event too large for a record fails its own publish at once; the others go on.
+TEST_F(EventLogTest, AnEventOverTheRecordLimitFailsAtOnce) {
+  std::optional<Result<void>> outcome;
+  log_->publisher().publish("t", "k", std::string(segments::kMaxRecordBytes, 'x'),
+                            [&](Result<void> r) { outcome = std::move(r); });
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_FALSE(*outcome);
+  EXPECT_EQ(outcome->error().code, ErrorCode::kInvalidArgument);
+  auto c = consumer("g", {"t"});
+  ASSERT_EQ(publish("t", 1), 0);
+  EXPECT_EQ(values_of(drain(*c, 1)), numbered("v", 0, 1));
+}
+
+TEST_F(EventLogTest, ConsumersOfOneGroupShareItsPosition) {
   ASSERT_EQ(publish("t", 20), 0);
   auto first = consumer("g", {"t"});
   auto second = consumer("g", {"t"});
@@ -257,7 +290,7 @@ TEST_F(SqliteEventLogTest, ConsumersOfOneGroupShareItsPosition) {
   expect_nothing_more(*second);
 }
 
-TEST_F(SqliteEventLogTest, FlushWaitsForEveryCallback) {
+TEST_F(EventLogTest, FlushWaitsForEveryCallback) {
   std::atomic<int> called{0};
   for (int i = 0; i < 3000; ++i) {
     log_->publisher().publish("t", "k", std::to_string(i), [&](Result<void> r) {
@@ -270,7 +303,7 @@ TEST_F(SqliteEventLogTest, FlushWaitsForEveryCallback) {
   EXPECT_EQ(log_->publisher().in_flight(), 0U);
 }
 
-TEST_F(SqliteEventLogTest, ConcurrentPublishersLoseNothingAndKeepTheirOrder) {
+TEST_F(EventLogTest, ConcurrentPublishersLoseNothingAndKeepTheirOrder) {
   constexpr int kThreads = 4;
   constexpr int kEach = 500;
   std::atomic<int> failed{0};
@@ -296,7 +329,7 @@ TEST_F(SqliteEventLogTest, ConcurrentPublishersLoseNothingAndKeepTheirOrder) {
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(next["p" + std::to_string(t)], kEach);
 }
 
-TEST_F(SqliteEventLogTest, PollWakesWhenAnEventIsPublished) {
+TEST_F(EventLogTest, PollWakesWhenAnEventIsPublished) {
   auto waiting = log_->consumer("g", {"t"}, 20s);
   ASSERT_TRUE(waiting);
   std::jthread publisher([&] {
@@ -311,7 +344,7 @@ TEST_F(SqliteEventLogTest, PollWakesWhenAnEventIsPublished) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
 }
 
-TEST_F(SqliteEventLogTest, RunHandlesEventsUntilStopped) {
+TEST_F(EventLogTest, RunHandlesEventsUntilStopped) {
   auto c = consumer("g", {"t"});
   std::atomic<int> handled{0};
   std::jthread runner([&](std::stop_token stop) {
@@ -332,13 +365,13 @@ TEST_F(SqliteEventLogTest, RunHandlesEventsUntilStopped) {
   runner.join();  // returns: run() noticed the stop
 }
 
-TEST_F(SqliteEventLogTest, ConsumerNeedsAGroupAndTopics) {
+TEST_F(EventLogTest, ConsumerNeedsAGroupAndTopics) {
   auto no_topics = log_->consumer("g", {});
   ASSERT_FALSE(no_topics);
   EXPECT_EQ(no_topics.error().code, ErrorCode::kInvalidArgument);
 }
 
-TEST_F(SqliteEventLogTest, MetricsCountPublishedEventsAndLag) {
+TEST_F(EventLogTest, MetricsCountPublishedEventsAndLag) {
   log_.reset();
   log_ = open(&registry_);
   ASSERT_EQ(publish("t", 7), 0);
@@ -357,7 +390,7 @@ TEST_F(SqliteEventLogTest, MetricsCountPublishedEventsAndLag) {
 
 // A consumer that keeps up takes the newest commits from memory; what was committed before the
 // log was opened is only in the file.
-TEST_F(SqliteEventLogTest, AConsumerThatKeepsUpReadsTheNewestCommitsFromMemory) {
+TEST_F(EventLogTest, AConsumerThatKeepsUpReadsTheNewestCommitsFromMemory) {
   ASSERT_EQ(publish("t", 5, "old"), 0);
   log_.reset();
   log_ = open(&registry_);
@@ -388,9 +421,11 @@ TEST_F(SqliteEventLogTest, AConsumerThatKeepsUpReadsTheNewestCommitsFromMemory) 
   EXPECT_EQ(consumed("g", "file"), 5);
 }
 
-// A file written before the log dropped its topic index and AUTOINCREMENT still opens: its
-// events are read, and new ones follow them.
-TEST_F(SqliteEventLogTest, AFileOfTheEarlierSchemaIsReadAndWrittenOn) {
+// A file written before events moved to segment files (its `events` table, even of the schema
+// with AUTOINCREMENT and a topic index) still opens: its events move to the segments with their
+// numbers, are read, and new ones follow them; the table is gone, and a reopened log has every
+// event once.
+TEST_F(EventLogTest, AFileOfTheEarlierSchemaIsReadAndWrittenOn) {
   log_.reset();
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
   {
@@ -417,12 +452,32 @@ TEST_F(SqliteEventLogTest, AFileOfTheEarlierSchemaIsReadAndWrittenOn) {
     for (const auto& m : family.metric) values[family.name] += m.gauge.value;
   }
   EXPECT_EQ(values["switchyard_bus_log_events"], 6);
+  c.reset();
+  log_.reset();
+  {
+    auto file = sqlite::File::open(path_, sqlite::Sync::kNormal);
+    ASSERT_TRUE(file) << file.error().message;
+    auto tables = file->prepare("SELECT count(*) FROM sqlite_master WHERE name = 'events'");
+    ASSERT_TRUE(tables) << tables.error().message;
+    std::int64_t count = -1;
+    ASSERT_TRUE(
+        tables->for_each([&](const sqlite::Statement& row) { count = row.column_int64(0); }));
+    EXPECT_EQ(count, 0);
+  }
+  log_ = open();
+  auto fresh = consumer("fresh", {"t", "other"});
+  const auto all = drain(*fresh, 6);
+  EXPECT_EQ(values_of(all),
+            (std::vector<std::string>{"before0", "x", "before1", "v0", "v1", "v2"}));
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_EQ(all.back().offset, 6);
+  expect_nothing_more(*fresh);
 }
 
 // Past the tail's budget a consumer falls back to the file, and gets every event once, in order.
-TEST_F(SqliteEventLogTest, AConsumerBehindTheTailReadsTheFileAndMissesNothing) {
+TEST_F(EventLogTest, AConsumerBehindTheTailReadsTheFileAndMissesNothing) {
   log_.reset();
-  auto small = SqliteEventLog::open(path_, &registry_, 4096);
+  auto small = EventLog::open(path_, &registry_, 4096);
   ASSERT_TRUE(small) << small.error().message;
   log_ = std::move(*small);
   auto c = consumer("g", {"t"});
@@ -437,7 +492,7 @@ TEST_F(SqliteEventLogTest, AConsumerBehindTheTailReadsTheFileAndMissesNothing) {
 }
 
 // A handler error on an event read from memory redelivers that event and skips nothing.
-TEST_F(SqliteEventLogTest, HandlerErrorOnTheTailRedeliversThatEvent) {
+TEST_F(EventLogTest, HandlerErrorOnTheTailRedeliversThatEvent) {
   log_.reset();
   log_ = open(&registry_);
   auto c = consumer("g", {"t"});
@@ -462,28 +517,35 @@ TEST_F(SqliteEventLogTest, HandlerErrorOnTheTailRedeliversThatEvent) {
   EXPECT_EQ(consumed("g", "file"), 0);
 }
 
-// Another writer on the same file (another process) leaves a gap in this process's tail: the
-// consumer reads its events from the file, in log order with this process's own.
-TEST_F(SqliteEventLogTest, EventsOfAnotherWriterOnTheFileAreNotMissed) {
+// The segments have one writer: a second log on the same file (another process, or another
+// object in this one) is refused with a clear error, and the first goes on.
+TEST_F(EventLogTest, ASecondWriterIsRefusedAndTheFirstGoesOn) {
+  auto other = EventLog::open(path_, nullptr);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(other.error().message.find("is open in another process"), std::string::npos)
+      << other.error().message;
+  auto c = consumer("g", {"t"});
+  ASSERT_EQ(publish("t", 2), 0);
+  EXPECT_EQ(values_of(drain(*c, 2)), numbered("v", 0, 2));
+}
+
+// Events go to segment files next to the SQLite file, which keeps only the positions.
+TEST_F(EventLogTest, EventsLiveInSegmentFilesAndTheirBytesAreCounted) {
   log_.reset();
   log_ = open(&registry_);
-  auto other = open();
-  auto c = consumer("g", {"t"});
-  expect_nothing_more(*c);
-  auto publish_on = [](SqliteEventLog& log, const std::string& value) {
-    log.publisher().publish("t", "k", value, [](Result<void> r) { EXPECT_TRUE(r); });
-    EXPECT_TRUE(log.publisher().flush(10s));
-  };
-  publish_on(*log_, "a0");
-  EXPECT_EQ(values_of(drain(*c, 1)), std::vector<std::string>{"a0"});
-  publish_on(*other, "b0");
-  publish_on(*log_, "a1");
-  publish_on(*log_, "a2");
-  EXPECT_EQ(values_of(drain(*c, 3)), (std::vector<std::string>{"b0", "a1", "a2"}));
-  publish_on(*log_, "a3");
-  publish_on(*other, "b1");  // after the tail's last: only the file has it
-  EXPECT_EQ(values_of(drain(*c, 2)), (std::vector<std::string>{"a3", "b1"}));
-  expect_nothing_more(*c);
+  ASSERT_EQ(publish("t", 10), 0);
+  EXPECT_TRUE(std::filesystem::is_directory(path_ + "-segments"));
+  std::uintmax_t on_disk = 0;
+  for (const auto& f : std::filesystem::directory_iterator(path_ + "-segments")) {
+    if (f.path().extension() == ".log") on_disk += f.file_size();
+  }
+  EXPECT_GT(on_disk, 10u * 32);
+  std::map<std::string, double> values;
+  for (const auto& family : registry_.Collect()) {
+    for (const auto& m : family.metric) values[family.name] += m.gauge.value;
+  }
+  EXPECT_EQ(values["switchyard_bus_log_bytes"], static_cast<double>(on_disk));
 }
 
 }  // namespace

@@ -1,31 +1,38 @@
-// SqliteEventLog: wires the writer (publisher) and consumers of one SQLite file, and what they
+// EventLog: wires the writer (publisher) and consumers of one log, and what they
 // share: the commit signal, per-group turns and metrics.
-#include "common/runtime/bus/sqlite_event_log.h"
+#include "common/runtime/bus/event_log.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
-#include "common/runtime/bus/sqlite_log_parts.h"
+#include "common/runtime/bus/event_log_parts.h"
 
 namespace switchyard::bus {
-namespace sqlite_log {
+namespace event_log {
 
 Metrics::Metrics(prometheus::Registry* registry) {
   if (registry == nullptr) return;
   published = &prometheus::BuildCounter()
                    .Name("switchyard_bus_published_total")
-                   .Help("Events committed to the SQLite event log")
+                   .Help("Events made durable in the event log")
                    .Register(*registry)
                    .Add({});
   log_events = &prometheus::BuildGauge()
                     .Name("switchyard_bus_log_events")
-                    .Help("Events in the SQLite event log")
+                    .Help("Events in the event log")
                     .Register(*registry)
                     .Add({});
+  log_bytes = &prometheus::BuildGauge()
+                   .Name("switchyard_bus_log_bytes")
+                   .Help("Bytes of the event log's segment files on disk")
+                   .Register(*registry)
+                   .Add({});
   lag = &prometheus::BuildGauge()
              .Name("switchyard_bus_consumer_lag_events")
-             .Help("Events of a consumer group's topics after its committed positions")
+             .Help(
+                 "Events of the log after a consumer group's lowest committed position (those "
+                 "of other topics among them are skipped, not handled)")
              .Register(*registry);
   consumed = &prometheus::BuildCounter()
                   .Name("switchyard_bus_consumed_total")
@@ -69,14 +76,13 @@ std::mutex& Shared::group_lock(const std::string& group) {
   return *slot;
 }
 
-}  // namespace sqlite_log
+}  // namespace event_log
 
 namespace {
 
-class SqliteEventLogImpl final : public SqliteEventLog {
+class EventLogImpl final : public EventLog {
  public:
-  SqliteEventLogImpl(std::shared_ptr<sqlite_log::Shared> shared,
-                     std::unique_ptr<EventPublisher> publisher)
+  EventLogImpl(std::shared_ptr<event_log::Shared> shared, std::unique_ptr<EventPublisher> publisher)
       : shared_(std::move(shared)), publisher_(std::move(publisher)) {}
 
   EventPublisher& publisher() override { return *publisher_; }
@@ -84,23 +90,23 @@ class SqliteEventLogImpl final : public SqliteEventLog {
   Result<std::unique_ptr<EventConsumer>> consumer(const std::string& group,
                                                   const std::vector<std::string>& topics,
                                                   std::chrono::milliseconds poll_timeout) override {
-    return sqlite_log::make_consumer(shared_, group, topics, poll_timeout);
+    return event_log::make_consumer(shared_, group, topics, poll_timeout);
   }
 
  private:
-  std::shared_ptr<sqlite_log::Shared> shared_;
+  std::shared_ptr<event_log::Shared> shared_;
   std::unique_ptr<EventPublisher> publisher_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteEventLog>> SqliteEventLog::open(const std::string& path,
-                                                             prometheus::Registry* metrics,
-                                                             std::size_t tail_bytes) {
-  auto shared = std::make_shared<sqlite_log::Shared>(path, metrics, tail_bytes);
-  auto publisher = sqlite_log::make_publisher(shared);
+Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& path,
+                                                 prometheus::Registry* metrics,
+                                                 std::size_t tail_bytes) {
+  auto shared = std::make_shared<event_log::Shared>(path, metrics, tail_bytes);
+  auto publisher = event_log::make_publisher(shared);
   if (!publisher) return std::unexpected(publisher.error());
-  return std::make_unique<SqliteEventLogImpl>(std::move(shared), std::move(*publisher));
+  return std::make_unique<EventLogImpl>(std::move(shared), std::move(*publisher));
 }
 
 }  // namespace switchyard::bus

@@ -1,5 +1,5 @@
-// The pieces of the SQLite event log (internal to the bus library): what the publisher's writer
-// thread and the consumers share, and the factories sqlite_event_log.cpp wires together.
+// The pieces of the event log (internal to the bus library): what the publisher's writer thread
+// and the consumers share, and the factories event_log.cpp wires together.
 #pragma once
 
 #include <chrono>
@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "common/runtime/bus/event_consumer.h"
+#include "common/runtime/bus/event_log_tail.h"
 #include "common/runtime/bus/event_publisher.h"
-#include "common/runtime/bus/sqlite_log_tail.h"
 
 namespace prometheus {
 class Counter;
@@ -24,15 +24,23 @@ template <typename T>
 class Family;
 }  // namespace prometheus
 
-namespace switchyard::bus::sqlite_log {
+namespace switchyard::bus::segments {
+class Segments;
+}
 
-// switchyard_bus_published_total, switchyard_bus_log_events,
+namespace switchyard::bus::event_log {
+
+// The directory of the segment files of the log whose positions are in the SQLite file `path`.
+inline std::string segments_dir(const std::string& path) { return path + "-segments"; }
+
+// switchyard_bus_published_total, switchyard_bus_log_events, switchyard_bus_log_bytes,
 // switchyard_bus_consumer_lag_events{group},
 // switchyard_bus_consumed_total{group, source="memory|file"}; all null without a registry.
 struct Metrics {
   explicit Metrics(prometheus::Registry* registry);
   prometheus::Counter* published = nullptr;
   prometheus::Gauge* log_events = nullptr;
+  prometheus::Gauge* log_bytes = nullptr;
   prometheus::Family<prometheus::Gauge>* lag = nullptr;
   prometheus::Family<prometheus::Counter>* consumed = nullptr;
   void set_lag(const std::string& group, std::int64_t events);
@@ -54,14 +62,15 @@ class Shared {
   // Consumers of one group take turns, so a group's position moves forward exactly once per
   // event even with several consumer objects.
   std::mutex& group_lock(const std::string& group);
-  // Held by whoever writes the file in this process (the publisher's batch commit, a consumer's
-  // position save). SQLite's own lock makes a second writer sleep and retry in steps of 1 to
-  // 25 ms; waiting here wakes it the moment the first one commits, so a consumer saving its
-  // position never delays an acknowledgement by a sleep. Other processes still meet SQLite's lock.
+  // Held by whoever writes the SQLite file in this process (a consumer's position save, the
+  // import at open). SQLite's own lock makes a second writer sleep and retry in steps of 1 to
+  // 25 ms; waiting here wakes it the moment the first one commits.
   std::mutex& write_lock() { return write_lock_; }
 
-  const std::string path;
+  const std::string path;  // the SQLite file of the positions
   Metrics metrics;
+  // The events, set once by make_publisher() before any consumer exists.
+  std::shared_ptr<segments::Segments> segments;
   // The newest commits, appended by the writer before it announces them.
   Tail tail;
 
@@ -82,4 +91,4 @@ Result<std::unique_ptr<EventConsumer>> make_consumer(std::shared_ptr<Shared> sha
                                                      const std::vector<std::string>& topics,
                                                      std::chrono::milliseconds poll_timeout);
 
-}  // namespace switchyard::bus::sqlite_log
+}  // namespace switchyard::bus::event_log

@@ -1,10 +1,10 @@
-// The SQLite event log's consumer: reads its topics after the group's committed positions (one
-// per group and topic) in log order, hands each event to the handler, commits what was handled.
-// While it keeps up, it reads the newest commits from the log's in-memory tail rather than the
-// file; behind the tail (after a pause, when another process wrote) it reads the file, in log
-// order from its lowest position, skipping other topics. A poll moves the position of every one
-// of its topics to what it has gone through, events of that topic or not, so the next read
-// starts there and a rarely used topic does not hold the scan back.
+// The event log's consumer: reads its topics after the group's committed positions (one per
+// group and topic, in the SQLite file) in log order, hands each event to the handler, commits
+// what was handled. While it keeps up, it reads the newest commits from the log's in-memory tail
+// rather than the segment files; behind the tail (after a pause, after a restart) it reads the
+// segments, in log order from its lowest position, skipping other topics. A poll moves the position
+// of every one of its topics to what it has gone through, events of that topic or not, so the next
+// read starts there and a rarely used topic does not hold the scan back.
 #include <prometheus/counter.h>
 
 #include <algorithm>
@@ -12,11 +12,12 @@
 #include <deque>
 #include <optional>
 
+#include "common/runtime/bus/event_log_parts.h"
+#include "common/runtime/bus/log_segments.h"
 #include "common/runtime/bus/sqlite_file.h"
-#include "common/runtime/bus/sqlite_log_parts.h"
 #include "common/runtime/core/log.h"
 
-namespace switchyard::bus::sqlite_log {
+namespace switchyard::bus::event_log {
 namespace {
 
 constexpr int kMaxPoll = 500;  // events handled per poll
@@ -25,8 +26,6 @@ constexpr auto kRetryPause = std::chrono::milliseconds(500);
 // positions saved) in batches of several commits rather than once per commit. Consumers are not
 // on the acknowledgement path; this only delays projections by at most this much.
 constexpr auto kBatchWindow = std::chrono::milliseconds(10);
-// Counting the lag scans the backlog, so it is refreshed at most this often while behind.
-constexpr auto kLagInterval = std::chrono::seconds(1);
 
 struct Stored {
   std::int64_t seq;
@@ -43,30 +42,25 @@ struct Polled {
   // before the group's positions.
   std::int64_t through = 0;
   std::vector<std::shared_ptr<const TailBatch>> batches;  // read from the tail (else empty)
-  std::deque<std::string> rows;                           // read from the file
+  std::deque<std::string> rows;                           // read from the segments
 };
 
 // The statements of one consumer, on its own connection.
 struct Statements {
   sqlite::Statement positions;  // ?1 group → (topic, seq)
-  sqlite::Statement read;       // ?1 after seq, ?2 limit → (seq, topic, key, value)
   sqlite::Statement save;       // ?1 group, ?2 topic, ?3 seq
-  sqlite::Statement lag;        // ?1 topic, ?2 after seq → count
 };
 
 Result<Statements> prepare(sqlite::File& file) {
   auto positions = file.prepare("SELECT topic, seq FROM positions WHERE consumer_group = ?1");
-  auto read = file.prepare(
-      "SELECT seq, topic, key, value FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   // max(): a position never moves back, whoever else commits for the group.
   auto save = file.prepare(
       "INSERT INTO positions (consumer_group, topic, seq) VALUES (?1, ?2, ?3) "
       "ON CONFLICT (consumer_group, topic) DO UPDATE SET seq = max(seq, excluded.seq)");
-  auto lag = file.prepare("SELECT count(*) FROM events WHERE topic = ?1 AND seq > ?2");
-  for (auto* s : {&positions, &read, &save, &lag}) {
+  for (auto* s : {&positions, &save}) {
     if (!*s) return std::unexpected(s->error());
   }
-  return Statements{std::move(*positions), std::move(*read), std::move(*save), std::move(*lag)};
+  return Statements{std::move(*positions), std::move(*save)};
 }
 
 void pause(std::chrono::milliseconds how_long, const std::stop_token& stop) {
@@ -104,7 +98,7 @@ class SqliteLogConsumer final : public EventConsumer {
       if (r && behind_) continue;  // more is there: read on at once
       if (r && *r > 0) pause(kBatchWindow, stop);
       if (r) continue;
-      log::warn("sqlite event log consumer failed; retrying",
+      log::warn("event log consumer failed; retrying",
                 {{"group", group_}, {"error", r.error().message}});
       pause(kRetryPause, stop);
     }
@@ -208,26 +202,22 @@ class SqliteLogConsumer final : public EventConsumer {
     return true;
   }
 
-  // The events after the positions among the next kMaxPoll of the file, in log order.
+  // The events after the positions among the next kMaxPoll of the segments, in log order.
   Result<void> read_file(const std::vector<std::int64_t>& positions, Polled& polled) {
     // Committed before the read begins, so a read that reaches the end has seen all up to it.
     const std::int64_t committed = shared_->tail.last();
-    std::int64_t rows = 0;
     std::int64_t last_row = through_;
-    auto r = statements_.read.bind_int64(1, through_)
-                 .bind_int64(2, kMaxPoll)
-                 .for_each([&](const sqlite::Statement& row) {
-                   ++rows;
-                   const std::int64_t seq = row.column_int64(0);
-                   last_row = seq;
-                   const auto t = topic_index(row.column_bytes(1));
-                   if (!t || seq <= positions[*t]) return;
-                   const std::string& key = polled.rows.emplace_back(row.column_bytes(2));
-                   const std::string& value = polled.rows.emplace_back(row.column_bytes(3));
-                   polled.events.push_back(Stored{seq, *t, key, value});
-                 });
-    if (!r) return r;
-    polled.drained = rows < kMaxPoll;
+    auto read =
+        shared_->segments->read(cursor_, through_, kMaxPoll, [&](const segments::Record& record) {
+          last_row = record.seq;
+          const auto t = topic_index(record.topic);
+          if (!t || record.seq <= positions[*t]) return;
+          const std::string& key = polled.rows.emplace_back(record.key);
+          const std::string& value = polled.rows.emplace_back(record.value);
+          polled.events.push_back(Stored{record.seq, *t, key, value});
+        });
+    if (!read) return std::unexpected(read.error());
+    polled.drained = *read < static_cast<std::size_t>(kMaxPoll);
     polled.through = polled.drained ? std::max(committed, last_row) : last_row;
     return {};
   }
@@ -255,20 +245,12 @@ class SqliteLogConsumer final : public EventConsumer {
     return {};
   }
 
-  // Events of these topics after the positions; 0 without counting when the poll drained them.
+  // The log's events after the group's lowest position (0 when the poll drained them).
   void update_lag(const std::vector<std::int64_t>& positions, bool drained) {
     if (shared_->metrics.lag == nullptr) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (!drained && now - lag_counted_at_ < kLagInterval) return;
-    std::int64_t lag = 0;
-    for (size_t t = 0; !drained && t < topics_.size(); ++t) {
-      auto r = statements_.lag.bind_text(1, topics_[t])
-                   .bind_int64(2, positions[t])
-                   .for_each([&](const sqlite::Statement& row) { lag += row.column_int64(0); });
-      if (!r) return;  // a metric is not worth failing the poll
-    }
-    lag_counted_at_ = now;
-    shared_->metrics.set_lag(group_, lag);
+    const std::int64_t lowest = *std::min_element(positions.begin(), positions.end());
+    shared_->metrics.set_lag(
+        group_, drained ? 0 : std::max<std::int64_t>(0, shared_->tail.last() - lowest));
   }
 
   std::shared_ptr<Shared> shared_;
@@ -283,8 +265,8 @@ class SqliteLogConsumer final : public EventConsumer {
   // Every event of the topics up to this sequence number has been handled by the group; the
   // tail serves a poll when it holds every event after it.
   std::int64_t through_ = 0;
-  bool behind_ = false;  // the last poll left events to read
-  std::chrono::steady_clock::time_point lag_counted_at_{};
+  bool behind_ = false;      // the last poll left events to read
+  segments::Cursor cursor_;  // where the last read of the segments stopped
 };
 
 }  // namespace
@@ -298,7 +280,7 @@ Result<std::unique_ptr<EventConsumer>> make_consumer(std::shared_ptr<Shared> sha
   unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
   if (group.empty() || unique.empty()) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "sqlite event log: a consumer needs a group and topics");
+                      "event log: a consumer needs a group and topics");
   }
   // NORMAL: a position lost in a power cut only means events are delivered again.
   auto file = sqlite::File::open(shared->path, sqlite::Sync::kNormal);
@@ -310,4 +292,4 @@ Result<std::unique_ptr<EventConsumer>> make_consumer(std::shared_ptr<Shared> sha
                                              poll_timeout);
 }
 
-}  // namespace switchyard::bus::sqlite_log
+}  // namespace switchyard::bus::event_log

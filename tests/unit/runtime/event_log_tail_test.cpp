@@ -1,10 +1,10 @@
 // The SQLite event log's in-memory tail: one run of consecutive commits, started over at a gap,
 // trimmed to its byte budget, and a position it can serve only when nothing after it is missing.
-#include "common/runtime/bus/sqlite_log_tail.h"
+#include "common/runtime/bus/event_log_tail.h"
 
 #include <gtest/gtest.h>
 
-namespace switchyard::bus::sqlite_log {
+namespace switchyard::bus::event_log {
 namespace {
 
 // A commit of `count` events from `first`, each with a 100-byte value.
@@ -24,7 +24,7 @@ std::vector<std::int64_t> seqs(const Tail::Snapshot& snapshot) {
   return out;
 }
 
-TEST(SqliteLogTail, ServesEveryPositionFromTheFileEndOn) {
+TEST(EventLogTail, ServesEveryPositionFromTheFileEndOn) {
   Tail tail(1 << 20);
   tail.reset(10);  // the file holds events up to 10
   EXPECT_EQ(tail.last(), 10);
@@ -52,7 +52,7 @@ TEST(SqliteLogTail, ServesEveryPositionFromTheFileEndOn) {
   EXPECT_TRUE(nothing->batches.empty());
 }
 
-TEST(SqliteLogTail, AGapStartsItOver) {
+TEST(EventLogTail, AGapStartsItOver) {
   Tail tail(1 << 20);
   tail.reset(0);
   tail.append(commit(1, 3));
@@ -65,7 +65,7 @@ TEST(SqliteLogTail, AGapStartsItOver) {
   EXPECT_EQ(tail.last(), 8);
 }
 
-TEST(SqliteLogTail, DropsTheOldestCommitsPastItsBudget) {
+TEST(EventLogTail, DropsTheOldestCommitsPastItsBudget) {
   const std::size_t one = [] {
     Tail probe(1 << 20);
     probe.append(commit(1, 1));
@@ -88,4 +88,4 @@ TEST(SqliteLogTail, DropsTheOldestCommitsPastItsBudget) {
 }
 
 }  // namespace
-}  // namespace switchyard::bus::sqlite_log
+}  // namespace switchyard::bus::event_log

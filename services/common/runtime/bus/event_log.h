@@ -1,8 +1,10 @@
-// The event bus of standalone mode: a durable log in a SQLite file. publish() returns once the
-// event is committed to disk (group commit: every publish within a few milliseconds shares one
-// transaction), so the durability rule holds without Kafka. Consumers read in order by topic,
-// one committed position per (group, topic), like Kafka consumer groups. The newest commits also
-// stay in memory (up to `tail_bytes`), where the consumers of this process that keep up read them.
+// The event bus of standalone mode: a durable log of segment files (log_segments.h) in the
+// directory `<path>-segments`, with the consumer groups' positions in the SQLite file `path`.
+// publish() returns once the event is on disk (group commit: every publish that arrives while a
+// batch is written shares the next write and fdatasync), so the durability rule holds without
+// Kafka. Consumers read in order by topic, one committed position per (group, topic), like Kafka
+// consumer groups. The newest commits also stay in memory (up to `tail_bytes`), where the
+// consumers of this process that keep up read them. One process writes a log at a time.
 #pragma once
 
 #include <chrono>
@@ -20,15 +22,15 @@ class Registry;
 
 namespace switchyard::bus {
 
-class SqliteEventLog {
+class EventLog {
  public:
   static constexpr std::size_t kDefaultTailBytes = 8 << 20;
 
   // Opens (creating if needed) the log in `path`.
-  static Result<std::unique_ptr<SqliteEventLog>> open(const std::string& path,
-                                                      prometheus::Registry* metrics,
-                                                      std::size_t tail_bytes = kDefaultTailBytes);
-  virtual ~SqliteEventLog() = default;
+  static Result<std::unique_ptr<EventLog>> open(const std::string& path,
+                                                prometheus::Registry* metrics,
+                                                std::size_t tail_bytes = kDefaultTailBytes);
+  virtual ~EventLog() = default;
 
   // Lives as long as the log; destroying the log commits what is queued and runs every callback.
   virtual EventPublisher& publisher() = 0;
@@ -37,8 +39,9 @@ class SqliteEventLog {
   // one group in this process take turns, so each event is handled once per group (barring a
   // failed position commit: at-least-once). Events of all its topics come in log order, at most
   // 500 per poll; Event::offset is the log's sequence number (increasing, shared by all
-  // topics), Event::partition 0. The consumer has its own connection and may outlive the log.
-  // poll_timeout bounds the wait for events published by another process.
+  // topics), Event::partition 0. The consumer has its own connection and may outlive the log,
+  // but it keeps the segment files open and with them the log's lock: the log opens again only
+  // once its consumers are gone too. poll_timeout bounds a poll's wait for a commit.
   virtual Result<std::unique_ptr<EventConsumer>> consumer(
       const std::string& group, const std::vector<std::string>& topics,
       std::chrono::milliseconds poll_timeout = std::chrono::milliseconds(200)) = 0;

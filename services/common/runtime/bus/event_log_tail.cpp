@@ -1,7 +1,7 @@
-// The SQLite event log's in-memory tail (see the header).
-#include "common/runtime/bus/sqlite_log_tail.h"
+// The event log's in-memory tail (see the header).
+#include "common/runtime/bus/event_log_tail.h"
 
-namespace switchyard::bus::sqlite_log {
+namespace switchyard::bus::event_log {
 
 void Tail::reset(std::int64_t last) {
   std::lock_guard lock(mutex_);
@@ -57,4 +57,4 @@ std::size_t Tail::size_of(const TailBatch& batch) {
   return size;
 }
 
-}  // namespace switchyard::bus::sqlite_log
+}  // namespace switchyard::bus::event_log
