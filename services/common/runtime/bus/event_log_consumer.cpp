@@ -70,11 +70,11 @@ void pause(std::chrono::milliseconds how_long, const std::stop_token& stop) {
   cv.wait_for(lock, stop, how_long, [] { return false; });
 }
 
-class SqliteLogConsumer final : public EventConsumer {
+class LogConsumer final : public EventConsumer {
  public:
-  SqliteLogConsumer(std::shared_ptr<Shared> shared, sqlite::File file, Statements statements,
-                    std::string group, std::vector<std::string> topics,
-                    std::chrono::milliseconds poll_timeout)
+  LogConsumer(std::shared_ptr<Shared> shared, sqlite::File file, Statements statements,
+              std::string group, std::vector<std::string> topics,
+              std::chrono::milliseconds poll_timeout)
       : shared_(std::move(shared)),
         file_(std::move(file)),
         statements_(std::move(statements)),
@@ -105,8 +105,8 @@ class SqliteLogConsumer final : public EventConsumer {
   }
 
  private:
-  // Reads at once; when nothing is there, waits for a commit (or the timeout: another process
-  // may write the file) and reads once more.
+  // Reads at once; when nothing is there, waits for a commit (or the poll timeout) and reads
+  // once more.
   Result<std::size_t> poll(const EventHandler& handler, const FlushHandler& flush,
                            const std::stop_token& stop) {
     const auto seen = shared_->commits();
@@ -287,9 +287,8 @@ Result<std::unique_ptr<EventConsumer>> make_consumer(std::shared_ptr<Shared> sha
   if (!file) return std::unexpected(file.error());
   auto statements = prepare(*file);
   if (!statements) return std::unexpected(statements.error());
-  return std::make_unique<SqliteLogConsumer>(std::move(shared), std::move(*file),
-                                             std::move(*statements), group, std::move(unique),
-                                             poll_timeout);
+  return std::make_unique<LogConsumer>(std::move(shared), std::move(*file), std::move(*statements),
+                                       group, std::move(unique), poll_timeout);
 }
 
 }  // namespace switchyard::bus::event_log

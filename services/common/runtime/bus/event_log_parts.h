@@ -62,9 +62,9 @@ class Shared {
   // Consumers of one group take turns, so a group's position moves forward exactly once per
   // event even with several consumer objects.
   std::mutex& group_lock(const std::string& group);
-  // Held by whoever writes the SQLite file in this process (a consumer's position save, the
-  // import at open). SQLite's own lock makes a second writer sleep and retry in steps of 1 to
-  // 25 ms; waiting here wakes it the moment the first one commits.
+  // Held by a consumer while it saves its group's positions to the SQLite file. SQLite's own
+  // lock makes a second writer sleep and retry in steps of 1 to 25 ms; waiting here wakes it the
+  // moment the first one commits.
   std::mutex& write_lock() { return write_lock_; }
 
   const std::string path;  // the SQLite file of the positions

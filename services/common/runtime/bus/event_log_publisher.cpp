@@ -1,13 +1,12 @@
 // The event log's publisher: publish() queues, one writer thread appends what is queued to the
 // log's segment files with one write and one fdatasync (group commit) and then runs the
-// callbacks of that batch. An idle writer
-// commits the first event at once (its charger is waiting for the acknowledgement), and what
-// arrives during a commit forms the next batch, so batches grow with the load by themselves.
-// Only after a large batch does the writer linger, and only while events keep coming: until as
-// many are queued as the last batch held (in the steady state, the chargers of that batch have
-// all sent their next message), or no new event came for a step, or at most kBusyLinger. One
-// fsync then serves a whole round of chargers, and a charger never waits for arrivals that the
-// load cannot bring (a fixed linger would cost every event the whole wait).
+// callbacks of that batch. An idle writer commits the first event at once (its charger is waiting
+// for the acknowledgement), and what arrives during a commit forms the next batch, so batches grow
+// with the load by themselves. Only after a large batch does the writer linger, and only while
+// events keep coming: until as many are queued as the last batch held (in the steady state, the
+// chargers of that batch have all sent their next message), or no new event came for a step, or at
+// most kBusyLinger. One fsync then serves a whole round of chargers, and a charger never waits for
+// arrivals that the load cannot bring (a fixed linger would cost every event the whole wait).
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 

@@ -71,8 +71,6 @@ std::uint32_t crc32c(const char* data, std::size_t size) {
 
 namespace {
 
-std::uint32_t crc_of(const char* data, std::size_t size) { return crc32c(data, size); }
-
 void encode(std::string& out, std::int64_t seq, const Entry& e) {
   const std::size_t start = out.size();
   const std::size_t body = e.topic.size() + e.key.size() + e.value.size();
@@ -83,7 +81,7 @@ void encode(std::string& out, std::int64_t seq, const Entry& e) {
   put<std::uint32_t>(out, start + 24, static_cast<std::uint32_t>(e.topic.size()));
   put<std::uint32_t>(out, start + 28, static_cast<std::uint32_t>(e.key.size()));
   out.append(e.topic).append(e.key).append(e.value);
-  put<std::uint32_t>(out, start, crc_of(out.data() + start + 4, kHeader - 4 + body));
+  put<std::uint32_t>(out, start, crc32c(out.data() + start + 4, kHeader - 4 + body));
 }
 
 enum class Parsed { kRecord, kIncomplete, kDamaged };
@@ -101,7 +99,7 @@ Parsed parse(const char* data, std::size_t size, Record& record, std::size_t& ne
   if (body > kMaxRecordBody || std::uint64_t{topic} + key > body) return Parsed::kDamaged;
   needed = kHeader + body;
   if (size < needed) return Parsed::kIncomplete;
-  if (get<std::uint32_t>(data) != crc_of(data + 4, needed - 4)) return Parsed::kDamaged;
+  if (get<std::uint32_t>(data) != crc32c(data + 4, needed - 4)) return Parsed::kDamaged;
   record.seq = get<std::int64_t>(data + 8);
   record.published_at_ms = get<std::int64_t>(data + 16);
   const char* bytes = data + kHeader;
@@ -109,6 +107,43 @@ Parsed parse(const char* data, std::size_t size, Record& record, std::size_t& ne
   record.key = {bytes + topic, key};
   record.value = {bytes + topic + key, body - topic - key};
   return Parsed::kRecord;
+}
+
+// Why scan_records() stopped.
+enum class Stop { kEnd, kAsked, kIncomplete, kDamaged, kShortRead, kReadError };
+
+// Reads the records of [offset, end) of `fd` in chunks (kReadChunk, or one record when it is
+// larger) into `buffer`, and calls `each` for each whole record, whose views are valid during
+// the call; `each` returns false to stop before that record. `offset` ends just past the last
+// record taken. kIncomplete: a record runs past `end`; kShortRead: the file ends before `end`.
+Stop scan_records(int fd, std::int64_t& offset, std::int64_t end, std::string& buffer,
+                  const std::function<bool(const Record&)>& each) {
+  while (offset < end) {
+    buffer.resize(static_cast<std::size_t>(std::min<std::int64_t>(
+        static_cast<std::int64_t>(std::max(kReadChunk, buffer.size())), end - offset)));
+    const ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
+    if (n < 0) return Stop::kReadError;
+    if (static_cast<std::size_t>(n) < buffer.size()) return Stop::kShortRead;
+    std::size_t at = 0;
+    while (at < buffer.size()) {
+      Record record;
+      std::size_t needed = 0;
+      const auto parsed = parse(buffer.data() + at, buffer.size() - at, record, needed);
+      if (parsed == Parsed::kIncomplete && offset + static_cast<std::int64_t>(at + needed) <= end) {
+        if (at == 0) buffer.resize(needed);  // one record larger than the chunk
+        break;                               // read on from this record
+      }
+      if (parsed != Parsed::kRecord || !each(record)) {
+        offset += static_cast<std::int64_t>(at);
+        return parsed == Parsed::kIncomplete ? Stop::kIncomplete
+               : parsed == Parsed::kDamaged  ? Stop::kDamaged
+                                             : Stop::kAsked;
+      }
+      at += needed;
+    }
+    offset += static_cast<std::int64_t>(at);
+  }
+  return Stop::kEnd;
 }
 
 bool write_all(int fd, const char* data, std::size_t size, std::int64_t offset) {
@@ -218,34 +253,14 @@ Result<void> Segments::load() {
   std::string buffer;
   std::int64_t offset = 0;
   std::int64_t seq = last.base;
-  bool cut = false;
-  while (!cut && offset < last.bytes) {
-    buffer.resize(static_cast<std::size_t>(std::min<std::int64_t>(
-        std::max<std::int64_t>(kReadChunk, static_cast<std::int64_t>(buffer.size())),
-        last.bytes - offset)));
-    const ssize_t n = ::pread(write_fd_, buffer.data(), buffer.size(), offset);
-    if (n < 0) return os_error(ErrorCode::kUnavailable, "read " + path_of(last.base));
-    std::size_t at = 0;
-    while (offset + static_cast<std::int64_t>(at) < last.bytes) {
-      Record record;
-      std::size_t needed = 0;
-      const auto parsed =
-          parse(buffer.data() + at, static_cast<std::size_t>(n) - at, record, needed);
-      if (parsed == Parsed::kRecord && record.seq == seq) {
-        at += needed;
-        ++seq;
-        continue;
-      }
-      if (parsed == Parsed::kIncomplete &&
-          offset + static_cast<std::int64_t>(at + needed) <= last.bytes) {
-        if (at == 0) buffer.resize(needed);  // one record larger than the chunk
-        break;                               // read on from this record
-      }
-      cut = true;  // damaged, numbered wrong, or cut short by the end of the file
-      break;
-    }
-    offset += static_cast<std::int64_t>(at);
-  }
+  const Stop stop = scan_records(write_fd_, offset, last.bytes, buffer, [&](const Record& r) {
+    if (r.seq != seq) return false;  // numbered wrong: cut here
+    ++seq;
+    return true;
+  });
+  if (stop == Stop::kReadError || stop == Stop::kShortRead)
+    return os_error(ErrorCode::kUnavailable, "read " + path_of(last.base));
+  // Stopped early (incomplete, damaged or numbered wrong): the torn tail starts there.
   if (offset < last.bytes) {
     log::warn(
         "event log: cutting off a torn tail (a batch never synced, so never acknowledged)",
@@ -420,50 +435,40 @@ Result<std::size_t> Segments::read(Cursor& cursor, std::int64_t after, std::size
       cursor.next_seq_ = segment.base;
       positioned = true;
     }
-    const std::int64_t end = segment.bytes;
-    std::string& buffer = cursor.buffer_;
-    buffer.resize(static_cast<std::size_t>(std::min<std::int64_t>(
-        static_cast<std::int64_t>(std::max(kReadChunk, buffer.size())), end - cursor.offset_)));
-    const ssize_t n = ::pread(cursor.fd_, buffer.data(), buffer.size(), cursor.offset_);
-    if (n < 0) return os_error(ErrorCode::kUnavailable, "read " + path_of(cursor.base_));
-    if (static_cast<std::size_t>(n) < buffer.size()) {  // cut short by someone else
-      cursor.close();
-      return make_error(ErrorCode::kInternal, "event log " + path_of(segment.base) +
+    bool misnumbered = false;
+    const Stop stop = scan_records(cursor.fd_, cursor.offset_, segment.bytes, cursor.buffer_,
+                                   [&](const Record& record) {
+                                     if (count >= max) return false;
+                                     if (record.seq != cursor.next_seq_) {
+                                       misnumbered = true;
+                                       return false;
+                                     }
+                                     ++cursor.next_seq_;
+                                     if (record.seq > after) {
+                                       each(record);
+                                       ++count;
+                                       after = record.seq;
+                                     }
+                                     return true;
+                                   });
+    if (stop == Stop::kEnd || (stop == Stop::kAsked && !misnumbered)) continue;
+    const std::string path = path_of(cursor.base_);
+    const auto seq = cursor.next_seq_;
+    cursor.close();
+    if (stop == Stop::kReadError) return os_error(ErrorCode::kUnavailable, "read " + path);
+    if (stop == Stop::kShortRead) {
+      return make_error(ErrorCode::kInternal, "event log " + path +
                                                   " is shorter than its synced end (" +
-                                                  std::to_string(end) + " bytes)");
+                                                  std::to_string(segment.bytes) + " bytes)");
     }
-    std::size_t at = 0;
-    while (count < max && cursor.offset_ < end) {
-      Record record;
-      std::size_t needed = 0;
-      const auto parsed =
-          parse(buffer.data() + at, static_cast<std::size_t>(n) - at, record, needed);
-      if (parsed == Parsed::kIncomplete) {
-        if (cursor.offset_ + static_cast<std::int64_t>(needed) > end) {
-          cursor.close();
-          return make_error(ErrorCode::kInternal,
-                            "event log " + path_of(cursor.base_) + ": record " +
-                                std::to_string(cursor.next_seq_) + " runs past the synced end");
-        }
-        if (at == 0) buffer.resize(needed);  // a record larger than the chunk
-        break;                               // read on from this record
-      }
-      if (parsed == Parsed::kDamaged || record.seq != cursor.next_seq_) {
-        const auto seq = cursor.next_seq_;
-        cursor.close();
-        return make_error(ErrorCode::kInternal, "event log " + path_of(cursor.base_) + ": record " +
-                                                    std::to_string(seq) +
-                                                    " is damaged (CRC, length or numbering)");
-      }
-      at += needed;
-      cursor.offset_ += static_cast<std::int64_t>(needed);
-      ++cursor.next_seq_;
-      if (record.seq > after) {
-        each(record);
-        ++count;
-        after = record.seq;
-      }
+    if (stop == Stop::kIncomplete) {
+      return make_error(
+          ErrorCode::kInternal,
+          "event log " + path + ": record " + std::to_string(seq) + " runs past the synced end");
     }
+    return make_error(ErrorCode::kInternal, "event log " + path + ": record " +
+                                                std::to_string(seq) +
+                                                " is damaged (CRC, length or numbering)");
   }
   return count;
 }
