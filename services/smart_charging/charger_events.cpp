@@ -7,31 +7,11 @@
 #include "common/runtime/bus/arena_message.h"
 #include "common/runtime/bus/charger_event_peek.h"
 #include "common/runtime/bus/parse_event.h"
+#include "smart_charging/meter_currents.h"
 #include "switchyard/v1/events.pb.h"
 
 namespace switchyard::smart_charging {
 namespace {
-
-// Per-phase Current.Import among the samples, per connector phase; nullopt when there is none.
-std::optional<PhaseCurrents> phase_currents(
-    const google::protobuf::RepeatedPtrField<v1::MeterSample>& samples) {
-  PhaseCurrents out{};
-  bool any = false;
-  for (const v1::MeterSample& s : samples) {
-    if (s.measurand() != "Current.Import" || s.normalized_unit() != "A") continue;
-    const std::string& phase = s.phase();
-    int p = -1;
-    if (phase == "L1" || phase == "L1-N") p = 0;
-    if (phase == "L2" || phase == "L2-N") p = 1;
-    if (phase == "L3" || phase == "L3-N") p = 2;
-    const double value = s.normalized_value();
-    if (p < 0 || !(value >= 0.0)) continue;
-    out[p] = value;
-    any = true;
-  }
-  if (!any) return std::nullopt;
-  return out;
-}
 
 // The payloads apply() acts on.
 bool is_applied(int payload) {
@@ -73,9 +53,18 @@ ChargerEvents::ChargerEvents(SmartChargingService& service, prometheus::Registry
 
 Result<void> ChargerEvents::handle(const bus::Event& event) {
   // Only connections, transactions and meter values matter here: the rest is skipped on a peek
-  // at its payload, without parsing it.
-  if (const auto peek = bus::peek_charger_event(event.value); peek && !is_applied(peek->payload)) {
-    return {};
+  // at its payload, without parsing it. Of a MeterValues only the phase currents matter: they
+  // are read off its bytes too (meter_currents.h).
+  const auto peek = bus::peek_charger_event(event.value);
+  if (peek && !is_applied(peek->payload)) return {};
+  if (peek && peek->payload == v1::ChargerEvent::kMeterValues) {
+    if (const auto meter = peek_meter_values(peek->payload_bytes)) {
+      if (meter->currents) {
+        evse_meter(std::string(peek->charger_id), meter->evse_id,
+                   std::string(meter->transaction_id), *meter->currents);
+      }
+      return {};
+    }
   }
   bus::ArenaMessage<v1::ChargerEvent> parsed;
   if (bus::parse_event(event, *parsed, malformed_)) apply(*parsed);
@@ -112,19 +101,25 @@ void ChargerEvents::apply(const v1::ChargerEvent& event) {
     }
     case v1::ChargerEvent::kMeterValues: {
       const auto& mv = event.meter_values();
-      std::optional<EvseAddress> evse;
-      if (mv.location().evse_id() > 0) {
-        evse = EvseAddress{charger, mv.location().evse_id()};
-      } else {
-        evse = service_.evse_of_transaction(charger, mv.transaction_id());
+      if (auto currents = phase_currents(mv.samples())) {
+        evse_meter(charger, mv.location().evse_id(), mv.transaction_id(), *currents);
       }
-      if (!evse) break;  // the charger's main meter
-      if (auto currents = phase_currents(mv.samples())) service_.evse_meter(*evse, *currents);
       break;
     }
     default:
       break;
   }
+}
+
+void ChargerEvents::evse_meter(const std::string& charger, std::int32_t evse_id,
+                               const std::string& transaction_id, const PhaseCurrents& currents) {
+  std::optional<EvseAddress> evse;
+  if (evse_id > 0) {
+    evse = EvseAddress{charger, evse_id};
+  } else {
+    evse = service_.evse_of_transaction(charger, transaction_id);
+  }
+  if (evse) service_.evse_meter(*evse, currents);  // else the charger's main meter
 }
 
 }  // namespace switchyard::smart_charging

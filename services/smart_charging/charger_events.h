@@ -29,6 +29,10 @@ class ChargerEvents {
   void apply(const v1::ChargerEvent& event);
 
  private:
+  // Currents of an EVSE named by its id, or else by its running transaction.
+  void evse_meter(const std::string& charger, std::int32_t evse_id,
+                  const std::string& transaction_id, const PhaseCurrents& currents);
+
   SmartChargingService& service_;
   prometheus::Counter* malformed_ = nullptr;
 };

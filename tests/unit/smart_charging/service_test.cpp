@@ -751,6 +751,63 @@ TEST(ServiceMetrics, NodesShowWhatTheChargersBelowMeasuredPerGridPhase) {
   EXPECT_FALSE(node_gauge(registry, "CP-1", "measured", "L1"));  // no per-charger series
 }
 
+// MeterValues are read off their bytes (meter_currents.h), not parsed: the currents still reach
+// the EVSE named by its location, or by its running transaction when the location names none.
+TEST(ChargerEventsMeterValues, CurrentsReachTheEvseByLocationOrByTransaction) {
+  testing::FakeClock clock;
+  FakeSender sender;
+  FakeStore store;
+  prometheus::Registry registry;
+  ServiceSettings settings;
+  settings.planner.min_replan_gap = 0s;
+  SmartChargingService service(sender, store, clock, settings, &registry);
+  v1::Site site = board(2);
+  for (auto p : {v1::PHASE_L2, v1::PHASE_L3, v1::PHASE_L1}) site.mutable_evses(1)->add_rotation(p);
+  ASSERT_TRUE(service.put_site(*site_definition(site)));
+  ChargerEvents events(service, &registry);
+  service.charger_connected("CP-1");
+  service.charger_connected("CP-2");
+  service.session_started({"CP-1", 1}, "a");
+  service.session_started({"CP-2", 1}, "b");
+  service.tick();
+  auto meter_values = [](const std::string& charger, int evse, const std::string& tx,
+                         const std::vector<std::pair<std::string, double>>& phases) {
+    v1::ChargerEvent e;
+    e.set_event_id("e-" + charger);
+    e.set_charger_id(charger);
+    auto* mv = e.mutable_meter_values();
+    if (evse > 0) mv->mutable_location()->set_evse_id(evse);
+    mv->set_transaction_id(tx);
+    auto* energy = mv->add_samples();
+    energy->set_measurand("Energy.Active.Import.Register");
+    energy->set_normalized_unit("Wh");
+    energy->set_normalized_value(1234);
+    for (const auto& [phase, amps] : phases) {
+      auto* s = mv->add_samples();
+      s->set_measurand("Current.Import");
+      s->set_phase(phase);
+      s->set_normalized_unit("A");
+      s->set_normalized_value(amps);
+    }
+    std::string bytes;
+    EXPECT_TRUE(e.SerializeToString(&bytes));
+    return bytes;
+  };
+  ASSERT_TRUE(events.handle(
+      bus::Event{"ocpp.events.v1", "CP-1",
+                 meter_values("CP-1", 1, "a", {{"L1", 10}, {"L2", 10}, {"L3", 10}}), 0, 1}));
+  // 1.6 MeterValues of connector 0 with the transaction: found by its transaction.
+  ASSERT_TRUE(events.handle(
+      bus::Event{"ocpp.events.v1", "CP-2", meter_values("CP-2", 0, "b", {{"L1-N", 6}}), 0, 2}));
+  // A transaction the service does not know: the charger's main meter, ignored.
+  ASSERT_TRUE(events.handle(
+      bus::Event{"ocpp.events.v1", "CP-2", meter_values("CP-2", 0, "zz", {{"L1", 99}}), 0, 3}));
+  service.tick();
+  EXPECT_EQ(node_gauge(registry, "board", "measured", "L1"), 10.0);
+  EXPECT_EQ(node_gauge(registry, "board", "measured", "L2"), 16.0);
+  EXPECT_EQ(node_gauge(registry, "board", "measured", "L3"), 10.0);
+}
+
 TEST_F(ServiceTest, ChargersThatLeaveEverySiteGetTheServicesProfilesTakenOff) {
   put(board(3));
   service.charger_connected("CP-1");
