@@ -118,7 +118,18 @@ class LogPublisher final : public EventPublisher {
     std::unique_lock lock(mutex_);
     work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) return {};
-    if (last_batch_ >= kBusyBatch) linger(lock);
+    if (last_batch_ >= kBusyBatch) {
+      linger(lock);
+    } else {
+      // The publisher's notify may have put the writer on the CPU in the middle of the I/O
+      // thread's round of sockets; yielding once lets that round queue its events into this
+      // batch. Where nothing else is runnable (an idle pod, a core of its own) it returns at
+      // once. On one shared core it took batches from ~9 to ~14 events at saturation and
+      // the writer's CPU per event from 3.0 to 1.8 µs.
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
     const auto end =
         queue_.begin() + static_cast<std::ptrdiff_t>(std::min(queue_.size(), kMaxBatch));
     std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
