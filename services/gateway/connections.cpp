@@ -65,6 +65,9 @@ struct InboundCall {
   void clear() {
     event.reset();
     signing.reset();
+    answer.clear();
+    then = nullptr;
+    acknowledged = nullptr;
   }
 
   std::string message_id;
@@ -76,6 +79,54 @@ struct InboundCall {
   Steady::time_point asked;
   bus::ArenaMessage<v1::ChargerEvent, 4096> event;
   std::optional<SigningRequest> signing;  // a SignCertificate's CSR
+  // While its event is published (publish_then_answer()): the answer the charger gets once the
+  // event is durable, what runs after it, and the session's continuation (holding the session).
+  std::string answer;
+  std::move_only_function<void()> then;
+  std::move_only_function<void(std::unique_ptr<InboundCall>, Result<void>)> acknowledged;
+};
+
+// The publisher's verdicts on the events of one worker's CALLs, on their way to the worker's
+// thread. The event log's writer acknowledges a whole commit at once and Kafka's delivery
+// reports come in batches: one post per batch wakes the thread, instead of a post (an
+// allocated handler and two locks of the io_context's queue) per event.
+class Acknowledgements {
+ public:
+  explicit Acknowledgements(net::io_context& ioc) : ioc_(ioc) {}
+
+  // Any thread: the verdict on the call's event; the call's `acknowledged` runs on the worker.
+  void add(InboundCall* call, Result<void> verdict) {
+    bool first = false;
+    {
+      std::lock_guard lock(mutex_);
+      first = waiting_.empty();
+      waiting_.push_back({std::unique_ptr<InboundCall>(call), std::move(verdict)});
+    }
+    if (first) net::post(ioc_, [this] { deliver(); });
+  }
+
+ private:
+  struct Verdict {
+    std::unique_ptr<InboundCall> call;
+    Result<void> result;
+  };
+
+  void deliver() {
+    {
+      std::lock_guard lock(mutex_);
+      delivering_.swap(waiting_);
+    }
+    for (Verdict& v : delivering_) {
+      auto then = std::move(v.call->acknowledged);
+      then(std::move(v.call), std::move(v.result));
+    }
+    delivering_.clear();
+  }
+
+  net::io_context& ioc_;
+  std::mutex mutex_;
+  std::vector<Verdict> waiting_;     // guarded by mutex_
+  std::vector<Verdict> delivering_;  // the worker's thread only
 };
 
 // A connection the worker's sweep visits: its keep-alive ping and timeouts.
@@ -88,6 +139,7 @@ class Swept {
 
 struct Worker {
   net::io_context ioc{1};
+  Acknowledgements acknowledgements{ioc};  // destroyed before ioc: it may hold sessions
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   ocpp::Decoder decoder;
   ocpp::Encoder encoder;
@@ -990,28 +1042,28 @@ class ChargerSession final : public Session,
                            std::move_only_function<void()> then = {}) {
     std::string& bytes = worker_.scratch;
     call->event->SerializeToString(&bytes);
-    auto self = this->shared_from_this();
-    auto* raw = call.release();
-    ctx_.publisher.publish(
-        ctx_.config.events_topic, charger_id_, bytes,
-        [self, raw, answer_json = std::move(answer_json),
-         then = std::move(then)](Result<void> r) mutable {
-          net::post(self->ws_.get_executor(), [self, raw, answer_json = std::move(answer_json),
-                                               then = std::move(then), r = std::move(r)]() mutable {
-            std::unique_ptr<InboundCall> owned(raw);
-            if (!r) {
-              return self->fail_call(std::move(owned), "event not durable: " + r.error().message);
-            }
-            self->answer(owned->message_id, answer_json);
-            if (then) then();
-            self->ctx_.metrics.message(owned->message->action, MessageDirection::kIn,
-                                       MessageOutcome::kOk);
-            self->ctx_.metrics.ack_latency(
-                owned->message->action,
-                std::chrono::duration<double>(Steady::now() - owned->started).count());
-            self->finish_inbound(std::move(owned));
-          });
-        });
+    call->answer = std::move(answer_json);
+    call->then = std::move(then);
+    call->acknowledged = [self = this->shared_from_this()](std::unique_ptr<InboundCall> owned,
+                                                           Result<void> r) {
+      self->acknowledged(std::move(owned), std::move(r));
+    };
+    Worker* worker = &worker_;
+    ctx_.publisher.publish(ctx_.config.events_topic, charger_id_, bytes,
+                           [worker, raw = call.release()](Result<void> r) {
+                             worker->acknowledgements.add(raw, std::move(r));
+                           });
+  }
+
+  // On this session's thread: the publisher's verdict on the call's event.
+  void acknowledged(std::unique_ptr<InboundCall> call, Result<void> r) {
+    if (!r) return fail_call(std::move(call), "event not durable: " + r.error().message);
+    answer(call->message_id, call->answer);
+    if (call->then) call->then();
+    ctx_.metrics.message(call->message->action, MessageDirection::kIn, MessageOutcome::kOk);
+    ctx_.metrics.ack_latency(call->message->action,
+                             std::chrono::duration<double>(Steady::now() - call->started).count());
+    finish_inbound(std::move(call));
   }
 
   // The CSMS failed: never a false CALLRESULT, an InternalError the charger retries.
