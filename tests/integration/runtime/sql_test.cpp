@@ -305,6 +305,48 @@ TEST_P(SqlTest, AffectedCountsTheRowsChanged) {
   EXPECT_EQ(deleted->affected(), 3);
 }
 
+// $N binds the N-th parameter wherever it stands, on every run of a cached statement, in a
+// statement of hundreds of placeholders too; a $N past the parameters given is refused.
+TEST_P(SqlTest, PlaceholdersBindByTheirNumberWhereverTheyStand) {
+  migrated();
+  const char* swapped = "INSERT INTO chargers (id, vendor) VALUES ($2, $1)";
+  ASSERT_TRUE(db_->exec(swapped, {"ABB", "CP1"}));
+  ASSERT_TRUE(db_->exec(swapped, {"Alfen", "CP2"}));  // the cached statement
+  auto vendor = db_->exec("SELECT vendor FROM chargers WHERE id = $1", {"CP2"});
+  ASSERT_TRUE(vendor && vendor->size() == 1);
+  EXPECT_EQ(vendor->text(0, 0), "Alfen");
+
+  std::string many = "INSERT INTO chargers (id, vendor) VALUES ";
+  std::vector<Param> params;
+  for (int i = 0; i < 200; ++i) {
+    if (i > 0) many += ", ";
+    many += "($" + std::to_string(2 * i + 1) + ", $" + std::to_string(2 * i + 2) + ")";
+    params.emplace_back("M" + std::to_string(i));
+    params.emplace_back("V" + std::to_string(i));
+  }
+  for (int run = 0; run < 2; ++run) {
+    if (run == 1) {
+      ASSERT_TRUE(db_->exec("DELETE FROM chargers WHERE id LIKE 'M%'"));
+      for (auto& p : params) *p += "x";
+    }
+    auto inserted = db_->exec(many, params);
+    ASSERT_TRUE(inserted) << inserted.error().message;
+    EXPECT_EQ(inserted->affected(), 200);
+  }
+  auto last = db_->exec("SELECT vendor FROM chargers WHERE id = $1", {"M199x"});
+  ASSERT_TRUE(last && last->size() == 1);
+  EXPECT_EQ(last->text(0, 0), "V199x");
+
+  auto missing = db_->exec("SELECT id FROM chargers WHERE id = $3", {"CP1"});
+  ASSERT_FALSE(missing);
+  if (GetParam() == Dialect::kSqlite) {
+    EXPECT_EQ(missing.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(missing.error().message.find("placeholder $3 has no parameter (1 given)"),
+              std::string::npos)
+        << missing.error().message;
+  }
+}
+
 TEST_P(SqlTest, StatementsAreTimedPerEngine) {
   db_.reset();
   db_ = open(&registry_);

@@ -73,20 +73,37 @@ bool blank(const char* begin, const char* end) {
   return true;
 }
 
-// Binds params[i] to "$<i+1>" wherever the statement names it. Any other placeholder, or
-// $N past the parameters given, is refused as PostgreSQL would.
-Result<void> bind(sqlite3* db, sqlite3_stmt* stmt, std::span<const Param> params) {
+// The number N of each placeholder "$N" of the statement, by index (from 1: numbers[index - 1]);
+// 0 for any other placeholder. sqlite3_bind_parameter_name() walks a list of all the names, so
+// asking it at every run cost a statement of n placeholders O(n^2): asked once, at prepare.
+std::vector<std::size_t> placeholder_numbers(sqlite3_stmt* stmt) {
   const int count = sqlite3_bind_parameter_count(stmt);
+  std::vector<std::size_t> numbers(static_cast<std::size_t>(count), 0);
   for (int index = 1; index <= count; ++index) {
     const char* name = sqlite3_bind_parameter_name(stmt, index);
     const std::string_view text = name != nullptr ? std::string_view(name) : "?";
-    size_t n = 0;
+    std::size_t n = 0;
     const auto parsed = std::from_chars(text.data() + 1, text.data() + text.size(), n);
-    if (!text.starts_with('$') || parsed.ec != std::errc{} ||
-        parsed.ptr != text.data() + text.size() || n < 1 || n > params.size()) {
-      return make_error(ErrorCode::kInvalidArgument, "sqlite: placeholder " + std::string(text) +
-                                                         " has no parameter (" +
-                                                         std::to_string(params.size()) + " given)");
+    if (text.starts_with('$') && parsed.ec == std::errc{} &&
+        parsed.ptr == text.data() + text.size()) {
+      numbers[static_cast<std::size_t>(index - 1)] = n;
+    }
+  }
+  return numbers;
+}
+
+// Binds params[N - 1] to "$N" wherever the statement names it. Any other placeholder, or $N past
+// the parameters given, is refused as PostgreSQL would.
+Result<void> bind_params(sqlite3* db, sqlite3_stmt* stmt, std::span<const std::size_t> numbers,
+                         std::span<const Param> params) {
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    const int index = static_cast<int>(i + 1);
+    const std::size_t n = numbers[i];
+    if (n < 1 || n > params.size()) {
+      const char* name = sqlite3_bind_parameter_name(stmt, index);
+      return make_error(ErrorCode::kInvalidArgument,
+                        "sqlite: placeholder " + std::string(name != nullptr ? name : "?") +
+                            " has no parameter (" + std::to_string(params.size()) + " given)");
     }
     const Param& p = params[n - 1];
     // SQLITE_STATIC: the parameters outlive the statement's run (bindings are cleared after).
@@ -231,7 +248,7 @@ class SqliteDatabase final : public Database {
   Result<Rows> run_unmetered(std::string_view sql, std::span<const Param> params) {
     busy_ = false;
     auto cached = statements_.find(sql);
-    if (cached != statements_.end()) return execute(cached->second.get(), params);
+    if (cached != statements_.end()) return execute(cached->second, params);
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
     const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
@@ -243,14 +260,17 @@ class SqliteDatabase final : public Database {
     }
     if (stmt == nullptr) return Rows();  // only comments or whitespace
     if (statements_.size() >= kMaxCachedStatements) statements_.clear();
-    auto* kept = statements_.emplace(std::string(sql), std::move(stmt)).first->second.get();
+    std::vector<std::size_t> numbers = placeholder_numbers(stmt.get());
+    auto& kept =
+        statements_.emplace(std::string(sql), Prepared{std::move(stmt), std::move(numbers)})
+            .first->second;
     return execute(kept, params);
   }
 
   // Several statements in one text (a migration): each in turn, the last one's rows returned.
   Result<Rows> run_script(StatementPtr first, const char* tail, std::string_view sql,
                           std::span<const Param> params) {
-    auto rows = execute(first.get(), params);
+    auto rows = execute(Prepared{std::move(first), {}}, params);
     const char* end = sql.data() + sql.size();
     while (rows && !blank(tail, end)) {
       sqlite3_stmt* raw = nullptr;
@@ -259,13 +279,26 @@ class SqliteDatabase final : public Database {
       StatementPtr stmt(raw);
       if (rc != SQLITE_OK) return fail(sqlite3_extended_errcode(db_.get()));
       tail = next;
-      if (stmt) rows = execute(stmt.get(), params);
+      if (stmt) rows = execute(Prepared{std::move(stmt), {}}, params);
     }
     return rows;
   }
 
-  Result<Rows> execute(sqlite3_stmt* stmt, std::span<const Param> params) {
-    if (auto b = bind(db_.get(), stmt, params); !b) {
+  // A prepared statement and its placeholders' numbers (placeholder_numbers()).
+  struct Prepared {
+    StatementPtr stmt;
+    std::vector<std::size_t> numbers;
+  };
+
+  // A statement of a script is run once: its placeholders are read here.
+  Result<Rows> execute(Prepared&& once, std::span<const Param> params) {
+    once.numbers = placeholder_numbers(once.stmt.get());
+    return execute(once, params);
+  }
+
+  Result<Rows> execute(Prepared& prepared, std::span<const Param> params) {
+    sqlite3_stmt* stmt = prepared.stmt.get();
+    if (auto b = bind_params(db_.get(), stmt, prepared.numbers, params); !b) {
       sqlite3_clear_bindings(stmt);
       return std::unexpected(b.error());
     }
@@ -283,7 +316,7 @@ class SqliteDatabase final : public Database {
   std::mutex mutex_;
   ConnectionPtr db_;
   // Declared after db_ so the statements are finalized before the connection closes.
-  std::unordered_map<std::string, StatementPtr, Hash, std::equal_to<>> statements_;
+  std::unordered_map<std::string, Prepared, Hash, std::equal_to<>> statements_;
   SqlMetrics metrics_;
   bool busy_ = false;  // the last failure was SQLITE_BUSY / SQLITE_LOCKED
 };
