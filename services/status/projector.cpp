@@ -438,10 +438,11 @@ Result<void> StatusProjector::flush() {
       applied[i] = {};
       if (auto r = apply_in(tx, pending_[i], applied[i]); !r) return r;
     }
+    seen_rows_.clear();
     for (const auto& [charger, seen] : seen_) {
-      if (auto r = touch_charger(tx, charger, seen.at, seen.ocpp_version); !r) return r;
+      seen_rows_.push_back(SeenRow{charger, seen.at, seen.ocpp_version});
     }
-    return {};
+    return touch_chargers(tx, seen_rows_);
   });
   if (!written) {
     // The consumer delivers the poll's events again: staged anew, not twice.

@@ -92,6 +92,7 @@ class StatusProjector {
   };
   // charger id → latest pending last_seen
   std::unordered_map<std::string, Seen, IdHash, std::equal_to<>> seen_;
+  std::vector<SeenRow> seen_rows_;         // flush()'s view of seen_, kept for its capacity
   std::vector<v1::ChargerEvent> pending_;  // state changes staged by handle()
   prometheus::Family<prometheus::Counter>* errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* security_ = nullptr;

@@ -183,18 +183,59 @@ Result<bool> mark_processed(sql::Transaction& tx, const std::string& event_id, s
   return r->affected() > 0;
 }
 
+namespace {
+
+// last_seen only moves forward; the version comes with the newest sighting.
+constexpr const char* kTouchConflict =
+    " ON CONFLICT (charger_id) DO UPDATE SET "
+    "last_seen = CASE WHEN excluded.last_seen > st_chargers.last_seen THEN excluded.last_seen "
+    "ELSE st_chargers.last_seen END, "
+    "ocpp_version = CASE WHEN excluded.ocpp_version <> '' AND "
+    "excluded.last_seen >= st_chargers.last_seen THEN excluded.ocpp_version "
+    "ELSE st_chargers.ocpp_version END";
+
+// The upsert of `rows` chargers in one statement.
+std::string touch_sql(std::size_t rows) {
+  std::string sql = "INSERT INTO st_chargers (charger_id, last_seen, ocpp_version) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::size_t p = i * 3;
+    if (i > 0) sql += ", ";
+    sql += "($" + std::to_string(p + 1) + ", $" + std::to_string(p + 2) + ", $" +
+           std::to_string(p + 3) + ")";
+  }
+  return sql + kTouchConflict;
+}
+
+// Statement sizes, largest first: a batch of n rows takes at most n / 64 + 9 statements, and
+// the statement caches hold four texts.
+constexpr std::size_t kTouchSizes[] = {64, 16, 4, 1};
+
+}  // namespace
+
 Result<void> touch_charger(sql::Transaction& tx, const std::string& charger_id,
                            std::int64_t seen_at, const std::string& ocpp_version) {
-  auto r = tx.exec(
-      "INSERT INTO st_chargers (charger_id, last_seen, ocpp_version) VALUES ($1, $2, $3) "
-      "ON CONFLICT (charger_id) DO UPDATE SET "
-      "last_seen = CASE WHEN excluded.last_seen > st_chargers.last_seen THEN excluded.last_seen "
-      "ELSE st_chargers.last_seen END, "
-      "ocpp_version = CASE WHEN excluded.ocpp_version <> '' AND "
-      "excluded.last_seen >= st_chargers.last_seen THEN excluded.ocpp_version "
-      "ELSE st_chargers.ocpp_version END",
-      {charger_id, std::to_string(seen_at), ocpp_version});
-  if (!r) return std::unexpected(r.error());
+  const SeenRow row{charger_id, seen_at, ocpp_version};
+  return touch_chargers(tx, std::span<const SeenRow>(&row, 1));
+}
+
+Result<void> touch_chargers(sql::Transaction& tx, std::span<const SeenRow> rows) {
+  static const std::string kSql[] = {touch_sql(kTouchSizes[0]), touch_sql(kTouchSizes[1]),
+                                     touch_sql(kTouchSizes[2]), touch_sql(kTouchSizes[3])};
+  std::vector<sql::Param> params;
+  std::size_t next = 0;
+  for (std::size_t s = 0; s < std::size(kTouchSizes); ++s) {
+    const std::size_t size = kTouchSizes[s];
+    while (rows.size() - next >= size) {
+      params.clear();
+      for (const SeenRow& row : rows.subspan(next, size)) {
+        params.emplace_back(std::string(row.charger_id));
+        params.emplace_back(std::to_string(row.seen_at));
+        params.emplace_back(std::string(row.ocpp_version));
+      }
+      if (auto r = tx.exec(kSql[s], params); !r) return std::unexpected(r.error());
+      next += size;
+    }
+  }
   return {};
 }
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/runtime/sql/database.h"
@@ -98,6 +99,14 @@ Result<bool> mark_processed(sql::Transaction& tx, const std::string& event_id, s
 // Creates the charger row if missing; moves last_seen forward.
 Result<void> touch_charger(sql::Transaction& tx, const std::string& charger_id,
                            std::int64_t seen_at, const std::string& ocpp_version);
+struct SeenRow {
+  std::string_view charger_id;
+  std::int64_t seen_at = 0;
+  std::string_view ocpp_version;
+};
+// touch_charger() for many chargers, each at most once, in statements of up to 64 rows: a
+// round trip (PostgreSQL) or a statement (SQLite) per 64 chargers instead of one each.
+Result<void> touch_chargers(sql::Transaction& tx, std::span<const SeenRow> rows);
 Result<std::optional<ChargerRow>> load_charger(sql::Transaction& tx, const std::string& charger_id);
 Result<void> save_charger(sql::Transaction& tx, const ChargerRow& row);
 // Inserts the record (a repeated record id changes nothing); returns whether it was new.

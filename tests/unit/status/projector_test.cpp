@@ -371,5 +371,39 @@ TEST_F(StatusProjectorTest, APollIsWrittenInOneTransactionAtItsFlush) {
   EXPECT_EQ(text.find("switchyard_status_duplicate_events_total 1"), std::string::npos) << text;
 }
 
+// A flush writes every charger seen in the poll, in statements of 64, 16, 4 and 1 rows: 150
+// chargers (2 x 64 + 16 + 4 + 2 x 1) each get their newest sighting, and a sighting older
+// than the stored one still moves nothing back.
+TEST_F(StatusProjectorTest, AFlushOfManyChargersWritesEachInStatementsOfSeveralRows) {
+  auto known = event("boot-7", 10'000);
+  known.set_charger_id("CP-7");
+  known.mutable_boot_notification()->set_vendor("Acme");
+  ASSERT_TRUE(projector_->apply(known));
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 150; ++i) {
+      auto e =
+          event("hb-" + std::to_string(round) + "-" + std::to_string(i), 5000 + round * 100 + i);
+      e.set_charger_id("CP-" + std::to_string(i));
+      if (i % 3 == 0) e.set_protocol_version(v1::OCPP_VERSION_2_0_1);
+      e.mutable_heartbeat();
+      ASSERT_TRUE(handle(*projector_, e));
+    }
+  }
+  ASSERT_TRUE(projector_->flush());
+  for (int i = 0; i < 150; ++i) {
+    auto charger = get_charger(db_.db(), "CP-" + std::to_string(i));
+    ASSERT_TRUE(charger && *charger) << i;
+    if (i == 7) {
+      EXPECT_EQ((*charger)->last_seen, 10'000);  // the boot was newer
+      EXPECT_EQ((*charger)->vendor, "Acme");
+      continue;
+    }
+    EXPECT_EQ((*charger)->last_seen, 5100 + i) << i;
+    EXPECT_EQ((*charger)->ocpp_version, i % 3 == 0 ? "2.0.1" : "1.6") << i;
+  }
+  EXPECT_NE(metrics_text().find("switchyard_status_last_seen_writes_total 150"), std::string::npos)
+      << metrics_text();
+}
+
 }  // namespace
 }  // namespace switchyard::status
