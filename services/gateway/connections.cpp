@@ -1857,6 +1857,17 @@ void Connections::stop() {
   for (auto& worker : impl_->workers) {
     if (worker->thread.joinable()) worker->thread.join();
   }
+  // Every event published gets its callback, which goes to its worker's Acknowledgements: the
+  // drain waited for them, but a publisher that still holds some (Kafka unreachable past the
+  // drain) would call into a freed worker. Wait for them here (flush() also runs waiting
+  // delivery reports on this thread); a worker whose callbacks never came is kept, not freed.
+  if (impl_->ctx.publisher.in_flight() > 0 &&
+      !impl_->ctx.publisher.flush(std::chrono::seconds(30))) {
+    log::error("events still in flight when the gateway stops: its workers stay allocated",
+               {{"in_flight", static_cast<std::int64_t>(impl_->ctx.publisher.in_flight())}});
+    for (auto& worker : impl_->workers) static_cast<void>(worker.release());
+    impl_->workers.clear();
+  }
   impl_->forget_deliveries();  // on the first worker's io_context
   impl_->tls_timer.reset();    // on it too: it must go before the io_context does
   impl_->workers.clear();

@@ -57,7 +57,7 @@ Result<void> ChargerEvents::handle(const bus::Event& event) {
   // are read off its bytes too (meter_currents.h).
   const auto peek = bus::peek_charger_event(event.value);
   if (peek && !is_applied(peek->payload)) return {};
-  if (peek && peek->payload == v1::ChargerEvent::kMeterValues) {
+  if (peek && peek->payload == v1::ChargerEvent::kMeterValues && !peek->payload_split) {
     if (const auto meter = peek_meter_values(peek->payload_bytes)) {
       if (meter->currents) {
         evse_meter(std::string(peek->charger_id), meter->evse_id,

@@ -27,7 +27,36 @@ void add_sample(std::optional<PhaseCurrents>& out, std::string_view measurand,
   (*out)[static_cast<std::size_t>(p)] = value;
 }
 
-// One MeterSample's bytes into `out`; false when not well-formed.
+// Whether the bytes are well-formed wire format (a nested message protobuf parses, such as a
+// Timestamp: varints only, nothing to check for UTF-8).
+bool well_formed(std::string_view bytes) {
+  WireReader r(bytes);
+  while (!r.done()) {
+    std::uint64_t field = 0;
+    std::uint32_t type = 0;
+    if (!r.key(field, type) || !r.skip_value(type)) return false;
+  }
+  return true;
+}
+
+// A string field of MeterSample: the parse refuses one that is not UTF-8.
+bool is_string_field(std::uint64_t field) {
+  switch (field) {
+    case v1::MeterSample::kMeasurandFieldNumber:
+    case v1::MeterSample::kPhaseFieldNumber:
+    case v1::MeterSample::kContextFieldNumber:
+    case v1::MeterSample::kLocationFieldNumber:
+    case v1::MeterSample::kUnitFieldNumber:
+    case v1::MeterSample::kRawValueFieldNumber:
+    case v1::MeterSample::kNormalizedUnitFieldNumber:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// One MeterSample's bytes into `out`; false when the parse would refuse them: not well-formed,
+// a string not UTF-8, a timestamp not well-formed.
 bool peek_sample(std::string_view bytes, std::optional<PhaseCurrents>& out) {
   std::string_view measurand;
   std::string_view phase;
@@ -38,20 +67,25 @@ bool peek_sample(std::string_view bytes, std::optional<PhaseCurrents>& out) {
     std::uint64_t field = 0;
     std::uint32_t type = 0;
     if (!r.key(field, type)) return false;
-    bool ok = true;
-    if (type == WireReader::kBytes && field == v1::MeterSample::kMeasurandFieldNumber) {
-      ok = r.bytes(measurand);
-    } else if (type == WireReader::kBytes && field == v1::MeterSample::kPhaseFieldNumber) {
-      ok = r.bytes(phase);
-    } else if (type == WireReader::kBytes && field == v1::MeterSample::kNormalizedUnitFieldNumber) {
-      ok = r.bytes(unit);
-    } else if (type == WireReader::kFixed64 &&
-               field == v1::MeterSample::kNormalizedValueFieldNumber) {
-      ok = r.fixed64_double(value);
-    } else {
-      ok = r.skip_value(type);
+    if (type == WireReader::kFixed64 && field == v1::MeterSample::kNormalizedValueFieldNumber) {
+      if (!r.fixed64_double(value)) return false;
+      continue;
     }
-    if (!ok) return false;
+    if (type != WireReader::kBytes) {
+      if (!r.skip_value(type)) return false;
+      continue;
+    }
+    std::string_view text;
+    if (!r.bytes(text)) return false;
+    if (field == v1::MeterSample::kTimestampFieldNumber) {
+      if (!well_formed(text)) return false;
+      continue;
+    }
+    if (!is_string_field(field)) continue;  // unknown: kept by the parse, unchecked
+    if (!websocket::valid_utf8(text)) return false;
+    if (field == v1::MeterSample::kMeasurandFieldNumber) measurand = text;
+    if (field == v1::MeterSample::kPhaseFieldNumber) phase = text;
+    if (field == v1::MeterSample::kNormalizedUnitFieldNumber) unit = text;
   }
   add_sample(out, measurand, unit, phase, value);
   return true;
@@ -97,12 +131,12 @@ std::optional<MeterValuesPeek> peek_meter_values(std::string_view bytes) {
         }
       }
     } else if (field == v1::MeterValues::kTransactionIdFieldNumber) {
+      if (!websocket::valid_utf8(value)) return std::nullopt;
       out.transaction_id = value;
     } else if (field == v1::MeterValues::kSamplesFieldNumber) {
       if (!peek_sample(value, out.currents)) return std::nullopt;
     }
   }
-  if (!websocket::valid_utf8(out.transaction_id)) return std::nullopt;
   return out;
 }
 

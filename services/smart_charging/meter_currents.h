@@ -33,8 +33,10 @@ struct MeterValuesPeek {
 };
 
 // The same as parsing the bytes as a v1::MeterValues and reading those fields, without building
-// it. nullopt when the bytes are not well-formed wire format or the transaction id is not UTF-8:
-// then the full parse decides (and counts it malformed). Fields not read are not checked.
+// it. nullopt wherever the parse would fail (not well-formed wire format, a string that is not
+// UTF-8, a sample's timestamp not well-formed): the full parse then decides, and counts it
+// malformed. The caller keeps to a payload that is not split (ChargerEventPeek::payload_split);
+// the envelope's fields other than the event and charger ids are not checked here.
 std::optional<MeterValuesPeek> peek_meter_values(std::string_view bytes);
 
 }  // namespace switchyard::smart_charging

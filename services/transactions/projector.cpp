@@ -102,8 +102,11 @@ Result<void> Projector::handle(const bus::Event& event) {
   if (const auto peek = bus::peek_charger_event(event.value);
       peek && peek->payload != v1::ChargerEvent::kTransactionEvent) {
     if (peek->payload != v1::ChargerEvent::kMeterValues) return {};
-    const auto tx =
-        bus::peek_string_field(peek->payload_bytes, v1::MeterValues::kTransactionIdFieldNumber);
+    // A MeterValues split over several occurrences (never from a serializer) merges: parsed.
+    const auto tx = peek->payload_split
+                        ? std::nullopt
+                        : bus::peek_string_field(peek->payload_bytes,
+                                                 v1::MeterValues::kTransactionIdFieldNumber);
     if (tx && tx->empty()) return {};
   }
   bus::ArenaMessage<v1::ChargerEvent> parsed;

@@ -80,6 +80,31 @@ TEST(ChargerEventPeekTest, ReadsAStringFieldOfThePayload) {
   EXPECT_FALSE(peek_string_field("	tx", v1::MeterValues::kTransactionIdFieldNumber));
 }
 
+// Serialized events one after the other parse as one: occurrences of the same payload member
+// merge, so the last one's bytes are not the whole payload (payload_split); a different member
+// replaces the earlier one (a oneof), so its bytes are.
+TEST(ChargerEventPeekTest, SaysWhenThePayloadIsSplitOverOccurrences) {
+  v1::ChargerEvent first = envelope();
+  first.mutable_meter_values()->mutable_location()->set_evse_id(1);
+  v1::ChargerEvent second;
+  second.mutable_meter_values()->set_transaction_id("tx-1");
+  const std::string one = first.SerializeAsString();
+  auto peek = peek_charger_event(one);
+  ASSERT_TRUE(peek.has_value());
+  EXPECT_FALSE(peek->payload_split);
+  const std::string merged = one + second.SerializeAsString();
+  peek = peek_charger_event(merged);
+  ASSERT_TRUE(peek.has_value());
+  EXPECT_TRUE(peek->payload_split);
+  v1::ChargerEvent other;
+  other.mutable_heartbeat();
+  const std::string replaced = one + other.SerializeAsString();
+  peek = peek_charger_event(replaced);
+  ASSERT_TRUE(peek.has_value());
+  EXPECT_EQ(peek->payload, v1::ChargerEvent::kHeartbeat);
+  EXPECT_FALSE(peek->payload_split);
+}
+
 TEST(ChargerEventPeekTest, AnEventWithoutPayloadOrEnvelopeHasZeros) {
   const auto peek = peek_charger_event("");
   ASSERT_TRUE(peek.has_value());

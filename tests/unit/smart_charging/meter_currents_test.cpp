@@ -140,13 +140,40 @@ TEST(PeekMeterValues, WhatIsNotWellFormedIsLeftToTheParse) {
   }
   EXPECT_FALSE(peek_meter_values(std::string("\x00\x01", 2)));  // field number 0
   EXPECT_FALSE(peek_meter_values(std::string("\x0b", 1)));      // a group: not proto3
-  // A transaction id that is not UTF-8: the parse refuses the message, the peek leaves it to it.
+  // A string that is not UTF-8, in a field the peek reads or not, in an earlier occurrence of
+  // the transaction id, or a timestamp that is not well-formed: the parse refuses the message,
+  // the peek leaves it to it.
+  auto refused_by_both = [](const std::string& message, const std::string& what) {
+    EXPECT_FALSE(parse(message)) << what;
+    EXPECT_FALSE(peek_meter_values(message)) << what;
+  };
   v1::MeterValues bad;
   bad.set_transaction_id("ok");
   std::string bad_bytes = bad.SerializeAsString();
   bad_bytes[bad_bytes.size() - 1] = '\xff';
-  EXPECT_FALSE(parse(bad_bytes));
-  EXPECT_FALSE(peek_meter_values(bad_bytes));
+  refused_by_both(bad_bytes, "transaction id");
+  refused_by_both(bad_bytes + bytes, "an earlier transaction id");
+  for (const int field : {2, 3, 4, 5, 6, 8, 10}) {
+    v1::MeterSample sample;
+    sample.set_measurand("Current.Import");
+    sample.set_phase("L1");
+    sample.set_normalized_unit("A");
+    sample.set_normalized_value(10.0);
+    std::string sample_bytes = sample.SerializeAsString();
+    sample_bytes += static_cast<char>(field << 3 | 2);
+    sample_bytes += std::string("\x02\xc3\x28", 3);  // a lead byte without its continuation
+    std::string mv_bytes = bytes;
+    mv_bytes += '\x1a';
+    mv_bytes += static_cast<char>(sample_bytes.size());
+    mv_bytes += sample_bytes;
+    refused_by_both(mv_bytes, "string field " + std::to_string(field));
+  }
+  std::string sample_bytes = std::string("\x0a\x02\x08", 3);  // timestamp: seconds cut short
+  sample_bytes += '\x80';
+  std::string mv_bytes = bytes + '\x1a' + static_cast<char>(sample_bytes.size()) + sample_bytes;
+  refused_by_both(mv_bytes, "timestamp");
+  // Tags past 32 bits: the parse refuses them.
+  refused_by_both(std::string("\x80\x80\x80\x80\x10\x00", 6), "a 64-bit tag");
 }
 
 }  // namespace

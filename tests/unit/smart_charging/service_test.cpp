@@ -806,6 +806,13 @@ TEST(ChargerEventsMeterValues, CurrentsReachTheEvseByLocationOrByTransaction) {
   EXPECT_EQ(node_gauge(registry, "board", "measured", "L1"), 10.0);
   EXPECT_EQ(node_gauge(registry, "board", "measured", "L2"), 16.0);
   EXPECT_EQ(node_gauge(registry, "board", "measured", "L3"), 10.0);
+  // An event whose MeterValues is split over two occurrences (two events back to back) is
+  // parsed, as merged: the currents of the first part count, though the last part has none.
+  const std::string split = meter_values("CP-1", 1, "a", {{"L1", 20}, {"L2", 20}, {"L3", 20}}) +
+                            meter_values("CP-1", 0, "", {});
+  ASSERT_TRUE(events.handle(bus::Event{"ocpp.events.v1", "CP-1", split, 0, 4}));
+  service.tick();
+  EXPECT_EQ(node_gauge(registry, "board", "measured", "L1"), 20.0);
 }
 
 TEST_F(ServiceTest, ChargersThatLeaveEverySiteGetTheServicesProfilesTakenOff) {

@@ -98,7 +98,9 @@ std::optional<ChargerEventPeek> peek_charger_event(std::string_view bytes) {
         } else if (field == Event::kReceivedAtFieldNumber) {
           if (!read_timestamp(value, seconds, nanos)) return std::nullopt;
         } else if (is_payload(field)) {
-          out.payload = static_cast<int>(field);  // a oneof: the last one set wins
+          // A oneof: the last member set wins; occurrences of the same member merge.
+          out.payload_split = static_cast<int>(field) == out.payload;
+          out.payload = static_cast<int>(field);
           out.payload_bytes = value;
         }
         break;

@@ -15,8 +15,10 @@ namespace switchyard::bus {
 struct ChargerEventPeek {
   int payload = 0;  // v1::ChargerEvent::PayloadCase (the oneof field's number); 0 = none
   // The payload message, serialized (into the bytes). A message split over several occurrences
-  // of its field, which a serializer never writes, has only its last part here.
+  // of its field, which a serializer never writes, has only its last part here, and
+  // payload_split says so: a peek into payload_bytes must then leave the event to the parse.
   std::string_view payload_bytes;
+  bool payload_split = false;
   std::string_view event_id;    // into the bytes
   std::string_view charger_id;  // into the bytes
   std::int64_t received_at_ms = 0;

@@ -19,10 +19,11 @@ class WireReader {
 
   bool done() const { return p_ == end_; }
 
-  // The next field's key; false when malformed or the field number is 0.
+  // The next field's key; false when malformed, past 32 bits (as protobuf's parser) or the
+  // field number is 0.
   bool key(std::uint64_t& number, std::uint32_t& type) {
     std::uint64_t k = 0;
-    if (!varint(k) || (k >> 3) == 0) return false;
+    if (!varint(k) || k > 0xFFFFFFFFu || (k >> 3) == 0) return false;
     number = k >> 3;
     type = static_cast<std::uint32_t>(k & 7);
     return true;
