@@ -31,6 +31,7 @@
 #include "common/runtime/bus/arena_message.h"
 #include "common/runtime/core/clock.h"
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/thread_name.h"
 #include "gateway/event_ids.h"
 #include "gateway/file_watch.h"
 #include "gateway/inbound_calls.h"
@@ -1820,10 +1821,14 @@ Result<void> Connections::start() {
         std::make_unique<net::posix::stream_descriptor>(impl_->workers.front()->ioc, *fd);
     impl_->serve_deliveries();
   }
-  for (auto& worker : impl_->workers) {
+  for (std::size_t i = 0; i < impl_->workers.size(); ++i) {
+    Worker* worker = impl_->workers[i].get();
     worker->sweep_every(sweep);
     worker->work.emplace(worker->ioc.get_executor());
-    worker->thread = std::thread([w = worker.get()] { w->ioc.run(); });
+    worker->thread = std::thread([worker, i] {
+      name_this_thread("io-" + std::to_string(i));
+      worker->ioc.run();
+    });
   }
   return {};
 }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/thread_name.h"
 #include "common/runtime/sql/database.h"
 #include "roaming/location_store.h"
 #include "roaming/oicp_pricing.h"
@@ -119,7 +120,10 @@ OicpPusher::~OicpPusher() { stop(); }
 
 void OicpPusher::start() {
   count_evses();
-  thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+  thread_ = std::jthread([this](const std::stop_token& stop) {
+    name_this_thread("oicp-push");
+    run(stop);
+  });
 }
 
 void OicpPusher::stop() {

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/thread_name.h"
 
 namespace switchyard::roaming {
 
@@ -87,7 +88,10 @@ void Pusher::forget_receivers() {
 }
 
 void Pusher::start() {
-  thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+  thread_ = std::jthread([this](const std::stop_token& stop) {
+    name_this_thread("ocpi-push");
+    run(stop);
+  });
 }
 
 void Pusher::stop() {

@@ -11,6 +11,7 @@
 
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
+#include "common/runtime/core/thread_name.h"
 
 namespace switchyard::smart_charging {
 
@@ -1210,6 +1211,7 @@ void SmartChargingService::wake_locked() {
 }
 
 void SmartChargingService::run(const std::stop_token& stop) {
+  name_this_thread("planner");
   while (!stop.stop_requested()) {
     tick();
     std::unique_lock lock(mutex_);

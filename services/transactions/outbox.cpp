@@ -9,6 +9,7 @@
 #include <future>
 
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/thread_name.h"
 #include "transactions/store.h"
 
 namespace switchyard::transactions {
@@ -47,7 +48,10 @@ Outbox::Outbox(sql::Database& db, bus::EventPublisher& publisher, OutboxOptions 
 Outbox::~Outbox() { stop(); }
 
 void Outbox::start() {
-  thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+  thread_ = std::jthread([this](const std::stop_token& stop) {
+    name_this_thread("outbox");
+    run(stop);
+  });
 }
 
 void Outbox::stop() {

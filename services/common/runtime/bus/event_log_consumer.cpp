@@ -16,6 +16,7 @@
 #include "common/runtime/bus/log_segments.h"
 #include "common/runtime/bus/sqlite_file.h"
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/thread_name.h"
 
 namespace switchyard::bus::event_log {
 namespace {
@@ -93,6 +94,7 @@ class LogConsumer final : public EventConsumer {
   }
 
   void run(const EventHandler& handler, const FlushHandler& flush, std::stop_token stop) override {
+    name_this_thread(consumer_thread_name(group_));
     while (!stop.stop_requested()) {
       auto r = poll(handler, flush, stop);
       if (r && behind_) continue;  // more is there: read on at once

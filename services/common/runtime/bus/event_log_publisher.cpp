@@ -17,6 +17,7 @@
 #include "common/runtime/bus/log_segments.h"
 #include "common/runtime/bus/sqlite_file.h"
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/thread_name.h"
 
 namespace switchyard::bus::event_log {
 namespace {
@@ -54,7 +55,10 @@ std::int64_t now_ms() {
 class LogPublisher final : public EventPublisher {
  public:
   explicit LogPublisher(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {
-    writer_ = std::thread([this] { write_loop(); });
+    writer_ = std::thread([this] {
+      name_this_thread("log-writer");
+      write_loop();
+    });
   }
 
   // Commits what is still queued (every callback runs) before the connection closes.

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/thread_name.h"
 #include "common/runtime/kafka/errors.h"
 
 namespace switchyard::kafka {
@@ -159,6 +160,7 @@ class RdConsumer final : public Consumer, public RdKafka::EventCb {
   }
 
   void run(const RecordHandler& handler, const BatchFlush& flush, std::stop_token stop) override {
+    name_this_thread(consumer_thread_name(config_.group_id));
     while (!stop.stop_requested()) {
       auto r = poll_batch(handler, flush, stop);
       if (!r) {

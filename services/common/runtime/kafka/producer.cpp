@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/runtime/core/log.h"
+#include "common/runtime/core/thread_name.h"
 #include "common/runtime/kafka/errors.h"
 
 namespace switchyard::kafka {
@@ -99,6 +100,7 @@ class RdProducer final : public Producer,
     producer_.reset(RdKafka::Producer::create(conf.get(), err));
     if (!producer_) return make_error(ErrorCode::kInvalidArgument, "kafka producer: " + err);
     poller_ = std::jthread([this](const std::stop_token& stop) {
+      name_this_thread("kafka-poll");
       while (!stop.stop_requested()) {
         producer_->poll(50);
         if (metrics_.in_flight) metrics_.in_flight->Set(static_cast<double>(in_flight_.load()));
