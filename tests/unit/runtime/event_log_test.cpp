@@ -109,6 +109,20 @@ class EventLogTest : public ::testing::Test {
     return values;
   }
 
+  // A handler that fails (kUnavailable) the first time it meets `value` and keeps the values it
+  // handled in `handled`.
+  static EventHandler fails_once_at(std::string value, std::vector<std::string>& handled) {
+    return [value = std::move(value), &handled,
+            failed = false](const Event& e) mutable -> Result<void> {
+      if (e.value == value && !failed) {
+        failed = true;
+        return make_error(ErrorCode::kUnavailable, "downstream is down");
+      }
+      handled.emplace_back(e.value);
+      return {};
+    };
+  }
+
   static std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
     std::vector<std::string> values;
     for (int i = from; i < to; ++i) values.push_back(prefix + std::to_string(i));
@@ -171,15 +185,7 @@ TEST_F(EventLogTest, HandlerErrorRedeliversThatEventAndSkipsNothing) {
   ASSERT_EQ(publish("t", 10), 0);
   auto c = consumer("g", {"t"});
   std::vector<std::string> handled;
-  bool failed_once = false;
-  auto handler = [&](const Event& e) -> Result<void> {
-    if (e.value == "v4" && !failed_once) {
-      failed_once = true;
-      return make_error(ErrorCode::kUnavailable, "downstream is down");
-    }
-    handled.emplace_back(e.value);
-    return {};
-  };
+  auto handler = fails_once_at("v4", handled);
   auto first = c->poll_once(handler);
   ASSERT_FALSE(first);
   EXPECT_EQ(first.error().message, "downstream is down");
@@ -499,15 +505,7 @@ TEST_F(EventLogTest, HandlerErrorOnTheTailRedeliversThatEvent) {
   expect_nothing_more(*c);
   ASSERT_EQ(publish("t", 10), 0);
   std::vector<std::string> handled;
-  bool failed_once = false;
-  auto handler = [&](const Event& e) -> Result<void> {
-    if (e.value == "v6" && !failed_once) {
-      failed_once = true;
-      return make_error(ErrorCode::kUnavailable, "downstream is down");
-    }
-    handled.emplace_back(e.value);
-    return {};
-  };
+  auto handler = fails_once_at("v6", handled);
   ASSERT_FALSE(c->poll_once(handler));
   EXPECT_EQ(handled, numbered("v", 0, 6));
   auto second = c->poll_once(handler);

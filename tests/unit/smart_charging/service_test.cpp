@@ -715,23 +715,33 @@ std::optional<double> node_gauge(prometheus::Registry& registry, const std::stri
   return std::nullopt;
 }
 
-TEST(ServiceMetrics, NodesShowWhatTheChargersBelowMeasuredPerGridPhase) {
+// Two chargers on a board with metrics, CP-2's connector L1 wired to grid L2, both online with
+// a session running (CP-1 transaction "a", CP-2 "b").
+class MeteredBoardTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    settings.planner.min_replan_gap = 0s;
+    v1::Site site = board(2);
+    for (auto p : {v1::PHASE_L2, v1::PHASE_L3, v1::PHASE_L1}) {
+      site.mutable_evses(1)->add_rotation(p);
+    }
+    ASSERT_TRUE(service.put_site(*site_definition(site)));
+    service.charger_connected("CP-1");
+    service.charger_connected("CP-2");
+    service.session_started({"CP-1", 1}, "a");
+    service.session_started({"CP-2", 1}, "b");
+    service.tick();
+  }
+
   testing::FakeClock clock;
   FakeSender sender;
   FakeStore store;
   prometheus::Registry registry;
   ServiceSettings settings;
-  settings.planner.min_replan_gap = 0s;
-  SmartChargingService service(sender, store, clock, settings, &registry);
-  v1::Site site = board(2);
-  // CP-2's connector L1 is wired to grid L2.
-  for (auto p : {v1::PHASE_L2, v1::PHASE_L3, v1::PHASE_L1}) site.mutable_evses(1)->add_rotation(p);
-  ASSERT_TRUE(service.put_site(*site_definition(site)));
-  service.charger_connected("CP-1");
-  service.charger_connected("CP-2");
-  service.session_started({"CP-1", 1}, "a");
-  service.session_started({"CP-2", 1}, "b");
-  service.tick();
+  SmartChargingService service{sender, store, clock, settings, &registry};
+};
+
+TEST_F(MeteredBoardTest, NodesShowWhatTheChargersBelowMeasuredPerGridPhase) {
   service.evse_meter({"CP-1", 1}, {10, 10, 10});
   service.evse_meter({"CP-2", 1}, {6, 0, 0});  // a one-phase vehicle
   service.tick();
@@ -753,23 +763,8 @@ TEST(ServiceMetrics, NodesShowWhatTheChargersBelowMeasuredPerGridPhase) {
 
 // MeterValues are read off their bytes (meter_currents.h), not parsed: the currents still reach
 // the EVSE named by its location, or by its running transaction when the location names none.
-TEST(ChargerEventsMeterValues, CurrentsReachTheEvseByLocationOrByTransaction) {
-  testing::FakeClock clock;
-  FakeSender sender;
-  FakeStore store;
-  prometheus::Registry registry;
-  ServiceSettings settings;
-  settings.planner.min_replan_gap = 0s;
-  SmartChargingService service(sender, store, clock, settings, &registry);
-  v1::Site site = board(2);
-  for (auto p : {v1::PHASE_L2, v1::PHASE_L3, v1::PHASE_L1}) site.mutable_evses(1)->add_rotation(p);
-  ASSERT_TRUE(service.put_site(*site_definition(site)));
+TEST_F(MeteredBoardTest, MeterValuesCurrentsReachTheEvseByLocationOrByTransaction) {
   ChargerEvents events(service, &registry);
-  service.charger_connected("CP-1");
-  service.charger_connected("CP-2");
-  service.session_started({"CP-1", 1}, "a");
-  service.session_started({"CP-2", 1}, "b");
-  service.tick();
   auto meter_values = [](const std::string& charger, int evse, const std::string& tx,
                          const std::vector<std::pair<std::string, double>>& phases) {
     v1::ChargerEvent e;
