@@ -43,6 +43,16 @@ std::string code_name(grpc::StatusCode code) {
 
 }  // namespace
 
+void CommandResults::record(std::uint64_t latency_ns, double sent_at_s,
+                            const std::string& outcome) {
+  latency.record(latency_ns);
+  ++outcomes[outcome];
+  if (latency_ns > slowest_ns) {
+    slowest_ns = latency_ns;
+    slowest_sent_at_s = sent_at_s;
+  }
+}
+
 struct CommandDriver::Impl {
   const LoadgenConfig& config;
   std::shared_ptr<grpc::Channel> channel;
@@ -53,6 +63,7 @@ struct CommandDriver::Impl {
   std::condition_variable idle;
   std::int64_t in_flight = 0;
   CommandResults results;
+  Steady::time_point first_due;  // set before the first RPC is sent
 
   explicit Impl(const LoadgenConfig& c)
       : config(c),
@@ -81,9 +92,9 @@ struct CommandDriver::Impl {
     std::function<void(grpc::Status)> done = [this, raw](const grpc::Status& status) {
       const std::unique_ptr<Call> finished(raw);
       const auto ns = (Steady::now() - finished->start).count();
+      const double sent_at = std::chrono::duration<double>(finished->start - first_due).count();
       std::lock_guard lock(mutex);
-      results.latency.record(static_cast<std::uint64_t>(ns));
-      ++results.outcomes[code_name(status.error_code())];
+      results.record(static_cast<std::uint64_t>(ns), sent_at, code_name(status.error_code()));
       if (--in_flight == 0) idle.notify_all();
     };
     invoke(*stub->async(), &raw->context, &raw->request, &raw->response, std::move(done));
@@ -138,6 +149,7 @@ struct CommandDriver::Impl {
 
   void loop() {
     const auto start = Steady::now();
+    first_due = start;
     const double period_ns = 1e9 / config.command_rate;
     for (std::uint64_t k = 0; !stopping.load(); ++k) {
       const auto due = start + std::chrono::nanoseconds(

@@ -16,9 +16,16 @@
 namespace switchyard::loadgen {
 
 struct CommandResults {
+  // One answered RPC: `sent_at_s` is when it was sent, in seconds since the first was due.
+  void record(std::uint64_t latency_ns, double sent_at_s, const std::string& outcome);
+
   std::uint64_t sent = 0;
   Histogram latency;                              // nanoseconds, every outcome
   std::map<std::string, std::uint64_t> outcomes;  // gRPC status code name -> count
+  // The slowest RPC and when it was sent: a stall shows as one slow RPC that those sent
+  // during it wait behind (a channel connecting, a thread waking), spread RPCs as slowness.
+  std::uint64_t slowest_ns = 0;
+  double slowest_sent_at_s = 0;
 };
 
 class CommandDriver {

@@ -481,6 +481,9 @@ std::string summary_table(const LoadgenConfig& config, const RunResult& r) {
     }
     out += "commands     sent " + std::to_string(r.commands.sent) + "  outcomes " +
            (outcomes.empty() ? std::string("none") : outcomes) + "\n";
+    std::snprintf(line, sizeof line, "commands     slowest %.3f ms, sent %.3f s after the first\n",
+                  static_cast<double>(r.commands.slowest_ns) / 1e6, r.commands.slowest_sent_at_s);
+    out += line;
   }
   std::snprintf(
       line, sizeof line, "generator    cpu %.2f s (%.2f us/msg)  peak rss %.1f MiB\n",
@@ -565,10 +568,13 @@ boost::json::object report_json(const LoadgenConfig& config, const RunResult& r)
   if (r.has_commands) {
     json::object outcomes;
     for (const auto& [code, count] : r.commands.outcomes) outcomes[code] = count;
-    report["commands"] = json::object{{"command", config.command},
-                                      {"sent", r.commands.sent},
-                                      {"outcomes", std::move(outcomes)},
-                                      {"latency_ms", latency_json(r.commands.latency)}};
+    report["commands"] =
+        json::object{{"command", config.command},
+                     {"sent", r.commands.sent},
+                     {"outcomes", std::move(outcomes)},
+                     {"latency_ms", latency_json(r.commands.latency)},
+                     {"slowest_ms", static_cast<double>(r.commands.slowest_ns) / 1e6},
+                     {"slowest_sent_at_s", r.commands.slowest_sent_at_s}};
   }
   report["generator"] =
       json::object{{"cpu_seconds", r.cpu_seconds}, {"peak_rss_bytes", r.peak_rss_bytes}};

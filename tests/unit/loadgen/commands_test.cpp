@@ -1,0 +1,32 @@
+// CommandResults: every answer counted by outcome, and the slowest kept with its send time.
+#include "loadgen/commands.h"
+
+#include <gtest/gtest.h>
+
+#include "loadgen/stats.h"
+
+namespace switchyard::loadgen {
+namespace {
+
+TEST(CommandResults, KeepsTheSlowestWithTheTimeItWasSent) {
+  CommandResults r;
+  r.record(800'000, 0.005, "OK");
+  r.record(60'200'000, 0.411, "OK");  // the stall: those sent during it finish with it
+  r.record(55'100'000, 0.416, "OK");
+  r.record(900'000, 5.0, "DEADLINE_EXCEEDED");
+  EXPECT_EQ(r.slowest_ns, 60'200'000u);
+  EXPECT_DOUBLE_EQ(r.slowest_sent_at_s, 0.411);
+  EXPECT_EQ(r.outcomes.at("OK"), 3u);
+  EXPECT_EQ(r.outcomes.at("DEADLINE_EXCEEDED"), 1u);
+  EXPECT_EQ(summarize(r.latency).count, 4u);
+}
+
+TEST(CommandResults, NothingAnsweredLeavesNoSlowest) {
+  const CommandResults r;
+  EXPECT_EQ(r.slowest_ns, 0u);
+  EXPECT_EQ(r.slowest_sent_at_s, 0.0);
+  EXPECT_TRUE(r.outcomes.empty());
+}
+
+}  // namespace
+}  // namespace switchyard::loadgen
