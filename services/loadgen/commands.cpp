@@ -63,7 +63,7 @@ struct CommandDriver::Impl {
   std::condition_variable idle;
   std::int64_t in_flight = 0;
   CommandResults results;
-  Steady::time_point first_due;  // set before the first RPC is sent
+  Steady::time_point first_due;  // when the first RPC is due; set before the loop starts
 
   explicit Impl(const LoadgenConfig& c)
       : config(c),
@@ -148,12 +148,11 @@ struct CommandDriver::Impl {
   }
 
   void loop() {
-    const auto start = Steady::now();
-    first_due = start;
     const double period_ns = 1e9 / config.command_rate;
     for (std::uint64_t k = 0; !stopping.load(); ++k) {
-      const auto due = start + std::chrono::nanoseconds(
-                                   static_cast<std::int64_t>(period_ns * static_cast<double>(k)));
+      const auto due =
+          first_due +
+          std::chrono::nanoseconds(static_cast<std::int64_t>(period_ns * static_cast<double>(k)));
       std::this_thread::sleep_until(due);
       if (stopping.load()) break;
       send(k);
@@ -166,6 +165,7 @@ CommandDriver::CommandDriver(const LoadgenConfig& config) : impl_(std::make_uniq
 CommandDriver::~CommandDriver() { stop(); }
 
 void CommandDriver::start() {
+  impl_->first_due = Steady::now();  // before the thread: the callbacks read it unlocked
   impl_->thread = std::thread([this] { impl_->loop(); });
 }
 

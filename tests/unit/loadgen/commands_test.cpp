@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "loadgen/run.h"
 #include "loadgen/stats.h"
 
 namespace switchyard::loadgen {
@@ -21,11 +22,21 @@ TEST(CommandResults, KeepsTheSlowestWithTheTimeItWasSent) {
   EXPECT_EQ(summarize(r.latency).count, 4u);
 }
 
-TEST(CommandResults, NothingAnsweredLeavesNoSlowest) {
-  const CommandResults r;
-  EXPECT_EQ(r.slowest_ns, 0u);
-  EXPECT_EQ(r.slowest_sent_at_s, 0.0);
-  EXPECT_TRUE(r.outcomes.empty());
+TEST(CommandResults, TheReportCarriesTheSlowestOrZeroWhenNothingWasAnswered) {
+  LoadgenConfig config;
+  config.profile = "commands";
+  RunResult r;
+  r.has_commands = true;
+  const auto none = report_json(config, r).at("commands").as_object();
+  EXPECT_EQ(none.at("slowest_ms").to_number<double>(), 0.0);
+  EXPECT_EQ(none.at("slowest_sent_at_s").to_number<double>(), 0.0);
+  EXPECT_TRUE(none.at("outcomes").as_object().empty());
+
+  r.commands.record(60'200'000, 0.411, "OK");
+  const auto one = report_json(config, r).at("commands").as_object();
+  EXPECT_DOUBLE_EQ(one.at("slowest_ms").to_number<double>(), 60.2);
+  EXPECT_DOUBLE_EQ(one.at("slowest_sent_at_s").to_number<double>(), 0.411);
+  EXPECT_NE(summary_table(config, r).find("slowest 60.200 ms, sent 0.411 s"), std::string::npos);
 }
 
 }  // namespace
