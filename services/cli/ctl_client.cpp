@@ -5,9 +5,9 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
 
-#include <array>
 #include <future>
 
+#include "common/runtime/grpc/status.h"
 #include "switchyard/v1/transactions.grpc.pb.h"
 
 namespace switchyard::ctl {
@@ -15,26 +15,6 @@ namespace {
 
 using MessageStub =
     grpc::TemplatedGenericStub<google::protobuf::Message, google::protobuf::Message>;
-
-constexpr std::array<std::string_view, 17> kStatusCodeNames{
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-};
 
 // UNAVAILABLE before any answer: refused, unresolvable or unreachable address. A service that
 // could not reach a third party (roaming: "GET https://emsp.example/versions: connect: Connection
@@ -128,15 +108,10 @@ const std::string& Endpoints::address(Api api) const {
   return authorization;
 }
 
-std::string_view status_code_name(grpc::StatusCode code) {
-  auto index = static_cast<std::size_t>(code);
-  return index < kStatusCodeNames.size() ? kStatusCodeNames[index] : "UNKNOWN";
-}
-
 std::string describe_rpc_failure(Api api, std::string_view method, const grpc::Status& status,
                                  std::string_view address) {
   std::string text = std::string(service_name(api)) + "." + std::string(method) + ": " +
-                     std::string(status_code_name(status.error_code())) + ": ";
+                     std::string(grpc_code_name(status.error_code())) + ": ";
   if (is_connection_failure(status)) {
     text += "cannot reach the " + std::string(service_name(api)) + " service at " +
             std::string(address) + " (set --" + std::string(server_flag(api)) + " or --server): ";

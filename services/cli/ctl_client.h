@@ -45,9 +45,6 @@ struct Endpoints {
   const std::string& address(Api api) const;
 };
 
-// "DEADLINE_EXCEEDED".
-std::string_view status_code_name(grpc::StatusCode code);
-
 // "Chargers.ListChargers: UNAVAILABLE: cannot reach the Chargers service at 127.0.0.1:50051
 // (--status-server): <detail>" for connection problems, else "<Service>.<Method>: <CODE>: <msg>".
 std::string describe_rpc_failure(Api api, std::string_view method, const grpc::Status& status,

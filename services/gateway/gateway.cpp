@@ -99,7 +99,7 @@ struct Gateway::Impl {
         pods(p.pods),
         fencing(config.fence_after, std::chrono::steady_clock::now()),
         router(config.pod_id, sessions, p.owners, p.peers, config.call_timeout),
-        control(router, sessions),
+        control(router, sessions, metrics),
         internal(router, fencing, config.pod_id),
         connections(ctx) {
     ctx.auth_throttle = &throttle;

@@ -19,8 +19,9 @@ std::atomic<std::uint64_t> next_id{1};
 
 const prometheus::Histogram::BucketBoundaries kLatency{
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
-// Decisions: sub-millisecond resolution (an Authorize's gRPC round trip is a fraction of one).
-const prometheus::Histogram::BucketBoundaries kDecisionLatency{
+// Decisions and ChargerControl RPCs: sub-millisecond resolution (an Authorize's gRPC round trip
+// is a fraction of one, a command through a peer pod one or two).
+const prometheus::Histogram::BucketBoundaries kRpcLatency{
     0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01,
     0.025,   0.05,   0.1,     0.25,  0.5,    1,     2.5,   5,     10};
 
@@ -164,7 +165,7 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
   // Every series from the start, so a first failure shows in rate() and the panels have data.
   for (const char* decision : {"boot", "authorize", "transaction", "sign_certificate"}) {
     for (const char* outcome : {"ok", "failed"}) {
-      decision_latency_->Add({{"decision", decision}, {"outcome", outcome}}, kDecisionLatency);
+      decision_latency_->Add({{"decision", decision}, {"outcome", outcome}}, kRpcLatency);
     }
   }
   commands_ = &prometheus::BuildCounter()
@@ -175,6 +176,22 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                           .Name("switchyard_gateway_command_latency_seconds")
                           .Help("From a command's arrival on this pod to the charger's answer")
                           .Register(registry);
+  control_calls_ = &prometheus::BuildCounter()
+                        .Name("switchyard_gateway_control_calls_total")
+                        .Help(
+                            "ChargerControl RPCs answered by this pod, by rpc, route (local: "
+                            "this pod holds the charger, forwarded: to the owner pod, unrouted: "
+                            "answered before routing) and gRPC status code")
+                        .Register(registry);
+  control_latency_ = &prometheus::BuildHistogram()
+                          .Name("switchyard_gateway_control_call_seconds")
+                          .Help(
+                              "From a ChargerControl RPC's arrival on this pod to its answer, by "
+                              "route (local, forwarded, unrouted)")
+                          .Register(registry);
+  for (const char* route : {"local", "forwarded", "unrouted"}) {
+    control_latency_->Add({{"route", route}}, kRpcLatency);
+  }
   ownership_ = &prometheus::BuildCounter()
                     .Name("switchyard_gateway_ownership_total")
                     .Help("Owner registry events: claimed, claim_failed, lost, released, evicted")
@@ -286,7 +303,7 @@ void GatewayMetrics::decision(std::string_view decision, bool ok, double seconds
   auto it = cache.find(key);
   if (it == cache.end()) {
     auto& child = decision_latency_->Add(
-        {{"decision", std::string(decision)}, {"outcome", ok ? "ok" : "failed"}}, kDecisionLatency);
+        {{"decision", std::string(decision)}, {"outcome", ok ? "ok" : "failed"}}, kRpcLatency);
     it = cache.emplace(key, &child).first;
   }
   it->second->Observe(seconds);
@@ -339,6 +356,14 @@ void GatewayMetrics::auth_lockout(std::string_view key) {
 void GatewayMetrics::command(std::string_view action, std::string_view outcome, double seconds) {
   commands_->Add({{"action", std::string(action)}, {"outcome", std::string(outcome)}}).Increment();
   command_latency_->Add({{"action", std::string(action)}}, kLatency).Observe(seconds);
+}
+
+void GatewayMetrics::control_call(std::string_view rpc, std::string_view route,
+                                  std::string_view code, double seconds) {
+  control_calls_
+      ->Add({{"rpc", std::string(rpc)}, {"route", std::string(route)}, {"code", std::string(code)}})
+      .Increment();
+  control_latency_->Add({{"route", std::string(route)}}, kRpcLatency).Observe(seconds);
 }
 
 void GatewayMetrics::ownership(std::string_view event) {

@@ -47,6 +47,12 @@ class GatewayMetrics {
   void quirks(std::uint8_t quirk_bits);
   void throttled();
   void command(std::string_view action, std::string_view outcome, double seconds);
+  // A ChargerControl RPC answered by this pod, from its arrival to its answer: `rpc` a literal,
+  // `route` local (this pod holds the charger), forwarded (to the owner pod) or unrouted
+  // (answered before routing: bad request, charger offline, registry unreachable), `code` the
+  // gRPC status code's name.
+  void control_call(std::string_view rpc, std::string_view route, std::string_view code,
+                    double seconds);
   void ownership(std::string_view event);  // claimed, claim_failed, lost, released, evicted
   void drain_closed();
   void heap_trimmed(std::int64_t returned_bytes);
@@ -90,6 +96,8 @@ class GatewayMetrics {
   prometheus::Counter* throttled_;
   prometheus::Family<prometheus::Counter>* commands_;
   prometheus::Family<prometheus::Histogram>* command_latency_;
+  prometheus::Family<prometheus::Counter>* control_calls_;
+  prometheus::Family<prometheus::Histogram>* control_latency_;
   prometheus::Family<prometheus::Counter>* ownership_;
   prometheus::Counter* drain_closed_;
   prometheus::Histogram* accept_bursts_;

@@ -2,6 +2,8 @@
 // charger's version, send, translate the answer.
 #include "gateway/grpc_api.h"
 
+#include <chrono>
+
 #include "common/runtime/grpc/status.h"
 #include "gateway/commands.h"
 
@@ -31,33 +33,59 @@ struct FillFields {
 
 }  // namespace
 
+// Finishes one RPC and counts it: unrouted until the owner is known, then local or forwarded.
+class ChargerControlService::Answer {
+ public:
+  Answer(const char* rpc, grpc::ServerUnaryReactor* reactor, GatewayMetrics& metrics)
+      : rpc_(rpc), reactor_(reactor), metrics_(metrics) {}
+
+  void routed(const registry::Owner& owner, const std::string& this_pod) {
+    route_ = owner.pod == this_pod ? "local" : "forwarded";
+  }
+
+  void operator()(const grpc::Status& status) const {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start_;
+    metrics_.control_call(rpc_, route_, grpc_code_name(status.error_code()), took.count());
+    reactor_->Finish(status);
+  }
+
+ private:
+  const char* rpc_;
+  grpc::ServerUnaryReactor* reactor_;
+  GatewayMetrics& metrics_;
+  const char* route_ = "unrouted";
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
 template <typename Request, typename Response, typename Fill>
-grpc::ServerUnaryReactor* ChargerControlService::command(Context* context, const Request* request,
-                                                         Response* response, Fill fill_fields) {
+grpc::ServerUnaryReactor* ChargerControlService::command(const char* rpc, Context* context,
+                                                         const Request* request, Response* response,
+                                                         Fill fill_fields) {
   auto* reactor = context->DefaultReactor();
+  Answer answer(rpc, reactor, metrics_);
   if (request->charger_id().empty()) {
-    reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT, "charger_id is required"});
+    answer({grpc::StatusCode::INVALID_ARGUMENT, "charger_id is required"});
     return reactor;
   }
-  router_.locate(request->charger_id(), [this, reactor, request, response,
+  router_.locate(request->charger_id(), [this, answer, request, response,
                                          fill_fields](Result<registry::Owner> owner) mutable {
-    if (!owner) return reactor->Finish(to_grpc_status(owner.error()));
+    if (!owner) return answer(to_grpc_status(owner.error()));
     const auto version = ocpp::version_from_subprotocol(owner->protocol);
     if (!version) {
-      return reactor->Finish(
-          {grpc::StatusCode::UNAVAILABLE,
-           "charger is connected with an unknown protocol '" + owner->protocol + "'"});
+      return answer({grpc::StatusCode::UNAVAILABLE,
+                     "charger is connected with an unknown protocol '" + owner->protocol + "'"});
     }
     auto call = translate(*request, *version);
-    if (!call) return reactor->Finish(to_grpc_status(call.error()));
+    if (!call) return answer(to_grpc_status(call.error()));
+    answer.routed(*owner, router_.pod_id());
     router_.send(
         request->charger_id(), *owner, std::move(call->action), std::move(call->payload_json),
-        [reactor, response, fill_fields, version = *version](Result<CommandReply> reply) mutable {
-          if (!reply) return reactor->Finish(to_grpc_status(reply.error()));
-          if (!reply->error_code.empty()) return reactor->Finish(refused(*reply));
+        [answer, response, fill_fields, version = *version](Result<CommandReply> reply) mutable {
+          if (!reply) return answer(to_grpc_status(reply.error()));
+          if (!reply->error_code.empty()) return answer(refused(*reply));
           fill_outcome(reply->action, version, reply->payload_json, *response->mutable_outcome());
           fill_fields(*response, version, reply->payload_json);
-          reactor->Finish(grpc::Status::OK);
+          answer(grpc::Status::OK);
         });
   });
   return reactor;
@@ -68,7 +96,7 @@ grpc::ServerUnaryReactor* ChargerControlService::command(Context* context, const
 #define SWITCHYARD_COMMAND(Rpc, FillType)                                                     \
   grpc::ServerUnaryReactor* ChargerControlService::Rpc(Context* c, const v1::Rpc##Request* r, \
                                                        v1::Rpc##Response* out) {              \
-    return command(c, r, out, FillType{});                                                    \
+    return command(#Rpc, c, r, out, FillType{});                                              \
   }
 
 SWITCHYARD_COMMAND(RemoteStart, FillFields)
@@ -100,7 +128,7 @@ SWITCHYARD_COMMAND(Call, NoFields)
 
 grpc::ServerUnaryReactor* ChargerControlService::GetCompositeSchedule(
     Context* c, const v1::GetCompositeScheduleRequest* r, v1::GetCompositeScheduleResponse* out) {
-  return command(c, r, out,
+  return command("GetCompositeSchedule", c, r, out,
                  [](v1::GetCompositeScheduleResponse& response, ocpp::Version v,
                     const std::string& payload) { fill(response, v, payload); });
 }
@@ -110,7 +138,7 @@ grpc::ServerUnaryReactor* ChargerControlService::GetInstalledCertificateIds(
     v1::GetInstalledCertificateIdsResponse* out) {
   const v1::CertificateType asked =
       r->certificate_types_size() == 1 ? r->certificate_types(0) : v1::CERTIFICATE_TYPE_UNSPECIFIED;
-  return command(c, r, out,
+  return command("GetInstalledCertificateIds", c, r, out,
                  [asked](v1::GetInstalledCertificateIdsResponse& response, ocpp::Version v,
                          const std::string& payload) { fill(response, v, payload, asked); });
 }
@@ -119,19 +147,21 @@ grpc::ServerUnaryReactor* ChargerControlService::GetConnection(Context* c,
                                                                const v1::GetConnectionRequest* r,
                                                                v1::GetConnectionResponse* out) {
   auto* reactor = c->DefaultReactor();
+  // Answered from the owner registry: never routed to a charger.
+  Answer answer("GetConnection", reactor, metrics_);
   if (r->charger_id().empty()) {
-    reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT, "charger_id is required"});
+    answer({grpc::StatusCode::INVALID_ARGUMENT, "charger_id is required"});
     return reactor;
   }
-  router_.locate(r->charger_id(), [this, reactor, r, out](Result<registry::Owner> owner) {
+  router_.locate(r->charger_id(), [this, answer, r, out](Result<registry::Owner> owner) {
     if (!owner) {
       // Offline is an answer here, not an error.
       if (owner.error().code == ErrorCode::kUnavailable &&
           owner.error().message.find("offline") != std::string::npos) {
         out->set_online(false);
-        return reactor->Finish(grpc::Status::OK);
+        return answer(grpc::Status::OK);
       }
-      return reactor->Finish(to_grpc_status(owner.error()));
+      return answer(to_grpc_status(owner.error()));
     }
     out->set_online(true);
     out->set_pod_id(owner->pod);
@@ -150,7 +180,7 @@ grpc::ServerUnaryReactor* ChargerControlService::GetConnection(Context* c,
       out->mutable_connected_at()->set_seconds(ns / 1'000'000'000);
       out->mutable_connected_at()->set_nanos(static_cast<int>(ns % 1'000'000'000));
     }
-    reactor->Finish(grpc::Status::OK);
+    answer(grpc::Status::OK);
   });
   return reactor;
 }

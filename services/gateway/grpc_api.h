@@ -3,6 +3,7 @@
 
 #include "gateway/command_router.h"
 #include "gateway/fencing.h"
+#include "gateway/gateway_metrics.h"
 #include "switchyard/v1/charger_control.grpc.pb.h"
 #include "switchyard/v1/gateway_internal.grpc.pb.h"
 
@@ -10,8 +11,9 @@ namespace switchyard::gateway {
 
 class ChargerControlService final : public v1::ChargerControl::CallbackService {
  public:
-  ChargerControlService(CommandRouter& router, SessionRegistry& sessions)
-      : router_(router), sessions_(sessions) {}
+  // Every RPC answered shows in `metrics` (control_call) with its route and status code.
+  ChargerControlService(CommandRouter& router, SessionRegistry& sessions, GatewayMetrics& metrics)
+      : router_(router), sessions_(sessions), metrics_(metrics) {}
 
   using Context = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -63,11 +65,15 @@ class ChargerControlService final : public v1::ChargerControl::CallbackService {
                          v1::GetConnectionResponse*) override;
 
  private:
+  class Answer;
+
   template <typename Request, typename Response, typename Fill>
-  Reactor* command(Context* context, const Request* request, Response* response, Fill fill);
+  Reactor* command(const char* rpc, Context* context, const Request* request, Response* response,
+                   Fill fill);
 
   CommandRouter& router_;
   SessionRegistry& sessions_;
+  GatewayMetrics& metrics_;
 };
 
 class GatewayInternalService final : public v1::GatewayInternal::CallbackService {

@@ -7,39 +7,15 @@
 #include <chrono>
 #include <condition_variable>
 
+#include "common/runtime/core/log.h"
+#include "common/runtime/grpc/status.h"
 #include "loadgen/assignment.h"
 #include "switchyard/v1/charger_control.grpc.pb.h"
 
 namespace switchyard::loadgen {
-
 namespace {
 
 using Steady = std::chrono::steady_clock;
-
-std::string code_name(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    default:
-      return "CODE_" + std::to_string(static_cast<int>(code));
-  }
-}
 
 }  // namespace
 
@@ -68,7 +44,18 @@ struct CommandDriver::Impl {
   explicit Impl(const LoadgenConfig& c)
       : config(c),
         channel(grpc::CreateChannel(c.grpc_target, grpc::InsecureChannelCredentials())),
-        stub(v1::ChargerControl::NewStub(channel)) {}
+        stub(v1::ChargerControl::NewStub(channel)) {
+    const auto asked = Steady::now();
+    results.channel_ready =
+        channel->WaitForConnected(std::chrono::system_clock::now() + c.call_timeout);
+    results.channel_connect_ms =
+        std::chrono::duration<double, std::milli>(Steady::now() - asked).count();
+    if (!results.channel_ready) {
+      log::warn("gRPC channel not connected; the first RPCs wait for it",
+                {{"target", c.grpc_target},
+                 {"waited_ms", static_cast<std::int64_t>(results.channel_connect_ms)}});
+    }
+  }
 
   template <typename Request, typename Response, typename Invoke>
   void call(Request request, Invoke invoke) {
@@ -94,7 +81,8 @@ struct CommandDriver::Impl {
       const auto ns = (Steady::now() - finished->start).count();
       const double sent_at = std::chrono::duration<double>(finished->start - first_due).count();
       std::lock_guard lock(mutex);
-      results.record(static_cast<std::uint64_t>(ns), sent_at, code_name(status.error_code()));
+      results.record(static_cast<std::uint64_t>(ns), sent_at,
+                     std::string(grpc_code_name(status.error_code())));
       if (--in_flight == 0) idle.notify_all();
     };
     invoke(*stub->async(), &raw->context, &raw->request, &raw->response, std::move(done));

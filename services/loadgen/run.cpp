@@ -484,6 +484,10 @@ std::string summary_table(const LoadgenConfig& config, const RunResult& r) {
     std::snprintf(line, sizeof line, "commands     slowest %.3f ms, sent %.3f s after the first\n",
                   static_cast<double>(r.commands.slowest_ns) / 1e6, r.commands.slowest_sent_at_s);
     out += line;
+    std::snprintf(line, sizeof line, "commands     channel %s in %.3f ms, before the first RPC\n",
+                  r.commands.channel_ready ? "connected" : "NOT connected",
+                  r.commands.channel_connect_ms);
+    out += line;
   }
   std::snprintf(
       line, sizeof line, "generator    cpu %.2f s (%.2f us/msg)  peak rss %.1f MiB\n",
@@ -574,7 +578,9 @@ boost::json::object report_json(const LoadgenConfig& config, const RunResult& r)
                      {"outcomes", std::move(outcomes)},
                      {"latency_ms", latency_json(r.commands.latency)},
                      {"slowest_ms", static_cast<double>(r.commands.slowest_ns) / 1e6},
-                     {"slowest_sent_at_s", r.commands.slowest_sent_at_s}};
+                     {"slowest_sent_at_s", r.commands.slowest_sent_at_s},
+                     {"channel_connect_ms", r.commands.channel_connect_ms},
+                     {"channel_ready", r.commands.channel_ready}};
   }
   report["generator"] =
       json::object{{"cpu_seconds", r.cpu_seconds}, {"peak_rss_bytes", r.peak_rss_bytes}};

@@ -184,6 +184,11 @@ def test_command_to_unknown_charger_is_unavailable(deployment, stubs):
             assert not connection.online
 
     run(scenario())
+    # Operators see both on /metrics: refused before any routing, answered from the registry.
+    assert a.metric("switchyard_gateway_control_calls_total", rpc="Reset", route="unrouted",
+                    code="UNAVAILABLE") == 1
+    assert a.metric("switchyard_gateway_control_calls_total", rpc="GetConnection",
+                    route="unrouted", code="OK") == 1
 
 
 @pytest.mark.parametrize("through", ["owner", "other_pod"])
@@ -239,6 +244,24 @@ def test_command_errors_map_to_grpc_status(deployment, stubs, through):
             assert [r for r in cp.received if r[0] == "Reset"] == [("Reset", "Soft")]
 
     run(scenario())
+    # The pod asked counts every answer by route and code: the typed command 1.6 lacks was
+    # refused before routing; the owner's connection checks payloads against the schema, so the
+    # rest counts as local on the owner, forwarded on the other pod.
+    target = a if through == "owner" else b
+    route = "local" if through == "owner" else "forwarded"
+
+    def calls(rpc, route, code):
+        return target.metric("switchyard_gateway_control_calls_total", rpc=rpc, route=route,
+                             code=code)
+    assert calls("GetVariables", "unrouted", "UNIMPLEMENTED") == 1
+    assert calls("Call", route, "INVALID_ARGUMENT") == 1
+    assert calls("ChangeConfiguration", route, "INVALID_ARGUMENT") == 1
+    assert calls("Call", route, "UNIMPLEMENTED") == 1
+    assert calls("ChangeAvailability", route, "UNIMPLEMENTED") == 1
+    assert calls("ChangeConfiguration", route, "FAILED_PRECONDITION") == 1
+    assert calls("Reset", route, "OK") == 1
+    assert target.metric("switchyard_gateway_control_call_seconds_count", route=route) == 6
+    assert target.metric("switchyard_gateway_control_call_seconds_count", route="unrouted") == 1
 
 
 @pytest.mark.parametrize("through", ["owner", "other_pod"])

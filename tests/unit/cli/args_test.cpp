@@ -7,6 +7,7 @@
 #include "cli/ctl_args.h"
 #include "cli/ctl_client.h"
 #include "cli/ctl_global_options.h"
+#include "common/runtime/grpc/status.h"
 
 namespace switchyard::ctl {
 namespace {
@@ -117,7 +118,8 @@ TEST(CtlClient, NamesServiceMethodAndCode) {
   grpc::Status status(grpc::StatusCode::NOT_FOUND, "no token 04A1");
   EXPECT_EQ(describe_rpc_failure(Api::kAuthorization, "GetToken", status, "h:1"),
             "Authorization.GetToken: NOT_FOUND: no token 04A1");
-  EXPECT_EQ(status_code_name(grpc::StatusCode::DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
+  EXPECT_EQ(grpc_code_name(grpc::StatusCode::DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
+  EXPECT_EQ(grpc_code_name(static_cast<grpc::StatusCode>(99)), "UNKNOWN");
 }
 
 TEST(CtlClient, NamesTheAddressWhenTheConnectionIsRefused) {

@@ -31,12 +31,18 @@ TEST(CommandResults, TheReportCarriesTheSlowestOrZeroWhenNothingWasAnswered) {
   EXPECT_EQ(none.at("slowest_ms").to_number<double>(), 0.0);
   EXPECT_EQ(none.at("slowest_sent_at_s").to_number<double>(), 0.0);
   EXPECT_TRUE(none.at("outcomes").as_object().empty());
+  EXPECT_FALSE(none.at("channel_ready").as_bool());
+  EXPECT_NE(summary_table(config, r).find("channel NOT connected"), std::string::npos);
 
   r.commands.record(60'200'000, 0.411, "OK");
+  r.commands.channel_ready = true;
+  r.commands.channel_connect_ms = 1.25;
   const auto one = report_json(config, r).at("commands").as_object();
   EXPECT_DOUBLE_EQ(one.at("slowest_ms").to_number<double>(), 60.2);
   EXPECT_DOUBLE_EQ(one.at("slowest_sent_at_s").to_number<double>(), 0.411);
+  EXPECT_DOUBLE_EQ(one.at("channel_connect_ms").to_number<double>(), 1.25);
   EXPECT_NE(summary_table(config, r).find("slowest 60.200 ms, sent 0.411 s"), std::string::npos);
+  EXPECT_NE(summary_table(config, r).find("channel connected in 1.250 ms"), std::string::npos);
 }
 
 }  // namespace

@@ -1,7 +1,32 @@
 // Error <-> gRPC status codes.
 #include "common/runtime/grpc/status.h"
 
+#include <array>
+
 namespace switchyard {
+namespace {
+
+constexpr std::array<std::string_view, 17> kStatusCodeNames{
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+}  // namespace
 
 grpc::Status to_grpc_status(const Error& e) {
   grpc::StatusCode code = grpc::StatusCode::INTERNAL;
@@ -73,6 +98,11 @@ ErrorCode from_grpc_code(grpc::StatusCode code) {
     default:
       return ErrorCode::kInternal;
   }
+}
+
+std::string_view grpc_code_name(grpc::StatusCode code) {
+  const auto index = static_cast<std::size_t>(code);
+  return index < kStatusCodeNames.size() ? kStatusCodeNames[index] : "UNKNOWN";
 }
 
 }  // namespace switchyard
