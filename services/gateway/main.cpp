@@ -10,10 +10,12 @@
 
 #include <atomic>
 #include <iostream>
+#include <optional>
 
 #include "common/runtime/bus/kafka_event_publisher.h"
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/settings.h"
+#include "common/runtime/grpc/callback_polling.h"
 #include "common/runtime/grpc/channel.h"
 #include "common/runtime/http/health.h"
 #include "common/runtime/http/server.h"
@@ -185,6 +187,8 @@ int main(int argc, char** argv) {
                 std::to_string(config.grpc_port));
   }
   service_health.serving(*grpc_server);
+  // gRPC's callback pollers kept polling while the pod is idle (callback_polling.h).
+  std::optional<CallbackPolling> polling(std::in_place, *grpc_server);
   if (auto r = gw.start(); !r) return fail(r.error().message);
   listening = true;
   log::info("gateway started", {{"grpc_port", grpc_port}, {"http_port", http_server.port()}});
@@ -194,6 +198,7 @@ int main(int argc, char** argv) {
   log::info("signal received; draining", {{"signal", signal}});
   health.set_draining(true);
   gw.drain();
+  polling.reset();
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   gw.stop();
   http_server.stop();

@@ -11,6 +11,8 @@
 
 #include <csignal>
 
+#include "common/runtime/grpc/callback_polling.h"
+
 namespace switchyard {
 
 struct Process::Impl {
@@ -19,6 +21,7 @@ struct Process::Impl {
   http::Health health;
   std::unique_ptr<http::Server> http;
   std::unique_ptr<grpc::Server> grpc;
+  std::unique_ptr<CallbackPolling> polling;  // after grpc: destroyed first
 };
 
 Process::Process() : impl_(std::make_unique<Impl>()) {
@@ -116,6 +119,7 @@ Result<int> Process::start_grpc(const std::string& address, int port,
                       "cannot listen for gRPC on " + address + ":" + std::to_string(port));
   }
   health.serving(*impl_->grpc);
+  impl_->polling = std::make_unique<CallbackPolling>(*impl_->grpc);
   return bound;
 }
 
@@ -129,6 +133,7 @@ int Process::wait_for_signal() {
 
 void Process::shutdown_grpc(std::chrono::milliseconds grace) {
   impl_->health.set_draining(true);
+  impl_->polling.reset();
   if (impl_->grpc) impl_->grpc->Shutdown(std::chrono::system_clock::now() + grace);
 }
 
