@@ -186,8 +186,8 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
   control_latency_ = &prometheus::BuildHistogram()
                           .Name("switchyard_gateway_control_call_seconds")
                           .Help(
-                              "From a ChargerControl RPC's arrival on this pod to its answer, by "
-                              "route (local, forwarded, unrouted)")
+                              "From a ChargerControl RPC's handler starting on this pod to its "
+                              "answer, by route (local, forwarded, unrouted)")
                           .Register(registry);
   for (const char* route : {"local", "forwarded", "unrouted"}) {
     control_latency_->Add({{"route", route}}, kRpcLatency);

@@ -47,8 +47,8 @@ class GatewayMetrics {
   void quirks(std::uint8_t quirk_bits);
   void throttled();
   void command(std::string_view action, std::string_view outcome, double seconds);
-  // A ChargerControl RPC answered by this pod, from its arrival to its answer: `rpc` a literal,
-  // `route` local (this pod holds the charger), forwarded (to the owner pod) or unrouted
+  // A ChargerControl RPC answered by this pod, from its handler's start to its answer: `rpc` a
+  // literal, `route` local (this pod holds the charger), forwarded (to the owner pod) or unrouted
   // (answered before routing: bad request, charger offline, registry unreachable), `code` the
   // gRPC status code's name.
   void control_call(std::string_view rpc, std::string_view route, std::string_view code,

@@ -27,14 +27,14 @@ struct CommandResults {
   std::uint64_t slowest_ns = 0;
   double slowest_sent_at_s = 0;
   // The channel connects before the chargers ramp up, so no RPC waits for it: how long that
-  // took, and whether it was ready within the call timeout (if not, the first RPCs wait).
+  // took, and whether it was ready within 5 s (if not, the first RPCs wait or fail).
   double channel_connect_ms = 0;
   bool channel_ready = false;
 };
 
 class CommandDriver {
  public:
-  // Connects the gRPC channel (waits up to the call timeout for it); start() sends.
+  // Connects the gRPC channel (waits up to 5 s for it); start() sends.
   explicit CommandDriver(const LoadgenConfig& config);
   ~CommandDriver();
   CommandDriver(const CommandDriver&) = delete;

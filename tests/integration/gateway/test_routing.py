@@ -262,6 +262,8 @@ def test_command_errors_map_to_grpc_status(deployment, stubs, through):
     assert calls("Reset", route, "OK") == 1
     assert target.metric("switchyard_gateway_control_call_seconds_count", route=route) == 6
     assert target.metric("switchyard_gateway_control_call_seconds_count", route="unrouted") == 1
+    if through == "other_pod":  # the owner delivered them (GatewayInternal), counted nothing
+        assert a.metric("switchyard_gateway_control_calls_total") == 0
 
 
 @pytest.mark.parametrize("through", ["owner", "other_pod"])

@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 
+#include "common/runtime/core/log.h"
 #include "common/runtime/core/thread_name.h"
 
 namespace switchyard {
@@ -21,18 +23,27 @@ struct CallbackPolling::Impl {
   explicit Impl(grpc::Server& server)
       : channel(server.InProcessChannel(grpc::ChannelArguments())), stub(channel) {}
 
-  // One call; returns once it completed (its deadline bounds the wait).
-  void call() {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  // One call: its status once it completed, or nullopt when it did not complete within its
+  // deadline and a second more (the callback then only drops its share of the state).
+  std::optional<grpc::Status> call() {
+    struct Call {
+      grpc::ClientContext context;
+      grpc::ByteBuffer request;
+      grpc::ByteBuffer response;
+      std::promise<grpc::Status> done;
+    };
+    auto state = std::make_shared<Call>();
+    state->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
     grpc::Slice empty("");  // HealthCheckRequest{service: ""}: the server as a whole
-    grpc::ByteBuffer request(&empty, 1);
-    grpc::ByteBuffer response;
-    std::promise<void> done;
-    auto finished = done.get_future();
-    stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                   &response, [&done](const grpc::Status&) { done.set_value(); });
-    finished.wait();
+    state->request = grpc::ByteBuffer(&empty, 1);
+    auto finished = state->done.get_future();
+    stub.UnaryCall(&state->context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                   &state->request, &state->response,
+                   [state](const grpc::Status& status) { state->done.set_value(status); });
+    if (finished.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+      return std::nullopt;
+    }
+    return finished.get();
   }
 };
 
@@ -40,9 +51,18 @@ CallbackPolling::CallbackPolling(grpc::Server& server, std::chrono::milliseconds
     : impl_(std::make_unique<Impl>(server)) {
   thread_ = std::jthread([this, period](const std::stop_token& stop) {
     name_this_thread("grpc-keepawake");
+    bool warned = false;
     while (!stop.stop_requested()) {
-      impl_->call();
-      ++calls_;
+      const auto status = impl_->call();
+      if (status) {
+        ++calls_;
+        if (status->ok()) ++calls_ok_;
+      }
+      if (!warned && (!status || !status->ok())) {
+        warned = true;  // once: it repeats every period
+        log::warn("gRPC keep-awake health check failed; the callback pollers may idle",
+                  {{"error", status ? status->error_message() : "no answer within 2 s"}});
+      }
       std::unique_lock lock(impl_->mutex);
       impl_->wake.wait_for(lock, stop, period, [] { return false; });
     }

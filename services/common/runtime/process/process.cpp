@@ -36,6 +36,7 @@ Process::Process() : impl_(std::make_unique<Impl>()) {
 }
 
 Process::~Process() {
+  impl_->polling.reset();  // before the server shuts down (callback_polling.h)
   if (impl_->grpc) impl_->grpc->Shutdown(std::chrono::system_clock::now());
   if (impl_->http) impl_->http->stop();
 }
