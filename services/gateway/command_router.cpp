@@ -33,7 +33,7 @@ void CommandRouter::locate(const std::string& charger_id,
 
 void CommandRouter::send(const std::string& charger_id, const registry::Owner& owner,
                          std::string action, std::string payload_json, CommandCallback done) {
-  if (owner.pod == pod_id_) {
+  if (holds(owner)) {
     return deliver_local(charger_id, owner.epoch, std::move(action), std::move(payload_json),
                          std::move(done));
   }

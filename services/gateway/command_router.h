@@ -36,6 +36,8 @@ class CommandRouter {
   bool evict(const std::string& charger_id, std::int64_t epoch);
 
   const std::string& pod_id() const { return pod_id_; }
+  // Whether `owner` is this pod: send() delivers locally, else forwards to it.
+  bool holds(const registry::Owner& owner) const { return owner.pod == pod_id_; }
 
  private:
   std::string pod_id_;

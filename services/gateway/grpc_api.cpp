@@ -39,9 +39,7 @@ class ChargerControlService::Answer {
   Answer(const char* rpc, grpc::ServerUnaryReactor* reactor, GatewayMetrics& metrics)
       : rpc_(rpc), reactor_(reactor), metrics_(metrics) {}
 
-  void routed(const registry::Owner& owner, const std::string& this_pod) {
-    route_ = owner.pod == this_pod ? "local" : "forwarded";
-  }
+  void routed(bool local) { route_ = local ? "local" : "forwarded"; }
 
   void operator()(const grpc::Status& status) const {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start_;
@@ -77,7 +75,7 @@ grpc::ServerUnaryReactor* ChargerControlService::command(const char* rpc, Contex
     }
     auto call = translate(*request, *version);
     if (!call) return answer(to_grpc_status(call.error()));
-    answer.routed(*owner, router_.pod_id());
+    answer.routed(router_.holds(*owner));
     router_.send(
         request->charger_id(), *owner, std::move(call->action), std::move(call->payload_json),
         [answer, response, fill_fields, version = *version](Result<CommandReply> reply) mutable {
