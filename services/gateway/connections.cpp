@@ -33,6 +33,7 @@
 #include "common/runtime/core/log.h"
 #include "common/runtime/core/thread_name.h"
 #include "gateway/event_ids.h"
+#include "gateway/event_wire.h"
 #include "gateway/file_watch.h"
 #include "gateway/inbound_calls.h"
 #include "gateway/listen_sockets.h"
@@ -857,6 +858,13 @@ class ChargerSession final : public Session,
     call->message = &message;
     call->type = frame.type;
     call->started = Steady::now();
+    if (kind == InboundKind::kAcknowledge && frame.type == ocpp::MessageType::kCall &&
+        encode_directly(frame, text)) {
+      // No decision reads this event: its bytes, in worker_.scratch, are all it needs.
+      inbound_busy_ = true;
+      std::string answer_json = acknowledge_answer(worker_.encoder, message);
+      return publish_scratch_then_answer(std::move(call), std::move(answer_json));
+    }
     v1::ChargerEvent& event = *call->event;
     fill_envelope(event);
     event.set_message_id(call->message_id);
@@ -1041,8 +1049,15 @@ class ChargerSession final : public Session,
   // runs on this session's thread right after the answer is sent.
   void publish_then_answer(std::unique_ptr<InboundCall> call, std::string answer_json,
                            std::move_only_function<void()> then = {}) {
-    std::string& bytes = worker_.scratch;
-    call->event->SerializeToString(&bytes);
+    call->event->SerializeToString(&worker_.scratch);
+    ctx_.metrics.event_encoded(false);
+    publish_scratch_then_answer(std::move(call), std::move(answer_json), std::move(then));
+  }
+
+  // The same for an event whose bytes are in worker_.scratch already.
+  void publish_scratch_then_answer(std::unique_ptr<InboundCall> call, std::string answer_json,
+                                   std::move_only_function<void()> then = {}) {
+    const std::string& bytes = worker_.scratch;
     call->answer = std::move(answer_json);
     call->then = std::move(then);
     call->acknowledged = [self = this->shared_from_this()](std::unique_ptr<InboundCall> owned,
@@ -1247,6 +1262,35 @@ class ChargerSession final : public Session,
   }
 
   // -- events ----------------------------------------------------------------------------
+  // A MeterValues CALL's event written straight into worker_.scratch (event_wire.h): the same
+  // bytes as fill_envelope, normalize_inbound and the quirks make of the message, without the
+  // message. False (nothing written) for any other action.
+  bool encode_directly(const ocpp::DecodedFrame& frame, std::string_view text) {
+    if (frame.message->action != "MeterValues") return false;
+    std::string& bytes = worker_.scratch;
+    bytes.clear();
+    const auto now = Clock::now();
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+    const EventIds::Text id = worker_.event_ids.next_text(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+    EventEnvelope envelope;
+    envelope.event_id = std::string_view(id.data(), id.size());
+    envelope.charger_id = charger_id_;
+    envelope.pod_id = ctx_.config.pod_id;
+    envelope.received_seconds = ns / 1'000'000'000;
+    envelope.received_nanos = static_cast<std::int32_t>(ns % 1'000'000'000);
+    envelope.protocol_version = to_proto(version_);
+    envelope.message_id = frame.message_id;
+    envelope.action = frame.message->action;
+    envelope.raw_frame = text;
+    append_envelope(envelope, bytes);
+    if (!append_meter_values(version_, frame, bytes)) return false;
+    append_quirks(frame.quirks, bytes);
+    ctx_.metrics.event_encoded(true);
+    return true;
+  }
+
   void fill_envelope(v1::ChargerEvent& event) {
     const auto now = Clock::now();
     event.set_event_id(worker_.event_ids.next(

@@ -13,7 +13,7 @@ char* put_hex(char* end, std::uint64_t v, int digits) {
 
 }  // namespace
 
-std::string EventIds::next(std::int64_t unix_ms) {
+EventIds::Text EventIds::next_text(std::int64_t unix_ms) {
   constexpr std::uint32_t kCounterMax = 0xFFF;  // 12 bits
   if (unix_ms > ms_) {
     ms_ = unix_ms;
@@ -26,7 +26,8 @@ std::string EventIds::next(std::int64_t unix_ms) {
   const std::uint64_t hi = (ms << 16) | 0x7000ull | counter_;                         // version 7
   const std::uint64_t lo = (rng_() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant
   // 8-4-4-4-12 hex digits: hi's 32, 16, 16 bits, then lo's 16 and 48.
-  std::string out(36, '-');
+  Text out;
+  out.fill('-');
   char* end = out.data() + out.size();
   end = put_hex(end, lo, 12) - 1;
   end = put_hex(end, lo >> 48, 4) - 1;
@@ -34,6 +35,11 @@ std::string EventIds::next(std::int64_t unix_ms) {
   end = put_hex(end, hi >> 16, 4) - 1;
   put_hex(end, hi >> 32, 8);
   return out;
+}
+
+std::string EventIds::next(std::int64_t unix_ms) {
+  const Text text = next_text(unix_ms);
+  return {text.data(), text.size()};
 }
 
 }  // namespace switchyard::gateway

@@ -154,6 +154,14 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                     .Help("Frames delayed because a charger exceeded its rate")
                     .Register(registry)
                     .Add({});
+  auto& encoded = prometheus::BuildCounter()
+                      .Name("switchyard_gateway_events_encoded_total")
+                      .Help(
+                          "Events of CALLs published, by how they were encoded: direct (wire "
+                          "format written straight from the frame: MeterValues) or message")
+                      .Register(registry);
+  events_direct_ = &encoded.Add({{"encoding", "direct"}});
+  events_message_ = &encoded.Add({{"encoding", "message"}});
   decision_latency_ =
       &prometheus::BuildHistogram()
            .Name("switchyard_gateway_decision_seconds")
@@ -321,6 +329,10 @@ void GatewayMetrics::quirks(std::uint8_t bits) {
 }
 
 void GatewayMetrics::throttled() { throttled_->Increment(); }
+
+void GatewayMetrics::event_encoded(bool direct) {
+  (direct ? events_direct_ : events_message_)->Increment();
+}
 
 void GatewayMetrics::certificate(std::string_view step, std::string_view result) {
   certificates_->Add({{"step", std::string(step)}, {"result", std::string(result)}}).Increment();

@@ -46,6 +46,9 @@ class GatewayMetrics {
   void rpc_error(std::string_view code);
   void quirks(std::uint8_t quirk_bits);
   void throttled();
+  // An event of a CALL published: `direct` when written straight in wire format (MeterValues,
+  // event_wire.h), else built as a message and serialized.
+  void event_encoded(bool direct);
   void command(std::string_view action, std::string_view outcome, double seconds);
   // A ChargerControl RPC answered by this pod, from its handler's start to its answer: `rpc` a
   // literal, `route` local (this pod holds the charger), forwarded (to the owner pod) or unrouted
@@ -94,6 +97,8 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* rpc_errors_;
   prometheus::Family<prometheus::Counter>* quirks_;
   prometheus::Counter* throttled_;
+  prometheus::Counter* events_direct_;
+  prometheus::Counter* events_message_;
   prometheus::Family<prometheus::Counter>* commands_;
   prometheus::Family<prometheus::Histogram>* command_latency_;
   prometheus::Family<prometheus::Counter>* control_calls_;

@@ -2,23 +2,13 @@
 // ChargerEvent payload (events.proto documents the meaning of every field).
 #include "gateway/normalize.h"
 
-#include <algorithm>
-#include <array>
-#include <charconv>
-#include <chrono>
-#include <cmath>
-#include <concepts>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <type_traits>
 
-#include "common/ocpp/generated/v16/messages.h"
-#include "common/ocpp/generated/v201/messages.h"
-#include "common/ocpp/generated/v21/messages.h"
 #include "common/ocpp/json_text.h"
+#include "gateway/meter_samples.h"
 #include "switchyard/v1/events.pb.h"
 
 namespace switchyard::gateway {
@@ -28,10 +18,6 @@ namespace v16 = ocpp::v16;
 namespace v201 = ocpp::v201;
 namespace v21 = ocpp::v21;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-// The OCPP defaults of an absent measurand and unit (both versions).
-constexpr std::string_view kDefaultMeasurand = "Energy.Active.Import.Register";
-constexpr std::string_view kDefaultUnit = "Wh";
 // An ending transaction without a reason stopped for the default reason, Local (1.6
 // StopTransaction.reason, 2.x transactionInfo.stoppedReason of an Ended event).
 constexpr std::string_view kDefaultStopReason = "Local";
@@ -39,26 +25,12 @@ constexpr std::string_view kIdTagType = "IdTag";
 
 // ---- text, times, places, tokens ----
 
-std::string_view text(const ocpp::String& value) { return value.view(); }
-
-template <typename Enum>
-  requires std::is_enum_v<Enum>
-std::string_view text(Enum value) {
-  return to_string(value);
-}
-
-// An absent member reads as empty text, which is what an empty proto3 string means.
-template <typename T>
-std::string_view text(const std::optional<T>& value) {
-  return value ? text(*value) : std::string_view{};
-}
+using samples::text;
 
 void set_time(const ocpp::DateTime& time, google::protobuf::Timestamp& out) {
-  // Floor, not truncation: an instant before 1970 still needs nanos in [0, 1e9).
-  const auto seconds = std::chrono::floor<std::chrono::seconds>(time.time());
-  out.set_seconds(seconds.time_since_epoch().count());
-  out.set_nanos(static_cast<std::int32_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(time.time() - seconds).count()));
+  const samples::Instant at = samples::instant_of(time);
+  out.set_seconds(at.seconds);
+  out.set_nanos(at.nanos);
 }
 
 void set_location(std::int64_t evse_id, std::int64_t connector_id, v1::Location& out) {
@@ -101,134 +73,27 @@ std::int32_t request_id_of(const Request& request) {
 
 // ---- meter samples ----
 
-struct UnitConversion {
-  std::string_view unit;
-  std::string_view normalized;
-  double factor;
-};
-
-// Energy and power in Wh / W (and their reactive and apparent kin) so consumers need not know
-// the prefixes. 1.6 spells Celsius two ways ("Celcius" is the 1.6 schema's typo) and frequency
-// "Hertz" where 2.x says "Hz": one spelling each.
-constexpr std::array<UnitConversion, 19> kConversions{{
-    {"Wh", "Wh", 1},
-    {"kWh", "Wh", 1000},
-    {"W", "W", 1},
-    {"kW", "W", 1000},
-    {"varh", "varh", 1},
-    {"kvarh", "varh", 1000},
-    {"var", "var", 1},
-    {"kvar", "var", 1000},
-    {"VA", "VA", 1},
-    {"kVA", "VA", 1000},
-    {"A", "A", 1},
-    {"V", "V", 1},
-    {"Hz", "Hz", 1},
-    {"Hertz", "Hz", 1},
-    {"Percent", "Percent", 1},
-    {"K", "K", 1},
-    {"Fahrenheit", "Fahrenheit", 1},
-    {"Celsius", "Celsius", 1},
-    {"Celcius", "Celsius", 1},
-}};
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
-    return (x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x) == (y >= 'A' && y <= 'Z' ? y - 'A' + 'a' : y);
-  });
-}
-
-// 2.x units are CiStrings, which OCPP compares ignoring case ("KWH" is kWh). No two units of the
-// table differ only in case, so that cannot confuse them.
-const UnitConversion* find_conversion(std::string_view unit) {
-  const auto* it = std::ranges::find_if(
-      kConversions, [unit](const UnitConversion& c) { return equal_ignoring_case(c.unit, unit); });
-  return it == kConversions.end() ? nullptr : it;
-}
-
-// `value` is in `unit`, any multiplier already applied.
-void set_reading(std::string_view unit, double value, v1::MeterSample& out) {
-  *out.mutable_unit() = unit;
-  out.set_value(value);
-  const UnitConversion* conversion = find_conversion(unit);
-  if (conversion == nullptr) {
-    *out.mutable_normalized_unit() = unit;
-    out.set_normalized_value(value);
-    return;
-  }
-  *out.mutable_normalized_unit() = conversion->normalized;
-  out.set_normalized_value(value * conversion->factor);
-}
-
-// 1.6 values are text: anything but a whole finite number reads as NaN.
-double parse_number(std::string_view text) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  const auto [stop, error] = std::from_chars(text.data(), end, value);
-  if (error != std::errc{} || stop != end || !std::isfinite(value)) return kNaN;
-  return value;
-}
-
-double apply_multiplier(double value, std::int64_t multiplier) {
-  // The schema leaves the multiplier unbounded; beyond ±400 every double is 0 or inf anyway, and
-  // the clamp keeps the negation below defined. Dividing by 10^-m (rather than multiplying by
-  // 10^m) keeps 123 with multiplier -1 at exactly 12.3.
-  const auto m = std::clamp<std::int64_t>(multiplier, -400, 400);
-  return m >= 0 ? value * std::pow(10.0, static_cast<double>(m))
-                : value / std::pow(10.0, static_cast<double>(-m));
-}
-
-template <typename SampledValue>
-void set_sample_context(const ocpp::DateTime& timestamp, const SampledValue& sampled,
-                        v1::MeterSample& out) {
-  set_time(timestamp, *out.mutable_timestamp());
-  *out.mutable_measurand() = sampled.measurand ? text(*sampled.measurand) : kDefaultMeasurand;
-  *out.mutable_phase() = text(sampled.phase);
-  *out.mutable_context() = text(sampled.context);
-  *out.mutable_location() = text(sampled.location);
-}
-
-// 1.6: the value is text, the unit an enum; signed data is no number at all.
-template <typename SampledValue>
-  requires std::same_as<decltype(SampledValue::value), ocpp::String>
-void set_sample_value(const SampledValue& sampled, v1::MeterSample& out) {
-  const bool is_signed = sampled.format == v16::ValueFormat::kSignedData;
-  *out.mutable_raw_value() = text(sampled.value);
-  out.set_signed_data(is_signed);
-  set_reading(sampled.unit ? text(*sampled.unit) : kDefaultUnit,
-              is_signed ? kNaN : parse_number(sampled.value.view()), out);
-}
-
-// 2.x: the value is a number in unitOfMeasure.unit times 10^multiplier.
-template <typename SampledValue>
-  requires std::same_as<decltype(SampledValue::value), double>
-void set_sample_value(const SampledValue& sampled, v1::MeterSample& out) {
-  // The shortest text that reads back as the same double: what the charger most likely wrote.
-  std::array<char, 32> buffer{};
-  const auto printed = std::to_chars(buffer.data(), buffer.data() + buffer.size(), sampled.value);
-  out.mutable_raw_value()->assign(buffer.data(), printed.ptr);
-  out.set_signed_data(sampled.signed_meter_value.has_value());
-  std::string_view unit = kDefaultUnit;
-  std::int64_t multiplier = 0;
-  if (sampled.unit_of_measure) {
-    if (sampled.unit_of_measure->unit) unit = text(*sampled.unit_of_measure->unit);
-    multiplier = sampled.unit_of_measure->multiplier.value_or(0);
-  }
-  set_reading(unit, apply_multiplier(sampled.value, multiplier), out);
-}
-
-// 1.6 MeterValue / TransactionData and 2.x MeterValueType: one sample per sampled value, each
-// stamped with the time of its meter value.
+// 1.6 MeterValue / TransactionData and 2.x MeterValueType: one sample per sampled value
+// (meter_samples.h works out its fields).
 template <typename MeterValues>
 void add_samples(const MeterValues& meter_values,
                  google::protobuf::RepeatedPtrField<v1::MeterSample>& out) {
-  for (const auto& meter_value : meter_values) {
-    for (const auto& sampled : meter_value.sampled_value) {
-      v1::MeterSample& sample = *out.Add();
-      set_sample_context(meter_value.timestamp, sampled, sample);
-      set_sample_value(sampled, sample);
-    }
-  }
+  samples::for_each_sample(meter_values, [&out](const samples::SampleFields& f) {
+    v1::MeterSample& sample = *out.Add();
+    google::protobuf::Timestamp& at = *sample.mutable_timestamp();
+    at.set_seconds(f.timestamp.seconds);
+    at.set_nanos(f.timestamp.nanos);
+    *sample.mutable_measurand() = f.measurand;
+    *sample.mutable_phase() = f.phase;
+    *sample.mutable_context() = f.context;
+    *sample.mutable_location() = f.location;
+    *sample.mutable_unit() = f.unit;
+    sample.set_value(f.value);
+    *sample.mutable_raw_value() = f.raw_value;
+    sample.set_normalized_value(f.normalized_value);
+    *sample.mutable_normalized_unit() = f.normalized_unit;
+    sample.set_signed_data(f.signed_data);
+  });
 }
 
 // ---- one function per message family: 1.6 overloads, 2.0.1 / 2.1 templates ----

@@ -1,7 +1,10 @@
 // Protocol micro-benchmarks. Each case runs twice on the same bytes: a bare Boost.JSON DOM parse
 // (parser reused, monotonic arena: the fastest DOM parse) and Switchyard's decode (frame parse +
 // schema validation + typed struct), so the ratio Typed / BareParse is measured in one run.
-// Serialization pairs compare boost::json's serializer with the Encoder.
+// Serialization pairs compare boost::json's serializer with the Encoder. The MeterValues event
+// pair compares the gateway's two ways to its published event: the ChargerEvent message built
+// (arena, normalize_inbound) and serialized, against the same bytes written directly
+// (event_wire.h).
 //   build/bin/ocpp_bench --benchmark_format=json | tests/bench/ocpp_ratios.py
 #include <benchmark/benchmark.h>
 
@@ -14,6 +17,10 @@
 
 #include "common/ocpp/decoder.h"
 #include "common/ocpp/encoder.h"
+#include "common/runtime/bus/arena_message.h"
+#include "gateway/event_wire.h"
+#include "gateway/normalize.h"
+#include "switchyard/v1/events.pb.h"
 
 namespace {
 
@@ -79,6 +86,59 @@ void typed_serialize(benchmark::State& state, Version version, std::string_view 
   }
 }
 
+// The envelope both event cases write around the payload.
+constexpr std::string_view kEventId = "0192f3a4-5b6c-7d8e-9f01-23456789abcd";
+constexpr std::string_view kChargerId = "CP-000042";
+constexpr std::string_view kPodId = "gateway-7f9c-2";
+
+void event_message(benchmark::State& state, Version version, std::string_view text) {
+  Decoder decoder;
+  auto frame = decoder.decode(version, Role::kCsms, text);
+  if (!frame) return state.SkipWithError(frame.error().description.c_str());
+  switchyard::bus::ArenaMessage<switchyard::v1::ChargerEvent, 4096> event;
+  std::string bytes;
+  for (auto _ : state) {
+    event.reset();
+    switchyard::v1::ChargerEvent& e = *event;
+    e.set_event_id(std::string(kEventId));
+    e.set_charger_id(std::string(kChargerId));
+    e.set_pod_id(std::string(kPodId));
+    e.mutable_received_at()->set_seconds(1764583200);
+    e.mutable_received_at()->set_nanos(123456789);
+    e.set_protocol_version(switchyard::v1::OCPP_VERSION_1_6);
+    e.set_message_id(std::string(frame->message_id));
+    e.set_action(std::string(frame->action));
+    e.set_raw_frame(std::string(text));
+    switchyard::gateway::normalize_inbound(version, *frame, e);
+    e.SerializeToString(&bytes);
+    benchmark::DoNotOptimize(bytes);
+  }
+}
+
+void event_direct(benchmark::State& state, Version version, std::string_view text) {
+  Decoder decoder;
+  auto frame = decoder.decode(version, Role::kCsms, text);
+  if (!frame) return state.SkipWithError(frame.error().description.c_str());
+  std::string bytes;
+  for (auto _ : state) {
+    bytes.clear();
+    switchyard::gateway::EventEnvelope envelope;
+    envelope.event_id = kEventId;
+    envelope.charger_id = kChargerId;
+    envelope.pod_id = kPodId;
+    envelope.received_seconds = 1764583200;
+    envelope.received_nanos = 123456789;
+    envelope.protocol_version = switchyard::v1::OCPP_VERSION_1_6;
+    envelope.message_id = frame->message_id;
+    envelope.action = frame->action;
+    envelope.raw_frame = text;
+    switchyard::gateway::append_envelope(envelope, bytes);
+    switchyard::gateway::append_meter_values(version, *frame, bytes);
+    switchyard::gateway::append_quirks(frame->quirks, bytes);
+    benchmark::DoNotOptimize(bytes);
+  }
+}
+
 // SWITCHYARD_BENCH_ITERATIONS=N runs every benchmark exactly N times: with valgrind
 // --tool=callgrind that gives exact instructions per iteration, whatever else the machine runs.
 benchmark::internal::Benchmark* fixed(benchmark::internal::Benchmark* b) {
@@ -99,6 +159,15 @@ benchmark::internal::Benchmark* fixed(benchmark::internal::Benchmark* b) {
 SWITCHYARD_CASE(MeterValues16, Version::k16, kMeterValues16);
 SWITCHYARD_CASE(BootNotification16, Version::k16, kBootNotification16);
 SWITCHYARD_CASE(TransactionEvent201, Version::k201, kTransactionEvent201);
+
+void BM_MeterValues16_EventMessage(benchmark::State& s) {
+  event_message(s, Version::k16, kMeterValues16);
+}
+void BM_MeterValues16_EventDirect(benchmark::State& s) {
+  event_direct(s, Version::k16, kMeterValues16);
+}
+BENCHMARK(BM_MeterValues16_EventMessage)->Apply([](auto* b) { fixed(b); });
+BENCHMARK(BM_MeterValues16_EventDirect)->Apply([](auto* b) { fixed(b); });
 
 }  // namespace
 

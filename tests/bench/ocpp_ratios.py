@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reads `ocpp_bench --benchmark_format=json` on stdin and prints, per case, the time of the typed
-decode against the bare Boost.JSON DOM parse of the same bytes (and serialization likewise).
+decode against the bare Boost.JSON DOM parse of the same bytes (and serialization likewise), and
+the gateway's MeterValues event written directly against the same event built as a message.
 With --json prints the figures as a JSON object for build/bench/report.json."""
 import json
 import re
@@ -13,7 +14,7 @@ def main():
     for b in data["benchmarks"]:
         if b.get("run_type", "iteration") != "iteration":
             continue
-        m = re.match(r"BM_(\w+?)_(BareParse|Typed|BareSerialize|TypedSerialize)$", b["name"])
+        m = re.match(r"BM_(\w+?)_(BareParse|Typed|BareSerialize|TypedSerialize|EventMessage|EventDirect)$", b["name"])
         if m:
             times.setdefault(m.group(1), {})[m.group(2)] = b["cpu_time"]  # ns
     out = {}
@@ -24,6 +25,10 @@ def main():
             row["parse_ratio"] = round(row["typed_ns"] / row["bare_parse_ns"], 3)
         if row["bare_serialize_ns"] and row["typed_serialize_ns"]:
             row["serialize_ratio"] = round(row["typed_serialize_ns"] / row["bare_serialize_ns"], 3)
+        if t.get("EventMessage") and t.get("EventDirect"):
+            row["event_message_ns"] = t["EventMessage"]
+            row["event_direct_ns"] = t["EventDirect"]
+            row["event_ratio"] = round(t["EventDirect"] / t["EventMessage"], 3)
         out[case] = row
     if "--json" in sys.argv:
         json.dump(out, sys.stdout, indent=2)
@@ -34,6 +39,9 @@ def main():
     for case, r in out.items():
         print(f"{case:<22} {r['bare_parse_ns']:>12.0f} ns {r['typed_ns']:>10.0f} ns {r.get('parse_ratio', 0):>6.2f}   "
               f"{r['bare_serialize_ns']:>12.0f} ns {r['typed_serialize_ns']:>10.0f} ns {r.get('serialize_ratio', 0):>6.2f}")
+        if "event_ratio" in r:
+            print(f"{case:<22} event as a message {r['event_message_ns']:>8.0f} ns, written directly "
+                  f"{r['event_direct_ns']:>6.0f} ns, ratio {r['event_ratio']:.2f}")
 
 
 if __name__ == "__main__":

@@ -200,6 +200,11 @@ def _scenario_rows(name, sc, report):
             rows.append((f"{case} typed encode", _num(r.get("typed_serialize_ns"), 0, "ns"),
                          f"{_x(r.get('serialize_ratio'))} bare serialize "
                          f"({_num(r.get('bare_serialize_ns'), 0, 'ns')})"))
+            if r.get("event_ratio"):
+                rows.append((f"{case} gateway event written directly",
+                             _num(r.get("event_direct_ns"), 0, "ns"),
+                             f"{_x(r.get('event_ratio'))} the event built as a message "
+                             f"({_num(r.get('event_message_ns'), 0, 'ns')})"))
         scb = sc.get("smart_charging") or {}
         if "skipped" in scb or "error" in scb:
             rows.append(("smart charging re-plan", scb.get("skipped") or scb.get("error"), ""))

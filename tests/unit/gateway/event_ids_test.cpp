@@ -40,6 +40,15 @@ TEST(EventIdsTest, SortInTheOrderMadeWithinOneMillisecondAndPastTheCounter) {
   EXPECT_EQ(later.substr(15, 3), "000");
 }
 
+TEST(EventIdsTest, TheTextFormIsTheSameSequenceAsTheStrings) {
+  EventIds strings(5);
+  EventIds texts(5);
+  for (int i = 0; i < 100; ++i) {
+    const EventIds::Text text = texts.next_text(1000 + i / 10);
+    EXPECT_EQ(std::string(text.data(), text.size()), strings.next(1000 + i / 10));
+  }
+}
+
 TEST(EventIdsTest, DifferInTheirRandomPart) {
   EventIds a(3);
   EventIds b(4);

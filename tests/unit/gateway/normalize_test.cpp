@@ -8,12 +8,15 @@
 #include <cstdint>
 #include <string_view>
 
+#include "meter_values_frames.h"
 #include "switchyard/v1/events.pb.h"
 
 namespace switchyard::gateway {
 namespace {
 
 using ocpp::Version;
+using test_frames::kMeterValues16;
+using test_frames::kMeterValues201;
 
 // Decodes `frame` as the CSMS and normalizes it. The event owns its strings, so it outlives the
 // decoder.
@@ -153,20 +156,6 @@ TEST(NormalizeStatusNotification, V21ReadsEvseConnectorAndConnectorStatus) {
 
 // ---- MeterValues ----
 
-constexpr std::string_view kMeterValues16 =
-    R"([2,"m1","MeterValues",{"connectorId":1,"transactionId":123456,"meterValue":[)"
-    R"({"timestamp":"2026-12-01T10:00:00.000Z","sampledValue":[)"
-    R"({"value":"12.3456","context":"Sample.Periodic","measurand":"Energy.Active.Import.Register",)"
-    R"("location":"Outlet","unit":"kWh"},)"
-    R"({"value":"7400"},)"
-    R"({"value":"31.5","measurand":"Current.Import","phase":"L1","unit":"A"}]},)"
-    R"({"timestamp":"2026-12-01T10:00:15.000Z","sampledValue":[)"
-    R"({"value":"21.5","measurand":"Temperature","unit":"Celcius"},)"
-    R"({"value":"22","measurand":"Temperature","unit":"Celsius"},)"
-    R"({"value":"n/a","measurand":"Voltage","unit":"V"},)"
-    R"({"value":"AP7B8x==","format":"SignedData","unit":"Wh"},)"
-    R"({"value":"50","measurand":"Frequency","unit":"Hertz"}]}]}])";
-
 TEST(NormalizeMeterValues, V16ReadsConnectorTransactionAndStampsEachSampleWithItsMeterValue) {
   const auto event = normalized(Version::k16, kMeterValues16);
   ASSERT_TRUE(event.has_meter_values());
@@ -259,20 +248,6 @@ TEST(NormalizeMeterValues, V16OutsideATransactionHasNoTransactionId) {
   ASSERT_TRUE(event.has_meter_values());
   EXPECT_EQ(event.meter_values().transaction_id(), "");
 }
-
-constexpr std::string_view kMeterValues201 =
-    R"([2,"m3","MeterValues",{"evseId":2,"meterValue":[{"timestamp":"2026-12-01T10:00:00Z",)"
-    R"("sampledValue":[)"
-    R"({"value":123.4,"measurand":"Energy.Active.Import.Register","context":"Sample.Clock",)"
-    R"("unitOfMeasure":{"unit":"kWh","multiplier":-1}},)"
-    R"({"value":11,"measurand":"Power.Active.Import","phase":"L2","location":"Outlet",)"
-    R"("unitOfMeasure":{"unit":"kW"}},)"
-    R"({"value":4.5,"unitOfMeasure":{"multiplier":3}},)"
-    R"({"value":20.25},)"
-    R"({"value":230.1,"measurand":"Voltage","phase":"L1-N","unitOfMeasure":{"unit":"V"}},)"
-    R"({"value":1500,"signedMeterValue":{"signedMeterData":"b2NtZg==",)"
-    R"("signingMethod":"ECDSA-secp256r1-SHA256","encodingMethod":"OCMF","publicKey":"a2V5"}},)"
-    R"({"value":7,"measurand":"SoC","unitOfMeasure":{"unit":"Percent"}}]}]}])";
 
 TEST(NormalizeMeterValues, MeterValuesApplyTheMultiplierAndNormalizeKwhToWh) {
   const auto event = normalized(Version::k201, kMeterValues201);
