@@ -165,6 +165,11 @@ gateway_fleet = dashboard(
         ts("Drain closes and throttled frames",
            [(f"sum(rate(switchyard_gateway_drain_closed_total[{R}]))", "closed by drain"),
             (f"sum(rate(switchyard_gateway_throttled_total[{R}]))", "frames throttled")], "ops"),
+        ts("Events published, by encoding",
+           [(f"sum by (encoding) (rate(switchyard_gateway_events_encoded_total[{R}]))",
+             "{{encoding}}")], "ops",
+           description="Events of chargers' CALLs: direct, MeterValues written straight in "
+                       "protobuf's wire format (no message built); message, the rest."),
         ts("Heap given back after connection waves",
            [(f"sum by (pod) (increase(switchyard_gateway_heap_returned_bytes_total[{R}]))",
              "{{pod}} bytes"),
