@@ -168,8 +168,9 @@ gateway_fleet = dashboard(
         ts("Events published, by encoding",
            [(f"sum by (encoding) (rate(switchyard_gateway_events_encoded_total[{R}]))",
              "{{encoding}}")], "ops",
-           description="Events of chargers' CALLs: direct, MeterValues written straight in "
-                       "protobuf's wire format (no message built); message, the rest."),
+           description="Events of the CALLs answered once their event is durable: direct, "
+                       "MeterValues written straight in protobuf's wire format (no message "
+                       "built); message, the rest."),
         ts("Heap given back after connection waves",
            [(f"sum by (pod) (increase(switchyard_gateway_heap_returned_bytes_total[{R}]))",
              "{{pod}} bytes"),

@@ -157,8 +157,9 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
   auto& encoded = prometheus::BuildCounter()
                       .Name("switchyard_gateway_events_encoded_total")
                       .Help(
-                          "Events of CALLs published, by how they were encoded: direct (wire "
-                          "format written straight from the frame: MeterValues) or message")
+                          "Events of CALLs answered once their event is durable, by how the "
+                          "event was encoded: direct (wire format written straight from the "
+                          "frame: MeterValues) or message")
                       .Register(registry);
   events_direct_ = &encoded.Add({{"encoding", "direct"}});
   events_message_ = &encoded.Add({{"encoding", "message"}});

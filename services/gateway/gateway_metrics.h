@@ -46,8 +46,9 @@ class GatewayMetrics {
   void rpc_error(std::string_view code);
   void quirks(std::uint8_t quirk_bits);
   void throttled();
-  // An event of a CALL published: `direct` when written straight in wire format (MeterValues,
-  // event_wire.h), else built as a message and serialized.
+  // The event of a CALL that is answered once the event is durable (not a Heartbeat's, not a
+  // SEND's): `direct` when written straight in wire format (MeterValues, event_wire.h), else
+  // built as a message and serialized.
   void event_encoded(bool direct);
   void command(std::string_view action, std::string_view outcome, double seconds);
   // A ChargerControl RPC answered by this pod, from its handler's start to its answer: `rpc` a

@@ -109,6 +109,25 @@ TEST(EventWire, V16TransactionIdsZeroAndNegativeAreText) {
                     R"({"timestamp":"2026-12-01T10:00:00Z","sampledValue":[{"value":"1"}]}]}])");
 }
 
+TEST(EventWire, LocationsPastInt32NarrowAsTheMessageNarrowsThem) {
+  // The schema bounds connector and EVSE ids below only; Location's fields are int32, so
+  // 2147483648 narrows to a negative number: a ten-byte varint in both ways.
+  expect_same_bytes(Version::k16,
+                    R"([2,"m11","MeterValues",{"connectorId":2147483648,"meterValue":[)"
+                    R"({"timestamp":"2026-12-01T10:00:00Z","sampledValue":[{"value":"1"}]}]}])");
+  expect_same_bytes(Version::k201,
+                    R"([2,"m12","MeterValues",{"evseId":4294967297,"meterValue":[)"
+                    R"({"timestamp":"2026-12-01T10:00:00Z","sampledValue":[{"value":1}]}]}])");
+}
+
+TEST(EventWire, ASampleOfMoreThan127BytesHasATwoByteLength) {
+  const std::string signed_data(400, 'Q');
+  expect_same_bytes(Version::k16,
+                    R"([2,"m13","MeterValues",{"connectorId":1,"meterValue":[)"
+                    R"({"timestamp":"2026-12-01T10:00:00Z","sampledValue":[{"value":")" +
+                        signed_data + R"(","format":"SignedData"}]}]}])");
+}
+
 TEST(EventWire, ATimestampBefore1970HasNegativeSecondsAndPositiveNanos) {
   expect_same_bytes(Version::k16,
                     R"([2,"m5","MeterValues",{"connectorId":1,"meterValue":[)"
