@@ -194,13 +194,6 @@ struct Worker {
   }
 };
 
-void set_time(google::protobuf::Timestamp* ts, Clock::time_point t) {
-  const auto ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  ts->set_seconds(ns / 1'000'000'000);
-  ts->set_nanos(static_cast<int>(ns % 1'000'000'000));
-}
-
 v1::OcppVersion to_proto(ocpp::Version v) {
   switch (v) {
     case ocpp::Version::k16:
@@ -874,10 +867,9 @@ class ChargerSession final : public Session,
       event.mutable_other()->set_payload_json(
           std::string(worker_.encoder.payload(*frame.payload_type, frame.payload)));
     }
-    for (std::uint8_t i = 0; i < ocpp::kQuirkCount; ++i) {
-      const auto q = static_cast<ocpp::Quirk>(1u << i);
-      if (frame.quirks & q) event.add_quirks(std::string(ocpp::quirk_name(q)));
-    }
+    ocpp::for_each_quirk(frame.quirks, [&event](ocpp::Quirk q) {
+      event.add_quirks(std::string(ocpp::quirk_name(q)));
+    });
     if (kind == InboundKind::kBoot && !lenient_ &&
         ctx_.lenient_vendors.contains(event.boot_notification().vendor())) {
       lenient_ = true;  // this vendor's chargers are decoded leniently from now on
@@ -1269,17 +1261,13 @@ class ChargerSession final : public Session,
     if (frame.message->action != "MeterValues") return false;
     std::string& bytes = worker_.scratch;
     bytes.clear();
-    const auto now = Clock::now();
-    const auto ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-    const EventIds::Text id = worker_.event_ids.next_text(
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+    const Stamp stamp = stamp_now();
     EventEnvelope envelope;
-    envelope.event_id = std::string_view(id.data(), id.size());
+    envelope.event_id = std::string_view(stamp.event_id.data(), stamp.event_id.size());
     envelope.charger_id = charger_id_;
     envelope.pod_id = ctx_.config.pod_id;
-    envelope.received_seconds = ns / 1'000'000'000;
-    envelope.received_nanos = static_cast<std::int32_t>(ns % 1'000'000'000);
+    envelope.received_seconds = stamp.seconds;
+    envelope.received_nanos = stamp.nanos;
     envelope.protocol_version = to_proto(version_);
     envelope.message_id = frame.message_id;
     envelope.action = frame.message->action;
@@ -1291,13 +1279,27 @@ class ChargerSession final : public Session,
     return true;
   }
 
+  // An event's id and received_at, from one reading of the clock (both envelope paths).
+  struct Stamp {
+    EventIds::Text event_id;
+    std::int64_t seconds;
+    std::int32_t nanos;
+  };
+  Stamp stamp_now() {
+    const auto since_epoch = Clock::now().time_since_epoch();
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
+    return {worker_.event_ids.next(
+                std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count()),
+            ns / 1'000'000'000, static_cast<std::int32_t>(ns % 1'000'000'000)};
+  }
+
   void fill_envelope(v1::ChargerEvent& event) {
-    const auto now = Clock::now();
-    event.set_event_id(worker_.event_ids.next(
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()));
+    const Stamp stamp = stamp_now();
+    event.set_event_id(stamp.event_id.data(), stamp.event_id.size());
     event.set_charger_id(charger_id_);
     event.set_pod_id(ctx_.config.pod_id);
-    set_time(event.mutable_received_at(), now);
+    event.mutable_received_at()->set_seconds(stamp.seconds);
+    event.mutable_received_at()->set_nanos(stamp.nanos);
     event.set_protocol_version(to_proto(version_));
   }
 

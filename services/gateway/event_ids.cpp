@@ -13,7 +13,7 @@ char* put_hex(char* end, std::uint64_t v, int digits) {
 
 }  // namespace
 
-EventIds::Text EventIds::next_text(std::int64_t unix_ms) {
+EventIds::Text EventIds::next(std::int64_t unix_ms) {
   constexpr std::uint32_t kCounterMax = 0xFFF;  // 12 bits
   if (unix_ms > ms_) {
     ms_ = unix_ms;
@@ -35,11 +35,6 @@ EventIds::Text EventIds::next_text(std::int64_t unix_ms) {
   end = put_hex(end, hi >> 16, 4) - 1;
   put_hex(end, hi >> 32, 8);
   return out;
-}
-
-std::string EventIds::next(std::int64_t unix_ms) {
-  const Text text = next_text(unix_ms);
-  return {text.data(), text.size()};
 }
 
 }  // namespace switchyard::gateway

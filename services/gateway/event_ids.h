@@ -9,7 +9,6 @@
 #include <array>
 #include <cstdint>
 #include <random>
-#include <string>
 
 namespace switchyard::gateway {
 
@@ -19,10 +18,9 @@ class EventIds {
 
   // `unix_ms`: the event's time. Ids made by one EventIds increase strictly, even when the
   // clock stands still or steps back (they then run ahead of it by as many ms as it takes).
-  std::string next(std::int64_t unix_ms);
-  // The same, in a buffer of its own: no heap string for a path that copies the id once.
+  // The 36 characters of the text form, in a buffer of its own (no heap string per event).
   using Text = std::array<char, 36>;
-  Text next_text(std::int64_t unix_ms);
+  Text next(std::int64_t unix_ms);
 
  private:
   std::mt19937_64 rng_;

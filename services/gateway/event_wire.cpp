@@ -32,19 +32,24 @@ constexpr std::uint32_t kTimestamp = 1, kMeasurand = 2, kPhase = 3, kContext = 4
                         kNormalizedUnit = 10, kSignedData = 11;
 }  // namespace field
 
-inline void put_varint(std::string& out, std::uint64_t v) {
-  if (v < 0x80) {  // tags, lengths and most numbers: one byte
-    out.push_back(static_cast<char>(v));
-    return;
-  }
-  char bytes[10];
+// A varint's bytes, least significant group first; how many (at most 10).
+std::size_t varint_bytes(std::uint64_t v, char (&bytes)[10]) {
   std::size_t n = 0;
   while (v >= 0x80) {
     bytes[n++] = static_cast<char>(v | 0x80);
     v >>= 7;
   }
   bytes[n++] = static_cast<char>(v);
-  out.append(bytes, n);
+  return n;
+}
+
+inline void put_varint(std::string& out, std::uint64_t v) {
+  if (v < 0x80) {  // tags, lengths and most numbers: one byte
+    out.push_back(static_cast<char>(v));
+    return;
+  }
+  char bytes[10];
+  out.append(bytes, varint_bytes(v, bytes));
 }
 
 void put_tag(std::string& out, std::uint32_t number, WireType type) {
@@ -96,10 +101,10 @@ void put_message(std::string& out, std::uint32_t number, Body&& body) {
     out[at] = static_cast<char>(size);
     return;
   }
-  std::string length;
-  put_varint(length, size);
-  out.insert(at, length.size() - 1, '\0');
-  std::memcpy(out.data() + at, length.data(), length.size());
+  char length[10];
+  const std::size_t n = varint_bytes(size, length);
+  out.insert(at, n - 1, '\0');
+  std::memcpy(out.data() + at, length, n);
 }
 
 // A google.protobuf.Timestamp, present even at the epoch.
@@ -198,16 +203,9 @@ bool append_meter_values(ocpp::Version version, const ocpp::DecodedFrame& frame,
 }
 
 void append_quirks(std::uint8_t quirks, std::string& out) {
-  for (std::uint8_t i = 0; i < ocpp::kQuirkCount; ++i) {
-    const auto q = static_cast<ocpp::Quirk>(1u << i);
-    if ((quirks & q) != 0) {
-      // A repeated string is written even when empty; no quirk name is.
-      put_tag(out, field::kQuirks, kLengthDelimited);
-      const std::string_view name = ocpp::quirk_name(q);
-      put_varint(out, name.size());
-      out.append(name);
-    }
-  }
+  // A repeated string is written even when empty, unlike a singular one; no quirk name is.
+  ocpp::for_each_quirk(
+      quirks, [&out](ocpp::Quirk q) { put_string(out, field::kQuirks, ocpp::quirk_name(q)); });
 }
 
 }  // namespace switchyard::gateway

@@ -323,10 +323,9 @@ void GatewayMetrics::rpc_error(std::string_view code) {
 }
 
 void GatewayMetrics::quirks(std::uint8_t bits) {
-  for (std::uint8_t i = 0; i < ocpp::kQuirkCount; ++i) {
-    const auto q = static_cast<ocpp::Quirk>(1u << i);
-    if (bits & q) quirks_->Add({{"quirk", std::string(ocpp::quirk_name(q))}}).Increment();
-  }
+  ocpp::for_each_quirk(bits, [this](ocpp::Quirk q) {
+    quirks_->Add({{"quirk", std::string(ocpp::quirk_name(q))}}).Increment();
+  });
 }
 
 void GatewayMetrics::throttled() { throttled_->Increment(); }

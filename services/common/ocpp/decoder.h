@@ -37,6 +37,15 @@ enum Quirk : std::uint8_t {
 inline constexpr std::uint8_t kQuirkCount = 4;
 std::string_view quirk_name(Quirk quirk);  // "enum_case", "number_as_string", ...
 
+// Calls `each(Quirk)` for every quirk set in `bits`, lowest bit first.
+template <typename Each>
+void for_each_quirk(std::uint8_t bits, Each&& each) {
+  for (std::uint8_t i = 0; i < kQuirkCount; ++i) {
+    const auto q = static_cast<Quirk>(1u << i);
+    if ((bits & q) != 0) each(q);
+  }
+}
+
 struct DecodeOptions {
   bool lenient = false;  // strict is the default
 };

@@ -47,10 +47,9 @@ std::string through_the_message(const EventEnvelope& e, Version version,
   event.set_action(std::string(e.action));
   event.set_raw_frame(std::string(e.raw_frame));
   EXPECT_TRUE(normalize_inbound(version, frame, event));
-  for (std::uint8_t i = 0; i < ocpp::kQuirkCount; ++i) {
-    const auto q = static_cast<ocpp::Quirk>(1u << i);
-    if (frame.quirks & q) event.add_quirks(std::string(ocpp::quirk_name(q)));
-  }
+  ocpp::for_each_quirk(frame.quirks, [&event](ocpp::Quirk q) {
+    event.add_quirks(std::string(ocpp::quirk_name(q)));
+  });
   std::string bytes;
   EXPECT_TRUE(event.SerializeToString(&bytes));
   return bytes;
