@@ -171,6 +171,15 @@ gateway_fleet = dashboard(
            description="Events of the CALLs answered once their event is durable: direct, "
                        "MeterValues written straight in protobuf's wire format (no message "
                        "built); message, the rest."),
+        ts("I/O work per wake-up",
+           [(f"sum by (pod) (rate(switchyard_gateway_io_handlers_total[{R}])) / sum by (pod) "
+             f"(rate(switchyard_gateway_io_rounds_total[{R}]))", "{{pod}} handlers per round"),
+            (f"sum by (pod) (rate(switchyard_gateway_io_rounds_total{{waited=\"true\"}}[{R}]))",
+             "{{pod}} rounds that waited")], "short",
+           description="Handlers (frames, writes, Kafka acknowledgements, timers) an I/O thread "
+                       "runs per wake-up, and the rounds that waited out --io-coalesce. At fleet "
+                       "rates without it a wake-up serves one or two handlers; with it, the "
+                       "messages and acknowledgements of the whole window."),
         ts("Heap given back after connection waves",
            [(f"sum by (pod) (increase(switchyard_gateway_heap_returned_bytes_total[{R}]))",
              "{{pod}} bytes"),

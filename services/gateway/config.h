@@ -24,6 +24,11 @@ struct GatewayConfig {
   // The address other pods reach this pod's gRPC at (recorded as owner address in Redis).
   std::string advertise_address;  // default: 127.0.0.1:<grpc_port>
   int threads = 0;                // I/O threads; 0 = one per core
+  // After a wake-up, an I/O thread that found little to do waits this long before it serves
+  // what came meanwhile and blocks again (io_rounds.h): fewer wake-ups per message at fleet
+  // rates; each hop of a CALL (its frame, its acknowledgement) may wait this long. 0: off. At
+  // most kMaxIoCoalesce.
+  std::chrono::milliseconds io_coalesce{0};
 
   std::string path_prefix = "/ocpp/";
   std::vector<std::string> protocols{"ocpp2.1", "ocpp2.0.1", "ocpp1.6"};
@@ -138,6 +143,8 @@ void add_settings(Settings& settings, GatewayConfig& config,
 // The OCPP listeners set SO_REUSEPORT, so the system would let another listener bind their
 // port too and split the connections between them.
 Result<void> check_ports(const GatewayConfig& config);
+// --io-coalesce within 0..kMaxIoCoalesce.
+Result<void> check_io_coalesce(const GatewayConfig& config);
 
 // With --tls-small-objects, OpenSSL's small objects go to the headerless heap; logs the outcome
 // (a warning when OpenSSL allocated first and keeps malloc). Call right after the settings.

@@ -36,6 +36,7 @@
 #include "gateway/event_wire.h"
 #include "gateway/file_watch.h"
 #include "gateway/inbound_calls.h"
+#include "gateway/io_rounds.h"
 #include "gateway/listen_sockets.h"
 #include "gateway/normalize.h"
 #include "gateway/tls_context.h"
@@ -1871,10 +1872,13 @@ Result<void> Connections::start() {
     Worker* worker = impl_->workers[i].get();
     worker->sweep_every(sweep);
     worker->work.emplace(worker->ioc.get_executor());
-    worker->thread = std::thread([worker, i] {
-      name_this_thread("io-" + std::to_string(i));
-      worker->ioc.run();
-    });
+    worker->thread =
+        std::thread([worker, i, window = c.io_coalesce, &metrics = impl_->ctx.metrics] {
+          name_this_thread("io-" + std::to_string(i));
+          run_in_rounds(worker->ioc, window, [&metrics](const IoRound& round) {
+            metrics.io_round(round.handlers, round.waited);
+          });
+        });
   }
   return {};
 }

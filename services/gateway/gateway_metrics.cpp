@@ -163,6 +163,22 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                       .Register(registry);
   events_direct_ = &encoded.Add({{"encoding", "direct"}});
   events_message_ = &encoded.Add({{"encoding", "message"}});
+  auto& rounds = prometheus::BuildCounter()
+                     .Name("switchyard_gateway_io_rounds_total")
+                     .Help(
+                         "Rounds of the I/O threads: each a wake-up that served what was ready; "
+                         "waited=true when it also waited out --io-coalesce and served what came "
+                         "meanwhile")
+                     .Register(registry);
+  io_rounds_waited_ = &rounds.Add({{"waited", "true"}});
+  io_rounds_plain_ = &rounds.Add({{"waited", "false"}});
+  io_handlers_ = &prometheus::BuildCounter()
+                      .Name("switchyard_gateway_io_handlers_total")
+                      .Help(
+                          "Handlers the I/O threads ran (frames, writes, acknowledgements, "
+                          "timers); over switchyard_gateway_io_rounds_total: work per wake-up")
+                      .Register(registry)
+                      .Add({});
   decision_latency_ =
       &prometheus::BuildHistogram()
            .Name("switchyard_gateway_decision_seconds")
@@ -329,6 +345,11 @@ void GatewayMetrics::quirks(std::uint8_t bits) {
 }
 
 void GatewayMetrics::throttled() { throttled_->Increment(); }
+
+void GatewayMetrics::io_round(std::size_t handlers, bool waited) {
+  (waited ? io_rounds_waited_ : io_rounds_plain_)->Increment();
+  io_handlers_->Increment(static_cast<double>(handlers));
+}
 
 void GatewayMetrics::event_encoded(bool direct) {
   (direct ? events_direct_ : events_message_)->Increment();

@@ -50,6 +50,9 @@ class GatewayMetrics {
   // SEND's): `direct` when written straight in wire format (MeterValues, event_wire.h), else
   // built as a message and serialized.
   void event_encoded(bool direct);
+  // A round of an I/O thread (io_rounds.h): handlers it ran, whether it waited out
+  // --io-coalesce.
+  void io_round(std::size_t handlers, bool waited);
   void command(std::string_view action, std::string_view outcome, double seconds);
   // A ChargerControl RPC answered by this pod, from its handler's start to its answer: `rpc` a
   // literal, `route` local (this pod holds the charger), forwarded (to the owner pod) or unrouted
@@ -100,6 +103,9 @@ class GatewayMetrics {
   prometheus::Counter* throttled_;
   prometheus::Counter* events_direct_;
   prometheus::Counter* events_message_;
+  prometheus::Counter* io_rounds_waited_;
+  prometheus::Counter* io_rounds_plain_;
+  prometheus::Counter* io_handlers_;
   prometheus::Family<prometheus::Counter>* commands_;
   prometheus::Family<prometheus::Histogram>* command_latency_;
   prometheus::Family<prometheus::Counter>* control_calls_;

@@ -67,9 +67,11 @@ int main(int argc, char** argv) {
     config.advertise_address = "127.0.0.1:" + std::to_string(config.grpc_port);
   log::init("gateway", config.pod_id, log::parse_level(config.log_level));
   gateway::use_small_objects_for_openssl(config);
-  if (auto ports = gateway::check_ports(config); !ports) {
-    log::error("cannot start", {{"error", ports.error().message}});
-    return 1;
+  for (auto check : {gateway::check_ports, gateway::check_io_coalesce}) {
+    if (auto checked = check(config); !checked) {
+      log::error("cannot start", {{"error", checked.error().message}});
+      return 1;
+    }
   }
 
   // Signals are waited for on this thread; every other thread inherits the mask.

@@ -117,7 +117,9 @@ int main(int argc, char** argv) {
   gw_config.listen_address = listen_address;
   gw_config.grpc_port = grpc_port;
   gw_config.http_port = http_port;
-  if (auto ports = gateway::check_ports(gw_config); !ports) return fail(ports.error().message);
+  for (auto check : {gateway::check_ports, gateway::check_io_coalesce}) {
+    if (auto checked = check(gw_config); !checked) return fail(checked.error().message);
+  }
   if (event_log.empty()) event_log = database + "-events";
   const std::string ocpi_default_url = roaming::ocpi_default_base_url(listen_address, http_port);
   ocpi.oicp.listen_address = listen_address;

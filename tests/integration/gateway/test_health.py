@@ -1,5 +1,7 @@
 """The HTTP side port: /healthz, /readyz and /metrics, and what readiness means."""
 
+import asyncio
+import json
 import signal
 import socket
 from pathlib import Path
@@ -83,6 +85,41 @@ def test_kafka_linger_is_a_setting_and_a_bad_one_stops_the_start(deployment):
     bad.process.wait(30)
     assert bad.process.returncode != 0
     assert "linger.ms" in bad.log(), bad.log()[-2000:]
+
+
+def test_io_coalesce_serves_a_round_after_its_window_and_a_bad_one_stops_the_start(deployment):
+    """--io-coalesce: an I/O thread that woke for little waits out the window and serves what
+    came meanwhile (Kafka's acknowledgements included) before it blocks again. Every CALL is
+    still answered once durable, also five sent at once (the gateway takes them one at a time,
+    each a window or two), and the rounds that waited show in
+    switchyard_gateway_io_rounds_total{waited="true"} (none without the setting); a window past
+    100 ms does not start."""
+    gateway = deployment.start_gateway("a", io_coalesce=50)
+
+    async def calls():
+        async with connect(gateway.ws_url("coalescing")) as ws:
+            boot = await raw_call(ws, "BootNotification",
+                                  {"chargePointVendor": "Acme", "chargePointModel": "L1"})
+            for i in range(5):  # five at once, read after
+                await ws.send(json.dumps([2, f"s{i}", "StatusNotification", {
+                    "connectorId": 1, "errorCode": "NoError", "status": "Available"}]))
+            answers = [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(5)]
+            return boot, answers
+
+    boot, answers = run(calls())
+    assert boot[0] == 3 and boot[2]["status"] == "Accepted", boot
+    assert sorted(a[1] for a in answers) == [f"s{i}" for i in range(5)], answers
+    assert all(a[0] == 3 for a in answers), answers
+    assert gateway.metric("switchyard_gateway_messages_total", action="StatusNotification",
+                          direction="in", outcome="ok") == 5
+    waited = gateway.metric("switchyard_gateway_io_rounds_total", waited="true")
+    assert waited >= 1
+    assert gateway.metric("switchyard_gateway_io_handlers_total") >= waited
+
+    bad = deployment.start_gateway("b", wait_ready=False, io_coalesce=101)
+    bad.process.wait(30)
+    assert bad.process.returncode != 0
+    assert "--io-coalesce 101 ms: must be 0 (off) to 100 ms" in bad.log(), bad.log()[-2000:]
 
 
 def test_two_listeners_on_one_port_stop_the_start(deployment):

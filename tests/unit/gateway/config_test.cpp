@@ -43,5 +43,23 @@ TEST(KafkaLinger, TheDefaultIsNone) {
   EXPECT_EQ(kafka::ProducerConfig{}.linger, GatewayConfig{}.kafka_linger);
 }
 
+// --io-coalesce delays answers by up to its value: off by default, bounded, named when refused.
+TEST(CheckIoCoalesce, OffByDefaultAndBoundedTo100Ms) {
+  GatewayConfig c;
+  EXPECT_EQ(c.io_coalesce, std::chrono::milliseconds(0));
+  EXPECT_TRUE(check_io_coalesce(c));
+  c.io_coalesce = std::chrono::milliseconds(100);
+  EXPECT_TRUE(check_io_coalesce(c));
+  for (int bad : {101, -1}) {
+    c.io_coalesce = std::chrono::milliseconds(bad);
+    auto r = check_io_coalesce(c);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(r.error().message, "--io-coalesce " + std::to_string(bad) +
+                                     " ms: must be 0 (off) to 100 ms (each hop of a CALL may "
+                                     "wait that long)");
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::gateway

@@ -1,0 +1,40 @@
+// The loop of a gateway I/O thread, in rounds. A round starts when the thread wakes for work
+// and serves everything ready. With a coalescing window (`--io-coalesce`) a light round then
+// waits out the window since the wake-up and serves what came meanwhile before the thread
+// blocks again: at fleet rates (a few hundred messages a second a pod) one wake-up then serves
+// several frames and the Kafka acknowledgements of the events before them, where without it
+// every message wakes the thread twice (its frame, its acknowledgement) and librdkafka's broker
+// thread twice. The price: each hop of a CALL (its frame read, its event's acknowledgement) may
+// wait up to the window, so it is answered 1-2 windows later. A round that served
+// `busy_handlers` or more does not wait: under load the rounds batch on their own, and a wait
+// would only slow them down. A stop() during the wait takes effect when it ends (at most
+// kMaxIoCoalesce later).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace switchyard::gateway {
+
+// A round that served at least this many handlers is busy: no wait after it.
+inline constexpr std::size_t kBusyRound = 64;
+// The largest --io-coalesce: each hop of a CALL may wait this long.
+inline constexpr std::chrono::milliseconds kMaxIoCoalesce{100};
+
+struct IoRound {
+  std::size_t handlers = 0;  // run in the round
+  bool waited = false;       // the round waited out the coalescing window
+};
+
+// Runs `ioc` until it is stopped or out of work, calling `on_round` after every round (on this
+// thread). `window` zero: never waits (the plain loop, rounds still counted).
+void run_in_rounds(boost::asio::io_context& ioc, std::chrono::steady_clock::duration window,
+                   const std::function<void(const IoRound&)>& on_round,
+                   std::size_t busy_handlers = kBusyRound);
+
+}  // namespace switchyard::gateway
