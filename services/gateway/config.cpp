@@ -155,6 +155,11 @@ Result<void> check_io_coalesce(const GatewayConfig& c) {
   return {};
 }
 
+Result<void> check_config(const GatewayConfig& c) {
+  if (auto ports = check_ports(c); !ports) return ports;
+  return check_io_coalesce(c);
+}
+
 Result<void> check_ports(const GatewayConfig& c) {
   const std::pair<const char*, int> ports[] = {
       {"--ws-port", c.ws_port},

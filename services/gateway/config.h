@@ -145,6 +145,8 @@ void add_settings(Settings& settings, GatewayConfig& config,
 Result<void> check_ports(const GatewayConfig& config);
 // --io-coalesce within 0..kMaxIoCoalesce.
 Result<void> check_io_coalesce(const GatewayConfig& config);
+// Every check above, the first failure's error: what a binary runs before it starts.
+Result<void> check_config(const GatewayConfig& config);
 
 // With --tls-small-objects, OpenSSL's small objects go to the headerless heap; logs the outcome
 // (a warning when OpenSSL allocated first and keeps malloc). Call right after the settings.

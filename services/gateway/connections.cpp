@@ -155,6 +155,9 @@ struct Worker {
   std::size_t pool_idle = 0;
   std::vector<std::unique_ptr<ChargerAcceptor>> acceptors;  // of every port
   std::thread thread;
+  // This thread's rounds since the last sweep, which publishes them to `metrics`.
+  IoTally io_tally;
+  GatewayMetrics* metrics = nullptr;
   // One timer for all of the thread's connections instead of one each.
   std::vector<std::weak_ptr<Swept>> swept;
   net::steady_timer sweep_timer{ioc};
@@ -175,6 +178,10 @@ struct Worker {
       if (swept.capacity() > 64 && swept.size() < swept.capacity() / 4) swept.shrink_to_fit();
       pool.resize(pool.size() - std::min(pool_idle, pool.size()));
       pool_idle = pool.size();
+      if (metrics) {
+        metrics->io_rounds(io_tally.rounds_plain, io_tally.rounds_waited, io_tally.handlers);
+        io_tally = {};
+      }
       sweep_every(period);
     });
   }
@@ -1870,15 +1877,14 @@ Result<void> Connections::start() {
   }
   for (std::size_t i = 0; i < impl_->workers.size(); ++i) {
     Worker* worker = impl_->workers[i].get();
+    worker->metrics = &impl_->ctx.metrics;
     worker->sweep_every(sweep);
     worker->work.emplace(worker->ioc.get_executor());
-    worker->thread =
-        std::thread([worker, i, window = c.io_coalesce, &metrics = impl_->ctx.metrics] {
-          name_this_thread("io-" + std::to_string(i));
-          run_in_rounds(worker->ioc, window, [&metrics](const IoRound& round) {
-            metrics.io_round(round.handlers, round.waited);
-          });
-        });
+    worker->thread = std::thread([worker, i, window = c.io_coalesce] {
+      name_this_thread("io-" + std::to_string(i));
+      run_in_rounds(worker->ioc, window,
+                    [worker](const IoRound& round) { worker->io_tally.add(round); });
+    });
   }
   return {};
 }

@@ -346,8 +346,9 @@ void GatewayMetrics::quirks(std::uint8_t bits) {
 
 void GatewayMetrics::throttled() { throttled_->Increment(); }
 
-void GatewayMetrics::io_round(std::size_t handlers, bool waited) {
-  (waited ? io_rounds_waited_ : io_rounds_plain_)->Increment();
+void GatewayMetrics::io_rounds(std::uint64_t plain, std::uint64_t waited, std::uint64_t handlers) {
+  io_rounds_plain_->Increment(static_cast<double>(plain));
+  io_rounds_waited_->Increment(static_cast<double>(waited));
   io_handlers_->Increment(static_cast<double>(handlers));
 }
 

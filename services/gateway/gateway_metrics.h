@@ -50,9 +50,9 @@ class GatewayMetrics {
   // SEND's): `direct` when written straight in wire format (MeterValues, event_wire.h), else
   // built as a message and serialized.
   void event_encoded(bool direct);
-  // A round of an I/O thread (io_rounds.h): handlers it ran, whether it waited out
-  // --io-coalesce.
-  void io_round(std::size_t handlers, bool waited);
+  // Rounds of an I/O thread since its last call (io_rounds.h): plain ones, ones that waited out
+  // --io-coalesce, and the handlers they ran.
+  void io_rounds(std::uint64_t plain, std::uint64_t waited, std::uint64_t handlers);
   void command(std::string_view action, std::string_view outcome, double seconds);
   // A ChargerControl RPC answered by this pod, from its handler's start to its answer: `rpc` a
   // literal, `route` local (this pod holds the charger), forwarded (to the owner pod) or unrouted

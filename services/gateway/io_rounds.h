@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 
 namespace boost::asio {
@@ -29,6 +30,19 @@ inline constexpr std::chrono::milliseconds kMaxIoCoalesce{100};
 struct IoRound {
   std::size_t handlers = 0;  // run in the round
   bool waited = false;       // the round waited out the coalescing window
+};
+
+// Rounds summed on the thread that runs them: plain integers, so a round touches no cache line
+// another thread writes; published to the metrics now and then (the gateway: at every sweep).
+struct IoTally {
+  std::uint64_t rounds_plain = 0;
+  std::uint64_t rounds_waited = 0;
+  std::uint64_t handlers = 0;
+
+  void add(const IoRound& round) {
+    ++(round.waited ? rounds_waited : rounds_plain);
+    handlers += round.handlers;
+  }
 };
 
 // Runs `ioc` until it is stopped or out of work, calling `on_round` after every round (on this

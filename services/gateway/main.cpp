@@ -67,11 +67,9 @@ int main(int argc, char** argv) {
     config.advertise_address = "127.0.0.1:" + std::to_string(config.grpc_port);
   log::init("gateway", config.pod_id, log::parse_level(config.log_level));
   gateway::use_small_objects_for_openssl(config);
-  for (auto check : {gateway::check_ports, gateway::check_io_coalesce}) {
-    if (auto checked = check(config); !checked) {
-      log::error("cannot start", {{"error", checked.error().message}});
-      return 1;
-    }
+  if (auto checked = gateway::check_config(config); !checked) {
+    log::error("cannot start", {{"error", checked.error().message}});
+    return 1;
   }
 
   // Signals are waited for on this thread; every other thread inherits the mask.

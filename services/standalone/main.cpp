@@ -117,8 +117,8 @@ int main(int argc, char** argv) {
   gw_config.listen_address = listen_address;
   gw_config.grpc_port = grpc_port;
   gw_config.http_port = http_port;
-  for (auto check : {gateway::check_ports, gateway::check_io_coalesce}) {
-    if (auto checked = check(gw_config); !checked) return fail(checked.error().message);
+  if (auto checked = gateway::check_config(gw_config); !checked) {
+    return fail(checked.error().message);
   }
   if (event_log.empty()) event_log = database + "-events";
   const std::string ocpi_default_url = roaming::ocpi_default_base_url(listen_address, http_port);

@@ -61,5 +61,18 @@ TEST(CheckIoCoalesce, OffByDefaultAndBoundedTo100Ms) {
   }
 }
 
+// What the binaries run before they start: every check, the first failure named.
+TEST(CheckConfig, RunsEveryCheck) {
+  EXPECT_TRUE(check_config(GatewayConfig{}));
+  GatewayConfig ports;
+  ports.grpc_port = ports.ws_port;
+  ASSERT_FALSE(check_config(ports));
+  EXPECT_EQ(check_config(ports).error().message, check_ports(ports).error().message);
+  GatewayConfig coalesce;
+  coalesce.io_coalesce = std::chrono::milliseconds(101);
+  ASSERT_FALSE(check_config(coalesce));
+  EXPECT_EQ(check_config(coalesce).error().message, check_io_coalesce(coalesce).error().message);
+}
+
 }  // namespace
 }  // namespace switchyard::gateway

@@ -90,5 +90,15 @@ TEST(IoRounds, AStopInTheRoundEndsItWithoutWaiting) {
   EXPECT_FALSE(rounds[0].waited);
 }
 
+TEST(IoRounds, ATallySumsRoundsByKindAndTheirHandlers) {
+  IoTally tally;
+  tally.add({.handlers = 3, .waited = false});
+  tally.add({.handlers = 5, .waited = true});
+  tally.add({.handlers = 1, .waited = true});
+  EXPECT_EQ(tally.rounds_plain, 1u);
+  EXPECT_EQ(tally.rounds_waited, 2u);
+  EXPECT_EQ(tally.handlers, 9u);
+}
+
 }  // namespace
 }  // namespace switchyard::gateway
