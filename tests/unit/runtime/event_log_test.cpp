@@ -287,6 +287,47 @@ TEST_F(EventLogTest, AnEventOverTheRecordLimitFailsAtOnce) {
   EXPECT_EQ(values_of(drain(*c, 1)), numbered("v", 0, 1));
 }
 
+// A group's positions stay in memory while its consumers poll and go to the SQLite file at most
+// every 250 ms and when a consumer goes: a quiet log does not pay a transaction per event and
+// group. Read back here through a connection of the test's own.
+TEST_F(EventLogTest, PositionsGoToTheFileEveryFewHundredMillisecondsAndWhenTheConsumerGoes) {
+  auto saved = [this](const std::string& group) -> std::optional<std::int64_t> {
+    auto file = sqlite::File::open(path_, sqlite::Sync::kNormal);
+    EXPECT_TRUE(file) << file.error().message;
+    auto select = file->prepare("SELECT seq FROM positions WHERE consumer_group = ?1");
+    EXPECT_TRUE(select) << select.error().message;
+    std::optional<std::int64_t> seq;
+    EXPECT_TRUE(select->bind_text(1, group).for_each(
+        [&](const sqlite::Statement& row) { seq = row.column_int64(0); }));
+    return seq;
+  };
+  auto saves = [this] {
+    double total = 0;
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != "switchyard_bus_positions_saved_total") continue;
+      for (const auto& m : family.metric) total += m.counter.value;
+    }
+    return total;
+  };
+  log_.reset();
+  log_ = open(&registry_);
+  ASSERT_EQ(publish("t", 3), 0);
+  auto c = consumer("g", {"t"});
+  ASSERT_EQ(drain(*c, 3).size(), 3U);
+  EXPECT_EQ(saved("g"), std::nullopt) << "saved by the poll that handled the events";
+  // The next poll at least 250 ms after the group's positions were read saves them.
+  std::this_thread::sleep_for(300ms);
+  expect_nothing_more(*c);
+  EXPECT_EQ(saved("g"), 3);
+  // Handled, not yet saved; saved when the consumer goes.
+  ASSERT_EQ(publish("t", 2), 0);
+  ASSERT_EQ(drain(*c, 2).size(), 2U);
+  EXPECT_EQ(saved("g"), 3);
+  c.reset();
+  EXPECT_EQ(saved("g"), 5);
+  EXPECT_EQ(saves(), 2);
+}
+
 TEST_F(EventLogTest, ConsumersOfOneGroupShareItsPosition) {
   ASSERT_EQ(publish("t", 20), 0);
   auto first = consumer("g", {"t"});

@@ -40,10 +40,20 @@ Metrics::Metrics(prometheus::Registry* registry) {
                       "Events handed to a consumer group, by where they were read: the "
                       "in-memory tail of the newest commits, or the file")
                   .Register(*registry);
+  positions_saved = &prometheus::BuildCounter()
+                         .Name("switchyard_bus_positions_saved_total")
+                         .Help(
+                             "Saves of a consumer group's positions to the SQLite file (at most "
+                             "every 250 ms while it handles events, and when a consumer goes)")
+                         .Register(*registry);
 }
 
 prometheus::Counter* Metrics::consumed_from(const std::string& group, const char* source) {
   return consumed != nullptr ? &consumed->Add({{"group", group}, {"source", source}}) : nullptr;
+}
+
+prometheus::Counter* Metrics::positions_saved_by(const std::string& group) {
+  return positions_saved != nullptr ? &positions_saved->Add({{"group", group}}) : nullptr;
 }
 
 void Metrics::set_lag(const std::string& group, std::int64_t events) {
@@ -69,10 +79,10 @@ bool Shared::wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeo
   return committed_.wait_for(lock, std::move(stop), timeout, [&] { return commits_ != seen; });
 }
 
-std::mutex& Shared::group_lock(const std::string& group) {
+Group& Shared::group(const std::string& name) {
   std::lock_guard lock(mutex_);
-  auto& slot = groups_[group];
-  if (!slot) slot = std::make_unique<std::mutex>();
+  auto& slot = groups_[name];
+  if (!slot) slot = std::make_unique<Group>();
   return *slot;
 }
 

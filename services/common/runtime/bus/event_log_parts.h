@@ -35,7 +35,8 @@ inline std::string segments_dir(const std::string& path) { return path + "-segme
 
 // switchyard_bus_published_total, switchyard_bus_log_events, switchyard_bus_log_bytes,
 // switchyard_bus_consumer_lag_events{group},
-// switchyard_bus_consumed_total{group, source="memory|file"}; all null without a registry.
+// switchyard_bus_consumed_total{group, source="memory|file"},
+// switchyard_bus_positions_saved_total{group}; all null without a registry.
 struct Metrics {
   explicit Metrics(prometheus::Registry* registry);
   prometheus::Counter* published = nullptr;
@@ -43,9 +44,25 @@ struct Metrics {
   prometheus::Gauge* log_bytes = nullptr;
   prometheus::Family<prometheus::Gauge>* lag = nullptr;
   prometheus::Family<prometheus::Counter>* consumed = nullptr;
+  prometheus::Family<prometheus::Counter>* positions_saved = nullptr;
   void set_lag(const std::string& group, std::int64_t events);
   // The counter of events `group` took from `source` (null without a registry).
   prometheus::Counter* consumed_from(const std::string& group, const char* source);
+  // The counter of `group`'s saves of its positions to the SQLite file (null without a registry).
+  prometheus::Counter* positions_saved_by(const std::string& group);
+};
+
+// A consumer group of this process. Its consumers take turns under `lock`, so its positions move
+// forward exactly once per event even with several consumer objects. Its committed positions
+// (topic → the last event handled) live here, read from the SQLite file at the group's first
+// poll; a consumer writes them to the file at most every few hundred milliseconds and when it
+// goes, so a quiet log does not pay a SQLite transaction per event and group.
+struct Group {
+  std::mutex lock;
+  bool loaded = false;
+  std::map<std::string, std::int64_t, std::less<>> committed;
+  std::map<std::string, std::int64_t, std::less<>> saved;  // as the file has them
+  std::chrono::steady_clock::time_point saved_at{};
 };
 
 // Shared by the log, its publisher and every consumer (a consumer may outlive the log).
@@ -59,9 +76,8 @@ class Shared {
   std::uint64_t commits() const;
   // Waits until a commit after `seen`, the timeout, or `stop`; true when something committed.
   bool wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeout, std::stop_token stop);
-  // Consumers of one group take turns, so a group's position moves forward exactly once per
-  // event even with several consumer objects.
-  std::mutex& group_lock(const std::string& group);
+  // The group of that name (made at its first consumer; lives as long as this).
+  Group& group(const std::string& name);
   // Held by a consumer while it saves its group's positions to the SQLite file. SQLite's own
   // lock makes a second writer sleep and retry in steps of 1 to 25 ms; waiting here wakes it the
   // moment the first one commits.
@@ -78,7 +94,7 @@ class Shared {
   mutable std::mutex mutex_;
   std::condition_variable_any committed_;
   std::uint64_t commits_ = 0;
-  std::map<std::string, std::unique_ptr<std::mutex>> groups_;
+  std::map<std::string, std::unique_ptr<Group>> groups_;
   std::mutex write_lock_;
 };
 
