@@ -4,10 +4,12 @@
 // Serialization pairs compare boost::json's serializer with the Encoder. The MeterValues event
 // pair compares the gateway's two ways to its published event: the ChargerEvent message built
 // (arena, normalize_inbound) and serialized, against the same bytes written directly
-// (event_wire.h).
+// (event_wire.h). DateTimeText: a time point's text, snprintf (as before) against DateTime's own.
 //   build/bin/ocpp_bench --benchmark_format=json | tests/bench/ocpp_ratios.py
 #include <benchmark/benchmark.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include <boost/json/monotonic_resource.hpp>
@@ -168,6 +170,33 @@ void BM_MeterValues16_EventDirect(benchmark::State& s) {
 }
 BENCHMARK(BM_MeterValues16_EventMessage)->Apply([](auto* b) { fixed(b); });
 BENCHMARK(BM_MeterValues16_EventDirect)->Apply([](auto* b) { fixed(b); });
+
+// A Heartbeat's currentTime (and every time the gateway writes): the text of a time point.
+// Baseline: the snprintf the DateTime constructor used before, on the same fields.
+void BM_DateTimeText_Printf(benchmark::State& state) {
+  std::int64_t ms = 1764583200123;
+  char text[40];
+  for (auto _ : state) {
+    const std::int64_t rem = ms % 86'400'000;
+    const int n =
+        std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", 2025, 12u, 1u,
+                      static_cast<int>(rem / 3'600'000), static_cast<int>(rem / 60'000 % 60),
+                      static_cast<int>(rem / 1000 % 60), static_cast<int>(rem % 1000));
+    benchmark::DoNotOptimize(n);
+    benchmark::DoNotOptimize(text);
+    ++ms;
+  }
+}
+void BM_DateTimeText_Direct(benchmark::State& state) {
+  std::int64_t ms = 1764583200123;
+  for (auto _ : state) {
+    const DateTime t{DateTime::TimePoint(std::chrono::milliseconds(ms))};
+    benchmark::DoNotOptimize(t);
+    ++ms;
+  }
+}
+BENCHMARK(BM_DateTimeText_Printf)->Apply([](auto* b) { fixed(b); });
+BENCHMARK(BM_DateTimeText_Direct)->Apply([](auto* b) { fixed(b); });
 
 }  // namespace
 

@@ -82,11 +82,37 @@ DateTime::DateTime(TimePoint time) : ms_(time.time_since_epoch().count()) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-  const int n =
-      std::snprintf(text_, sizeof text_, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(y),
-                    m, d, static_cast<int>(rem / 3'600'000), static_cast<int>(rem / 60'000 % 60),
-                    static_cast<int>(rem / 1000 % 60), static_cast<int>(rem % 1000));
-  size_ = static_cast<std::uint8_t>(n > 0 ? std::min<int>(n, kMaxText) : 0);
+  const int hour = static_cast<int>(rem / 3'600'000);
+  const int minute = static_cast<int>(rem / 60'000 % 60);
+  const int second = static_cast<int>(rem / 1000 % 60);
+  const int millis = static_cast<int>(rem % 1000);
+  if (y < 0 || y > 9999) {
+    const int n = std::snprintf(text_, sizeof text_, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                                static_cast<int>(y), m, d, hour, minute, second, millis);
+    size_ = static_cast<std::uint8_t>(n > 0 ? std::min<int>(n, kMaxText) : 0);
+    return;
+  }
+  // The digits written directly: snprintf was most of a Heartbeat answer's encoding.
+  char* out = text_;
+  const auto put = [&out](int value, int digits) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10) out[i] = static_cast<char>('0' + value % 10);
+    out += digits;
+  };
+  put(static_cast<int>(y), 4);
+  *out++ = '-';
+  put(static_cast<int>(m), 2);
+  *out++ = '-';
+  put(static_cast<int>(d), 2);
+  *out++ = 'T';
+  put(hour, 2);
+  *out++ = ':';
+  put(minute, 2);
+  *out++ = ':';
+  put(second, 2);
+  *out++ = '.';
+  put(millis, 3);
+  *out++ = 'Z';
+  size_ = static_cast<std::uint8_t>(out - text_);
 }
 
 std::optional<DateTime> DateTime::parse(std::string_view t, bool allow_missing_zone,

@@ -44,6 +44,24 @@ TEST(DateTimeFormat, LenientReadsAMissingZoneAsUtc) {
 TEST(DateTimeFormat, FormatsATimePointAsUtcMilliseconds) {
   const DateTime t(DateTime::TimePoint(std::chrono::milliseconds(-1)));
   EXPECT_EQ(t.text(), "1969-12-31T23:59:59.999Z");
+  using std::chrono::milliseconds;
+  EXPECT_EQ(DateTime(DateTime::TimePoint(milliseconds(0))).text(), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(DateTime(DateTime::TimePoint(milliseconds(1764583200123))).text(),
+            "2025-12-01T10:00:00.123Z");
+  EXPECT_EQ(DateTime(DateTime::TimePoint(milliseconds(951782400007))).text(),
+            "2000-02-29T00:00:00.007Z");
+  EXPECT_EQ(DateTime(DateTime::TimePoint(milliseconds(253402300799999))).text(),
+            "9999-12-31T23:59:59.999Z");
+  // Beyond four digits of year: as printf writes them.
+  EXPECT_EQ(DateTime(DateTime::TimePoint(milliseconds(253402300800000))).text(),
+            "10000-01-01T00:00:00.000Z");
+  EXPECT_EQ(DateTime(DateTime::TimePoint(milliseconds(-62167219200001))).text(),
+            "-001-12-31T23:59:59.999Z");
+  // What the text says is the instant it was made from.
+  const DateTime now(DateTime::TimePoint(milliseconds(1796634528456)));
+  auto back = DateTime::parse(now.text());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->time(), now.time());
 }
 
 TEST(UriFormat, AcceptsUrisAndRejectsTheRest) {
