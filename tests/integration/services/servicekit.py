@@ -183,14 +183,21 @@ class ServiceProcess:
         self.process.wait(10)
 
     def stop(self):
+        """SIGTERM, then the process must exit 0 within 20 s: a crash or a hang while it shuts
+        down (its consumers saving their positions, its producer flushing) fails the test that
+        stops it instead of going unseen. A process that already exited is left as it is."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(20)
+            code = self.process.wait(20)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
+            raise AssertionError(f"{self.name} did not exit within 20 s of SIGTERM; its log "
+                                 f"ends:\n{self.log()[-2000:]}")
+        assert code == 0, (f"{self.name} exited {code} after SIGTERM; its log ends:\n"
+                           f"{self.log()[-2000:]}")
 
     def http_get(self, path):
         return testkit.http_get(self.http_port, path)
