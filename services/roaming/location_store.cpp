@@ -368,22 +368,53 @@ Result<std::vector<v1::RoamingLocation>> LocationStore::list(const std::string& 
   return out;
 }
 
-Result<std::vector<EvseChange>> LocationStore::apply_fact(std::string_view upsert,
-                                                          std::span<const sql::Param> params,
-                                                          const std::string& charger_id,
-                                                          int evse_id,
-                                                          std::span<const std::string> push_to) {
+namespace {
+
+constexpr std::string_view kStatusUpsert =
+    "INSERT INTO roaming_ocpp_status (charger_id, ocpp_evse_id, connector_id, status, at_ms) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (charger_id, ocpp_evse_id, connector_id) "
+    "DO UPDATE SET status = excluded.status, at_ms = excluded.at_ms "
+    "WHERE excluded.at_ms >= roaming_ocpp_status.at_ms";
+constexpr std::string_view kOnlineUpsert =
+    "INSERT INTO roaming_charger_online (charger_id, online, at_ms) VALUES ($1, $2, $3) "
+    "ON CONFLICT (charger_id) DO UPDATE SET online = excluded.online, at_ms = excluded.at_ms "
+    "WHERE excluded.at_ms >= roaming_charger_online.at_ms";
+
+// One fact (its upsert ignored when older than the stored one), then the EVSEs of the charger
+// (all, or those of an EVSE > 0) recomputed; their changes appended.
+Result<void> apply_in(sql::Transaction& tx, const LocationStore::Fact& fact, std::int64_t now,
+                      std::span<const std::string> push_to, std::vector<EvseChange>& changes) {
+  Result<sql::Rows> upserted;
+  if (fact.status) {
+    upserted = tx.exec(kStatusUpsert, {fact.charger_id, std::to_string(fact.evse_id),
+                                       std::to_string(fact.connector_id), *fact.status,
+                                       std::to_string(fact.at_ms)});
+  } else {
+    upserted = tx.exec(kOnlineUpsert,
+                       {fact.charger_id, fact.online ? "1" : "0", std::to_string(fact.at_ms)});
+  }
+  if (!upserted) return std::unexpected(upserted.error());
+  if (upserted->affected() == 0) return {};  // older than what we know
+  auto c = refresh(tx, fact.charger_id, fact.status ? fact.evse_id : 0, now, push_to);
+  if (!c) return std::unexpected(c.error());
+  changes.insert(changes.end(), std::make_move_iterator(c->begin()),
+                 std::make_move_iterator(c->end()));
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<EvseChange>> LocationStore::apply_facts(std::span<const Fact> facts,
+                                                           std::span<const std::string> push_to) {
   std::vector<EvseChange> changes;
+  if (facts.empty()) return changes;
   std::lock_guard writing(write_mutex_);
   auto r = db_.transaction([&](sql::Transaction& tx) -> Result<void> {
     const std::int64_t now = unix_ms(clock_.now());
-    changes.clear();
-    auto u = tx.exec(upsert, params);
-    if (!u) return std::unexpected(u.error());
-    if (u->affected() == 0) return {};  // older than what we know
-    auto c = refresh(tx, charger_id, evse_id, now, push_to);
-    if (!c) return std::unexpected(c.error());
-    changes = std::move(*c);
+    changes.clear();  // the body may run again
+    for (const Fact& fact : facts) {
+      if (auto applied = apply_in(tx, fact, now, push_to, changes); !applied) return applied;
+    }
     return {};
   });
   if (!r) return std::unexpected(r.error());
@@ -395,25 +426,15 @@ Result<std::vector<EvseChange>> LocationStore::apply_status(const std::string& c
                                                             const std::string& status,
                                                             std::int64_t at_ms,
                                                             std::span<const std::string> push_to) {
-  const sql::Param params[] = {charger_id, std::to_string(evse_id), std::to_string(connector_id),
-                               status, std::to_string(at_ms)};
-  return apply_fact(
-      "INSERT INTO roaming_ocpp_status (charger_id, ocpp_evse_id, connector_id, status, at_ms) "
-      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (charger_id, ocpp_evse_id, connector_id) "
-      "DO UPDATE SET status = excluded.status, at_ms = excluded.at_ms "
-      "WHERE excluded.at_ms >= roaming_ocpp_status.at_ms",
-      params, charger_id, evse_id, push_to);
+  const Fact fact{charger_id, status, evse_id, connector_id, false, at_ms};
+  return apply_facts({&fact, 1}, push_to);
 }
 
 Result<std::vector<EvseChange>> LocationStore::apply_online(const std::string& charger_id,
                                                             bool online, std::int64_t at_ms,
                                                             std::span<const std::string> push_to) {
-  const sql::Param params[] = {charger_id, online ? "1" : "0", std::to_string(at_ms)};
-  return apply_fact(
-      "INSERT INTO roaming_charger_online (charger_id, online, at_ms) VALUES ($1, $2, $3) "
-      "ON CONFLICT (charger_id) DO UPDATE SET online = excluded.online, at_ms = excluded.at_ms "
-      "WHERE excluded.at_ms >= roaming_charger_online.at_ms",
-      params, charger_id, 0, push_to);
+  const Fact fact{charger_id, std::nullopt, 0, 0, online, at_ms};
+  return apply_facts({&fact, 1}, push_to);
 }
 
 }  // namespace switchyard::roaming

@@ -81,14 +81,21 @@ class LocationStore {
                                                std::int64_t at_ms,
                                                std::span<const std::string> push_to = {});
 
- private:
-  // One OCPP fact (`upsert`, ignored when older than the stored one), then the EVSEs of the
-  // charger (all, or those of `evse_id` when > 0) recomputed, in one transaction.
-  Result<std::vector<EvseChange>> apply_fact(std::string_view upsert,
-                                             std::span<const sql::Param> params,
-                                             const std::string& charger_id, int evse_id,
-                                             std::span<const std::string> push_to);
+  // An OCPP fact as apply_status() (with a status) or apply_online() (without) take it.
+  struct Fact {
+    std::string charger_id;
+    std::optional<std::string> status;  // of (evse_id, connector_id); nullopt: `online`
+    int evse_id = 0;
+    int connector_id = 0;
+    bool online = false;
+    std::int64_t at_ms = 0;
+  };
+  // The facts in order, in one transaction (a poll's worth of events): the same as
+  // apply_status / apply_online one by one, without a transaction each. The changes of all.
+  Result<std::vector<EvseChange>> apply_facts(std::span<const Fact> facts,
+                                              std::span<const std::string> push_to = {});
 
+ private:
   sql::Database& db_;
   const Clock& clock_;
   // put and apply_* read statuses and write EVSE rows: on PostgreSQL (read committed) two of them

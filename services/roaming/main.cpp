@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
       process.start_grpc(options.listen_address, options.grpc_port, {&(*service)->grpc_service()});
   if (!bound) return fail(bound.error().message);
   std::jthread consuming([&](std::stop_token stop) {
-    events.run([&](const bus::Event& e) { return (*service)->handle_event(e); }, std::move(stop));
+    events.run([&](const bus::Event& e) { return (*service)->handle_event(e); },
+               [&] { return (*service)->flush_events(); }, std::move(stop));
   });
   (*service)->start();  // pushes to partners
   log::info("roaming started", {{"grpc_port", *bound},

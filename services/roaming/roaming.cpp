@@ -382,6 +382,8 @@ Result<void> RoamingService::handle_event(const bus::Event& event) {
   return impl_->status_feed.handle(event);
 }
 
+Result<void> RoamingService::flush_events() { return impl_->status_feed.flush(); }
+
 Result<std::unique_ptr<RoamingService>> make_roaming_service(
     OcpiSettings settings, const std::string& default_base_url, sql::Database& db, WorkPool& pool,
     http::Server& server, const Clock& clock, prometheus::Registry* metrics) {

@@ -79,6 +79,9 @@ class RoamingService {
   // service's topics (roaming drivers' sessions and CDRs), consumer group "switchyard-roaming".
   // An error means "retry the event".
   Result<void> handle_event(const bus::Event& event);
+  // The flush handler of that consumer: writes the EVSE statuses of the poll's events in one
+  // transaction (handle_event only gathers them). An error means "deliver the poll again".
+  Result<void> flush_events();
 
   struct Impl;  // defined in roaming.cpp
 

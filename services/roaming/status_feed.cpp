@@ -17,7 +17,7 @@ std::int64_t millis(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000 + t.nanos() / 1'000'000;
 }
 
-// The payloads apply() acts on.
+// The payloads gather() acts on.
 bool moves_evses(int payload) {
   switch (static_cast<v1::ChargerEvent::PayloadCase>(payload)) {
     case v1::ChargerEvent::kStatusNotification:
@@ -60,30 +60,35 @@ Result<void> StatusFeed::handle(const bus::Event& event) {
   }
   bus::ArenaMessage<v1::ChargerEvent> parsed;
   if (!bus::parse_event(event, *parsed, malformed_)) return {};
-  return apply(*parsed);
+  gather(*parsed);
+  return {};
 }
 
-Result<void> StatusFeed::apply(const v1::ChargerEvent& event) {
-  if (event.charger_id().empty()) return {};
-  const bool status = event.has_status_notification();
-  const bool opened = event.has_connection_opened() || event.has_boot_notification();
-  const bool closed = event.has_connection_closed();
-  if (!status && !opened && !closed) return {};
+void StatusFeed::gather(const v1::ChargerEvent& event) {
+  if (event.charger_id().empty()) return;
   const std::int64_t at = millis(event.received_at());
+  if (event.has_status_notification()) {
+    const auto& s = event.status_notification();
+    facts_.push_back(LocationStore::Fact{event.charger_id(), s.status(), s.location().evse_id(),
+                                         s.location().connector_id(), false, at});
+  } else if (event.has_connection_opened() || event.has_boot_notification() ||
+             event.has_connection_closed()) {
+    facts_.push_back(LocationStore::Fact{event.charger_id(), std::nullopt, 0, 0,
+                                         !event.has_connection_closed(), at});
+  }
+}
+
+Result<void> StatusFeed::flush() {
+  std::vector<LocationStore::Fact> facts;
+  facts.swap(facts_);
+  if (facts.empty()) return {};
   std::vector<std::string> push_to;
   if (pusher_ != nullptr) {
     auto receivers = pusher_->receivers("locations");
     if (!receivers) return std::unexpected(receivers.error());
     push_to = std::move(*receivers);
   }
-  Result<std::vector<EvseChange>> changes = std::vector<EvseChange>{};
-  if (status) {
-    const auto& s = event.status_notification();
-    changes = store_.apply_status(event.charger_id(), s.location().evse_id(),
-                                  s.location().connector_id(), s.status(), at, push_to);
-  } else {
-    changes = store_.apply_online(event.charger_id(), opened, at, push_to);
-  }
+  auto changes = store_.apply_facts(facts, push_to);
   if (!changes) return std::unexpected(changes.error());
   count(*changes);
   if (!changes->empty() && !push_to.empty() && pusher_ != nullptr) pusher_->wake();

@@ -307,7 +307,7 @@ int main(int argc, char** argv) {
   std::jthread roaming_consuming([&](std::stop_token stop) {
     (*roaming_events)
         ->run([&](const bus::Event& e) { return (*roaming_service)->handle_event(e); },
-              std::move(stop));
+              [&] { return (*roaming_service)->flush_events(); }, std::move(stop));
   });
 
   if (auto r = gw.start(); !r) return fail(r.error().message);

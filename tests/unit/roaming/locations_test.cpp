@@ -9,8 +9,10 @@
 #include "roaming/locations.h"
 #include "roaming/locations_sender.h"
 #include "roaming/ocpi_paging.h"
+#include "roaming/status_feed.h"
 #include "roaming_test_support.h"
 #include "support/fake_clock.h"
+#include "switchyard/v1/events.pb.h"
 
 namespace switchyard::roaming {
 namespace {
@@ -303,6 +305,62 @@ TEST_F(LocationStoreTest, TheWholeChargerAndItsConnectionDecideForEveryEvse) {
   EXPECT_EQ(status_of("LOC1", 0), "UNKNOWN");
   ASSERT_TRUE(store_->apply_online("CP1", true, 5000));
   EXPECT_EQ(status_of("LOC1", 0), "AVAILABLE");  // its last statuses again
+}
+
+// A poll's facts in one transaction (a reconnect storm: the drop, the reconnection, the boot and
+// the statuses of every charger): the same statuses and changes as one by one, an older fact
+// among them ignored.
+TEST_F(LocationStoreTest, AllTheFactsOfAPollInOneTransactionEndAsOneByOne) {
+  ASSERT_TRUE(store_->put(sample()));
+  ASSERT_TRUE(store_->apply_status("CP1", 1, 1, "Available", 1000));
+  ASSERT_TRUE(store_->apply_status("CP1", 2, 2, "Available", 1000));
+  using Fact = LocationStore::Fact;
+  const std::vector<Fact> storm = {
+      Fact{"CP1", std::nullopt, 0, 0, false, 2000},  // dropped: both UNKNOWN
+      Fact{"CP1", std::nullopt, 0, 0, true, 3000},   // back: their statuses again
+      Fact{"CP1", "Charging", 2, 2, false, 3000},    // EVSE 2 charging
+      Fact{"CP1", "Faulted", 1, 1, false, 500},      // older than what EVSE 1 has: ignored
+      Fact{"CP9", "Available", 1, 1, false, 3000},   // a charger in no location
+  };
+  auto changes = store_->apply_facts(storm);
+  ASSERT_TRUE(changes) << changes.error().message;
+  std::vector<std::string> seen;
+  for (const auto& c : *changes) seen.push_back(c.uid + "=" + c.status);
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"LOC1-E1=UNKNOWN", "LOC1-E2=UNKNOWN", "LOC1-E1=AVAILABLE",
+                                      "LOC1-E2=AVAILABLE", "LOC1-E2=CHARGING"}));
+  EXPECT_EQ(status_of("LOC1", 0), "AVAILABLE");
+  EXPECT_EQ(status_of("LOC1", 1), "CHARGING");
+  // Delivered again (the poll's flush failed after the commit): nothing changes.
+  auto again = store_->apply_facts(storm);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+}
+
+// The roaming consumer's status feed writes nothing until its flush, then the poll's facts.
+TEST_F(LocationStoreTest, TheStatusFeedGathersAPollAndWritesItAtTheFlush) {
+  ASSERT_TRUE(store_->put(sample()));
+  StatusFeed feed(*store_, nullptr, nullptr);
+  auto event = [](const std::string& status, int evse, std::int64_t seconds) {
+    v1::ChargerEvent e;
+    e.set_charger_id("CP1");
+    e.mutable_received_at()->set_seconds(seconds);
+    auto* s = e.mutable_status_notification();
+    s->set_status(status);
+    s->mutable_location()->set_evse_id(evse);
+    s->mutable_location()->set_connector_id(evse);
+    return e.SerializeAsString();
+  };
+  const std::string first = event("Available", 1, 10);
+  const std::string second = event("Charging", 2, 11);
+  ASSERT_TRUE(feed.handle(bus::Event{"ocpp.events.v1", "CP1", first}));
+  ASSERT_TRUE(feed.handle(bus::Event{"ocpp.events.v1", "CP1", second}));
+  EXPECT_EQ(status_of("LOC1", 0), "UNKNOWN");
+  EXPECT_EQ(status_of("LOC1", 1), "UNKNOWN");
+  ASSERT_TRUE(feed.flush());
+  EXPECT_EQ(status_of("LOC1", 0), "AVAILABLE");
+  EXPECT_EQ(status_of("LOC1", 1), "CHARGING");
+  EXPECT_TRUE(feed.flush()) << "nothing left to write";
 }
 
 TEST_F(LocationStoreTest, AnEvseLeftOutStaysAsRemovedAndIgnoresItsCharger) {
