@@ -33,12 +33,12 @@ class StatusFeed {
 
   // The bus handler: keeps the event's fact for flush().
   Result<void> handle(const bus::Event& event);
-  void gather(const v1::ChargerEvent& event);
   // The bus flush handler: applies the facts gathered since the last flush, in one transaction,
   // and forgets them whatever the outcome (on an error the consumer delivers them again).
   Result<void> flush();
 
  private:
+  void gather(const v1::ChargerEvent& event);
   void count(const std::vector<EvseChange>& changes);
 
   LocationStore& store_;

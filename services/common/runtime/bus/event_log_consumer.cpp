@@ -199,8 +199,7 @@ class LogConsumer final : public EventConsumer {
             rows[std::string(row.column_bytes(0))] = row.column_int64(1);
           });
       if (!r) return std::unexpected(r.error());
-      g.committed = rows;
-      g.saved = std::move(rows);
+      g.committed = std::move(rows);
       g.saved_at = std::chrono::steady_clock::now();
       g.loaded = true;
     }
@@ -217,7 +216,9 @@ class LogConsumer final : public EventConsumer {
     for (size_t t = 0; t < topics_.size(); ++t) {
       if (positions[t] <= 0) continue;
       auto [it, added] = shared_group_.committed.try_emplace(topics_[t], positions[t]);
-      if (!added) it->second = std::max(it->second, positions[t]);
+      if (!added && it->second >= positions[t]) continue;
+      it->second = positions[t];
+      shared_group_.unsaved = true;
     }
   }
 
@@ -268,17 +269,17 @@ class LogConsumer final : public EventConsumer {
     return {};
   }
 
-  // Writes the group's positions that moved since its last save to the file, once kSaveInterval
-  // has passed since that save (or `now`). Under the group's lock.
+  // Writes the group's positions to the file when they moved since its last save, once
+  // kSaveInterval has passed since that save (or `now`): a row per topic, a few. Under the
+  // group's lock.
   Result<void> save_positions(bool now) {
     Group& g = shared_group_;
-    if (g.committed == g.saved) return {};
+    if (!g.unsaved) return {};
     const auto at = std::chrono::steady_clock::now();
     if (!now && at - g.saved_at < kSaveInterval) return {};
     std::lock_guard writing(shared_->write_lock());
     if (auto r = file_.exec("BEGIN IMMEDIATE"); !r) return r;
     for (const auto& [topic, seq] : g.committed) {
-      if (const auto it = g.saved.find(topic); it != g.saved.end() && it->second == seq) continue;
       auto r = statements_.save.bind_text(1, group_).bind_text(2, topic).bind_int64(3, seq).run();
       if (!r) {
         file_.rollback();
@@ -289,7 +290,7 @@ class LogConsumer final : public EventConsumer {
       file_.rollback();
       return r;
     }
-    g.saved = g.committed;
+    g.unsaved = false;
     g.saved_at = at;
     if (saves_ != nullptr) saves_->Increment();
     return {};

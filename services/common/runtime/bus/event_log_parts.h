@@ -61,7 +61,7 @@ struct Group {
   std::mutex lock;
   bool loaded = false;
   std::map<std::string, std::int64_t, std::less<>> committed;
-  std::map<std::string, std::int64_t, std::less<>> saved;  // as the file has them
+  bool unsaved = false;  // committed moved since the file was last written
   std::chrono::steady_clock::time_point saved_at{};
 };
 
