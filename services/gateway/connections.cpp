@@ -140,8 +140,17 @@ class Swept {
   virtual bool tick(Steady::time_point now) = 0;
 };
 
+// A worker's io_context that can be shut down (its pending handlers destroyed) before it is
+// freed: a handler of one worker may hold a session of another, whose socket must not outlive
+// its own worker's reactor.
+class WorkerContext : public net::io_context {
+ public:
+  WorkerContext() : net::io_context(1) {}
+  void shut_down() { shutdown(); }
+};
+
 struct Worker {
-  net::io_context ioc{1};
+  WorkerContext ioc;
   Acknowledgements acknowledgements{ioc};  // destroyed before ioc: it may hold sessions
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   ocpp::Decoder decoder;
@@ -494,12 +503,15 @@ class ChargerSession final : public Session,
     const registry::Owner me{ctx_.config.pod_id, 0, ctx_.config.advertise_address,
                              std::string(protocol())};
     std::weak_ptr<ChargerSession> weak = this->shared_from_this();
-    ctx_.owners.claim(charger_id_, me, [weak](Result<registry::Claim> claim) mutable {
-      auto self = weak.lock();
-      if (!self) return;
-      net::post(self->ws_.get_executor(),
-                [self, claim = std::move(claim)]() mutable { self->on_claim(std::move(claim)); });
-    });
+    ctx_.owners.claim(
+        charger_id_, me, [weak, call = ctx_.outside_calls.enter()](Result<registry::Claim> claim) {
+          auto self = weak.lock();
+          if (!self) return;
+          auto executor = self->ws_.get_executor();
+          net::post(executor, [self = std::move(self), claim = std::move(claim)]() mutable {
+            self->on_claim(std::move(claim));
+          });
+        });
   }
 
   // Commands routed by the claim meanwhile are checked against the epoch it settled on.
@@ -906,16 +918,20 @@ class ChargerSession final : public Session,
     auto* raw = call.release();  // owned by the callback below
     raw->decision = decision;
     raw->asked = Steady::now();
-    ask_fn(*raw->event, [self, raw, then](Result<Decision> d) mutable {
-      self->ctx_.metrics.decision(
-          raw->decision, d.has_value(),
-          std::chrono::duration<double>(Steady::now() - raw->asked).count());
-      net::post(self->ws_.get_executor(), [self, raw, then, d = std::move(d)]() mutable {
-        std::unique_ptr<InboundCall> owned(raw);
-        if (!d) return self->fail_call(std::move(owned), "decision failed: " + d.error().message);
-        ((*self).*then)(std::move(owned), std::move(*d));
-      });
-    });
+    // The callback gives its hold on the session to the handler it posts (see OutsideCalls).
+    ask_fn(*raw->event,
+           [self, raw, then, call = ctx_.outside_calls.enter()](Result<Decision> d) mutable {
+             self->ctx_.metrics.decision(
+                 raw->decision, d.has_value(),
+                 std::chrono::duration<double>(Steady::now() - raw->asked).count());
+             auto executor = self->ws_.get_executor();
+             net::post(executor, [self = std::move(self), raw, then, d = std::move(d)]() mutable {
+               std::unique_ptr<InboundCall> owned(raw);
+               if (!d)
+                 return self->fail_call(std::move(owned), "decision failed: " + d.error().message);
+               ((*self).*then)(std::move(owned), std::move(*d));
+             });
+           });
   }
 
   void decide(InboundKind kind, std::unique_ptr<InboundCall> call) {
@@ -1560,9 +1576,11 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
     }
     auto self = this->shared_from_this();
     ctx_.credentials.admit(charger_id_, offered, basic ? basic->password : std::string(),
-                           [self, offered](Admission a) {
-                             net::post(self->stream_.get_executor(),
-                                       [self, offered, a] { self->on_admission(offered, a); });
+                           [self, offered, call = ctx_.outside_calls.enter()](Admission a) mutable {
+                             auto executor = self->stream_.get_executor();
+                             net::post(executor, [self = std::move(self), offered, a] {
+                               self->on_admission(offered, a);
+                             });
                            });
   }
 
@@ -1929,8 +1947,28 @@ void Connections::stop() {
     for (auto& worker : impl_->workers) static_cast<void>(worker.release());
     impl_->workers.clear();
   }
+  // Likewise the callbacks of calls to Redis and the gRPC services: each holds a session and
+  // posts to its io_context. They come within the services' timeouts.
+  if (const std::size_t calls = impl_->ctx.outside_calls.in_flight(); calls > 0) {
+    log::info("waiting for the answers of redis and grpc calls before stopping",
+              {{"calls", static_cast<std::int64_t>(calls)}});
+    if (!impl_->ctx.outside_calls.wait_idle(std::chrono::seconds(30))) {
+      log::error(
+          "redis or grpc calls still unanswered when the gateway stops: its workers stay "
+          "allocated",
+          {{"calls", static_cast<std::int64_t>(impl_->ctx.outside_calls.in_flight())}});
+      for (auto& worker : impl_->workers) static_cast<void>(worker.release());
+      impl_->workers.clear();
+    }
+  }
   impl_->forget_deliveries();  // on the first worker's io_context
   impl_->tls_timer.reset();    // on it too: it must go before the io_context does
+  // The sessions still registered (a charger that connected during the drain) go while every
+  // worker is there; then every worker's pending handlers, before any worker is freed:
+  // destroying one may drop the last hold on a session of another worker, whose socket then
+  // deregisters from that worker's reactor.
+  if (!impl_->workers.empty()) impl_->ctx.sessions.take_all().clear();
+  for (auto& worker : impl_->workers) worker->ioc.shut_down();
   impl_->workers.clear();
 }
 

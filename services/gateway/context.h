@@ -13,6 +13,7 @@
 #include "gateway/connection_admission.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/heap_trim.h"
+#include "gateway/outside_calls.h"
 #include "gateway/ports.h"
 #include "gateway/session_registry.h"
 
@@ -35,6 +36,7 @@ struct GatewayContext {
   ConnectionAdmission* connection_admission =
       nullptr;                    // the rate of new connections; null: no limit
   HeapTrim* heap_trim = nullptr;  // told of every connection opened and closed; null: none
+  OutsideCalls outside_calls{};   // callbacks of Redis and gRPC calls that reach sessions
 };
 
 }  // namespace switchyard::gateway

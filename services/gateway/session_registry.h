@@ -50,6 +50,17 @@ class SessionRegistry {
     return out;
   }
 
+  // Empties the registry and returns what it held (to be destroyed outside its locks).
+  std::vector<std::shared_ptr<Session>> take_all() {
+    std::vector<std::shared_ptr<Session>> out;
+    for (Shard& s : shards_) {
+      std::lock_guard lock(s.mutex);
+      for (auto& [id, session] : s.sessions) out.push_back(std::move(session));
+      s.sessions.clear();
+    }
+    return out;
+  }
+
   std::size_t size() {
     std::size_t n = 0;
     for (Shard& s : shards_) {

@@ -271,3 +271,37 @@ def test_call_arriving_after_the_close_frame_is_not_published(deployment):
                  if e.get("action")]
     # The charger never got an answer to "too-late": it must not have become an event.
     assert "too-late" not in published
+
+
+def test_pod_stopping_while_a_grpc_call_is_unanswered_waits_for_it_and_exits_0(deployment):
+    """A handshake asks the auth service (a listener that never answers: the call ends at
+    --service-timeout) and the pod is told to stop meanwhile. Its callback still holds the
+    connection and posts to its I/O thread, so the pod waits for it before it frees its I/O
+    threads (it says so in its log), then exits 0; before, the late callback used freed memory."""
+    black_hole = socket.create_server(("127.0.0.1", 0))
+    address = f"127.0.0.1:{black_hole.getsockname()[1]}"
+    accepted = []
+    try:
+        gateway = deployment.start_gateway("a", drain_window=100, service_timeout=3000,
+                                           auth_address=address, transactions_address=address)
+        client = socket.create_connection(("127.0.0.1", gateway.ws_port), timeout=10)
+        client.sendall((f"GET /ocpp/waiting-charger HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                        "Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n").encode())
+        # The gateway's channel reaches the black hole: its admission call is on its way.
+        black_hole.settimeout(10)
+        accepted.append(black_hole.accept()[0])
+        time.sleep(0.3)
+        signalled = time.monotonic()
+        gateway.terminate()
+        assert gateway.wait(15) == 0
+        waited = time.monotonic() - signalled
+        client.close()
+        assert "waiting for the answers of redis and grpc calls" in gateway.log()
+        # It waited for the call's deadline, not for nothing and not much longer.
+        assert 1.0 <= waited <= 3.0 + EXIT_MARGIN_S, waited
+    finally:
+        for s in accepted:
+            s.close()
+        black_hole.close()
