@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   int http_port = 8080;
   std::string database = "switchyard.db";
   std::string event_log;
+  int event_log_retention_hours = 168;
   auth::AuthConfig auth_config;
   auth_config.accept_unknown_chargers = true;  // a first try just works; the log says so
   auth::CertificateAuthorityConfig ca_config;
@@ -89,6 +90,9 @@ int main(int argc, char** argv) {
       .add("event-log", event_log,
            "The event log: its consumers' positions in this SQLite file, its events in the "
            "directory <event-log>-segments (default: <database>-events)")
+      .add("event-log-retention-hours", event_log_retention_hours,
+           "A segment of the event log (64 MiB) is deleted once it was last written this long "
+           "ago and every consumer has handled it (0: keep every event)")
       .add("accept-unknown-chargers", auth_config.accept_unknown_chargers,
            "Accept chargers that are not registered and register them (with a warning)")
       .add("heartbeat-interval", auth_config.default_heartbeat_interval_s,
@@ -121,6 +125,10 @@ int main(int argc, char** argv) {
     return fail(checked.error().message);
   }
   if (event_log.empty()) event_log = database + "-events";
+  if (event_log_retention_hours < 0) {
+    return fail("--event-log-retention-hours must be 0 (keep every event) or more, not " +
+                std::to_string(event_log_retention_hours));
+  }
   const std::string ocpi_default_url = roaming::ocpi_default_base_url(listen_address, http_port);
   ocpi.oicp.listen_address = listen_address;
   // Bad OCPI flags fail before anything touches the database.
@@ -148,7 +156,9 @@ int main(int argc, char** argv) {
     if (auto m = sql::migrate(**db, migrations, scope); !m)
       return fail(std::string(scope) + ": " + m.error().message);
   }
-  auto log_store = bus::EventLog::open(event_log, &metrics);
+  bus::EventLog::Options log_options;
+  log_options.retention = std::chrono::hours(event_log_retention_hours);
+  auto log_store = bus::EventLog::open(event_log, &metrics, log_options);
   if (!log_store) return fail(log_store.error().message);
   bus::EventPublisher& publisher = (*log_store)->publisher();
 

@@ -2,9 +2,10 @@
 switchyard-standalone and against the distributed stack: boot, authorize, start, meter values
 (Energy.Active.Import.Register in Wh and in kWh), stop. The operator then reads, through
 switchyardctl -o json, exactly one transaction with the energy the meter counted and one CDR
-priced by the tariff."""
+priced by the tariff. The standalone refuses a bad event-log setting before it touches a file."""
 
 import json
+import subprocess
 
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
@@ -13,6 +14,7 @@ from ocpp.v201 import call as call201
 
 from servicekit import (TARIFF, OcppCharger, at, energy_sample16, energy_sample201,
                         eventually, rfc3339, run, wait_until)
+from testkit import BIN_DIR
 
 
 def prepare(csms, charger_id, token, token_type):
@@ -199,3 +201,15 @@ def test_ocpp201_session_gives_one_transaction_with_its_energy_and_a_priced_cdr(
         "totalInclVatMinor": "545",
         "vatBasisPoints": 1900,
     }
+
+
+def test_standalone_refuses_a_negative_event_log_retention_before_touching_anything(tmp_path):
+    database = tmp_path / "refused.db"
+    done = subprocess.run([str(BIN_DIR / "switchyard-standalone"), "--database", str(database),
+                           "--event-log-retention-hours=-1", "--ws-port", "0", "--grpc-port", "0",
+                           "--http-port", "0"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0
+    assert ("--event-log-retention-hours must be 0 (keep every event) or more, not -1"
+            in done.stdout + done.stderr)
+    assert not database.exists()

@@ -87,5 +87,23 @@ TEST(EventLogTail, DropsTheOldestCommitsPastItsBudget) {
   EXPECT_EQ(tail.last(), 15);
 }
 
+TEST(EventLogTail, ForgetsTheCommitsTheRetentionDeletedFromTheFile) {
+  Tail tail(1 << 20);
+  tail.reset(0);
+  tail.append(commit(1, 3));
+  tail.append(commit(4, 3));
+  tail.append(commit(7, 3));
+  tail.forget_before(5);        // 1..4 deleted from the file: the commit 1..3 goes, 4..6 stays
+  EXPECT_FALSE(tail.after(0));  // a new consumer reads the file, which starts at 5
+  auto on = tail.after(3);
+  ASSERT_TRUE(on);
+  EXPECT_EQ(seqs(*on), (std::vector<std::int64_t>{4, 5, 6, 7, 8, 9}));
+  tail.forget_before(20);  // past everything: nothing held, the newest number stays
+  EXPECT_EQ(tail.bytes(), 0U);
+  EXPECT_EQ(tail.last(), 9);
+  ASSERT_TRUE(tail.after(9));
+  EXPECT_FALSE(tail.after(8));
+}
+
 }  // namespace
 }  // namespace switchyard::bus::event_log

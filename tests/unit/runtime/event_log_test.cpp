@@ -103,6 +103,16 @@ class EventLogTest : public ::testing::Test {
     return total;
   }
 
+  // Every sample of the counter `name`, summed.
+  double counter_total(const std::string& name) {
+    double total = 0;
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != name) continue;
+      for (const auto& m : family.metric) total += m.counter.value;
+    }
+    return total;
+  }
+
   static std::vector<std::string> values_of(const std::vector<Seen>& seen) {
     std::vector<std::string> values;
     for (const auto& s : seen) values.push_back(s.value);
@@ -301,14 +311,7 @@ TEST_F(EventLogTest, PositionsGoToTheFileEveryFewHundredMillisecondsAndWhenTheCo
         [&](const sqlite::Statement& row) { seq = row.column_int64(0); }));
     return seq;
   };
-  auto saves = [this] {
-    double total = 0;
-    for (const auto& family : registry_.Collect()) {
-      if (family.name != "switchyard_bus_positions_saved_total") continue;
-      for (const auto& m : family.metric) total += m.counter.value;
-    }
-    return total;
-  };
+  auto saves = [this] { return counter_total("switchyard_bus_positions_saved_total"); };
   log_.reset();
   log_ = open(&registry_);
   ASSERT_EQ(publish("t", 3), 0);
@@ -524,7 +527,7 @@ TEST_F(EventLogTest, AFileOfTheEarlierSchemaIsReadAndWrittenOn) {
 // Past the tail's budget a consumer falls back to the file, and gets every event once, in order.
 TEST_F(EventLogTest, AConsumerBehindTheTailReadsTheFileAndMissesNothing) {
   log_.reset();
-  auto small = EventLog::open(path_, &registry_, 4096);
+  auto small = EventLog::open(path_, &registry_, EventLog::Options{.tail_bytes = 4096});
   ASSERT_TRUE(small) << small.error().message;
   log_ = std::move(*small);
   auto c = consumer("g", {"t"});
@@ -536,6 +539,69 @@ TEST_F(EventLogTest, AConsumerBehindTheTailReadsTheFileAndMissesNothing) {
   EXPECT_EQ(values_of(drain(*c, 3)), numbered("w", 0, 3));
   expect_nothing_more(*c);
   EXPECT_EQ(consumed("g", "memory") + consumed("g", "file"), 103);
+}
+
+// Retention: the segments every running consumer has handled go once they are old enough (here
+// at once), counted in switchyard_bus_log_segments_deleted_total; a consumer behind keeps what
+// it has not read, gets every event after its position without a gap, and a new group starts at
+// the oldest event left.
+TEST_F(EventLogTest, RetentionDeletesTheSegmentsEveryConsumerHandledAndNoOther) {
+  log_.reset();
+  auto small = EventLog::open(
+      path_, &registry_,
+      EventLog::Options{.segment_bytes = 4096, .retention = 1ms, .retention_check = 20ms});
+  ASSERT_TRUE(small) << small.error().message;
+  log_ = std::move(*small);
+  auto deleted = [this] { return counter_total("switchyard_bus_log_segments_deleted_total"); };
+  auto oldest_file = [this] {
+    std::string oldest;
+    for (const auto& f : std::filesystem::directory_iterator(path_ + "-segments")) {
+      const auto name = f.path().filename().string();
+      if (name.ends_with(".log") && (oldest.empty() || name < oldest)) oldest = name;
+    }
+    return std::stoll(oldest.substr(0, 20));
+  };
+  auto wait_for = [](const auto& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    return done();
+  };
+  auto fast = consumer("fast", {"t"});
+  auto slow = consumer("slow", {"t"});
+  const std::string padding(100, 'x');
+  // In commits of 10 (a segment ends at the commit that crosses 4 KiB): about 10 segments.
+  for (int i = 0; i < 30; ++i) ASSERT_EQ(publish("t", 10, padding), 0);
+  ASSERT_EQ(drain(*fast, 300).size(), 300u);
+  // The slow one handles 60 events; its handler refuses the 61st (it comes again).
+  std::size_t slow_handled = 0;
+  auto first_part = slow->poll_once([&](const Event& e) -> Result<void> {
+    if (e.offset > 60) return make_error(ErrorCode::kUnavailable, "not yet");
+    ++slow_handled;
+    return {};
+  });
+  ASSERT_FALSE(first_part);
+  ASSERT_EQ(slow_handled, 60u);
+  // The segments wholly at or before event 60 go; the one holding event 61 stays.
+  ASSERT_TRUE(wait_for([&] { return deleted() > 0; }));
+  std::this_thread::sleep_for(100ms);  // a few more turns of the retention: nothing more goes
+  const auto oldest = oldest_file();
+  EXPECT_GT(oldest, 1);
+  EXPECT_LE(oldest, 61);
+  const auto rest = drain(*slow, 240);
+  ASSERT_EQ(rest.size(), 240u);
+  EXPECT_EQ(rest.front().offset, 61);
+  EXPECT_EQ(rest.back().offset, 300);
+  // Both handled everything: every segment but the newest goes.
+  const double before = deleted();
+  ASSERT_TRUE(wait_for([&] { return deleted() > before; }));
+  const auto newest = oldest_file();
+  EXPECT_GT(newest, 240);
+  auto late = consumer("late", {"t"});
+  const auto left = drain(*late, static_cast<size_t>(300 - newest + 1));
+  ASSERT_FALSE(left.empty());
+  EXPECT_EQ(left.front().offset, newest);
+  EXPECT_EQ(left.back().offset, 300);
+  expect_nothing_more(*late);
 }
 
 // A handler error on an event read from memory redelivers that event and skips nothing.

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <limits>
 
 #include "support/environment.h"
 
@@ -120,6 +122,56 @@ TEST_F(LogSegmentsTest, AFullSegmentRollsOverAndReadersCrossIntoTheNext) {
   ASSERT_EQ(from_middle.size(), 14u);
   EXPECT_EQ(from_middle.front().seq, 18);
   EXPECT_EQ(from_middle.back().value, "after0");
+}
+
+// The retention deletes the oldest segments whose records are all handled and whose files are
+// old enough, never the newest; a reader that was in a deleted segment reads on from the oldest
+// one left, and a reopened log starts there.
+TEST_F(LogSegmentsTest, DropBeforeDeletesOldHandledSegmentsButNeverTheNewest) {
+  auto log = open(256);  // 9 records per segment: 1-9, 10-18, 19-27, 28-30
+  for (int batch = 0; batch < 10; ++batch) append(*log, 3, "b" + std::to_string(batch) + "-");
+  ASSERT_EQ(log->segment_count(), 4u);
+  const auto bytes = log->bytes();
+  Cursor cursor;
+  ASSERT_EQ(read_all(*log, 0, cursor, 9).size(), 9u);  // the cursor stays in the first segment
+  const auto later = std::chrono::system_clock::now() + std::chrono::seconds(1);
+  // Not all of the first segment is handled; files written after the limit stay.
+  auto none = log->drop_before(5, later);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_EQ(none->segments, 0u);
+  none = log->drop_before(30, std::chrono::system_clock::now() - std::chrono::hours(1));
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_EQ(none->segments, 0u);
+  EXPECT_EQ(files().size(), 4u);
+  // Handled through 20: 1-9 and 10-18 go, 19-27 stays (27 is not handled).
+  auto two = log->drop_before(20, later);
+  ASSERT_TRUE(two) << two.error().message;
+  EXPECT_EQ(two->segments, 2u);
+  EXPECT_EQ(two->records, 18);
+  EXPECT_EQ(log->first_seq(), 19);
+  EXPECT_EQ(log->last_seq(), 30);
+  EXPECT_EQ(log->bytes(), bytes - two->bytes);
+  ASSERT_EQ(files().size(), 2u);
+  EXPECT_EQ(files().front().filename().string(), "00000000000000000019.log");
+  // The cursor's segment is gone: it reads on from the oldest one left.
+  const auto on = read_all(*log, 9, cursor, 4);
+  ASSERT_EQ(on.size(), 4u);
+  EXPECT_EQ(on.front().seq, 19);
+  // Everything handled: all but the newest segment go; appends go on in it.
+  auto rest = log->drop_before(std::numeric_limits<std::int64_t>::max(), later);
+  ASSERT_TRUE(rest) << rest.error().message;
+  EXPECT_EQ(rest->segments, 1u);
+  EXPECT_EQ(log->segment_count(), 1u);
+  EXPECT_EQ(append(*log, 1, "after"), 31);
+  log.reset();
+  log = open(256);
+  EXPECT_EQ(log->first_seq(), 28);
+  EXPECT_EQ(log->last_seq(), 31);
+  Cursor fresh;
+  const auto all = read_all(*log, 0, fresh);  // a position before the first record reads it
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all.front().seq, 28);
+  EXPECT_EQ(all.back().value, "after0");
 }
 
 // A batch whose write was torn (its sync never returned, so nobody heard it was durable): the

@@ -8,6 +8,9 @@
 
 #include "common/runtime/bus/event_log_parts.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace switchyard::bus {
 namespace event_log {
 
@@ -46,6 +49,13 @@ Metrics::Metrics(prometheus::Registry* registry) {
                              "Saves of a consumer group's positions to the SQLite file (at most "
                              "every 250 ms while it handles events, and when a consumer goes)")
                          .Register(*registry);
+  segments_deleted = &prometheus::BuildCounter()
+                          .Name("switchyard_bus_log_segments_deleted_total")
+                          .Help(
+                              "Segment files of the event log deleted by its retention "
+                              "(--event-log-retention-hours)")
+                          .Register(*registry)
+                          .Add({});
 }
 
 prometheus::Counter* Metrics::consumed_from(const std::string& group, const char* source) {
@@ -77,6 +87,25 @@ bool Shared::wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeo
                              std::stop_token stop) {
   std::unique_lock lock(mutex_);
   return committed_.wait_for(lock, std::move(stop), timeout, [&] { return commits_ != seen; });
+}
+
+std::shared_ptr<std::atomic<std::int64_t>> Shared::add_reader() {
+  auto mark = std::make_shared<std::atomic<std::int64_t>>(-1);
+  std::lock_guard lock(mutex_);
+  readers_.push_back(mark);
+  return mark;
+}
+
+void Shared::remove_reader(const std::shared_ptr<std::atomic<std::int64_t>>& mark) {
+  std::lock_guard lock(mutex_);
+  std::erase(readers_, mark);
+}
+
+std::int64_t Shared::handled_by_every_reader() const {
+  std::lock_guard lock(mutex_);
+  std::int64_t lowest = std::numeric_limits<std::int64_t>::max();
+  for (const auto& mark : readers_) lowest = std::min(lowest, mark->load());
+  return lowest;
 }
 
 Group& Shared::group(const std::string& name) {
@@ -111,9 +140,8 @@ class EventLogImpl final : public EventLog {
 }  // namespace
 
 Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& path,
-                                                 prometheus::Registry* metrics,
-                                                 std::size_t tail_bytes) {
-  auto shared = std::make_shared<event_log::Shared>(path, metrics, tail_bytes);
+                                                 prometheus::Registry* metrics, Options options) {
+  auto shared = std::make_shared<event_log::Shared>(path, metrics, options);
   auto publisher = event_log::make_publisher(shared);
   if (!publisher) return std::unexpected(publisher.error());
   return std::make_unique<EventLogImpl>(std::move(shared), std::move(*publisher));

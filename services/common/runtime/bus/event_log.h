@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,10 +27,24 @@ class EventLog {
  public:
   static constexpr std::size_t kDefaultTailBytes = 8 << 20;
 
+  struct Options {
+    std::size_t tail_bytes = kDefaultTailBytes;  // the newest commits kept in memory
+    std::int64_t segment_bytes = std::int64_t{64} << 20;
+    // Retention: a segment goes once its file was last written longer ago than this and every
+    // consumer running in this process has handled all of its events (a group that does not run
+    // is not waited for, as with Kafka's retention); never the newest segment. 0: keep every
+    // event. Checked every `retention_check` by the writer thread, between batches.
+    std::chrono::milliseconds retention{0};
+    std::chrono::milliseconds retention_check{std::chrono::minutes(1)};
+  };
+
   // Opens (creating if needed) the log in `path`.
   static Result<std::unique_ptr<EventLog>> open(const std::string& path,
-                                                prometheus::Registry* metrics,
-                                                std::size_t tail_bytes = kDefaultTailBytes);
+                                                prometheus::Registry* metrics, Options options);
+  static Result<std::unique_ptr<EventLog>> open(const std::string& path,
+                                                prometheus::Registry* metrics) {
+    return open(path, metrics, Options{});
+  }
   virtual ~EventLog() = default;
 
   // Lives as long as the log; destroying the log commits what is queued and runs every callback.

@@ -94,9 +94,11 @@ class LogConsumer final : public EventConsumer {
         shared_group_(shared_->group(group_)),
         from_tail_(shared_->metrics.consumed_from(group_, "memory")),
         from_file_(shared_->metrics.consumed_from(group_, "file")),
-        saves_(shared_->metrics.positions_saved_by(group_)) {}
+        saves_(shared_->metrics.positions_saved_by(group_)),
+        mark_(shared_->add_reader()) {}
 
   ~LogConsumer() override {
+    shared_->remove_reader(mark_);
     std::lock_guard lock(shared_group_.lock);
     if (auto r = save_positions(true); !r) {
       log::warn(
@@ -147,6 +149,7 @@ class LogConsumer final : public EventConsumer {
     if (!positions) return std::unexpected(positions.error());
     // Every event of the topics up to the lowest position is handled.
     through_ = std::max(through_, *std::min_element(positions->begin(), positions->end()));
+    mark_->store(through_);
     Polled polled;
     if (!read_tail(*positions, polled)) {
       if (auto r = read_file(*positions, polled); !r) return std::unexpected(r.error());
@@ -172,6 +175,7 @@ class LogConsumer final : public EventConsumer {
     commit(handled_to);
     if (auto r = save_positions(false); !r) return std::unexpected(r.error());
     through_ = std::max(through_, through);
+    mark_->store(through_);
     behind_ = outcome && !polled.drained;
     if (auto* counter = polled.batches.empty() ? from_file_ : from_tail_; counter != nullptr) {
       counter->Increment(static_cast<double>(handled));
@@ -314,6 +318,7 @@ class LogConsumer final : public EventConsumer {
   prometheus::Counter* const from_tail_;
   prometheus::Counter* const from_file_;
   prometheus::Counter* const saves_;
+  const std::shared_ptr<std::atomic<std::int64_t>> mark_;  // through_, for the retention
   // Every event of the topics up to this sequence number has been handled by the group; the
   // tail serves a poll when it holds every event after it.
   std::int64_t through_ = 0;

@@ -2,6 +2,7 @@
 // and the consumers share, and the factories event_log.cpp wires together.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/runtime/bus/event_consumer.h"
+#include "common/runtime/bus/event_log.h"
 #include "common/runtime/bus/event_log_tail.h"
 #include "common/runtime/bus/event_publisher.h"
 
@@ -36,7 +38,8 @@ inline std::string segments_dir(const std::string& path) { return path + "-segme
 // switchyard_bus_published_total, switchyard_bus_log_events, switchyard_bus_log_bytes,
 // switchyard_bus_consumer_lag_events{group},
 // switchyard_bus_consumed_total{group, source="memory|file"},
-// switchyard_bus_positions_saved_total{group}; all null without a registry.
+// switchyard_bus_positions_saved_total{group}, switchyard_bus_log_segments_deleted_total; all
+// null without a registry.
 struct Metrics {
   explicit Metrics(prometheus::Registry* registry);
   prometheus::Counter* published = nullptr;
@@ -45,6 +48,7 @@ struct Metrics {
   prometheus::Family<prometheus::Gauge>* lag = nullptr;
   prometheus::Family<prometheus::Counter>* consumed = nullptr;
   prometheus::Family<prometheus::Counter>* positions_saved = nullptr;
+  prometheus::Counter* segments_deleted = nullptr;
   void set_lag(const std::string& group, std::int64_t events);
   // The counter of events `group` took from `source` (null without a registry).
   prometheus::Counter* consumed_from(const std::string& group, const char* source);
@@ -68,8 +72,8 @@ struct Group {
 // Shared by the log, its publisher and every consumer (a consumer may outlive the log).
 class Shared {
  public:
-  Shared(std::string file, prometheus::Registry* registry, std::size_t tail_bytes)
-      : path(std::move(file)), metrics(registry), tail(tail_bytes) {}
+  Shared(std::string file, prometheus::Registry* registry, const EventLog::Options& settings)
+      : path(std::move(file)), options(settings), metrics(registry), tail(settings.tail_bytes) {}
 
   // The writer committed a batch: wakes consumers waiting for events.
   void notify_commit();
@@ -83,7 +87,16 @@ class Shared {
   // moment the first one commits.
   std::mutex& write_lock() { return write_lock_; }
 
+  // A consumer's mark, which it moves on after each poll: every event of the log up to it is
+  // handled as far as that consumer is concerned (-1 until its first poll). The retention never
+  // deletes an event past the lowest mark; removed when the consumer goes.
+  std::shared_ptr<std::atomic<std::int64_t>> add_reader();
+  void remove_reader(const std::shared_ptr<std::atomic<std::int64_t>>& mark);
+  // The lowest mark (the largest number when no consumer runs).
+  std::int64_t handled_by_every_reader() const;
+
   const std::string path;  // the SQLite file of the positions
+  const EventLog::Options options;
   Metrics metrics;
   // The events, set once by make_publisher() before any consumer exists.
   std::shared_ptr<segments::Segments> segments;
@@ -95,6 +108,7 @@ class Shared {
   std::condition_variable_any committed_;
   std::uint64_t commits_ = 0;
   std::map<std::string, std::unique_ptr<Group>> groups_;
+  std::vector<std::shared_ptr<std::atomic<std::int64_t>>> readers_;
   std::mutex write_lock_;
 };
 

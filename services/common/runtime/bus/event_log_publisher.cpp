@@ -11,6 +11,7 @@
 #include <prometheus/gauge.h>
 
 #include <deque>
+#include <optional>
 #include <thread>
 
 #include "common/runtime/bus/event_log_parts.h"
@@ -111,17 +112,30 @@ class LogPublisher final : public EventPublisher {
   void write_loop() {
     for (;;) {
       auto batch = next_batch();
-      if (batch.empty()) return;
-      auto committed = commit(batch);
-      finish(batch, committed);
+      if (!batch) return;
+      if (retention_due_ && Clock::now() >= *retention_due_) apply_retention();
+      if (batch->empty()) continue;  // woke for the retention
+      auto committed = commit(*batch);
+      finish(*batch, committed);
     }
   }
 
-  // Waits for events and takes what is queued, up to kMaxBatch. Empty: stop.
-  std::vector<Pending> next_batch() {
+  using Clock = std::chrono::steady_clock;
+
+  // Waits for events (or the retention's next turn) and takes what is queued, up to kMaxBatch.
+  // Nullopt: stop.
+  std::optional<std::vector<Pending>> next_batch() {
     std::unique_lock lock(mutex_);
-    work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-    if (queue_.empty()) return {};
+    const auto ready = [&] { return !queue_.empty() || stopping_; };
+    if (retention_due_) {
+      work_.wait_until(lock, *retention_due_, ready);
+    } else {
+      work_.wait(lock, ready);
+    }
+    if (queue_.empty()) {
+      if (stopping_) return std::nullopt;
+      return std::vector<Pending>{};
+    }
     if (last_batch_ >= kBusyBatch) {
       linger(lock);
     } else {
@@ -145,7 +159,6 @@ class LogPublisher final : public EventPublisher {
 
   // Waits for as many events as the last batch held, while they keep coming (see the top).
   void linger(std::unique_lock<std::mutex>& lock) {
-    using Clock = std::chrono::steady_clock;
     const auto deadline = Clock::now() + kBusyLinger;
     wake_at_ = std::min(last_batch_, kMaxBatch);
     std::size_t seen = queue_.size();
@@ -156,6 +169,35 @@ class LogPublisher final : public EventPublisher {
       seen = queue_.size();
     }
     wake_at_ = kMaxBatch;
+  }
+
+  // Deletes the segments past the retention whose events every consumer of this process has
+  // handled (Segments::drop_before()); the writer's thread, between batches.
+  void apply_retention() {
+    const EventLog::Options& o = shared_->options;
+    retention_due_ = Clock::now() + o.retention_check;
+    auto& log = *shared_->segments;
+    const std::int64_t handled = shared_->handled_by_every_reader();
+    auto dropped = log.drop_before(handled, std::chrono::system_clock::now() - o.retention);
+    if (!dropped) {
+      log::error("event log retention failed", {{"error", dropped.error().message}});
+      return;
+    }
+    if (dropped->segments == 0) return;
+    shared_->tail.forget_before(log.first_seq());
+    if (shared_->metrics.segments_deleted)
+      shared_->metrics.segments_deleted->Increment(static_cast<double>(dropped->segments));
+    if (shared_->metrics.log_events)
+      shared_->metrics.log_events->Set(static_cast<double>(log.last_seq() - log.first_seq() + 1));
+    if (shared_->metrics.log_bytes)
+      shared_->metrics.log_bytes->Set(static_cast<double>(log.bytes()));
+    log::info("event log: deleted segments past the retention",
+              {{"segments", static_cast<std::int64_t>(dropped->segments)},
+               {"events", dropped->records},
+               {"bytes", dropped->bytes},
+               {"first_seq", log.first_seq()},
+               {"retention_hours",
+                std::chrono::duration<double, std::ratio<3600>>(o.retention).count()}});
   }
 
   // Appends the batch durably; the sequence number of its first event.
@@ -209,6 +251,11 @@ class LogPublisher final : public EventPublisher {
   size_t last_batch_ = 0;
   size_t wake_at_ = kMaxBatch;  // publish() wakes the writer at this many queued events
   bool stopping_ = false;
+  // When the writer next applies the retention (writer only); none when every event is kept.
+  std::optional<Clock::time_point> retention_due_ =
+      shared_->options.retention.count() > 0
+          ? std::optional(Clock::now() + shared_->options.retention_check)
+          : std::nullopt;
   std::thread writer_;  // last: starts once everything above exists
 };
 
@@ -277,7 +324,7 @@ Result<std::unique_ptr<EventPublisher>> make_publisher(std::shared_ptr<Shared> s
   auto file = sqlite::File::open(shared->path, sqlite::Sync::kFull);
   if (!file) return std::unexpected(file.error());
   if (auto r = file->exec(kSchema); !r) return std::unexpected(r.error());
-  auto log = segments::Segments::open(segments_dir(shared->path));
+  auto log = segments::Segments::open(segments_dir(shared->path), shared->options.segment_bytes);
   if (!log) return std::unexpected(log.error());
   if (auto r = import_table(*file, **log); !r) return std::unexpected(r.error());
   const std::int64_t last = (*log)->last_seq();

@@ -30,6 +30,15 @@ void Tail::append(std::shared_ptr<const TailBatch> batch) {
   first_ = batches_.empty() ? last_ + 1 : batches_.front().batch->front().seq;
 }
 
+void Tail::forget_before(std::int64_t first) {
+  std::lock_guard lock(mutex_);
+  while (!batches_.empty() && batches_.front().batch->back().seq < first) {
+    bytes_ -= batches_.front().bytes;
+    batches_.pop_front();
+  }
+  first_ = batches_.empty() ? last_ + 1 : batches_.front().batch->front().seq;
+}
+
 std::optional<Tail::Snapshot> Tail::after(std::int64_t position) const {
   std::lock_guard lock(mutex_);
   if (first_ > position + 1) return std::nullopt;

@@ -34,6 +34,9 @@ class Tail {
   void reset(std::int64_t last);
   // The writer committed `batch` (not empty, consecutive sequence numbers).
   void append(std::shared_ptr<const TailBatch> batch);
+  // The retention deleted every event before `first` from the file: the commits wholly before
+  // it go here too, so a new consumer does not get from memory what the file no longer has.
+  void forget_before(std::int64_t first);
 
   struct Snapshot {
     // The commits that hold events after the asked position, oldest first; they may also hold

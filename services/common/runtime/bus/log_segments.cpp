@@ -364,6 +364,41 @@ Result<std::int64_t> Segments::append(const std::vector<Entry>& entries) {
   return first;
 }
 
+Result<Segments::Dropped> Segments::drop_before(
+    std::int64_t handled, std::chrono::system_clock::time_point written_before) {
+  std::vector<Segment> gone;
+  Dropped dropped;
+  {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (; n + 1 < segments_.size(); ++n) {
+      if (segments_[n + 1].base - 1 > handled) break;  // not every record of it is handled
+      struct stat st {};
+      if (::stat(path_of(segments_[n].base).c_str(), &st) != 0)
+        return os_error(ErrorCode::kUnavailable, "stat " + path_of(segments_[n].base));
+      const auto written = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(st.st_mtim.tv_sec) +
+              std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+      if (written >= written_before) break;
+      dropped.records += segments_[n + 1].base - segments_[n].base;
+    }
+    // Out of the list first: a reader that looks for a segment from now on does not find these.
+    gone.assign(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(n));
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(n));
+    for (const Segment& g : gone) total_bytes_ -= g.bytes;
+  }
+  for (const Segment& g : gone) {
+    // A reader with the file open reads on from its descriptor.
+    if (::unlink(path_of(g.base).c_str()) != 0 && errno != ENOENT)
+      return os_error(ErrorCode::kUnavailable, "remove " + path_of(g.base));
+    ++dropped.segments;
+    dropped.bytes += g.bytes;
+  }
+  if (!gone.empty() && !sync_dir(dir_)) return os_error(ErrorCode::kUnavailable, "sync " + dir_);
+  return dropped;
+}
+
 std::int64_t Segments::last_seq() const {
   std::lock_guard lock(mutex_);
   return next_seq_ - 1;
@@ -406,6 +441,11 @@ Result<std::size_t> Segments::read(Cursor& cursor, std::int64_t after, std::size
         // (up to a chunk, 1 MiB) is not kept for it.
         std::string().swap(cursor.buffer_);
         return count;
+      }
+      // A cursor in a segment that drop_before() deleted starts over at the oldest one left.
+      if (positioned && cursor.base_ < segments_.front().base) {
+        positioned = false;
+        open_segment = true;
       }
       if (!positioned) {
         segment = locate(std::max(after + 1, segments_.front().base));

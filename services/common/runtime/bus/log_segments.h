@@ -8,6 +8,7 @@
 // writing the same directory. Readers run on other threads and see what the writer has synced.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -91,6 +92,21 @@ class Segments {
   // Writer only, on an empty log: the first record appended gets number `seq` (an import that
   // keeps the numbers of the records it brings).
   Result<void> start_at(std::int64_t seq);
+
+  // What drop_before() deleted.
+  struct Dropped {
+    std::size_t segments = 0;
+    std::int64_t bytes = 0;
+    std::int64_t records = 0;
+  };
+  // Writer only. Deletes the oldest segments, in order, while every record of the next one to go
+  // is at or before `handled` and its file was last written before `written_before`; never the
+  // newest segment (the one appended to). A reader positioned in a deleted segment reads on from
+  // the oldest one left; one that had not read it starts there (as for a position before the
+  // log's first record). kUnavailable: a file could not be removed (it and those after it are
+  // no longer read until the log is opened again, which finds them).
+  Result<Dropped> drop_before(std::int64_t handled,
+                              std::chrono::system_clock::time_point written_before);
 
   // The newest durable record's number (first_seq() - 1 when there is none).
   std::int64_t last_seq() const;
