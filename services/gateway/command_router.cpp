@@ -8,16 +8,20 @@ namespace switchyard::gateway {
 
 CommandRouter::CommandRouter(std::string pod_id, SessionRegistry& sessions,
                              registry::OwnerRegistry& owners, PeerGateway& peers,
-                             std::chrono::milliseconds call_timeout)
+                             std::chrono::milliseconds call_timeout, OutsideCalls* calls)
     : pod_id_(std::move(pod_id)),
       sessions_(sessions),
       owners_(owners),
       peers_(peers),
-      call_timeout_(call_timeout) {}
+      call_timeout_(call_timeout),
+      calls_(calls) {}
 
 void CommandRouter::locate(const std::string& charger_id,
                            std::move_only_function<void(Result<registry::Owner>)> done) {
-  owners_.lookup(charger_id, [charger_id, done = std::move(done)](
+  // `done` may go on to deliver_local() on the registry's thread, holding a session meanwhile.
+  std::optional<OutsideCalls::Token> call;
+  if (calls_ != nullptr) call.emplace(calls_->enter());
+  owners_.lookup(charger_id, [call = std::move(call), charger_id, done = std::move(done)](
                                  Result<std::optional<registry::Owner>> owner) mutable {
     if (!owner) {
       return done(

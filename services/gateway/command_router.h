@@ -4,9 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/runtime/registry/owner_registry.h"
+#include "gateway/outside_calls.h"
 #include "gateway/ports.h"
 #include "gateway/session.h"
 #include "gateway/session_registry.h"
@@ -15,8 +17,11 @@ namespace switchyard::gateway {
 
 class CommandRouter {
  public:
+  // `calls` (optional) counts the owner lookups in flight: their answers may deliver to a local
+  // session (see OutsideCalls).
   CommandRouter(std::string pod_id, SessionRegistry& sessions, registry::OwnerRegistry& owners,
-                PeerGateway& peers, std::chrono::milliseconds call_timeout);
+                PeerGateway& peers, std::chrono::milliseconds call_timeout,
+                OutsideCalls* calls = nullptr);
 
   // Where the charger is: UNAVAILABLE when offline or the registry is unreachable.
   void locate(const std::string& charger_id,
@@ -45,6 +50,7 @@ class CommandRouter {
   registry::OwnerRegistry& owners_;
   PeerGateway& peers_;
   std::chrono::milliseconds call_timeout_;
+  OutsideCalls* calls_;
 };
 
 }  // namespace switchyard::gateway

@@ -919,19 +919,19 @@ class ChargerSession final : public Session,
     raw->decision = decision;
     raw->asked = Steady::now();
     // The callback gives its hold on the session to the handler it posts (see OutsideCalls).
-    ask_fn(*raw->event,
-           [self, raw, then, call = ctx_.outside_calls.enter()](Result<Decision> d) mutable {
-             self->ctx_.metrics.decision(
-                 raw->decision, d.has_value(),
-                 std::chrono::duration<double>(Steady::now() - raw->asked).count());
-             auto executor = self->ws_.get_executor();
-             net::post(executor, [self = std::move(self), raw, then, d = std::move(d)]() mutable {
-               std::unique_ptr<InboundCall> owned(raw);
-               if (!d)
-                 return self->fail_call(std::move(owned), "decision failed: " + d.error().message);
-               ((*self).*then)(std::move(owned), std::move(*d));
-             });
-           });
+    ask_fn(*raw->event, [held = ctx_.outside_calls.hold(std::move(self)), raw,
+                         then](Result<Decision> d) mutable {
+      auto session = std::move(held.value);
+      session->ctx_.metrics.decision(
+          raw->decision, d.has_value(),
+          std::chrono::duration<double>(Steady::now() - raw->asked).count());
+      auto executor = session->ws_.get_executor();
+      net::post(executor, [self = std::move(session), raw, then, d = std::move(d)]() mutable {
+        std::unique_ptr<InboundCall> owned(raw);
+        if (!d) return self->fail_call(std::move(owned), "decision failed: " + d.error().message);
+        ((*self).*then)(std::move(owned), std::move(*d));
+      });
+    });
   }
 
   void decide(InboundKind kind, std::unique_ptr<InboundCall> call) {
@@ -1575,13 +1575,14 @@ class Handshake final : public std::enable_shared_from_this<Handshake<Stream>> {
                     "the Basic-auth user name must be the charger id");
     }
     auto self = this->shared_from_this();
-    ctx_.credentials.admit(charger_id_, offered, basic ? basic->password : std::string(),
-                           [self, offered, call = ctx_.outside_calls.enter()](Admission a) mutable {
-                             auto executor = self->stream_.get_executor();
-                             net::post(executor, [self = std::move(self), offered, a] {
-                               self->on_admission(offered, a);
-                             });
-                           });
+    ctx_.credentials.admit(
+        charger_id_, offered, basic ? basic->password : std::string(),
+        [held = ctx_.outside_calls.hold(std::move(self)), offered](Admission a) mutable {
+          auto session = std::move(held.value);
+          auto executor = session->stream_.get_executor();
+          net::post(executor,
+                    [self = std::move(session), offered, a] { self->on_admission(offered, a); });
+        });
   }
 
   void on_admission(int offered, const Admission& a) {
@@ -1949,7 +1950,8 @@ void Connections::stop() {
   }
   // Likewise the callbacks of calls to Redis and the gRPC services: each holds a session and
   // posts to its io_context. They come within the services' timeouts.
-  if (const std::size_t calls = impl_->ctx.outside_calls.in_flight(); calls > 0) {
+  if (const std::size_t calls = impl_->ctx.outside_calls.in_flight();
+      calls > 0 && !impl_->workers.empty()) {
     log::info("waiting for the answers of redis and grpc calls before stopping",
               {{"calls", static_cast<std::int64_t>(calls)}});
     if (!impl_->ctx.outside_calls.wait_idle(std::chrono::seconds(30))) {

@@ -98,7 +98,7 @@ struct Gateway::Impl {
             p.peers, sessions,    metrics,  {},          {}},
         pods(p.pods),
         fencing(config.fence_after, std::chrono::steady_clock::now()),
-        router(config.pod_id, sessions, p.owners, p.peers, config.call_timeout),
+        router(config.pod_id, sessions, p.owners, p.peers, config.call_timeout, &ctx.outside_calls),
         control(router, sessions, metrics),
         internal(router, fencing, config.pod_id),
         connections(ctx) {
@@ -125,17 +125,20 @@ struct Gateway::Impl {
       held.push_back(std::move(session));
     }
     if (claims.empty()) return;
-    ctx.owners.refresh(std::move(claims), [this,
-                                           held = std::move(held)](Result<std::vector<bool>> r) {
+    // The answer holds the sessions: counted, so the I/O threads outlive it (OutsideCalls).
+    ctx.owners.refresh(std::move(claims), [this, held = ctx.outside_calls.hold(std::move(held))](
+                                              Result<std::vector<bool>> r) {
       if (!r) {
         log::warn("owner refresh failed; connections stay open", {{"error", r.error().message}});
         return;
       }
-      for (std::size_t i = 0; i < r->size() && i < held.size(); ++i) {
+      const auto& sessions = held.value;
+      for (std::size_t i = 0; i < r->size() && i < sessions.size(); ++i) {
         if ((*r)[i]) continue;
         metrics.ownership("lost");
-        log::info("claim lost to another pod; closing", {{"charger_id", held[i]->charger_id()}});
-        held[i]->close(SessionCloseReason::kLostOwnership);
+        log::info("claim lost to another pod; closing",
+                  {{"charger_id", sessions[i]->charger_id()}});
+        sessions[i]->close(SessionCloseReason::kLostOwnership);
       }
     });
   }

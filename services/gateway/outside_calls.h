@@ -3,8 +3,8 @@
 // callback holds a session and posts to the session's io_context, so the gateway frees its I/O
 // threads' io_contexts only once every callback is gone (Connections::stop()).
 //
-// A callback captures a Token; copies count too (std::function copies its callable): a few
-// atomic increments and decrements per call.
+// A callback captures a Token, or a Holding of what it holds; copies count too (std::function
+// copies its callable): a few atomic increments and decrements per call.
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace switchyard::gateway {
@@ -47,6 +48,18 @@ class OutsideCalls {
 
   // Counts a call until the token and all its copies are gone.
   Token enter() { return Token(count_); }
+
+  // What a callback holds (a session) while its call is counted: members go in reverse order,
+  // so the value is released before the count drops (a lambda's captures have no set order).
+  template <typename T>
+  struct Holding {
+    Token call;
+    T value;
+  };
+  template <typename T>
+  Holding<std::decay_t<T>> hold(T&& value) {
+    return Holding<std::decay_t<T>>{enter(), std::forward<T>(value)};
+  }
 
   std::size_t in_flight() const { return count_->load(); }
 

@@ -59,6 +59,8 @@ int fail(const std::string& what) {
 
 }  // namespace
 
+constexpr int kMaxRetentionHours = 876000;  // 100 years
+
 int main(int argc, char** argv) {
   Process process;  // first: blocks the signals before any thread starts
   gateway::GatewayConfig gw_config;
@@ -125,8 +127,9 @@ int main(int argc, char** argv) {
     return fail(checked.error().message);
   }
   if (event_log.empty()) event_log = database + "-events";
-  if (event_log_retention_hours < 0) {
-    return fail("--event-log-retention-hours must be 0 (keep every event) or more, not " +
+  if (event_log_retention_hours < 0 || event_log_retention_hours > kMaxRetentionHours) {
+    return fail("--event-log-retention-hours must be 0 (keep every event) to " +
+                std::to_string(kMaxRetentionHours) + " (100 years), not " +
                 std::to_string(event_log_retention_hours));
   }
   const std::string ocpi_default_url = roaming::ocpi_default_base_url(listen_address, http_port);

@@ -143,14 +143,18 @@ TEST_F(LogSegmentsTest, DropBeforeDeletesOldHandledSegmentsButNeverTheNewest) {
   ASSERT_TRUE(none) << none.error().message;
   EXPECT_EQ(none->segments, 0u);
   EXPECT_EQ(files().size(), 4u);
-  // Handled through 20: 1-9 and 10-18 go, 19-27 stays (27 is not handled).
+  // Handled through 20: 1-9 and 10-18 go, 19-27 stays (27 is not handled); one a call here.
+  auto one = log->drop_before(20, later, 1);
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_EQ(one->segments, 1u);
+  EXPECT_EQ(log->first_seq(), 10);
   auto two = log->drop_before(20, later);
   ASSERT_TRUE(two) << two.error().message;
-  EXPECT_EQ(two->segments, 2u);
-  EXPECT_EQ(two->records, 18);
+  EXPECT_EQ(two->segments, 1u);
+  EXPECT_EQ(one->records + two->records, 18);
   EXPECT_EQ(log->first_seq(), 19);
   EXPECT_EQ(log->last_seq(), 30);
-  EXPECT_EQ(log->bytes(), bytes - two->bytes);
+  EXPECT_EQ(log->bytes(), bytes - one->bytes - two->bytes);
   ASSERT_EQ(files().size(), 2u);
   EXPECT_EQ(files().front().filename().string(), "00000000000000000019.log");
   // The cursor's segment is gone: it reads on from the oldest one left.

@@ -89,22 +89,22 @@ bool Shared::wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeo
   return committed_.wait_for(lock, std::move(stop), timeout, [&] { return commits_ != seen; });
 }
 
-std::shared_ptr<std::atomic<std::int64_t>> Shared::add_reader() {
-  auto mark = std::make_shared<std::atomic<std::int64_t>>(-1);
+std::shared_ptr<std::atomic<std::int64_t>> Shared::add_reader(
+    const std::string& group, const std::vector<std::string>& topics) {
+  std::string key = group;
+  for (const auto& topic : topics) key.append(1, '\0').append(topic);
   std::lock_guard lock(mutex_);
-  readers_.push_back(mark);
+  auto& mark = readers_[key];
+  if (!mark) mark = std::make_shared<std::atomic<std::int64_t>>(-1);
+  mark->store(-1);  // until the new consumer's first poll
   return mark;
-}
-
-void Shared::remove_reader(const std::shared_ptr<std::atomic<std::int64_t>>& mark) {
-  std::lock_guard lock(mutex_);
-  std::erase(readers_, mark);
 }
 
 std::int64_t Shared::handled_by_every_reader() const {
   std::lock_guard lock(mutex_);
+  if (readers_.empty()) return -1;
   std::int64_t lowest = std::numeric_limits<std::int64_t>::max();
-  for (const auto& mark : readers_) lowest = std::min(lowest, mark->load());
+  for (const auto& [key, mark] : readers_) lowest = std::min(lowest, mark->load());
   return lowest;
 }
 

@@ -95,10 +95,9 @@ class LogConsumer final : public EventConsumer {
         from_tail_(shared_->metrics.consumed_from(group_, "memory")),
         from_file_(shared_->metrics.consumed_from(group_, "file")),
         saves_(shared_->metrics.positions_saved_by(group_)),
-        mark_(shared_->add_reader()) {}
+        mark_(shared_->add_reader(group_, topics_)) {}
 
   ~LogConsumer() override {
-    shared_->remove_reader(mark_);
     std::lock_guard lock(shared_group_.lock);
     if (auto r = save_positions(true); !r) {
       log::warn(

@@ -87,12 +87,14 @@ class Shared {
   // moment the first one commits.
   std::mutex& write_lock() { return write_lock_; }
 
-  // A consumer's mark, which it moves on after each poll: every event of the log up to it is
-  // handled as far as that consumer is concerned (-1 until its first poll). The retention never
-  // deletes an event past the lowest mark; removed when the consumer goes.
-  std::shared_ptr<std::atomic<std::int64_t>> add_reader();
-  void remove_reader(const std::shared_ptr<std::atomic<std::int64_t>>& mark);
-  // The lowest mark (the largest number when no consumer runs).
+  // The mark of the consumers of `group` reading `topics`, which each moves on after its polls:
+  // every event of the log up to it is handled as far as they are concerned (-1 from here until
+  // the consumer's first poll). The retention never deletes an event past the lowest mark. A mark
+  // stays when its consumer goes, at what it had handled, so a group that stopped first at
+  // shutdown (or one that comes again) keeps its events until the log closes.
+  std::shared_ptr<std::atomic<std::int64_t>> add_reader(const std::string& group,
+                                                        const std::vector<std::string>& topics);
+  // The lowest mark; -1 (nothing may go) before any consumer came.
   std::int64_t handled_by_every_reader() const;
 
   const std::string path;  // the SQLite file of the positions
@@ -108,7 +110,7 @@ class Shared {
   std::condition_variable_any committed_;
   std::uint64_t commits_ = 0;
   std::map<std::string, std::unique_ptr<Group>> groups_;
-  std::vector<std::shared_ptr<std::atomic<std::int64_t>>> readers_;
+  std::map<std::string, std::shared_ptr<std::atomic<std::int64_t>>> readers_;
   std::mutex write_lock_;
 };
 

@@ -29,6 +29,8 @@ constexpr auto kBusyLinger = std::chrono::milliseconds(2);
 constexpr auto kLingerStep = std::chrono::microseconds(250);  // no new event for this long: go
 // Past this many queued events publish() refuses instead of growing memory without bound.
 constexpr size_t kMaxQueued = 100000;
+// Segments the retention deletes at most in one pass between two batches (1 GiB by default).
+constexpr size_t kRetentionSegmentsPerPass = 16;
 
 // The SQLite file keeps the consumer groups' positions. Events were rows of an `events` table
 // there before they went to segment files (a B-tree insert cost 5 µs per event, a segment
@@ -178,12 +180,17 @@ class LogPublisher final : public EventPublisher {
     retention_due_ = Clock::now() + o.retention_check;
     auto& log = *shared_->segments;
     const std::int64_t handled = shared_->handled_by_every_reader();
-    auto dropped = log.drop_before(handled, std::chrono::system_clock::now() - o.retention);
+    auto dropped = log.drop_before(handled, std::chrono::system_clock::now() - o.retention,
+                                   kRetentionSegmentsPerPass);
     if (!dropped) {
       log::error("event log retention failed", {{"error", dropped.error().message}});
       return;
     }
     if (dropped->segments == 0) return;
+    // A log that is far past its retention (the first start with it) goes a few segments a
+    // second, not in one stall of the writer.
+    if (dropped->segments == kRetentionSegmentsPerPass)
+      retention_due_ = Clock::now() + std::chrono::seconds(1);
     shared_->tail.forget_before(log.first_seq());
     if (shared_->metrics.segments_deleted)
       shared_->metrics.segments_deleted->Increment(static_cast<double>(dropped->segments));

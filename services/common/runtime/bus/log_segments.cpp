@@ -365,13 +365,14 @@ Result<std::int64_t> Segments::append(const std::vector<Entry>& entries) {
 }
 
 Result<Segments::Dropped> Segments::drop_before(
-    std::int64_t handled, std::chrono::system_clock::time_point written_before) {
+    std::int64_t handled, std::chrono::system_clock::time_point written_before,
+    std::size_t max_segments) {
   std::vector<Segment> gone;
   Dropped dropped;
   {
     std::lock_guard lock(mutex_);
     std::size_t n = 0;
-    for (; n + 1 < segments_.size(); ++n) {
+    for (; n + 1 < segments_.size() && n < max_segments; ++n) {
       if (segments_[n + 1].base - 1 > handled) break;  // not every record of it is handled
       struct stat st {};
       if (::stat(path_of(segments_[n].base).c_str(), &st) != 0)
@@ -469,6 +470,10 @@ Result<std::size_t> Segments::read(Cursor& cursor, std::int64_t after, std::size
     if (open_segment) {
       cursor.close();
       cursor.fd_ = ::open(path_of(segment.base).c_str(), O_RDONLY | O_CLOEXEC);
+      if (cursor.fd_ < 0 && errno == ENOENT && segment.base < first_seq()) {
+        positioned = false;  // drop_before() deleted it meanwhile: the oldest one left
+        continue;
+      }
       if (cursor.fd_ < 0) return os_error(ErrorCode::kUnavailable, "open " + path_of(segment.base));
       cursor.base_ = segment.base;
       cursor.offset_ = 0;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -105,8 +106,10 @@ class Segments {
   // the oldest one left; one that had not read it starts there (as for a position before the
   // log's first record). kUnavailable: a file could not be removed (it and those after it are
   // no longer read until the log is opened again, which finds them).
+  // At most `max_segments` go in one call (a pass over a large old log would hold the writer).
   Result<Dropped> drop_before(std::int64_t handled,
-                              std::chrono::system_clock::time_point written_before);
+                              std::chrono::system_clock::time_point written_before,
+                              std::size_t max_segments = SIZE_MAX);
 
   // The newest durable record's number (first_seq() - 1 when there is none).
   std::int64_t last_seq() const;
