@@ -8,7 +8,7 @@ namespace switchyard::gateway {
 
 CommandRouter::CommandRouter(std::string pod_id, SessionRegistry& sessions,
                              registry::OwnerRegistry& owners, PeerGateway& peers,
-                             std::chrono::milliseconds call_timeout, OutsideCalls* calls)
+                             std::chrono::milliseconds call_timeout, OutsideCalls& calls)
     : pod_id_(std::move(pod_id)),
       sessions_(sessions),
       owners_(owners),
@@ -19,9 +19,7 @@ CommandRouter::CommandRouter(std::string pod_id, SessionRegistry& sessions,
 void CommandRouter::locate(const std::string& charger_id,
                            std::move_only_function<void(Result<registry::Owner>)> done) {
   // `done` may go on to deliver_local() on the registry's thread, holding a session meanwhile.
-  std::optional<OutsideCalls::Token> call;
-  if (calls_ != nullptr) call.emplace(calls_->enter());
-  owners_.lookup(charger_id, [call = std::move(call), charger_id, done = std::move(done)](
+  owners_.lookup(charger_id, [call = calls_.enter(), charger_id, done = std::move(done)](
                                  Result<std::optional<registry::Owner>> owner) mutable {
     if (!owner) {
       return done(

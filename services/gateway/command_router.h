@@ -4,7 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <optional>
 #include <string>
 
 #include "common/runtime/registry/owner_registry.h"
@@ -17,11 +16,10 @@ namespace switchyard::gateway {
 
 class CommandRouter {
  public:
-  // `calls` (optional) counts the owner lookups in flight: their answers may deliver to a local
-  // session (see OutsideCalls).
+  // `calls` counts the owner lookups in flight: their answers may deliver to a local session
+  // (see OutsideCalls).
   CommandRouter(std::string pod_id, SessionRegistry& sessions, registry::OwnerRegistry& owners,
-                PeerGateway& peers, std::chrono::milliseconds call_timeout,
-                OutsideCalls* calls = nullptr);
+                PeerGateway& peers, std::chrono::milliseconds call_timeout, OutsideCalls& calls);
 
   // Where the charger is: UNAVAILABLE when offline or the registry is unreachable.
   void locate(const std::string& charger_id,
@@ -50,7 +48,7 @@ class CommandRouter {
   registry::OwnerRegistry& owners_;
   PeerGateway& peers_;
   std::chrono::milliseconds call_timeout_;
-  OutsideCalls* calls_;
+  OutsideCalls& calls_;
 };
 
 }  // namespace switchyard::gateway

@@ -1930,6 +1930,11 @@ void Connections::stop_accepting() {
 }
 
 void Connections::stop() {
+  // Workers that a late callback may still reach stay allocated, never freed under it.
+  const auto keep_workers_allocated = [this] {
+    for (auto& worker : impl_->workers) static_cast<void>(worker.release());
+    impl_->workers.clear();
+  };
   for (auto& worker : impl_->workers) {
     worker->work.reset();
     worker->ioc.stop();
@@ -1945,8 +1950,7 @@ void Connections::stop() {
       !impl_->ctx.publisher.flush(std::chrono::seconds(30))) {
     log::error("events still in flight when the gateway stops: its workers stay allocated",
                {{"in_flight", static_cast<std::int64_t>(impl_->ctx.publisher.in_flight())}});
-    for (auto& worker : impl_->workers) static_cast<void>(worker.release());
-    impl_->workers.clear();
+    keep_workers_allocated();
   }
   // Likewise the callbacks of calls to Redis and the gRPC services: each holds a session and
   // posts to its io_context. They come within the services' timeouts.
@@ -1959,8 +1963,7 @@ void Connections::stop() {
           "redis or grpc calls still unanswered when the gateway stops: its workers stay "
           "allocated",
           {{"calls", static_cast<std::int64_t>(impl_->ctx.outside_calls.in_flight())}});
-      for (auto& worker : impl_->workers) static_cast<void>(worker.release());
-      impl_->workers.clear();
+      keep_workers_allocated();
     }
   }
   impl_->forget_deliveries();  // on the first worker's io_context

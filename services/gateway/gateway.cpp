@@ -98,7 +98,7 @@ struct Gateway::Impl {
             p.peers, sessions,    metrics,  {},          {}},
         pods(p.pods),
         fencing(config.fence_after, std::chrono::steady_clock::now()),
-        router(config.pod_id, sessions, p.owners, p.peers, config.call_timeout, &ctx.outside_calls),
+        router(config.pod_id, sessions, p.owners, p.peers, config.call_timeout, ctx.outside_calls),
         control(router, sessions, metrics),
         internal(router, fencing, config.pod_id),
         connections(ctx) {

@@ -30,10 +30,8 @@ class OutsideCalls {
       if (count_) count_->fetch_add(1);
     }
     Token(Token&& other) noexcept = default;
-    Token& operator=(Token other) noexcept {
-      std::swap(count_, other.count_);
-      return *this;
-    }
+    Token& operator=(const Token&) = delete;
+    Token& operator=(Token&&) = delete;
     ~Token() {
       if (count_) count_->fetch_sub(1);
     }

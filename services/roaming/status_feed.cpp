@@ -79,16 +79,19 @@ void StatusFeed::gather(const v1::ChargerEvent& event) {
 }
 
 Result<void> StatusFeed::flush() {
-  std::vector<LocationStore::Fact> facts;
-  facts.swap(facts_);
-  if (facts.empty()) return {};
+  if (facts_.empty()) return {};
+  // Forgotten whatever the outcome; the vector keeps its capacity for the next poll.
+  struct Forget {
+    std::vector<LocationStore::Fact>& facts;
+    ~Forget() { facts.clear(); }
+  } forget{facts_};
   std::vector<std::string> push_to;
   if (pusher_ != nullptr) {
     auto receivers = pusher_->receivers("locations");
     if (!receivers) return std::unexpected(receivers.error());
     push_to = std::move(*receivers);
   }
-  auto changes = store_.apply_facts(facts, push_to);
+  auto changes = store_.apply_facts(facts_, push_to);
   if (!changes) return std::unexpected(changes.error());
   count(*changes);
   if (!changes->empty() && !push_to.empty() && pusher_ != nullptr) pusher_->wake();

@@ -78,7 +78,8 @@ class CommandRouterTest : public ::testing::Test {
   SessionRegistry sessions;
   registry::MemoryOwnerRegistry owners;
   FakePeers peers;
-  CommandRouter router{"pod-a", sessions, owners, peers, std::chrono::seconds(5)};
+  OutsideCalls calls;
+  CommandRouter router{"pod-a", sessions, owners, peers, std::chrono::seconds(5), calls};
 };
 
 // The in-memory registry keeps each owner's pod, address and protocol once for all its

@@ -29,6 +29,8 @@ constexpr auto kBusyLinger = std::chrono::milliseconds(2);
 constexpr auto kLingerStep = std::chrono::microseconds(250);  // no new event for this long: go
 // Past this many queued events publish() refuses instead of growing memory without bound.
 constexpr size_t kMaxQueued = 100000;
+static_assert(EventLog::Options{}.segment_bytes == segments::Segments::kDefaultSegmentBytes,
+              "the log's default segment size is the segments' own");
 // Segments the retention deletes at most in one pass between two batches (1 GiB by default).
 constexpr size_t kRetentionSegmentsPerPass = 16;
 
