@@ -30,7 +30,11 @@ void add_settings(Settings& s, GatewayConfig& c, SettingsScope scope) {
            "After a wake-up with little to do, an I/O thread waits this long and serves what "
            "came meanwhile in the same round: fewer wake-ups per message at fleet rates; each "
            "hop of a CALL (frame, acknowledgement) may wait this long, so answers come 1-2x "
-           "this later (0 = off, at most 100 ms)")
+           "this later (0 = off, at most 100 ms); only while the thread serves "
+           "--io-coalesce-from-connections or more")
+      .add("io-coalesce-from-connections", c.io_coalesce_from_connections,
+           "Connections an I/O thread serves from which --io-coalesce applies: a thread with "
+           "fewer answers each frame at once (0 = at any count)")
       .add("path-prefix", c.path_prefix, "URL prefix before the charger id")
       .add("protocols", c.protocols, "OCPP subprotocols this pod speaks")
       .add("tls-certificate", c.tls_certificate, "PEM file: server certificate chain")
@@ -151,6 +155,12 @@ Result<void> check_io_coalesce(const GatewayConfig& c) {
                       "--io-coalesce " + std::to_string(c.io_coalesce.count()) +
                           " ms: must be 0 (off) to " + std::to_string(kMaxIoCoalesce.count()) +
                           " ms (each hop of a CALL may wait that long)");
+  }
+  if (c.io_coalesce_from_connections < 0 || c.io_coalesce_from_connections > kMaxIoCoalesceFrom) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--io-coalesce-from-connections " +
+                          std::to_string(c.io_coalesce_from_connections) +
+                          ": must be 0 (at any count) to " + std::to_string(kMaxIoCoalesceFrom));
   }
   return {};
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,11 @@ struct GatewayConfig {
   // After a wake-up, an I/O thread that found little to do waits this long before it serves
   // what came meanwhile and blocks again (io_rounds.h): fewer wake-ups per message at fleet
   // rates; each hop of a CALL (its frame, its acknowledgement) may wait this long. 0: off. At
-  // most kMaxIoCoalesce.
-  std::chrono::milliseconds io_coalesce{0};
+  // most kMaxIoCoalesce. Only while the thread serves io_coalesce_from_connections or more
+  // (0: at any count): measured at 15,000 chargers of `fleet`, 0.67x of the CPU for answers
+  // 10-20 ms later; a thread with few chargers answers at once.
+  std::chrono::milliseconds io_coalesce{10};
+  std::int64_t io_coalesce_from_connections = 5000;
 
   std::string path_prefix = "/ocpp/";
   std::vector<std::string> protocols{"ocpp2.1", "ocpp2.0.1", "ocpp1.6"};
@@ -143,7 +147,8 @@ void add_settings(Settings& settings, GatewayConfig& config,
 // The OCPP listeners set SO_REUSEPORT, so the system would let another listener bind their
 // port too and split the connections between them.
 Result<void> check_ports(const GatewayConfig& config);
-// --io-coalesce within 0..kMaxIoCoalesce.
+// --io-coalesce within 0..kMaxIoCoalesce, --io-coalesce-from-connections within
+// 0..kMaxIoCoalesceFrom.
 Result<void> check_io_coalesce(const GatewayConfig& config);
 // Every check above, the first failure's error: what a binary runs before it starts.
 Result<void> check_config(const GatewayConfig& config);

@@ -1899,9 +1899,13 @@ Result<void> Connections::start() {
     worker->metrics = &impl_->ctx.metrics;
     worker->sweep_every(sweep);
     worker->work.emplace(worker->ioc.get_executor());
-    worker->thread = std::thread([worker, i, window = c.io_coalesce] {
+    // The connections the thread's sweep visits: those it serves (gone ones leave at the
+    // next sweep).
+    Coalescing coalescing(c.io_coalesce, static_cast<std::size_t>(c.io_coalesce_from_connections),
+                          [worker] { return worker->swept.size(); });
+    worker->thread = std::thread([worker, i, coalescing = std::move(coalescing)] {
       name_this_thread("io-" + std::to_string(i));
-      run_in_rounds(worker->ioc, window,
+      run_in_rounds(worker->ioc, coalescing,
                     [worker](const IoRound& round) { worker->io_tally.add(round); });
     });
   }

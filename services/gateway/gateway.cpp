@@ -300,9 +300,12 @@ Result<void> Gateway::start() {
     impl_->watcher =
         std::jthread([this](const std::stop_token& stop) { impl_->watcher_loop(stop); });
   }
-  log::info("gateway listening", {{"ws_port", impl_->connections.ws_port()},
-                                  {"wss_port", impl_->connections.wss_port()},
-                                  {"advertise_address", impl_->config.advertise_address}});
+  log::info("gateway listening",
+            {{"ws_port", impl_->connections.ws_port()},
+             {"wss_port", impl_->connections.wss_port()},
+             {"advertise_address", impl_->config.advertise_address},
+             {"io_coalesce_ms", static_cast<std::int64_t>(impl_->config.io_coalesce.count())},
+             {"io_coalesce_from_connections", impl_->config.io_coalesce_from_connections}});
   return {};
 }
 

@@ -5,18 +5,18 @@
 
 namespace switchyard::gateway {
 
-void run_in_rounds(boost::asio::io_context& ioc, std::chrono::steady_clock::duration window,
+void run_in_rounds(boost::asio::io_context& ioc, const Coalescing& coalescing,
                    const std::function<void(const IoRound&)>& on_round, std::size_t busy_handlers) {
   for (;;) {
     IoRound round;
     round.handlers = ioc.run_one();   // blocks until there is work: the wake-up
     if (round.handlers == 0) return;  // stopped, or out of work
-    const bool coalescing = window.count() > 0;
-    const auto woke = coalescing ? std::chrono::steady_clock::now()  // no clock read when off
-                                 : std::chrono::steady_clock::time_point{};
+    const bool waits = coalescing.waits();
+    const auto woke = waits ? std::chrono::steady_clock::now()  // no clock read when not
+                            : std::chrono::steady_clock::time_point{};
     round.handlers += ioc.poll();
-    if (coalescing && round.handlers < busy_handlers && !ioc.stopped()) {
-      std::this_thread::sleep_until(woke + window);
+    if (waits && round.handlers < busy_handlers && !ioc.stopped()) {
+      std::this_thread::sleep_until(woke + coalescing.window);
       round.handlers += ioc.poll();
       round.waited = true;
     }

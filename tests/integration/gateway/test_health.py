@@ -92,12 +92,13 @@ def test_io_coalesce_serves_a_round_after_its_window_and_a_bad_one_stops_the_sta
     came meanwhile (Kafka's acknowledgements included) before it blocks again. Every CALL is
     still answered once durable, also five sent at once (the gateway takes them one at a time,
     each a window or two), and the rounds that waited show in
-    switchyard_gateway_io_rounds_total{waited="true"} (none without the setting); a window past
-    100 ms does not start."""
-    gateway = deployment.start_gateway("a", io_coalesce=50)
+    switchyard_gateway_io_rounds_total{waited="true"}. The window applies only while the thread
+    serves --io-coalesce-from-connections or more: with the defaults (10 ms from 5,000) a pod
+    with one charger never waits, with 2 it waits once the second charger is in. A window past
+    100 ms or a negative count does not start."""
 
-    async def calls():
-        async with connect(gateway.ws_url("coalescing")) as ws:
+    async def boot_and_five(url):
+        async with connect(url) as ws:
             boot = await raw_call(ws, "BootNotification",
                                   {"chargePointVendor": "Acme", "chargePointModel": "L1"})
             for i in range(5):  # five at once, read after
@@ -106,12 +107,16 @@ def test_io_coalesce_serves_a_round_after_its_window_and_a_bad_one_stops_the_sta
             answers = [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(5)]
             return boot, answers
 
-    boot, answers = run(calls())
-    assert boot[0] == 3 and boot[2]["status"] == "Accepted", boot
-    assert sorted(a[1] for a in answers) == [f"s{i}" for i in range(5)], answers
-    assert all(a[0] == 3 for a in answers), answers
-    assert gateway.metric("switchyard_gateway_messages_total", action="StatusNotification",
-                          direction="in", outcome="ok") == 5
+    def answered(gateway, boot, answers, count):
+        assert boot[0] == 3 and boot[2]["status"] == "Accepted", boot
+        assert sorted(a[1] for a in answers) == [f"s{i}" for i in range(5)], answers
+        assert all(a[0] == 3 for a in answers), answers
+        assert gateway.metric("switchyard_gateway_messages_total", action="StatusNotification",
+                              direction="in", outcome="ok") == count
+
+    gateway = deployment.start_gateway("a", io_coalesce=50, io_coalesce_from_connections=0)
+    boot, answers = run(boot_and_five(gateway.ws_url("coalescing")))
+    answered(gateway, boot, answers, 5)
     # Each I/O thread publishes its rounds at its next sweep (at most a second later).
     waited = wait_until(
         lambda: gateway.metric("switchyard_gateway_io_rounds_total", waited="true"), 10,
@@ -119,10 +124,43 @@ def test_io_coalesce_serves_a_round_after_its_window_and_a_bad_one_stops_the_sta
     assert waited >= 1
     assert gateway.metric("switchyard_gateway_io_handlers_total") >= waited
 
+    # The defaults: one charger is far below 5,000 connections, so no round waits.
+    default = deployment.start_gateway("c", threads=1)
+    assert '"io_coalesce_ms":10' in default.log() and \
+        '"io_coalesce_from_connections":5000' in default.log(), default.log()[-2000:]
+    boot, answers = run(boot_and_five(default.ws_url("few")))
+    answered(default, boot, answers, 5)
+    wait_until(lambda: default.metric("switchyard_gateway_io_rounds_total", waited="false"), 10,
+               "rounds in switchyard_gateway_io_rounds_total")
+    assert default.metric("switchyard_gateway_io_rounds_total", waited="true") == 0
+
+    # From 2 connections on one thread: the first charger alone is answered at once, and the
+    # rounds wait once the second has joined (the thread counts it at its next sweep).
+    two = deployment.start_gateway("d", threads=1, io_coalesce=50, io_coalesce_from_connections=2)
+
+    async def second_joins():
+        async with connect(two.ws_url("first")) as first:
+            await raw_call(first, "Heartbeat", {})
+            assert two.metric("switchyard_gateway_io_rounds_total", waited="true") == 0
+            await asyncio.sleep(1.5)  # a sweep publishes the rounds so far: none waited
+            assert two.metric("switchyard_gateway_io_rounds_total", waited="true") == 0
+            result = await boot_and_five(two.ws_url("second"))
+            return result
+
+    boot, answers = run(second_joins())
+    answered(two, boot, answers, 5)
+    wait_until(lambda: two.metric("switchyard_gateway_io_rounds_total", waited="true"), 10,
+               "rounds that waited once two chargers were in")
+
     bad = deployment.start_gateway("b", wait_ready=False, io_coalesce=101)
     bad.process.wait(30)
     assert bad.process.returncode != 0
     assert "--io-coalesce 101 ms: must be 0 (off) to 100 ms" in bad.log(), bad.log()[-2000:]
+    negative = deployment.start_gateway("e", wait_ready=False, io_coalesce_from_connections=-1)
+    negative.process.wait(30)
+    assert negative.process.returncode != 0
+    assert "--io-coalesce-from-connections -1: must be 0 (at any count) to 10000000" in \
+        negative.log(), negative.log()[-2000:]
 
 
 def test_two_listeners_on_one_port_stop_the_start(deployment):

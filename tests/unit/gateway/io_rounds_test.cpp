@@ -23,7 +23,7 @@ TEST(IoRounds, WithoutAWindowARoundServesWhatIsReadyAndNeverWaits) {
   int ran = 0;
   for (int i = 0; i < 3; ++i) net::post(ioc, [&] { ++ran; });
   std::vector<IoRound> rounds;
-  run_in_rounds(ioc, Clock::duration::zero(), [&](const IoRound& r) { rounds.push_back(r); });
+  run_in_rounds(ioc, Coalescing{}, [&](const IoRound& r) { rounds.push_back(r); });
   EXPECT_EQ(ran, 3);
   ASSERT_EQ(rounds.size(), 1u);  // out of work after it: the loop returns
   EXPECT_EQ(rounds[0].handlers, 3u);
@@ -45,7 +45,7 @@ TEST(IoRounds, ALightRoundWaitsOutTheWindowAndServesWhatCameMeanwhile) {
     });
   });
   std::vector<IoRound> rounds;
-  run_in_rounds(ioc, std::chrono::seconds(2), [&](const IoRound& r) {
+  run_in_rounds(ioc, Coalescing(std::chrono::seconds(2)), [&](const IoRound& r) {
     rounds.push_back(r);
     work.reset();  // one round, then out of work
   });
@@ -64,7 +64,7 @@ TEST(IoRounds, ABusyRoundDoesNotWait) {
   const auto start = Clock::now();
   // A window of a minute: had the round waited, the test would run that long.
   run_in_rounds(
-      ioc, std::chrono::minutes(1),
+      ioc, Coalescing(std::chrono::minutes(1)),
       [&](const IoRound& r) {
         rounds.push_back(r);
         work.reset();
@@ -83,10 +83,44 @@ TEST(IoRounds, AStopInTheRoundEndsItWithoutWaiting) {
   net::post(ioc, [] {});  // left for after a restart
   std::vector<IoRound> rounds;
   const auto start = Clock::now();
-  run_in_rounds(ioc, std::chrono::minutes(1), [&](const IoRound& r) { rounds.push_back(r); });
+  run_in_rounds(ioc, Coalescing(std::chrono::minutes(1)),
+                [&](const IoRound& r) { rounds.push_back(r); });
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(30));
   ASSERT_EQ(rounds.size(), 1u);
   EXPECT_EQ(rounds[0].handlers, 1u);
+  EXPECT_FALSE(rounds[0].waited);
+}
+
+// --io-coalesce-from-connections: the window applies from that many connections on, counted
+// once a round (a thread that gains chargers starts waiting, one that loses them stops).
+TEST(IoRounds, ALightRoundWaitsOnlyWhileTheThreadServesEnoughConnections) {
+  std::size_t connections = 4;
+  int asked = 0;
+  const Coalescing from5(std::chrono::minutes(1), 5, [&] {
+    ++asked;
+    return connections;
+  });
+  EXPECT_FALSE(from5.waits());
+  connections = 5;
+  EXPECT_TRUE(from5.waits());
+  EXPECT_EQ(asked, 2);
+  EXPECT_TRUE(Coalescing(std::chrono::minutes(1), 0, [] { return std::size_t{0}; }).waits());
+  EXPECT_FALSE(Coalescing(Clock::duration::zero(), 0, [] { return std::size_t{9}; }).waits());
+  EXPECT_FALSE(Coalescing{}.waits());
+
+  // Below the count the loop runs plain: a minute's window, had it applied, would show.
+  connections = 4;
+  net::io_context ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work(ioc.get_executor());
+  net::post(ioc, [] {});
+  std::vector<IoRound> rounds;
+  const auto start = Clock::now();
+  run_in_rounds(ioc, from5, [&](const IoRound& r) {
+    rounds.push_back(r);
+    work.reset();
+  });
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(30));
+  ASSERT_EQ(rounds.size(), 1u);
   EXPECT_FALSE(rounds[0].waited);
 }
 
