@@ -8,6 +8,9 @@ SWITCHYARD_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SWITCHYARD_REDIS_PORT:=6379}"
 : "${SWITCHYARD_POSTGRES_PORT:=5432}"
 : "${SWITCHYARD_KAFKA_HEAP:=512m}"
+# Bytes Kafka keeps per partition besides its 24 hours (-1: no bound; the fault suite, which reads
+# every event back, sets it).
+: "${SWITCHYARD_KAFKA_RETENTION_BYTES:=268435456}"
 # An address besides 127.0.0.1 where Redis and Kafka (on SWITCHYARD_KAFKA_EXTRA_PORT) listen too:
 # the fault suite's gateway in its own network namespace reaches them there. Empty: none.
 : "${SWITCHYARD_EXTRA_ADDRESS:=}"

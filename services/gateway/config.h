@@ -29,8 +29,9 @@ struct GatewayConfig {
   // what came meanwhile and blocks again (io_rounds.h): fewer wake-ups per message at fleet
   // rates; each hop of a CALL (its frame, its acknowledgement) may wait this long. 0: off. At
   // most kMaxIoCoalesce. Only while the thread serves io_coalesce_from_connections or more
-  // (0: at any count): measured at 15,000 chargers of `fleet`, 0.67x of the CPU for answers
-  // 10-20 ms later; a thread with few chargers answers at once.
+  // (0: at any count): measured at 15,000 chargers of `fleet`, 0.56-0.67x of the CPU (back to
+  // back with the window off, two runs) for answers 10-20 ms later; a thread with few chargers
+  // answers at once.
   std::chrono::milliseconds io_coalesce{10};
   std::int64_t io_coalesce_from_connections = 5000;
 

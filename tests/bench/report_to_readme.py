@@ -142,8 +142,11 @@ def evaluate(report):
     share_15k, text = fleet_15k(fl)
     co_share, co_text = fleet_15k(co)
     if co_share is not None:  # met with the setting counts: the value says which run met it
-        text = (f"{text} by default" + (" (wake-ups coalesced)" if fl.get("coalesced") else "")
-                + "; " if text else "") + (
+        from_n = fl.get("coalesce_from_connections")
+        how = (" (wake-ups coalesced)" if fl.get("coalesced") else
+               f" (the defaults coalesce from {from_n:,} connections a thread: not at "
+               f"{fl.get('chargers', 0):,})" if from_n else "")
+        text = (f"{text} by default{how}; " if text else "") + (
             f"{co_text} with {_coalesce_flags(co)} (answers' worst one-second p99 "
             f"{co.get('p99_ms')} ms against {fl.get('p99_ms')})")
         share_15k = min(share_15k, co_share) if share_15k is not None else co_share
@@ -316,8 +319,10 @@ def _scenario_rows(name, sc, report):
         rows.append((f"{n:,} chargers of `fleet` traffic, {sc.get('seconds')} s steady, gateway "
                      "CPU", f"{sc.get('cpu_share', 0) * 100:.2f} % of a core",
                      f"{sc.get('cpu_share_per_1000', 0) * 100:.3f} % per 1,000 chargers"
-                     + ("; the defaults coalesce wake-ups at this count (10 ms windows from "
-                        "5,000 connections a thread)" if sc.get("coalesced") else "")))
+                     + (f"; the defaults coalesce wake-ups at this count "
+                        f"({sc.get('coalesce_window_ms')} ms windows from "
+                        f"{_num(sc.get('coalesce_from_connections'))} connections a thread)"
+                        if sc.get("coalesced") else "")))
         rows.append(("messages, server CPU per message",
                      f"{_num(sc.get('msgs_s'), 1)} msgs/s, {_num(sc.get('cpu_us_per_msg'), 2, 'µs')}",
                      "Kafka acks=all, Redis"))

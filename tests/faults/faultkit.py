@@ -66,7 +66,10 @@ class PrivateServers:
                     # Commits that survive a PostgreSQL crash, as in production: the default
                     # local cluster may lose the last ones (synchronous_commit=off), and a CDR
                     # whose event offset was committed after it would then be lost for good.
-                    "SWITCHYARD_POSTGRES_DURABLE": "true"}
+                    "SWITCHYARD_POSTGRES_DURABLE": "true",
+                    # Every acknowledged CALL is looked for in Kafka at the end: none may have
+                    # been deleted by the local stack's retention, however long the soak.
+                    "SWITCHYARD_KAFKA_RETENTION_BYTES": "-1"}
         if pod_network is not None:
             self.env["SWITCHYARD_EXTRA_ADDRESS"] = pod_network.DEPENDENCIES
             self.env["SWITCHYARD_KAFKA_EXTRA_PORT"] = str(self.kafka_extra_port)

@@ -44,7 +44,7 @@ TEST(KafkaLinger, TheDefaultIsNone) {
 }
 
 // --io-coalesce delays answers by up to its value: 10 ms by default from 5,000 connections on
-// an I/O thread (measured: 15,000 chargers of `fleet`, 0.67x of the CPU), bounded, named when
+// an I/O thread (measured: 15,000 chargers of `fleet`, 0.56-0.67x of the CPU), bounded, named when
 // refused.
 TEST(CheckIoCoalesce, TenMsFrom5000ConnectionsByDefaultAndBounded) {
   GatewayConfig c;
