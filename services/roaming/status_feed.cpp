@@ -80,11 +80,12 @@ void StatusFeed::gather(const v1::ChargerEvent& event) {
 
 Result<void> StatusFeed::flush() {
   if (facts_.empty()) return {};
-  // Forgotten whatever the outcome; the vector keeps its capacity for the next poll.
-  struct Forget {
-    std::vector<LocationStore::Fact>& facts;
-    ~Forget() { facts.clear(); }
-  } forget{facts_};
+  auto applied = apply_gathered();
+  facts_.clear();  // the vector keeps its capacity for the next poll
+  return applied;
+}
+
+Result<void> StatusFeed::apply_gathered() {
   std::vector<std::string> push_to;
   if (pusher_ != nullptr) {
     auto receivers = pusher_->receivers("locations");

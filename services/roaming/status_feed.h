@@ -39,6 +39,8 @@ class StatusFeed {
 
  private:
   void gather(const v1::ChargerEvent& event);
+  // flush()'s work on facts_, which flush() then forgets whatever the outcome.
+  Result<void> apply_gathered();
   void count(const std::vector<EvseChange>& changes);
 
   LocationStore& store_;
