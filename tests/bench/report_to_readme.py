@@ -263,6 +263,12 @@ def _scenario_rows(name, sc, report):
                          _num(r["cpu_us_per_msg"], 2, "µs"),
                          f"{_x(r['cpu_us_per_msg'] / echo_cpu if echo_cpu else None)} Beast echo "
                          f"({_num(echo_cpu, 2, 'µs')})"))
+            lc = r.get("log_commits") or {}
+            if lc.get("commits"):
+                rows.append((f"standalone, {n:,} chargers, the event log's group commits",
+                             f"{_num(lc['events_per_commit'])} events a sync",
+                             f"commit (write + fdatasync) p50 {_num(lc['p50_ms'], 2, 'ms')}, p99 "
+                             f"{_num(lc['p99_ms'], 2, 'ms')}; {lc['commits']:,} commits"))
         rh = sc.get("rate_half")
         if rh:
             rows.append(("standalone p50 / p99 / p99.9 at half of saturation (open loop)",

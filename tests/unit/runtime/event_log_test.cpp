@@ -695,5 +695,28 @@ TEST_F(EventLogTest, EventsLiveInSegmentFilesAndTheirBytesAreCounted) {
   EXPECT_EQ(values["switchyard_bus_log_bytes"], static_cast<double>(on_disk));
 }
 
+// Each group commit (one write, one fdatasync) is timed: its count is the syncs, so the events a
+// sync served are switchyard_bus_published_total over it.
+TEST_F(EventLogTest, EveryGroupCommitIsTimed) {
+  log_.reset();
+  log_ = open(&registry_);
+  ASSERT_EQ(publish("t", 50), 0);
+  ASSERT_EQ(publish("t", 1), 0);
+  std::uint64_t commits = 0;
+  double seconds = 0;
+  double published = 0;
+  for (const auto& family : registry_.Collect()) {
+    if (family.name == "switchyard_bus_published_total") published = family.metric[0].counter.value;
+    if (family.name != "switchyard_bus_log_commit_seconds") continue;
+    ASSERT_EQ(family.metric.size(), 1u);
+    commits = family.metric[0].histogram.sample_count;
+    seconds = family.metric[0].histogram.sample_sum;
+  }
+  EXPECT_EQ(published, 51);
+  EXPECT_GE(commits, 2u);  // the last event came after the first 50 were committed
+  EXPECT_LE(commits, 51u);
+  EXPECT_GT(seconds, 0);
+}
+
 }  // namespace
 }  // namespace switchyard::bus

@@ -4,6 +4,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include "common/runtime/bus/event_log_parts.h"
@@ -56,6 +57,16 @@ Metrics::Metrics(prometheus::Registry* registry) {
                               "(--event-log-retention-hours)")
                           .Register(*registry)
                           .Add({});
+  commit_seconds =
+      &prometheus::BuildHistogram()
+           .Name("switchyard_bus_log_commit_seconds")
+           .Help(
+               "Group commits of the event log, each one write and one fdatasync, by how long "
+               "they took; switchyard_bus_published_total over the count is events per sync")
+           .Register(*registry)
+           .Add({},
+                prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
 }
 
 prometheus::Counter* Metrics::consumed_from(const std::string& group, const char* source) {

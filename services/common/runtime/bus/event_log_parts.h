@@ -21,6 +21,7 @@
 namespace prometheus {
 class Counter;
 class Gauge;
+class Histogram;
 class Registry;
 template <typename T>
 class Family;
@@ -38,8 +39,8 @@ inline std::string segments_dir(const std::string& path) { return path + "-segme
 // switchyard_bus_published_total, switchyard_bus_log_events, switchyard_bus_log_bytes,
 // switchyard_bus_consumer_lag_events{group},
 // switchyard_bus_consumed_total{group, source="memory|file"},
-// switchyard_bus_positions_saved_total{group}, switchyard_bus_log_segments_deleted_total; all
-// null without a registry.
+// switchyard_bus_positions_saved_total{group}, switchyard_bus_log_segments_deleted_total,
+// switchyard_bus_log_commit_seconds; all null without a registry.
 struct Metrics {
   explicit Metrics(prometheus::Registry* registry);
   prometheus::Counter* published = nullptr;
@@ -49,6 +50,7 @@ struct Metrics {
   prometheus::Family<prometheus::Counter>* consumed = nullptr;
   prometheus::Family<prometheus::Counter>* positions_saved = nullptr;
   prometheus::Counter* segments_deleted = nullptr;
+  prometheus::Histogram* commit_seconds = nullptr;
   void set_lag(const std::string& group, std::int64_t events);
   // The counter of events `group` took from `source` (null without a registry).
   prometheus::Counter* consumed_from(const std::string& group, const char* source);

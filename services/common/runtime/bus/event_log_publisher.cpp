@@ -9,6 +9,7 @@
 // arrivals that the load cannot bring (a fixed linger would cost every event the whole wait).
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 
 #include <deque>
 #include <optional>
@@ -119,7 +120,12 @@ class LogPublisher final : public EventPublisher {
       if (!batch) return;
       if (retention_due_ && Clock::now() >= *retention_due_) apply_retention();
       if (batch->empty()) continue;  // woke for the retention
+      const auto started = Clock::now();
       auto committed = commit(*batch);
+      if (committed && shared_->metrics.commit_seconds) {
+        shared_->metrics.commit_seconds->Observe(
+            std::chrono::duration<double>(Clock::now() - started).count());
+      }
       finish(*batch, committed);
     }
   }
