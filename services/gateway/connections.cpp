@@ -61,18 +61,19 @@ constexpr std::size_t kMaxWaitingCalls = 8;  // CALLs read while one is in progr
 
 // -- per-thread state ---------------------------------------------------------------------
 
-// One CALL from a charger until it is answered. Its event lives on an arena whose first block is
-// inside the record: normalizing a typical event allocates nothing but its strings past the
-// small-string size, and recycling the record frees the event in one step.
-// One page, page-aligned: after a wave (15,000 boots in flight at once, one record each) a freed
-// record is a whole page, which the heap trim gives back. At 4.3 KB and unaligned, interleaved
-// with what the connections keep, hardly a freed record held a whole page, and 1.8 KiB per idle
-// charger stayed resident (15,000 idle chargers: 3.9-4.4 KiB each instead of 2.55).
+// An inbound call record is one page, page-aligned: after a wave (15,000 boots in flight at once,
+// one record each) a freed record is a whole page, which the heap trim gives back. At 4.3 KB and
+// unaligned, interleaved with what the connections keep, hardly a freed record held a whole
+// page, and 1.8 KiB per idle charger stayed resident (15,000 idle chargers: 3.9-4.4 KiB each
+// instead of 2.55).
 inline constexpr std::size_t kInboundCallBytes = 4096;
 // The event's arena block, inline: the rest of the page after the record's other fields (an
 // event that needs more takes blocks from the heap).
 inline constexpr std::size_t kInboundEventArenaBytes = 3584;
 
+// One CALL from a charger until it is answered. Its event lives on an arena whose first block is
+// inside the record: normalizing a typical event allocates nothing but its strings past the
+// small-string size, and recycling the record frees the event in one step.
 struct alignas(kInboundCallBytes) InboundCall {
   void clear() {
     event.reset();
